@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds libpgembed.so and the runtime payload.
+#
+# Usage: build-native.sh <module-dir> <payload-dir> <work-dir>
+#   <payload-dir>  gets <platform>/{lib/libpgembed.so, lib/postgresql/*.so, share/postgresql/...,
+#                  pgembed.manifest, COPYRIGHT}; the Maven module packages it into the jar.
+#   <work-dir>     our objects (target/native): only changed C files are recompiled.
+# PostgreSQL's compiled tree, its staging install and the template cluster live in
+# $PGEMBED_CACHE (default ~/.cache/pgembed), keyed by version and build-script hash.
+set -euo pipefail
+
+module=$(cd "$1" && pwd)
+payload=$2
+work=$3
+scripts="$module/scripts"
+csrc="$module/src/main/c"
+cache=${PGEMBED_CACHE:-$HOME/.cache/pgembed}
+start=$SECONDS
+log() { echo "[pgembed] $* ($(( SECONDS - start )) s)" >&2; }
+
+PG_VERSION=18.6
+PG_SHA256=555610c24d53e4316da5b7d3fc25c279d96856d5e0e23ee308c328c5fa881d9f
+platform=linux-$(uname -m | sed 's/aarch64/aarch64/; s/x86_64/x86_64/')
+
+"$scripts/install-build-deps.sh"
+
+tarball=$("$scripts/fetch-source.sh" postgresql "$PG_VERSION" "$PG_SHA256" "postgresql-$PG_VERSION.tar.bz2" \
+	"https://ftp.postgresql.org/pub/source/v$PG_VERSION/postgresql-$PG_VERSION.tar.bz2" \
+	postgresql-18 "postgresql-18_$PG_VERSION.orig.tar.bz2")
+
+key=$(cat "$scripts/build-postgres.sh" | sha256sum | cut -c1-12)
+tree="$cache/pg-$PG_VERSION-$key"
+"$scripts/build-postgres.sh" "$tarball" "$tree"
+src="$tree/src"
+stage="$tree/stage"
+# let tests and benchmarks find the stock tools of the same build
+mkdir -p "$work"
+echo "$tree" > "$work/pg-tree.path"
+
+# ---- our C layer: compile what changed ----
+obj="$work/obj"
+mkdir -p "$obj"
+CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -Wno-missing-prototypes -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE"
+headers_newest=$(stat -c %Y "$csrc"/*.h | sort -n | tail -1)
+compiled=0
+for f in "$csrc"/*.c "$csrc"/*.S; do
+	o="$obj/$(basename "$f").o"
+	if [[ ! -f $o || $(stat -c %Y "$f") -gt $(stat -c %Y "$o") || $headers_newest -gt $(stat -c %Y "$o") ]]; then
+		gcc $CFLAGS_PG -c "$f" -o "$o"
+		compiled=$((compiled + 1))
+	fi
+done
+log "C layer: $compiled file(s) compiled"
+
+# ---- link one shared library ----
+lib="$work/libpgembed.so"
+objlist="$work/backend-objects.txt"
+if [[ ! -f $objlist || $tree/.done -nt $objlist ]]; then
+	(cd "$src" && cat $(find src/backend -name objfiles.txt) | tr ' ' '\n' | grep -v '^$' \
+		| grep -v '^src/backend/main/main.o$' | sort -u | sed "s|^|$src/|") > "$objlist"
+	objcopy --redefine-sym main=postgres_main "$src/src/backend/main/main.o" "$work/main.o"
+fi
+wraps=(exit _exit abort atexit kill raise sigaction sigprocmask siglongjmp setitimer umask
+	open fopen freopen fclose opendir closedir close stat lstat access mkdir rmdir unlink readlink
+	chmod chown symlink rename truncate utime realpath chdir getcwd popen system
+	pipe epoll_create1 socket dup dup2 shmget shmat shmdt shmctl mmap munmap shm_open shm_unlink recv dlopen)
+wrapflags=$(printf -- '-Wl,--wrap=%s ' "${wraps[@]}")
+need_link=0
+[[ -f $lib ]] || need_link=1
+for o in "$obj"/*.o "$objlist"; do [[ $o -nt $lib ]] && need_link=1; done
+if [[ $need_link -eq 1 ]]; then
+	gcc -shared -o "$lib.tmp" $(cat "$objlist") "$work/main.o" \
+		"$src/src/timezone/localtime.o" "$src/src/timezone/pgtz.o" "$src/src/timezone/strftime.o" \
+		"$obj"/*.o \
+		-Wl,--whole-archive "$src/src/common/libpgcommon_srv.a" "$src/src/port/libpgport_srv.a" -Wl,--no-whole-archive \
+		$wrapflags -Wl,--no-undefined -Wl,-soname,libpgembed.so -Wl,-z,noexecstack -lm -ldl -lpthread
+	mv "$lib.tmp" "$lib"
+	log "linked $(du -h "$lib" | cut -f1) libpgembed.so"
+fi
+
+# ---- template cluster (cached with the tree) ----
+template="$tree/template"
+if [[ ! -f $template/PG_VERSION ]]; then
+	"$scripts/make-template.sh" "$stage" "$template"
+	log "template cluster created"
+fi
+
+# ---- payload ----
+"$scripts/stage-payload.sh" "$lib" "$stage" "$template" "$src" "$payload/$platform"
+log "payload staged in $payload/$platform"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Lays out the runtime payload: the tree PostgreSQL expects around the library.
+# Usage: stage-payload.sh <libpgembed.so> <stage> <template> <pg-src> <out-dir>
+set -euo pipefail
+lib=$1 stage=$2 template=$3 src=$4 out=$5
+# modules that need a library other than glibc's (libpq) are left out
+excluded='^(dblink|postgres_fdw|libpqwalreceiver)\.so$'
+rm -rf "$out.tmp"
+mkdir -p "$out.tmp/lib/postgresql" "$out.tmp/share"
+cp "$lib" "$out.tmp/lib/libpgembed.so"
+for m in "$stage"/lib/postgresql/*.so; do
+	b=$(basename "$m")
+	[[ $b =~ $excluded ]] && continue
+	cp "$m" "$out.tmp/lib/postgresql/"
+	# Each engine is a private copy of libpgembed in its own link-map namespace, where
+	# glibc cannot give a module RTLD_GLOBAL visibility: the module names the library it
+	# needs instead, which resolves to the copy already loaded in its namespace.
+	patchelf --add-needed libpgembed.so "$out.tmp/lib/postgresql/$b"
+done
+cp -a "$stage/share/postgresql" "$out.tmp/share/postgresql"
+# extension scripts of the excluded modules would fail to load
+rm -f "$out.tmp"/share/postgresql/extension/{dblink,postgres_fdw}*
+cp -a "$template" "$out.tmp/share/postgresql/pgembed-template"
+rm -f "$out.tmp/share/postgresql/pgembed-template/pgembed.lock"
+cp "$src/COPYRIGHT" "$out.tmp/COPYRIGHT"
+
+# glibc only: refuse anything else
+for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so; do
+	bad=$(readelf -d "$f" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}' \
+		| grep -v -E '^(libc|libm|libdl|libpthread|librt|ld-linux-x86-64|ld-linux-aarch64|libpgembed)\.so' || true)
+	if [[ -n $bad ]]; then
+		echo "[pgembed] $(basename "$f") needs $bad: only glibc is allowed at run time" >&2
+		exit 1
+	fi
+done
+min_glibc=$(for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so; do
+	objdump -T "$f" | grep -o 'GLIBC_[0-9.]*' || true; done | sed 's/GLIBC_//' | sort -V | tail -1)
+
+{
+	echo "pgembed-manifest 1"
+	echo "postgresql $(sed -n 's/^#define PG_VERSION "\(.*\)"/\1/p' "$src/src/include/pg_config.h")"
+	echo "platform $(basename "$out")"
+	echo "min-glibc $min_glibc"
+	echo "configure $(sed -n "s/^configure_args *= *//p" "$src/src/Makefile.global")"
+	(cd "$out.tmp" && find . -type f ! -name pgembed.manifest | sed 's|^\./||' | LC_ALL=C sort | while read -r f; do
+		echo "file $(sha256sum "$f" | cut -d' ' -f1) $(stat -c %s "$f") $f"
+	done)
+} > "$out.tmp/pgembed.manifest"
+rm -rf "$out"
+mv "$out.tmp" "$out"

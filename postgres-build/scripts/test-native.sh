@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds and runs the C test suite and the C example against the staged payload.
+# Usage: test-native.sh <module-dir> <payload-dir> <work-dir>
+set -euo pipefail
+module=$(cd "$1" && pwd)
+payload=$2
+work=$3
+platform=linux-$(uname -m)
+root="$payload/$platform"
+lib="$root/lib"
+mkdir -p "$work/test"
+tree=$(cat "$work/pg-tree.path")
+
+cc -O1 -g -Wall -o "$work/test/pgembed_test" "$module"/src/test/c/*.c -I"$module/src/main/c" \
+	-L"$lib" -lpgembed -lpthread -Wl,-rpath,"$lib"
+cc -O1 -g -Wall -o "$work/test/hello" "$module/../examples/c/hello.c" -I"$module/src/main/c" \
+	-L"$lib" -lpgembed -Wl,-rpath,"$lib"
+
+scratch=$(mktemp -d /tmp/pgembed-ctest.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+# the example first: what a newcomer sees
+"$work/test/hello" "$scratch/hello-db"
+# setsid: the suite runs as its own process-group leader, so that a stray kill(0)
+# or kill(-pid) from the backend would reach it and fail the run
+PGEMBED_TEST_PG_TREE="$tree" setsid --wait "$work/test/pgembed_test" "$scratch"

@@ -1,0 +1,1228 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgembed_engine.c
+ *	  The engine half of libpgembed: runs one PostgreSQL backend inside a
+ *	  private copy of this library (a dlmopen namespace), on a stack of its own.
+ *
+ * The backend is PostgreSQL's own PostgresMain, started the way single-user
+ * mode starts it, but speaking the frontend/backend protocol: its client
+ * "socket" reads from buffers the front fills, and its messages are appended
+ * to a buffer the front parses.  Whenever the backend waits for input it
+ * switches back to the caller, so it runs only on threads that call the API.
+ *
+ * Everything PostgreSQL does to process-wide state is virtualised here through
+ * link-time wrappers (-Wl,--wrap=...), which apply to PostgreSQL's own objects
+ * only:
+ *	- exit/_exit/abort end the engine, never the host process;
+ *	- signal handlers, signal masks and kill() of our own pid become a private
+ *	  signal table: the host's handlers and masks are never touched;
+ *	- setitimer(ITIMER_REAL) becomes a per-engine timer run by the front;
+ *	- the working directory is never changed: relative paths are resolved
+ *	  against the data directory with the *at() system calls;
+ *	- umask is recorded, not applied; atexit registrations are dropped.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "access/xlog.h"
+#include "libpq/libpq.h"
+#include "libpq/libpq-be.h"
+#include "libpq/pqcomm.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/postmaster.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/pg_locale.h"
+#include "utils/timestamp.h"
+
+#include "pgembed_internal.h"
+
+/* main.o is linked with main renamed; these live there */
+extern const char *progname;
+
+/* The engine this copy of the library runs; NULL in the front copy. */
+static pgembed_engine *E = NULL;
+static int	datadir_fd = -1;
+static char datadir_abs[MAXPGPATH];
+
+/* ---------------------------------------------------------------------
+ * Resource tracking, so that an engine that dies (even by PANIC) leaves no
+ * descriptor, shared memory segment or mapping behind in the host.
+ * ---------------------------------------------------------------------
+ */
+#define MAX_TRACKED_FD (1 << 20)
+static uint64_t tracked_fds[MAX_TRACKED_FD / 64];
+
+static inline void
+track_fd(int fd)
+{
+	if (E != NULL && fd >= 0 && fd < MAX_TRACKED_FD)
+		tracked_fds[fd / 64] |= UINT64_C(1) << (fd % 64);
+}
+
+static inline void
+untrack_fd(int fd)
+{
+	if (fd >= 0 && fd < MAX_TRACKED_FD)
+		tracked_fds[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
+}
+
+#define MAX_TRACKED_SHM 64
+static int	shm_ids[MAX_TRACKED_SHM];
+static int	n_shm_ids;
+static void *shm_addrs[MAX_TRACKED_SHM];
+static int	n_shm_addrs;
+static struct
+{
+	void	   *addr;
+	size_t		len;
+}			shared_maps[MAX_TRACKED_SHM];
+static int	n_shared_maps;
+static char *posix_shm_names[MAX_TRACKED_SHM];
+static int	n_posix_shm_names;
+
+/* ---------------------------------------------------------------------
+ * Private signal table
+ * ---------------------------------------------------------------------
+ */
+static struct sigaction vsig[PGEMBED_NSIG];
+static sigset_t vmask;
+static uint64_t vpending;
+
+static void
+deliver_signal(int sig)
+{
+	struct sigaction *a;
+
+	if (sig <= 0 || sig >= PGEMBED_NSIG)
+		return;
+	if (sigismember(&vmask, sig))
+	{
+		vpending |= UINT64_C(1) << sig;
+		return;
+	}
+	a = &vsig[sig];
+	if (a->sa_handler == SIG_IGN || a->sa_handler == SIG_DFL)
+		return;
+	if (a->sa_flags & SA_SIGINFO)
+	{
+		siginfo_t	si;
+
+		memset(&si, 0, sizeof(si));
+		si.si_signo = sig;
+		si.si_code = SI_USER;
+		si.si_pid = getpid();
+		a->sa_sigaction(sig, &si, NULL);
+	}
+	else
+		a->sa_handler(sig);
+}
+
+static void
+deliver_pending(void)
+{
+	for (int sig = 1; sig < PGEMBED_NSIG && vpending != 0; sig++)
+	{
+		if ((vpending & (UINT64_C(1) << sig)) && !sigismember(&vmask, sig))
+		{
+			vpending &= ~(UINT64_C(1) << sig);
+			deliver_signal(sig);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Leaving the engine
+ * ---------------------------------------------------------------------
+ */
+
+/* Gives control back to the caller of the API; returns when it calls in again. */
+static void
+engine_yield(void)
+{
+	E->yield(E);
+	if (E->alarm_pending)
+	{
+		E->alarm_pending = 0;
+		deliver_signal(SIGALRM);
+	}
+}
+
+static void engine_release_resources(void);
+
+pg_noreturn static void
+engine_die(int code, bool aborted)
+{
+	void	   *unused;
+
+	E->exit_code = code;
+	E->aborted = aborted;
+	E->tx_status = PGEMBED_TX_CLOSED;
+	E->state = ENGINE_DEAD;
+	if (!aborted)
+	{
+		/* proc_exit has run every callback; give the memory back */
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextDeleteChildren(TopMemoryContext);
+	}
+	/* this stack is never resumed */
+	pgembed__switch(&unused, E->front_sp);
+	__builtin_unreachable();
+}
+
+pg_noreturn extern void __real_exit(int);
+pg_noreturn extern void __real__exit(int);
+pg_noreturn extern void __real_abort(void);
+
+void
+__wrap_exit(int code)
+{
+	if (E == NULL)
+		__real_exit(code);
+	engine_die(code, false);
+}
+
+void
+__wrap__exit(int code)
+{
+	if (E == NULL)
+		__real__exit(code);
+	engine_die(code, true);
+}
+
+void
+__wrap_abort(void)
+{
+	if (E == NULL)
+		__real_abort();
+	engine_die(134, true);
+}
+
+/* PostgreSQL's atexit() hook would run backend code at host exit, on any thread. */
+extern int	__real_atexit(void (*fn) (void));
+int
+__wrap_atexit(void (*fn) (void))
+{
+	if (E == NULL)
+		return __real_atexit(fn);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Signals
+ * ---------------------------------------------------------------------
+ */
+extern int	__real_kill(pid_t pid, int sig);
+int
+__wrap_kill(pid_t pid, int sig)
+{
+	pid_t		self = getpid();
+
+	if (E == NULL)
+		return __real_kill(pid, sig);
+	if (pid == self || pid == -self)
+	{
+		/* the backend signalling itself (or "its process group") */
+		if (sig != 0)
+			deliver_signal(sig);
+		return 0;
+	}
+	if (pid == 0 || pid == -1)
+	{
+		/* PostmasterPid is 0 in single-user mode: no postmaster to tell */
+		return 0;
+	}
+	/* no other PostgreSQL process exists: never signal the host's neighbours */
+	errno = ESRCH;
+	return -1;
+}
+
+extern int	__real_raise(int sig);
+int
+__wrap_raise(int sig)
+{
+	if (E == NULL)
+		return __real_raise(sig);
+	if (sig == SIGABRT || sig == SIGKILL)
+		engine_die(128 + sig, true);
+	deliver_signal(sig);
+	return 0;
+}
+
+extern int	__real_sigaction(int sig, const struct sigaction *act, struct sigaction *oact);
+int
+__wrap_sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
+{
+	if (E == NULL)
+		return __real_sigaction(sig, act, oact);
+	if (sig <= 0 || sig >= PGEMBED_NSIG)
+	{
+		errno = EINVAL;
+		return -1;
+	}
+	if (oact)
+		*oact = vsig[sig];
+	if (act)
+		vsig[sig] = *act;
+	return 0;
+}
+
+extern int	__real_sigprocmask(int how, const sigset_t *set, sigset_t *oset);
+int
+__wrap_sigprocmask(int how, const sigset_t *set, sigset_t *oset)
+{
+	if (E == NULL)
+		return __real_sigprocmask(how, set, oset);
+	if (oset)
+		*oset = vmask;
+	if (set)
+	{
+		switch (how)
+		{
+			case SIG_BLOCK:
+				sigorset(&vmask, &vmask, set);
+				break;
+			case SIG_UNBLOCK:
+				for (int s = 1; s < PGEMBED_NSIG; s++)
+					if (sigismember(set, s))
+						sigdelset(&vmask, s);
+				break;
+			case SIG_SETMASK:
+				vmask = *set;
+				break;
+			default:
+				errno = EINVAL;
+				return -1;
+		}
+		deliver_pending();
+	}
+	return 0;
+}
+
+/* Error recovery must not restore a signal mask saved on another thread. */
+pg_noreturn extern void __real_siglongjmp(sigjmp_buf env, int val);
+void
+__wrap_siglongjmp(sigjmp_buf env, int val)
+{
+	if (E != NULL)
+		env[0].__mask_was_saved = 0;
+	__real_siglongjmp(env, val);
+}
+
+extern int	__real_setitimer(int which, const struct itimerval *nv, struct itimerval *ov);
+int
+__wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
+{
+	int64_t		deadline = 0;
+
+	if (E == NULL || which != ITIMER_REAL)
+		return __real_setitimer(which, nv, ov);
+	if (ov)
+		memset(ov, 0, sizeof(*ov));
+	if (nv && (nv->it_value.tv_sec != 0 || nv->it_value.tv_usec != 0))
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		deadline = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec +
+			(int64_t) nv->it_value.tv_sec * 1000000000 + (int64_t) nv->it_value.tv_usec * 1000;
+	}
+	E->timer_set(E, deadline);
+	return 0;
+}
+
+static mode_t vumask = 077;
+extern mode_t __real_umask(mode_t mask);
+mode_t
+__wrap_umask(mode_t mask)
+{
+	mode_t		old = vumask;
+
+	if (E == NULL)
+		return __real_umask(mask);
+	vumask = mask & 0777;
+	return old;
+}
+
+/* ---------------------------------------------------------------------
+ * Files: relative paths are relative to the data directory
+ * ---------------------------------------------------------------------
+ */
+static inline bool
+relative(const char *path)
+{
+	return E != NULL && datadir_fd >= 0 && path != NULL && path[0] != '/';
+}
+
+static inline int
+dirfd_for(const char *path)
+{
+	return relative(path) ? datadir_fd : AT_FDCWD;
+}
+
+extern int	__real_open(const char *path, int flags, ...);
+int
+__wrap_open(const char *path, int flags, ...)
+{
+	mode_t		mode = 0;
+	int			fd;
+
+	if (flags & (O_CREAT | O_TMPFILE))
+	{
+		va_list		ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (E == NULL)
+		return __real_open(path, flags, mode);
+	fd = openat(dirfd_for(path), path, flags, mode & ~vumask);
+	track_fd(fd);
+	return fd;
+}
+
+static int
+fopen_flags(const char *mode)
+{
+	int			flags;
+
+	switch (mode[0])
+	{
+		case 'r':
+			flags = 0;
+			break;
+		case 'w':
+			flags = O_CREAT | O_TRUNC;
+			break;
+		case 'a':
+			flags = O_CREAT | O_APPEND;
+			break;
+		default:
+			return -1;
+	}
+	flags |= strchr(mode, '+') ? O_RDWR : (mode[0] == 'r' ? O_RDONLY : O_WRONLY);
+	if (strchr(mode, 'x'))
+		flags |= O_EXCL;
+	if (strchr(mode, 'e'))
+		flags |= O_CLOEXEC;
+	return flags;
+}
+
+extern FILE *__real_fopen(const char *path, const char *mode);
+FILE *
+__wrap_fopen(const char *path, const char *mode)
+{
+	int			flags,
+				fd;
+	FILE	   *f;
+
+	if (E == NULL)
+		return __real_fopen(path, mode);
+	flags = fopen_flags(mode);
+	if (flags < 0)
+	{
+		errno = EINVAL;
+		return NULL;
+	}
+	/* create with the backend's umask (0600), not the host's */
+	fd = openat(dirfd_for(path), path, flags, 0666 & ~vumask);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, mode);
+	if (f == NULL)
+	{
+		int			save = errno;
+
+		close(fd);
+		errno = save;
+		return NULL;
+	}
+	track_fd(fd);
+	return f;
+}
+
+extern FILE *__real_freopen(const char *path, const char *mode, FILE *stream);
+FILE *
+__wrap_freopen(const char *path, const char *mode, FILE *stream)
+{
+	char		abspath[MAXPGPATH];
+
+	if (relative(path))
+	{
+		snprintf(abspath, sizeof(abspath), "%s/%s", datadir_abs, path);
+		path = abspath;
+	}
+	return __real_freopen(path, mode, stream);
+}
+
+extern int	__real_fclose(FILE *f);
+int
+__wrap_fclose(FILE *f)
+{
+	if (E != NULL && f != NULL)
+		untrack_fd(fileno(f));
+	return __real_fclose(f);
+}
+
+extern DIR *__real_opendir(const char *path);
+DIR *
+__wrap_opendir(const char *path)
+{
+	int			fd;
+	DIR		   *d;
+
+	if (E == NULL)
+		return __real_opendir(path);
+	fd = openat(dirfd_for(path), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (d == NULL)
+	{
+		int			save = errno;
+
+		close(fd);
+		errno = save;
+		return NULL;
+	}
+	track_fd(fd);
+	return d;
+}
+
+extern int	__real_closedir(DIR *d);
+int
+__wrap_closedir(DIR *d)
+{
+	if (E != NULL && d != NULL)
+		untrack_fd(dirfd(d));
+	return __real_closedir(d);
+}
+
+extern int	__real_close(int fd);
+int
+__wrap_close(int fd)
+{
+	if (E != NULL)
+		untrack_fd(fd);
+	return __real_close(fd);
+}
+
+#define WRAP_PATH_CALL(ret, name, params, real_args, at_call) \
+	extern ret __real_##name params; \
+	ret __wrap_##name params \
+	{ \
+		if (!relative(path)) \
+			return __real_##name real_args; \
+		return at_call; \
+	}
+
+WRAP_PATH_CALL(int, stat, (const char *path, struct stat *buf), (path, buf),
+			   fstatat(datadir_fd, path, buf, 0))
+WRAP_PATH_CALL(int, lstat, (const char *path, struct stat *buf), (path, buf),
+			   fstatat(datadir_fd, path, buf, AT_SYMLINK_NOFOLLOW))
+WRAP_PATH_CALL(int, access, (const char *path, int mode), (path, mode),
+			   faccessat(datadir_fd, path, mode, 0))
+WRAP_PATH_CALL(int, mkdir, (const char *path, mode_t mode), (path, mode),
+			   mkdirat(datadir_fd, path, mode))
+WRAP_PATH_CALL(int, rmdir, (const char *path), (path),
+			   unlinkat(datadir_fd, path, AT_REMOVEDIR))
+WRAP_PATH_CALL(int, unlink, (const char *path), (path),
+			   unlinkat(datadir_fd, path, 0))
+WRAP_PATH_CALL(ssize_t, readlink, (const char *path, char *buf, size_t size), (path, buf, size),
+			   readlinkat(datadir_fd, path, buf, size))
+WRAP_PATH_CALL(int, chmod, (const char *path, mode_t mode), (path, mode),
+			   fchmodat(datadir_fd, path, mode, 0))
+WRAP_PATH_CALL(int, chown, (const char *path, uid_t owner, gid_t group), (path, owner, group),
+			   fchownat(datadir_fd, path, owner, group, 0))
+
+extern int	__real_symlink(const char *target, const char *path);
+int
+__wrap_symlink(const char *target, const char *path)
+{
+	if (!relative(path))
+		return __real_symlink(target, path);
+	return symlinkat(target, datadir_fd, path);
+}
+
+extern int	__real_rename(const char *from, const char *to);
+int
+__wrap_rename(const char *from, const char *to)
+{
+	if (E == NULL)
+		return __real_rename(from, to);
+	return renameat(dirfd_for(from), from, dirfd_for(to), to);
+}
+
+extern int	__real_truncate(const char *path, off_t length);
+int
+__wrap_truncate(const char *path, off_t length)
+{
+	int			fd,
+				rc,
+				save;
+
+	if (!relative(path))
+		return __real_truncate(path, length);
+	fd = openat(datadir_fd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = ftruncate(fd, length);
+	save = errno;
+	close(fd);
+	errno = save;
+	return rc;
+}
+
+extern int	__real_utime(const char *path, const struct utimbuf *times);
+int
+__wrap_utime(const char *path, const struct utimbuf *times)
+{
+	struct timespec ts[2];
+
+	if (!relative(path))
+		return __real_utime(path, times);
+	if (times == NULL)
+		return utimensat(datadir_fd, path, NULL, 0);
+	ts[0].tv_sec = times->actime;
+	ts[0].tv_nsec = 0;
+	ts[1].tv_sec = times->modtime;
+	ts[1].tv_nsec = 0;
+	return utimensat(datadir_fd, path, ts, 0);
+}
+
+extern char *__real_realpath(const char *path, char *resolved);
+char *
+__wrap_realpath(const char *path, char *resolved)
+{
+	char		abspath[MAXPGPATH];
+
+	if (relative(path))
+	{
+		snprintf(abspath, sizeof(abspath), "%s/%s", datadir_abs, path);
+		path = abspath;
+	}
+	return __real_realpath(path, resolved);
+}
+
+/* The process's working directory is the host's: the backend never moves it. */
+extern int	__real_chdir(const char *path);
+int
+__wrap_chdir(const char *path)
+{
+	if (E == NULL)
+		return __real_chdir(path);
+	if (path != NULL && strcmp(path, datadir_abs) == 0)
+		return 0;
+	errno = EPERM;
+	return -1;
+}
+
+extern char *__real_getcwd(char *buf, size_t size);
+char *
+__wrap_getcwd(char *buf, size_t size)
+{
+	if (E == NULL || datadir_abs[0] == '\0')
+		return __real_getcwd(buf, size);
+	if (strlen(datadir_abs) + 1 > size)
+	{
+		errno = ERANGE;
+		return NULL;
+	}
+	strcpy(buf, datadir_abs);
+	return buf;
+}
+
+/* Shell commands (COPY ... PROGRAM, archive_command) start in the data directory. */
+static char *
+command_in_datadir(const char *command)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "cd '");
+	for (const char *p = datadir_abs; *p; p++)
+	{
+		if (*p == '\'')
+			appendStringInfoString(&s, "'\\''");
+		else
+			appendStringInfoChar(&s, *p);
+	}
+	appendStringInfo(&s, "' && %s", command);
+	return s.data;
+}
+
+extern FILE *__real_popen(const char *command, const char *type);
+FILE *
+__wrap_popen(const char *command, const char *type)
+{
+	if (E == NULL || datadir_abs[0] == '\0')
+		return __real_popen(command, type);
+	return __real_popen(command_in_datadir(command), type);
+}
+
+extern int	__real_system(const char *command);
+int
+__wrap_system(const char *command)
+{
+	if (E == NULL || datadir_abs[0] == '\0' || command == NULL)
+		return __real_system(command);
+	return __real_system(command_in_datadir(command));
+}
+
+/*
+ * Modules load into the engine's own namespace.  glibc cannot add objects to the
+ * global scope of a secondary namespace (RTLD_GLOBAL crashes there), so modules
+ * carry a DT_NEEDED on libpgembed.so instead, which binds them to this copy.
+ */
+extern void *__real_dlopen(const char *file, int mode);
+void *
+__wrap_dlopen(const char *file, int mode)
+{
+	if (E != NULL)
+		mode &= ~RTLD_GLOBAL;
+	return __real_dlopen(file, mode);
+}
+
+/* descriptors created otherwise than by open() */
+extern int	__real_pipe(int fds[2]);
+int
+__wrap_pipe(int fds[2])
+{
+	int			rc = __real_pipe(fds);
+
+	if (rc == 0)
+	{
+		track_fd(fds[0]);
+		track_fd(fds[1]);
+	}
+	return rc;
+}
+
+extern int	__real_epoll_create1(int flags);
+int
+__wrap_epoll_create1(int flags)
+{
+	int			fd = __real_epoll_create1(flags);
+
+	track_fd(fd);
+	return fd;
+}
+
+extern int	__real_socket(int domain, int type, int protocol);
+int
+__wrap_socket(int domain, int type, int protocol)
+{
+	int			fd = __real_socket(domain, type, protocol);
+
+	track_fd(fd);
+	return fd;
+}
+
+extern int	__real_dup(int fd);
+int
+__wrap_dup(int fd)
+{
+	int			nfd = __real_dup(fd);
+
+	track_fd(nfd);
+	return nfd;
+}
+
+extern int	__real_dup2(int fd, int fd2);
+int
+__wrap_dup2(int fd, int fd2)
+{
+	/* the backend must never redirect the host's standard streams */
+	if (E != NULL && fd2 <= 2)
+	{
+		errno = EPERM;
+		return -1;
+	}
+	fd2 = __real_dup2(fd, fd2);
+	track_fd(fd2);
+	return fd2;
+}
+
+/* shared memory */
+extern int	__real_shmget(key_t key, size_t size, int flags);
+int
+__wrap_shmget(key_t key, size_t size, int flags)
+{
+	int			id = __real_shmget(key, size, flags);
+
+	if (E != NULL && id >= 0 && (flags & IPC_CREAT) && n_shm_ids < MAX_TRACKED_SHM)
+		shm_ids[n_shm_ids++] = id;
+	return id;
+}
+
+extern void *__real_shmat(int id, const void *addr, int flags);
+void *
+__wrap_shmat(int id, const void *addr, int flags)
+{
+	void	   *p = __real_shmat(id, addr, flags);
+
+	if (E != NULL && p != (void *) -1 && n_shm_addrs < MAX_TRACKED_SHM)
+		shm_addrs[n_shm_addrs++] = p;
+	return p;
+}
+
+extern int	__real_shmdt(const void *addr);
+int
+__wrap_shmdt(const void *addr)
+{
+	for (int i = 0; i < n_shm_addrs; i++)
+		if (shm_addrs[i] == addr)
+			shm_addrs[i] = shm_addrs[--n_shm_addrs];
+	return __real_shmdt(addr);
+}
+
+extern int	__real_shmctl(int id, int cmd, struct shmid_ds *buf);
+int
+__wrap_shmctl(int id, int cmd, struct shmid_ds *buf)
+{
+	if (cmd == IPC_RMID)
+		for (int i = 0; i < n_shm_ids; i++)
+			if (shm_ids[i] == id)
+				shm_ids[i] = shm_ids[--n_shm_ids];
+	return __real_shmctl(id, cmd, buf);
+}
+
+extern void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *
+__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void	   *p = __real_mmap(addr, len, prot, flags, fd, off);
+
+	if (E != NULL && p != MAP_FAILED && (flags & MAP_SHARED) && n_shared_maps < MAX_TRACKED_SHM)
+	{
+		shared_maps[n_shared_maps].addr = p;
+		shared_maps[n_shared_maps].len = len;
+		n_shared_maps++;
+	}
+	return p;
+}
+
+extern int	__real_munmap(void *addr, size_t len);
+int
+__wrap_munmap(void *addr, size_t len)
+{
+	for (int i = 0; i < n_shared_maps; i++)
+		if (shared_maps[i].addr == addr)
+			shared_maps[i] = shared_maps[--n_shared_maps];
+	return __real_munmap(addr, len);
+}
+
+extern int	__real_shm_open(const char *name, int flags, mode_t mode);
+int
+__wrap_shm_open(const char *name, int flags, mode_t mode)
+{
+	int			fd = __real_shm_open(name, flags, mode);
+
+	if (E != NULL && fd >= 0 && (flags & O_CREAT) && n_posix_shm_names < MAX_TRACKED_SHM)
+		posix_shm_names[n_posix_shm_names++] = strdup(name);
+	track_fd(fd);
+	return fd;
+}
+
+extern int	__real_shm_unlink(const char *name);
+int
+__wrap_shm_unlink(const char *name)
+{
+	for (int i = 0; i < n_posix_shm_names; i++)
+		if (strcmp(posix_shm_names[i], name) == 0)
+		{
+			free(posix_shm_names[i]);
+			posix_shm_names[i] = posix_shm_names[--n_posix_shm_names];
+			break;
+		}
+	return __real_shm_unlink(name);
+}
+
+/* Releases what a dead engine still holds.  Runs on the front's stack. */
+static void
+engine_release_resources(void)
+{
+	for (int i = 0; i < n_shm_addrs; i++)
+		__real_shmdt(shm_addrs[i]);
+	n_shm_addrs = 0;
+	for (int i = 0; i < n_shm_ids; i++)
+		__real_shmctl(shm_ids[i], IPC_RMID, NULL);
+	n_shm_ids = 0;
+	for (int i = 0; i < n_shared_maps; i++)
+		__real_munmap(shared_maps[i].addr, shared_maps[i].len);
+	n_shared_maps = 0;
+	for (int i = 0; i < n_posix_shm_names; i++)
+	{
+		__real_shm_unlink(posix_shm_names[i]);
+		free(posix_shm_names[i]);
+	}
+	n_posix_shm_names = 0;
+	for (int w = 0; w < MAX_TRACKED_FD / 64; w++)
+	{
+		while (tracked_fds[w] != 0)
+		{
+			int			bit = __builtin_ctzll(tracked_fds[w]);
+
+			tracked_fds[w] &= tracked_fds[w] - 1;
+			__real_close(w * 64 + bit);
+		}
+	}
+	if (datadir_fd >= 0)
+		__real_close(datadir_fd);
+	datadir_fd = -1;
+}
+
+/* ---------------------------------------------------------------------
+ * The client connection: in-memory buffers instead of a socket
+ * ---------------------------------------------------------------------
+ */
+extern ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
+ssize_t
+__wrap_recv(int fd, void *buf, size_t len, int flags)
+{
+	size_t		n = 0;
+
+	if (E == NULL || fd != E->port_fd)
+		return __real_recv(fd, buf, len, flags);
+
+	for (;;)
+	{
+		while (E->in_index < E->nin && n < len)
+		{
+			pgembed_iov *seg = &E->in[E->in_index];
+			size_t		chunk = Min(len - n, seg->len - E->in_pos);
+
+			memcpy((char *) buf + n, seg->data + E->in_pos, chunk);
+			n += chunk;
+			E->in_pos += chunk;
+			if (E->in_pos == seg->len)
+			{
+				E->in_index++;
+				E->in_pos = 0;
+			}
+		}
+		if (n > 0)
+			return n;
+		if (E->closing)
+			return 0;			/* EOF: the backend exits */
+		E->state = ENGINE_READY;
+		engine_yield();
+	}
+}
+
+static int
+embed_putmessage(char msgtype, const char *s, size_t len)
+{
+	pgembed_buf *b = &E->out;
+	uint32		nlen = pg_hton32((uint32) len + 4);
+
+	if (!pgembed_buf_reserve(E, b, len + 6))
+		ereport(FATAL,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for a result of %zu bytes", b->len + len)));
+	b->data[b->len] = msgtype;
+	memcpy(b->data + b->len + 1, &nlen, 4);
+	if (len > 0)
+		memcpy(b->data + b->len + 5, s, len);
+	b->data[b->len + 5 + len] = '\0';
+	b->len += len + 6;
+
+	if (msgtype == PqMsg_ReadyForQuery && len == 1)
+		E->tx_status = s[0];
+	else if ((msgtype == PqMsg_CopyOutResponse && E->out_yield_at != 0) ||
+			 (msgtype == PqMsg_CopyData && E->out_yield_at != 0 && b->len >= E->out_yield_at))
+	{
+		/* hand out COPY data in chunks: memory stays bounded */
+		E->out_yielded = true;
+		engine_yield();
+		E->out_yielded = false;
+	}
+	return 0;
+}
+
+static void
+embed_putmessage_noblock(char msgtype, const char *s, size_t len)
+{
+	(void) embed_putmessage(msgtype, s, len);
+}
+
+static void
+embed_comm_reset(void)
+{
+}
+
+static int
+embed_flush(void)
+{
+	return 0;
+}
+
+static bool
+embed_is_send_pending(void)
+{
+	return false;
+}
+
+static const PQcommMethods embed_comm_methods = {
+	.comm_reset = embed_comm_reset,
+	.flush = embed_flush,
+	.flush_if_writable = embed_flush,
+	.is_send_pending = embed_is_send_pending,
+	.putmessage = embed_putmessage,
+	.putmessage_noblock = embed_putmessage_noblock,
+};
+
+/* ---------------------------------------------------------------------
+ * Server log: to the front, never to the host's stderr directly
+ * ---------------------------------------------------------------------
+ */
+static void
+embed_log_hook(ErrorData *edata)
+{
+	pgembed_buf *b;
+	const char *sev;
+	int			n;
+	int32		elevel;
+
+	if (E == NULL || !edata->output_to_server)
+		return;
+	b = &E->logbuf;
+	sev = (edata->elevel >= PANIC) ? "PANIC" :
+		(edata->elevel >= FATAL) ? "FATAL" :
+		(edata->elevel >= ERROR) ? "ERROR" :
+		(edata->elevel >= WARNING) ? "WARNING" :
+		(edata->elevel >= NOTICE) ? "NOTICE" :
+		(edata->elevel >= INFO) ? "INFO" :
+		(edata->elevel >= LOG) ? "LOG" : "DEBUG";
+	n = snprintf(NULL, 0, "%s:  %s%s%s", sev, edata->message ? edata->message : "",
+				 edata->detail ? "\nDETAIL:  " : "", edata->detail ? edata->detail : "");
+	if (pgembed_buf_reserve(E, b, n + 1 + sizeof(int32)))
+	{
+		elevel = edata->elevel;
+		memcpy(b->data + b->len, &elevel, sizeof(int32));
+		snprintf(b->data + b->len + sizeof(int32), n + 1, "%s:  %s%s%s", sev,
+				 edata->message ? edata->message : "",
+				 edata->detail ? "\nDETAIL:  " : "", edata->detail ? edata->detail : "");
+		b->len += sizeof(int32) + n + 1;
+	}
+	edata->output_to_server = false;
+}
+
+/* ---------------------------------------------------------------------
+ * Start-up: single-user mode's sequence, then PostgresMain
+ * ---------------------------------------------------------------------
+ */
+static void
+apply_setting(const char *setting)
+{
+	char	   *name,
+			   *value;
+
+	ParseLongOption(setting, &name, &value);
+	if (value == NULL)
+		ereport(FATAL,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("setting \"%s\" has no value: write name=value", setting)));
+	SetConfigOption(name, value, PGC_POSTMASTER, PGC_S_ARGV);
+	pfree(name);
+	pfree(value);
+}
+
+static const char *const engine_defaults[] = {
+	/* no progress timeouts during crash recovery: single-user mode registers none */
+	"log_startup_progress_interval=0",
+	"update_process_title=off",
+	"huge_pages=off",
+	/* one session, no postmaster children */
+	"max_connections=4",
+	"max_wal_senders=0",
+	"max_worker_processes=0",
+	"max_parallel_workers=0",
+	"max_parallel_workers_per_gather=0",
+	"autovacuum_worker_slots=1",
+	"listen_addresses=",
+};
+
+static void
+set_max_safe_fds_from_rlimit(void)
+{
+	struct rlimit rl;
+	long		usable;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		usable = max_files_per_process;
+	else
+		/* the host owns the rest of the descriptor table */
+		usable = Min((long) rl.rlim_cur / 4, (long) max_files_per_process);
+	max_safe_fds = usable - 10;
+	if (max_safe_fds < 48)
+		ereport(FATAL,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("insufficient file descriptors available to start an engine"),
+				 errdetail("The process limit (RLIMIT_NOFILE) is %ld; pgembed needs at least 232.",
+						   (long) rl.rlim_cur)));
+}
+
+PGEMBED_EXPORT void pgembed__engine_main(pgembed_engine *e);
+
+void
+pgembed__engine_main(pgembed_engine *e)
+{
+	ClientSocket client;
+	struct sockaddr_un *un;
+	Dl_info		info;
+
+	E = e;
+	sigemptyset(&vmask);
+
+	progname = "postgres";
+	MyProcPid = getpid();
+	MemoryContextInit();
+	(void) set_stack_base();
+
+	/* errors are protocol messages from here on */
+	FrontendProtocol = PG_PROTOCOL(3, 0);
+	whereToSendOutput = DestRemote;
+	PqCommMethods = &embed_comm_methods;
+	emit_log_hook = embed_log_hook;
+
+	/* share/ and lib/ derive from where this library lives: <root>/lib/libpgembed.so */
+	if (dladdr((void *) pgembed__engine_main, &info) != 0 && info.dli_fname != NULL)
+	{
+		char		root[MAXPGPATH];
+
+		strlcpy(root, info.dli_fname, sizeof(root));
+		get_parent_directory(root);	/* <root>/lib */
+		get_parent_directory(root);	/* <root> */
+		snprintf(my_exec_path, MAXPGPATH, "%s/bin/postgres", root);
+	}
+	if (pg_perm_setlocale(LC_COLLATE, "C") == NULL ||
+		pg_perm_setlocale(LC_CTYPE, "C") == NULL ||
+		pg_perm_setlocale(LC_MESSAGES, "C") == NULL ||
+		pg_perm_setlocale(LC_MONETARY, "C") == NULL ||
+		pg_perm_setlocale(LC_NUMERIC, "C") == NULL ||
+		pg_perm_setlocale(LC_TIME, "C") == NULL)
+		elog(FATAL, "could not adopt the C locale");
+
+	strlcpy(datadir_abs, e->datadir, sizeof(datadir_abs));
+	datadir_fd = openat(AT_FDCWD, datadir_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (datadir_fd < 0)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not open data directory \"%s\": %m", datadir_abs)));
+
+	InitStandaloneProcess(my_exec_path);
+	InitializeGUCOptions();
+	for (int i = 0; i < (int) lengthof(engine_defaults); i++)
+		apply_setting(engine_defaults[i]);
+	for (int i = 0; i < e->nsettings; i++)
+		apply_setting(e->settings[i]);
+
+	if (!SelectConfigFiles(datadir_abs, progname))
+		ereport(FATAL,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not read the configuration of \"%s\"", datadir_abs)));
+	checkDataDir();
+	/* no ChangeToDataDir(): the host's working directory stays where it is */
+	CreateDataDirLockFile(false);
+	LocalProcessControlFile(false);
+	process_shared_preload_libraries();
+	InitializeMaxBackends();
+	InitPostmasterChildSlots();
+	InitializeFastPathLocks();
+	process_shmem_requests();
+	InitializeShmemGUCs();
+	InitializeWalConsistencyChecking();
+	CreateSharedMemoryAndSemaphores();
+	set_max_safe_fds_from_rlimit();
+	PgStartTime = GetCurrentTimestamp();
+	InitProcess();
+
+	/*
+	 * pq_init() watches for postmaster death; there is no postmaster, so give
+	 * it a pipe whose write end stays open for the engine's whole life.
+	 */
+	if (pipe(postmaster_alive_fds) != 0)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not create pipe: %m")));
+
+	memset(&client, 0, sizeof(client));
+	client.sock = e->port_fd;
+	un = (struct sockaddr_un *) &client.raddr.addr;
+	un->sun_family = AF_UNIX;
+	client.raddr.salen = sizeof(struct sockaddr_un);
+	MyProcPort = pq_init(&client);
+	MyProcPort->proto = PG_PROTOCOL(3, 0);
+	MyProcPort->database_name = pstrdup(e->dbname);
+	MyProcPort->user_name = pstrdup("postgres");
+	MyProcPort->remote_host = pstrdup("[local]");
+	MyProcPort->remote_port = pstrdup("");
+	PqCommMethods = &embed_comm_methods;
+
+	PostgresMain(e->dbname, "postgres");
+}
+
+/* Any thread: what the SIGINT handler of a backend does. */
+PGEMBED_EXPORT void pgembed__engine_cancel(pgembed_engine *e);
+void
+pgembed__engine_cancel(pgembed_engine *e)
+{
+	if (E != e || e->state == ENGINE_DEAD)
+		return;
+	if (!proc_exit_inprogress)
+	{
+		InterruptPending = true;
+		QueryCancelPending = true;
+	}
+	if (MyLatch != NULL)
+		SetLatch(MyLatch);
+}
+
+/* On the thread running the engine (signal handler context): the timer fired. */
+PGEMBED_EXPORT void pgembed__engine_alarm(pgembed_engine *e);
+void
+pgembed__engine_alarm(pgembed_engine *e)
+{
+	if (E != e || e->state == ENGINE_DEAD)
+		return;
+	deliver_signal(SIGALRM);
+}
+
+/* After the engine died: close what it left open.  Front stack, any thread. */
+PGEMBED_EXPORT void pgembed__engine_cleanup(pgembed_engine *e);
+void
+pgembed__engine_cleanup(pgembed_engine *e)
+{
+	if (E != e)
+		return;
+	engine_release_resources();
+	E = NULL;
+}

@@ -1,0 +1,2404 @@
+/*
+ * pgembed_front.c
+ *	  The public C API of libpgembed.so (pgembedded.h).
+ *
+ * The copy of the library the host loads is the "front": it never runs
+ * PostgreSQL code itself.  pgembed_open() loads a private copy of the same
+ * library into a new link-map namespace (dlmopen), so that every engine has
+ * its own PostgreSQL globals, its own C library state (locale, environment)
+ * and its own loaded modules, and runs PostgreSQL's backend on a stack of its
+ * own (see pgembed_engine.c).  Calls speak the frontend/backend protocol to
+ * that backend through memory; results are the backend's own messages, indexed
+ * in place.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "pgembed_internal.h"
+
+#ifndef PGEMBED_PG_VERSION
+#define PGEMBED_PG_VERSION "18.6"
+#endif
+
+#define MAX_ENGINES 15			/* glibc allows 16 link-map namespaces, one is the host's */
+#define ENGINE_STACK_SIZE (16u << 20)
+#define COPY_OUT_CHUNK (256u << 10)
+
+enum
+{
+	FRONT_MODE_IDLE,
+	FRONT_MODE_COPY_IN,
+	FRONT_MODE_COPY_OUT,
+	FRONT_MODE_CURSOR
+};
+
+/* ------------------------------------------------------------------------
+ * Errors and results
+ * ------------------------------------------------------------------------
+ */
+#define MAX_ERROR_FIELDS 24
+
+struct pgembed_error
+{
+	int			nfields;
+	char		codes[MAX_ERROR_FIELDS];
+	const char *values[MAX_ERROR_FIELDS];
+	char	   *owned;			/* set when the error owns its strings */
+};
+
+typedef struct
+{
+	const char *name;
+	uint32_t	type;
+	int32_t		typmod;
+	int32_t		format;
+} field_desc;
+
+struct pgembed_result
+{
+	pgembed_status status;
+	char		tx_status;
+	char	   *buf;			/* the backend's messages; cells point into it */
+	size_t		buflen;
+	const char *command_tag;
+	int64_t		rows_affected;
+	int			nfields;
+	field_desc *fields;
+	int			nparams;
+	uint32_t   *param_types;
+	int64_t		ntuples;
+	pgembed_cell *cells;
+	pgembed_error error;
+	bool		has_error;
+	int			nnotices;
+	pgembed_error *notices;
+};
+
+static const char *const empty = "";
+
+static pgembed_error *
+make_error(const char *sqlstate, const char *severity, const char *fmt,...)
+{
+	pgembed_error *err = calloc(1, sizeof(*err));
+	char		msg[1024];
+	va_list		ap;
+	size_t		a,
+				b,
+				c;
+
+	if (err == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a = strlen(sqlstate) + 1;
+	b = strlen(severity) + 1;
+	c = strlen(msg) + 1;
+	err->owned = malloc(a + b + c);
+	if (err->owned == NULL)
+	{
+		free(err);
+		return NULL;
+	}
+	memcpy(err->owned, sqlstate, a);
+	memcpy(err->owned + a, severity, b);
+	memcpy(err->owned + a + b, msg, c);
+	err->codes[0] = 'C';
+	err->values[0] = err->owned;
+	err->codes[1] = 'S';
+	err->values[1] = err->owned + a;
+	err->codes[2] = 'V';
+	err->values[2] = err->owned + a;
+	err->codes[3] = 'M';
+	err->values[3] = err->owned + a + b;
+	err->nfields = 4;
+	return err;
+}
+
+/* parses an ErrorResponse/NoticeResponse payload (fields point into it) */
+static void
+parse_error_fields(pgembed_error *err, const char *p, const char *end)
+{
+	err->nfields = 0;
+	while (p < end && *p != '\0' && err->nfields < MAX_ERROR_FIELDS)
+	{
+		err->codes[err->nfields] = *p++;
+		err->values[err->nfields] = p;
+		err->nfields++;
+		p += strlen(p) + 1;
+	}
+}
+
+static pgembed_error *
+copy_error(const pgembed_error *src)
+{
+	pgembed_error *err = calloc(1, sizeof(*err));
+	size_t		total = 0;
+	char	   *p;
+
+	if (err == NULL)
+		return NULL;
+	for (int i = 0; i < src->nfields; i++)
+		total += strlen(src->values[i]) + 1;
+	err->owned = malloc(total + 1);
+	if (err->owned == NULL)
+	{
+		free(err);
+		return NULL;
+	}
+	p = err->owned;
+	for (int i = 0; i < src->nfields; i++)
+	{
+		size_t		n = strlen(src->values[i]) + 1;
+
+		memcpy(p, src->values[i], n);
+		err->codes[i] = src->codes[i];
+		err->values[i] = p;
+		p += n;
+	}
+	err->nfields = src->nfields;
+	return err;
+}
+
+static pgembed_result *
+result_new(pgembed_status status)
+{
+	pgembed_result *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->status = status;
+	r->rows_affected = -1;
+	r->tx_status = PGEMBED_TX_IDLE;
+	r->command_tag = empty;
+	return r;
+}
+
+static pgembed_result *
+result_error(pgembed_status status, const char *sqlstate, const char *fmt,...)
+{
+	pgembed_result *r = result_new(status);
+	char		msg[1024];
+	va_list		ap;
+	pgembed_error *err;
+
+	if (r == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err = make_error(sqlstate, "ERROR", "%s", msg);
+	if (err != NULL)
+	{
+		r->error = *err;
+		free(err);
+		r->has_error = true;
+	}
+	return r;
+}
+
+static inline uint32_t
+rd32(const char *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+static inline uint16_t
+rd16(const char *p)
+{
+	uint16_t	v;
+
+	memcpy(&v, p, 2);
+	return ntohs(v);
+}
+
+/* messages in a buffer: [type][int32 len][payload][NUL] */
+#define MSG_TYPE(p) ((p)[0])
+#define MSG_PAYLOAD(p) ((p) + 5)
+#define MSG_PAYLOAD_LEN(p) ((size_t) rd32((p) + 1) - 4)
+#define MSG_NEXT(p) ((p) + 6 + MSG_PAYLOAD_LEN(p))
+
+static int64_t
+tag_rows(const char *tag)
+{
+	const char *sp = strrchr(tag, ' ');
+
+	if (sp == NULL)
+		return -1;
+	if (strncmp(tag, "INSERT ", 7) == 0 || strncmp(tag, "UPDATE ", 7) == 0 ||
+		strncmp(tag, "DELETE ", 7) == 0 || strncmp(tag, "SELECT ", 7) == 0 ||
+		strncmp(tag, "MERGE ", 6) == 0 || strncmp(tag, "MOVE ", 5) == 0 ||
+		strncmp(tag, "FETCH ", 6) == 0 || strncmp(tag, "COPY ", 5) == 0)
+		return strtoll(sp + 1, NULL, 10);
+	return -1;
+}
+
+static void
+parse_row_description(pgembed_result *r, const char *p)
+{
+	int			n = rd16(p);
+
+	p += 2;
+	free(r->fields);
+	r->fields = calloc(n > 0 ? n : 1, sizeof(field_desc));
+	r->nfields = r->fields ? n : 0;
+	for (int i = 0; i < r->nfields; i++)
+	{
+		r->fields[i].name = p;
+		p += strlen(p) + 1;
+		p += 4 + 2;				/* table oid, attnum */
+		r->fields[i].type = rd32(p);
+		p += 4 + 2;				/* type oid, typlen */
+		r->fields[i].typmod = (int32_t) rd32(p);
+		p += 4;
+		r->fields[i].format = (int16_t) rd16(p);
+		p += 2;
+	}
+}
+
+/*
+ * Builds a result from the backend's messages.  The result takes the buffer
+ * over.  It describes the last statement: its rows (if it returned any), its
+ * command tag, the first error, and every notice.  batch: sum the rows
+ * affected of every statement.
+ */
+static pgembed_result *
+result_from_messages(char *buf, size_t len, bool batch)
+{
+	pgembed_result *r = result_new(PGEMBED_COMMAND_OK);
+	const char *end = buf + len;
+	const char *group_rows = NULL;	/* first message after the last RowDescription */
+	int64_t		group_count = 0;
+	const char *rows_at = NULL;
+	int64_t		rows_count = 0;
+	const char *rowdesc = NULL;
+	const char *result_rowdesc = NULL;
+	bool		have_tag = false;
+	bool		error_seen = false;
+	int			nnotices = 0;
+	int64_t		batch_rows = 0;
+
+	if (r == NULL)
+	{
+		free(buf);
+		return NULL;
+	}
+	r->buf = buf;
+	r->buflen = len;
+
+	/* pass 1: find the result's row group, tag, error, notices */
+	for (const char *m = buf; m < end; m = MSG_NEXT(m))
+	{
+		const char *pl = MSG_PAYLOAD(m);
+
+		switch (MSG_TYPE(m))
+		{
+			case 'T':
+				rowdesc = m;
+				group_rows = MSG_NEXT(m);
+				group_count = 0;
+				break;
+			case 'D':
+				if (group_rows == NULL)
+					group_rows = m;
+				group_count++;
+				break;
+			case 'C':
+			case 's':
+				if (error_seen)
+					break;
+				if (MSG_TYPE(m) == 'C')
+				{
+					r->command_tag = pl;
+					r->rows_affected = tag_rows(pl);
+					if (r->rows_affected > 0)
+						batch_rows += r->rows_affected;
+					r->status = rowdesc ? PGEMBED_TUPLES_OK : PGEMBED_COMMAND_OK;
+				}
+				else
+				{
+					r->command_tag = empty;
+					r->rows_affected = -1;
+					r->status = PGEMBED_SUSPENDED;
+				}
+				have_tag = true;
+				result_rowdesc = rowdesc;
+				rows_at = group_rows;
+				rows_count = group_count;
+				rowdesc = NULL;
+				group_rows = NULL;
+				group_count = 0;
+				break;
+			case 'I':
+				if (error_seen)
+					break;
+				r->status = PGEMBED_EMPTY_QUERY;
+				r->command_tag = empty;
+				result_rowdesc = NULL;
+				rows_count = 0;
+				have_tag = true;
+				break;
+			case 'E':
+				if (!error_seen)
+				{
+					parse_error_fields(&r->error, pl, pl + MSG_PAYLOAD_LEN(m));
+					r->has_error = true;
+					error_seen = true;
+				}
+				break;
+			case 'N':
+				nnotices++;
+				break;
+			case 't':
+				{
+					int			n = rd16(pl);
+
+					free(r->param_types);
+					r->param_types = calloc(n > 0 ? n : 1, sizeof(uint32_t));
+					r->nparams = r->param_types ? n : 0;
+					for (int i = 0; i < r->nparams; i++)
+						r->param_types[i] = rd32(pl + 2 + 4 * i);
+				}
+				break;
+			case 'n':			/* NoData */
+				rowdesc = NULL;
+				break;
+			case 'G':
+				if (!error_seen)
+					r->status = PGEMBED_COPY_IN;
+				have_tag = true;
+				break;
+			case 'H':
+				if (!error_seen)
+					r->status = PGEMBED_COPY_OUT;
+				have_tag = true;
+				break;
+			case 'Z':
+				r->tx_status = pl[0];
+				break;
+			default:
+				break;
+		}
+	}
+	/* a Describe without execution: the description is the result */
+	if (!have_tag && !error_seen && rowdesc != NULL)
+	{
+		result_rowdesc = rowdesc;
+		rows_at = NULL;
+		rows_count = 0;
+		r->status = PGEMBED_TUPLES_OK;
+	}
+	if (error_seen)
+	{
+		r->status = PGEMBED_ERROR;
+		result_rowdesc = NULL;
+		rows_count = 0;
+	}
+	if (batch && !error_seen)
+		r->rows_affected = batch_rows;
+	if (result_rowdesc != NULL)
+		parse_row_description(r, MSG_PAYLOAD(result_rowdesc));
+
+	/* pass 2: cells, NUL-terminating each value in place */
+	if (rows_count > 0 && r->nfields > 0)
+	{
+		int64_t		row = 0;
+
+		r->cells = malloc(sizeof(pgembed_cell) * rows_count * r->nfields);
+		if (r->cells == NULL)
+		{
+			pgembed_result_free(r);
+			return NULL;
+		}
+		for (const char *m = rows_at; m < end && row < rows_count; m = MSG_NEXT(m))
+		{
+			char	   *p;
+			int			n;
+			pgembed_cell *c;
+
+			if (MSG_TYPE(m) != 'D')
+				continue;
+			p = (char *) MSG_PAYLOAD(m);
+			n = rd16(p);
+			p += 2;
+			c = &r->cells[row * r->nfields];
+			for (int i = 0; i < r->nfields; i++)
+			{
+				int32_t		vlen = (i < n) ? (int32_t) rd32(p) : -1;
+
+				if (i < n)
+					p += 4;
+				if (i > 0 && c[i - 1].length >= 0)
+					((char *) c[i - 1].value)[c[i - 1].length] = '\0';
+				c[i].format = r->fields[i].format;
+				c[i].length = vlen;
+				c[i].value = vlen >= 0 ? p : NULL;
+				if (vlen > 0)
+					p += vlen;
+			}
+			/* the last value is followed by the message's trailing NUL */
+			row++;
+		}
+		r->ntuples = row;
+	}
+
+	if (nnotices > 0)
+	{
+		r->notices = calloc(nnotices, sizeof(pgembed_error));
+		if (r->notices != NULL)
+		{
+			for (const char *m = buf; m < end; m = MSG_NEXT(m))
+				if (MSG_TYPE(m) == 'N')
+				{
+					const char *pl = MSG_PAYLOAD(m);
+
+					parse_error_fields(&r->notices[r->nnotices++], pl, pl + MSG_PAYLOAD_LEN(m));
+				}
+		}
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Engine registry, namespaces and timers
+ * ------------------------------------------------------------------------
+ */
+typedef struct
+{
+	pgembed_engine *engine;
+	uint32_t	generation;
+} engine_slot;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t timer_cond = PTHREAD_COND_INITIALIZER;
+static engine_slot slots[MAX_ENGINES];
+static bool timer_thread_started;
+static __thread pgembed_engine *current_engine;
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+timer_signal_handler(int sig, siginfo_t *si, void *uc)
+{
+	int			saved_errno = errno;
+	int			slot = si->si_value.sival_int >> 16;
+	uint32_t	gen = si->si_value.sival_int & 0xffff;
+	pgembed_engine *e;
+
+	(void) sig;
+	(void) uc;
+	if (slot < 0 || slot >= MAX_ENGINES)
+		return;
+	e = slots[slot].engine;
+	if (e == NULL || (slots[slot].generation & 0xffff) != gen)
+		return;
+	if (current_engine == e && e->running)
+		e->engine_alarm(e);
+	else
+		e->alarm_pending = 1;
+	errno = saved_errno;
+}
+
+static void *
+timer_thread_main(void *arg)
+{
+	sigset_t	all;
+
+	(void) arg;
+	/* the timer signal is for threads running an engine, never this one */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&registry_lock);
+	for (;;)
+	{
+		int64_t		now = now_ns();
+		int64_t		next = 0;
+
+		for (int i = 0; i < MAX_ENGINES; i++)
+		{
+			pgembed_engine *e = slots[i].engine;
+
+			if (e == NULL || e->timer_deadline_ns == 0)
+				continue;
+			if (e->timer_deadline_ns <= now)
+			{
+				e->timer_deadline_ns = 0;
+				if (e->running)
+				{
+					union sigval v;
+
+					v.sival_int = (i << 16) | (slots[i].generation & 0xffff);
+					if (pthread_sigqueue(e->running_thread, PGEMBED_TIMER_SIGNAL, v) != 0)
+						e->alarm_pending = 1;
+				}
+				else
+					e->alarm_pending = 1;
+			}
+			else if (next == 0 || e->timer_deadline_ns < next)
+				next = e->timer_deadline_ns;
+		}
+		if (next == 0)
+			pthread_cond_wait(&timer_cond, &registry_lock);
+		else
+		{
+			struct timespec ts;
+
+			ts.tv_sec = next / 1000000000;
+			ts.tv_nsec = next % 1000000000;
+			pthread_cond_timedwait(&timer_cond, &registry_lock, &ts);
+		}
+	}
+	return NULL;
+}
+
+/* called by an engine (setitimer) */
+static void
+front_timer_set(pgembed_engine *e, int64_t deadline_ns)
+{
+	pthread_mutex_lock(&registry_lock);
+	e->timer_deadline_ns = deadline_ns;
+	if (deadline_ns != 0)
+		pthread_cond_signal(&timer_cond);
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static bool
+ensure_timer_machinery(void)
+{
+	if (timer_thread_started)
+		return true;
+
+	struct sigaction sa;
+	pthread_condattr_t ca;
+	pthread_t	t;
+	pthread_attr_t attr;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = timer_signal_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(PGEMBED_TIMER_SIGNAL, &sa, NULL) != 0)
+		return false;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&timer_cond, &ca);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (pthread_create(&t, &attr, timer_thread_main, NULL) != 0)
+		return false;
+	pthread_setname_np(t, "pgembed-timer");
+	timer_thread_started = true;
+	return true;
+}
+
+static const char *
+self_path(void)
+{
+	static char path[PATH_MAX];
+	Dl_info		info;
+
+	if (path[0] == '\0' && dladdr((void *) self_path, &info) != 0 && info.dli_fname)
+		strncpy(path, info.dli_fname, sizeof(path) - 1);
+	return path;
+}
+
+const char *
+pgembed_install_root(void)
+{
+	static char root[PATH_MAX];
+
+	if (root[0] == '\0')
+	{
+		char	   *slash;
+
+		strncpy(root, self_path(), sizeof(root) - 1);
+		for (int i = 0; i < 2; i++)
+		{
+			slash = strrchr(root, '/');
+			if (slash == NULL)
+				break;
+			*slash = '\0';
+		}
+	}
+	return root;
+}
+
+const char *
+pgembed_pg_version(void)
+{
+	return PGEMBED_PG_VERSION;
+}
+
+/* ------------------------------------------------------------------------
+ * Running the engine
+ * ------------------------------------------------------------------------
+ */
+static void
+front_yield(pgembed_engine *e)
+{
+	pgembed__switch(&e->engine_sp, e->front_sp);
+}
+
+static void
+flush_log(pgembed_engine *e)
+{
+	size_t		pos = 0;
+
+	while (pos + sizeof(int32_t) < e->logbuf.len)
+	{
+		int32_t		elevel;
+		const char *line = e->logbuf.data + pos + sizeof(int32_t);
+
+		memcpy(&elevel, e->logbuf.data + pos, sizeof(int32_t));
+		if (e->log_fn)
+			e->log_fn(e->log_context, elevel, line);
+		else
+			fprintf(stderr, "pgembed: %s\n", line);
+		pos += sizeof(int32_t) + strlen(line) + 1;
+	}
+	e->logbuf.len = 0;
+}
+
+static void
+engine_release(pgembed_engine *e);
+
+/* Runs the engine until it waits for input (or dies).  Caller holds e->lock. */
+static void
+run_engine(pgembed_engine *e)
+{
+	pgembed_engine *outer = current_engine;
+
+	e->running_thread = pthread_self();
+	current_engine = e;
+	e->running = 1;
+	pgembed__switch(&e->front_sp, e->engine_sp);
+	e->running = 0;
+	current_engine = outer;
+	if (e->logbuf.len > 0)
+		flush_log(e);
+	if (e->state == ENGINE_DEAD && e->dl_handle != NULL)
+		engine_release(e);
+}
+
+/* hands the collected messages to the caller and starts a new buffer */
+static char *
+take_output(pgembed_engine *e, size_t *len)
+{
+	char	   *data = e->out.data;
+
+	*len = e->out.len;
+	e->out.data = NULL;
+	e->out.len = 0;
+	e->out.cap = 0;
+	if (data == NULL)
+		data = malloc(1);
+	return data;
+}
+
+static pgembed_result *
+exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
+{
+	char	   *buf;
+	size_t		buflen;
+	pgembed_result *r;
+
+	e->in[0].data = request;
+	e->in[0].len = len;
+	e->nin = 1;
+	e->in_index = 0;
+	e->in_pos = 0;
+	run_engine(e);
+	e->nin = 0;
+	buf = take_output(e, &buflen);
+	r = result_from_messages(buf, buflen, batch);
+	if (r == NULL)
+		return NULL;
+	if (e->state == ENGINE_DEAD)
+	{
+		r->status = PGEMBED_FATAL;
+		r->tx_status = PGEMBED_TX_CLOSED;
+		if (!r->has_error)
+		{
+			pgembed_error *err = make_error("57P01", "FATAL",
+											e->aborted ? "the engine aborted (PANIC); reopen the database to recover"
+											: "the engine has ended");
+
+			if (err)
+			{
+				r->error = *err;
+				free(err);
+				r->has_error = true;
+			}
+		}
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Protocol messages
+ * ------------------------------------------------------------------------
+ */
+static bool
+msg_begin(pgembed_engine *e, char type, size_t *start)
+{
+	if (!pgembed_buf_reserve(e, &e->scratch, 5))
+		return false;
+	*start = e->scratch.len;
+	e->scratch.data[e->scratch.len] = type;
+	e->scratch.len += 5;
+	return true;
+}
+
+static bool
+msg_put(pgembed_engine *e, const void *data, size_t len)
+{
+	if (!pgembed_buf_reserve(e, &e->scratch, len))
+		return false;
+	memcpy(e->scratch.data + e->scratch.len, data, len);
+	e->scratch.len += len;
+	return true;
+}
+
+static bool
+msg_str(pgembed_engine *e, const char *s)
+{
+	return msg_put(e, s ? s : "", strlen(s ? s : "") + 1);
+}
+
+static bool
+msg_i16(pgembed_engine *e, int v)
+{
+	uint16_t	n = htons((uint16_t) v);
+
+	return msg_put(e, &n, 2);
+}
+
+static bool
+msg_i32(pgembed_engine *e, int32_t v)
+{
+	uint32_t	n = htonl((uint32_t) v);
+
+	return msg_put(e, &n, 4);
+}
+
+static void
+msg_end(pgembed_engine *e, size_t start)
+{
+	uint32_t	n = htonl((uint32_t) (e->scratch.len - start - 1));
+
+	memcpy(e->scratch.data + start + 1, &n, 4);
+}
+
+static bool
+msg_simple(pgembed_engine *e, char type)
+{
+	size_t		s;
+
+	if (!msg_begin(e, type, &s))
+		return false;
+	msg_end(e, s);
+	return true;
+}
+
+static bool
+msg_parse(pgembed_engine *e, const char *name, const char *sql, int nparams, const uint32_t *types)
+{
+	size_t		s;
+	bool		ok;
+
+	ok = msg_begin(e, 'P', &s) && msg_str(e, name) && msg_str(e, sql) && msg_i16(e, types ? nparams : 0);
+	for (int i = 0; ok && types && i < nparams; i++)
+		ok = msg_i32(e, (int32_t) types[i]);
+	if (ok)
+		msg_end(e, s);
+	return ok;
+}
+
+static bool
+is_binary_friendly(uint32_t type)
+{
+	switch (type)
+	{
+		case 16:				/* bool */
+		case 20:				/* int8 */
+		case 21:				/* int2 */
+		case 23:				/* int4 */
+		case 26:				/* oid */
+		case 700:				/* float4 */
+		case 701:				/* float8 */
+			return true;
+		default:
+			return false;
+	}
+}
+
+static bool
+msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int nparams,
+		 const char *const *values, const int32_t *lengths, const int32_t *formats,
+		 int result_format, const pgembed_result *desc)
+{
+	size_t		s;
+	bool		ok;
+
+	ok = msg_begin(e, 'B', &s) && msg_str(e, portal) && msg_str(e, stmt);
+	if (formats != NULL)
+	{
+		ok = ok && msg_i16(e, nparams);
+		for (int i = 0; ok && i < nparams; i++)
+			ok = msg_i16(e, formats[i]);
+	}
+	else
+		ok = ok && msg_i16(e, 0);
+	ok = ok && msg_i16(e, nparams);
+	for (int i = 0; ok && i < nparams; i++)
+	{
+		if (values == NULL || values[i] == NULL)
+			ok = msg_i32(e, -1);
+		else
+		{
+			int32_t		len = (lengths != NULL && formats != NULL && formats[i] == 1)
+				? lengths[i] : (int32_t) strlen(values[i]);
+
+			ok = msg_i32(e, len) && msg_put(e, values[i], len);
+		}
+	}
+	if (result_format == PGEMBED_FORMAT_AUTO && desc != NULL && desc->nfields > 0)
+	{
+		ok = ok && msg_i16(e, desc->nfields);
+		for (int i = 0; ok && i < desc->nfields; i++)
+			ok = msg_i16(e, is_binary_friendly(desc->fields[i].type) ? 1 : 0);
+	}
+	else if (result_format == PGEMBED_FORMAT_BINARY)
+		ok = ok && msg_i16(e, 1) && msg_i16(e, 1);
+	else
+		ok = ok && msg_i16(e, 0);
+	if (ok)
+		msg_end(e, s);
+	return ok;
+}
+
+static bool
+msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows)
+{
+	size_t		s;
+
+	if (!(msg_begin(e, 'E', &s) && msg_str(e, portal) && msg_i32(e, maxrows)))
+		return false;
+	msg_end(e, s);
+	return true;
+}
+
+static bool
+msg_describe(pgembed_engine *e, char what, const char *name)
+{
+	size_t		s;
+	char		w = what;
+
+	if (!(msg_begin(e, 'D', &s) && msg_put(e, &w, 1) && msg_str(e, name)))
+		return false;
+	msg_end(e, s);
+	return true;
+}
+
+static bool
+msg_close(pgembed_engine *e, char what, const char *name)
+{
+	size_t		s;
+	char		w = what;
+
+	if (!(msg_begin(e, 'C', &s) && msg_put(e, &w, 1) && msg_str(e, name)))
+		return false;
+	msg_end(e, s);
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Entering an API call
+ * ------------------------------------------------------------------------
+ */
+static pgembed_result *
+enter(pgembed_engine *e, int allowed_mode)
+{
+	if (e == NULL)
+		return result_error(PGEMBED_MISUSE, "55000", "the engine is NULL");
+	pthread_mutex_lock(&e->lock);
+	if (e->state == ENGINE_DEAD)
+	{
+		pthread_mutex_unlock(&e->lock);
+		return result_error(PGEMBED_FATAL, "08003", "the engine has ended; open the database again");
+	}
+	if (e->mode != allowed_mode)
+	{
+		static const char *const names[] = {"no operation", "a COPY FROM STDIN", "a COPY TO STDOUT", "a cursor"};
+		int			mode = e->mode;
+
+		pthread_mutex_unlock(&e->lock);
+		if (allowed_mode == FRONT_MODE_IDLE)
+			return result_error(PGEMBED_MISUSE, "55000",
+								"%s is in progress on this engine; finish it first", names[mode]);
+		return result_error(PGEMBED_MISUSE, "55000", "no %s is in progress on this engine",
+							names[allowed_mode] + 2);
+	}
+	if (e->mode != FRONT_MODE_IDLE && !pthread_equal(e->mode_owner, pthread_self()))
+	{
+		pthread_mutex_unlock(&e->lock);
+		return result_error(PGEMBED_MISUSE, "55000", "the operation in progress belongs to another thread");
+	}
+	e->scratch.len = 0;
+	return NULL;
+}
+
+static void
+leave(pgembed_engine *e)
+{
+	pthread_mutex_unlock(&e->lock);
+}
+
+static pgembed_result *
+oom(void)
+{
+	return result_error(PGEMBED_ERROR, "53200", "out of memory");
+}
+
+static void
+set_mode_after(pgembed_engine *e, pgembed_result *r)
+{
+	if (r == NULL)
+		return;
+	if (r->status == PGEMBED_COPY_IN)
+	{
+		e->mode = FRONT_MODE_COPY_IN;
+		e->mode_owner = pthread_self();
+	}
+	else if (r->status == PGEMBED_COPY_OUT)
+	{
+		e->mode = FRONT_MODE_COPY_OUT;
+		e->mode_owner = pthread_self();
+	}
+	else if (r->status == PGEMBED_FATAL)
+		e->mode = FRONT_MODE_IDLE;
+	if (r->status != PGEMBED_COPY_OUT)
+		e->out_yield_at = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Statements
+ * ------------------------------------------------------------------------
+ */
+pgembed_result *
+pgembed_exec(pgembed_engine *e, const char *sql)
+{
+	pgembed_result *r;
+	size_t		s;
+
+	if (sql == NULL)
+		return result_error(PGEMBED_MISUSE, "22004", "the SQL text is NULL");
+	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (!(msg_begin(e, 'Q', &s) && msg_str(e, sql)))
+		r = oom();
+	else
+	{
+		msg_end(e, s);
+		e->out_yield_at = COPY_OUT_CHUNK;
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+		set_mode_after(e, r);
+	}
+	leave(e);
+	return r;
+}
+
+/* Parse + Describe, then Bind with result formats chosen from the description. */
+static pgembed_result *
+describe_unnamed(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types)
+{
+	e->scratch.len = 0;
+	if (!(msg_parse(e, "", sql, nparams, types) && msg_describe(e, 'S', "") && msg_simple(e, 'H')))
+		return oom();
+	return exchange(e, e->scratch.data, e->scratch.len, false);
+}
+
+static pgembed_result *
+finish_with_sync(pgembed_engine *e, pgembed_result *partial)
+{
+	/* a failed Parse/Describe: resynchronise so that the backend is idle again */
+	pgembed_result *r;
+
+	e->scratch.len = 0;
+	if (!msg_simple(e, 'S'))
+		return partial;
+	r = exchange(e, e->scratch.data, e->scratch.len, false);
+	if (partial != NULL && r != NULL)
+		partial->tx_status = r->tx_status;
+	pgembed_result_free(r);
+	return partial;
+}
+
+pgembed_result *
+pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types,
+					const char *const *values, const int32_t *lengths, const int32_t *formats,
+					int result_format)
+{
+	pgembed_result *r,
+			   *desc = NULL;
+
+	if (sql == NULL || nparams < 0)
+		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (result_format == PGEMBED_FORMAT_AUTO)
+	{
+		desc = describe_unnamed(e, sql, nparams, types);
+		if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
+		{
+			if (desc && desc->status == PGEMBED_ERROR)
+				desc = finish_with_sync(e, desc);
+			leave(e);
+			return desc ? desc : oom();
+		}
+		e->scratch.len = 0;
+	}
+	else if (!msg_parse(e, "", sql, nparams, types))
+	{
+		leave(e);
+		return oom();
+	}
+	if (!(msg_bind(e, "", "", nparams, values, lengths, formats, result_format, desc) &&
+		  msg_describe(e, 'P', "") && msg_execute(e, "", 0) && msg_simple(e, 'S')))
+		r = oom();
+	else
+	{
+		e->out_yield_at = COPY_OUT_CHUNK;
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+	}
+	pgembed_result_free(desc);
+	set_mode_after(e, r);
+	leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparams, const uint32_t *types)
+{
+	pgembed_result *r;
+
+	if (name == NULL || sql == NULL || nparams < 0)
+		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (!(msg_parse(e, name, sql, nparams, types) && msg_describe(e, 'S', name) && msg_simple(e, 'S')))
+		r = oom();
+	else
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+	leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_describe_prepared(pgembed_engine *e, const char *name)
+{
+	pgembed_result *r;
+
+	if (name == NULL)
+		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (!(msg_describe(e, 'S', name) && msg_simple(e, 'S')))
+		r = oom();
+	else
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+	leave(e);
+	return r;
+}
+
+/* Result formats for a prepared statement need its description. */
+static pgembed_result *
+describe_for_formats(pgembed_engine *e, const char *name)
+{
+	pgembed_result *d;
+
+	e->scratch.len = 0;
+	if (!(msg_describe(e, 'S', name) && msg_simple(e, 'H')))
+		return NULL;
+	d = exchange(e, e->scratch.data, e->scratch.len, false);
+	e->scratch.len = 0;
+	return d;
+}
+
+pgembed_result *
+pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const char *const *values,
+					  const int32_t *lengths, const int32_t *formats, int result_format)
+{
+	pgembed_result *r,
+			   *desc = NULL;
+
+	if (name == NULL || nparams < 0)
+		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (result_format == PGEMBED_FORMAT_AUTO)
+	{
+		desc = describe_for_formats(e, name);
+		if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
+		{
+			if (desc && desc->status == PGEMBED_ERROR)
+				desc = finish_with_sync(e, desc);
+			leave(e);
+			return desc ? desc : oom();
+		}
+	}
+	if (!(msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
+		  msg_describe(e, 'P', "") && msg_execute(e, "", 0) && msg_simple(e, 'S')))
+		r = oom();
+	else
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+	pgembed_result_free(desc);
+	set_mode_after(e, r);
+	leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int nparams,
+							const char *const *values, const int32_t *lengths, const int32_t *formats)
+{
+	pgembed_result *r;
+	bool		ok = true;
+
+	if (name == NULL || nsets < 0 || nparams < 0 || (nparams > 0 && nsets > 0 && values == NULL))
+		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	for (int i = 0; ok && i < nsets; i++)
+	{
+		size_t		off = (size_t) i * nparams;
+
+		ok = msg_bind(e, "", name, nparams, values + off, lengths ? lengths + off : NULL,
+					  formats ? formats + off : NULL, PGEMBED_FORMAT_TEXT, NULL) &&
+			msg_execute(e, "", 0);
+	}
+	if (!(ok && msg_simple(e, 'S')))
+		r = oom();
+	else
+		r = exchange(e, e->scratch.data, e->scratch.len, true);
+	leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_deallocate(pgembed_engine *e, const char *name)
+{
+	pgembed_result *r;
+
+	if (name == NULL)
+		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (!(msg_close(e, 'S', name) && msg_simple(e, 'S')))
+		r = oom();
+	else
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+	leave(e);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Cursors: a portal executed N rows at a time, flushed rather than synced
+ * ------------------------------------------------------------------------
+ */
+#define CURSOR_PORTAL "pgembed_cursor"
+
+pgembed_result *
+pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types,
+					const char *const *values, const int32_t *lengths, const int32_t *formats,
+					int result_format, int64_t fetch_rows)
+{
+	pgembed_result *r,
+			   *desc;
+
+	if (sql == NULL || nparams < 0 || fetch_rows <= 0 || fetch_rows > INT32_MAX)
+		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	desc = describe_unnamed(e, sql, nparams, types);
+	if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
+	{
+		if (desc && desc->status == PGEMBED_ERROR)
+			desc = finish_with_sync(e, desc);
+		leave(e);
+		return desc ? desc : oom();
+	}
+	e->scratch.len = 0;
+	if (!(msg_bind(e, CURSOR_PORTAL, "", nparams, values, lengths, formats, result_format, desc) &&
+		  msg_describe(e, 'P', CURSOR_PORTAL) && msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
+		  msg_simple(e, 'H')))
+		r = oom();
+	else
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+	pgembed_result_free(desc);
+	if (r && r->status == PGEMBED_SUSPENDED)
+	{
+		e->mode = FRONT_MODE_CURSOR;
+		e->mode_owner = pthread_self();
+	}
+	else if (r && r->status != PGEMBED_FATAL)
+	{
+		/* done in one go (or failed): end the implicit transaction */
+		r = finish_with_sync(e, r);
+	}
+	leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_cursor_fetch(pgembed_engine *e, int64_t fetch_rows)
+{
+	pgembed_result *r,
+			   *desc;
+
+	if (fetch_rows <= 0 || fetch_rows > INT32_MAX)
+		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = enter(e, FRONT_MODE_CURSOR)) != NULL)
+		return r;
+	/* the row description comes with Describe(portal) */
+	if (!(msg_describe(e, 'P', CURSOR_PORTAL) && msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
+		  msg_simple(e, 'H')))
+		r = oom();
+	else
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+	(void) desc;
+	if (r == NULL || r->status != PGEMBED_SUSPENDED)
+	{
+		e->mode = FRONT_MODE_IDLE;
+		if (r && r->status != PGEMBED_FATAL)
+			r = finish_with_sync(e, r);
+	}
+	leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_cursor_close(pgembed_engine *e)
+{
+	pgembed_result *r;
+
+	if ((r = enter(e, FRONT_MODE_CURSOR)) != NULL)
+		return r;
+	if (!(msg_close(e, 'P', CURSOR_PORTAL) && msg_simple(e, 'S')))
+		r = oom();
+	else
+		r = exchange(e, e->scratch.data, e->scratch.len, false);
+	e->mode = FRONT_MODE_IDLE;
+	leave(e);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * COPY
+ * ------------------------------------------------------------------------
+ */
+int
+pgembed_copy_put(pgembed_engine *e, const char *data, size_t length)
+{
+	pgembed_result *r;
+	uint32_t	n;
+	char		header[5];
+
+	if (data == NULL && length > 0)
+		return -1;
+	if ((r = enter(e, FRONT_MODE_COPY_IN)) != NULL)
+	{
+		pgembed_result_free(r);
+		return -1;
+	}
+	while (length > 0)
+	{
+		size_t		chunk = length > (1u << 30) ? (1u << 30) : length;
+
+		header[0] = 'd';
+		n = htonl((uint32_t) chunk + 4);
+		memcpy(header + 1, &n, 4);
+		e->in[0].data = header;
+		e->in[0].len = 5;
+		e->in[1].data = data;
+		e->in[1].len = chunk;
+		e->nin = 2;
+		e->in_index = 0;
+		e->in_pos = 0;
+		run_engine(e);
+		e->nin = 0;
+		data += chunk;
+		length -= chunk;
+		if (e->state == ENGINE_DEAD)
+			break;
+	}
+	leave(e);
+	return e->state == ENGINE_DEAD ? -1 : 0;
+}
+
+int64_t
+pgembed_copy_get(pgembed_engine *e, const char **data)
+{
+	pgembed_result *r;
+	static const char none[1] = {0};
+
+	if (data == NULL)
+		return -1;
+	*data = none;
+	if ((r = enter(e, FRONT_MODE_COPY_OUT)) != NULL)
+	{
+		pgembed_result_free(r);
+		return -1;
+	}
+	/* compact the CopyData payloads of the buffer into a chunk (in place) */
+	for (;;)
+	{
+		char	   *w = e->out.data;
+		char	   *end = e->out.data + e->out.len;
+		char	   *rest = NULL;
+		int64_t		n = 0;
+
+		for (char *m = e->out.data, *next; m != NULL && m < end; m = next)
+		{
+			size_t		plen;
+
+			if (MSG_TYPE(m) != 'd')
+			{
+				rest = m;
+				break;
+			}
+			/* read the header before the payload moves over it */
+			plen = MSG_PAYLOAD_LEN(m);
+			next = (char *) MSG_NEXT(m);
+			memmove(w, MSG_PAYLOAD(m), plen);
+			w += plen;
+			n += plen;
+		}
+		if (n > 0)
+		{
+			/* keep what follows the data (CopyDone, CommandComplete, ...) for copy_end */
+			if (rest != NULL)
+			{
+				size_t		restlen = end - rest;
+
+				e->scratch.len = 0;
+				if (pgembed_buf_reserve(e, &e->scratch, n + restlen))
+				{
+					memcpy(e->scratch.data, e->out.data, n);
+					memmove(e->out.data, rest, restlen);
+					e->out.len = restlen;
+					/* hand the chunk out from scratch, which lives until the next call */
+					*data = e->scratch.data;
+					leave(e);
+					return n;
+				}
+			}
+			e->out.len = 0;
+			/* the chunk sits at the start of out.data until the next call */
+			*data = e->out.data;
+			leave(e);
+			return n;
+		}
+		if (rest != NULL || !e->out_yielded)
+		{
+			/* no more data: the backend finished the COPY */
+			leave(e);
+			return e->state == ENGINE_DEAD ? -1 : 0;
+		}
+		/* the backend stopped to hand out data: let it continue */
+		e->out.len = 0;
+		run_engine(e);
+		if (e->state == ENGINE_DEAD && e->out.len == 0)
+		{
+			leave(e);
+			return -1;
+		}
+	}
+}
+
+pgembed_result *
+pgembed_copy_end(pgembed_engine *e, const char *errmsg)
+{
+	pgembed_result *r;
+	int			mode;
+
+	if (e == NULL)
+		return result_error(PGEMBED_MISUSE, "55000", "the engine is NULL");
+	pthread_mutex_lock(&e->lock);
+	mode = e->mode;
+	pthread_mutex_unlock(&e->lock);
+	if (mode != FRONT_MODE_COPY_IN && mode != FRONT_MODE_COPY_OUT)
+		return result_error(PGEMBED_MISUSE, "55000", "no COPY is in progress on this engine");
+	if ((r = enter(e, mode)) != NULL)
+		return r;
+	if (mode == FRONT_MODE_COPY_IN)
+	{
+		size_t		s;
+		bool		ok;
+
+		if (errmsg != NULL)
+			ok = msg_begin(e, 'f', &s) && msg_str(e, errmsg);
+		else
+			ok = msg_begin(e, 'c', &s);
+		if (ok)
+			msg_end(e, s);
+		r = ok ? exchange(e, e->scratch.data, e->scratch.len, false) : oom();
+	}
+	else
+	{
+		/* drain what is left of the data, then read the final messages */
+		char	   *buf;
+		size_t		len;
+
+		while (e->out_yielded && e->state != ENGINE_DEAD)
+		{
+			e->out.len = 0;
+			run_engine(e);
+		}
+		if (e->state != ENGINE_DEAD && e->out.len == 0)
+		{
+			/* nothing pending: the final messages were already consumed */
+		}
+		buf = take_output(e, &len);
+		r = result_from_messages(buf, len, false);
+		if (r && e->state == ENGINE_DEAD)
+			r->status = PGEMBED_FATAL;
+	}
+	e->mode = FRONT_MODE_IDLE;
+	e->out_yield_at = 0;
+	leave(e);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Results
+ * ------------------------------------------------------------------------
+ */
+pgembed_status
+pgembed_result_status(const pgembed_result *r)
+{
+	return r ? r->status : PGEMBED_FATAL;
+}
+
+const pgembed_error *
+pgembed_result_error(const pgembed_result *r)
+{
+	return (r && r->has_error) ? &r->error : NULL;
+}
+
+const char *
+pgembed_result_command_tag(const pgembed_result *r)
+{
+	return r ? r->command_tag : empty;
+}
+
+int64_t
+pgembed_result_rows_affected(const pgembed_result *r)
+{
+	return r ? r->rows_affected : -1;
+}
+
+char
+pgembed_result_transaction_status(const pgembed_result *r)
+{
+	return r ? r->tx_status : PGEMBED_TX_CLOSED;
+}
+
+int64_t
+pgembed_result_ntuples(const pgembed_result *r)
+{
+	return r ? r->ntuples : 0;
+}
+
+int
+pgembed_result_nfields(const pgembed_result *r)
+{
+	return r ? r->nfields : 0;
+}
+
+static inline bool
+valid_column(const pgembed_result *r, int column)
+{
+	return r != NULL && column >= 0 && column < r->nfields;
+}
+
+const char *
+pgembed_result_field_name(const pgembed_result *r, int column)
+{
+	return valid_column(r, column) ? r->fields[column].name : NULL;
+}
+
+int
+pgembed_result_field_index(const pgembed_result *r, const char *name)
+{
+	if (r == NULL || name == NULL)
+		return -1;
+	for (int i = 0; i < r->nfields; i++)
+		if (strcmp(r->fields[i].name, name) == 0)
+			return i;
+	for (int i = 0; i < r->nfields; i++)
+		if (strcasecmp(r->fields[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+uint32_t
+pgembed_result_field_type(const pgembed_result *r, int column)
+{
+	return valid_column(r, column) ? r->fields[column].type : 0;
+}
+
+int32_t
+pgembed_result_field_typmod(const pgembed_result *r, int column)
+{
+	return valid_column(r, column) ? r->fields[column].typmod : -1;
+}
+
+int
+pgembed_result_field_format(const pgembed_result *r, int column)
+{
+	return valid_column(r, column) ? r->fields[column].format : 0;
+}
+
+int
+pgembed_result_nparams(const pgembed_result *r)
+{
+	return r ? r->nparams : 0;
+}
+
+uint32_t
+pgembed_result_param_type(const pgembed_result *r, int index)
+{
+	return (r && index >= 0 && index < r->nparams) ? r->param_types[index] : 0;
+}
+
+const pgembed_cell *
+pgembed_result_cells(const pgembed_result *r)
+{
+	return r ? r->cells : NULL;
+}
+
+static inline const pgembed_cell *
+cell(const pgembed_result *r, int64_t row, int column)
+{
+	if (!valid_column(r, column) || row < 0 || row >= r->ntuples)
+		return NULL;
+	return &r->cells[row * r->nfields + column];
+}
+
+int
+pgembed_result_is_null(const pgembed_result *r, int64_t row, int column)
+{
+	const pgembed_cell *c = cell(r, row, column);
+
+	return c == NULL || c->length < 0;
+}
+
+const char *
+pgembed_result_value(const pgembed_result *r, int64_t row, int column)
+{
+	const pgembed_cell *c = cell(r, row, column);
+
+	return (c == NULL || c->length < 0) ? NULL : c->value;
+}
+
+int32_t
+pgembed_result_length(const pgembed_result *r, int64_t row, int column)
+{
+	const pgembed_cell *c = cell(r, row, column);
+
+	return c == NULL ? -1 : c->length;
+}
+
+int
+pgembed_result_get_int64(const pgembed_result *r, int64_t row, int column, int64_t *out)
+{
+	const pgembed_cell *c = cell(r, row, column);
+	char	   *endp;
+
+	if (c == NULL || out == NULL)
+		return -1;
+	if (c->length < 0)
+		return 1;
+	if (c->format == 1)
+	{
+		switch (c->length)
+		{
+			case 2:
+				*out = (int16_t) rd16(c->value);
+				return 0;
+			case 4:
+				*out = (int32_t) rd32(c->value);
+				return 0;
+			case 8:
+				*out = (int64_t) (((uint64_t) rd32(c->value) << 32) | rd32(c->value + 4));
+				return 0;
+			default:
+				return -1;
+		}
+	}
+	errno = 0;
+	*out = strtoll(c->value, &endp, 10);
+	return (errno != 0 || endp == c->value || *endp != '\0') ? -1 : 0;
+}
+
+int
+pgembed_result_get_int32(const pgembed_result *r, int64_t row, int column, int32_t *out)
+{
+	int64_t		v;
+	int			rc;
+
+	if (out == NULL)
+		return -1;
+	rc = pgembed_result_get_int64(r, row, column, &v);
+	if (rc != 0)
+		return rc;
+	if (v < INT32_MIN || v > INT32_MAX)
+		return -1;
+	*out = (int32_t) v;
+	return 0;
+}
+
+int
+pgembed_result_get_double(const pgembed_result *r, int64_t row, int column, double *out)
+{
+	const pgembed_cell *c = cell(r, row, column);
+	char	   *endp;
+
+	if (c == NULL || out == NULL)
+		return -1;
+	if (c->length < 0)
+		return 1;
+	if (c->format == 1)
+	{
+		uint32_t	type = r->fields[column].type;
+
+		if (type == 700 && c->length == 4)
+		{
+			uint32_t	b = rd32(c->value);
+			float		f;
+
+			memcpy(&f, &b, 4);
+			*out = f;
+			return 0;
+		}
+		if (type == 701 && c->length == 8)
+		{
+			uint64_t	b = ((uint64_t) rd32(c->value) << 32) | rd32(c->value + 4);
+
+			memcpy(out, &b, 8);
+			return 0;
+		}
+		int64_t		i;
+
+		if (pgembed_result_get_int64(r, row, column, &i) == 0)
+		{
+			*out = (double) i;
+			return 0;
+		}
+		return -1;
+	}
+	errno = 0;
+	*out = strtod(c->value, &endp);
+	return (endp == c->value || *endp != '\0') ? -1 : 0;
+}
+
+int
+pgembed_result_get_bool(const pgembed_result *r, int64_t row, int column, int *out)
+{
+	const pgembed_cell *c = cell(r, row, column);
+
+	if (c == NULL || out == NULL)
+		return -1;
+	if (c->length < 0)
+		return 1;
+	if (c->format == 1)
+	{
+		if (c->length != 1)
+			return -1;
+		*out = c->value[0] != 0;
+		return 0;
+	}
+	if (strcmp(c->value, "t") == 0 || strcmp(c->value, "true") == 0)
+		*out = 1;
+	else if (strcmp(c->value, "f") == 0 || strcmp(c->value, "false") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+int
+pgembed_result_notice_count(const pgembed_result *r)
+{
+	return r ? r->nnotices : 0;
+}
+
+const pgembed_error *
+pgembed_result_notice(const pgembed_result *r, int index)
+{
+	return (r && index >= 0 && index < r->nnotices) ? &r->notices[index] : NULL;
+}
+
+void
+pgembed_result_free(pgembed_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->buf);
+	free(r->fields);
+	free(r->param_types);
+	free(r->cells);
+	free(r->notices);
+	free(r->error.owned);
+	free(r);
+}
+
+const char *
+pgembed_error_field(const pgembed_error *err, char code)
+{
+	if (err == NULL)
+		return NULL;
+	for (int i = 0; i < err->nfields; i++)
+		if (err->codes[i] == code)
+			return err->values[i];
+	return NULL;
+}
+
+const char *
+pgembed_error_sqlstate(const pgembed_error *err)
+{
+	const char *v = pgembed_error_field(err, 'C');
+
+	return v ? v : "XX000";
+}
+
+const char *
+pgembed_error_severity(const pgembed_error *err)
+{
+	const char *v = pgembed_error_field(err, 'V');
+
+	if (v == NULL)
+		v = pgembed_error_field(err, 'S');
+	return v ? v : "ERROR";
+}
+
+const char *
+pgembed_error_message(const pgembed_error *err)
+{
+	const char *v = pgembed_error_field(err, 'M');
+
+	return v ? v : "";
+}
+
+void
+pgembed_error_free(pgembed_error *err)
+{
+	if (err == NULL)
+		return;
+	free(err->owned);
+	free(err);
+}
+
+/* ------------------------------------------------------------------------
+ * Clusters
+ * ------------------------------------------------------------------------
+ */
+int
+pgembed_is_cluster(const char *datadir)
+{
+	char		path[PATH_MAX];
+	struct stat st;
+
+	if (datadir == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/PG_VERSION", datadir);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char copy_target[PATH_MAX];
+static size_t copy_source_len;
+static pthread_mutex_t copy_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
+{
+	char		dst[PATH_MAX];
+
+	(void) ftw;
+	if (snprintf(dst, sizeof(dst), "%s%s", copy_target, src + copy_source_len) >= (int) sizeof(dst))
+	{
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (type == FTW_D)
+	{
+		if (mkdir(dst, 0700) != 0 && errno != EEXIST)
+			return -1;
+		return 0;
+	}
+	if (type == FTW_F)
+	{
+		int			in = open(src, O_RDONLY | O_CLOEXEC);
+		int			out;
+		char		buf[65536];
+		ssize_t		n;
+
+		if (in < 0)
+			return -1;
+		out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (out < 0)
+		{
+			close(in);
+			return -1;
+		}
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+		{
+			if (write(out, buf, n) != n)
+			{
+				n = -1;
+				break;
+			}
+		}
+		close(in);
+		if (close(out) != 0 || n < 0)
+			return -1;
+		(void) st;
+		return 0;
+	}
+	return 0;
+}
+
+int
+pgembed_create_cluster(const char *datadir, pgembed_error **error)
+{
+	char		template[PATH_MAX];
+	struct stat st;
+	int			rc;
+
+	if (error)
+		*error = NULL;
+	if (datadir == NULL || datadir[0] == '\0')
+	{
+		if (error)
+			*error = make_error("22023", "ERROR", "no data directory given");
+		return -1;
+	}
+	snprintf(template, sizeof(template), "%s/share/postgresql/pgembed-template", pgembed_install_root());
+	if (!pgembed_is_cluster(template))
+	{
+		if (error)
+			*error = make_error("58P01", "ERROR", "the cluster template is missing at \"%s\"", template);
+		return -1;
+	}
+	if (stat(datadir, &st) == 0)
+	{
+		DIR		   *d;
+		struct dirent *de;
+		bool		isempty = true;
+
+		if (!S_ISDIR(st.st_mode))
+		{
+			if (error)
+				*error = make_error("58000", "ERROR", "\"%s\" exists and is not a directory", datadir);
+			return -1;
+		}
+		d = opendir(datadir);
+		while (d && (de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+				isempty = false;
+		if (d)
+			closedir(d);
+		if (!isempty)
+		{
+			if (error)
+				*error = make_error("58000", "ERROR", pgembed_is_cluster(datadir)
+									? "\"%s\" already holds a database cluster"
+									: "\"%s\" is not empty and holds no database cluster; refusing to write into it",
+									datadir);
+			return -1;
+		}
+		chmod(datadir, 0700);
+	}
+	else if (mkdir(datadir, 0700) != 0)
+	{
+		if (error)
+			*error = make_error("58000", "ERROR", "could not create \"%s\": %s", datadir, strerror(errno));
+		return -1;
+	}
+	pthread_mutex_lock(&copy_lock);
+	snprintf(copy_target, sizeof(copy_target), "%s", datadir);
+	copy_source_len = strlen(template);
+	rc = nftw(template, copy_entry, 32, FTW_PHYS);
+	pthread_mutex_unlock(&copy_lock);
+	if (rc != 0)
+	{
+		if (error)
+			*error = make_error("58000", "ERROR", "could not copy the template into \"%s\": %s",
+								datadir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Opening and closing engines
+ * ------------------------------------------------------------------------
+ */
+static int
+claim_slot(pgembed_engine *e)
+{
+	int			slot = -1;
+
+	pthread_mutex_lock(&registry_lock);
+	for (int i = 0; i < MAX_ENGINES; i++)
+	{
+		pgembed_engine *o = slots[i].engine;
+
+		/* after fork() the child inherits the table, not the engines */
+		if (o != NULL && o->owner_pid == getpid() && o->dev == e->dev && o->ino == e->ino)
+		{
+			pthread_mutex_unlock(&registry_lock);
+			return -2;
+		}
+	}
+	for (int i = 0; i < MAX_ENGINES; i++)
+		if (slots[i].engine == NULL || slots[i].engine->owner_pid != getpid())
+		{
+			slot = i;
+			slots[i].engine = e;
+			slots[i].generation++;
+			break;
+		}
+	pthread_mutex_unlock(&registry_lock);
+	return slot;
+}
+
+static void
+free_slot(pgembed_engine *e)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (e->slot >= 0 && slots[e->slot].engine == e)
+		slots[e->slot].engine = NULL;
+	e->timer_deadline_ns = 0;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* Unloads what the backend loaded into the engine's namespace (plpgsql, contrib). */
+static void
+unload_modules(pgembed_engine *e)
+{
+	struct link_map *lm = NULL;
+	char		libdir[PATH_MAX];
+	size_t		dirlen;
+	char	   *names[256];
+	int			n = 0;
+
+	snprintf(libdir, sizeof(libdir), "%s/lib/postgresql/", pgembed_install_root());
+	dirlen = strlen(libdir);
+	if (dlinfo(e->dl_handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL)
+		return;
+	while (lm->l_prev != NULL)
+		lm = lm->l_prev;
+	for (; lm != NULL && n < 256; lm = lm->l_next)
+		if (lm->l_name && strncmp(lm->l_name, libdir, dirlen) == 0)
+			names[n++] = strdup(lm->l_name);
+	for (int i = n - 1; i >= 0; i--)
+	{
+		if (names[i] == NULL)
+			continue;
+		void	   *h = dlmopen(e->lmid, names[i], RTLD_NOLOAD | RTLD_LAZY);
+
+		if (h != NULL)
+		{
+			dlclose(h);			/* our reference */
+			dlclose(h);			/* the backend's */
+		}
+		free(names[i]);
+	}
+}
+
+/* After the backend ended: release its resources and its copy of the library. */
+static void
+engine_release(pgembed_engine *e)
+{
+	if (e->engine_cleanup && e->dl_handle)
+		e->engine_cleanup(e);
+	free_slot(e);
+	if (e->dl_handle)
+	{
+		unload_modules(e);
+		dlclose(e->dl_handle);
+		e->dl_handle = NULL;
+	}
+	e->engine_main = NULL;
+	e->engine_cancel = NULL;
+	e->engine_alarm = NULL;
+	e->engine_cleanup = NULL;
+	if (e->stack)
+	{
+		munmap(e->stack, e->stack_size);
+		e->stack = NULL;
+	}
+	if (e->peer_fd >= 0)
+		close(e->peer_fd);
+	if (e->port_fd >= 0)
+		close(e->port_fd);
+	e->peer_fd = e->port_fd = -1;
+	if (e->lock_fd >= 0)
+	{
+		char		path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
+		unlink(path);
+		close(e->lock_fd);	/* releases the flock */
+		e->lock_fd = -1;
+	}
+}
+
+static void
+engine_free(pgembed_engine *e)
+{
+	free(e->datadir);
+	free(e->dbname);
+	for (int i = 0; i < e->nsettings; i++)
+		free(e->settings[i]);
+	free(e->settings);
+	free(e->out.data);
+	free(e->scratch.data);
+	free(e->logbuf.data);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+/* A pgembed lock file left by a process that died: our flock proves it is stale. */
+static void
+remove_stale_backend_lock(const char *datadir)
+{
+	char		path[PATH_MAX];
+	char		buf[32];
+	int			fd;
+	ssize_t		n;
+
+	snprintf(path, sizeof(path), "%s/postmaster.pid", datadir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* a standalone backend writes its pid negated; a server's is positive */
+	if (buf[0] == '-')
+		unlink(path);
+}
+
+static void *
+map_stack(size_t size)
+{
+	void	   *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* guard page at the low end */
+	mprotect(p, 4096, PROT_NONE);
+	return p;
+}
+
+static void
+init_coroutine(pgembed_engine *e)
+{
+	uintptr_t	top = ((uintptr_t) e->stack + e->stack_size) & ~(uintptr_t) 15;
+	uint64_t   *frame = (uint64_t *) (top - 80);
+	uint32_t	mxcsr = 0x1F80;
+	uint16_t	fpucw = 0x037F;
+
+	memset(frame, 0, 80);
+	memcpy(&frame[0], &mxcsr, 4);
+	memcpy((char *) &frame[0] + 4, &fpucw, 2);
+	frame[1] = 0;				/* r15 */
+	frame[2] = 0;				/* r14 */
+	frame[3] = (uint64_t) (uintptr_t) e->engine_main;	/* r13 */
+	frame[4] = (uint64_t) (uintptr_t) e;	/* r12 */
+	frame[5] = 0;				/* rbx */
+	frame[6] = 0;				/* rbp */
+	frame[7] = (uint64_t) (uintptr_t) pgembed__trampoline;
+	e->engine_sp = frame;
+}
+
+#define OPEN_FAIL(...) \
+	do { \
+		if (error) *error = make_error(__VA_ARGS__); \
+		goto fail; \
+	} while (0)
+
+pgembed_engine *
+pgembed_open(const char *datadir, const char *dbname, int nsettings, const char *const *settings,
+			 pgembed_error **error)
+{
+	pgembed_engine *e;
+	char		real[PATH_MAX];
+	char		path[PATH_MAX];
+	struct stat st;
+	int			sv[2];
+	int			slot;
+	pgembed_result *r;
+	char	   *buf;
+	size_t		len;
+
+	if (error)
+		*error = NULL;
+	if (datadir == NULL || nsettings < 0 || (nsettings > 0 && settings == NULL))
+	{
+		if (error)
+			*error = make_error("22023", "ERROR", "invalid arguments to pgembed_open");
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	pthread_mutex_init(&e->lock, NULL);
+	e->slot = -1;
+	e->lock_fd = e->port_fd = e->peer_fd = -1;
+	e->alloc = malloc;
+	e->resize = realloc;
+	e->release = free;
+	e->timer_set = front_timer_set;
+	e->yield = front_yield;
+	e->tx_status = PGEMBED_TX_IDLE;
+	e->owner_pid = getpid();
+
+	if (realpath(datadir, real) == NULL || stat(real, &st) != 0)
+		OPEN_FAIL("58P01", "FATAL", "data directory \"%s\" does not exist", datadir);
+	if (!pgembed_is_cluster(real))
+		OPEN_FAIL("58P01", "FATAL", "\"%s\" is not a database cluster (no PG_VERSION file)", real);
+	e->datadir = strdup(real);
+	e->dbname = strdup(dbname ? dbname : "postgres");
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	e->nsettings = nsettings;
+	e->settings = calloc(nsettings > 0 ? nsettings : 1, sizeof(char *));
+	if (e->datadir == NULL || e->dbname == NULL || e->settings == NULL)
+		OPEN_FAIL("53200", "FATAL", "out of memory");
+	for (int i = 0; i < nsettings; i++)
+	{
+		if (settings[i] == NULL || (e->settings[i] = strdup(settings[i])) == NULL)
+			OPEN_FAIL("22023", "FATAL", "setting %d is NULL", i);
+	}
+
+	slot = claim_slot(e);
+	if (slot == -2)
+		OPEN_FAIL("55006", "FATAL", "database \"%s\" is already open in this process", real);
+	if (slot < 0)
+		OPEN_FAIL("53300", "FATAL", "too many open engines: at most %d per process", MAX_ENGINES);
+	e->slot = slot;
+
+	/* one process at a time: a flock dies with its holder, so stale locks recover */
+	snprintf(path, sizeof(path), "%s/pgembed.lock", real);
+	e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (e->lock_fd < 0)
+		OPEN_FAIL("58000", "FATAL", "could not open lock file \"%s\": %s", path, strerror(errno));
+	if (flock(e->lock_fd, LOCK_EX | LOCK_NB) != 0)
+	{
+		char		pid[32] = "";
+		ssize_t		n = pread(e->lock_fd, pid, sizeof(pid) - 1, 0);
+
+		if (n > 0)
+			pid[n] = '\0';
+		close(e->lock_fd);
+		e->lock_fd = -1;
+		OPEN_FAIL("55006", "FATAL", "database \"%s\" is in use by another process%s%s", real,
+				  pid[0] ? " (pid " : "", pid[0] ? pid : "");
+	}
+	{
+		char		pid[32];
+		int			n = snprintf(pid, sizeof(pid), "%d)", (int) getpid());
+
+		if (ftruncate(e->lock_fd, 0) == 0 && pwrite(e->lock_fd, pid, n, 0) != n)
+		{
+			/* informational only */
+		}
+	}
+	remove_stale_backend_lock(real);
+
+	if (!ensure_timer_machinery())
+		OPEN_FAIL("58000", "FATAL", "could not start the timer thread");
+
+	e->dl_handle = dlmopen(LM_ID_NEWLM, self_path(), RTLD_NOW | RTLD_LOCAL);
+	if (e->dl_handle == NULL)
+		OPEN_FAIL("58000", "FATAL", "could not load an engine copy of %s: %s", self_path(), dlerror());
+	if (dlinfo(e->dl_handle, RTLD_DI_LMID, &e->lmid) != 0)
+		OPEN_FAIL("58000", "FATAL", "dlinfo failed: %s", dlerror());
+	e->engine_main = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_main");
+	e->engine_cancel = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_cancel");
+	e->engine_alarm = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_alarm");
+	e->engine_cleanup = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_cleanup");
+	if (!e->engine_main || !e->engine_cancel || !e->engine_alarm || !e->engine_cleanup)
+		OPEN_FAIL("58000", "FATAL", "engine entry points missing: %s", dlerror());
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		OPEN_FAIL("58000", "FATAL", "socketpair failed: %s", strerror(errno));
+	e->port_fd = sv[0];
+	e->peer_fd = sv[1];
+
+	e->stack_size = ENGINE_STACK_SIZE;
+	e->stack = map_stack(e->stack_size);
+	if (e->stack == NULL)
+		OPEN_FAIL("53200", "FATAL", "could not map the engine's stack");
+	init_coroutine(e);
+
+	e->state = ENGINE_STARTING;
+	pthread_mutex_lock(&e->lock);
+	run_engine(e);
+	buf = take_output(e, &len);
+	r = result_from_messages(buf, len, false);
+	pthread_mutex_unlock(&e->lock);
+	if (e->state == ENGINE_DEAD || r == NULL || r->has_error)
+	{
+		if (error)
+		{
+			if (r && r->has_error)
+				*error = copy_error(&r->error);
+			else
+				*error = make_error("58000", "FATAL", "the engine ended during start-up");
+		}
+		pgembed_result_free(r);
+		if (e->state != ENGINE_DEAD)
+		{
+			/* should not happen: a start-up error is FATAL */
+			e->closing = true;
+			run_engine(e);
+		}
+		engine_release(e);
+		engine_free(e);
+		return NULL;
+	}
+	pgembed_result_free(r);
+	return e;
+
+fail:
+	engine_release(e);
+	engine_free(e);
+	return NULL;
+}
+
+int
+pgembed_close(pgembed_engine *e, pgembed_error **error)
+{
+	int			rc = 0;
+
+	if (error)
+		*error = NULL;
+	if (e == NULL)
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	if (e->state != ENGINE_DEAD)
+	{
+		static const char terminate[5] = {'X', 0, 0, 0, 4};
+		char	   *buf;
+		size_t		len;
+		pgembed_result *r;
+
+		/* leave COPY or cursor state: the backend handles Terminate anywhere */
+		e->out_yield_at = 0;
+		while (e->out_yielded && e->state != ENGINE_DEAD)
+		{
+			e->out.len = 0;
+			run_engine(e);
+		}
+		if (e->state != ENGINE_DEAD)
+		{
+			e->in[0].data = terminate;
+			e->in[0].len = sizeof(terminate);
+			e->nin = 1;
+			e->in_index = 0;
+			e->in_pos = 0;
+			e->closing = true;
+			run_engine(e);
+		}
+		buf = take_output(e, &len);
+		r = result_from_messages(buf, len, false);
+		if (r && r->has_error)
+		{
+			if (error)
+				*error = copy_error(&r->error);
+			rc = -1;
+		}
+		pgembed_result_free(r);
+		if (e->aborted)
+			rc = -1;
+	}
+	if (e->dl_handle != NULL)
+		engine_release(e);
+	pthread_mutex_unlock(&e->lock);
+	engine_free(e);
+	return rc;
+}
+
+void
+pgembed_cancel(pgembed_engine *e)
+{
+	if (e == NULL)
+		return;
+	/* no lock: the point is to reach a statement that holds it */
+	if (e->running && e->state != ENGINE_DEAD && e->engine_cancel)
+		e->engine_cancel(e);
+}
+
+char
+pgembed_transaction_status(pgembed_engine *e)
+{
+	char		s;
+
+	if (e == NULL)
+		return PGEMBED_TX_CLOSED;
+	pthread_mutex_lock(&e->lock);
+	s = e->state == ENGINE_DEAD ? PGEMBED_TX_CLOSED : e->tx_status;
+	pthread_mutex_unlock(&e->lock);
+	return s;
+}
+
+void
+pgembed_set_log_callback(pgembed_engine *e, pgembed_log_fn fn, void *context)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->log_fn = fn;
+	e->log_context = context;
+	pthread_mutex_unlock(&e->lock);
+}

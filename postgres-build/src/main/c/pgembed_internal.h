@@ -1,0 +1,149 @@
+/*
+ * pgembed_internal.h
+ *	  State shared between the front (the copy of libpgembed.so the host loaded)
+ *	  and an engine (a private dlmopen copy of the same library that runs one
+ *	  PostgreSQL backend).  Only plain C types: the front never sees PG headers.
+ */
+#ifndef PGEMBED_INTERNAL_H
+#define PGEMBED_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pgembedded.h"
+
+#define PGEMBED_EXPORT __attribute__((visibility("default")))
+
+/* Engine life cycle */
+typedef enum
+{
+	ENGINE_STARTING,
+	ENGINE_READY,				/* waiting for input at a protocol boundary */
+	ENGINE_DEAD					/* exited (FATAL/close) or aborted (PANIC) */
+} engine_state;
+
+/* The signal used to deliver an engine's timer (statement_timeout, ...) to the thread running it. */
+#define PGEMBED_TIMER_SIGNAL (SIGRTMIN + 4)
+
+/* Maximum signal number whose handler an engine may register (virtualised). */
+#define PGEMBED_NSIG 65
+
+/* A growable byte buffer allocated with the front's allocator. */
+typedef struct
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} pgembed_buf;
+
+/* Input segment: protocol bytes given to the backend, consumed by its recv(). */
+typedef struct
+{
+	const char *data;
+	size_t		len;
+} pgembed_iov;
+
+#define PGEMBED_MAX_IOV 8
+
+struct pgembed_engine
+{
+	/* --- owned by the front --- */
+	pthread_mutex_t lock;
+	void	   *dl_handle;		/* the engine's copy of libpgembed.so */
+	long		lmid;			/* its link-map namespace */
+	int			slot;			/* namespace slot index */
+	char	   *datadir;
+	char	   *dbname;
+	char	  **settings;
+	int			nsettings;
+	int			lock_fd;		/* flock()ed pgembed.lock in the data directory */
+	uint64_t	dev, ino;		/* identity of the data directory */
+	int			owner_pid;		/* the process that opened it */
+
+	/* coroutine contexts: saved stack pointers */
+	void	   *front_sp;
+	void	   *engine_sp;
+	void	   *stack;
+	size_t		stack_size;
+
+	/* who is inside the engine right now (for timer delivery) */
+	volatile pthread_t running_thread;
+	volatile int running;
+
+	/* timer (ITIMER_REAL emulation) */
+	int64_t		timer_deadline_ns;	/* CLOCK_MONOTONIC; 0 = disarmed */
+	volatile sig_atomic_t alarm_pending;
+
+	/* allocator of the front (results must be freeable from any thread) */
+	void	   *(*alloc) (size_t);
+	void	   *(*resize) (void *, size_t);
+	void		(*release) (void *);
+
+	/* front callbacks used by the engine */
+	void		(*timer_set) (struct pgembed_engine *e, int64_t deadline_ns);
+	void		(*yield) (struct pgembed_engine *e);
+
+	/* logging */
+	pgembed_log_fn log_fn;
+	void	   *log_context;
+	pgembed_buf logbuf;			/* pending log lines: [int32 elevel][NUL-terminated line]... */
+
+	/* --- protocol exchange --- */
+	pgembed_iov in[PGEMBED_MAX_IOV];
+	int			nin;
+	int			in_index;
+	size_t		in_pos;
+	bool		closing;		/* recv() returns EOF: the backend exits */
+	pgembed_buf out;			/* messages the backend sent: [type][int32 len][payload][NUL] */
+	size_t		out_yield_at;	/* yield when out.len passes this (COPY OUT streaming); 0 = never */
+	bool		out_yielded;	/* the engine stopped mid-statement to hand out data */
+
+	/* --- engine state --- */
+	volatile engine_state state;
+	int			exit_code;
+	bool		aborted;		/* PANIC/abort() */
+	char		tx_status;
+	int			port_fd;		/* socketpair end the backend treats as its client socket */
+	int			peer_fd;
+
+	/* entry points inside the engine's copy */
+	void		(*engine_main) (struct pgembed_engine *e);
+	void		(*engine_cancel) (struct pgembed_engine *e);
+	void		(*engine_cleanup) (struct pgembed_engine *e);
+	void		(*engine_alarm) (struct pgembed_engine *e);
+
+	/* front bookkeeping */
+	int			mode;			/* FRONT_MODE_* */
+	pthread_t	mode_owner;
+	pgembed_buf scratch;		/* request bytes built by the front */
+	struct pgembed_engine *next_open;	/* registry of open engines */
+};
+
+/* asm: saves callee-saved registers on the current stack, stores sp in *from, switches to to */
+extern void pgembed__switch(void **from, void *to);
+/* asm: first frame of a new coroutine; calls r13(r12) */
+extern void pgembed__trampoline(void);
+
+/* buffer helpers (allocator from the engine struct) */
+static inline bool
+pgembed_buf_reserve(struct pgembed_engine *e, pgembed_buf *b, size_t extra)
+{
+	if (b->len + extra <= b->cap)
+		return true;
+	size_t		ncap = b->cap ? b->cap * 2 : 8192;
+
+	while (ncap < b->len + extra)
+		ncap *= 2;
+	char	   *n = e->resize(b->data, ncap);
+
+	if (n == NULL)
+		return false;
+	b->data = n;
+	b->cap = ncap;
+	return true;
+}
+
+#endif							/* PGEMBED_INTERNAL_H */

@@ -1,0 +1,271 @@
+/*
+ * pgembedded.h
+ *	  PostgreSQL as an in-process library: the C API of libpgembed.so.
+ *
+ * Every engine is an independent PostgreSQL backend living inside the calling
+ * process: no server, no fork.  Several engines may be open at once (one per
+ * data directory); each runs on whichever thread calls it, one call at a time.
+ *
+ * Conventions:
+ *	- Functions returning a pgembed_result never return NULL except when memory
+ *	  is exhausted; check pgembed_result_status() and free the result with
+ *	  pgembed_result_free().  Results are independent of the engine: they may be
+ *	  read and freed from any thread, also after the engine was closed.
+ *	- Values are read in place: pointers returned by accessors point into the
+ *	  result's own memory and stay valid until the result is freed.
+ *	- Text values are NUL-terminated; binary values carry their length.
+ */
+#ifndef PGEMBEDDED_H
+#define PGEMBEDDED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PGEMBED_API_VERSION 1
+
+/* An open PostgreSQL instance (one backend session on one data directory). */
+typedef struct pgembed_engine pgembed_engine;
+
+/* The outcome of one call: rows, command tag, error and notices. */
+typedef struct pgembed_result pgembed_result;
+
+/* An error or notice as PostgreSQL reports it (severity, SQLSTATE, ...). */
+typedef struct pgembed_error pgembed_error;
+
+/* One value of a result, laid out for direct reads (16 bytes). */
+typedef struct pgembed_cell
+{
+	const char *value;			/* NULL for SQL NULL */
+	int32_t		length;			/* -1 for SQL NULL */
+	int32_t		format;			/* 0 text (NUL-terminated), 1 binary (network order) */
+} pgembed_cell;
+
+/* Result status */
+typedef enum pgembed_status
+{
+	PGEMBED_COMMAND_OK = 0,		/* a command that returns no rows succeeded */
+	PGEMBED_TUPLES_OK = 1,		/* a query succeeded; rows are in the result */
+	PGEMBED_EMPTY_QUERY = 2,	/* the SQL text held no statement */
+	PGEMBED_COPY_IN = 3,		/* COPY FROM STDIN started: send data with pgembed_copy_put */
+	PGEMBED_COPY_OUT = 4,		/* COPY TO STDOUT started: read data with pgembed_copy_get */
+	PGEMBED_SUSPENDED = 5,		/* a cursor delivered rows and has more */
+	PGEMBED_ERROR = 6,			/* the statement failed; the engine is usable */
+	PGEMBED_FATAL = 7,			/* the engine ended (FATAL, PANIC or closed); reopen it */
+	PGEMBED_MISUSE = 8			/* the call itself was invalid (bad argument, wrong state) */
+} pgembed_status;
+
+/* Transaction status, as in ReadyForQuery */
+#define PGEMBED_TX_IDLE		'I'
+#define PGEMBED_TX_INBLOCK	'T'
+#define PGEMBED_TX_FAILED	'E'
+#define PGEMBED_TX_CLOSED	'X'
+
+/* Error fields (the protocol's field codes, as libpq's PG_DIAG_*) */
+#define PGEMBED_DIAG_SEVERITY			'V'
+#define PGEMBED_DIAG_SQLSTATE			'C'
+#define PGEMBED_DIAG_MESSAGE_PRIMARY	'M'
+#define PGEMBED_DIAG_MESSAGE_DETAIL		'D'
+#define PGEMBED_DIAG_MESSAGE_HINT		'H'
+#define PGEMBED_DIAG_STATEMENT_POSITION 'P'
+#define PGEMBED_DIAG_INTERNAL_POSITION	'p'
+#define PGEMBED_DIAG_INTERNAL_QUERY		'q'
+#define PGEMBED_DIAG_CONTEXT			'W'
+#define PGEMBED_DIAG_SCHEMA_NAME		's'
+#define PGEMBED_DIAG_TABLE_NAME			't'
+#define PGEMBED_DIAG_COLUMN_NAME		'c'
+#define PGEMBED_DIAG_DATATYPE_NAME		'd'
+#define PGEMBED_DIAG_CONSTRAINT_NAME	'n'
+#define PGEMBED_DIAG_SOURCE_FILE		'F'
+#define PGEMBED_DIAG_SOURCE_LINE		'L'
+#define PGEMBED_DIAG_SOURCE_FUNCTION	'R'
+
+/* Result formats */
+#define PGEMBED_FORMAT_TEXT		0
+#define PGEMBED_FORMAT_BINARY	1
+#define PGEMBED_FORMAT_AUTO		(-1)	/* binary for bool, int2/4/8, float4/8, oid; text otherwise */
+
+/* Log callback: server log lines (checkpoints, warnings ...). */
+typedef void (*pgembed_log_fn) (void *context, int elevel, const char *line);
+
+/* ---- library ---- */
+
+/* The PostgreSQL version compiled in, e.g. "18.6". */
+const char *pgembed_pg_version(void);
+
+/* The root of the installation this library belongs to (bin/, lib/, share/). */
+const char *pgembed_install_root(void);
+
+/* ---- clusters and engines ---- */
+
+/*
+ * Creates a cluster in datadir from the bundled template.  datadir must be
+ * absent or an empty directory.  Returns 0, or -1 with *error set (free it with
+ * pgembed_error_free).
+ */
+int			pgembed_create_cluster(const char *datadir, pgembed_error **error);
+
+/* 1 if datadir holds a PostgreSQL cluster (PG_VERSION present), else 0. */
+int			pgembed_is_cluster(const char *datadir);
+
+/*
+ * Opens the cluster in datadir and connects to dbname (NULL: "postgres").
+ * settings: nsettings strings "name=value", applied like command-line options
+ * (shared_buffers, synchronous_commit, fsync, TimeZone, ...).
+ * Returns NULL with *error set when the engine could not start.
+ */
+pgembed_engine *pgembed_open(const char *datadir, const char *dbname,
+							 int nsettings, const char *const *settings,
+							 pgembed_error **error);
+
+/*
+ * Ends the session: shutdown checkpoint, lock file removed, resources released.
+ * Safe on an engine that already ended.  Frees the engine.  Returns 0, or -1 with
+ * *error set (error may be NULL) when the shutdown reported an error.
+ */
+int			pgembed_close(pgembed_engine *engine, pgembed_error **error);
+
+/* Interrupts the statement running on engine (from any thread); it fails with 57014. */
+void		pgembed_cancel(pgembed_engine *engine);
+
+/* PGEMBED_TX_IDLE, _INBLOCK, _FAILED, or _CLOSED when the engine ended. */
+char		pgembed_transaction_status(pgembed_engine *engine);
+
+/* Server log lines go to fn (NULL: standard error). */
+void		pgembed_set_log_callback(pgembed_engine *engine, pgembed_log_fn fn, void *context);
+
+/* ---- statements ---- */
+
+/* Runs SQL text (several statements allowed); the result describes the last one. */
+pgembed_result *pgembed_exec(pgembed_engine *engine, const char *sql);
+
+/*
+ * Runs one statement with parameters $1..$n.  types: OIDs (0 = infer; may be NULL).
+ * values[i] == NULL is SQL NULL; lengths/formats may be NULL (text values).
+ */
+pgembed_result *pgembed_exec_params(pgembed_engine *engine, const char *sql,
+									int nparams, const uint32_t *types,
+									const char *const *values, const int32_t *lengths,
+									const int32_t *formats, int result_format);
+
+/* Prepares a named statement that lives until deallocated (across transactions). */
+pgembed_result *pgembed_prepare(pgembed_engine *engine, const char *name, const char *sql,
+								int nparams, const uint32_t *types);
+
+/* Describes a prepared statement: its parameter types and result columns. */
+pgembed_result *pgembed_describe_prepared(pgembed_engine *engine, const char *name);
+
+/* Executes a prepared statement. */
+pgembed_result *pgembed_exec_prepared(pgembed_engine *engine, const char *name,
+									  int nparams, const char *const *values,
+									  const int32_t *lengths, const int32_t *formats,
+									  int result_format);
+
+/*
+ * Executes a prepared statement once per parameter set (nsets x nparams values,
+ * row-major), in one call and one implicit transaction (or the open one).  The
+ * result carries the total rows affected; on error nothing of the batch remains
+ * unless an explicit transaction was open.
+ */
+pgembed_result *pgembed_exec_prepared_batch(pgembed_engine *engine, const char *name,
+											int nsets, int nparams,
+											const char *const *values, const int32_t *lengths,
+											const int32_t *formats);
+
+/* Deallocates a prepared statement. */
+pgembed_result *pgembed_deallocate(pgembed_engine *engine, const char *name);
+
+/*
+ * Cursor: runs a statement and returns at most fetch_rows rows; status
+ * PGEMBED_SUSPENDED means more rows follow (pgembed_cursor_fetch), TUPLES_OK means
+ * done.  While a cursor is open the engine serves only that cursor's calls.
+ */
+pgembed_result *pgembed_cursor_open(pgembed_engine *engine, const char *sql,
+									int nparams, const uint32_t *types,
+									const char *const *values, const int32_t *lengths,
+									const int32_t *formats, int result_format,
+									int64_t fetch_rows);
+pgembed_result *pgembed_cursor_fetch(pgembed_engine *engine, int64_t fetch_rows);
+pgembed_result *pgembed_cursor_close(pgembed_engine *engine);
+
+/* ---- COPY ---- */
+
+/* After PGEMBED_COPY_IN: sends a chunk of data (any split).  0 or -1 (error: end the copy to see it). */
+int			pgembed_copy_put(pgembed_engine *engine, const char *data, size_t length);
+
+/* Ends COPY FROM STDIN; errmsg != NULL aborts it.  Returns the COPY's final result. */
+pgembed_result *pgembed_copy_end(pgembed_engine *engine, const char *errmsg);
+
+/*
+ * After PGEMBED_COPY_OUT: returns the length of the next chunk and points *data
+ * at it (valid until the next call), 0 when the data is complete, -1 on error.
+ * Then pgembed_copy_end(engine, NULL) returns the COPY's final result.
+ */
+int64_t		pgembed_copy_get(pgembed_engine *engine, const char **data);
+
+/* ---- results ---- */
+
+pgembed_status pgembed_result_status(const pgembed_result *result);
+/* The error, or NULL when the call succeeded. */
+const pgembed_error *pgembed_result_error(const pgembed_result *result);
+/* Command tag of the (last) statement, e.g. "INSERT 0 3". */
+const char *pgembed_result_command_tag(const pgembed_result *result);
+/* Rows affected (INSERT/UPDATE/DELETE/MERGE/COPY/...) or returned (SELECT); -1 if none. */
+int64_t		pgembed_result_rows_affected(const pgembed_result *result);
+/* Transaction status after the call (PGEMBED_TX_*). */
+char		pgembed_result_transaction_status(const pgembed_result *result);
+
+int64_t		pgembed_result_ntuples(const pgembed_result *result);
+int			pgembed_result_nfields(const pgembed_result *result);
+const char *pgembed_result_field_name(const pgembed_result *result, int column);
+/* Column index for name, or -1. */
+int			pgembed_result_field_index(const pgembed_result *result, const char *name);
+uint32_t	pgembed_result_field_type(const pgembed_result *result, int column);
+int32_t		pgembed_result_field_typmod(const pgembed_result *result, int column);
+int			pgembed_result_field_format(const pgembed_result *result, int column);
+/* Parameter types of a described statement. */
+int			pgembed_result_nparams(const pgembed_result *result);
+uint32_t	pgembed_result_param_type(const pgembed_result *result, int index);
+
+/* ntuples x nfields cells, row-major; valid until the result is freed. */
+const pgembed_cell *pgembed_result_cells(const pgembed_result *result);
+int			pgembed_result_is_null(const pgembed_result *result, int64_t row, int column);
+const char *pgembed_result_value(const pgembed_result *result, int64_t row, int column);
+int32_t		pgembed_result_length(const pgembed_result *result, int64_t row, int column);
+
+/*
+ * Typed reads, from the binary form when the column is binary and from the text
+ * form otherwise.  Return 0 on success, 1 for SQL NULL, -1 when the value does
+ * not convert (wrong type or out of range).
+ */
+int			pgembed_result_get_bool(const pgembed_result *result, int64_t row, int column, int *out);
+int			pgembed_result_get_int32(const pgembed_result *result, int64_t row, int column, int32_t *out);
+int			pgembed_result_get_int64(const pgembed_result *result, int64_t row, int column, int64_t *out);
+int			pgembed_result_get_double(const pgembed_result *result, int64_t row, int column, double *out);
+
+/* NOTICE/WARNING/INFO messages the statement raised, in order. */
+int			pgembed_result_notice_count(const pgembed_result *result);
+const pgembed_error *pgembed_result_notice(const pgembed_result *result, int index);
+
+void		pgembed_result_free(pgembed_result *result);
+
+/* ---- errors ---- */
+
+/* A field of the error (PGEMBED_DIAG_*), or NULL when PostgreSQL did not set it. */
+const char *pgembed_error_field(const pgembed_error *error, char code);
+/* Shorthands, never NULL. */
+const char *pgembed_error_sqlstate(const pgembed_error *error);
+const char *pgembed_error_severity(const pgembed_error *error);
+const char *pgembed_error_message(const pgembed_error *error);
+
+/* Frees an error returned through an out-parameter (not one owned by a result). */
+void		pgembed_error_free(pgembed_error *error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* PGEMBEDDED_H */

@@ -1,0 +1,274 @@
+/* Creating, opening, closing and recovering databases. */
+#include "test_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+test_open_query_close(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+
+	REQUIRE(e != NULL);
+	CHECK(strncmp(scalar(e, "SELECT version()"), "PostgreSQL 18.6", 15) == 0);
+	CHECK_STR(scalar(e, "SELECT current_setting('server_encoding')"), "UTF8");
+	CHECK_STR(scalar(e, "SELECT current_setting('data_checksums')"), "on");
+	CHECK_INT(pgembed_close(e, NULL), 0);
+}
+
+static void
+test_data_survives_reopen(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	char		dir[1024];
+
+	REQUIRE(e != NULL);
+	snprintf(dir, sizeof(dir), "%s", current_dir());
+	CHECK_STR(sqlstate_of(e, "CREATE TABLE t(id int primary key, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 1000) g"), "00000");
+	CHECK_INT(pgembed_close(e, NULL), 0);
+	e = reopen(dir, 0, NULL);
+	REQUIRE(e != NULL);
+	CHECK_STR(scalar(e, "SELECT count(*) FROM t"), "1000");
+	CHECK_STR(scalar(e, "SELECT v FROM t WHERE id = 777"), "v777");
+	pgembed_close(e, NULL);
+	/* the lock files are gone after a clean close */
+	char		path[1200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	CHECK(stat(path, &st) != 0);
+}
+
+static void
+test_create_refuses_non_cluster(void)
+{
+	pgembed_error *err = NULL;
+	const char *dir = fresh_dir();
+	char		path[1200];
+	FILE	   *f;
+
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/precious.txt", dir);
+	f = fopen(path, "w");
+	fputs("keep me", f);
+	fclose(f);
+	CHECK_INT(pgembed_create_cluster(dir, &err), -1);
+	REQUIRE(err != NULL);
+	CHECK(strstr(pgembed_error_message(err), "not empty") != NULL);
+	pgembed_error_free(err);
+	CHECK(pgembed_is_cluster(dir) == 0);
+	/* opening it is refused too, and nothing is written */
+	CHECK(pgembed_open(dir, NULL, 0, NULL, &err) == NULL);
+	CHECK(err != NULL && strstr(pgembed_error_message(err), "not a database cluster") != NULL);
+	pgembed_error_free(err);
+}
+
+static void
+test_second_open_refused(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	pgembed_error *err = NULL;
+
+	REQUIRE(e != NULL);
+	CHECK(pgembed_open(current_dir(), NULL, 0, NULL, &err) == NULL);
+	CHECK(err != NULL && strstr(pgembed_error_message(err), "already open") != NULL);
+	CHECK_STR(pgembed_error_sqlstate(err), "55006");
+	pgembed_error_free(err);
+	CHECK_STR(scalar(e, "SELECT 1"), "1");
+	pgembed_close(e, NULL);
+}
+
+static void
+test_other_process_refused(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	char		dir[1024];
+	pid_t		pid;
+	int			status;
+
+	REQUIRE(e != NULL);
+	snprintf(dir, sizeof(dir), "%s", current_dir());
+	pid = fork();
+	if (pid == 0)
+	{
+		pgembed_error *err = NULL;
+		pgembed_engine *o = pgembed_open(dir, NULL, 0, NULL, &err);
+
+		_exit(o == NULL && err != NULL && strstr(pgembed_error_message(err), "in use by another process") ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_STR(scalar(e, "SELECT 42"), "42");
+	pgembed_close(e, NULL);
+}
+
+static void
+test_crash_recovery_after_kill9(void)
+{
+	const char *dir = fresh_dir();
+	pgembed_error *err = NULL;
+	int			fds[2];
+	pid_t		pid;
+	int			status;
+	char		buf[64];
+	ssize_t		n;
+	int			acked = 0;
+
+	REQUIRE(pgembed_create_cluster(dir, &err) == 0);
+	REQUIRE(pipe(fds) == 0);
+	pid = fork();
+	if (pid == 0)
+	{
+		pgembed_engine *c = pgembed_open(dir, NULL, 0, NULL, &err);
+
+		if (c == NULL)
+			_exit(3);
+		pgembed_result_free(pgembed_exec(c, "CREATE TABLE acked(id int primary key)"));
+		for (int i = 1; i <= 200; i++)
+		{
+			char		sql[100];
+			pgembed_result *r;
+
+			snprintf(sql, sizeof(sql), "INSERT INTO acked VALUES (%d)", i);
+			r = pgembed_exec(c, sql);
+			if (pgembed_result_error(r) == NULL)
+			{
+				snprintf(buf, sizeof(buf), "%d\n", i);
+				if (write(fds[1], buf, strlen(buf)) < 0)
+					_exit(4);
+			}
+			pgembed_result_free(r);
+		}
+		/* die without closing: no shutdown checkpoint, lock files left behind */
+		kill(getpid(), SIGKILL);
+		_exit(5);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf, sizeof(buf) - 1)) > 0)
+	{
+		buf[n] = '\0';
+		for (char *p = buf; *p; p++)
+			if (*p == '\n')
+				acked++;
+	}
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK_INT(acked, 200);
+
+	pgembed_engine *e = reopen(dir, 0, NULL);
+
+	REQUIRE(e != NULL);
+	CHECK_STR(scalar(e, "SELECT count(*) FROM acked"), "200");
+	pgembed_close(e, NULL);
+}
+
+static void
+test_settings_applied(void)
+{
+	const char *settings[] = {"TimeZone=Europe/Paris", "work_mem=8MB", "synchronous_commit=off"};
+	pgembed_engine *e = open_fresh(3, settings);
+	pgembed_error *err = NULL;
+
+	REQUIRE(e != NULL);
+	CHECK_STR(scalar(e, "SHOW TimeZone"), "Europe/Paris");
+	CHECK_STR(scalar(e, "SHOW work_mem"), "8MB");
+	CHECK_STR(scalar(e, "SHOW synchronous_commit"), "off");
+	pgembed_close(e, NULL);
+
+	/* a bad setting is a clear error at open */
+	const char *bad[] = {"no_such_setting=1"};
+
+	CHECK(pgembed_open(current_dir(), NULL, 1, bad, &err) == NULL);
+	CHECK(err != NULL && strstr(pgembed_error_message(err), "no_such_setting") != NULL);
+	pgembed_error_free(err);
+	/* ... and leaves the database usable */
+	pgembed_engine *again = reopen(current_dir(), 0, NULL);
+
+	CHECK(again != NULL);
+	pgembed_close(again, NULL);
+}
+
+static void
+test_many_open_close_cycles(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	char		dir[1024];
+
+	REQUIRE(e != NULL);
+	snprintf(dir, sizeof(dir), "%s", current_dir());
+	pgembed_result_free(pgembed_exec(e, "CREATE TABLE c(n int)"));
+	pgembed_close(e, NULL);
+	for (int i = 0; i < 40; i++)
+	{
+		e = reopen(dir, 0, NULL);
+		REQUIRE(e != NULL);
+		pgembed_result_free(pgembed_exec(e, "INSERT INTO c VALUES (1)"));
+		pgembed_close(e, NULL);
+	}
+	e = reopen(dir, 0, NULL);
+	REQUIRE(e != NULL);
+	CHECK_STR(scalar(e, "SELECT count(*) FROM c"), "40");
+	pgembed_close(e, NULL);
+}
+
+static void
+test_several_engines_isolated(void)
+{
+	pgembed_engine *engines[8];
+	char		dirs[8][1024];
+
+	for (int i = 0; i < 8; i++)
+	{
+		engines[i] = open_fresh(0, NULL);
+		REQUIRE(engines[i] != NULL);
+		snprintf(dirs[i], sizeof(dirs[i]), "%s", current_dir());
+	}
+	/* same table name, same relfilenodes (same template): each keeps its own rows */
+	for (int i = 0; i < 8; i++)
+	{
+		char		sql[200];
+
+		snprintf(sql, sizeof(sql), "CREATE TABLE same(n int); INSERT INTO same SELECT generate_series(1, %d)", (i + 1) * 10);
+		CHECK_STR(sqlstate_of(engines[i], sql), "00000");
+	}
+	for (int i = 0; i < 8; i++)
+	{
+		char		expected[16];
+
+		snprintf(expected, sizeof(expected), "%d", (i + 1) * 10);
+		CHECK_STR(scalar(engines[i], "SELECT count(*) FROM same"), expected);
+		CHECK_STR(sqlstate_of(engines[i], "CHECKPOINT"), "00000");
+	}
+	for (int i = 0; i < 8; i++)
+		pgembed_close(engines[i], NULL);
+	for (int i = 0; i < 8; i++)
+	{
+		char		expected[16];
+		pgembed_engine *e = reopen(dirs[i], 0, NULL);
+
+		REQUIRE(e != NULL);
+		snprintf(expected, sizeof(expected), "%d", (i + 1) * 10);
+		CHECK_STR(scalar(e, "SELECT count(*) FROM same"), expected);
+		pgembed_close(e, NULL);
+	}
+}
+
+const test_case lifecycle_tests[] = {
+	{"lifecycle: open, query, close", test_open_query_close},
+	{"lifecycle: data survives close and reopen", test_data_survives_reopen},
+	{"lifecycle: non-empty directory is refused", test_create_refuses_non_cluster},
+	{"lifecycle: second open in this process refused", test_second_open_refused},
+	{"lifecycle: open from another process refused", test_other_process_refused},
+	{"lifecycle: crash recovery after kill -9", test_crash_recovery_after_kill9},
+	{"lifecycle: settings applied at open", test_settings_applied},
+	{"lifecycle: 40 open/close cycles in one process", test_many_open_close_cycles},
+	{"lifecycle: 8 engines at once stay isolated", test_several_engines_isolated},
+	{NULL, NULL}
+};

@@ -1,0 +1,167 @@
+/*
+ * test_main.c
+ *	  A small test runner for the C API; its last line is "N passed, N failed".
+ *
+ * Usage: pgembed_test <scratch-dir> [test-name-substring]
+ * Every test gets a fresh database under the scratch directory.
+ */
+#include "test_util.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *scratch_dir;
+static int	failures_in_test;
+static char current_db[1024];
+static int	db_counter;
+
+void
+test_fail(const char *file, int line, const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stdout, "    FAILED at %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	failures_in_test++;
+}
+
+static void
+quiet_log(void *context, int elevel, const char *line)
+{
+	(void) context;
+	/* only what looks wrong reaches the test output */
+	if (elevel >= 21)			/* ERROR and above */
+		fprintf(stdout, "    [server] %s\n", line);
+}
+
+const char *
+fresh_dir(void)
+{
+	snprintf(current_db, sizeof(current_db), "%s/db%d", scratch_dir, ++db_counter);
+	return current_db;
+}
+
+pgembed_engine *
+open_fresh(int nsettings, const char *const *settings)
+{
+	pgembed_error *err = NULL;
+	const char *dir = fresh_dir();
+	pgembed_engine *e;
+
+	if (pgembed_create_cluster(dir, &err) != 0)
+	{
+		test_fail(__FILE__, __LINE__, "create %s: %s", dir, pgembed_error_message(err));
+		pgembed_error_free(err);
+		return NULL;
+	}
+	e = pgembed_open(dir, NULL, nsettings, settings, &err);
+	if (e == NULL)
+	{
+		test_fail(__FILE__, __LINE__, "open %s: %s", dir, pgembed_error_message(err));
+		pgembed_error_free(err);
+		return NULL;
+	}
+	pgembed_set_log_callback(e, quiet_log, NULL);
+	return e;
+}
+
+pgembed_engine *
+reopen(const char *dir, int nsettings, const char *const *settings)
+{
+	pgembed_error *err = NULL;
+	pgembed_engine *e = pgembed_open(dir, NULL, nsettings, settings, &err);
+
+	if (e == NULL)
+	{
+		test_fail(__FILE__, __LINE__, "reopen %s: %s", dir, pgembed_error_message(err));
+		pgembed_error_free(err);
+		return NULL;
+	}
+	pgembed_set_log_callback(e, quiet_log, NULL);
+	return e;
+}
+
+const char *
+current_dir(void)
+{
+	return current_db;
+}
+
+/* runs sql, expects success, returns the first value of the first row (static buffer) */
+const char *
+scalar(pgembed_engine *e, const char *sql)
+{
+	static char buf[4096];
+	pgembed_result *r = pgembed_exec(e, sql);
+
+	buf[0] = '\0';
+	if (pgembed_result_error(r))
+		snprintf(buf, sizeof(buf), "ERROR %s: %s", pgembed_error_sqlstate(pgembed_result_error(r)),
+				 pgembed_error_message(pgembed_result_error(r)));
+	else if (pgembed_result_ntuples(r) > 0 && !pgembed_result_is_null(r, 0, 0))
+		snprintf(buf, sizeof(buf), "%s", pgembed_result_value(r, 0, 0));
+	else if (pgembed_result_ntuples(r) > 0)
+		snprintf(buf, sizeof(buf), "NULL");
+	pgembed_result_free(r);
+	return buf;
+}
+
+/* runs sql, returns its SQLSTATE ("00000" on success) (static buffer) */
+const char *
+sqlstate_of(pgembed_engine *e, const char *sql)
+{
+	static char buf[8];
+	pgembed_result *r = pgembed_exec(e, sql);
+	const pgembed_error *err = pgembed_result_error(r);
+
+	snprintf(buf, sizeof(buf), "%s", err ? pgembed_error_sqlstate(err) : "00000");
+	pgembed_result_free(r);
+	return buf;
+}
+
+extern const test_case lifecycle_tests[];
+extern const test_case statement_tests[];
+extern const test_case safety_tests[];
+
+int
+main(int argc, char **argv)
+{
+	const test_case *suites[] = {lifecycle_tests, statement_tests, safety_tests};
+	int			passed = 0,
+				failed = 0;
+	const char *filter = argc > 2 ? argv[2] : NULL;
+
+	if (argc < 2)
+	{
+		fprintf(stderr, "usage: %s <scratch-dir> [filter]\n", argv[0]);
+		return 2;
+	}
+	scratch_dir = argv[1];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++)
+	{
+		for (const test_case *t = suites[s]; t->name != NULL; t++)
+		{
+			if (filter && strstr(t->name, filter) == NULL)
+				continue;
+			failures_in_test = 0;
+			printf("  %s\n", t->name);
+			t->fn();
+			if (failures_in_test == 0)
+				passed++;
+			else
+			{
+				failed++;
+				printf("  -> %s FAILED\n", t->name);
+			}
+		}
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,416 @@
+/* Statements, parameters, prepared statements, transactions, errors, COPY, cursors. */
+#include "test_util.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <arpa/inet.h>
+
+static pgembed_engine *db;
+
+static bool
+setup(void)
+{
+	db = open_fresh(0, NULL);
+	return db != NULL;
+}
+
+static void
+teardown(void)
+{
+	pgembed_close(db, NULL);
+	db = NULL;
+}
+
+static void
+test_multi_statement_returns_last(void)
+{
+	pgembed_result *r;
+
+	REQUIRE(setup());
+	r = pgembed_exec(db, "CREATE TABLE t(a int, b text); INSERT INTO t VALUES (1,'x'),(2,NULL); SELECT a, b FROM t ORDER BY a");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_TUPLES_OK);
+	CHECK_INT(pgembed_result_ntuples(r), 2);
+	CHECK_INT(pgembed_result_nfields(r), 2);
+	CHECK_STR(pgembed_result_field_name(r, 1), "b");
+	CHECK_INT(pgembed_result_field_type(r, 0), 23);
+	CHECK_STR(pgembed_result_value(r, 0, 1), "x");
+	CHECK(pgembed_result_is_null(r, 1, 1));
+	CHECK_STR(pgembed_result_command_tag(r), "SELECT 2");
+	CHECK_INT(pgembed_result_field_index(r, "b"), 1);
+	pgembed_result_free(r);
+	r = pgembed_exec(db, "UPDATE t SET b = 'y'");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COMMAND_OK);
+	CHECK_INT(pgembed_result_rows_affected(r), 2);
+	CHECK_STR(pgembed_result_command_tag(r), "UPDATE 2");
+	pgembed_result_free(r);
+	r = pgembed_exec(db, "");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_EMPTY_QUERY);
+	pgembed_result_free(r);
+	teardown();
+}
+
+static void
+test_parameters(void)
+{
+	const char *values[3] = {"41", NULL, "héllo"};
+	uint32_t	types[3] = {23, 25, 25};
+	pgembed_result *r;
+	int32_t		i32;
+	int64_t		i64;
+	double		d;
+	int			b;
+
+	REQUIRE(setup());
+	r = pgembed_exec_params(db, "SELECT $1::int + 1 AS n, $2::text IS NULL AS isnull, $3 AS s, 2.5::float8 AS f, 10000000000::int8 AS big",
+							3, types, values, NULL, NULL, PGEMBED_FORMAT_AUTO);
+	REQUIRE(pgembed_result_status(r) == PGEMBED_TUPLES_OK);
+	CHECK_INT(pgembed_result_field_format(r, 0), 1);	/* int4 came back binary */
+	CHECK_INT(pgembed_result_field_format(r, 2), 0);	/* text as text */
+	CHECK_INT(pgembed_result_get_int32(r, 0, 0, &i32), 0);
+	CHECK_INT(i32, 42);
+	CHECK_INT(pgembed_result_get_bool(r, 0, 1, &b), 0);
+	CHECK_INT(b, 1);
+	CHECK_STR(pgembed_result_value(r, 0, 2), "héllo");
+	CHECK_INT(pgembed_result_get_double(r, 0, 3, &d), 0);
+	CHECK(d == 2.5);
+	CHECK_INT(pgembed_result_get_int64(r, 0, 4, &i64), 0);
+	CHECK_INT(i64, 10000000000LL);
+	CHECK_INT(pgembed_result_get_int32(r, 0, 4, &i32), -1);	/* out of range */
+	pgembed_result_free(r);
+
+	/* binary parameter */
+	{
+		uint32_t	be = htonl(7);
+		const char *bv[1] = {(const char *) &be};
+		int32_t		len[1] = {4};
+		int32_t		fmt[1] = {1};
+		uint32_t	ty[1] = {23};
+
+		r = pgembed_exec_params(db, "SELECT $1 * 6", 1, ty, bv, len, fmt, PGEMBED_FORMAT_TEXT);
+		CHECK_STR(pgembed_result_value(r, 0, 0), "42");
+		pgembed_result_free(r);
+	}
+	/* a value is never SQL: no injection */
+	{
+		const char *evil[1] = {"1; DROP TABLE nothing"};
+
+		r = pgembed_exec_params(db, "SELECT $1::text", 1, NULL, evil, NULL, NULL, PGEMBED_FORMAT_TEXT);
+		CHECK_STR(pgembed_result_value(r, 0, 0), "1; DROP TABLE nothing");
+		pgembed_result_free(r);
+	}
+	teardown();
+}
+
+static void
+test_prepared_and_batch(void)
+{
+	pgembed_result *r;
+	enum
+	{
+		N = 25000
+	};
+	static char vals[N][16];
+	static const char *params[N];
+
+	REQUIRE(setup());
+	CHECK_STR(sqlstate_of(db, "CREATE TABLE items(id int primary key, name text)"), "00000");
+	r = pgembed_prepare(db, "ins", "INSERT INTO items VALUES ($1, $2)", 0, NULL);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COMMAND_OK);
+	pgembed_result_free(r);
+	r = pgembed_describe_prepared(db, "ins");
+	CHECK_INT(pgembed_result_nparams(r), 2);
+	CHECK_INT(pgembed_result_param_type(r, 0), 23);
+	CHECK_INT(pgembed_result_param_type(r, 1), 25);
+	pgembed_result_free(r);
+
+	/* prepared statements live across transactions */
+	CHECK_STR(sqlstate_of(db, "BEGIN"), "00000");
+	{
+		const char *v[2] = {"1", "one"};
+
+		r = pgembed_exec_prepared(db, "ins", 2, v, NULL, NULL, PGEMBED_FORMAT_TEXT);
+		CHECK_INT(pgembed_result_rows_affected(r), 1);
+		pgembed_result_free(r);
+	}
+	CHECK_STR(sqlstate_of(db, "COMMIT"), "00000");
+
+	/* a batch of 25 000 parameter sets in one call */
+	{
+		const char **batch = malloc(sizeof(char *) * 2 * (N - 1));
+
+		for (int i = 0; i < N - 1; i++)
+		{
+			snprintf(vals[i], sizeof(vals[i]), "%d", i + 2);
+			batch[2 * i] = vals[i];
+			batch[2 * i + 1] = "x";
+		}
+		r = pgembed_exec_prepared_batch(db, "ins", N - 1, 2, batch, NULL, NULL);
+		CHECK_INT(pgembed_result_status(r), PGEMBED_COMMAND_OK);
+		CHECK_INT(pgembed_result_rows_affected(r), N - 1);
+		pgembed_result_free(r);
+		/* a failing batch leaves nothing behind */
+		r = pgembed_exec_prepared_batch(db, "ins", N - 1, 2, batch, NULL, NULL);
+		CHECK_INT(pgembed_result_status(r), PGEMBED_ERROR);
+		CHECK_STR(pgembed_error_sqlstate(pgembed_result_error(r)), "23505");
+		pgembed_result_free(r);
+		free(batch);
+	}
+	CHECK_STR(scalar(db, "SELECT count(*) FROM items"), "25000");
+	r = pgembed_deallocate(db, "ins");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COMMAND_OK);
+	pgembed_result_free(r);
+	{
+		const char *v[2] = {"1", "one"};
+
+		r = pgembed_exec_prepared(db, "ins", 2, v, NULL, NULL, PGEMBED_FORMAT_AUTO);
+		CHECK_STR(pgembed_error_sqlstate(pgembed_result_error(r)), "26000");
+		pgembed_result_free(r);
+	}
+	(void) params;
+	teardown();
+}
+
+static void
+test_transactions(void)
+{
+	REQUIRE(setup());
+	CHECK_STR(sqlstate_of(db, "CREATE TABLE t(n int)"), "00000");
+	CHECK_INT(pgembed_transaction_status(db), PGEMBED_TX_IDLE);
+	CHECK_STR(sqlstate_of(db, "BEGIN"), "00000");
+	CHECK_INT(pgembed_transaction_status(db), PGEMBED_TX_INBLOCK);
+	CHECK_STR(sqlstate_of(db, "INSERT INTO t VALUES (1)"), "00000");
+	CHECK_STR(sqlstate_of(db, "SAVEPOINT s"), "00000");
+	CHECK_STR(sqlstate_of(db, "INSERT INTO t VALUES (2)"), "00000");
+	CHECK_STR(sqlstate_of(db, "ROLLBACK TO s"), "00000");
+	CHECK_STR(sqlstate_of(db, "SELECT 1/0"), "22012");
+	CHECK_INT(pgembed_transaction_status(db), PGEMBED_TX_FAILED);
+	CHECK_STR(sqlstate_of(db, "SELECT 1"), "25P02");
+	CHECK_STR(sqlstate_of(db, "ROLLBACK"), "00000");
+	CHECK_STR(scalar(db, "SELECT count(*) FROM t"), "0");
+	CHECK_STR(sqlstate_of(db, "BEGIN; INSERT INTO t VALUES (1); SAVEPOINT a; INSERT INTO t VALUES (2); RELEASE a; COMMIT"), "00000");
+	CHECK_STR(scalar(db, "SELECT count(*) FROM t"), "2");
+	/* statements that refuse transaction blocks work at top level */
+	CHECK_STR(sqlstate_of(db, "VACUUM t"), "00000");
+	CHECK_STR(sqlstate_of(db, "CREATE DATABASE other"), "00000");
+	CHECK_STR(sqlstate_of(db, "CREATE INDEX CONCURRENTLY ti ON t(n)"), "00000");
+	CHECK_STR(sqlstate_of(db, "ALTER SYSTEM SET work_mem = '5MB'"), "00000");
+	CHECK_STR(sqlstate_of(db, "CHECKPOINT"), "00000");
+	CHECK_STR(sqlstate_of(db, "BEGIN; VACUUM t"), "25001");
+	CHECK_STR(sqlstate_of(db, "ROLLBACK"), "00000");
+	teardown();
+}
+
+static void
+test_error_fields_and_notices(void)
+{
+	pgembed_result *r;
+	const pgembed_error *err;
+
+	REQUIRE(setup());
+	CHECK_STR(sqlstate_of(db, "CREATE TABLE u(id int CONSTRAINT u_pk PRIMARY KEY); INSERT INTO u VALUES (1)"), "00000");
+	r = pgembed_exec(db, "INSERT INTO u VALUES (1)");
+	err = pgembed_result_error(r);
+	REQUIRE(err != NULL);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_ERROR);
+	CHECK_STR(pgembed_error_sqlstate(err), "23505");
+	CHECK_STR(pgembed_error_severity(err), "ERROR");
+	CHECK_STR(pgembed_error_field(err, PGEMBED_DIAG_CONSTRAINT_NAME), "u_pk");
+	CHECK_STR(pgembed_error_field(err, PGEMBED_DIAG_TABLE_NAME), "u");
+	CHECK_STR(pgembed_error_field(err, PGEMBED_DIAG_SCHEMA_NAME), "public");
+	CHECK_STR(pgembed_error_field(err, PGEMBED_DIAG_MESSAGE_DETAIL), "Key (id)=(1) already exists.");
+	pgembed_result_free(r);
+
+	r = pgembed_exec(db, "SELECT * FROM nowhere");
+	err = pgembed_result_error(r);
+	CHECK_STR(pgembed_error_sqlstate(err), "42P01");
+	CHECK_STR(pgembed_error_field(err, PGEMBED_DIAG_STATEMENT_POSITION), "15");
+	pgembed_result_free(r);
+
+	r = pgembed_exec(db, "DO $$ BEGIN RAISE NOTICE 'hello %', 42; RAISE WARNING 'careful'; END $$");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COMMAND_OK);
+	CHECK_INT(pgembed_result_notice_count(r), 2);
+	CHECK_STR(pgembed_error_message(pgembed_result_notice(r, 0)), "hello 42");
+	CHECK_STR(pgembed_error_severity(pgembed_result_notice(r, 0)), "NOTICE");
+	CHECK_STR(pgembed_error_severity(pgembed_result_notice(r, 1)), "WARNING");
+	pgembed_result_free(r);
+
+	r = pgembed_exec(db, "DO $$ BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = 'P0001', HINT = 'try again'; END $$");
+	err = pgembed_result_error(r);
+	CHECK_STR(pgembed_error_message(err), "boom");
+	CHECK_STR(pgembed_error_field(err, PGEMBED_DIAG_MESSAGE_HINT), "try again");
+	CHECK(pgembed_error_field(err, PGEMBED_DIAG_CONTEXT) != NULL);
+	pgembed_result_free(r);
+	teardown();
+}
+
+static void
+test_copy_in_and_out(void)
+{
+	pgembed_result *r;
+	const char *chunk;
+	int64_t		n,
+				total = 0;
+	int			chunks = 0;
+
+	REQUIRE(setup());
+	CHECK_STR(sqlstate_of(db, "CREATE TABLE c(id int, name text)"), "00000");
+	r = pgembed_exec(db, "COPY c FROM STDIN");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COPY_IN);
+	pgembed_result_free(r);
+	CHECK_INT(pgembed_copy_put(db, "1\tone\n2\t", 8), 0);
+	CHECK_INT(pgembed_copy_put(db, "two\n3\t\\N\n", 9), 0);
+	r = pgembed_copy_end(db, NULL);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COMMAND_OK);
+	CHECK_INT(pgembed_result_rows_affected(r), 3);
+	pgembed_result_free(r);
+	CHECK_STR(scalar(db, "SELECT name FROM c WHERE id = 2"), "two");
+
+	/* CSV, and a bad row fails the whole COPY */
+	r = pgembed_exec(db, "COPY c FROM STDIN (FORMAT csv)");
+	pgembed_result_free(r);
+	pgembed_copy_put(db, "4,four\nfive,5\n", 14);
+	r = pgembed_copy_end(db, NULL);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_ERROR);
+	CHECK_STR(pgembed_error_sqlstate(pgembed_result_error(r)), "22P02");
+	pgembed_result_free(r);
+	CHECK_STR(scalar(db, "SELECT count(*) FROM c"), "3");
+
+	/* a large COPY out arrives in chunks */
+	CHECK_STR(sqlstate_of(db, "INSERT INTO c SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g"), "00000");
+	r = pgembed_exec(db, "COPY c TO STDOUT");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COPY_OUT);
+	pgembed_result_free(r);
+	while ((n = pgembed_copy_get(db, &chunk)) > 0)
+	{
+		total += n;
+		chunks++;
+	}
+	CHECK_INT(n, 0);
+	r = pgembed_copy_end(db, NULL);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COMMAND_OK);
+	CHECK_INT(pgembed_result_rows_affected(r), 100003);
+	pgembed_result_free(r);
+	CHECK(chunks > 10);
+	CHECK(total > 100000 * 100);
+	CHECK_STR(scalar(db, "SELECT 1"), "1");
+	teardown();
+}
+
+static void
+test_cursor(void)
+{
+	pgembed_result *r;
+	int64_t		seen = 0;
+	int			batches = 0;
+
+	REQUIRE(setup());
+	r = pgembed_cursor_open(db, "SELECT g FROM generate_series(1, 10005) g", 0, NULL, NULL, NULL, NULL,
+							PGEMBED_FORMAT_AUTO, 1000);
+	while (pgembed_result_status(r) == PGEMBED_SUSPENDED || pgembed_result_status(r) == PGEMBED_TUPLES_OK)
+	{
+		int32_t		v;
+
+		batches++;
+		for (int64_t i = 0; i < pgembed_result_ntuples(r); i++)
+		{
+			pgembed_result_get_int32(r, i, 0, &v);
+			if (v != seen + 1)
+				break;
+			seen = v;
+		}
+		if (pgembed_result_status(r) == PGEMBED_TUPLES_OK)
+			break;
+		pgembed_result_free(r);
+		r = pgembed_cursor_fetch(db, 1000);
+	}
+	CHECK_INT(pgembed_result_status(r), PGEMBED_TUPLES_OK);
+	pgembed_result_free(r);
+	CHECK_INT(seen, 10005);
+	CHECK_INT(batches, 11);
+	CHECK_STR(scalar(db, "SELECT 2"), "2");
+	/* closing early */
+	r = pgembed_cursor_open(db, "SELECT g FROM generate_series(1, 10005) g", 0, NULL, NULL, NULL, NULL,
+							PGEMBED_FORMAT_TEXT, 10);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_SUSPENDED);
+	pgembed_result_free(r);
+	r = pgembed_exec(db, "SELECT 1");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_MISUSE);
+	pgembed_result_free(r);
+	pgembed_result_free(pgembed_cursor_close(db));
+	CHECK_STR(scalar(db, "SELECT 3"), "3");
+	teardown();
+}
+
+static void
+test_toast_detoasted(void)
+{
+	pgembed_result *r;
+
+	REQUIRE(setup());
+	/* stored out of line (incompressible) and compressed (repetitive) */
+	CHECK_STR(sqlstate_of(db, "CREATE TABLE big(v text); INSERT INTO big SELECT string_agg(md5(g::text), '') FROM generate_series(1, 50000) g; INSERT INTO big SELECT repeat('pgembed', 200000)"), "00000");
+	r = pgembed_exec(db, "SELECT v, pg_column_size(v) < octet_length(v) FROM big ORDER BY 2");
+	CHECK_INT(pgembed_result_length(r, 0, 0), 50000 * 32);
+	CHECK_INT(strlen(pgembed_result_value(r, 0, 0)), 50000 * 32);
+	CHECK_INT(pgembed_result_length(r, 1, 0), 7 * 200000);
+	CHECK_STR(pgembed_result_value(r, 1, 1), "t");
+	pgembed_result_free(r);
+	teardown();
+}
+
+static void
+test_extensions(void)
+{
+	static const char *const checks[][2] = {
+		{"CREATE EXTENSION hstore; SELECT ('a=>1'::hstore) -> 'a'", "1"},
+		{"CREATE EXTENSION pg_trgm; SELECT similarity('word', 'words') > 0.5", "t"},
+		{"CREATE EXTENSION citext; SELECT 'ABC'::citext = 'abc'::citext", "t"},
+		{"CREATE EXTENSION ltree; SELECT 'a.b.c'::ltree @> 'a.b.c.d'::ltree", "t"},
+		{"CREATE EXTENSION intarray; SELECT icount('{1,2,3}'::int[])", "3"},
+		{"CREATE EXTENSION cube; SELECT cube_dim('(1,2,3)'::cube)", "3"},
+		{"CREATE EXTENSION btree_gin; CREATE TABLE bg(n int); CREATE INDEX ON bg USING gin(n); SELECT 'ok'", "ok"},
+		{"CREATE EXTENSION btree_gist; CREATE TABLE bgi(n int); CREATE INDEX ON bgi USING gist(n); SELECT 'ok'", "ok"},
+		{"CREATE EXTENSION fuzzystrmatch; SELECT levenshtein('kitten', 'sitting')", "3"},
+		{"CREATE EXTENSION tablefunc; SELECT count(*) FROM normal_rand(10, 0, 1)", "10"},
+		{"CREATE EXTENSION unaccent; SELECT unaccent('Hôtel')", "Hotel"},
+		{"CREATE EXTENSION amcheck; CREATE TABLE ac(n int primary key); SELECT bt_index_check('ac_pkey')::text", ""},
+		{"CREATE EXTENSION pgstattuple; CREATE TABLE pst(n int); SELECT tuple_count FROM pgstattuple('pst')", "0"},
+		{"CREATE EXTENSION tsm_system_rows; CREATE TABLE tsm AS SELECT generate_series(1,100) n; SELECT count(*) FROM tsm TABLESAMPLE system_rows(5)", "5"},
+		{"DO $$ BEGIN PERFORM 1; END $$; SELECT 'plpgsql'", "plpgsql"},
+	};
+
+	REQUIRE(setup());
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+	{
+		const char *got = scalar(db, checks[i][0]);
+
+		if (strcmp(got, checks[i][1]) != 0)
+			test_fail(__FILE__, __LINE__, "%s: expected \"%s\", got \"%s\"", checks[i][0], checks[i][1], got);
+	}
+	teardown();
+
+	/* pg_stat_statements needs preloading: a setting */
+	{
+		const char *settings[] = {"shared_preload_libraries=pg_stat_statements"};
+
+		db = open_fresh(1, settings);
+		REQUIRE(db != NULL);
+		CHECK_STR(sqlstate_of(db, "CREATE EXTENSION pg_stat_statements"), "00000");
+		CHECK_STR(sqlstate_of(db, "SELECT 1 + 1"), "00000");
+		CHECK_STR(scalar(db, "SELECT count(*) > 0 FROM pg_stat_statements WHERE query LIKE 'SELECT $1 + $2%'"), "t");
+		teardown();
+	}
+}
+
+const test_case statement_tests[] = {
+	{"statements: several statements return the last result", test_multi_statement_returns_last},
+	{"statements: parameters, binary and text", test_parameters},
+	{"statements: prepared statements and a 25 000-row batch", test_prepared_and_batch},
+	{"statements: transactions and top-level-only commands", test_transactions},
+	{"statements: error fields and notices", test_error_fields_and_notices},
+	{"statements: COPY in (text, CSV) and out (chunked)", test_copy_in_and_out},
+	{"statements: cursor fetches in batches", test_cursor},
+	{"statements: TOASTed values come back detoasted", test_toast_detoasted},
+	{"statements: bundled extensions work", test_extensions},
+	{NULL, NULL}
+};

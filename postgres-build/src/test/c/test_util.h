@@ -1,0 +1,41 @@
+#ifndef TEST_UTIL_H
+#define TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pgembedded.h"
+
+typedef struct
+{
+	const char *name;
+	void		(*fn) (void);
+} test_case;
+
+extern const char *scratch_dir;
+
+void		test_fail(const char *file, int line, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+const char *fresh_dir(void);
+const char *current_dir(void);
+pgembed_engine *open_fresh(int nsettings, const char *const *settings);
+pgembed_engine *reopen(const char *dir, int nsettings, const char *const *settings);
+const char *scalar(pgembed_engine *e, const char *sql);
+const char *sqlstate_of(pgembed_engine *e, const char *sql);
+
+#define CHECK(cond) \
+	do { if (!(cond)) test_fail(__FILE__, __LINE__, "%s", #cond); } while (0)
+#define CHECK_STR(actual, expected) \
+	do { const char *a_ = (actual), *e_ = (expected); \
+		if (a_ == NULL || strcmp(a_, e_) != 0) \
+			test_fail(__FILE__, __LINE__, "%s: expected \"%s\", got \"%s\"", #actual, e_, a_ ? a_ : "(null)"); \
+	} while (0)
+#define CHECK_INT(actual, expected) \
+	do { long long a_ = (long long) (actual), e_ = (long long) (expected); \
+		if (a_ != e_) test_fail(__FILE__, __LINE__, "%s: expected %lld, got %lld", #actual, e_, a_); \
+	} while (0)
+#define REQUIRE(cond) \
+	do { if (!(cond)) { test_fail(__FILE__, __LINE__, "required: %s", #cond); return; } } while (0)
+
+#endif
