@@ -13,13 +13,19 @@ tree=$(cat "$work/pg-tree.path")
 
 cc -O1 -g -Wall -o "$work/test/pgembed_test" "$module"/src/test/c/*.c -I"$module/src/main/c" \
 	-L"$lib" -lpgembed -lpthread -Wl,-rpath,"$lib"
+# a test-only module (PANIC/FATAL on request), bound to libpgembed like the bundled ones
+cc -O1 -g -fPIC -shared -o "$work/test/pgembed_test_module.so" "$module/src/test/module/panic_module.c" \
+	-I"$("$tree/stage/bin/pg_config" --includedir-server)" -L"$lib" -lpgembed
 cc -O1 -g -Wall -o "$work/test/hello" "$module/../examples/c/hello.c" -I"$module/src/main/c" \
 	-L"$lib" -lpgembed -Wl,-rpath,"$lib"
 
 scratch=$(mktemp -d /tmp/pgembed-ctest.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
+# the stock server refuses root: tests run it as nobody, from a world-readable copy
+chmod 755 "$scratch"
+cp -a "$tree/stage" "$scratch/pg-stage"
 # the example first: what a newcomer sees
 "$work/test/hello" "$scratch/hello-db"
 # setsid: the suite runs as its own process-group leader, so that a stray kill(0)
 # or kill(-pid) from the backend would reach it and fail the run
-PGEMBED_TEST_PG_TREE="$tree" setsid --wait "$work/test/pgembed_test" "$scratch"
+PGEMBED_TEST_PG_STAGE="$scratch/pg-stage" PGEMBED_TEST_MODULE="$work/test/pgembed_test_module.so" setsid --wait "$work/test/pgembed_test" "$scratch"

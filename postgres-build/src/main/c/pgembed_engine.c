@@ -176,6 +176,51 @@ engine_yield(void)
 
 static void engine_release_resources(void);
 
+/*
+ * aset.c keeps up to MAX_FREE_CONTEXTS (100) deleted contexts per size class in
+ * static freelists for reuse; they would stay allocated when this copy of the
+ * library is unloaded.  Deleting a context into a full list frees the list, so
+ * cycle 101 contexts of each class through it; the one left in the list is freed
+ * here, as nothing will look at the list again.
+ */
+#define FREELIST_FLUSH 101
+
+static void
+flush_context_freelists(void)
+{
+	MemoryContext cxts[FREELIST_FLUSH];
+
+	for (int kind = 0; kind < 2; kind++)
+	{
+		for (int i = 0; i < FREELIST_FLUSH; i++)
+			cxts[i] = (kind == 0)
+				? AllocSetContextCreate(TopMemoryContext, "pgembed flush", ALLOCSET_DEFAULT_SIZES)
+				: AllocSetContextCreate(TopMemoryContext, "pgembed flush", ALLOCSET_SMALL_SIZES);
+		for (int i = 0; i < FREELIST_FLUSH; i++)
+			MemoryContextDelete(cxts[i]);
+		free(cxts[FREELIST_FLUSH - 1]);
+	}
+}
+
+/*
+ * After a clean exit (proc_exit has run every callback): give the backend's
+ * memory back to this namespace's C library, which the slot's next engine reuses.
+ */
+static void
+release_backend_memory(void)
+{
+	MemoryContext top = TopMemoryContext;
+
+	MemoryContextSwitchTo(top);
+	MemoryContextDeleteChildren(top);
+	flush_context_freelists();
+	CurrentMemoryContext = NULL;
+	TopMemoryContext = NULL;
+	MemoryContextDelete(top);
+	/* TopMemoryContext went to the (now unused) freelist: free it for good */
+	free(top);
+}
+
 pg_noreturn static void
 engine_die(int code, bool aborted)
 {
@@ -186,11 +231,7 @@ engine_die(int code, bool aborted)
 	E->tx_status = PGEMBED_TX_CLOSED;
 	E->state = ENGINE_DEAD;
 	if (!aborted)
-	{
-		/* proc_exit has run every callback; give the memory back */
-		MemoryContextSwitchTo(TopMemoryContext);
-		MemoryContextDeleteChildren(TopMemoryContext);
-	}
+		release_backend_memory();
 	/* this stack is never resumed */
 	pgembed__switch(&unused, E->front_sp);
 	__builtin_unreachable();
@@ -1090,6 +1131,16 @@ set_max_safe_fds_from_rlimit(void)
 						   (long) rl.rlim_cur)));
 }
 
+/* True until this copy has run an engine: the front never reuses a used copy. */
+static bool engine_used = false;
+
+PGEMBED_EXPORT bool pgembed__engine_is_fresh(void);
+bool
+pgembed__engine_is_fresh(void)
+{
+	return !engine_used;
+}
+
 PGEMBED_EXPORT void pgembed__engine_main(pgembed_engine *e);
 
 void
@@ -1100,6 +1151,7 @@ pgembed__engine_main(pgembed_engine *e)
 	Dl_info		info;
 
 	E = e;
+	engine_used = true;
 	sigemptyset(&vmask);
 
 	progname = "postgres";

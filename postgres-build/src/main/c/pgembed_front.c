@@ -21,6 +21,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -487,10 +488,18 @@ result_from_messages(char *buf, size_t len, bool batch)
  * Engine registry, namespaces and timers
  * ------------------------------------------------------------------------
  */
+/*
+ * A slot is a link-map namespace.  Its C library stays loaded between engines
+ * (pinned), so that the next engine of the slot reuses its heap: an unloaded
+ * namespace would leave its C library's arenas mapped for ever.
+ */
 typedef struct
 {
 	pgembed_engine *engine;
 	uint32_t	generation;
+	bool		has_namespace;
+	Lmid_t		lmid;
+	void	   *libc_pin;
 } engine_slot;
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -2160,6 +2169,41 @@ init_coroutine(pgembed_engine *e)
 	e->engine_sp = frame;
 }
 
+/* Loads a pristine copy of this library into the slot's namespace. */
+static bool
+load_engine_copy(pgembed_engine *e)
+{
+	engine_slot *slot = &slots[e->slot];
+	bool		(*is_fresh) (void);
+
+	if (slot->has_namespace)
+	{
+		e->dl_handle = dlmopen(slot->lmid, self_path(), RTLD_NOW | RTLD_LOCAL);
+		if (e->dl_handle != NULL)
+		{
+			is_fresh = (bool (*) (void)) dlsym(e->dl_handle, "pgembed__engine_is_fresh");
+			if (is_fresh != NULL && is_fresh())
+			{
+				e->lmid = slot->lmid;
+				return true;
+			}
+			/* the previous copy is still loaded: never reuse its state */
+			dlclose(e->dl_handle);
+			e->dl_handle = NULL;
+		}
+		slot->has_namespace = false;	/* abandon it */
+	}
+	e->dl_handle = dlmopen(LM_ID_NEWLM, self_path(), RTLD_NOW | RTLD_LOCAL);
+	if (e->dl_handle == NULL)
+		return false;
+	if (dlinfo(e->dl_handle, RTLD_DI_LMID, &e->lmid) != 0)
+		return false;
+	slot->lmid = e->lmid;
+	slot->libc_pin = dlmopen(e->lmid, "libc.so.6", RTLD_NOLOAD | RTLD_NOW);
+	slot->has_namespace = slot->libc_pin != NULL;
+	return true;
+}
+
 #define OPEN_FAIL(...) \
 	do { \
 		if (error) *error = make_error(__VA_ARGS__); \
@@ -2258,11 +2302,8 @@ pgembed_open(const char *datadir, const char *dbname, int nsettings, const char 
 	if (!ensure_timer_machinery())
 		OPEN_FAIL("58000", "FATAL", "could not start the timer thread");
 
-	e->dl_handle = dlmopen(LM_ID_NEWLM, self_path(), RTLD_NOW | RTLD_LOCAL);
-	if (e->dl_handle == NULL)
+	if (!load_engine_copy(e))
 		OPEN_FAIL("58000", "FATAL", "could not load an engine copy of %s: %s", self_path(), dlerror());
-	if (dlinfo(e->dl_handle, RTLD_DI_LMID, &e->lmid) != 0)
-		OPEN_FAIL("58000", "FATAL", "dlinfo failed: %s", dlerror());
 	e->engine_main = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_main");
 	e->engine_cancel = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_cancel");
 	e->engine_alarm = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_alarm");
@@ -2362,11 +2403,26 @@ pgembed_close(pgembed_engine *e, pgembed_error **error)
 		if (e->aborted)
 			rc = -1;
 	}
+	else if (e->aborted)
+		rc = -1;				/* it ended by PANIC earlier: say so again */
 	if (e->dl_handle != NULL)
 		engine_release(e);
 	pthread_mutex_unlock(&e->lock);
 	engine_free(e);
 	return rc;
+}
+
+/* Diagnostics for tests: bytes in use in the heap of slot i's namespace (-1: none). */
+PGEMBED_EXPORT long pgembed__slot_heap_in_use(int i);
+long
+pgembed__slot_heap_in_use(int i)
+{
+	struct mallinfo2 (*mi) (void);
+
+	if (i < 0 || i >= MAX_ENGINES || !slots[i].has_namespace)
+		return -1;
+	mi = (struct mallinfo2 (*) (void)) dlsym(slots[i].libc_pin, "mallinfo2");
+	return mi ? (long) mi().uordblks : -1;
 }
 
 void

@@ -10,6 +10,79 @@
 #include <time.h>
 #include <unistd.h>
 
+static long
+rss_kb(void)
+{
+	FILE	   *f = fopen("/proc/self/statm", "r");
+	long		pages = 0,
+				rss = 0;
+
+	if (f)
+	{
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static long
+map_count(void)
+{
+	FILE	   *f = fopen("/proc/self/maps", "r");
+	long		n = 0;
+	int			ch;
+
+	if (f)
+	{
+		while ((ch = fgetc(f)) != EOF)
+			if (ch == '\n')
+				n++;
+		fclose(f);
+	}
+	return n;
+}
+
+/* The stock server of the same build reads what we wrote, without crash recovery. */
+static void
+test_stock_server_reads_closed_directory(void)
+{
+	const char *stage = getenv("PGEMBED_TEST_PG_STAGE");
+	pgembed_engine *e;
+	char		cmd[4096];
+	char		copy[1100];
+	FILE	   *p;
+	char		out[8192];
+	size_t		n;
+
+	if (stage == NULL)
+	{
+		printf("    (skipped: PGEMBED_TEST_PG_STAGE not set)\n");
+		return;
+	}
+	e = open_fresh(0, NULL);
+	REQUIRE(e != NULL);
+	CHECK_STR(sqlstate_of(e, "CREATE TABLE stock(n int); INSERT INTO stock SELECT generate_series(1, 1234)"), "00000");
+	CHECK_INT(pgembed_close(e, NULL), 0);
+	/* the server refuses to run as root: give a copy to an unprivileged user */
+	snprintf(copy, sizeof(copy), "%s-stock", current_dir());
+	snprintf(cmd, sizeof(cmd),
+			 "cp -a '%s' '%s' && rm -f '%s/pgembed.lock' && "
+			 "if [ $(id -u) -eq 0 ]; then chown -R nobody:nogroup '%s'; chmod 755 '%s'; RUN='setpriv --reuid=nobody --regid=nogroup --clear-groups'; fi; "
+			 "echo 'SELECT count(*) FROM stock;' | $RUN '%s/bin/postgres' --single -D '%s' postgres 2>&1",
+			 current_dir(), copy, copy, copy, scratch_dir, stage, copy);
+	p = popen(cmd, "r");
+	REQUIRE(p != NULL);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	CHECK(strstr(out, "1234") != NULL);
+	CHECK(strstr(out, "automatic recovery") == NULL);
+	CHECK(strstr(out, "not properly shut down") == NULL);
+	if (strstr(out, "1234") == NULL)
+		printf("%s\n", out);
+}
+
 static void
 test_open_query_close(void)
 {
@@ -205,16 +278,29 @@ test_many_open_close_cycles(void)
 	snprintf(dir, sizeof(dir), "%s", current_dir());
 	pgembed_result_free(pgembed_exec(e, "CREATE TABLE c(n int)"));
 	pgembed_close(e, NULL);
-	for (int i = 0; i < 40; i++)
+	long		rss10 = 0,
+				maps10 = 0;
+
+	for (int i = 0; i < 200; i++)
 	{
 		e = reopen(dir, 0, NULL);
 		REQUIRE(e != NULL);
 		pgembed_result_free(pgembed_exec(e, "INSERT INTO c VALUES (1)"));
 		pgembed_close(e, NULL);
+		if (i == 9)
+		{
+			rss10 = rss_kb();
+			maps10 = map_count();
+		}
 	}
+	printf("    after 10 cycles: RSS %ld kB, %ld mappings; after 200: RSS %ld kB, %ld mappings\n",
+		   rss10, maps10, rss_kb(), map_count());
+	/* a few kB per cycle at most: nothing of an engine outlives it */
+	CHECK(rss_kb() - rss10 < 16 * 1024);
+	CHECK(map_count() - maps10 < 10);
 	e = reopen(dir, 0, NULL);
 	REQUIRE(e != NULL);
-	CHECK_STR(scalar(e, "SELECT count(*) FROM c"), "40");
+	CHECK_STR(scalar(e, "SELECT count(*) FROM c"), "200");
 	pgembed_close(e, NULL);
 }
 
@@ -267,8 +353,9 @@ const test_case lifecycle_tests[] = {
 	{"lifecycle: second open in this process refused", test_second_open_refused},
 	{"lifecycle: open from another process refused", test_other_process_refused},
 	{"lifecycle: crash recovery after kill -9", test_crash_recovery_after_kill9},
+	{"lifecycle: the stock server reads a closed directory", test_stock_server_reads_closed_directory},
 	{"lifecycle: settings applied at open", test_settings_applied},
-	{"lifecycle: 40 open/close cycles in one process", test_many_open_close_cycles},
+	{"lifecycle: 200 open/close cycles, memory and mappings stable", test_many_open_close_cycles},
 	{"lifecycle: 8 engines at once stay isolated", test_several_engines_isolated},
 	{NULL, NULL}
 };

@@ -110,6 +110,50 @@ test_fatal_keeps_host_alive(void)
 	pgembed_close(e, NULL);
 }
 
+/* PANIC (abort() inside the backend) ends the engine; the host lives on and recovers the data. */
+static void
+test_panic_keeps_host_alive(void)
+{
+	const char *module = getenv("PGEMBED_TEST_MODULE");
+	pgembed_engine *e;
+	pgembed_result *r;
+	char		sql[2048];
+	char		dir[1024];
+
+	if (module == NULL)
+	{
+		printf("    (skipped: PGEMBED_TEST_MODULE not set)\n");
+		return;
+	}
+	e = open_fresh(0, NULL);
+	REQUIRE(e != NULL);
+	snprintf(dir, sizeof(dir), "%s", current_dir());
+	snprintf(sql, sizeof(sql),
+			 "CREATE FUNCTION test_panic() RETURNS void LANGUAGE c AS '%s', 'pgembed_test_panic';"
+			 "CREATE FUNCTION test_fatal() RETURNS void LANGUAGE c AS '%s', 'pgembed_test_fatal';"
+			 "CREATE TABLE survived(n int); INSERT INTO survived VALUES (1)", module, module);
+	CHECK_STR(sqlstate_of(e, sql), "00000");
+	r = pgembed_exec(e, "SELECT test_panic()");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_FATAL);
+	CHECK_STR(pgembed_error_severity(pgembed_result_error(r)), "PANIC");
+	pgembed_result_free(r);
+	CHECK_INT(pgembed_transaction_status(e), PGEMBED_TX_CLOSED);
+	CHECK_INT(pgembed_close(e, NULL), -1);	/* it ended abnormally */
+	/* crash recovery on the next open, in this same process */
+	e = reopen(dir, 0, NULL);
+	REQUIRE(e != NULL);
+	CHECK_STR(scalar(e, "SELECT count(*) FROM survived"), "1");
+	r = pgembed_exec(e, "SELECT test_fatal()");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_FATAL);
+	CHECK_STR(pgembed_error_message(pgembed_result_error(r)), "pgembed test: FATAL on request");
+	pgembed_result_free(r);
+	pgembed_close(e, NULL);
+	e = reopen(dir, 0, NULL);
+	REQUIRE(e != NULL);
+	CHECK_STR(scalar(e, "SELECT count(*) FROM survived"), "1");
+	pgembed_close(e, NULL);
+}
+
 typedef struct
 {
 	pgembed_engine *e;
@@ -385,6 +429,7 @@ test_memory_stable(void)
 const test_case safety_tests[] = {
 	{"safety: host signal handlers and mask untouched", test_signals_untouched},
 	{"safety: FATAL ends the engine, not the host", test_fatal_keeps_host_alive},
+	{"safety: PANIC ends the engine, not the host; data recovers", test_panic_keeps_host_alive},
 	{"safety: cancel and statement_timeout", test_cancel_and_timeouts},
 	{"safety: a timeout stays in its engine", test_timeout_stays_in_its_engine},
 	{"safety: working directory and umask are the host's", test_working_directory_and_umask},
