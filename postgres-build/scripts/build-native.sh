@@ -85,6 +85,13 @@ if [[ ! -f $template/PG_VERSION ]]; then
 	log "template cluster created"
 fi
 
-# ---- payload ----
-"$scripts/stage-payload.sh" "$lib" "$stage" "$template" "$src" "$payload/$platform"
-log "payload staged in $payload/$platform"
+# ---- payload (re-staged only when an input changed) ----
+stamp="$work/payload.stamp"
+inputs="$(stat -c '%n %Y %s' "$lib" "$tree/.done" "$template/PG_VERSION" "$scripts/stage-payload.sh")"
+if [[ -f $stamp && -f $payload/$platform/pgembed.manifest && "$(cat "$stamp")" == "$inputs" ]]; then
+	log "payload up to date in $payload/$platform"
+else
+	"$scripts/stage-payload.sh" "$lib" "$stage" "$template" "$src" "$payload/$platform"
+	echo "$inputs" > "$stamp"
+	log "payload staged in $payload/$platform"
+fi

@@ -1059,6 +1059,11 @@ describe_unnamed(pgembed_engine *e, const char *sql, int nparams, const uint32_t
 	return exchange(e, e->scratch.data, e->scratch.len, false);
 }
 
+struct pgembed_stmt_formats;
+static void formats_forget(pgembed_engine *e, const char *name);
+static void formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc);
+static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
+
 static pgembed_result *
 finish_with_sync(pgembed_engine *e, pgembed_result *partial)
 {
@@ -1130,7 +1135,24 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 	if (!(msg_parse(e, name, sql, nparams, types) && msg_describe(e, 'S', name) && msg_simple(e, 'S')))
 		r = oom();
 	else
+	{
 		r = exchange(e, e->scratch.data, e->scratch.len, false);
+		formats_forget(e, name);
+		if (r != NULL && r->status != PGEMBED_ERROR && r->status != PGEMBED_FATAL && name[0] != '\0')
+		{
+			/* the same description, once more, for the cache */
+			pgembed_result *desc = describe_for_formats(e, name);
+
+			if (desc != NULL && desc->status != PGEMBED_ERROR && desc->status != PGEMBED_FATAL)
+				formats_remember(e, name, desc);
+			else if (desc != NULL)
+			{
+				if (desc->status == PGEMBED_ERROR)
+					desc = finish_with_sync(e, desc);
+				pgembed_result_free(desc);
+			}
+		}
+	}
 	leave(e);
 	return r;
 }
@@ -1150,6 +1172,69 @@ pgembed_describe_prepared(pgembed_engine *e, const char *name)
 		r = exchange(e, e->scratch.data, e->scratch.len, false);
 	leave(e);
 	return r;
+}
+
+/*
+ * Result formats chosen for each prepared statement (PGEMBED_FORMAT_AUTO), so that
+ * executing it needs no Describe round: filled by pgembed_prepare, dropped when the
+ * statement is deallocated or an execution fails.
+ */
+typedef struct pgembed_stmt_formats
+{
+	struct pgembed_stmt_formats *next;
+	char	   *name;
+	pgembed_result *desc;		/* the description (fields) */
+} stmt_formats;
+
+static stmt_formats **
+formats_find(pgembed_engine *e, const char *name)
+{
+	stmt_formats **p = &e->stmt_formats;
+
+	while (*p != NULL && strcmp((*p)->name, name) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+static void
+formats_forget(pgembed_engine *e, const char *name)
+{
+	stmt_formats **p = formats_find(e, name);
+
+	if (*p != NULL)
+	{
+		stmt_formats *f = *p;
+
+		*p = f->next;
+		free(f->name);
+		pgembed_result_free(f->desc);
+		free(f);
+	}
+}
+
+static void
+formats_forget_all(pgembed_engine *e)
+{
+	while (e->stmt_formats != NULL)
+		formats_forget(e, e->stmt_formats->name);
+}
+
+static void
+formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
+{
+	stmt_formats *f;
+
+	formats_forget(e, name);
+	f = calloc(1, sizeof(*f));
+	if (f == NULL || (f->name = strdup(name)) == NULL)
+	{
+		free(f);
+		pgembed_result_free(desc);
+		return;
+	}
+	f->desc = desc;
+	f->next = e->stmt_formats;
+	e->stmt_formats = f;
 }
 
 /* Result formats for a prepared statement need its description. */
@@ -1179,21 +1264,32 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 		return r;
 	if (result_format == PGEMBED_FORMAT_AUTO)
 	{
-		desc = describe_for_formats(e, name);
-		if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
+		stmt_formats *cached = *formats_find(e, name);
+
+		if (cached != NULL)
+			desc = cached->desc;
+		else
 		{
-			if (desc && desc->status == PGEMBED_ERROR)
-				desc = finish_with_sync(e, desc);
-			leave(e);
-			return desc ? desc : oom();
+			desc = describe_for_formats(e, name);
+			if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
+			{
+				if (desc && desc->status == PGEMBED_ERROR)
+					desc = finish_with_sync(e, desc);
+				leave(e);
+				return desc ? desc : oom();
+			}
+			formats_remember(e, name, desc);
 		}
+		e->scratch.len = 0;
 	}
 	if (!(msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
 		  msg_describe(e, 'P', "") && msg_execute(e, "", 0) && msg_simple(e, 'S')))
 		r = oom();
 	else
 		r = exchange(e, e->scratch.data, e->scratch.len, false);
-	pgembed_result_free(desc);
+	/* a failure may mean the statement changed or went away: describe it afresh next time */
+	if (r == NULL || r->status == PGEMBED_ERROR || r->status == PGEMBED_FATAL)
+		formats_forget(e, name);
 	set_mode_after(e, r);
 	leave(e);
 	return r;
@@ -1235,6 +1331,7 @@ pgembed_deallocate(pgembed_engine *e, const char *name)
 		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
 	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
+	formats_forget(e, name);
 	if (!(msg_close(e, 'S', name) && msg_simple(e, 'S')))
 		r = oom();
 	else
@@ -2100,6 +2197,7 @@ engine_release(pgembed_engine *e)
 static void
 engine_free(pgembed_engine *e)
 {
+	formats_forget_all(e);
 	free(e->datadir);
 	free(e->dbname);
 	for (int i = 0; i < e->nsettings; i++)

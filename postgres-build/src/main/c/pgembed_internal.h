@@ -115,6 +115,9 @@ struct pgembed_engine
 	void		(*engine_cleanup) (struct pgembed_engine *e);
 	void		(*engine_alarm) (struct pgembed_engine *e);
 
+	/* result formats of prepared statements, for PGEMBED_FORMAT_AUTO (front only) */
+	struct pgembed_stmt_formats *stmt_formats;
+
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */
 	pthread_t	mode_owner;

@@ -1,0 +1,220 @@
+/*
+ * pgembed_bench.c
+ *	  Figures for the C API, run by scripts/bench-native.sh (not part of the tests):
+ *	  open time, SELECT 1 per call, 25 000 prepared INSERTs in one transaction,
+ *	  COPY of 1 000 000 rows, cancel latency.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgembedded.h"
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void
+quiet(void *c, int l, const char *s)
+{
+	(void) c;
+	(void) l;
+	(void) s;
+}
+
+static void
+must(pgembed_result *r, const char *what)
+{
+	if (pgembed_result_error(r))
+	{
+		fprintf(stderr, "%s: %s\n", what, pgembed_error_message(pgembed_result_error(r)));
+		exit(1);
+	}
+	pgembed_result_free(r);
+}
+
+static int	cmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+typedef struct
+{
+	pgembed_engine *e;
+	double		sent_at;
+} cancel_arg;
+
+static void *
+canceller(void *p)
+{
+	cancel_arg *a = p;
+
+	usleep(100 * 1000);
+	a->sent_at = now_ms();
+	pgembed_cancel(a->e);
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir;
+	pgembed_error *err = NULL;
+	pgembed_engine *e;
+	double		t0,
+				opens[20];
+	int			n;
+	const char *mode = argc > 2 ? argv[2] : "all";
+
+	if (argc < 2)
+	{
+		fprintf(stderr, "usage: %s <new-dir> [all|select1]\n", argv[0]);
+		return 2;
+	}
+	dir = argv[1];
+	if (pgembed_create_cluster(dir, &err) != 0)
+	{
+		fprintf(stderr, "%s\n", pgembed_error_message(err));
+		return 1;
+	}
+	if (strcmp(mode, "select1") == 0)
+	{
+		/* for strace -c: 100 000 SELECT 1 and nothing else worth counting */
+		e = pgembed_open(dir, NULL, 0, NULL, &err);
+		pgembed_set_log_callback(e, quiet, NULL);
+		must(pgembed_prepare(e, "one", "SELECT 1", 0, NULL), "prepare");
+		for (int i = 0; i < 100000; i++)
+			pgembed_result_free(pgembed_exec_prepared(e, "one", 0, NULL, NULL, NULL, PGEMBED_FORMAT_AUTO));
+		pgembed_close(e, NULL);
+		return 0;
+	}
+
+	/* open an existing cluster */
+	for (int i = 0; i < 20; i++)
+	{
+		t0 = now_ms();
+		e = pgembed_open(dir, NULL, 0, NULL, &err);
+		opens[i] = now_ms() - t0;
+		pgembed_set_log_callback(e, quiet, NULL);
+		pgembed_close(e, NULL);
+	}
+	qsort(opens, 20, sizeof(double), cmp);
+	printf("open of an existing cluster: median %.1f ms (min %.1f, max %.1f, 20 runs)\n", opens[10], opens[0], opens[19]);
+
+	e = pgembed_open(dir, NULL, 0, NULL, &err);
+	pgembed_set_log_callback(e, quiet, NULL);
+
+	/* SELECT 1 */
+	must(pgembed_prepare(e, "one", "SELECT 1", 0, NULL), "prepare");
+	for (int i = 0; i < 20000; i++)
+		pgembed_result_free(pgembed_exec_prepared(e, "one", 0, NULL, NULL, NULL, PGEMBED_FORMAT_AUTO));
+	n = 200000;
+	t0 = now_ms();
+	for (int i = 0; i < n; i++)
+		pgembed_result_free(pgembed_exec_prepared(e, "one", 0, NULL, NULL, NULL, PGEMBED_FORMAT_AUTO));
+	printf("SELECT 1, prepared: %.2f us per call (%d calls)\n", (now_ms() - t0) * 1000 / n, n);
+	t0 = now_ms();
+	for (int i = 0; i < n; i++)
+		pgembed_result_free(pgembed_exec(e, "SELECT 1"));
+	printf("SELECT 1, simple query: %.2f us per call (%d calls)\n", (now_ms() - t0) * 1000 / n, n);
+
+	/* 25 000 prepared INSERTs in one transaction, one call each */
+	must(pgembed_exec(e, "CREATE TABLE t1(a int, b int, c text)"), "create");
+	must(pgembed_prepare(e, "ins", "INSERT INTO t1 VALUES ($1, $2, $3)", 0, NULL), "prepare");
+	{
+		char		a[16],
+					b[16];
+		const char *v[3] = {a, b, "some text of the row"};
+
+		t0 = now_ms();
+		must(pgembed_exec(e, "BEGIN"), "begin");
+		for (int i = 0; i < 25000; i++)
+		{
+			snprintf(a, sizeof(a), "%d", i);
+			snprintf(b, sizeof(b), "%d", i * 7);
+			pgembed_result_free(pgembed_exec_prepared(e, "ins", 3, v, NULL, NULL, PGEMBED_FORMAT_TEXT));
+		}
+		must(pgembed_exec(e, "COMMIT"), "commit");
+		printf("25 000 prepared INSERTs in one transaction, one call each: %.1f ms\n", now_ms() - t0);
+	}
+	/* the same as one batch call */
+	{
+		static char nums[25000][2][16];
+		const char **v = malloc(sizeof(char *) * 3 * 25000);
+
+		for (int i = 0; i < 25000; i++)
+		{
+			snprintf(nums[i][0], 16, "%d", i);
+			snprintf(nums[i][1], 16, "%d", i * 7);
+			v[3 * i] = nums[i][0];
+			v[3 * i + 1] = nums[i][1];
+			v[3 * i + 2] = "some text of the row";
+		}
+		t0 = now_ms();
+		must(pgembed_exec_prepared_batch(e, "ins", 25000, 3, v, NULL, NULL), "batch");
+		printf("25 000 prepared INSERTs as one batch call: %.1f ms\n", now_ms() - t0);
+		free(v);
+	}
+
+	/* COPY of 1 000 000 rows */
+	{
+		char	   *buf = malloc(64 * 1024 * 1024);
+		size_t		len = 0;
+
+		for (int i = 0; i < 1000000; i++)
+			len += sprintf(buf + len, "%d\t%d\trow %d\n", i, i % 1000, i);
+		must(pgembed_exec(e, "CREATE TABLE t2(a int, b int, c text)"), "create");
+		t0 = now_ms();
+		must(pgembed_exec(e, "COPY t2 FROM STDIN"), "copy");
+		for (size_t off = 0; off < len; off += 1 << 20)
+			pgembed_copy_put(e, buf + off, (len - off) < (1 << 20) ? len - off : (1 << 20));
+		must(pgembed_copy_end(e, NULL), "copy end");
+		printf("COPY FROM STDIN of 1 000 000 rows (%.0f MB): %.0f ms\n", len / 1e6, now_ms() - t0);
+		t0 = now_ms();
+		{
+			const char *chunk;
+			int64_t		m,
+						total = 0;
+
+			must(pgembed_exec(e, "COPY t2 TO STDOUT"), "copy out");
+			while ((m = pgembed_copy_get(e, &chunk)) > 0)
+				total += m;
+			must(pgembed_copy_end(e, NULL), "copy out end");
+			printf("COPY TO STDOUT of 1 000 000 rows (%.0f MB): %.0f ms\n", total / 1e6, now_ms() - t0);
+		}
+		free(buf);
+	}
+
+	/* cancel latency: from pgembed_cancel() to the call returning 57014 */
+	{
+		double		lat[10];
+
+		for (int i = 0; i < 10; i++)
+		{
+			pthread_t	t;
+			cancel_arg	a = {e, 0};
+			pgembed_result *r;
+
+			pthread_create(&t, NULL, canceller, &a);
+			r = pgembed_exec(e, i % 2 ? "SELECT pg_sleep(60)" : "SELECT count(*) FROM generate_series(1, 2000000000)");
+			lat[i] = now_ms() - a.sent_at;
+			pgembed_result_free(r);
+			pthread_join(t, NULL);
+		}
+		qsort(lat, 10, sizeof(double), cmp);
+		printf("cancel latency (pg_sleep and a CPU-bound scan): median %.2f ms, max %.2f ms\n", lat[5], lat[9]);
+	}
+	pgembed_close(e, NULL);
+	return 0;
+}
