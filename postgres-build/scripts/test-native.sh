@@ -3,8 +3,8 @@
 # Usage: test-native.sh <module-dir> <payload-dir> <work-dir>
 set -euo pipefail
 module=$(cd "$1" && pwd)
-payload=$2
-work=$3
+payload=$(cd "$2" && pwd)
+work=$(mkdir -p "$3" && cd "$3" && pwd)
 platform=linux-$(uname -m)
 root="$payload/$platform"
 lib="$root/lib"

@@ -1170,7 +1170,9 @@ pgembed__engine_main(pgembed_engine *e)
 	{
 		char		root[MAXPGPATH];
 
-		strlcpy(root, info.dli_fname, sizeof(root));
+		/* absolute, or PostgreSQL would resolve it against the data directory */
+		if (realpath(info.dli_fname, root) == NULL)
+			strlcpy(root, info.dli_fname, sizeof(root));
 		get_parent_directory(root);	/* <root>/lib */
 		get_parent_directory(root);	/* <root> */
 		snprintf(my_exec_path, MAXPGPATH, "%s/bin/postgres", root);

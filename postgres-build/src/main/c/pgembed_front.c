@@ -639,7 +639,11 @@ self_path(void)
 	Dl_info		info;
 
 	if (path[0] == '\0' && dladdr((void *) self_path, &info) != 0 && info.dli_fname)
-		strncpy(path, info.dli_fname, sizeof(path) - 1);
+	{
+		/* the host may have loaded us through a relative path */
+		if (realpath(info.dli_fname, path) == NULL)
+			snprintf(path, sizeof(path), "%s", info.dli_fname);
+	}
 	return path;
 }
 

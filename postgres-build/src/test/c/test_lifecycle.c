@@ -49,7 +49,7 @@ test_stock_server_reads_closed_directory(void)
 {
 	const char *stage = getenv("PGEMBED_TEST_PG_STAGE");
 	pgembed_engine *e;
-	char		cmd[4096];
+	char		cmd[8192];
 	char		copy[1100];
 	FILE	   *p;
 	char		out[8192];
