@@ -992,8 +992,14 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 	memcpy(b->data + b->len + 1, &nlen, 4);
 	if (len > 0)
 		memcpy(b->data + b->len + 5, s, len);
-	b->data[b->len + 5 + len] = '\0';
-	b->len += len + 6;
+	if (E->raw_framing)
+		b->len += len + 5;
+	else
+	{
+		/* a NUL after each message lets the front terminate values in place */
+		b->data[b->len + 5 + len] = '\0';
+		b->len += len + 6;
+	}
 
 	if (msgtype == PqMsg_ReadyForQuery && len == 1)
 		E->tx_status = s[0];

@@ -51,7 +51,8 @@ enum
 	FRONT_MODE_IDLE,
 	FRONT_MODE_COPY_IN,
 	FRONT_MODE_COPY_OUT,
-	FRONT_MODE_CURSOR
+	FRONT_MODE_CURSOR,
+	FRONT_MODE_PROTOCOL
 };
 
 /* ------------------------------------------------------------------------
@@ -974,7 +975,8 @@ enter(pgembed_engine *e, int allowed_mode)
 	}
 	if (e->mode != allowed_mode)
 	{
-		static const char *const names[] = {"no operation", "a COPY FROM STDIN", "a COPY TO STDOUT", "a cursor"};
+		static const char *const names[] = {"no operation", "a COPY FROM STDIN", "a COPY TO STDOUT", "a cursor",
+		"a protocol client's transaction"};
 		int			mode = e->mode;
 
 		pthread_mutex_unlock(&e->lock);
@@ -1613,6 +1615,79 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
 }
 
 /* ------------------------------------------------------------------------
+ * The protocol itself
+ * ------------------------------------------------------------------------
+ */
+#define PROTOCOL_OUT_CHUNK (1u << 20)
+
+int
+pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
+						  const char **out, size_t *out_length)
+{
+	pgembed_buf done;
+	int			mode;
+	bool		idle;
+
+	if (e == NULL || out == NULL || out_length == NULL || (in == NULL && in_length > 0))
+		return -1;
+	*out = NULL;
+	*out_length = 0;
+	pthread_mutex_lock(&e->lock);
+	mode = e->mode;
+	if (e->state == ENGINE_DEAD || (mode != FRONT_MODE_IDLE && mode != FRONT_MODE_PROTOCOL) ||
+		(e->out_yielded && in_length > 0))
+	{
+		pthread_mutex_unlock(&e->lock);
+		return -1;
+	}
+	/* the previous output is released only now: the caller read it meanwhile */
+	done = e->raw_out;
+	e->raw_out.data = NULL;
+	e->raw_out.len = e->raw_out.cap = 0;
+	free(done.data);
+
+	e->raw_framing = true;
+	e->out_yield_at = PROTOCOL_OUT_CHUNK;
+	if (in_length > 0)
+	{
+		e->in[0].data = in;
+		e->in[0].len = in_length;
+		e->nin = 1;
+		e->in_index = 0;
+		e->in_pos = 0;
+	}
+	run_engine(e);
+	e->nin = 0;
+	e->raw_framing = false;
+	e->out_yield_at = 0;
+	e->raw_out = e->out;
+	e->out.data = NULL;
+	e->out.len = e->out.cap = 0;
+	*out = e->raw_out.data ? e->raw_out.data : "";
+	*out_length = e->raw_out.len;
+
+	/* idle only right after ReadyForQuery outside a transaction */
+	idle = !e->out_yielded && e->tx_status == PGEMBED_TX_IDLE && e->raw_out.len >= 6 &&
+		e->raw_out.data[e->raw_out.len - 6] == 'Z';
+	e->mode = idle ? FRONT_MODE_IDLE : FRONT_MODE_PROTOCOL;
+	if (e->state == ENGINE_DEAD)
+	{
+		e->mode = FRONT_MODE_IDLE;
+		pthread_mutex_unlock(&e->lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return e->out_yielded ? 1 : 0;
+}
+
+int32_t
+pgembed_backend_pid(pgembed_engine *e)
+{
+	(void) e;
+	return (int32_t) getpid();
+}
+
+/* ------------------------------------------------------------------------
  * Results
  * ------------------------------------------------------------------------
  */
@@ -2208,6 +2283,7 @@ engine_free(pgembed_engine *e)
 		free(e->settings[i]);
 	free(e->settings);
 	free(e->out.data);
+	free(e->raw_out.data);
 	free(e->scratch.data);
 	free(e->logbuf.data);
 	pthread_mutex_destroy(&e->lock);

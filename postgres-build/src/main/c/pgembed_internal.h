@@ -100,6 +100,8 @@ struct pgembed_engine
 	pgembed_buf out;			/* messages the backend sent: [type][int32 len][payload][NUL] */
 	size_t		out_yield_at;	/* yield when out.len passes this (COPY OUT streaming); 0 = never */
 	bool		out_yielded;	/* the engine stopped mid-statement to hand out data */
+	bool		raw_framing;	/* messages exactly as on the wire (no trailing NUL) */
+	pgembed_buf raw_out;		/* output of the last pgembed_protocol_exchange */
 
 	/* --- engine state --- */
 	volatile engine_state state;

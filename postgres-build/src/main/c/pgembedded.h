@@ -206,6 +206,25 @@ pgembed_result *pgembed_copy_end(pgembed_engine *engine, const char *errmsg);
  */
 int64_t		pgembed_copy_get(pgembed_engine *engine, const char **data);
 
+/* ---- the protocol itself ---- */
+
+/*
+ * For clients that speak the frontend/backend protocol themselves (a JDBC driver):
+ * sends complete protocol messages (the start-up exchange excepted, which the
+ * engine has already done) and returns, through *out and *out_len, every byte the
+ * backend wrote until it waited for input again.  The output stays valid until the
+ * next call on this engine.  Returns 0 when the backend waits for input, 1 when it
+ * paused with more output to come (call again with no input to continue), -1 when
+ * the engine ended (the output holds its last messages).
+ * While a protocol client leaves the backend anywhere but idle outside a
+ * transaction (after ReadyForQuery 'I'), the other calls of this API are refused.
+ */
+int			pgembed_protocol_exchange(pgembed_engine *engine, const char *in, size_t in_length,
+									  const char **out, size_t *out_length);
+
+/* The backend's process id and cancel key, as BackendKeyData would report them. */
+int32_t		pgembed_backend_pid(pgembed_engine *engine);
+
 /* ---- results ---- */
 
 pgembed_status pgembed_result_status(const pgembed_result *result);

@@ -402,7 +402,87 @@ test_extensions(void)
 	}
 }
 
+/* builds one protocol message: type, int32 length, payload */
+static size_t
+put_message(char *buf, char type, const char *payload, size_t len)
+{
+	uint32_t	n = htonl((uint32_t) len + 4);
+
+	buf[0] = type;
+	memcpy(buf + 1, &n, 4);
+	memcpy(buf + 5, payload, len);
+	return len + 5;
+}
+
+static bool
+has_message(const char *out, size_t len, char type)
+{
+	size_t		pos = 0;
+
+	while (pos + 5 <= len)
+	{
+		uint32_t	n;
+
+		memcpy(&n, out + pos + 1, 4);
+		if (out[pos] == type)
+			return true;
+		pos += 1 + ntohl(n);
+	}
+	return false;
+}
+
+static void
+test_protocol_exchange(void)
+{
+	char		msg[256];
+	size_t		len;
+	const char *out;
+	size_t		outlen;
+	pgembed_result *r;
+
+	REQUIRE(setup());
+	/* simple query */
+	len = put_message(msg, 'Q', "SELECT 41 + 1", 14);
+	CHECK_INT(pgembed_protocol_exchange(db, msg, len, &out, &outlen), 0);
+	CHECK(has_message(out, outlen, 'T'));
+	CHECK(has_message(out, outlen, 'D'));
+	CHECK(has_message(out, outlen, 'C'));
+	CHECK(outlen >= 6 && out[outlen - 6] == 'Z' && out[outlen - 1] == 'I');
+	/* extended protocol: Parse, Bind, Execute, Sync */
+	{
+		/* unnamed statement, no parameter types */
+		static const char parse[] = "\0SELECT $1::int * 2\0\0\0";
+		/* unnamed portal and statement, text params, one value "21", text results */
+		static const char bind[] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 2, '2', '1', 0, 0};
+		/* unnamed portal, all rows */
+		static const char exec[] = {0, 0, 0, 0, 0};
+
+		len = put_message(msg, 'P', parse, sizeof(parse) - 1);
+		len += put_message(msg + len, 'B', bind, sizeof(bind));
+		len += put_message(msg + len, 'E', exec, sizeof(exec));
+	}
+	len += put_message(msg + len, 'S', "", 0);
+	CHECK_INT(pgembed_protocol_exchange(db, msg, len, &out, &outlen), 0);
+	CHECK(has_message(out, outlen, '1'));
+	CHECK(has_message(out, outlen, '2'));
+	CHECK(has_message(out, outlen, 'D'));
+	CHECK(!has_message(out, outlen, 'E'));
+	/* a protocol client's open transaction holds the engine */
+	len = put_message(msg, 'Q', "BEGIN", 6);
+	CHECK_INT(pgembed_protocol_exchange(db, msg, len, &out, &outlen), 0);
+	CHECK(out[outlen - 1] == 'T');
+	r = pgembed_exec(db, "SELECT 1");
+	CHECK_INT(pgembed_result_status(r), PGEMBED_MISUSE);
+	pgembed_result_free(r);
+	len = put_message(msg, 'Q', "COMMIT", 7);
+	CHECK_INT(pgembed_protocol_exchange(db, msg, len, &out, &outlen), 0);
+	CHECK(out[outlen - 1] == 'I');
+	CHECK_STR(scalar(db, "SELECT 'direct again'"), "direct again");
+	teardown();
+}
+
 const test_case statement_tests[] = {
+	{"statements: the protocol door (simple, extended, transaction hand-over)", test_protocol_exchange},
 	{"statements: several statements return the last result", test_multi_statement_returns_last},
 	{"statements: parameters, binary and text", test_parameters},
 	{"statements: prepared statements and a 25 000-row batch", test_prepared_and_batch},

@@ -1494,6 +1494,126 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_protocol_exchange {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_LONG,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_protocol_exchange");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_protocol_exchange(pgembed_engine *engine, const char *in, size_t in_length, const char **out, size_t *out_length)
+     * }
+     */
+    public static FunctionDescriptor pgembed_protocol_exchange$descriptor() {
+        return pgembed_protocol_exchange.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_protocol_exchange(pgembed_engine *engine, const char *in, size_t in_length, const char **out, size_t *out_length)
+     * }
+     */
+    public static MethodHandle pgembed_protocol_exchange$handle() {
+        return pgembed_protocol_exchange.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_protocol_exchange(pgembed_engine *engine, const char *in, size_t in_length, const char **out, size_t *out_length)
+     * }
+     */
+    public static MemorySegment pgembed_protocol_exchange$address() {
+        return pgembed_protocol_exchange.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_protocol_exchange(pgembed_engine *engine, const char *in, size_t in_length, const char **out, size_t *out_length)
+     * }
+     */
+    public static int pgembed_protocol_exchange(MemorySegment engine, MemorySegment in, long in_length, MemorySegment out, MemorySegment out_length) {
+        var mh$ = pgembed_protocol_exchange.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_protocol_exchange", engine, in, in_length, out, out_length);
+            }
+            return (int)mh$.invokeExact(engine, in, in_length, out, out_length);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_backend_pid {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_backend_pid");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t pgembed_backend_pid(pgembed_engine *engine)
+     * }
+     */
+    public static FunctionDescriptor pgembed_backend_pid$descriptor() {
+        return pgembed_backend_pid.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t pgembed_backend_pid(pgembed_engine *engine)
+     * }
+     */
+    public static MethodHandle pgembed_backend_pid$handle() {
+        return pgembed_backend_pid.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t pgembed_backend_pid(pgembed_engine *engine)
+     * }
+     */
+    public static MemorySegment pgembed_backend_pid$address() {
+        return pgembed_backend_pid.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pgembed_backend_pid(pgembed_engine *engine)
+     * }
+     */
+    public static int pgembed_backend_pid(MemorySegment engine) {
+        var mh$ = pgembed_backend_pid.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_backend_pid", engine);
+            }
+            return (int)mh$.invokeExact(engine);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_result_status {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             PgEmbeddedH.C_INT,
