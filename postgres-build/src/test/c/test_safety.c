@@ -205,6 +205,26 @@ test_cancel_and_timeouts(void)
 	pgembed_close(e, NULL);
 }
 
+/* lock_timeout: a prepared transaction holds the lock (one session cannot block itself). */
+static void
+test_lock_timeout(void)
+{
+	const char *settings[] = {"max_prepared_transactions=2"};
+	pgembed_engine *e = open_fresh(1, settings);
+	double		t0;
+
+	REQUIRE(e != NULL);
+	CHECK_STR(sqlstate_of(e, "CREATE TABLE locked(n int)"), "00000");
+	CHECK_STR(sqlstate_of(e, "BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE; PREPARE TRANSACTION 'holder'"), "00000");
+	CHECK_STR(sqlstate_of(e, "SET lock_timeout = '200ms'"), "00000");
+	t0 = now_ms();
+	CHECK_STR(sqlstate_of(e, "SELECT * FROM locked"), "55P03");
+	CHECK(now_ms() - t0 < 10000);
+	CHECK_STR(sqlstate_of(e, "ROLLBACK PREPARED 'holder'"), "00000");
+	CHECK_STR(scalar(e, "SELECT count(*) FROM locked"), "0");
+	pgembed_close(e, NULL);
+}
+
 static void
 test_timeout_stays_in_its_engine(void)
 {
@@ -431,6 +451,7 @@ const test_case safety_tests[] = {
 	{"safety: FATAL ends the engine, not the host", test_fatal_keeps_host_alive},
 	{"safety: PANIC ends the engine, not the host; data recovers", test_panic_keeps_host_alive},
 	{"safety: cancel and statement_timeout", test_cancel_and_timeouts},
+	{"safety: lock_timeout", test_lock_timeout},
 	{"safety: a timeout stays in its engine", test_timeout_stays_in_its_engine},
 	{"safety: working directory and umask are the host's", test_working_directory_and_umask},
 	{"safety: stack depth from a 256 KiB thread", test_stack_depth_small_thread},

@@ -293,6 +293,36 @@ test_copy_in_and_out(void)
 	CHECK(chunks > 10);
 	CHECK(total > 100000 * 100);
 	CHECK_STR(scalar(db, "SELECT 1"), "1");
+
+	/* binary format: out of one table, into another */
+	{
+		char	   *bin = NULL;
+		size_t		binlen = 0;
+
+		CHECK_STR(sqlstate_of(db, "CREATE TABLE cb(id int, name text, f float8, b bytea)"), "00000");
+		CHECK_STR(sqlstate_of(db, "INSERT INTO cb SELECT g, 'n' || g, g / 3.0, '\\x00ff'::bytea FROM generate_series(1, 5000) g"), "00000");
+		r = pgembed_exec(db, "COPY cb TO STDOUT (FORMAT binary)");
+		CHECK_INT(pgembed_result_status(r), PGEMBED_COPY_OUT);
+		pgembed_result_free(r);
+		while ((n = pgembed_copy_get(db, &chunk)) > 0)
+		{
+			bin = realloc(bin, binlen + n);
+			memcpy(bin + binlen, chunk, n);
+			binlen += n;
+		}
+		pgembed_result_free(pgembed_copy_end(db, NULL));
+		CHECK(binlen > 11 && memcmp(bin, "PGCOPY\n\377\r\n\0", 11) == 0);
+		CHECK_STR(sqlstate_of(db, "CREATE TABLE cb2 (LIKE cb)"), "00000");
+		r = pgembed_exec(db, "COPY cb2 FROM STDIN (FORMAT binary)");
+		CHECK_INT(pgembed_result_status(r), PGEMBED_COPY_IN);
+		pgembed_result_free(r);
+		CHECK_INT(pgembed_copy_put(db, bin, binlen), 0);
+		r = pgembed_copy_end(db, NULL);
+		CHECK_INT(pgembed_result_rows_affected(r), 5000);
+		pgembed_result_free(r);
+		CHECK_STR(scalar(db, "SELECT count(*) FROM (SELECT * FROM cb EXCEPT SELECT * FROM cb2) d"), "0");
+		free(bin);
+	}
 	teardown();
 }
 
@@ -488,7 +518,7 @@ const test_case statement_tests[] = {
 	{"statements: prepared statements and a 25 000-row batch", test_prepared_and_batch},
 	{"statements: transactions and top-level-only commands", test_transactions},
 	{"statements: error fields and notices", test_error_fields_and_notices},
-	{"statements: COPY in (text, CSV) and out (chunked)", test_copy_in_and_out},
+	{"statements: COPY in and out: text, CSV, binary, chunked", test_copy_in_and_out},
 	{"statements: cursor fetches in batches", test_cursor},
 	{"statements: TOASTed values come back detoasted", test_toast_detoasted},
 	{"statements: bundled extensions work", test_extensions},
