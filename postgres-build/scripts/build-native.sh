@@ -31,6 +31,7 @@ tarball=$("$scripts/fetch-source.sh" postgresql "$PG_VERSION" "$PG_SHA256" "post
 key=$(cat "$scripts/build-postgres.sh" | sha256sum | cut -c1-12)
 tree="$cache/pg-$PG_VERSION-$key"
 "$scripts/build-postgres.sh" "$tarball" "$tree"
+"$scripts/build-pgvector.sh" "$tree"
 src="$tree/src"
 stage="$tree/stage"
 # let tests and benchmarks find the stock tools of the same build
@@ -87,7 +88,7 @@ fi
 
 # ---- payload (re-staged only when an input changed) ----
 stamp="$work/payload.stamp"
-inputs="$(stat -c '%n %Y %s' "$lib" "$tree/.done" "$template/PG_VERSION" "$scripts/stage-payload.sh")"
+inputs="$(stat -c '%n %Y %s' "$lib" "$tree/.done" "$template/PG_VERSION" "$scripts/stage-payload.sh") $(cat "$tree/pgvector.done" 2>/dev/null || echo no-pgvector)"
 if [[ -f $stamp && -f $payload/$platform/pgembed.manifest && "$(cat "$stamp")" == "$inputs" ]]; then
 	log "payload up to date in $payload/$platform"
 else

@@ -42,6 +42,8 @@ min_glibc=$(for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so
 	echo "platform $(basename "$out")"
 	echo "min-glibc $min_glibc"
 	echo "configure $(sed -n "s/^configure_args *= *//p" "$src/src/Makefile.global")"
+	# directories too: a jar keeps no empty ones, and PostgreSQL needs pg_notify/ and friends
+	(cd "$out.tmp" && find . -mindepth 1 -type d | sed 's|^\./||' | LC_ALL=C sort | sed 's/^/dir /')
 	(cd "$out.tmp" && find . -type f ! -name pgembed.manifest | sed 's|^\./||' | LC_ALL=C sort | while read -r f; do
 		echo "file $(sha256sum "$f" | cut -d' ' -f1) $(stat -c %s "$f") $f"
 	done)

@@ -93,6 +93,7 @@ struct pgembed_result
 	pgembed_cell *cells;
 	pgembed_error error;
 	bool		has_error;
+	bool		saw_ready;		/* a ReadyForQuery set tx_status */
 	int			nnotices;
 	pgembed_error *notices;
 };
@@ -401,6 +402,7 @@ result_from_messages(char *buf, size_t len, bool batch)
 				break;
 			case 'Z':
 				r->tx_status = pl[0];
+				r->saw_ready = true;
 				break;
 			default:
 				break;
@@ -501,6 +503,8 @@ typedef struct
 	bool		has_namespace;
 	Lmid_t		lmid;
 	void	   *libc_pin;
+	uint32_t	ns_generation;	/* changes whenever the slot gets a new namespace */
+	void		(*ctype_init) (void);	/* the namespace libc's __ctype_init */
 } engine_slot;
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -508,6 +512,17 @@ static pthread_cond_t timer_cond = PTHREAD_COND_INITIALIZER;
 static engine_slot slots[MAX_ENGINES];
 static bool timer_thread_started;
 static __thread pgembed_engine *current_engine;
+
+/*
+ * A C library sets up its per-thread character-class tables when it creates a
+ * thread; an engine's private C library never created the host's threads, so
+ * every thread must run that namespace's __ctype_init once before entering it
+ * (isdigit() and friends would otherwise read through a NULL table).
+ */
+static __thread uint32_t ctype_ready[MAX_ENGINES];
+
+static pgembed_log_fn default_log_fn;
+static void *default_log_context;
 
 static int64_t
 now_ns(void)
@@ -698,6 +713,8 @@ flush_log(pgembed_engine *e)
 		memcpy(&elevel, e->logbuf.data + pos, sizeof(int32_t));
 		if (e->log_fn)
 			e->log_fn(e->log_context, elevel, line);
+		else if (default_log_fn)
+			default_log_fn(default_log_context, elevel, line);
 		else
 			fprintf(stderr, "pgembed: %s\n", line);
 		pos += sizeof(int32_t) + strlen(line) + 1;
@@ -714,6 +731,12 @@ run_engine(pgembed_engine *e)
 {
 	pgembed_engine *outer = current_engine;
 
+	if (e->slot >= 0 && ctype_ready[e->slot] != slots[e->slot].ns_generation)
+	{
+		if (slots[e->slot].ctype_init != NULL)
+			slots[e->slot].ctype_init();
+		ctype_ready[e->slot] = slots[e->slot].ns_generation;
+	}
 	e->running_thread = pthread_self();
 	current_engine = e;
 	e->running = 1;
@@ -759,6 +782,8 @@ exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 	r = result_from_messages(buf, buflen, batch);
 	if (r == NULL)
 		return NULL;
+	if (!r->saw_ready)
+		r->tx_status = e->tx_status;	/* mid-COPY or mid-cursor: the engine's status */
 	if (e->state == ENGINE_DEAD)
 	{
 		r->status = PGEMBED_FATAL;
@@ -975,21 +1000,23 @@ enter(pgembed_engine *e, int allowed_mode)
 	}
 	if (e->mode != allowed_mode)
 	{
+		char		tx = e->tx_status;
+		pgembed_result *refusal;
+
 		static const char *const names[] = {"no operation", "a COPY FROM STDIN", "a COPY TO STDOUT", "a cursor",
 		"a protocol client's transaction"};
 		int			mode = e->mode;
 
 		pthread_mutex_unlock(&e->lock);
 		if (allowed_mode == FRONT_MODE_IDLE)
-			return result_error(PGEMBED_MISUSE, "55000",
-								"%s is in progress on this engine; finish it first", names[mode]);
-		return result_error(PGEMBED_MISUSE, "55000", "no %s is in progress on this engine",
-							names[allowed_mode] + 2);
-	}
-	if (e->mode != FRONT_MODE_IDLE && !pthread_equal(e->mode_owner, pthread_self()))
-	{
-		pthread_mutex_unlock(&e->lock);
-		return result_error(PGEMBED_MISUSE, "55000", "the operation in progress belongs to another thread");
+			refusal = result_error(PGEMBED_MISUSE, "55000",
+								   "%s is in progress on this engine; finish it first", names[mode]);
+		else
+			refusal = result_error(PGEMBED_MISUSE, "55000", "no %s is in progress on this engine",
+								   names[allowed_mode] + 2);
+		if (refusal)
+			refusal->tx_status = tx;
+		return refusal;
 	}
 	e->scratch.len = 0;
 	return NULL;
@@ -2148,6 +2175,28 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 	copy_source_len = strlen(template);
 	rc = nftw(template, copy_entry, 32, FTW_PHYS);
 	pthread_mutex_unlock(&copy_lock);
+	if (rc == 0)
+	{
+		/* a template unpacked from an archive may have lost its empty directories */
+		static const char *const subdirs[] = {
+			"global", "pg_wal", "pg_wal/archive_status", "pg_wal/summaries", "pg_commit_ts",
+			"pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans", "pg_twophase",
+			"pg_multixact", "pg_multixact/members", "pg_multixact/offsets", "base", "pg_replslot",
+			"pg_tblspc", "pg_stat", "pg_stat_tmp", "pg_xact", "pg_logical", "pg_logical/snapshots",
+			"pg_logical/mappings"
+		};
+		char		path[PATH_MAX];
+
+		for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++)
+		{
+			snprintf(path, sizeof(path), "%s/%s", datadir, subdirs[i]);
+			if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			{
+				rc = -1;
+				break;
+			}
+		}
+	}
 	if (rc != 0)
 	{
 		if (error)
@@ -2379,6 +2428,14 @@ load_engine_copy(pgembed_engine *e)
 	slot->lmid = e->lmid;
 	slot->libc_pin = dlmopen(e->lmid, "libc.so.6", RTLD_NOLOAD | RTLD_NOW);
 	slot->has_namespace = slot->libc_pin != NULL;
+	/* generation 0 means "never initialised" in every thread's ctype_ready[] */
+	if (++slot->ns_generation == 0)
+		slot->ns_generation = 1;
+	slot->ctype_init = slot->libc_pin ? (void (*) (void)) dlsym(slot->libc_pin, "__ctype_init") : NULL;
+	/* the thread that loaded the namespace had it run by the C library itself */
+	ctype_ready[e->slot] = slot->ns_generation;
+	if (slot->libc_pin != NULL && slot->ctype_init == NULL)
+		return false;
 	return true;
 }
 
@@ -2624,6 +2681,15 @@ pgembed_transaction_status(pgembed_engine *e)
 	s = e->state == ENGINE_DEAD ? PGEMBED_TX_CLOSED : e->tx_status;
 	pthread_mutex_unlock(&e->lock);
 	return s;
+}
+
+void
+pgembed_set_default_log_callback(pgembed_log_fn fn, void *context)
+{
+	pthread_mutex_lock(&registry_lock);
+	default_log_fn = fn;
+	default_log_context = context;
+	pthread_mutex_unlock(&registry_lock);
 }
 
 void

@@ -134,8 +134,14 @@ void		pgembed_cancel(pgembed_engine *engine);
 /* PGEMBED_TX_IDLE, _INBLOCK, _FAILED, or _CLOSED when the engine ended. */
 char		pgembed_transaction_status(pgembed_engine *engine);
 
-/* Server log lines go to fn (NULL: standard error). */
+/* Server log lines of this engine go to fn (NULL: the default callback, else standard error). */
 void		pgembed_set_log_callback(pgembed_engine *engine, pgembed_log_fn fn, void *context);
+
+/*
+ * The callback for engines that have none of their own, including their start-up
+ * (before pgembed_open returns).  NULL: standard error.
+ */
+void		pgembed_set_default_log_callback(pgembed_log_fn fn, void *context);
 
 /* ---- statements ---- */
 
@@ -181,7 +187,8 @@ pgembed_result *pgembed_deallocate(pgembed_engine *engine, const char *name);
 /*
  * Cursor: runs a statement and returns at most fetch_rows rows; status
  * PGEMBED_SUSPENDED means more rows follow (pgembed_cursor_fetch), TUPLES_OK means
- * done.  While a cursor is open the engine serves only that cursor's calls.
+ * done.  While a cursor is open the engine serves only that cursor's calls (from
+ * any thread: the caller decides who owns it).
  */
 pgembed_result *pgembed_cursor_open(pgembed_engine *engine, const char *sql,
 									int nparams, const uint32_t *types,

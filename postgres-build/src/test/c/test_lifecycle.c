@@ -57,7 +57,7 @@ test_stock_server_reads_closed_directory(void)
 
 	if (stage == NULL)
 	{
-		printf("    (skipped: PGEMBED_TEST_PG_STAGE not set)\n");
+		test_skip("PGEMBED_TEST_PG_STAGE not set");
 		return;
 	}
 	e = open_fresh(0, NULL);

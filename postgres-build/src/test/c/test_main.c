@@ -14,8 +14,16 @@
 
 const char *scratch_dir;
 static int	failures_in_test;
+static int	skipped_test;
 static char current_db[1024];
 static int	db_counter;
+
+void
+test_skip(const char *why)
+{
+	printf("    (skipped: %s)\n", why);
+	skipped_test = 1;
+}
 
 void
 test_fail(const char *file, int line, const char *fmt,...)
@@ -128,13 +136,15 @@ sqlstate_of(pgembed_engine *e, const char *sql)
 extern const test_case lifecycle_tests[];
 extern const test_case statement_tests[];
 extern const test_case safety_tests[];
+extern const test_case vector_tests[];
 
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {lifecycle_tests, statement_tests, safety_tests};
+	const test_case *suites[] = {lifecycle_tests, statement_tests, safety_tests, vector_tests};
 	int			passed = 0,
-				failed = 0;
+				failed = 0,
+				skipped = 0;
 	const char *filter = argc > 2 ? argv[2] : NULL;
 
 	if (argc < 2)
@@ -151,9 +161,12 @@ main(int argc, char **argv)
 			if (filter && strstr(t->name, filter) == NULL)
 				continue;
 			failures_in_test = 0;
+			skipped_test = 0;
 			printf("  %s\n", t->name);
 			t->fn();
-			if (failures_in_test == 0)
+			if (failures_in_test == 0 && skipped_test)
+				skipped++;
+			else if (failures_in_test == 0)
 				passed++;
 			else
 			{
@@ -162,6 +175,6 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	printf("%d passed, %d failed\n", passed, failed);
+	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
 	return failed == 0 ? 0 : 1;
 }

@@ -122,7 +122,7 @@ test_panic_keeps_host_alive(void)
 
 	if (module == NULL)
 	{
-		printf("    (skipped: PGEMBED_TEST_MODULE not set)\n");
+		test_skip("PGEMBED_TEST_MODULE not set");
 		return;
 	}
 	e = open_fresh(0, NULL);
@@ -366,6 +366,54 @@ test_stack_depth_small_thread(void)
 typedef struct
 {
 	pgembed_engine *e;
+	char		text[64];
+	char		state[8];
+	int			close_rc;
+} other_thread_arg;
+
+static void *
+format_on_other_thread(void *p)
+{
+	other_thread_arg *a = p;
+
+	snprintf(a->text, sizeof(a->text), "%s",
+			 scalar(a->e, "SELECT 1.5::float8::text || ' ' || to_char(12.5::numeric, '999D9') || ' ' || upper('abc')"));
+	snprintf(a->state, sizeof(a->state), "%s", sqlstate_of(a->e, "SELECT pg_sleep(0.01)"));
+	return NULL;
+}
+
+static void *
+close_on_other_thread(void *p)
+{
+	other_thread_arg *a = p;
+
+	a->close_rc = pgembed_close(a->e, NULL);
+	return NULL;
+}
+
+/* Any thread may call an engine, not only the one that opened it. */
+static void
+test_calls_from_other_threads(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	other_thread_arg a;
+	pthread_t	t;
+
+	REQUIRE(e != NULL);
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	pthread_create(&t, NULL, format_on_other_thread, &a);
+	pthread_join(t, NULL);
+	CHECK_STR(a.text, "1.5   12.5 ABC");
+	CHECK_STR(a.state, "00000");
+	pthread_create(&t, NULL, close_on_other_thread, &a);
+	pthread_join(t, NULL);
+	CHECK_INT(a.close_rc, 0);
+}
+
+typedef struct
+{
+	pgembed_engine *e;
 	int			errors;
 } hammer_arg;
 
@@ -456,6 +504,7 @@ const test_case safety_tests[] = {
 	{"safety: working directory and umask are the host's", test_working_directory_and_umask},
 	{"safety: stack depth from a 256 KiB thread", test_stack_depth_small_thread},
 	{"safety: concurrent calls are serialised", test_concurrent_calls_serialised},
+	{"safety: calls and close from threads other than the opener", test_calls_from_other_threads},
 	{"safety: memory stable over 250 000 queries", test_memory_stable},
 	{NULL, NULL}
 };

@@ -16,6 +16,7 @@ typedef struct
 
 extern const char *scratch_dir;
 
+void		test_skip(const char *why);
 void		test_fail(const char *file, int line, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 const char *fresh_dir(void);
 const char *current_dir(void);

@@ -701,6 +701,64 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_set_default_log_callback {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_set_default_log_callback");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pgembed_set_default_log_callback(pgembed_log_fn fn, void *context)
+     * }
+     */
+    public static FunctionDescriptor pgembed_set_default_log_callback$descriptor() {
+        return pgembed_set_default_log_callback.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pgembed_set_default_log_callback(pgembed_log_fn fn, void *context)
+     * }
+     */
+    public static MethodHandle pgembed_set_default_log_callback$handle() {
+        return pgembed_set_default_log_callback.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pgembed_set_default_log_callback(pgembed_log_fn fn, void *context)
+     * }
+     */
+    public static MemorySegment pgembed_set_default_log_callback$address() {
+        return pgembed_set_default_log_callback.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pgembed_set_default_log_callback(pgembed_log_fn fn, void *context)
+     * }
+     */
+    public static void pgembed_set_default_log_callback(MemorySegment fn, MemorySegment context) {
+        var mh$ = pgembed_set_default_log_callback.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_set_default_log_callback", fn, context);
+            }
+            mh$.invokeExact(fn, context);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_exec {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             PgEmbeddedH.C_POINTER,
