@@ -1,0 +1,1427 @@
+package dev.pgembed;
+
+import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.bindings.PgEmbeddedH;
+import dev.pgembed.internal.bindings.pgembed_log_fn;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * A PostgreSQL 18 database running inside this JVM: one backend session on one data directory, no
+ * server process.
+ *
+ * <pre>{@code
+ * try (PgEmbedded db = PgEmbedded.open(Path.of("data"))) {
+ *     db.execute("CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY, name text)");
+ *     db.execute("INSERT INTO t VALUES ($1, $2)", 1, "one");
+ *     try (Result r = db.query("SELECT id, name FROM t WHERE id = $1", 1)) {
+ *         for (Row row : r) System.out.println(row.getInt("id") + " " + row.getString("name"));
+ *     }
+ * }
+ * }</pre>
+ *
+ * <h2>Threads</h2>
+ * One instance may be shared by any number of threads (platform or virtual). Calls are serialised (one
+ * statement runs at a time, on the calling thread). A transaction belongs to the thread that began it
+ * ({@link #transactionResult(TransactionFunction)}, {@link #begin()}, or a plain {@code BEGIN}): while it is
+ * open, calls from other threads wait until it ends, at most {@link Builder#transactionWaitTimeout(Duration)}
+ * (then they fail with SQLSTATE 55P03); they never join it. A {@link RowCursor} belongs to its thread in
+ * the same way. Waiting parks a virtual thread without pinning its carrier; the native call itself pins
+ * the carrier for its duration (COPY and cursors started on a virtual thread run their native calls on a
+ * helper platform thread of the instance, since they span several calls).
+ *
+ * <h2>Lifecycle</h2>
+ * {@link #close()} ends the session with a shutdown checkpoint. Instances still open when the JVM exits
+ * are closed by a shutdown hook (the running statement is cancelled first). After a FATAL error (the
+ * engine ended, see {@link PgException#isFatal()}) the instance is closed; open the directory again.
+ * At most 15 databases can be open at once in one process, and a directory can be open only once.
+ */
+public final class PgEmbedded implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("dev.pgembed");
+    private static final Set<PgEmbedded> OPEN = ConcurrentHashMap.newKeySet();
+    private static final Map<Long, String> NAMES = new ConcurrentHashMap<>();
+    private static final AtomicLong IDS = new AtomicLong();
+    private static volatile MemorySegment logStub;
+    private static boolean hookInstalled;
+
+    static final int COMMAND_OK = 0;
+    static final int TUPLES_OK = 1;
+    static final int EMPTY_QUERY = 2;
+    static final int COPY_IN = 3;
+    static final int COPY_OUT = 4;
+    static final int SUSPENDED = 5;
+    static final int ERROR = 6;
+    static final int FATAL = 7;
+    static final int MISUSE = 8;
+    static final int FORMAT_TEXT = 0;
+    static final int FORMAT_AUTO = -1;
+
+    private final long id = IDS.incrementAndGet();
+    private final Path dir;
+    private final boolean deleteOnClose;
+    private final Duration waitTimeout;
+    private final Consumer<Notice> noticeListener;
+    private final String label;
+
+    final ReentrantLock lock = new ReentrantLock();
+    private final Condition released = lock.newCondition();
+    private final Object engineGuard = new Object();
+    /* the native engine; null once released (guarded by engineGuard for cancel(), changed under lock) */
+    private MemorySegment engine;
+    private volatile boolean open = true;
+    private volatile boolean closed;
+    private volatile String endReason;
+    private volatile TransactionStatus txStatus = TransactionStatus.IDLE;
+    /* ownership (under lock) */
+    private Thread owner;
+    final Deque<Transaction> txStack = new ArrayDeque<>();
+    RowCursor openCursor;
+    private final AtomicLong statementIds = new AtomicLong();
+    private final AtomicLong savepointIds = new AtomicLong();
+    private ExecutorService helper;
+
+    private PgEmbedded(MemorySegment engine, Path dir, boolean deleteOnClose, Duration waitTimeout,
+                       Consumer<Notice> noticeListener) {
+        this.engine = engine;
+        this.dir = dir;
+        this.deleteOnClose = deleteOnClose;
+        this.waitTimeout = waitTimeout;
+        this.noticeListener = noticeListener;
+        this.label = "PgEmbedded[" + dir + "]";
+    }
+
+    // =============================================================================================
+    // Opening
+    // =============================================================================================
+
+    /**
+     * Opens the database in a directory with the default settings: creates a new cluster when the
+     * directory is absent or empty, opens it when it holds one.
+     *
+     * @param dir the data directory
+     * @return the open database
+     * @throws PgException when the directory is neither empty nor a cluster, or the engine cannot start
+     */
+    public static PgEmbedded open(Path dir) {
+        return builder(dir).open();
+    }
+
+    /**
+     * A builder for a database in a directory (created when absent or empty).
+     *
+     * @param dir the data directory
+     * @return a builder; finish with {@link Builder#open()}
+     */
+    public static Builder builder(Path dir) {
+        return new Builder(Objects.requireNonNull(dir, "dir"));
+    }
+
+    /**
+     * A builder for a throw-away database in a temporary directory (under /dev/shm when it exists and is
+     * writable, else under java.io.tmpdir), deleted on {@link #close()}. Its durability defaults to
+     * {@link Durability#NONE}.
+     *
+     * @return a builder; finish with {@link Builder#open()}
+     */
+    public static Builder inMemory() {
+        return new Builder(null).durability(Durability.NONE);
+    }
+
+    /** Options for opening a database; obtained from {@link #builder(Path)} or {@link #inMemory()}. */
+    public static final class Builder {
+        private final Path dir;
+        private String database;
+        private final Map<String, String> settings = new LinkedHashMap<>();
+        private Durability durability = Durability.DURABLE;
+        private ZoneId timeZone;
+        private Duration transactionWaitTimeout = Duration.ofSeconds(30);
+        private Consumer<Notice> noticeListener;
+        private Path nativeDirectory;
+
+        private Builder(Path dir) {
+            this.dir = dir;
+        }
+
+        /**
+         * The database to connect to (default {@code postgres}); it must exist.
+         *
+         * @param name the database name
+         * @return this builder
+         */
+        public Builder database(String name) {
+            this.database = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /**
+         * A PostgreSQL setting, applied at start like a command-line option ({@code shared_buffers},
+         * {@code work_mem}, {@code statement_timeout}, ...). Overrides the builder's defaults.
+         *
+         * @param name  the setting's name
+         * @param value its value
+         * @return this builder
+         */
+        public Builder setting(String name, String value) {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(value, "value");
+            if (name.isBlank() || name.indexOf('=') >= 0) {
+                throw new IllegalArgumentException("invalid setting name: \"" + name + "\"");
+            }
+            settings.remove(name);
+            settings.put(name, value);
+            return this;
+        }
+
+        /**
+         * How hard commits are made durable (default {@link Durability#DURABLE}).
+         *
+         * @param durability the durability
+         * @return this builder
+         */
+        public Builder durability(Durability durability) {
+            this.durability = Objects.requireNonNull(durability, "durability");
+            return this;
+        }
+
+        /**
+         * The session's time zone (setting {@code TimeZone}); default {@link ZoneId#systemDefault()}.
+         *
+         * @param zone the time zone
+         * @return this builder
+         */
+        public Builder timeZone(ZoneId zone) {
+            this.timeZone = Objects.requireNonNull(zone, "zone");
+            return this;
+        }
+
+        /**
+         * How long a call waits while another thread's transaction is open (default 30 s); then it fails
+         * with SQLSTATE 55P03.
+         *
+         * @param timeout the longest wait
+         * @return this builder
+         */
+        public Builder transactionWaitTimeout(Duration timeout) {
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("negative timeout");
+            }
+            this.transactionWaitTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Receives the NOTICE/WARNING/INFO messages of every statement (default: they are logged to
+         * {@code System.getLogger("dev.pgembed")}). Called on the thread that ran the statement.
+         *
+         * @param listener the listener
+         * @return this builder
+         */
+        public Builder noticeListener(Consumer<Notice> listener) {
+            this.noticeListener = listener;
+            return this;
+        }
+
+        /**
+         * Where the native library and PostgreSQL's files are extracted (default: system property
+         * {@code pgembed.native.dir}, else {@code $XDG_CACHE_HOME/pgembed/native}, else
+         * {@code ~/.cache/pgembed/native}). Choose a directory on a filesystem that allows executing code
+         * when the default one is mounted noexec. Only the first database opened in a JVM decides.
+         *
+         * @param directory the base directory of the extracted files
+         * @return this builder
+         */
+        public Builder nativeDirectory(Path directory) {
+            this.nativeDirectory = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
+        /**
+         * Opens the database.
+         *
+         * @return the open database
+         * @throws PgException when the directory is neither empty nor a cluster, or the engine cannot start
+         */
+        public PgEmbedded open() {
+            NativeLoader.load(nativeDirectory);
+            ensureLogStub();
+            Path d;
+            boolean temp = dir == null;
+            if (temp) {
+                d = createTempDir();
+            } else {
+                d = dir.toAbsolutePath().normalize();
+            }
+            try {
+                prepareDirectory(d);
+                return start(d, temp);
+            } catch (RuntimeException | Error e) {
+                if (temp) {
+                    NativeLoader.deleteRecursively(d);
+                }
+                throw e;
+            }
+        }
+
+        private PgEmbedded start(Path d, boolean temp) {
+            Map<String, String> all = new LinkedHashMap<>();
+            all.put("TimeZone", zoneSetting(timeZone != null ? timeZone : ZoneId.systemDefault()));
+            all.put("DateStyle", "ISO, MDY");
+            all.put("client_encoding", "UTF8");
+            if (durability != Durability.DURABLE) {
+                all.put("synchronous_commit", "off");
+            }
+            if (durability == Durability.NONE) {
+                all.put("fsync", "off");
+                all.put("full_page_writes", "off");
+            }
+            for (Map.Entry<String, String> s : settings.entrySet()) {
+                all.keySet().removeIf(k -> k.equalsIgnoreCase(s.getKey()));
+                all.put(s.getKey(), s.getValue());
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, Math.max(1, all.size()));
+                int i = 0;
+                for (Map.Entry<String, String> s : all.entrySet()) {
+                    arr.setAtIndex(ValueLayout.ADDRESS, i++, arena.allocateFrom(s.getKey() + "=" + s.getValue()));
+                }
+                MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+                MemorySegment e = PgEmbeddedH.pgembed_open(arena.allocateFrom(d.toString()),
+                        database == null ? MemorySegment.NULL : arena.allocateFrom(database), all.size(), arr, errOut);
+                if (e.address() == 0) {
+                    throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
+                }
+                PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener);
+                NAMES.put(db.id, d.getFileName() == null ? d.toString() : d.getFileName().toString());
+                PgEmbeddedH.pgembed_set_log_callback(e, logStub, MemorySegment.ofAddress(db.id));
+                OPEN.add(db);
+                installHook();
+                return db;
+            }
+        }
+    }
+
+    private static String zoneSetting(ZoneId zone) {
+        if (zone instanceof ZoneOffset off) {
+            int s = off.getTotalSeconds();
+            if (s == 0) {
+                return "UTC";
+            }
+            // POSIX: the offset is west-positive
+            int a = Math.abs(s);
+            String hm = String.format(Locale.ROOT, "%02d:%02d:%02d", a / 3600, (a / 60) % 60, a % 60);
+            return "<" + (s > 0 ? "+" : "-") + hm.replace(":", "") + ">" + (s > 0 ? "-" : "+") + hm;
+        }
+        return zone.getId();
+    }
+
+    private static Path createTempDir() {
+        Path shm = Path.of("/dev/shm");
+        Path base = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+        try {
+            return Files.createTempDirectory(base, "pgembed-mem-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not create a temporary directory under " + base, e);
+        }
+    }
+
+    private static void prepareDirectory(Path d) {
+        boolean create;
+        if (Files.isDirectory(d)) {
+            try (Stream<Path> s = Files.list(d)) {
+                create = s.findAny().isEmpty();
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not read directory " + d, e);
+            }
+            if (!create) {
+                try (Arena arena = Arena.ofConfined()) {
+                    if (PgEmbeddedH.pgembed_is_cluster(arena.allocateFrom(d.toString())) == 0) {
+                        throw notCluster(d);
+                    }
+                }
+            }
+        } else if (Files.exists(d)) {
+            throw notCluster(d);
+        } else {
+            create = true;
+            try {
+                if (d.getParent() != null) {
+                    Files.createDirectories(d.getParent());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not create " + d.getParent(), e);
+            }
+        }
+        if (create) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+                if (PgEmbeddedH.pgembed_create_cluster(arena.allocateFrom(d.toString()), errOut) != 0) {
+                    throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
+                }
+            }
+        }
+    }
+
+    private static PgException notCluster(Path d) {
+        return new PgException("55000", "\"" + d + "\" is neither empty nor a PostgreSQL database cluster"
+                + " (no PG_VERSION file): give an absent or empty directory to create a database, or the"
+                + " directory of an existing one");
+    }
+
+    /* an error returned through an out-parameter: copied, then freed */
+    private static PgException nativeError(MemorySegment err, String fallback) {
+        if (err.address() == 0) {
+            return new PgException("58000", fallback);
+        }
+        try {
+            return PgException.fromNative(err, false);
+        } finally {
+            PgEmbeddedH.pgembed_error_free(err);
+        }
+    }
+
+    // =============================================================================================
+    // Logging and shutdown
+    // =============================================================================================
+
+    private static synchronized void ensureLogStub() {
+        if (logStub == null) {
+            logStub = pgembed_log_fn.allocate(PgEmbedded::onLog, Arena.global());
+            // also for engines that are still starting (their messages come before open returns)
+            PgEmbeddedH.pgembed_set_default_log_callback(logStub, MemorySegment.NULL);
+        }
+    }
+
+    private static void onLog(MemorySegment context, int elevel, MemorySegment line) {
+        try {
+            System.Logger.Level level = elevel >= 22 ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG;
+            if (LOG.isLoggable(level)) {
+                String name = NAMES.getOrDefault(context.address(), "?");
+                LOG.log(level, "[" + name + "] " + line.getString(0));
+            }
+        } catch (Throwable ignored) {
+            // an exception must not unwind into native code
+        }
+    }
+
+    private static synchronized void installHook() {
+        if (!hookInstalled) {
+            hookInstalled = true;
+            Runtime.getRuntime().addShutdownHook(new Thread(PgEmbedded::closeAllAtExit, "pgembed-shutdown"));
+        }
+    }
+
+    private static void closeAllAtExit() {
+        for (PgEmbedded db : List.copyOf(OPEN)) {
+            try {
+                db.cancel();
+                if (db.lock.tryLock(5, TimeUnit.SECONDS)) {
+                    try {
+                        db.close();
+                    } finally {
+                        db.lock.unlock();
+                    }
+                } else {
+                    LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"
+                            + " of its cancellation; not closed cleanly at exit");
+                }
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.WARNING, db.label + ": closing at exit failed", t);
+            }
+        }
+    }
+
+    // =============================================================================================
+    // Calls: lock, ownership, status
+    // =============================================================================================
+
+    /** A native operation run with the lock held and the engine open. */
+    @FunctionalInterface
+    interface Op<T> {
+        T run(MemorySegment engine) throws IOException;
+    }
+
+    /** Raw native result, checked: not an error. */
+    record Raw(MemorySegment ptr, int status, List<Notice> notices) {
+        long rowsAffected() {
+            return PgEmbeddedH.pgembed_result_rows_affected(ptr);
+        }
+
+        String commandTag() {
+            return PgEmbeddedH.pgembed_result_command_tag(ptr).getString(0);
+        }
+
+        void free() {
+            PgEmbeddedH.pgembed_result_free(ptr);
+        }
+    }
+
+    <T> T call(Op<T> op) {
+        enter();
+        try {
+            return op.run(engine);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            exit();
+        }
+    }
+
+    private void enter() {
+        lock.lock();
+        try {
+            awaitTurn();
+        } catch (RuntimeException | Error e) {
+            lock.unlock();
+            throw e;
+        }
+    }
+
+    private void exit() {
+        try {
+            Thread me = Thread.currentThread();
+            if (open && (!txStack.isEmpty() || openCursor != null || txStatus != TransactionStatus.IDLE)) {
+                owner = me;
+            } else if (owner != null) {
+                owner = null;
+                released.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void awaitTurn() {
+        ensureOpen();
+        Thread me = Thread.currentThread();
+        if (owner == null || owner == me) {
+            return;
+        }
+        long deadline = System.nanoTime() + waitTimeout.toNanos();
+        while (owner != null && owner != me) {
+            if (!owner.isAlive()) {
+                recoverAbandoned();
+                break;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new PgException("55P03", "waited " + waitTimeout.toMillis() + " ms for the transaction of"
+                        + " thread \"" + owner.getName() + "\" to end: a transaction belongs to the thread that"
+                        + " began it, other threads wait until it commits or rolls back (raise"
+                        + " transactionWaitTimeout, or keep transactions short)");
+            }
+            try {
+                released.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PgException("57014", "interrupted while waiting for another thread's transaction");
+            }
+            ensureOpen();
+        }
+    }
+
+    /* the owner thread died with a transaction open: roll it back */
+    private void recoverAbandoned() {
+        LOG.log(System.Logger.Level.WARNING, label + ": thread \"" + owner.getName()
+                + "\" ended with a transaction open; rolling it back");
+        for (Transaction t : txStack) {
+            t.ended = true;
+        }
+        txStack.clear();
+        if (openCursor != null) {
+            RowCursor c = openCursor;
+            openCursor = null;
+            c.abandon();
+            if (c.viaHelper) {
+                // a cursor belongs to the OS thread that opened it: close it there
+                try {
+                    onHelper(en -> {
+                        PgEmbeddedH.pgembed_result_free(PgEmbeddedH.pgembed_cursor_close(en));
+                        return null;
+                    }, engine);
+                } catch (IOException | RuntimeException ignored) {
+                    // best effort
+                }
+            }
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom("ROLLBACK"));
+            int st = PgEmbeddedH.pgembed_result_status(raw);
+            if (st != MISUSE) {
+                txStatus = TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw));
+            }
+            PgEmbeddedH.pgembed_result_free(raw);
+            if (st == FATAL) {
+                engineEnded("the engine ended");
+            }
+        }
+        owner = null;
+    }
+
+    void ensureOpen() {
+        if (!open) {
+            String why = endReason;
+            throw new IllegalStateException(label + " is closed" + (why != null ? " (" + why + ")" : ""));
+        }
+    }
+
+    /**
+     * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
+     * transaction status; ends a COPY that a non-COPY call started.
+     */
+    Raw check(MemorySegment raw, boolean copyAllowed) {
+        if (raw.address() == 0) {
+            throw new PgException("53200", "out of memory");
+        }
+        int status = PgEmbeddedH.pgembed_result_status(raw);
+        List<Notice> notices = notices(raw);
+        if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
+            txStatus = TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw));
+        }
+        if (status == ERROR || status == FATAL || status == MISUSE) {
+            PgException ex;
+            try {
+                ex = PgException.fromNative(PgEmbeddedH.pgembed_result_error(raw), status == FATAL);
+            } finally {
+                PgEmbeddedH.pgembed_result_free(raw);
+            }
+            dispatch(notices);
+            if (status == FATAL) {
+                engineEnded("the engine ended: " + ex.sqlState() + " " + ex.getMessage());
+            }
+            throw ex;
+        }
+        dispatch(notices);
+        if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
+            PgEmbeddedH.pgembed_result_free(raw);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, status == COPY_IN
+                        ? arena.allocateFrom("COPY FROM STDIN is not supported by this method: use copyIn")
+                        : MemorySegment.NULL);
+                try {
+                    check(end, false).free();
+                } catch (PgException expected) {
+                    // the aborted COPY's error
+                }
+            }
+            throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
+                    + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
+        }
+        return new Raw(raw, status, notices);
+    }
+
+    private static List<Notice> notices(MemorySegment raw) {
+        int n = PgEmbeddedH.pgembed_result_notice_count(raw);
+        if (n <= 0) {
+            return List.of();
+        }
+        List<Notice> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            MemorySegment e = PgEmbeddedH.pgembed_result_notice(raw, i);
+            String sev = PgException.field(e, 'V');
+            list.add(new Notice(sev != null ? sev : PgException.field(e, 'S'), PgException.field(e, 'C'),
+                    PgException.field(e, 'M'), PgException.field(e, 'D'), PgException.field(e, 'H')));
+        }
+        return List.copyOf(list);
+    }
+
+    private void dispatch(List<Notice> notices) {
+        for (Notice n : notices) {
+            if (noticeListener != null) {
+                try {
+                    noticeListener.accept(n);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "notice listener failed", e);
+                }
+            } else {
+                System.Logger.Level level = "WARNING".equals(n.severity()) ? System.Logger.Level.WARNING
+                        : System.Logger.Level.INFO;
+                if (LOG.isLoggable(level)) {
+                    LOG.log(level, n.toString());
+                }
+            }
+        }
+    }
+
+    /* the engine ended (FATAL): release it now so that the directory can be opened again */
+    private void engineEnded(String why) {
+        endReason = why;
+        open = false;
+        txStatus = TransactionStatus.CLOSED;
+        for (Transaction t : txStack) {
+            t.ended = true;
+        }
+        txStack.clear();
+        openCursor = null;
+        releaseEngine();
+        released.signalAll();
+    }
+
+    private void releaseEngine() {
+        MemorySegment e;
+        synchronized (engineGuard) {
+            e = engine;
+            engine = null;
+        }
+        if (e == null) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            if (PgEmbeddedH.pgembed_close(e, errOut) != 0) {
+                MemorySegment err = errOut.get(ValueLayout.ADDRESS, 0);
+                String msg = err.address() == 0 ? "unknown error" : PgException.field(err, 'M');
+                if (err.address() != 0) {
+                    PgEmbeddedH.pgembed_error_free(err);
+                }
+                LOG.log(System.Logger.Level.WARNING, label + ": the shutdown reported an error: " + msg);
+            }
+        }
+    }
+
+    /* runs work that spans several native calls bound to one OS thread (COPY, cursors) */
+    <T> T onOsThread(Op<T> op, MemorySegment e) throws IOException {
+        if (!Thread.currentThread().isVirtual()) {
+            return op.run(e);
+        }
+        return onHelper(op, e);
+    }
+
+    private <T> T onHelper(Op<T> op, MemorySegment e) throws IOException {
+        if (helper == null) {
+            helper = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "pgembed-helper-" + id);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        Future<T> f = helper.submit(() -> op.run(e));
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return f.get();
+                } catch (InterruptedException ie) {
+                    interrupted = true; // the native call must finish before the lock is released
+                } catch (ExecutionException ee) {
+                    Throwable c = ee.getCause();
+                    if (c instanceof IOException io) {
+                        throw io;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (c instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(c);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    // =============================================================================================
+    // Statements
+    // =============================================================================================
+
+    /**
+     * Runs a statement and returns the number of rows it affected (INSERT/UPDATE/DELETE/MERGE/COPY) or
+     * returned (SELECT); 0 for other statements. Without parameters the text may hold several statements
+     * separated by semicolons (the count is the last one's).
+     *
+     * @param sql    the SQL text, with placeholders {@code $1}, {@code $2}, ... for the parameters
+     * @param params the parameter values (see {@link #query(String, Object...)} for the supported types)
+     * @return the rows affected
+     * @throws PgException when the statement fails
+     */
+    public long execute(String sql, Object... params) {
+        Objects.requireNonNull(sql, "sql");
+        return call(e -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment raw;
+                if (params == null || params.length == 0) {
+                    raw = PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(sql));
+                } else {
+                    Params.Native p = Params.toNative(arena, params);
+                    raw = PgEmbeddedH.pgembed_exec_params(e, arena.allocateFrom(sql), p.count(), p.types(),
+                            p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
+                }
+                Raw r = check(raw, false);
+                long n = r.rowsAffected();
+                r.free();
+                return Math.max(0, n);
+            }
+        });
+    }
+
+    /**
+     * Runs a query and returns its rows, read in place from native memory; close the result (or use
+     * try-with-resources) to free it.
+     *
+     * <p>Parameters are sent separately from the SQL text, never spliced into it: Integer (int4), Long
+     * (int8), Short (int2), Double (float8), Float (float4), BigDecimal (numeric), String (type inferred
+     * by PostgreSQL), byte[] (bytea), Boolean, UUID, LocalDate (date), LocalTime (time), LocalDateTime
+     * (timestamp), OffsetDateTime and Instant (timestamptz), arrays of these (including int[], long[],
+     * short[], double[], float[], boolean[]), and null. Other types throw {@link IllegalArgumentException}.
+     *
+     * @param sql    one SQL statement, with placeholders {@code $1}, {@code $2}, ...
+     * @param params the parameter values
+     * @return the result, owning its memory
+     * @throws PgException when the statement fails
+     */
+    public Result query(String sql, Object... params) {
+        Arena arena = Arena.ofShared();
+        try {
+            return query(arena, true, sql, params);
+        } catch (RuntimeException | Error ex) {
+            arena.close();
+            throw ex;
+        }
+    }
+
+    /**
+     * Runs a query and ties its native result to the caller's arena: closing the arena frees it.
+     *
+     * @param arena  the arena that owns the result (its thread confinement applies to reading it)
+     * @param sql    one SQL statement, with placeholders {@code $1}, {@code $2}, ...
+     * @param params the parameter values (see {@link #query(String, Object...)})
+     * @return the result
+     * @throws PgException when the statement fails
+     */
+    public Result query(Arena arena, String sql, Object... params) {
+        return query(Objects.requireNonNull(arena, "arena"), false, sql, params);
+    }
+
+    Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
+        Objects.requireNonNull(sql, "sql");
+        return call(e -> {
+            try (Arena arena = Arena.ofConfined()) {
+                Params.Native p = Params.toNative(arena, params);
+                Raw r = check(PgEmbeddedH.pgembed_exec_params(e, arena.allocateFrom(sql), p.count(), p.types(),
+                        p.values(), p.lengths(), p.formats(), FORMAT_AUTO), false);
+                return new Result(r.ptr(), resultArena, owns, r.notices());
+            }
+        });
+    }
+
+    /**
+     * Prepares a statement on the server (parsed and planned once, kept across transactions until closed).
+     *
+     * @param sql one SQL statement, with placeholders {@code $1}, {@code $2}, ...
+     * @return the prepared statement; close it to deallocate it
+     * @throws PgException when the statement does not parse
+     */
+    public PreparedStatement prepare(String sql) {
+        Objects.requireNonNull(sql, "sql");
+        String name = "pgembed_s" + statementIds.incrementAndGet();
+        return call(e -> {
+            try (Arena arena = Arena.ofConfined()) {
+                check(PgEmbeddedH.pgembed_prepare(e, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
+                        MemorySegment.NULL), false).free();
+            }
+            return new PreparedStatement(this, name, sql);
+        });
+    }
+
+    long executePrepared(String name, Object[] params) {
+        return call(e -> {
+            try (Arena arena = Arena.ofConfined()) {
+                Params.Native p = Params.toNative(arena, params);
+                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, arena.allocateFrom(name), p.count(), p.values(),
+                        p.lengths(), p.formats(), FORMAT_TEXT), false);
+                long n = r.rowsAffected();
+                r.free();
+                return Math.max(0, n);
+            }
+        });
+    }
+
+    Result queryPrepared(Arena resultArena, boolean owns, String name, Object[] params) {
+        return call(e -> {
+            try (Arena arena = Arena.ofConfined()) {
+                Params.Native p = Params.toNative(arena, params);
+                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, arena.allocateFrom(name), p.count(), p.values(),
+                        p.lengths(), p.formats(), FORMAT_AUTO), false);
+                return new Result(r.ptr(), resultArena, owns, r.notices());
+            }
+        });
+    }
+
+    long executeBatch(String name, List<Object[]> sets) {
+        if (sets.isEmpty()) {
+            return 0;
+        }
+        int nparams = sets.get(0).length;
+        int nsets = sets.size();
+        int total = Math.multiplyExact(nsets, nparams);
+        int[] types = new int[total];
+        byte[][] values = new byte[total][];
+        int[] formats = new int[total];
+        for (int s = 0; s < nsets; s++) {
+            Object[] set = sets.get(s);
+            if (set.length != nparams) {
+                throw new IllegalArgumentException("parameter set " + s + " has " + set.length
+                        + " values, the first one has " + nparams);
+            }
+            for (int i = 0; i < nparams; i++) {
+                Params.encodeOne(set[i], s * nparams + i, types, values, formats, i + 1);
+            }
+        }
+        return call(e -> {
+            try (Arena arena = Arena.ofConfined()) {
+                Params.Native p = Params.toNative(arena, types, values, formats, false);
+                Raw r = check(PgEmbeddedH.pgembed_exec_prepared_batch(e, arena.allocateFrom(name), nsets, nparams,
+                        p.values(), p.lengths(), p.formats()), false);
+                long n = r.rowsAffected();
+                r.free();
+                return Math.max(0, n);
+            }
+        });
+    }
+
+    void deallocate(String name) {
+        if (!open) {
+            return;
+        }
+        call(e -> {
+            try (Arena arena = Arena.ofConfined()) {
+                check(PgEmbeddedH.pgembed_deallocate(e, arena.allocateFrom(name)), false).free();
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Runs a query through a cursor that fetches {@code fetchSize} rows at a time, so that memory stays
+     * bounded however many rows the query returns. Until the cursor is exhausted or closed, it holds the
+     * session: other threads wait, and the owning thread can run no other statement. Use it from the
+     * thread that opened it.
+     *
+     * @param sql       one SQL statement, with placeholders {@code $1}, {@code $2}, ...
+     * @param fetchSize the rows per fetch (at least 1)
+     * @param params    the parameter values (see {@link #query(String, Object...)})
+     * @return the cursor; close it (try-with-resources) when not read to the end
+     */
+    public RowCursor cursor(String sql, int fetchSize, Object... params) {
+        Objects.requireNonNull(sql, "sql");
+        if (fetchSize < 1) {
+            throw new IllegalArgumentException("fetchSize must be at least 1");
+        }
+        Thread caller = Thread.currentThread();
+        return call(e -> onOsThread(en -> {
+            try (Arena arena = Arena.ofConfined()) {
+                Params.Native p = Params.toNative(arena, params);
+                Raw r = check(PgEmbeddedH.pgembed_cursor_open(en, arena.allocateFrom(sql), p.count(), p.types(),
+                        p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
+                RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r), r.status() == SUSPENDED);
+                if (r.status() == SUSPENDED) {
+                    openCursor = c;
+                }
+                return c;
+            }
+        }, e));
+    }
+
+    private Result newBatch(Raw r) {
+        return new Result(r.ptr(), Arena.ofShared(), true, r.notices());
+    }
+
+    /* next batch of the open cursor; null result status tells whether more follow */
+    Result cursorFetch(RowCursor c, boolean[] more) {
+        return call(e -> onOsThread(en -> {
+            if (openCursor != c) {
+                throw new IllegalStateException("the cursor is no longer open");
+            }
+            Raw r;
+            try {
+                r = check(PgEmbeddedH.pgembed_cursor_fetch(en, c.fetchSize), false);
+            } catch (RuntimeException ex) {
+                openCursor = null;
+                throw ex;
+            }
+            more[0] = r.status() == SUSPENDED;
+            if (!more[0]) {
+                openCursor = null;
+            }
+            return newBatch(r);
+        }, e));
+    }
+
+    void cursorClose(RowCursor c) {
+        if (!open) {
+            return;
+        }
+        call(e -> onOsThread(en -> {
+            if (openCursor == c) {
+                openCursor = null;
+                check(PgEmbeddedH.pgembed_cursor_close(en), false).free();
+            }
+            return null;
+        }, e));
+    }
+
+    /**
+     * Runs {@code COPY ... FROM STDIN} and streams the data in from an InputStream (in the COPY's format,
+     * by default tab-separated text lines, UTF-8).
+     *
+     * @param copySql the COPY statement, for example {@code COPY t FROM STDIN (FORMAT csv)}
+     * @param in      the data; read to its end, not closed
+     * @return the rows copied
+     * @throws PgException          when the COPY fails (bad data, constraint violation, ...)
+     * @throws UncheckedIOException when reading the stream fails (the COPY is aborted)
+     */
+    public long copyIn(String copySql, InputStream in) {
+        Objects.requireNonNull(in, "in");
+        return copyIn(copySql, in::read);
+    }
+
+    /**
+     * Runs {@code COPY ... FROM STDIN} and streams the data in from a Reader (sent as UTF-8).
+     *
+     * @param copySql the COPY statement
+     * @param in      the data; read to its end, not closed
+     * @return the rows copied
+     * @throws PgException          when the COPY fails
+     * @throws UncheckedIOException when reading fails (the COPY is aborted)
+     */
+    public long copyIn(String copySql, Reader in) {
+        Objects.requireNonNull(in, "in");
+        char[] chars = new char[16 * 1024];
+        char[] carry = new char[1];
+        boolean[] hasCarry = new boolean[1];
+        return copyIn(copySql, buf -> {
+            int start = 0;
+            if (hasCarry[0]) {
+                chars[0] = carry[0];
+                start = 1;
+                hasCarry[0] = false;
+            }
+            int n = in.read(chars, start, chars.length - start);
+            if (n < 0) {
+                if (start == 0) {
+                    return -1;
+                }
+                n = 0;
+            }
+            int len = start + n;
+            if (len > 0 && Character.isHighSurrogate(chars[len - 1]) && n > 0) {
+                carry[0] = chars[len - 1];
+                hasCarry[0] = true;
+                len--;
+            }
+            byte[] b = new String(chars, 0, len).getBytes(StandardCharsets.UTF_8);
+            System.arraycopy(b, 0, buf, 0, b.length); // 16 Ki chars fit in 64 KiB
+            return b.length;
+        });
+    }
+
+    @FunctionalInterface
+    private interface Chunks {
+        int read(byte[] buf) throws IOException;
+    }
+
+    private long copyIn(String copySql, Chunks source) {
+        Objects.requireNonNull(copySql, "copySql");
+        return call(e -> onOsThread(en -> {
+            try (Arena arena = Arena.ofConfined()) {
+                Raw start = check(PgEmbeddedH.pgembed_exec(en, arena.allocateFrom(copySql)), true);
+                start.free();
+                if (start.status() != COPY_IN) {
+                    if (start.status() == COPY_OUT) {
+                        finishCopy(en, MemorySegment.NULL);
+                    }
+                    throw new PgException("42601", "copyIn needs a COPY ... FROM STDIN statement");
+                }
+                int chunk = 64 * 1024;
+                MemorySegment buf = arena.allocate(chunk);
+                byte[] bytes = new byte[chunk];
+                try {
+                    while (true) {
+                        int n = source.read(bytes);
+                        if (n < 0) {
+                            break;
+                        }
+                        if (n == 0) {
+                            continue;
+                        }
+                        MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, n);
+                        if (PgEmbeddedH.pgembed_copy_put(en, buf, n) != 0) {
+                            break; // the error comes with copy_end
+                        }
+                    }
+                } catch (IOException | RuntimeException ex) {
+                    try {
+                        finishCopy(en, arena.allocateFrom("reading the client's data failed: " + ex));
+                    } catch (PgException aborted) {
+                        ex.addSuppressed(aborted);
+                    }
+                    throw ex;
+                }
+                return finishCopy(en, MemorySegment.NULL);
+            }
+        }, e));
+    }
+
+    private long finishCopy(MemorySegment en, MemorySegment errmsg) {
+        Raw r = check(PgEmbeddedH.pgembed_copy_end(en, errmsg), false);
+        long n = r.rowsAffected();
+        r.free();
+        return Math.max(0, n);
+    }
+
+    /**
+     * Runs {@code COPY ... TO STDOUT} and streams the data out to an OutputStream.
+     *
+     * @param copySql the COPY statement, for example {@code COPY t TO STDOUT (FORMAT csv)}
+     * @param out     receives the data; not closed
+     * @return the rows copied
+     * @throws PgException          when the COPY fails
+     * @throws UncheckedIOException when writing fails (the rest of the data is discarded)
+     */
+    public long copyOut(String copySql, OutputStream out) {
+        Objects.requireNonNull(out, "out");
+        return copyOut(copySql, (b, n) -> out.write(b, 0, n));
+    }
+
+    /**
+     * Runs {@code COPY ... TO STDOUT} and streams the data out to a Writer (decoded from UTF-8).
+     *
+     * @param copySql the COPY statement
+     * @param out     receives the data; not closed
+     * @return the rows copied
+     * @throws PgException          when the COPY fails
+     * @throws UncheckedIOException when writing fails
+     */
+    public long copyOut(String copySql, Writer out) {
+        Objects.requireNonNull(out, "out");
+        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(CodingErrorAction.REPLACE);
+        CharBuffer chars = CharBuffer.allocate(64 * 1024);
+        ByteBuffer[] pending = {ByteBuffer.allocate(0)};
+        long rows = copyOut(copySql, (b, n) -> {
+            ByteBuffer in;
+            if (pending[0].hasRemaining()) {
+                in = ByteBuffer.allocate(pending[0].remaining() + n);
+                in.put(pending[0]).put(b, 0, n).flip();
+            } else {
+                in = ByteBuffer.wrap(b, 0, n);
+            }
+            while (true) {
+                CoderResult cr = dec.decode(in, chars, false);
+                chars.flip();
+                out.write(chars.array(), 0, chars.limit());
+                chars.clear();
+                if (!cr.isOverflow()) {
+                    break;
+                }
+            }
+            pending[0] = ByteBuffer.allocate(in.remaining()).put(in).flip();
+        });
+        try {
+            if (pending[0].hasRemaining()) {
+                out.write('\uFFFD');
+            }
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return rows;
+    }
+
+    @FunctionalInterface
+    private interface Sink {
+        void write(byte[] b, int n) throws IOException;
+    }
+
+    private long copyOut(String copySql, Sink sink) {
+        Objects.requireNonNull(copySql, "copySql");
+        return call(e -> onOsThread(en -> {
+            try (Arena arena = Arena.ofConfined()) {
+                Raw start = check(PgEmbeddedH.pgembed_exec(en, arena.allocateFrom(copySql)), true);
+                start.free();
+                if (start.status() != COPY_OUT) {
+                    if (start.status() == COPY_IN) {
+                        finishCopy(en, arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
+                    }
+                    throw new PgException("42601", "copyOut needs a COPY ... TO STDOUT statement");
+                }
+                MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
+                byte[] bytes = new byte[64 * 1024];
+                IOException failed = null;
+                while (true) {
+                    long n = PgEmbeddedH.pgembed_copy_get(en, dataOut);
+                    if (n <= 0) {
+                        break;
+                    }
+                    if (failed != null) {
+                        continue; // drain
+                    }
+                    MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
+                    if (bytes.length < n) {
+                        bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
+                    }
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
+                    try {
+                        sink.write(bytes, (int) n);
+                    } catch (IOException ex) {
+                        failed = ex;
+                    }
+                }
+                long rows = finishCopy(en, MemorySegment.NULL);
+                if (failed != null) {
+                    throw failed;
+                }
+                return rows;
+            }
+        }, e));
+    }
+
+    /**
+     * Cancels the statement running on this database, from any thread; it fails with a
+     * {@link PgException} whose {@link PgException#isQueryCanceled()} is true. Does nothing when no
+     * statement runs.
+     */
+    public void cancel() {
+        synchronized (engineGuard) {
+            if (engine != null) {
+                PgEmbeddedH.pgembed_cancel(engine);
+            }
+        }
+    }
+
+    /**
+     * The transaction status after the last statement.
+     *
+     * @return the status; {@link TransactionStatus#CLOSED} once closed
+     */
+    public TransactionStatus transactionStatus() {
+        return open ? txStatus : TransactionStatus.CLOSED;
+    }
+
+    /** True until {@link #close()}, or until the engine ended with a FATAL error. */
+    public boolean isOpen() {
+        return open;
+    }
+
+    /** The data directory. */
+    public Path directory() {
+        return dir;
+    }
+
+    // =============================================================================================
+    // Transactions
+    // =============================================================================================
+
+    /**
+     * Runs a body in a transaction: commits when it returns, rolls back when it throws (and rethrows).
+     * Called inside another transaction of the same thread, it runs in a savepoint instead. The
+     * transaction belongs to the calling thread.
+     *
+     * <pre>{@code
+     * long moved = db.transactionResult(tx -> {
+     *     tx.execute("UPDATE accounts SET balance = balance - 10 WHERE id = $1", from);
+     *     return tx.execute("UPDATE accounts SET balance = balance + 10 WHERE id = $1", to);
+     * });
+     * }</pre>
+     *
+     * @param body the work; use the given {@link Transaction} (or this instance, from the same thread)
+     * @param <T>  the type of the value
+     * @return the body's value
+     * @throws PgException when a statement or the commit fails
+     * @see #transaction(TransactionConsumer)
+     */
+    public <T> T transactionResult(TransactionFunction<T> body) {
+        Objects.requireNonNull(body, "body");
+        Transaction tx = begin();
+        T value;
+        try {
+            value = body.apply(tx);
+        } catch (Throwable t) {
+            try {
+                tx.rollback();
+            } catch (RuntimeException s) {
+                t.addSuppressed(s);
+            }
+            throw t;
+        }
+        try {
+            tx.commit();
+        } catch (Throwable t) {
+            try {
+                tx.rollback();
+            } catch (RuntimeException s) {
+                t.addSuppressed(s);
+            }
+            throw t;
+        }
+        return value;
+    }
+
+    /**
+     * Runs a body in a transaction: commits when it returns, rolls back when it throws (and rethrows).
+     * Called inside another transaction of the same thread, it runs in a savepoint instead. The
+     * transaction belongs to the calling thread. For a body that computes a value, use
+     * {@link #transactionResult(TransactionFunction)}.
+     *
+     * <pre>{@code
+     * db.transaction(tx -> tx.execute("INSERT INTO log VALUES ($1)", message));
+     * }</pre>
+     *
+     * @param body the work
+     * @throws PgException when a statement or the commit fails
+     */
+    public void transaction(TransactionConsumer body) {
+        Objects.requireNonNull(body, "body");
+        transactionResult(tx -> {
+            body.accept(tx);
+            return null;
+        });
+    }
+
+    /**
+     * Begins a transaction that belongs to the calling thread; inside another transaction of this thread
+     * it starts a savepoint. End it with {@link Transaction#commit()} or {@link Transaction#rollback()};
+     * {@link Transaction#close()} rolls back when neither happened.
+     *
+     * @return the transaction
+     */
+    public Transaction begin() {
+        return call(e -> {
+            boolean nested = !txStack.isEmpty() || txStatus != TransactionStatus.IDLE;
+            String sp = nested ? "pgembed_sp" + savepointIds.incrementAndGet() : null;
+            try (Arena arena = Arena.ofConfined()) {
+                check(PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(nested ? "SAVEPOINT " + sp : "BEGIN")), false)
+                        .free();
+            }
+            Transaction tx = new Transaction(this, sp, Thread.currentThread());
+            txStack.push(tx);
+            return tx;
+        });
+    }
+
+    /* commits (or rolls back) tx and everything nested in it */
+    void endTransaction(Transaction tx, boolean commit) {
+        call(e -> {
+            if (tx.ended) {
+                return null;
+            }
+            String sql = tx.savepoint == null ? (commit ? "COMMIT" : "ROLLBACK")
+                    : commit ? "RELEASE SAVEPOINT " + tx.savepoint
+                    : "ROLLBACK TO SAVEPOINT " + tx.savepoint + "; RELEASE SAVEPOINT " + tx.savepoint;
+            boolean done = false;
+            try (Arena arena = Arena.ofConfined()) {
+                Raw r = check(PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(sql)), false);
+                String tag = r.commandTag();
+                r.free();
+                done = true;
+                if (commit && tx.savepoint == null && "ROLLBACK".equals(tag)) {
+                    throw new PgException("25P02", "the transaction was rolled back, not committed, because a"
+                            + " statement in it failed");
+                }
+            } finally {
+                if (done || tx.savepoint == null || !open) {
+                    while (!txStack.isEmpty()) {
+                        Transaction t = txStack.pop();
+                        t.ended = true;
+                        if (t == tx) {
+                            break;
+                        }
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    // =============================================================================================
+    // Closing
+    // =============================================================================================
+
+    /**
+     * Closes the database: ends the session with a shutdown checkpoint (an open transaction is rolled
+     * back), waiting for a statement in flight on another thread. Deletes the directory of an
+     * {@link #inMemory()} database. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (open) {
+                endReason = null;
+            }
+            open = false;
+            for (Transaction t : txStack) {
+                t.ended = true;
+            }
+            txStack.clear();
+            openCursor = null;
+            owner = null;
+            releaseEngine();
+            released.signalAll();
+            if (helper != null) {
+                helper.shutdown();
+            }
+        } finally {
+            lock.unlock();
+        }
+        OPEN.remove(this);
+        NAMES.remove(id);
+        if (deleteOnClose) {
+            NativeLoader.deleteRecursively(dir);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return label + (open ? "" : " (closed)");
+    }
+}

@@ -1,0 +1,104 @@
+package dev.pgembed;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A statement prepared on the server (parsed once, planned per PostgreSQL's plan cache rules), kept
+ * across transactions until {@link #close()}. Thread-safe like the database it belongs to.
+ */
+public final class PreparedStatement implements AutoCloseable {
+    private final PgEmbedded db;
+    private final String name;
+    private final String sql;
+    private volatile boolean closed;
+
+    PreparedStatement(PgEmbedded db, String name, String sql) {
+        this.db = db;
+        this.name = name;
+        this.sql = sql;
+    }
+
+    private void check() {
+        if (closed) {
+            throw new IllegalStateException("prepared statement " + name + " is closed");
+        }
+    }
+
+    /** The server-side name, for example {@code pgembed_s1}. */
+    public String name() {
+        return name;
+    }
+
+    /** The SQL text. */
+    public String sql() {
+        return sql;
+    }
+
+    /**
+     * Executes the statement.
+     *
+     * @param params the parameter values (see {@link PgEmbedded#query(String, Object...)})
+     * @return the rows affected (or returned)
+     */
+    public long execute(Object... params) {
+        check();
+        return db.executePrepared(name, params);
+    }
+
+    /**
+     * Executes the statement and returns its rows.
+     *
+     * @param params the parameter values
+     * @return the result, owning its memory
+     */
+    public Result query(Object... params) {
+        check();
+        Arena arena = Arena.ofShared();
+        try {
+            return db.queryPrepared(arena, true, name, params);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Executes the statement and ties its result to the caller's arena.
+     *
+     * @param arena  the arena that owns the result
+     * @param params the parameter values
+     * @return the result
+     */
+    public Result query(Arena arena, Object... params) {
+        check();
+        return db.queryPrepared(Objects.requireNonNull(arena, "arena"), false, name, params);
+    }
+
+    /**
+     * Executes the statement once per parameter set, in one native call. Outside a transaction the batch
+     * is atomic (all sets or none); inside one it belongs to it.
+     *
+     * @param paramSets the parameter sets, each with the same number of values
+     * @return the total rows affected
+     */
+    public long executeBatch(List<Object[]> paramSets) {
+        check();
+        return db.executeBatch(name, Objects.requireNonNull(paramSets, "paramSets"));
+    }
+
+    /** Deallocates the statement on the server. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            db.deallocate(name);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PreparedStatement[" + name + ": " + sql + "]";
+    }
+}

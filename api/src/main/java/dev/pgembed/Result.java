@@ -1,0 +1,195 @@
+package dev.pgembed;
+
+import dev.pgembed.internal.bindings.PgEmbeddedH;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+
+/**
+ * The rows of a query, read in place from the native result (no copy into Java objects until a getter
+ * is called).
+ *
+ * <p>A result lives in an {@link Arena}: {@link PgEmbedded#query(String, Object...)} gives it an arena of
+ * its own that {@link #close()} closes; {@link PgEmbedded#query(Arena, String, Object...)} ties it to the
+ * caller's arena, and closing that arena frees it ({@link #close()} then does nothing). Reading a result
+ * (or one of its {@link Row}s) after it was freed throws {@link IllegalStateException}.
+ *
+ * <p>A result may be read by several threads at once while it is open.
+ */
+public final class Result implements AutoCloseable, Iterable<Row> {
+    static final long CELL_SIZE = 16;
+    /** All memory, but scoped to the result's arena: every read through it checks that the arena is alive. */
+    final MemorySegment all;
+    final MemorySegment cells;
+    final int rows;
+    final int cols;
+    final int[] types;
+    private final Arena arena;
+    private final boolean ownsArena;
+    private final List<Column> columns;
+    private final String commandTag;
+    private final long rowsAffected;
+    private final List<Notice> notices;
+
+    Result(MemorySegment raw, Arena arena, boolean ownsArena, List<Notice> notices) {
+        this.arena = arena;
+        this.ownsArena = ownsArena;
+        this.notices = notices;
+        MemorySegment res;
+        try {
+            res = raw.reinterpret(arena, PgEmbeddedH::pgembed_result_free);
+        } catch (RuntimeException e) {
+            PgEmbeddedH.pgembed_result_free(raw);
+            throw e;
+        }
+        long n = PgEmbeddedH.pgembed_result_ntuples(res);
+        if (n > Integer.MAX_VALUE) {
+            throw new PgException("54000", "the result has more than 2^31 rows: use a cursor");
+        }
+        rows = (int) n;
+        cols = PgEmbeddedH.pgembed_result_nfields(res);
+        types = new int[cols];
+        List<Column> cs = new ArrayList<>(cols);
+        for (int i = 0; i < cols; i++) {
+            types[i] = PgEmbeddedH.pgembed_result_field_type(res, i);
+            cs.add(new Column(PgEmbeddedH.pgembed_result_field_name(res, i).getString(0), types[i],
+                    PgEmbeddedH.pgembed_result_field_typmod(res, i), PgEmbeddedH.pgembed_result_field_format(res, i)));
+        }
+        columns = Collections.unmodifiableList(cs);
+        commandTag = PgEmbeddedH.pgembed_result_command_tag(res).getString(0);
+        rowsAffected = PgEmbeddedH.pgembed_result_rows_affected(res);
+        all = MemorySegment.NULL.reinterpret(Long.MAX_VALUE, arena, null);
+        long count = (long) rows * cols;
+        MemorySegment c = PgEmbeddedH.pgembed_result_cells(res);
+        cells = count == 0 ? all.asSlice(0, 0) : c.reinterpret(count * CELL_SIZE, arena, null);
+    }
+
+    /** The number of rows. */
+    public int rowCount() {
+        return rows;
+    }
+
+    /** The number of columns. */
+    public int columnCount() {
+        return cols;
+    }
+
+    /** The columns, in order. */
+    public List<Column> columns() {
+        return columns;
+    }
+
+    /** The command tag of the statement, for example {@code SELECT 3} or {@code INSERT 0 1}. */
+    public String commandTag() {
+        return commandTag;
+    }
+
+    /** The rows affected (INSERT, UPDATE, DELETE, MERGE, COPY) or returned (SELECT); -1 when not applicable. */
+    public long rowsAffected() {
+        return rowsAffected;
+    }
+
+    /** The NOTICE/WARNING messages the statement raised, in order (also given to the notice listener). */
+    public List<Notice> notices() {
+        return notices;
+    }
+
+    /**
+     * The row at an index.
+     *
+     * @param index 0-based
+     * @return a view of the row, valid while the result is open
+     */
+    public Row row(int index) {
+        if (index < 0 || index >= rows) {
+            throw new IndexOutOfBoundsException("row " + index + " of a result with " + rows + " rows");
+        }
+        return new Row(this, index);
+    }
+
+    /**
+     * The index of a column.
+     *
+     * @param name the column's name (exact, case-sensitive as PostgreSQL reports it)
+     * @return its 0-based index
+     * @throws IllegalArgumentException when no column has that name
+     */
+    public int columnIndex(String name) {
+        for (int i = 0; i < cols; i++) {
+            if (columns.get(i).name().equals(name)) {
+                return i;
+            }
+        }
+        for (int i = 0; i < cols; i++) {
+            if (columns.get(i).name().equalsIgnoreCase(name)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("no column named \"" + name + "\" in " + columnNames());
+    }
+
+    private List<String> columnNames() {
+        return columns.stream().map(Column::name).toList();
+    }
+
+    /** Iterates over the rows (views valid while the result is open). */
+    @Override
+    public Iterator<Row> iterator() {
+        return new Iterator<>() {
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+                return next < rows;
+            }
+
+            @Override
+            public Row next() {
+                if (next >= rows) {
+                    throw new NoSuchElementException();
+                }
+                return new Row(Result.this, next++);
+            }
+        };
+    }
+
+    /** The rows as a sequential stream (views valid while the result is open). */
+    public Stream<Row> stream() {
+        return StreamSupport.stream(Spliterators.spliterator(iterator(), rows,
+                Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.SIZED), false);
+    }
+
+    /** True while the result can be read (its arena is alive). */
+    public boolean isOpen() {
+        return arena.scope().isAlive();
+    }
+
+    /**
+     * Frees the native result when it owns its arena (the {@code query(String, ...)} forms); does nothing for
+     * a result tied to a caller's arena. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (ownsArena && arena.scope().isAlive()) {
+            try {
+                arena.close();
+            } catch (IllegalStateException ignored) {
+                // closed concurrently
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Result[" + commandTag + ", " + rows + " rows, columns " + columnNames() + "]";
+    }
+}

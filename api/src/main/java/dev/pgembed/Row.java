@@ -1,0 +1,690 @@
+package dev.pgembed;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.math.BigDecimal;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * One row of a {@link Result} (or of a {@link RowCursor} batch): a view that reads values in place from
+ * native memory. It is valid while its result is open; reading it afterwards throws
+ * {@link IllegalStateException}.
+ *
+ * <p>Numeric getters read the binary form when PostgreSQL sent one (bool, int2/4/8, oid, float4/8
+ * columns) and parse the text form otherwise. Getters of primitive types throw {@link PgException}
+ * (SQLSTATE 22004) on SQL NULL: test {@link #isNull(int)} first, or use {@link #getObject(int)}; getters
+ * of object types return null. A value that does not convert (wrong type, out of range) throws
+ * {@link PgException} with SQLSTATE 22003 (out of range) or 42804 (datatype mismatch).
+ *
+ * <p>A row is a cursor-like view, not thread-safe: read it from one thread at a time (its result may be
+ * read by several threads, each through rows of its own).
+ *
+ * <p>{@link #getObject(int)} maps PostgreSQL types to Java as follows: bool → Boolean, int2 → Short,
+ * int4 → Integer, int8 and oid → Long, float4 → Float, float8 → Double, numeric → BigDecimal (NaN and
+ * ±Infinity → Double), bytea → byte[], uuid → UUID, date → LocalDate, time → LocalTime, timestamp →
+ * LocalDateTime, timestamptz → OffsetDateTime, one-dimensional arrays of these → the Java array of the
+ * element's type (Boolean[], Short[], Integer[], Long[], Float[], Double[], BigDecimal[], String[], UUID[],
+ * LocalDate[], LocalTime[], LocalDateTime[], OffsetDateTime[]), everything else (text, varchar, json,
+ * interval, multidimensional arrays, ...) → its text form as String. The date/time infinities map to the
+ * MIN/MAX constants of the Java types, BC years to years &lt;= 0.
+ */
+public final class Row {
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong ADDR = ValueLayout.JAVA_LONG;
+
+    private final Result r;
+    private final int row;
+    /* the cell being read, set by cell() */
+    private long addr;
+    private int len;
+    private int fmt;
+
+    Row(Result r, int row) {
+        this.r = r;
+        this.row = row;
+    }
+
+    /** The 0-based index of this row in its result. */
+    public int index() {
+        return row;
+    }
+
+    /** The result this row belongs to. */
+    public Result result() {
+        return r;
+    }
+
+    /* reads the cell's header (checks that the result is alive); false for NULL */
+    private boolean cell(int col) {
+        if (col < 0 || col >= r.cols) {
+            throw new IndexOutOfBoundsException("column " + col + " of a result with " + r.cols + " columns");
+        }
+        long off = ((long) row * r.cols + col) * Result.CELL_SIZE;
+        MemorySegment c = r.cells;
+        len = c.get(ValueLayout.JAVA_INT, off + 8);
+        if (len < 0) {
+            return false;
+        }
+        addr = c.get(ADDR, off);
+        fmt = c.get(ValueLayout.JAVA_INT, off + 12);
+        return true;
+    }
+
+    private String name(int col) {
+        return r.columns().get(col).name();
+    }
+
+    private PgException isNullError(int col) {
+        return new PgException("22004", "column \"" + name(col) + "\" is NULL: test isNull() first or use getObject()");
+    }
+
+    private PgException mismatch(int col, String javaType) {
+        return new PgException("42804", "column \"" + name(col) + "\" of type OID " + r.types[col]
+                + " cannot be read as " + javaType);
+    }
+
+    private PgException outOfRange(int col, String javaType, Object value) {
+        return new PgException("22003", "value " + value + " of column \"" + name(col) + "\" does not fit in "
+                + javaType);
+    }
+
+    /** True when the value is SQL NULL. */
+    public boolean isNull(int col) {
+        return !cell(col);
+    }
+
+    /** True when the value is SQL NULL. */
+    public boolean isNull(String column) {
+        return isNull(r.columnIndex(column));
+    }
+
+    // ---- integers --------------------------------------------------------------------------------
+
+    private long integer(int col, String javaType) {
+        if (!cell(col)) {
+            throw isNullError(col);
+        }
+        if (fmt == 1) {
+            MemorySegment a = r.all;
+            return switch (r.types[col]) {
+                case 21 -> a.get(I16, addr);
+                case 23 -> a.get(I32, addr);
+                case 26 -> Integer.toUnsignedLong(a.get(I32, addr));
+                case 20 -> a.get(I64, addr);
+                case 16 -> throw mismatch(col, javaType);
+                case 700 -> exactLong(col, javaType, a.get(F32, addr));
+                case 701 -> exactLong(col, javaType, a.get(F64, addr));
+                default -> throw mismatch(col, javaType);
+            };
+        }
+        return parseLong(col, javaType);
+    }
+
+    private long exactLong(int col, String javaType, double d) {
+        long l = (long) d;
+        if (l != d) {
+            throw outOfRange(col, javaType, d);
+        }
+        return l;
+    }
+
+    /* parses an integer from the text in place; falls back to BigDecimal for "12.0", "1e3" */
+    private long parseLong(int col, String javaType) {
+        MemorySegment a = r.all;
+        long p = addr;
+        long end = addr + len;
+        boolean neg = false;
+        if (p < end) {
+            byte b = a.get(ValueLayout.JAVA_BYTE, p);
+            if (b == '-' || b == '+') {
+                neg = b == '-';
+                p++;
+            }
+        }
+        if (p == end || end - p > 18) {
+            return slowLong(col, javaType);
+        }
+        long v = 0;
+        for (; p < end; p++) {
+            int d = a.get(ValueLayout.JAVA_BYTE, p) - '0';
+            if (d < 0 || d > 9) {
+                return slowLong(col, javaType);
+            }
+            v = v * 10 + d;
+        }
+        return neg ? -v : v;
+    }
+
+    private long slowLong(int col, String javaType) {
+        String s = text();
+        try {
+            return new BigDecimal(s.trim()).longValueExact();
+        } catch (NumberFormatException e) {
+            throw mismatch(col, javaType);
+        } catch (ArithmeticException e) {
+            throw outOfRange(col, javaType, s);
+        }
+    }
+
+    /** The value as an int (int2/int4/int8/oid/numeric/text columns; range-checked). */
+    public int getInt(int col) {
+        long v = integer(col, "int");
+        if (v != (int) v) {
+            throw outOfRange(col, "int", v);
+        }
+        return (int) v;
+    }
+
+    /** The value as an int. */
+    public int getInt(String column) {
+        return getInt(r.columnIndex(column));
+    }
+
+    /** The value as a long. */
+    public long getLong(int col) {
+        return integer(col, "long");
+    }
+
+    /** The value as a long. */
+    public long getLong(String column) {
+        return getLong(r.columnIndex(column));
+    }
+
+    /** The value as a short (range-checked). */
+    public short getShort(int col) {
+        long v = integer(col, "short");
+        if (v != (short) v) {
+            throw outOfRange(col, "short", v);
+        }
+        return (short) v;
+    }
+
+    /** The value as a short. */
+    public short getShort(String column) {
+        return getShort(r.columnIndex(column));
+    }
+
+    // ---- floating point and boolean -------------------------------------------------------------
+
+    /** The value as a double. */
+    public double getDouble(int col) {
+        if (!cell(col)) {
+            throw isNullError(col);
+        }
+        if (fmt == 1) {
+            MemorySegment a = r.all;
+            return switch (r.types[col]) {
+                case 700 -> a.get(F32, addr);
+                case 701 -> a.get(F64, addr);
+                case 21 -> a.get(I16, addr);
+                case 23 -> a.get(I32, addr);
+                case 26 -> Integer.toUnsignedLong(a.get(I32, addr));
+                case 20 -> a.get(I64, addr);
+                default -> throw mismatch(col, "double");
+            };
+        }
+        try {
+            return Double.parseDouble(text());
+        } catch (NumberFormatException e) {
+            throw mismatch(col, "double");
+        }
+    }
+
+    /** The value as a double. */
+    public double getDouble(String column) {
+        return getDouble(r.columnIndex(column));
+    }
+
+    /** The value as a float. */
+    public float getFloat(int col) {
+        if (cell(col) && fmt == 1 && r.types[col] == 700) {
+            return r.all.get(F32, addr);
+        }
+        if (!cell(col)) {
+            throw isNullError(col);
+        }
+        if (fmt == 0) {
+            try {
+                return Float.parseFloat(text());
+            } catch (NumberFormatException e) {
+                throw mismatch(col, "float");
+            }
+        }
+        return (float) getDouble(col);
+    }
+
+    /** The value as a float. */
+    public float getFloat(String column) {
+        return getFloat(r.columnIndex(column));
+    }
+
+    /** The value as a boolean (bool columns; text {@code t}/{@code f}/{@code true}/{@code false}). */
+    public boolean getBoolean(int col) {
+        if (!cell(col)) {
+            throw isNullError(col);
+        }
+        if (fmt == 1) {
+            if (r.types[col] != 16) {
+                throw mismatch(col, "boolean");
+            }
+            return r.all.get(ValueLayout.JAVA_BYTE, addr) != 0;
+        }
+        byte b = len > 0 ? r.all.get(ValueLayout.JAVA_BYTE, addr) : 0;
+        if (len == 1 && b == 't' || len == 4 && "true".equalsIgnoreCase(text())) {
+            return true;
+        }
+        if (len == 1 && b == 'f' || len == 5 && "false".equalsIgnoreCase(text())) {
+            return false;
+        }
+        throw mismatch(col, "boolean");
+    }
+
+    /** The value as a boolean. */
+    public boolean getBoolean(String column) {
+        return getBoolean(r.columnIndex(column));
+    }
+
+    // ---- text and bytes -------------------------------------------------------------------------
+
+    /* the current cell's text, decoded from UTF-8 */
+    private String text() {
+        byte[] b = new byte[len];
+        MemorySegment.copy(r.all, ValueLayout.JAVA_BYTE, addr, b, 0, len);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The value as a String: the text form PostgreSQL sent, or for binary columns (bool, integers, oid,
+     * floats) the value rendered by Java ({@code t}/{@code f} for bool; floats may be spelled differently
+     * from PostgreSQL's output, for example {@code 1.0E20}); null for SQL NULL.
+     */
+    public String getString(int col) {
+        if (!cell(col)) {
+            return null;
+        }
+        if (fmt == 0) {
+            return text();
+        }
+        MemorySegment a = r.all;
+        return switch (r.types[col]) {
+            case 16 -> a.get(ValueLayout.JAVA_BYTE, addr) != 0 ? "t" : "f";
+            case 21 -> Short.toString(a.get(I16, addr));
+            case 23 -> Integer.toString(a.get(I32, addr));
+            case 26 -> Long.toString(Integer.toUnsignedLong(a.get(I32, addr)));
+            case 20 -> Long.toString(a.get(I64, addr));
+            case 700 -> pgFloat(a.get(F32, addr));
+            case 701 -> pgFloat(a.get(F64, addr));
+            default -> throw mismatch(col, "String");
+        };
+    }
+
+    private static String pgFloat(double d) {
+        if (Double.isNaN(d)) {
+            return "NaN";
+        }
+        if (Double.isInfinite(d)) {
+            return d > 0 ? "Infinity" : "-Infinity";
+        }
+        return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
+    }
+
+    private static String pgFloat(float f) {
+        if (Float.isNaN(f) || Float.isInfinite(f)) {
+            return pgFloat((double) f);
+        }
+        return f == Math.rint(f) && Math.abs(f) < 1e6 ? Long.toString((long) f) : Float.toString(f);
+    }
+
+    /** The value as a String. */
+    public String getString(String column) {
+        return getString(r.columnIndex(column));
+    }
+
+    /** The value of a bytea column as bytes (binary form, or decoded from the hex/escape text form); null for NULL. */
+    public byte[] getBytes(int col) {
+        if (!cell(col)) {
+            return null;
+        }
+        MemorySegment a = r.all;
+        if (fmt == 1) {
+            byte[] b = new byte[len];
+            MemorySegment.copy(a, ValueLayout.JAVA_BYTE, addr, b, 0, len);
+            return b;
+        }
+        if (len >= 2 && a.get(ValueLayout.JAVA_BYTE, addr) == '\\' && a.get(ValueLayout.JAVA_BYTE, addr + 1) == 'x') {
+            int n = (len - 2) / 2;
+            byte[] b = new byte[n];
+            for (int i = 0; i < n; i++) {
+                int hi = Character.digit(a.get(ValueLayout.JAVA_BYTE, addr + 2 + 2L * i), 16);
+                int lo = Character.digit(a.get(ValueLayout.JAVA_BYTE, addr + 3 + 2L * i), 16);
+                if (hi < 0 || lo < 0) {
+                    throw mismatch(col, "byte[]");
+                }
+                b[i] = (byte) (hi << 4 | lo);
+            }
+            return b;
+        }
+        if (r.types[col] != 17) {
+            byte[] b = new byte[len];
+            MemorySegment.copy(a, ValueLayout.JAVA_BYTE, addr, b, 0, len);
+            return b;
+        }
+        // escape format: \\ and \ooo
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(len);
+        for (long p = addr, end = addr + len; p < end; ) {
+            byte c = a.get(ValueLayout.JAVA_BYTE, p);
+            if (c != '\\') {
+                out.write(c);
+                p++;
+            } else if (p + 1 < end && a.get(ValueLayout.JAVA_BYTE, p + 1) == '\\') {
+                out.write('\\');
+                p += 2;
+            } else if (p + 3 < end) {
+                int v = (a.get(ValueLayout.JAVA_BYTE, p + 1) - '0') * 64 + (a.get(ValueLayout.JAVA_BYTE, p + 2) - '0') * 8
+                        + (a.get(ValueLayout.JAVA_BYTE, p + 3) - '0');
+                out.write(v);
+                p += 4;
+            } else {
+                throw mismatch(col, "byte[]");
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /** The value as bytes. */
+    public byte[] getBytes(String column) {
+        return getBytes(r.columnIndex(column));
+    }
+
+    // ---- objects --------------------------------------------------------------------------------
+
+    /** The value as a BigDecimal (numeric and other number columns); null for NULL. */
+    public BigDecimal getBigDecimal(int col) {
+        if (!cell(col)) {
+            return null;
+        }
+        if (fmt == 1) {
+            return switch (r.types[col]) {
+                case 700, 701 -> BigDecimal.valueOf(getDouble(col));
+                default -> BigDecimal.valueOf(getLong(col));
+            };
+        }
+        try {
+            return new BigDecimal(text());
+        } catch (NumberFormatException e) {
+            throw mismatch(col, "BigDecimal");
+        }
+    }
+
+    /** The value as a BigDecimal. */
+    public BigDecimal getBigDecimal(String column) {
+        return getBigDecimal(r.columnIndex(column));
+    }
+
+    /** The value of a uuid column; null for NULL. */
+    public UUID getUuid(int col) {
+        String s = getString(col);
+        if (s == null) {
+            return null;
+        }
+        try {
+            return UUID.fromString(s);
+        } catch (IllegalArgumentException e) {
+            throw mismatch(col, "UUID");
+        }
+    }
+
+    /** The value as a UUID. */
+    public UUID getUuid(String column) {
+        return getUuid(r.columnIndex(column));
+    }
+
+    /** The value of a date column (or the date of a timestamp); null for NULL. */
+    public LocalDate getLocalDate(int col) {
+        String s = getString(col);
+        if (s == null) {
+            return null;
+        }
+        try {
+            return Temporal.date(s);
+        } catch (RuntimeException e) {
+            throw mismatch(col, "LocalDate");
+        }
+    }
+
+    /** The value as a LocalDate. */
+    public LocalDate getLocalDate(String column) {
+        return getLocalDate(r.columnIndex(column));
+    }
+
+    /** The value of a time column; null for NULL. */
+    public LocalTime getLocalTime(int col) {
+        String s = getString(col);
+        if (s == null) {
+            return null;
+        }
+        try {
+            return Temporal.time(s);
+        } catch (RuntimeException e) {
+            throw mismatch(col, "LocalTime");
+        }
+    }
+
+    /** The value as a LocalTime. */
+    public LocalTime getLocalTime(String column) {
+        return getLocalTime(r.columnIndex(column));
+    }
+
+    /** The value of a timestamp column (for timestamptz: the local date-time in the session's time zone); null for NULL. */
+    public LocalDateTime getLocalDateTime(int col) {
+        String s = getString(col);
+        if (s == null) {
+            return null;
+        }
+        try {
+            return Temporal.timestamp(s).toLocalDateTime();
+        } catch (RuntimeException e) {
+            throw mismatch(col, "LocalDateTime");
+        }
+    }
+
+    /** The value as a LocalDateTime. */
+    public LocalDateTime getLocalDateTime(String column) {
+        return getLocalDateTime(r.columnIndex(column));
+    }
+
+    /**
+     * The value of a timestamptz column, with the offset of the session's time zone; a timestamp without
+     * time zone is taken as UTC. Null for NULL.
+     */
+    public OffsetDateTime getOffsetDateTime(int col) {
+        String s = getString(col);
+        if (s == null) {
+            return null;
+        }
+        try {
+            return Temporal.timestamp(s);
+        } catch (RuntimeException e) {
+            throw mismatch(col, "OffsetDateTime");
+        }
+    }
+
+    /** The value as an OffsetDateTime. */
+    public OffsetDateTime getOffsetDateTime(String column) {
+        return getOffsetDateTime(r.columnIndex(column));
+    }
+
+    /** The value of a timestamptz column as an Instant (a timestamp without time zone is taken as UTC); null for NULL. */
+    public Instant getInstant(int col) {
+        OffsetDateTime t = getOffsetDateTime(col);
+        if (t == null) {
+            return null;
+        }
+        if (t.equals(OffsetDateTime.MAX)) {
+            return Instant.MAX;
+        }
+        if (t.equals(OffsetDateTime.MIN)) {
+            return Instant.MIN;
+        }
+        return t.toInstant();
+    }
+
+    /** The value as an Instant. */
+    public Instant getInstant(String column) {
+        return getInstant(r.columnIndex(column));
+    }
+
+    /** The value as the Java object of the type mapping described in the class documentation; null for NULL. */
+    public Object getObject(int col) {
+        if (!cell(col)) {
+            return null;
+        }
+        int type = r.types[col];
+        return switch (type) {
+            case 16 -> getBoolean(col);
+            case 21 -> getShort(col);
+            case 23 -> getInt(col);
+            case 20, 26 -> getLong(col);
+            case 700 -> getFloat(col);
+            case 701 -> getDouble(col);
+            case 1700 -> {
+                String s = getString(col);
+                yield switch (s) {
+                    case "NaN" -> Double.NaN;
+                    case "Infinity" -> Double.POSITIVE_INFINITY;
+                    case "-Infinity" -> Double.NEGATIVE_INFINITY;
+                    default -> new BigDecimal(s);
+                };
+            }
+            case 17 -> getBytes(col);
+            case 2950 -> getUuid(col);
+            case 1082 -> getLocalDate(col);
+            case 1083 -> getLocalTime(col);
+            case 1114 -> getLocalDateTime(col);
+            case 1184 -> getOffsetDateTime(col);
+            case 1000, 1005, 1007, 1016, 1021, 1022, 1231, 1009, 1015, 1014, 2951, 1182, 1183, 1115, 1185 -> {
+                String s = getString(col);
+                List<String> elems = ArrayText.parse(s);
+                yield elems == null ? s : ArrayText.convert(type, elems);
+            }
+            default -> getString(col);
+        };
+    }
+
+    /** The value as an Object. */
+    public Object getObject(String column) {
+        return getObject(r.columnIndex(column));
+    }
+
+    @Override
+    public String toString() {
+        List<Object> values = new ArrayList<>(r.cols);
+        for (int i = 0; i < r.cols; i++) {
+            values.add(getString(i));
+        }
+        return "Row" + values;
+    }
+
+    /** Parsing of PostgreSQL's ISO date/time output. */
+    static final class Temporal {
+        private Temporal() {
+        }
+
+        static LocalDate date(String s) {
+            if (s.equals("infinity")) {
+                return LocalDate.MAX;
+            }
+            if (s.equals("-infinity")) {
+                return LocalDate.MIN;
+            }
+            boolean bc = s.endsWith(" BC");
+            int dash = s.indexOf('-', 1);
+            int y = Integer.parseInt(s, 0, dash, 10);
+            int m = Integer.parseInt(s, dash + 1, dash + 3, 10);
+            int d = Integer.parseInt(s, dash + 4, dash + 6, 10);
+            return LocalDate.of(bc ? 1 - y : y, m, d);
+        }
+
+        static LocalTime time(String s) {
+            // HH:MM:SS[.ffffff][+offset for timetz]
+            int end = s.length();
+            for (int i = 8; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c == '+' || c == '-') {
+                    end = i;
+                    break;
+                }
+            }
+            return timeOf(s, 0, end);
+        }
+
+        private static LocalTime timeOf(String s, int from, int end) {
+            int h = Integer.parseInt(s, from, from + 2, 10);
+            int m = Integer.parseInt(s, from + 3, from + 5, 10);
+            int sec = end >= from + 8 ? Integer.parseInt(s, from + 6, from + 8, 10) : 0;
+            int nanos = 0;
+            if (end > from + 9 && s.charAt(from + 8) == '.') {
+                int digits = end - (from + 9);
+                nanos = Integer.parseInt(s, from + 9, end, 10);
+                for (int i = digits; i < 9; i++) {
+                    nanos *= 10;
+                }
+            }
+            if (h == 24) {
+                return LocalTime.MAX;
+            }
+            return LocalTime.of(h, m, sec, nanos);
+        }
+
+        /** A timestamp or timestamptz (no offset: UTC). */
+        static OffsetDateTime timestamp(String s) {
+            if (s.equals("infinity")) {
+                return OffsetDateTime.MAX;
+            }
+            if (s.equals("-infinity")) {
+                return OffsetDateTime.MIN;
+            }
+            boolean bc = s.endsWith(" BC");
+            int end = bc ? s.length() - 3 : s.length();
+            int space = s.indexOf(' ');
+            if (space < 0 || space > end) {
+                return OffsetDateTime.of(date(s).atStartOfDay(), ZoneOffset.UTC);
+            }
+            LocalDate d = date(bc ? s.substring(0, space) + " BC" : s.substring(0, space));
+            int tEnd = end;
+            int offStart = -1;
+            for (int i = space + 9; i < end; i++) {
+                char c = s.charAt(i);
+                if (c == '+' || c == '-') {
+                    tEnd = i;
+                    offStart = i;
+                    break;
+                }
+            }
+            LocalTime t = timeOf(s, space + 1, tEnd);
+            ZoneOffset off = ZoneOffset.UTC;
+            if (offStart >= 0) {
+                int sign = s.charAt(offStart) == '-' ? -1 : 1;
+                int oh = Integer.parseInt(s, offStart + 1, offStart + 3, 10);
+                int om = end >= offStart + 6 ? Integer.parseInt(s, offStart + 4, offStart + 6, 10) : 0;
+                int os = end >= offStart + 9 ? Integer.parseInt(s, offStart + 7, offStart + 9, 10) : 0;
+                off = ZoneOffset.ofTotalSeconds(sign * (oh * 3600 + om * 60 + os));
+            }
+            return OffsetDateTime.of(d, t, off);
+        }
+    }
+}

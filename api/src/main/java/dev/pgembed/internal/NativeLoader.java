@@ -1,0 +1,381 @@
+package dev.pgembed.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+
+/**
+ * Extracts the native payload of {@code pgembed-postgres} (libpgembed.so, PostgreSQL's modules and
+ * share files, the template cluster) into a cache directory and loads the library.
+ *
+ * <p>Not public API: used by {@code dev.pgembed.PgEmbedded}.
+ */
+public final class NativeLoader {
+
+    /** The resource folder of the only supported platform. */
+    public static final String PLATFORM = "linux-x86_64";
+    private static final String MANIFEST = PLATFORM + "/pgembed.manifest";
+    private static final String COMPLETE = ".complete";
+
+    private static volatile Path loadedRoot;
+
+    private NativeLoader() {
+    }
+
+    /** One line {@code file <sha256> <size> <path>} of the manifest. */
+    public record Entry(String sha256, long size, String path) {
+    }
+
+    /** The parsed manifest; {@code dirs} are the directories that must exist even when empty. */
+    public record Manifest(byte[] bytes, String hash, String minGlibc, List<Entry> files, List<String> dirs) {
+    }
+
+    /*
+     * The manifest lists files only, so the template cluster's empty directories (which PostgreSQL needs)
+     * would be lost: these are initdb's subdirectories (PostgreSQL 18). "dir <path>" manifest lines add more.
+     */
+    private static final String TEMPLATE = "share/postgresql/pgembed-template/";
+    private static final List<String> TEMPLATE_DIRS = List.of("global", "pg_wal/archive_status", "pg_wal/summaries",
+            "pg_commit_ts", "pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans", "pg_twophase",
+            "pg_multixact", "pg_multixact/members", "pg_multixact/offsets", "base", "base/1", "pg_replslot",
+            "pg_tblspc", "pg_stat", "pg_stat_tmp", "pg_xact", "pg_logical", "pg_logical/snapshots",
+            "pg_logical/mappings");
+
+    /**
+     * Extracts (when needed) and loads libpgembed.so, once per JVM.
+     *
+     * @param baseDir the cache base directory, or null for the default
+     *                ({@code pgembed.native.dir}, else {@code $XDG_CACHE_HOME/pgembed/native}, else
+     *                {@code ~/.cache/pgembed/native}); ignored once the library is loaded
+     * @return the installation root (holding lib/ and share/)
+     */
+    public static Path load(Path baseDir) {
+        Path root = loadedRoot;
+        if (root != null) {
+            return root;
+        }
+        synchronized (NativeLoader.class) {
+            if (loadedRoot != null) {
+                return loadedRoot;
+            }
+            checkPlatform();
+            checkNativeAccess();
+            Manifest manifest = readManifest();
+            checkLibc(manifest.minGlibc());
+            Path dir = extract(baseDir != null ? baseDir : defaultBaseDir(), manifest);
+            Path lib = dir.resolve("lib/libpgembed.so");
+            try {
+                System.load(lib.toAbsolutePath().toString());
+            } catch (UnsatisfiedLinkError e) {
+                UnsatisfiedLinkError error = new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage()
+                        + ". If the directory is on a filesystem mounted noexec, choose another one with"
+                        + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)");
+                error.initCause(e);
+                throw error;
+            }
+            loadedRoot = dir;
+            return dir;
+        }
+    }
+
+    /** The default cache base directory. */
+    public static Path defaultBaseDir() {
+        String prop = System.getProperty("pgembed.native.dir");
+        if (prop != null && !prop.isBlank()) {
+            return Path.of(prop);
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && !xdg.isBlank()) {
+            return Path.of(xdg, "pgembed", "native");
+        }
+        return Path.of(System.getProperty("user.home"), ".cache", "pgembed", "native");
+    }
+
+    private static void checkPlatform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            throw new IllegalStateException("pgembed runs on Linux x86_64 only, this JVM runs on "
+                    + System.getProperty("os.name") + " " + System.getProperty("os.arch")
+                    + ": run it on a Linux x86_64 host (or container)");
+        }
+    }
+
+    private static void checkNativeAccess() {
+        Module module = NativeLoader.class.getModule();
+        if (!module.isNativeAccessEnabled()) {
+            String name = module.isNamed() ? module.getName() : "ALL-UNNAMED";
+            throw new IllegalStateException("pgembed needs native access, which is not enabled for "
+                    + (module.isNamed() ? "module " + name : "the class path")
+                    + ": add --enable-native-access=" + name
+                    + " (or the module name) to the java command");
+        }
+    }
+
+    private static void checkLibc(String minGlibc) {
+        try (Stream<Path> s = Files.list(Path.of("/lib"))) {
+            if (s.anyMatch(p -> p.getFileName().toString().startsWith("ld-musl-"))) {
+                throw new IllegalStateException("pgembed needs glibc, but this system uses musl libc (for example"
+                        + " Alpine Linux): use a glibc-based distribution or image (Debian, Ubuntu, RHEL, ...)");
+            }
+        } catch (IOException ignored) {
+            // no /lib: decide with the symbol below
+        }
+        Linker linker = Linker.nativeLinker();
+        MemorySegment fn = linker.defaultLookup().find("gnu_get_libc_version").orElseThrow(() ->
+                new IllegalStateException("pgembed needs glibc " + minGlibc + " or newer, but this system's C library"
+                        + " is not glibc (no gnu_get_libc_version): use a glibc-based Linux distribution"));
+        String version;
+        try {
+            MethodHandle h = linker.downcallHandle(fn, FunctionDescriptor.of(ValueLayout.ADDRESS));
+            MemorySegment p = (MemorySegment) h.invokeExact();
+            version = p.reinterpret(64).getString(0);
+        } catch (Throwable t) {
+            throw new IllegalStateException("could not determine the glibc version", t);
+        }
+        if (minGlibc != null && compareVersions(version, minGlibc) < 0) {
+            throw new IllegalStateException("pgembed needs glibc " + minGlibc + " or newer, this system has glibc "
+                    + version + ": upgrade the operating system (or use a newer base image)");
+        }
+    }
+
+    static int compareVersions(String a, String b) {
+        String[] x = a.split("\\.");
+        String[] y = b.split("\\.");
+        for (int i = 0; i < Math.max(x.length, y.length); i++) {
+            int u = i < x.length ? leadingInt(x[i]) : 0;
+            int v = i < y.length ? leadingInt(y[i]) : 0;
+            if (u != v) {
+                return Integer.compare(u, v);
+            }
+        }
+        return 0;
+    }
+
+    private static int leadingInt(String s) {
+        int n = 0;
+        for (int i = 0; i < s.length() && Character.isDigit(s.charAt(i)); i++) {
+            n = n * 10 + (s.charAt(i) - '0');
+        }
+        return n;
+    }
+
+    /** Reads and parses {@code linux-x86_64/pgembed.manifest} from the class path. */
+    public static Manifest readManifest() {
+        byte[] bytes;
+        try (InputStream in = resource(MANIFEST)) {
+            if (in == null) {
+                throw new IllegalStateException("the native payload " + MANIFEST + " is not on the class path:"
+                        + " add the dependency dev.pgembed:pgembed-postgres (same version as pgembed-api)");
+            }
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read " + MANIFEST, e);
+        }
+        String minGlibc = null;
+        List<Entry> files = new ArrayList<>();
+        List<String> dirs = new ArrayList<>();
+        for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
+            if (line.startsWith("min-glibc ")) {
+                minGlibc = line.substring(10).trim();
+            } else if (line.startsWith("file ")) {
+                String[] f = line.split(" ", 4);
+                if (f.length != 4 || f[3].contains("..") || f[3].startsWith("/")) {
+                    throw new IllegalStateException("malformed manifest line: " + line);
+                }
+                files.add(new Entry(f[1], Long.parseLong(f[2]), f[3]));
+            } else if (line.startsWith("dir ")) {
+                String d = line.substring(4).trim();
+                if (d.contains("..") || d.startsWith("/")) {
+                    throw new IllegalStateException("malformed manifest line: " + line);
+                }
+                dirs.add(d);
+            }
+        }
+        if (files.isEmpty()) {
+            throw new IllegalStateException(MANIFEST + " lists no files");
+        }
+        if (files.stream().anyMatch(e -> e.path().startsWith(TEMPLATE))) {
+            for (String d : TEMPLATE_DIRS) {
+                dirs.add(TEMPLATE + d);
+            }
+        }
+        return new Manifest(bytes, HexFormat.of().formatHex(sha256().digest(bytes)), minGlibc, List.copyOf(files),
+                List.copyOf(dirs));
+    }
+
+    private static InputStream resource(String name) {
+        ClassLoader cl = NativeLoader.class.getClassLoader();
+        InputStream in = cl != null ? cl.getResourceAsStream(name) : null;
+        if (in == null) {
+            ClassLoader ctx = Thread.currentThread().getContextClassLoader();
+            if (ctx != null) {
+                in = ctx.getResourceAsStream(name);
+            }
+        }
+        return in;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Makes sure the payload is extracted and intact under {@code baseDir/<first 16 hex digits of the
+     * manifest's hash>}, and returns that directory. Safe against concurrent JVMs.
+     */
+    public static Path extract(Path baseDir, Manifest manifest) {
+        Path base = baseDir.toAbsolutePath();
+        Path target = base.resolve(manifest.hash().substring(0, 16));
+        try {
+            Files.createDirectories(base);
+            if (verify(target, manifest)) {
+                return target;
+            }
+            try (FileChannel ch = FileChannel.open(base.resolve(".lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
+                if (verify(target, manifest)) {
+                    return target; // another JVM extracted it meanwhile
+                }
+                if (Files.exists(target)) {
+                    Path damaged = base.resolve(target.getFileName() + ".damaged-" + suffix());
+                    Files.move(target, damaged, StandardCopyOption.ATOMIC_MOVE);
+                    deleteRecursively(damaged);
+                }
+                Path tmp = base.resolve(target.getFileName() + ".tmp-" + suffix());
+                try {
+                    writePayload(tmp, manifest);
+                    try {
+                        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                    } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+                        if (!verify(target, manifest)) {
+                            throw e;
+                        }
+                    } catch (AtomicMoveNotSupportedException e) {
+                        throw new IOException("cannot rename within " + base, e);
+                    }
+                } finally {
+                    deleteRecursively(tmp);
+                }
+            }
+            if (!verify(target, manifest)) {
+                throw new IOException("the extracted payload in " + target + " does not verify");
+            }
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not extract pgembed's native files into " + target
+                    + " (" + e + "): make the directory writable or choose another one with"
+                    + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)", e);
+        }
+    }
+
+    private static String suffix() {
+        return ProcessHandle.current().pid() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    }
+
+    /** Cheap check: the marker and every file with the right size. */
+    static boolean verify(Path dir, Manifest manifest) {
+        try {
+            Path marker = dir.resolve(COMPLETE);
+            if (!Files.isRegularFile(marker)
+                    || !Files.readString(marker).trim().equals(manifest.hash())) {
+                return false;
+            }
+            for (Entry e : manifest.files()) {
+                Path p = dir.resolve(e.path());
+                if (!Files.isRegularFile(p) || Files.size(p) != e.size()) {
+                    return false;
+                }
+            }
+            for (String d : manifest.dirs()) {
+                if (!Files.isDirectory(dir.resolve(d))) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void writePayload(Path tmp, Manifest manifest) throws IOException {
+        Files.createDirectories(tmp);
+        HexFormat hex = HexFormat.of();
+        for (Entry e : manifest.files()) {
+            Path p = tmp.resolve(e.path());
+            Files.createDirectories(p.getParent());
+            MessageDigest md = sha256();
+            long n;
+            try (InputStream in = resource(PLATFORM + "/" + e.path())) {
+                if (in == null) {
+                    throw new IOException("resource " + PLATFORM + "/" + e.path() + " is missing from the class path");
+                }
+                try (OutputStream out = new DigestOutputStream(Files.newOutputStream(p), md)) {
+                    n = in.transferTo(out);
+                }
+            }
+            String sha = hex.formatHex(md.digest());
+            if (n != e.size() || !sha.equalsIgnoreCase(e.sha256())) {
+                throw new IOException("resource " + e.path() + " is damaged (size " + n + ", sha256 " + sha
+                        + "; expected " + e.size() + ", " + e.sha256() + ")");
+            }
+        }
+        for (String d : manifest.dirs()) {
+            Files.createDirectories(tmp.resolve(d));
+        }
+        Files.write(tmp.resolve("pgembed.manifest"), manifest.bytes());
+        Path marker = tmp.resolve(COMPLETE);
+        Files.writeString(marker, manifest.hash() + "\n");
+        try (FileChannel ch = FileChannel.open(marker, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+    }
+
+    /** Deletes a directory tree, ignoring what cannot be deleted. */
+    public static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort
+                }
+            });
+        } catch (IOException | UncheckedIOException ignored) {
+            // best effort
+        }
+    }
+}
