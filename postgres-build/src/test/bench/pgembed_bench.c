@@ -66,6 +66,111 @@ canceller(void *p)
 	return NULL;
 }
 
+static long
+rss_kb(void)
+{
+	FILE	   *f = fopen("/proc/self/statm", "r");
+	long		pages = 0,
+				rss = 0;
+
+	if (f)
+	{
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * 4;
+}
+
+typedef struct
+{
+	pgembed_engine *e;
+	int			n;
+} work_arg;
+
+/* a CPU-bound mixed workload: prepared inserts and aggregate reads */
+static void *
+workload(void *p)
+{
+	work_arg   *a = p;
+	char		num[16];
+	const char *v[1] = {num};
+
+	for (int i = 0; i < a->n; i++)
+	{
+		snprintf(num, sizeof(num), "%d", i);
+		pgembed_result_free(pgembed_exec_prepared(a->e, "w", 1, v, NULL, NULL, PGEMBED_FORMAT_AUTO));
+		if (i % 100 == 0)
+			pgembed_result_free(pgembed_exec(a->e, "SELECT count(*), sum(n) FROM w"));
+	}
+	return NULL;
+}
+
+static pgembed_engine *
+open_workload_engine(const char *dir)
+{
+	pgembed_error *err = NULL;
+	const char *settings[] = {"synchronous_commit=off", "work_mem=256MB"};
+	pgembed_engine *e;
+
+	pgembed_create_cluster(dir, &err);
+	e = pgembed_open(dir, NULL, 1, settings, &err);
+	pgembed_set_log_callback(e, quiet, NULL);
+	must(pgembed_exec(e, "CREATE TABLE w(n int)"), "create");
+	must(pgembed_prepare(e, "w", "INSERT INTO w VALUES ($1)", 0, NULL), "prepare");
+	return e;
+}
+
+/* several engines: memory each, and two in parallel against one */
+static void
+instances(const char *base)
+{
+	char		dir[1024];
+	pgembed_engine *es[8];
+	long		before = rss_kb(),
+				after;
+	double		t0,
+				one,
+				two;
+	pthread_t	t[2];
+	work_arg	a[2];
+	pgembed_error *err = NULL;
+
+	for (int i = 0; i < 8; i++)
+	{
+		snprintf(dir, sizeof(dir), "%s-inst%d", base, i);
+		pgembed_create_cluster(dir, &err);
+		es[i] = pgembed_open(dir, NULL, 0, NULL, &err);
+		pgembed_set_log_callback(es[i], quiet, NULL);
+		pgembed_result_free(pgembed_exec(es[i], "SELECT count(*) FROM pg_class"));
+	}
+	after = rss_kb();
+	printf("8 engines open at once: %.1f MB RSS each (after one catalog query; shared_buffers is touched lazily)\n",
+		   (after - before) / 8.0 / 1024);
+	for (int i = 0; i < 8; i++)
+		pgembed_close(es[i], NULL);
+
+	snprintf(dir, sizeof(dir), "%s-par0", base);
+	a[0].e = open_workload_engine(dir);
+	snprintf(dir, sizeof(dir), "%s-par1", base);
+	a[1].e = open_workload_engine(dir);
+	a[0].n = a[1].n = 50000;
+	t0 = now_ms();
+	workload(&a[0]);
+	workload(&a[1]);
+	one = now_ms() - t0;
+	t0 = now_ms();
+	pthread_create(&t[0], NULL, workload, &a[0]);
+	pthread_create(&t[1], NULL, workload, &a[1]);
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	two = now_ms() - t0;
+	printf("two engines, 2 x 50 000 inserts (+ reads): one after the other %.0f ms, in parallel on two threads %.0f ms (speed-up %.2fx)\n",
+		   one, two, one / two);
+	pgembed_close(a[0].e, NULL);
+	pgembed_close(a[1].e, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -216,5 +321,6 @@ main(int argc, char **argv)
 		printf("cancel latency (pg_sleep and a CPU-bound scan): median %.2f ms, max %.2f ms\n", lat[5], lat[9]);
 	}
 	pgembed_close(e, NULL);
+	instances(dir);
 	return 0;
 }
