@@ -43,12 +43,17 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "libpq/libpq.h"
 #include "libpq/libpq-be.h"
 #include "libpq/pqcomm.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "postmaster/autovacuum.h"
+#include "postmaster/bgwriter.h"
+#include "postmaster/walwriter.h"
 #include "postmaster/postmaster.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
@@ -944,6 +949,60 @@ engine_release_resources(void)
  * The client connection: in-memory buffers instead of a socket
  * ---------------------------------------------------------------------
  */
+/*
+ * Self-maintenance at the backend's idle point (waiting for a command, outside
+ * any transaction): what the WAL writer and the checkpointer of a server do.  A
+ * standalone backend's RequestCheckpoint() runs the checkpoint itself.  An error
+ * goes to PostgresMain's own recovery, like any command's.
+ */
+static void
+engine_maintenance(void)
+{
+	int			request = E->maintenance_request;
+
+	E->maintenance_request = 0;
+	if (IsTransactionOrTransactionBlock())
+		return;
+	if (request & MAINT_FLUSH_WAL)
+		(void) XLogBackgroundFlush();
+	if (request & (MAINT_CHECKPOINT_NOW | MAINT_CHECKPOINT_IF_DUE))
+	{
+		XLogSegNo	segno;
+		int			flags = 0;
+
+		XLByteToSeg(GetXLogInsertRecPtr(), segno, wal_segment_size);
+		if (XLogCheckpointNeeded(segno))
+			flags = CHECKPOINT_CAUSE_XLOG;
+		else if (request & MAINT_CHECKPOINT_NOW)
+			flags = CHECKPOINT_CAUSE_TIME;
+		if (flags != 0)
+		{
+			/* like the CHECKPOINT command: inside a transaction, for its resource owner */
+			StartTransactionCommand();
+			RequestCheckpoint(flags | CHECKPOINT_WAIT);
+			CommitTransactionCommand();
+		}
+	}
+}
+
+/* Front, engine idle: where the WAL stands, for deciding on maintenance without entering. */
+PGEMBED_EXPORT void pgembed__engine_wal_status(uint64_t *insert, uint64_t *redo, uint64_t *important,
+											   int *checkpoint_timeout_s, int *wal_writer_delay_ms,
+											   int *naptime_s, int *autovacuum_on);
+void
+pgembed__engine_wal_status(uint64_t *insert, uint64_t *redo, uint64_t *important,
+						   int *checkpoint_timeout_s, int *wal_writer_delay_ms,
+						   int *naptime_s, int *autovacuum_on)
+{
+	*insert = GetXLogInsertRecPtr();
+	*redo = GetRedoRecPtr();
+	*important = GetLastImportantRecPtr();
+	*checkpoint_timeout_s = CheckPointTimeout;
+	*wal_writer_delay_ms = WalWriterDelay;
+	*naptime_s = autovacuum_naptime;
+	*autovacuum_on = autovacuum_start_daemon;
+}
+
 extern ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
 ssize_t
 __wrap_recv(int fd, void *buf, size_t len, int flags)
@@ -973,6 +1032,8 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 			return n;
 		if (E->closing)
 			return 0;			/* EOF: the backend exits */
+		if (E->maintenance_request != 0)
+			engine_maintenance();
 		E->state = ENGINE_READY;
 		engine_yield();
 	}

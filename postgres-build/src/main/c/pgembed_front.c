@@ -555,6 +555,10 @@ timer_signal_handler(int sig, siginfo_t *si, void *uc)
 	errno = saved_errno;
 }
 
+#define MAINTENANCE_TICK_NS (100 * 1000000LL)
+static int64_t next_maintenance_ns;
+static void maintenance_pass(pgembed_engine *e, bool force);
+
 static void *
 timer_thread_main(void *arg)
 {
@@ -593,9 +597,30 @@ timer_thread_main(void *arg)
 			else if (next == 0 || e->timer_deadline_ns < next)
 				next = e->timer_deadline_ns;
 		}
-		if (next == 0)
-			pthread_cond_wait(&timer_cond, &registry_lock);
-		else
+		/* maintenance: idle engines get it here, busy ones at their next idle point */
+		if (now >= next_maintenance_ns)
+		{
+			for (int i = 0; i < MAX_ENGINES; i++)
+			{
+				pgembed_engine *e = slots[i].engine;
+
+				if (e == NULL || !e->auto_maintenance || e->state == ENGINE_DEAD)
+					continue;
+				if (pthread_mutex_trylock(&e->lock) == 0)
+				{
+					/* the registry lock must not be held while the engine runs */
+					pthread_mutex_unlock(&registry_lock);
+					maintenance_pass(e, false);
+					pthread_mutex_unlock(&e->lock);
+					pthread_mutex_lock(&registry_lock);
+				}
+				else
+					e->maintenance_due = true;
+			}
+			next_maintenance_ns = now_ns() + MAINTENANCE_TICK_NS;
+		}
+		if (next == 0 || next > next_maintenance_ns)
+			next = next_maintenance_ns;
 		{
 			struct timespec ts;
 
@@ -640,7 +665,8 @@ ensure_timer_machinery(void)
 	pthread_cond_init(&timer_cond, &ca);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
+	/* it runs maintenance and may call a host (JVM) log callback: a normal stack */
+	pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
 	if (pthread_create(&t, &attr, timer_thread_main, NULL) != 0)
 		return false;
 	pthread_setname_np(t, "pgembed-timer");
@@ -762,6 +788,15 @@ take_output(pgembed_engine *e, size_t *len)
 	if (data == NULL)
 		data = malloc(1);
 	return data;
+}
+
+/* the output of internal work (maintenance): nobody reads it */
+static char *
+take_output_discard(pgembed_engine *e)
+{
+	size_t		len;
+
+	return take_output(e, &len);
 }
 
 static pgembed_result *
@@ -1022,9 +1057,14 @@ enter(pgembed_engine *e, int allowed_mode)
 	return NULL;
 }
 
+static void maintenance_pass(pgembed_engine *e, bool force);
+
 static void
 leave(pgembed_engine *e)
 {
+	/* work a server's background processes would do, now that the engine is idle */
+	if (e->maintenance_due && e->auto_maintenance)
+		maintenance_pass(e, false);
 	pthread_mutex_unlock(&e->lock);
 }
 
@@ -1639,6 +1679,149 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
 	e->out_yield_at = 0;
 	leave(e);
 	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Self-maintenance
+ * ------------------------------------------------------------------------
+ */
+
+/* autovacuum's thresholds, as SQL over the statistics views */
+static const char *const vacuum_candidates_sql =
+"SELECT format('%I.%I', n.nspname, c.relname),"
+"       s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8"
+"                      + current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0)"
+"    OR s.n_ins_since_vacuum > current_setting('autovacuum_vacuum_insert_threshold')::float8"
+"                      + current_setting('autovacuum_vacuum_insert_scale_factor')::float8 * greatest(c.reltuples, 0)"
+"    OR age(c.relfrozenxid) > current_setting('autovacuum_freeze_max_age')::float8"
+"    OR mxid_age(c.relminmxid) > current_setting('autovacuum_multixact_freeze_max_age')::float8,"
+"       s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8"
+"                      + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)"
+"  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+"  JOIN pg_stat_all_tables s ON s.relid = c.oid"
+" WHERE c.relkind IN ('r', 'm') AND n.nspname <> 'pg_toast' AND c.relpersistence <> 't'"
+"   AND NOT coalesce('autovacuum_enabled=false' = ANY (c.reloptions), false)";
+
+/* Runs a simple query on an idle engine from the front; the caller holds e->lock. */
+static pgembed_result *
+internal_query(pgembed_engine *e, const char *sql)
+{
+	size_t		s;
+
+	e->scratch.len = 0;
+	if (!(msg_begin(e, 'Q', &s) && msg_str(e, sql)))
+		return NULL;
+	msg_end(e, s);
+	return exchange(e, e->scratch.data, e->scratch.len, false);
+}
+
+static void
+vacuum_pass(pgembed_engine *e)
+{
+	pgembed_result *r = internal_query(e, "SELECT pg_stat_force_next_flush()");
+
+	pgembed_result_free(r);
+	/* the flush happens at the backend's next idle point: let it pass once */
+	r = internal_query(e, "SELECT 1");
+	pgembed_result_free(r);
+	r = internal_query(e, vacuum_candidates_sql);
+	if (r == NULL || r->status != PGEMBED_TUPLES_OK)
+	{
+		pgembed_result_free(r);
+		return;
+	}
+	for (int64_t i = 0; i < r->ntuples && e->state != ENGINE_DEAD; i++)
+	{
+		bool		vacuum = strcmp(pgembed_result_value(r, i, 1), "t") == 0;
+		bool		analyze = strcmp(pgembed_result_value(r, i, 2), "t") == 0;
+		char		sql[600];
+		pgembed_result *v;
+
+		if (!vacuum && !analyze)
+			continue;
+		snprintf(sql, sizeof(sql), vacuum ? "VACUUM (ANALYZE %s) %s" : "ANALYZE %s%s",
+				 vacuum ? (analyze ? "true" : "false") : "", pgembed_result_value(r, i, 0));
+		v = internal_query(e, sql);
+		pgembed_result_free(v);
+	}
+	pgembed_result_free(r);
+}
+
+/*
+ * One maintenance pass on an idle engine (caller holds e->lock).  force: do the
+ * checks now whatever the timers say.
+ */
+static void
+maintenance_pass(pgembed_engine *e, bool force)
+{
+	uint64_t	insert,
+				redo,
+				important;
+	int			ckpt_timeout_s,
+				wal_delay_ms,
+				naptime_s,
+				autovacuum_on;
+	int64_t		now = now_ns();
+	int			request = MAINT_CHECKPOINT_IF_DUE;
+
+	e->maintenance_due = false;
+	if (e->state == ENGINE_DEAD || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE ||
+		e->engine_wal_status == NULL)
+		return;
+	e->engine_wal_status(&insert, &redo, &important, &ckpt_timeout_s, &wal_delay_ms, &naptime_s, &autovacuum_on);
+	if (redo != e->last_redo)
+	{
+		/* a checkpoint happened (ours, a CHECKPOINT command, or the end of recovery) */
+		e->last_redo = redo;
+		e->last_checkpoint_ns = now;
+	}
+	if (force || now - e->last_flush_ns >= (int64_t) wal_delay_ms * 1000000)
+	{
+		request |= MAINT_FLUSH_WAL;
+		e->last_flush_ns = now;
+	}
+	if (important > redo &&
+		(force || now - e->last_checkpoint_ns >= (int64_t) ckpt_timeout_s * 1000000000))
+		request |= MAINT_CHECKPOINT_NOW;
+
+	e->maintenance_request = request;
+	e->nin = 0;
+	run_engine(e);
+	free(take_output_discard(e));
+
+	if (autovacuum_on && e->state != ENGINE_DEAD &&
+		(force || now - e->last_vacuum_check_ns >= (int64_t) naptime_s * 1000000000))
+	{
+		e->last_vacuum_check_ns = now;
+		vacuum_pass(e);
+	}
+}
+
+void
+pgembed_set_auto_maintenance(pgembed_engine *e, int enabled)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->auto_maintenance = enabled != 0;
+	pthread_mutex_unlock(&e->lock);
+}
+
+int
+pgembed_maintain(pgembed_engine *e)
+{
+	int			rc;
+
+	if (e == NULL)
+		return -1;
+	pthread_mutex_lock(&e->lock);
+	rc = (e->state == ENGINE_DEAD || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE) ? -1 : 0;
+	if (rc == 0)
+		maintenance_pass(e, true);
+	if (e->state == ENGINE_DEAD)
+		rc = -1;
+	pthread_mutex_unlock(&e->lock);
+	return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -2298,6 +2481,7 @@ engine_release(pgembed_engine *e)
 		e->dl_handle = NULL;
 	}
 	e->engine_main = NULL;
+	e->engine_wal_status = NULL;
 	e->engine_cancel = NULL;
 	e->engine_alarm = NULL;
 	e->engine_cleanup = NULL;
@@ -2480,6 +2664,8 @@ pgembed_open(const char *datadir, const char *dbname, int nsettings, const char 
 	e->yield = front_yield;
 	e->tx_status = PGEMBED_TX_IDLE;
 	e->owner_pid = getpid();
+	e->auto_maintenance = true;
+	e->last_checkpoint_ns = e->last_vacuum_check_ns = e->last_flush_ns = now_ns();
 
 	if (realpath(datadir, real) == NULL || stat(real, &st) != 0)
 		OPEN_FAIL("58P01", "FATAL", "data directory \"%s\" does not exist", datadir);
@@ -2543,6 +2729,8 @@ pgembed_open(const char *datadir, const char *dbname, int nsettings, const char 
 	e->engine_cancel = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_cancel");
 	e->engine_alarm = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_alarm");
 	e->engine_cleanup = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_cleanup");
+	e->engine_wal_status = (void (*) (uint64_t *, uint64_t *, uint64_t *, int *, int *, int *, int *))
+		dlsym(e->dl_handle, "pgembed__engine_wal_status");
 	if (!e->engine_main || !e->engine_cancel || !e->engine_alarm || !e->engine_cleanup)
 		OPEN_FAIL("58000", "FATAL", "engine entry points missing: %s", dlerror());
 

@@ -103,6 +103,14 @@ struct pgembed_engine
 	bool		raw_framing;	/* messages exactly as on the wire (no trailing NUL) */
 	pgembed_buf raw_out;		/* output of the last pgembed_protocol_exchange */
 
+	/* --- self-maintenance (no checkpointer, WAL writer or autovacuum in single-user mode) --- */
+	volatile int maintenance_request;	/* MAINT_* flags for the engine's next idle read */
+	volatile bool maintenance_due;	/* set by the timer thread; run at the next idle point */
+	bool		auto_maintenance;
+	int64_t		last_checkpoint_ns;
+	int64_t		last_vacuum_check_ns;
+	int64_t		last_flush_ns;
+
 	/* --- engine state --- */
 	volatile engine_state state;
 	int			exit_code;
@@ -116,6 +124,10 @@ struct pgembed_engine
 	void		(*engine_cancel) (struct pgembed_engine *e);
 	void		(*engine_cleanup) (struct pgembed_engine *e);
 	void		(*engine_alarm) (struct pgembed_engine *e);
+	void		(*engine_wal_status) (uint64_t *insert, uint64_t *redo, uint64_t *important,
+									  int *checkpoint_timeout_s, int *wal_writer_delay_ms,
+									  int *naptime_s, int *autovacuum_on);
+	uint64_t	last_redo;
 
 	/* result formats of prepared statements, for PGEMBED_FORMAT_AUTO (front only) */
 	struct pgembed_stmt_formats *stmt_formats;
@@ -126,6 +138,10 @@ struct pgembed_engine
 	pgembed_buf scratch;		/* request bytes built by the front */
 	struct pgembed_engine *next_open;	/* registry of open engines */
 };
+
+#define MAINT_FLUSH_WAL			0x1	/* write and flush asynchronously committed WAL */
+#define MAINT_CHECKPOINT_IF_DUE	0x2	/* checkpoint when WAL volume (max_wal_size) calls for it */
+#define MAINT_CHECKPOINT_NOW	0x4	/* checkpoint (time-based, or asked for) */
 
 /* asm: saves callee-saved registers on the current stack, stores sp in *from, switches to to */
 extern void pgembed__switch(void **from, void *to);

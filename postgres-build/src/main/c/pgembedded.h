@@ -128,6 +128,22 @@ pgembed_engine *pgembed_open(const char *datadir, const char *dbname,
  */
 int			pgembed_close(pgembed_engine *engine, pgembed_error **error);
 
+/*
+ * Self-maintenance.  A single-user backend has no checkpointer, WAL writer or
+ * autovacuum; pgembed does their work itself, at idle points: after a call when
+ * it is due, or from its timer thread while the engine sits idle.  It flushes
+ * asynchronously committed WAL every wal_writer_delay, checkpoints by WAL volume
+ * (max_wal_size) and by time (checkpoint_timeout), and every autovacuum_naptime
+ * runs VACUUM and ANALYZE on the tables that autovacuum's thresholds select
+ * (including anti-wraparound freezing).  The standard settings apply:
+ * autovacuum=off (or a table's autovacuum_enabled=false) turns vacuuming off.
+ * On by default.
+ */
+void		pgembed_set_auto_maintenance(pgembed_engine *engine, int enabled);
+
+/* Runs a maintenance pass now (whatever is due); 0, or -1 when the engine is busy or ended. */
+int			pgembed_maintain(pgembed_engine *engine);
+
 /* Interrupts the statement running on engine (from any thread); it fails with 57014. */
 void		pgembed_cancel(pgembed_engine *engine);
 

@@ -136,12 +136,13 @@ sqlstate_of(pgembed_engine *e, const char *sql)
 extern const test_case lifecycle_tests[];
 extern const test_case statement_tests[];
 extern const test_case safety_tests[];
+extern const test_case maintenance_tests[];
 extern const test_case vector_tests[];
 
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {lifecycle_tests, statement_tests, safety_tests, vector_tests};
+	const test_case *suites[] = {lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;

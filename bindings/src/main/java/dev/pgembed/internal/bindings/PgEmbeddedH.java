@@ -527,6 +527,122 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_set_auto_maintenance {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_set_auto_maintenance");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pgembed_set_auto_maintenance(pgembed_engine *engine, int enabled)
+     * }
+     */
+    public static FunctionDescriptor pgembed_set_auto_maintenance$descriptor() {
+        return pgembed_set_auto_maintenance.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pgembed_set_auto_maintenance(pgembed_engine *engine, int enabled)
+     * }
+     */
+    public static MethodHandle pgembed_set_auto_maintenance$handle() {
+        return pgembed_set_auto_maintenance.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pgembed_set_auto_maintenance(pgembed_engine *engine, int enabled)
+     * }
+     */
+    public static MemorySegment pgembed_set_auto_maintenance$address() {
+        return pgembed_set_auto_maintenance.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pgembed_set_auto_maintenance(pgembed_engine *engine, int enabled)
+     * }
+     */
+    public static void pgembed_set_auto_maintenance(MemorySegment engine, int enabled) {
+        var mh$ = pgembed_set_auto_maintenance.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_set_auto_maintenance", engine, enabled);
+            }
+            mh$.invokeExact(engine, enabled);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_maintain {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_maintain");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_maintain(pgembed_engine *engine)
+     * }
+     */
+    public static FunctionDescriptor pgembed_maintain$descriptor() {
+        return pgembed_maintain.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_maintain(pgembed_engine *engine)
+     * }
+     */
+    public static MethodHandle pgembed_maintain$handle() {
+        return pgembed_maintain.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_maintain(pgembed_engine *engine)
+     * }
+     */
+    public static MemorySegment pgembed_maintain$address() {
+        return pgembed_maintain.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_maintain(pgembed_engine *engine)
+     * }
+     */
+    public static int pgembed_maintain(MemorySegment engine) {
+        var mh$ = pgembed_maintain.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_maintain", engine);
+            }
+            return (int)mh$.invokeExact(engine);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_cancel {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             PgEmbeddedH.C_POINTER
