@@ -80,7 +80,7 @@ if [[ $need_link -eq 1 ]]; then
 fi
 
 # ---- template cluster (cached with the tree) ----
-template="$tree/template"
+template="$tree/template-$(sha256sum "$scripts/make-template.sh" | cut -c1-12)"
 if [[ ! -f $template/PG_VERSION ]]; then
 	"$scripts/make-template.sh" "$stage" "$template"
 	log "template cluster created"

@@ -20,6 +20,10 @@ fi
 	--locale-provider=builtin --builtin-locale=C.UTF-8 --locale=C \
 	--data-checksums --wal-segsize=1 --auth=trust --no-sync >"$work/initdb.log" 2>&1 \
 	|| { cat "$work/initdb.log" >&2; exit 1; }
+# user objects get OIDs from FirstNormalObjectId, as after a server's first start
+# (a standalone backend would otherwise hand out OIDs below 16384)
+"${run[@]}" "$work/stage/bin/pg_resetwal" -o 16384 "$work/data" >"$work/resetwal.log" 2>&1 \
+	|| { cat "$work/resetwal.log" >&2; exit 1; }
 # nothing specific to the build machine: time zones are set when a database opens
 sed -i -E '/^(timezone|log_timezone)[[:space:]]*=/d' "$work/data/postgresql.conf"
 cp -a "$work/data" "$template.tmp"

@@ -427,6 +427,10 @@ result_from_messages(char *buf, size_t len, bool batch)
 	if (result_rowdesc != NULL)
 		parse_row_description(r, MSG_PAYLOAD(result_rowdesc));
 
+	/* rows without columns (SELECT FROM ...) still count */
+	if (rows_count > 0 && r->nfields == 0)
+		r->ntuples = rows_count;
+
 	/* pass 2: cells, NUL-terminating each value in place */
 	if (rows_count > 0 && r->nfields > 0)
 	{
@@ -1573,6 +1577,12 @@ pgembed_copy_get(pgembed_engine *e, const char **data)
 		{
 			size_t		plen;
 
+			if (MSG_TYPE(m) == 'N' || MSG_TYPE(m) == 'S' || MSG_TYPE(m) == 'A')
+			{
+				/* a notice raised while COPY produces data (a trigger): not the end */
+				next = (char *) MSG_NEXT(m);
+				continue;
+			}
 			if (MSG_TYPE(m) != 'd')
 			{
 				rest = m;
@@ -2438,20 +2448,31 @@ static void
 unload_modules(pgembed_engine *e)
 {
 	struct link_map *lm = NULL;
-	char		libdir[PATH_MAX];
-	size_t		dirlen;
 	char	   *names[256];
 	int			n = 0;
 
-	snprintf(libdir, sizeof(libdir), "%s/lib/postgresql/", pgembed_install_root());
-	dirlen = strlen(libdir);
 	if (dlinfo(e->dl_handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL)
 		return;
 	while (lm->l_prev != NULL)
 		lm = lm->l_prev;
+	/*
+	 * Everything the backend loaded, bundled or not (CREATE FUNCTION ... AS
+	 * '/any/path.so'): one left behind would pin this copy of libpgembed, and the
+	 * slot would need a new namespace.  The C library and its kin stay.
+	 */
 	for (; lm != NULL && n < 256; lm = lm->l_next)
-		if (lm->l_name && strncmp(lm->l_name, libdir, dirlen) == 0)
-			names[n++] = strdup(lm->l_name);
+	{
+		const char *base;
+
+		if (lm->l_name == NULL || lm->l_name[0] != '/' || strcmp(lm->l_name, self_path()) == 0)
+			continue;
+		base = strrchr(lm->l_name, '/') + 1;
+		if (strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libm.so", 7) == 0 ||
+			strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "libdl.so", 8) == 0 ||
+			strncmp(base, "libpthread.so", 13) == 0 || strncmp(base, "librt.so", 8) == 0)
+			continue;
+		names[n++] = strdup(lm->l_name);
+	}
 	for (int i = n - 1; i >= 0; i--)
 	{
 		if (names[i] == NULL)

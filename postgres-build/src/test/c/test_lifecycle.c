@@ -286,6 +286,14 @@ test_many_open_close_cycles(void)
 		e = reopen(dir, 0, NULL);
 		REQUIRE(e != NULL);
 		pgembed_result_free(pgembed_exec(e, "INSERT INTO c VALUES (1)"));
+		/* a module from outside the bundle, loaded by path, must unload with the engine */
+		if (getenv("PGEMBED_TEST_MODULE") && i % 2 == 0)
+		{
+			char		sql[1200];
+
+			snprintf(sql, sizeof(sql), "LOAD '%s'", getenv("PGEMBED_TEST_MODULE"));
+			pgembed_result_free(pgembed_exec(e, sql));
+		}
 		pgembed_close(e, NULL);
 		if (i == 9)
 		{

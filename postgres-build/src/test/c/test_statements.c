@@ -46,6 +46,13 @@ test_multi_statement_returns_last(void)
 	r = pgembed_exec(db, "");
 	CHECK_INT(pgembed_result_status(r), PGEMBED_EMPTY_QUERY);
 	pgembed_result_free(r);
+	/* rows without columns count */
+	r = pgembed_exec(db, "SELECT FROM generate_series(1, 3)");
+	CHECK_INT(pgembed_result_ntuples(r), 3);
+	CHECK_INT(pgembed_result_nfields(r), 0);
+	pgembed_result_free(r);
+	/* user objects get normal OIDs */
+	CHECK_STR(scalar(db, "SELECT 't'::regclass::oid >= 16384"), "t");
 	teardown();
 }
 
@@ -293,6 +300,25 @@ test_copy_in_and_out(void)
 	CHECK(chunks > 10);
 	CHECK(total > 100000 * 100);
 	CHECK_STR(scalar(db, "SELECT 1"), "1");
+
+	/* a notice raised while COPY produces its data (a trigger) is not the end of the data */
+	{
+		char		all[64] = "";
+
+		CHECK_STR(sqlstate_of(db, "CREATE TABLE cn(id serial, v int);"
+							  "CREATE FUNCTION cn_notice() RETURNS trigger LANGUAGE plpgsql AS "
+							  "$$ BEGIN RAISE NOTICE 'inserting %', NEW.v; RETURN NEW; END $$;"
+							  "CREATE TRIGGER cn_t BEFORE INSERT ON cn FOR EACH ROW EXECUTE FUNCTION cn_notice()"), "00000");
+		r = pgembed_exec(db, "COPY (INSERT INTO cn (v) VALUES (5), (6) RETURNING v) TO STDOUT");
+		CHECK_INT(pgembed_result_status(r), PGEMBED_COPY_OUT);
+		pgembed_result_free(r);
+		while ((n = pgembed_copy_get(db, &chunk)) > 0)
+			strncat(all, chunk, (size_t) n < sizeof(all) - strlen(all) - 1 ? (size_t) n : sizeof(all) - strlen(all) - 1);
+		r = pgembed_copy_end(db, NULL);
+		CHECK_INT(pgembed_result_rows_affected(r), 2);
+		pgembed_result_free(r);
+		CHECK_STR(all, "5\n6\n");
+	}
 
 	/* binary format: out of one table, into another */
 	{
