@@ -561,6 +561,22 @@ timer_signal_handler(int sig, siginfo_t *si, void *uc)
 
 #define MAINTENANCE_TICK_NS (100 * 1000000LL)
 static int64_t next_maintenance_ns;
+
+/*
+ * At process exit the timer thread must not be inside an engine (or calling a
+ * host's log callback) while exit() tears the libraries down: the exit handler
+ * closes this gate, waiting for a pass in progress.
+ */
+static pthread_mutex_t maintenance_gate = PTHREAD_MUTEX_INITIALIZER;
+static volatile bool process_exiting;
+
+static void
+close_maintenance_gate(void)
+{
+	pthread_mutex_lock(&maintenance_gate);
+	process_exiting = true;
+	pthread_mutex_unlock(&maintenance_gate);
+}
 static void maintenance_pass(pgembed_engine *e, bool force);
 
 static void *
@@ -602,9 +618,9 @@ timer_thread_main(void *arg)
 				next = e->timer_deadline_ns;
 		}
 		/* maintenance: idle engines get it here, busy ones at their next idle point */
-		if (now >= next_maintenance_ns)
+		if (now >= next_maintenance_ns && pthread_mutex_trylock(&maintenance_gate) == 0)
 		{
-			for (int i = 0; i < MAX_ENGINES; i++)
+			for (int i = 0; i < MAX_ENGINES && !process_exiting; i++)
 			{
 				pgembed_engine *e = slots[i].engine;
 
@@ -622,6 +638,7 @@ timer_thread_main(void *arg)
 					e->maintenance_due = true;
 			}
 			next_maintenance_ns = now_ns() + MAINTENANCE_TICK_NS;
+			pthread_mutex_unlock(&maintenance_gate);
 		}
 		if (next == 0 || next > next_maintenance_ns)
 			next = next_maintenance_ns;
@@ -673,6 +690,7 @@ ensure_timer_machinery(void)
 	pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
 	if (pthread_create(&t, &attr, timer_thread_main, NULL) != 0)
 		return false;
+	atexit(close_maintenance_gate);
 	pthread_setname_np(t, "pgembed-timer");
 	timer_thread_started = true;
 	return true;
