@@ -1,5 +1,6 @@
 package dev.pgembed;
 
+import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import dev.pgembed.internal.bindings.pgembed_log_fn;
@@ -111,13 +112,50 @@ public final class PgEmbedded implements AutoCloseable {
     private volatile boolean closed;
     private volatile String endReason;
     private volatile TransactionStatus txStatus = TransactionStatus.IDLE;
-    /* ownership (under lock) */
-    private Thread owner;
+    /* ownership (under lock): the Thread of a direct-API transaction, or an EngineBridge.Token */
+    private Object owner;
+    /* runs before direct API calls (pgembed-jdbc hands the session back); see EngineBridge */
+    private volatile EngineBridge.DirectHook directHook;
     final Deque<Transaction> txStack = new ArrayDeque<>();
     RowCursor openCursor;
     private final AtomicLong statementIds = new AtomicLong();
     private final AtomicLong savepointIds = new AtomicLong();
     private ExecutorService helper;
+
+    static {
+        EngineBridge.install(new BridgeAccess());
+    }
+
+    /* the internal door of pgembed-jdbc (see EngineBridge): not API */
+    private static final class BridgeAccess implements EngineBridge.Access {
+        @Override
+        public MemorySegment engine(PgEmbedded db) {
+            synchronized (db.engineGuard) {
+                return db.engine;
+            }
+        }
+
+        @Override
+        public int run(PgEmbedded db, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
+            return db.runAs(token, body);
+        }
+
+        @Override
+        public void setDirectHook(PgEmbedded db, EngineBridge.DirectHook hook) {
+            db.directHook = hook;
+        }
+
+        @Override
+        public PgEmbedded findOpen(Path d) {
+            Path n = d.toAbsolutePath().normalize();
+            for (PgEmbedded db : OPEN) {
+                if (db.open && !db.deleteOnClose && db.dir.equals(n)) {
+                    return db;
+                }
+            }
+            return null;
+        }
+    }
 
     private PgEmbedded(MemorySegment engine, Path dir, boolean deleteOnClose, Duration waitTimeout,
                        Consumer<Notice> noticeListener) {
@@ -467,6 +505,10 @@ public final class PgEmbedded implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, db.label + ": closing at exit failed", t);
             }
         }
+        if (OPEN.isEmpty() && logStub != null) {
+            // no log line may call back into a JVM that is going away
+            PgEmbeddedH.pgembed_set_default_log_callback(MemorySegment.NULL, MemorySegment.NULL);
+        }
     }
 
     // =============================================================================================
@@ -497,6 +539,10 @@ public final class PgEmbedded implements AutoCloseable {
     <T> T call(Op<T> op) {
         enter();
         try {
+            EngineBridge.DirectHook hook = directHook;
+            if (hook != null) {
+                hook.beforeDirectCall(engine);
+            }
             return op.run(engine);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -508,7 +554,7 @@ public final class PgEmbedded implements AutoCloseable {
     private void enter() {
         lock.lock();
         try {
-            awaitTurn();
+            awaitTurn(Thread.currentThread());
         } catch (RuntimeException | Error e) {
             lock.unlock();
             throw e;
@@ -529,23 +575,33 @@ public final class PgEmbedded implements AutoCloseable {
         }
     }
 
-    private void awaitTurn() {
+    /* me: the calling Thread (direct API) or an EngineBridge.Token (a protocol client) */
+    private void awaitTurn(Object me) {
         ensureOpen();
-        Thread me = Thread.currentThread();
         if (owner == null || owner == me) {
             return;
         }
+        Thread self = Thread.currentThread();
         long deadline = System.nanoTime() + waitTimeout.toNanos();
         while (owner != null && owner != me) {
-            if (!owner.isAlive()) {
+            if (owner instanceof Thread t && !t.isAlive()) {
                 recoverAbandoned();
                 break;
             }
+            Thread holder = owner instanceof Thread t ? t : ((EngineBridge.Token) owner).thread();
+            if (holder == self) {
+                throw new PgException("55P03", "this thread already holds an open transaction on " + label + " ("
+                        + describe(owner) + "), and " + (me instanceof Thread ? "the direct API" : me)
+                        + " wants the same database session: an embedded database has one session, so a second,"
+                        + " independent transaction cannot start on the thread that holds the first (it would wait"
+                        + " for itself). Commit or roll back the first one before, or use a savepoint / nested"
+                        + " transaction instead of a new one (e.g. Spring's REQUIRES_NEW)");
+            }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                throw new PgException("55P03", "waited " + waitTimeout.toMillis() + " ms for the transaction of"
-                        + " thread \"" + owner.getName() + "\" to end: a transaction belongs to the thread that"
-                        + " began it, other threads wait until it commits or rolls back (raise"
+                throw new PgException("55P03", "waited " + waitTimeout.toMillis() + " ms for the transaction of "
+                        + describe(owner) + " to end: a transaction belongs to the thread that began it (or to"
+                        + " its JDBC connection), other callers wait until it commits or rolls back (raise"
                         + " transactionWaitTimeout, or keep transactions short)");
             }
             try {
@@ -558,9 +614,43 @@ public final class PgEmbedded implements AutoCloseable {
         }
     }
 
+    private static String describe(Object owner) {
+        return owner instanceof Thread t ? "thread \"" + t.getName() + "\"" : String.valueOf(owner);
+    }
+
+    /* runs a protocol client's work (see EngineBridge.run) */
+    int runAs(EngineBridge.Token token, EngineBridge.Body body) throws IOException {
+        lock.lock();
+        try {
+            awaitTurn(token);
+            int state = body.run(engine);
+            switch (state) {
+                case EngineBridge.IDLE -> {
+                    txStatus = TransactionStatus.IDLE;
+                    if (owner != null) {
+                        owner = null;
+                        released.signalAll();
+                    }
+                }
+                case EngineBridge.IN_TRANSACTION, EngineBridge.FAILED, EngineBridge.BUSY -> {
+                    if (state != EngineBridge.BUSY) {
+                        txStatus = state == EngineBridge.FAILED ? TransactionStatus.FAILED
+                                : TransactionStatus.IN_TRANSACTION;
+                    }
+                    owner = token;
+                }
+                case EngineBridge.ENDED -> engineEnded("the engine ended");
+                default -> throw new IllegalArgumentException("state " + state);
+            }
+            return state;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /* the owner thread died with a transaction open: roll it back */
     private void recoverAbandoned() {
-        LOG.log(System.Logger.Level.WARNING, label + ": thread \"" + owner.getName()
+        LOG.log(System.Logger.Level.WARNING, label + ": thread \"" + ((Thread) owner).getName()
                 + "\" ended with a transaction open; rolling it back");
         for (Transaction t : txStack) {
             t.ended = true;
@@ -798,7 +888,9 @@ public final class PgEmbedded implements AutoCloseable {
 
     /**
      * Runs a query and returns its rows, read in place from native memory; close the result (or use
-     * try-with-resources) to free it.
+     * try-with-resources) to free it. The result belongs to the calling thread (its memory lives in a
+     * confined arena, which costs nothing to close); to read it from other threads, pass a shared arena
+     * to {@link #query(Arena, String, Object...)}.
      *
      * <p>Parameters are sent separately from the SQL text, never spliced into it: Integer (int4), Long
      * (int8), Short (int2), Double (float8), Float (float4), BigDecimal (numeric), String (type inferred
@@ -812,7 +904,8 @@ public final class PgEmbedded implements AutoCloseable {
      * @throws PgException when the statement fails
      */
     public Result query(String sql, Object... params) {
-        Arena arena = Arena.ofShared();
+        // confined: closing a shared arena is a handshake with every thread (tens of microseconds)
+        Arena arena = Arena.ofConfined();
         try {
             return query(arena, true, sql, params);
         } catch (RuntimeException | Error ex) {

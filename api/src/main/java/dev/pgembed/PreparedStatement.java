@@ -48,14 +48,15 @@ public final class PreparedStatement implements AutoCloseable {
     }
 
     /**
-     * Executes the statement and returns its rows.
+     * Executes the statement and returns its rows. The result belongs to the calling thread; use
+     * {@link #query(Arena, Object...)} with a shared arena to read it from others.
      *
      * @param params the parameter values
      * @return the result, owning its memory
      */
     public Result query(Object... params) {
         check();
-        Arena arena = Arena.ofShared();
+        Arena arena = Arena.ofConfined();
         try {
             return db.queryPrepared(arena, true, name, params);
         } catch (RuntimeException | Error e) {

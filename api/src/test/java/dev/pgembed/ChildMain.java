@@ -29,6 +29,17 @@ public final class ChildMain {
                 System.out.println("exiting");
                 System.exit(0); // no close(): the shutdown hook closes it
             }
+            case "workload-forever" -> {
+                // a durable workload that runs until the process is signalled
+                PgEmbedded db = PgEmbedded.open(Path.of(args[1]));
+                db.execute("CREATE TABLE IF NOT EXISTS w (id bigserial PRIMARY KEY, v text)");
+                System.out.println("pid " + ProcessHandle.current().pid());
+                System.out.println("ready");
+                System.out.flush();
+                for (long i = 0; ; i++) {
+                    db.execute("INSERT INTO w (v) VALUES ($1)", "row " + i);
+                }
+            }
             case "exit-idle" -> {
                 PgEmbedded db = PgEmbedded.builder(Path.of(args[1])).durability(Durability.NONE).open();
                 db.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");

@@ -16,7 +16,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ProcessTest {
 
     private static Process child(boolean nativeAccess, String... args) throws Exception {
+        return child(false, nativeAccess, args);
+    }
+
+    /** ownGroup: start the JVM with setsid, as its own process-group leader, so that a stray
+     * kill(0) or kill(-pid) from the backend would reach it rather than be absorbed by a runner. */
+    private static Process child(boolean ownGroup, boolean nativeAccess, String... args) throws Exception {
         List<String> cmd = new ArrayList<>();
+        if (ownGroup) {
+            cmd.add("setsid");
+        }
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         if (nativeAccess) {
             cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -43,6 +52,53 @@ class ProcessTest {
         Process q = child(true, "close-other-thread", tmp.resolve("db2").toString());
         assertThat(q.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(q.exitValue()).as(new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isZero();
+    }
+
+    /**
+     * SIGTERM in the middle of a durable workload: the JVM's own shutdown runs (PostgreSQL took no
+     * signal), the hook closes the database with a shutdown checkpoint, and the next open needs no
+     * crash recovery. Before that, jcmd can still talk to the JVM (its attach mechanism uses
+     * SIGQUIT, which PostgreSQL must not have taken).
+     */
+    @Test
+    void sigtermMidWorkloadClosesCleanlyAndJcmdWorks(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("db");
+        Process p = child(true, true, "workload-forever", dir.toString());
+        var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        long pid = -1;
+        while ((line = reader.readLine()) != null && !line.equals("ready")) {
+            if (line.startsWith("pid ")) {
+                pid = Long.parseLong(line.substring(4));
+            }
+        }
+        assertThat(line).isEqualTo("ready");
+        Thread.sleep(500); // inserts are running
+
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Process dump = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "Thread.print")
+                .redirectErrorStream(true).start();
+        String threads = new String(dump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(dump.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(threads).contains("Full thread dump");
+        assertThat(p.isAlive()).isTrue();
+
+        p.destroy(); // SIGTERM
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(143); // the JVM's own answer to SIGTERM
+        assertThat(dir.resolve("postmaster.pid")).doesNotExist();
+
+        // pg_control says "shut down": the next open runs no crash recovery
+        String tree = Files.readString(Path.of(System.getProperty("pgembed.pg.tree.file",
+                "../postgres-build/target/native/pg-tree.path"))).trim();
+        Process control = new ProcessBuilder(Path.of(tree, "stage", "bin", "pg_controldata").toString(), dir.toString())
+                .redirectErrorStream(true).start();
+        String state = new String(control.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        control.waitFor(60, TimeUnit.SECONDS);
+        assertThat(state).contains("Database cluster state:               shut down");
+        try (PgEmbedded db = PgEmbedded.open(dir); Result r = db.query("SELECT count(*) > 0 FROM w")) {
+            assertThat(r.row(0).getBoolean(0)).isTrue();
+        }
     }
 
     @Test
