@@ -1,0 +1,351 @@
+package dev.pgembed.jdbc;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A {@link Socket} whose streams talk to an in-process PostgreSQL backend: bytes written are buffered until
+ * {@code flush()}, then sent through {@code pgembed_protocol_exchange}; the backend's replies become
+ * readable at once. Socket options are accepted and ignored; nothing touches the network.
+ */
+public class InProcessSocket extends Socket {
+    private final WireSession session;
+    private final ReentrantLock io = new ReentrantLock();
+    private final InputStream input = new In();
+    private final OutputStream output = new Out();
+    private volatile boolean connected;
+    private volatile boolean closed;
+    private int soTimeout;
+    private boolean tcpNoDelay;
+    private boolean keepAlive;
+
+    /**
+     * @param key the registry key of the database (see {@link InProcessSocketFactory})
+     */
+    public InProcessSocket(String key) {
+        this.session = new WireSession(Objects.requireNonNull(key, "key"));
+    }
+
+    @Override
+    public void connect(SocketAddress endpoint) {
+        connected = true;
+    }
+
+    @Override
+    public void connect(SocketAddress endpoint, int timeout) {
+        connected = true;
+    }
+
+    @Override
+    public void bind(SocketAddress bindpoint) {
+    }
+
+    @Override
+    public InetAddress getInetAddress() {
+        return InetAddress.getLoopbackAddress();
+    }
+
+    @Override
+    public InetAddress getLocalAddress() {
+        return InetAddress.getLoopbackAddress();
+    }
+
+    @Override
+    public int getPort() {
+        return 5432;
+    }
+
+    @Override
+    public int getLocalPort() {
+        return -1;
+    }
+
+    @Override
+    public SocketAddress getRemoteSocketAddress() {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), 5432);
+    }
+
+    @Override
+    public SocketAddress getLocalSocketAddress() {
+        return null;
+    }
+
+    @Override
+    public InputStream getInputStream() throws IOException {
+        if (closed) {
+            throw new SocketException("Socket is closed");
+        }
+        return input;
+    }
+
+    @Override
+    public OutputStream getOutputStream() throws IOException {
+        if (closed) {
+            throw new SocketException("Socket is closed");
+        }
+        return output;
+    }
+
+    @Override
+    public void setTcpNoDelay(boolean on) {
+        tcpNoDelay = on;
+    }
+
+    @Override
+    public boolean getTcpNoDelay() {
+        return tcpNoDelay;
+    }
+
+    @Override
+    public void setSoLinger(boolean on, int linger) {
+    }
+
+    @Override
+    public int getSoLinger() {
+        return -1;
+    }
+
+    @Override
+    public void sendUrgentData(int data) throws IOException {
+        throw new SocketException("urgent data is not supported");
+    }
+
+    @Override
+    public void setOOBInline(boolean on) {
+    }
+
+    @Override
+    public boolean getOOBInline() {
+        return false;
+    }
+
+    @Override
+    public void setSoTimeout(int timeout) {
+        soTimeout = timeout;
+    }
+
+    @Override
+    public int getSoTimeout() {
+        return soTimeout;
+    }
+
+    @Override
+    public void setSendBufferSize(int size) {
+    }
+
+    @Override
+    public int getSendBufferSize() {
+        return 64 * 1024;
+    }
+
+    @Override
+    public void setReceiveBufferSize(int size) {
+    }
+
+    @Override
+    public int getReceiveBufferSize() {
+        return 64 * 1024;
+    }
+
+    @Override
+    public void setKeepAlive(boolean on) {
+        keepAlive = on;
+    }
+
+    @Override
+    public boolean getKeepAlive() {
+        return keepAlive;
+    }
+
+    @Override
+    public void setTrafficClass(int tc) {
+    }
+
+    @Override
+    public int getTrafficClass() {
+        return 0;
+    }
+
+    @Override
+    public void setReuseAddress(boolean on) {
+    }
+
+    @Override
+    public boolean getReuseAddress() {
+        return false;
+    }
+
+    @Override
+    public void shutdownInput() {
+    }
+
+    @Override
+    public void shutdownOutput() {
+    }
+
+    @Override
+    public boolean isConnected() {
+        return true;
+    }
+
+    @Override
+    public boolean isBound() {
+        return true;
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public boolean isInputShutdown() {
+        return closed;
+    }
+
+    @Override
+    public boolean isOutputShutdown() {
+        return closed;
+    }
+
+    /** Ends the connection: a transaction it left open is rolled back. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (!io.tryLock()) {
+            session.cancelIfRunning(); // closed from another thread while a statement runs (Connection.abort)
+            io.lock();
+        }
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            session.end();
+        } finally {
+            io.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "InProcessSocket[" + session + (closed ? ", closed" : "") + "]";
+    }
+
+    private final class In extends InputStream {
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            if (len == 0) {
+                return 0;
+            }
+            io.lock();
+            try {
+                while (true) {
+                    int n = session.read(b, off, len);
+                    if (n > 0) {
+                        return n;
+                    }
+                    if (session.eof()) {
+                        return -1;
+                    }
+                    if (closed) {
+                        throw new SocketException("Socket closed");
+                    }
+                    if (session.morePending()) {
+                        session.continueOutput();
+                        continue;
+                    }
+                    if (soTimeout > 0) {
+                        throw new SocketTimeoutException("Read timed out");
+                    }
+                    throw new SocketException("pgembed-jdbc: the client waits for a reply but sent no request");
+                }
+            } finally {
+                io.unlock();
+            }
+        }
+
+        @Override
+        public int available() {
+            io.lock();
+            try {
+                return session.available();
+            } finally {
+                io.unlock();
+            }
+        }
+
+        @Override
+        public void close() {
+            InProcessSocket.this.close();
+        }
+    }
+
+    private final class Out extends OutputStream {
+        @Override
+        public void write(int b) throws IOException {
+            io.lock();
+            try {
+                checkOpen();
+                session.w.put(b);
+                session.written();
+            } finally {
+                io.unlock();
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            io.lock();
+            try {
+                checkOpen();
+                session.w.put(b, off, len);
+                session.written();
+            } finally {
+                io.unlock();
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            io.lock();
+            try {
+                checkOpen();
+                session.flush();
+            } finally {
+                io.unlock();
+            }
+        }
+
+        private void checkOpen() throws SocketException {
+            if (closed) {
+                throw new SocketException("Socket closed");
+            }
+        }
+
+        @Override
+        public void close() {
+            InProcessSocket.this.close();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.pgembed.jdbc;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.util.Properties;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+
+/**
+ * A {@link DataSource} for {@code jdbc:pgembed:} URLs (see {@link PgEmbedDriver}). Every
+ * {@link #getConnection()} opens a new connection; pool them (HikariCP, ...) as usual.
+ */
+public class PgEmbedDataSource implements DataSource {
+    private static final PgEmbedDriver DRIVER = new PgEmbedDriver();
+    private volatile String url;
+    private final Properties properties = new Properties();
+    private volatile PrintWriter logWriter;
+    private volatile int loginTimeout;
+
+    public PgEmbedDataSource() {
+    }
+
+    public PgEmbedDataSource(String url) {
+        setUrl(url);
+    }
+
+    public String getUrl() {
+        return url;
+    }
+
+    /** @param url a {@code jdbc:pgembed:} URL */
+    public void setUrl(String url) {
+        if (url != null && !DRIVER.acceptsURL(url)) {
+            throw new IllegalArgumentException("not a jdbc:pgembed: URL: " + url);
+        }
+        this.url = url;
+    }
+
+    /** Same as {@link #setUrl(String)} (some tools look for "jdbcUrl"). */
+    public void setJdbcUrl(String url) {
+        setUrl(url);
+    }
+
+    public String getJdbcUrl() {
+        return url;
+    }
+
+    /**
+     * A pgjdbc connection property for every connection (for example {@code prepareThreshold}).
+     *
+     * @param name  the property
+     * @param value its value
+     */
+    public void setProperty(String name, String value) {
+        synchronized (properties) {
+            properties.setProperty(name, value);
+        }
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        String u = url;
+        if (u == null) {
+            throw new SQLException("no URL set on the PgEmbedDataSource", "08001");
+        }
+        Properties p;
+        synchronized (properties) {
+            p = (Properties) properties.clone();
+        }
+        return DRIVER.connect(u, p);
+    }
+
+    /** The user and password are ignored: the embedded database has no authentication. */
+    @Override
+    public Connection getConnection(String username, String password) throws SQLException {
+        return getConnection();
+    }
+
+    @Override
+    public PrintWriter getLogWriter() {
+        return logWriter;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {
+        this.logWriter = out;
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) {
+        this.loginTimeout = seconds;
+    }
+
+    @Override
+    public int getLoginTimeout() {
+        return loginTimeout;
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+        throw new SQLFeatureNotSupportedException();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        throw new SQLException("not a wrapper for " + iface);
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+        return iface.isInstance(this);
+    }
+}

@@ -1,0 +1,205 @@
+package dev.pgembed.jdbc;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Frontend/backend protocol helpers: building messages, reading the replies of internal queries. */
+final class Wire {
+    private Wire() {
+    }
+
+    /** A growable byte buffer. */
+    static final class Buf {
+        byte[] b;
+        int len;
+
+        Buf(int cap) {
+            b = new byte[cap];
+        }
+
+        void ensure(int extra) {
+            int need = len + extra;
+            if (need > b.length) {
+                b = Arrays.copyOf(b, Math.max(need, b.length * 2));
+            }
+        }
+
+        Buf put(int v) {
+            ensure(1);
+            b[len++] = (byte) v;
+            return this;
+        }
+
+        Buf put(byte[] src, int off, int n) {
+            ensure(n);
+            System.arraycopy(src, off, b, len, n);
+            len += n;
+            return this;
+        }
+
+        Buf int32(int v) {
+            ensure(4);
+            b[len] = (byte) (v >>> 24);
+            b[len + 1] = (byte) (v >>> 16);
+            b[len + 2] = (byte) (v >>> 8);
+            b[len + 3] = (byte) v;
+            len += 4;
+            return this;
+        }
+
+        Buf cstr(String s) {
+            byte[] u = s.getBytes(StandardCharsets.UTF_8);
+            put(u, 0, u.length);
+            return put(0);
+        }
+
+        /* begins a message; returns the position of its length word, for end() */
+        int begin(char type) {
+            put(type);
+            int at = len;
+            int32(0);
+            return at;
+        }
+
+        void end(int at) {
+            int n = len - at;
+            b[at] = (byte) (n >>> 24);
+            b[at + 1] = (byte) (n >>> 16);
+            b[at + 2] = (byte) (n >>> 8);
+            b[at + 3] = (byte) n;
+        }
+
+        void clear() {
+            len = 0;
+        }
+
+        byte[] toArray() {
+            return Arrays.copyOf(b, len);
+        }
+    }
+
+    static int int32(byte[] b, int at) {
+        return ((b[at] & 0xff) << 24) | ((b[at + 1] & 0xff) << 16) | ((b[at + 2] & 0xff) << 8) | (b[at + 3] & 0xff);
+    }
+
+    static int int16(byte[] b, int at) {
+        return ((b[at] & 0xff) << 8) | (b[at + 1] & 0xff);
+    }
+
+    /* end (exclusive) of the NUL-terminated string at 'at' */
+    static int cstrEnd(byte[] b, int at, int limit) {
+        int i = at;
+        while (i < limit && b[i] != 0) {
+            i++;
+        }
+        return i;
+    }
+
+    static byte[] query(String sql) {
+        Buf m = new Buf(sql.length() + 16);
+        int at = m.begin('Q');
+        m.cstr(sql);
+        m.end(at);
+        return m.toArray();
+    }
+
+    static void errorResponse(Buf out, String severity, String sqlState, String message) {
+        int at = out.begin('E');
+        out.put('S').cstr(severity);
+        out.put('V').cstr(severity);
+        out.put('C').cstr(sqlState);
+        out.put('M').cstr(message);
+        out.put(0);
+        out.end(at);
+    }
+
+    static void readyForQuery(Buf out, char status) {
+        int at = out.begin('Z');
+        out.put(status);
+        out.end(at);
+    }
+
+    static void parameterStatus(Buf out, String name, String value) {
+        int at = out.begin('S');
+        out.cstr(name).cstr(value);
+        out.end(at);
+    }
+
+    /** SQL string literal (standard_conforming_strings is on). */
+    static String literal(String s) {
+        return "'" + s.replace("'", "''") + "'";
+    }
+
+    static String identifier(String s) {
+        return "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+
+    /** The replies to an internal simple query: the rows of each result (text), the first error. */
+    static final class Reply {
+        final List<List<String[]>> results = new ArrayList<>();
+        Map<Character, String> error;
+
+        String errorText() {
+            return error == null ? null : error.getOrDefault('C', "XX000") + " " + error.getOrDefault('M', "?");
+        }
+    }
+
+    static Reply parse(byte[] b, int off, int len) {
+        Reply r = new Reply();
+        List<String[]> current = null;
+        int p = off;
+        int end = off + len;
+        while (p + 5 <= end) {
+            char type = (char) b[p];
+            int mlen = int32(b, p + 1);
+            int body = p + 5;
+            int next = p + 1 + mlen;
+            if (next > end) {
+                break;
+            }
+            switch (type) {
+                case 'T' -> {
+                    current = new ArrayList<>();
+                    r.results.add(current);
+                }
+                case 'D' -> {
+                    int n = int16(b, body);
+                    String[] row = new String[n];
+                    int q = body + 2;
+                    for (int i = 0; i < n; i++) {
+                        int l = int32(b, q);
+                        q += 4;
+                        if (l >= 0) {
+                            row[i] = new String(b, q, l, StandardCharsets.UTF_8);
+                            q += l;
+                        }
+                    }
+                    if (current != null) {
+                        current.add(row);
+                    }
+                }
+                case 'E' -> {
+                    if (r.error == null) {
+                        Map<Character, String> f = new LinkedHashMap<>();
+                        int q = body;
+                        while (q < next && b[q] != 0) {
+                            char code = (char) b[q];
+                            int e = cstrEnd(b, q + 1, next);
+                            f.put(code, new String(b, q + 1, e - q - 1, StandardCharsets.UTF_8));
+                            q = e + 1;
+                        }
+                        r.error = f;
+                    }
+                }
+                default -> {
+                }
+            }
+            p = next;
+        }
+        return r;
+    }
+}

@@ -1,0 +1,628 @@
+package dev.pgembed.jdbc;
+
+import dev.pgembed.PgException;
+import dev.pgembed.internal.EngineBridge;
+import dev.pgembed.internal.bindings.PgEmbeddedH;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The server side of one in-process "socket": the start-up phase answered here, then the client's messages
+ * passed through {@code pgembed_protocol_exchange} (statement and portal names prefixed per connection,
+ * Terminate intercepted), and the backend's replies handed back to the reader. Not thread-safe: the
+ * socket serialises its calls.
+ */
+final class WireSession {
+    private static final System.Logger LOG = System.getLogger("dev.pgembed.jdbc");
+    private static final Map<Integer, WireSession> BY_SECRET = new ConcurrentHashMap<>();
+    private static final AtomicLong IDS = new AtomicLong();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /* pgjdbc's PgBufferedOutputStream flushes by itself when full; big COPY or batch data goes on early */
+    private static final int EAGER_SEND = 1 << 20;
+    private static final String[] REPORTED = {"server_version", "server_encoding", "client_encoding", "DateStyle",
+            "TimeZone", "integer_datetimes", "standard_conforming_strings", "IntervalStyle", "is_superuser",
+            "session_authorization", "application_name", "default_transaction_read_only", "in_hot_standby",
+            "search_path"};
+
+    private enum Phase { STARTUP, READY, ENDED }
+
+    private final String backendKey;
+    private Phase phase = Phase.STARTUP;
+    private Backend backend;
+    private EngineBridge.Token token;
+    private byte[] prefix;
+    private int secret;
+    private NativeExchange nat;
+
+    /* session state kept while other connections use the backend (read and written under the db's lock) */
+    private Map<String, String> settings = new LinkedHashMap<>();
+    private List<String> channels = List.of();
+    private final Set<String> statements = new HashSet<>();
+
+    private int state = EngineBridge.IDLE;
+    private boolean more;
+    private boolean skipUntilSync;
+
+    /* bytes written by the client, not yet sent */
+    final Wire.Buf w = new Wire.Buf(8192);
+    /* the messages sent to the engine */
+    private final Wire.Buf in = new Wire.Buf(8192);
+    /* bytes for the client to read */
+    private final Wire.Buf r = new Wire.Buf(8192);
+    private int rpos;
+    private boolean eof;
+
+    WireSession(String backendKey) {
+        this.backendKey = backendKey;
+    }
+
+    // =============================================================================================
+    // Reading side
+    // =============================================================================================
+
+    int available() {
+        return r.len - rpos;
+    }
+
+    int read(byte[] b, int off, int len) {
+        int n = Math.min(len, r.len - rpos);
+        if (n > 0) {
+            System.arraycopy(r.b, rpos, b, off, n);
+            rpos += n;
+            if (rpos == r.len) {
+                rpos = 0;
+                r.len = 0;
+                if (r.b.length > (4 << 20)) {
+                    r.b = new byte[8192];
+                }
+            }
+        }
+        return n;
+    }
+
+    boolean eof() {
+        return eof && rpos == r.len;
+    }
+
+    boolean morePending() {
+        return more && !eof;
+    }
+
+    /** Continues output the backend paused (the reader drained what it had). */
+    void continueOutput() throws IOException {
+        exchange(in.b, 0);
+    }
+
+    // =============================================================================================
+    // Writing side
+    // =============================================================================================
+
+    /** The client wrote; sends early when a lot is buffered. */
+    void written() throws IOException {
+        if (w.len >= EAGER_SEND && phase == Phase.READY) {
+            flush();
+        }
+    }
+
+    /** The client flushed: sends the complete messages buffered so far. */
+    void flush() throws IOException {
+        switch (phase) {
+            case STARTUP -> startupPhase();
+            case ENDED -> w.clear();
+            case READY -> readyPhase();
+        }
+    }
+
+    private void readyPhase() throws IOException {
+        byte[] b = w.b;
+        int p = 0;
+        in.clear();
+        boolean terminate = false;
+        while (p + 5 <= w.len) {
+            char type = (char) b[p];
+            int total = 1 + Wire.int32(b, p + 1);
+            if (p + total > w.len) {
+                break;
+            }
+            if (skipUntilSync) {
+                if (type == 'S') {
+                    skipUntilSync = false;
+                    Wire.readyForQuery(r, 'I');
+                }
+                p += total;
+                continue;
+            }
+            if (type == 'X') {
+                terminate = true;
+                p = w.len;
+                break;
+            }
+            transform(b, p, total, type);
+            p += total;
+        }
+        consume(p);
+        if (in.len > 0) {
+            send();
+        }
+        if (terminate) {
+            end();
+        }
+    }
+
+    private void consume(int n) {
+        if (n >= w.len) {
+            w.len = 0;
+        } else if (n > 0) {
+            System.arraycopy(w.b, n, w.b, 0, w.len - n);
+            w.len -= n;
+        }
+    }
+
+    /* copies one message into 'in', prefixing prepared statement and portal names */
+    private void transform(byte[] b, int p, int total, char type) {
+        int end = p + total;
+        switch (type) {
+            case 'P' -> { // Parse: name, query, types
+                int nameEnd = Wire.cstrEnd(b, p + 5, end);
+                if (nameEnd > p + 5) {
+                    statements.add(new String(b, p + 5, nameEnd - p - 5, StandardCharsets.UTF_8));
+                }
+                renamed(b, p, end, type, p + 5, nameEnd, -1, -1, 0);
+            }
+            case 'B' -> { // Bind: portal, statement, ...
+                int portalEnd = Wire.cstrEnd(b, p + 5, end);
+                int stmtEnd = Wire.cstrEnd(b, portalEnd + 1, end);
+                renamed(b, p, end, type, p + 5, portalEnd, portalEnd + 1, stmtEnd, 0);
+            }
+            case 'D', 'C' -> { // Describe/Close: 'S'|'P', name
+                int nameEnd = Wire.cstrEnd(b, p + 6, end);
+                if (type == 'C' && b[p + 5] == 'S' && nameEnd > p + 6) {
+                    statements.remove(new String(b, p + 6, nameEnd - p - 6, StandardCharsets.UTF_8));
+                }
+                renamed(b, p, end, type, p + 6, nameEnd, -1, -1, 1);
+            }
+            case 'E' -> { // Execute: portal, max rows
+                int nameEnd = Wire.cstrEnd(b, p + 5, end);
+                renamed(b, p, end, type, p + 5, nameEnd, -1, -1, 0);
+            }
+            default -> in.put(b, p, total);
+        }
+    }
+
+    /*
+     * Copies the message at [p, end) with the name [s1, e1) (and [s2, e2) unless s2 < 0) prefixed when not
+     * empty; 'lead' bytes follow the length word before the first name.
+     */
+    private void renamed(byte[] b, int p, int end, char type, int s1, int e1, int s2, int e2, int lead) {
+        boolean r1 = e1 > s1;
+        boolean r2 = s2 >= 0 && e2 > s2;
+        if (!r1 && !r2) {
+            in.put(b, p, end - p);
+            return;
+        }
+        int at = in.begin(type);
+        in.put(b, p + 5, lead);
+        if (r1) {
+            in.put(prefix, 0, prefix.length);
+        }
+        if (s2 < 0) {
+            in.put(b, s1, end - s1);
+        } else {
+            in.put(b, s1, s2 - s1);
+            if (r2) {
+                in.put(prefix, 0, prefix.length);
+            }
+            in.put(b, s2, end - s2);
+        }
+        in.end(at);
+    }
+
+    /* sends 'in' (complete messages) to the engine; the replies become readable */
+    private void send() throws IOException {
+        while (more) {
+            continueOutput();
+        }
+        try {
+            exchange(in.b, in.len);
+        } catch (PgException e) {
+            // no turn (another connection's transaction, or this thread's own): answer like a backend would
+            failBatch(e);
+        }
+    }
+
+    private void exchange(byte[] data, int len) throws IOException {
+        int st;
+        try {
+            st = EngineBridge.run(backend.db, token, engine -> {
+                backend.switchTo(this, engine);
+                backend.running = this;
+                int rc;
+                try {
+                    rc = nat.exchange(engine, data, 0, len);
+                } finally {
+                    backend.running = null;
+                }
+                nat.appendTo(r);
+                more = rc == NativeExchange.MORE;
+                return nat.state(rc);
+            });
+        } catch (IllegalStateException closed) {
+            eof = true;
+            throw new IOException("pgembed-jdbc: " + closed.getMessage(), closed);
+        }
+        state = st;
+        if (st == EngineBridge.ENDED) {
+            more = false;
+            eof = true;
+            phase = Phase.ENDED;
+        }
+    }
+
+    /* answers the messages in 'in' with the error, as a backend skips to Sync after an error */
+    private void failBatch(PgException e) {
+        String msg = e.getMessage();
+        boolean erred = false;
+        int p = 0;
+        while (p + 5 <= in.len) {
+            char type = (char) in.b[p];
+            p += 1 + Wire.int32(in.b, p + 1);
+            if (type == 'S' || type == 'Q') {
+                if (!erred) {
+                    Wire.errorResponse(r, "ERROR", e.sqlState(), msg);
+                }
+                Wire.readyForQuery(r, 'I');
+                erred = false;
+            } else if (!erred && type != 'H') {
+                Wire.errorResponse(r, "ERROR", e.sqlState(), msg);
+                erred = true;
+            }
+        }
+        skipUntilSync = erred;
+    }
+
+    // =============================================================================================
+    // Start-up
+    // =============================================================================================
+
+    private void startupPhase() throws IOException {
+        while (phase == Phase.STARTUP && w.len >= 8) {
+            int len = Wire.int32(w.b, 0);
+            if (len < 8 || len > 10_000) {
+                fatal("08P01", "invalid start-up packet length " + len);
+                return;
+            }
+            if (w.len < len) {
+                return;
+            }
+            byte[] m = java.util.Arrays.copyOf(w.b, len);
+            consume(len);
+            int code = Wire.int32(m, 4);
+            if (code == 80877103 || code == 80877104) { // SSLRequest, GSSENCRequest
+                r.put('N');
+            } else if (code == 80877102) { // CancelRequest
+                if (len >= 16) {
+                    cancel(Wire.int32(m, 12));
+                }
+                phase = Phase.ENDED;
+                eof = true;
+            } else if ((code >>> 16) == 3) {
+                startup(m, code & 0xffff);
+            } else {
+                fatal("08P01", "unsupported frontend protocol " + (code >>> 16) + "." + (code & 0xffff));
+            }
+        }
+    }
+
+    private static void cancel(int secret) {
+        WireSession s = BY_SECRET.get(secret);
+        if (s != null && s.backend != null && s.backend.running == s) {
+            s.backend.db.cancel();
+        }
+    }
+
+    private void fatal(String sqlState, String message) {
+        Wire.errorResponse(r, "FATAL", sqlState, message);
+        phase = Phase.ENDED;
+        eof = true;
+        w.clear();
+    }
+
+    private void startup(byte[] m, int minor) throws IOException {
+        Map<String, String> params = new LinkedHashMap<>();
+        int p = 8;
+        while (p < m.length && m[p] != 0) {
+            int ke = Wire.cstrEnd(m, p, m.length);
+            int ve = Wire.cstrEnd(m, ke + 1, m.length);
+            params.put(new String(m, p, ke - p, StandardCharsets.UTF_8),
+                    new String(m, ke + 1, Math.max(0, ve - ke - 1), StandardCharsets.UTF_8));
+            p = ve + 1;
+        }
+        List<String> unknownOptions = new ArrayList<>();
+        Map<String, String> set = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            String k = e.getKey();
+            String v = e.getValue();
+            switch (k) {
+                case "user", "database" -> {
+                    // the engine's session user and database
+                }
+                case "client_encoding" -> {
+                    String norm = v.replace("-", "").replace("_", "").toUpperCase(Locale.ROOT);
+                    if (!norm.equals("UTF8") && !norm.equals("UNICODE")) {
+                        fatal("22023", "pgembed-jdbc supports only client_encoding UTF8, not \"" + v + "\"");
+                        return;
+                    }
+                }
+                case "replication" -> {
+                    if (!v.equalsIgnoreCase("false") && !v.equals("0") && !v.equalsIgnoreCase("off")) {
+                        fatal("0A000", "replication connections are not supported by pgembed-jdbc");
+                        return;
+                    }
+                }
+                case "options" -> {
+                    if (!parseOptions(v, set)) {
+                        fatal("0A000", "pgembed-jdbc supports only \"-c name=value\" and \"--name=value\" in"
+                                + " options, not \"" + v + "\"");
+                        return;
+                    }
+                }
+                default -> {
+                    if (k.startsWith("_pq_.")) {
+                        unknownOptions.add(k);
+                    } else {
+                        set.put(k, v);
+                    }
+                }
+            }
+        }
+        backend = Backend.retain(backendKey);
+        if (backend == null) {
+            fatal("3D000", "no open pgembed database is registered under \"" + backendKey + "\": connect through"
+                    + " jdbc:pgembed: URLs (PgEmbedDriver / PgEmbedDataSource)");
+            return;
+        }
+        long id = IDS.incrementAndGet();
+        token = new EngineBridge.Token("JDBC connection #" + id);
+        prefix = ("pgembed" + id + "_").getBytes(StandardCharsets.US_ASCII);
+        nat = new NativeExchange();
+        settings = set;
+        String[] values = new String[REPORTED.length];
+        String[] error = new String[2];
+        int pid;
+        try {
+            StringBuilder sql = new StringBuilder("SELECT ");
+            for (int i = 0; i < REPORTED.length; i++) {
+                sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
+                        .append(", true)");
+            }
+            int[] pidOut = new int[1];
+            state = EngineBridge.run(backend.db, token, engine -> {
+                // applying the start-up settings must not fail silently: try them here first
+                if (!set.isEmpty()) {
+                    settings = Map.of();
+                    backend.switchTo(this, engine);
+                    StringBuilder apply = new StringBuilder("SELECT ");
+                    int i = 0;
+                    for (Map.Entry<String, String> e : set.entrySet()) {
+                        apply.append(i++ == 0 ? "" : ", ").append("pg_catalog.set_config(")
+                                .append(Wire.literal(e.getKey())).append(", ").append(Wire.literal(e.getValue()))
+                                .append(", false)");
+                    }
+                    Wire.Reply a = backend.simpleQuery(engine, apply.toString());
+                    settings = set;
+                    if (a.error != null) {
+                        error[0] = a.error.getOrDefault('C', "22023");
+                        error[1] = a.error.getOrDefault('M', "invalid start-up parameter");
+                        backend.ended(this);
+                        return EngineBridge.IDLE;
+                    }
+                } else {
+                    backend.switchTo(this, engine);
+                }
+                Wire.Reply q = backend.simpleQuery(engine, sql.toString());
+                if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
+                    error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
+                    error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
+                    backend.ended(this);
+                    return EngineBridge.IDLE;
+                }
+                System.arraycopy(q.results.get(0).get(0), 0, values, 0, REPORTED.length);
+                pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
+                return EngineBridge.IDLE;
+            });
+            pid = pidOut[0];
+        } catch (PgException e) {
+            error[0] = e.sqlState();
+            error[1] = e.getMessage();
+            pid = 0;
+        } catch (IllegalStateException e) {
+            error[0] = "57P01";
+            error[1] = e.getMessage();
+            pid = 0;
+        }
+        if (error[0] != null) {
+            fatal(error[0], error[1]);
+            release();
+            return;
+        }
+        do {
+            secret = RANDOM.nextInt();
+        } while (secret == 0 || BY_SECRET.putIfAbsent(secret, this) != null);
+        if (minor > 0 || !unknownOptions.isEmpty()) {
+            int at = r.begin('v');
+            r.int32(3 << 16);
+            r.int32(unknownOptions.size());
+            for (String o : unknownOptions) {
+                r.cstr(o);
+            }
+            r.end(at);
+        }
+        int at = r.begin('R');
+        r.int32(0);
+        r.end(at);
+        for (int i = 0; i < REPORTED.length; i++) {
+            if (values[i] != null) {
+                Wire.parameterStatus(r, REPORTED[i], values[i]);
+            }
+        }
+        at = r.begin('K');
+        r.int32(pid);
+        r.int32(secret);
+        r.end(at);
+        Wire.readyForQuery(r, 'I');
+        phase = Phase.READY;
+    }
+
+    /* "-c a=b -c x=y" and "--a=b" */
+    private static boolean parseOptions(String options, Map<String, String> into) {
+        String[] words = options.trim().split("\\s+");
+        for (int i = 0; i < words.length; i++) {
+            String wd = words[i];
+            if (wd.isEmpty()) {
+                continue;
+            }
+            String kv;
+            if (wd.equals("-c") && i + 1 < words.length) {
+                kv = words[++i];
+            } else if (wd.startsWith("-c")) {
+                kv = wd.substring(2);
+            } else if (wd.startsWith("--")) {
+                kv = wd.substring(2);
+            } else {
+                return false;
+            }
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                return false;
+            }
+            into.put(kv.substring(0, eq).replace('-', '_'), kv.substring(eq + 1));
+        }
+        return true;
+    }
+
+    // =============================================================================================
+    // Session state (under the db's lock)
+    // =============================================================================================
+
+    Map<String, String> settings() {
+        return settings;
+    }
+
+    List<String> channels() {
+        return channels;
+    }
+
+    void saved(Map<String, String> settings, List<String> channels) {
+        this.settings = settings;
+        this.channels = channels;
+    }
+
+    // =============================================================================================
+    // End
+    // =============================================================================================
+
+    /** Terminate, or the socket closed: leaves the backend idle for the next user and frees this session. */
+    void end() {
+        if (phase == Phase.ENDED) {
+            return;
+        }
+        boolean wasReady = phase == Phase.READY;
+        phase = Phase.ENDED;
+        eof = true;
+        w.clear();
+        if (!wasReady || backend == null) {
+            return;
+        }
+        try {
+            if (state != EngineBridge.IDLE || more || !statements.isEmpty() || backend.isCurrent(this)) {
+                state = EngineBridge.run(backend.db, token, this::settle);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "pgembed-jdbc: could not clean up after " + token, e);
+        } finally {
+            release();
+        }
+    }
+
+    private int settle(MemorySegment engine) {
+        Wire.Buf sink = new Wire.Buf(256);
+        int rc = NativeExchange.WAITING;
+        while (more) {
+            sink.clear();
+            rc = nat.exchange(engine, in.b, 0, 0);
+            more = rc == NativeExchange.MORE;
+        }
+        int st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : state;
+        for (int attempt = 0; attempt < 3 && st != EngineBridge.IDLE && st != EngineBridge.ENDED; attempt++) {
+            Wire.Buf m = new Wire.Buf(64);
+            if (st == EngineBridge.BUSY) {
+                int at = m.begin('f'); // aborts a COPY FROM STDIN; ignored elsewhere
+                m.cstr("the JDBC connection was closed");
+                m.end(at);
+                at = m.begin('S');
+                m.end(at);
+            } else {
+                m.put(Wire.query("ROLLBACK"), 0, Wire.query("ROLLBACK").length);
+            }
+            sink.clear();
+            rc = nat.exchangeAll(engine, m.b, 0, m.len, sink);
+            st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : NativeExchange.stateOf(rc, sink.b, sink.len);
+        }
+        if (st == EngineBridge.IDLE && !statements.isEmpty()) {
+            Wire.Buf m = new Wire.Buf(64 + statements.size() * 32);
+            for (String s : statements) {
+                int at = m.begin('C');
+                m.put('S');
+                m.put(prefix, 0, prefix.length);
+                m.cstr(s);
+                m.end(at);
+            }
+            int at = m.begin('S');
+            m.end(at);
+            sink.clear();
+            rc = nat.exchangeAll(engine, m.b, 0, m.len, sink);
+            st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : NativeExchange.stateOf(rc, sink.b, sink.len);
+            statements.clear();
+        }
+        backend.ended(this);
+        return st;
+    }
+
+    private void release() {
+        if (secret != 0) {
+            BY_SECRET.remove(secret, this);
+        }
+        if (nat != null) {
+            nat.close();
+        }
+        Backend b = backend;
+        if (b != null) {
+            b.release();
+        }
+    }
+
+    /** For Socket.close from another thread: interrupts this connection's running statement. */
+    void cancelIfRunning() {
+        Backend b = backend;
+        if (b != null && b.running == this) {
+            b.db.cancel();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return token != null ? token.toString() : "WireSession[" + backendKey + "]";
+    }
+}
