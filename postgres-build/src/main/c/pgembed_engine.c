@@ -747,13 +747,23 @@ __wrap_system(const char *command)
  * global scope of a secondary namespace (RTLD_GLOBAL crashes there), so modules
  * carry a DT_NEEDED on libpgembed.so instead, which binds them to this copy.
  */
+#define MAX_LOADED_MODULES 512
+static void *loaded_modules[MAX_LOADED_MODULES];
+static int	n_loaded_modules;
+
 extern void *__real_dlopen(const char *file, int mode);
 void *
 __wrap_dlopen(const char *file, int mode)
 {
-	if (E != NULL)
-		mode &= ~RTLD_GLOBAL;
-	return __real_dlopen(file, mode);
+	void	   *handle;
+
+	if (E == NULL)
+		return __real_dlopen(file, mode);
+	handle = __real_dlopen(file, mode & ~RTLD_GLOBAL);
+	/* every reference the backend takes is given back when the engine ends */
+	if (handle != NULL && n_loaded_modules < MAX_LOADED_MODULES)
+		loaded_modules[n_loaded_modules++] = handle;
+	return handle;
 }
 
 /* descriptors created otherwise than by open() */
@@ -943,6 +953,12 @@ engine_release_resources(void)
 	if (datadir_fd >= 0)
 		__real_close(datadir_fd);
 	datadir_fd = -1;
+	/*
+	 * Modules (bundled or loaded by path): one left loaded would pin this copy of
+	 * the library, and the slot would need a new namespace next time.
+	 */
+	while (n_loaded_modules > 0)
+		dlclose(loaded_modules[--n_loaded_modules]);
 }
 
 /* ---------------------------------------------------------------------

@@ -2461,51 +2461,6 @@ free_slot(pgembed_engine *e)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-/* Unloads what the backend loaded into the engine's namespace (plpgsql, contrib). */
-static void
-unload_modules(pgembed_engine *e)
-{
-	struct link_map *lm = NULL;
-	char	   *names[256];
-	int			n = 0;
-
-	if (dlinfo(e->dl_handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL)
-		return;
-	while (lm->l_prev != NULL)
-		lm = lm->l_prev;
-	/*
-	 * Everything the backend loaded, bundled or not (CREATE FUNCTION ... AS
-	 * '/any/path.so'): one left behind would pin this copy of libpgembed, and the
-	 * slot would need a new namespace.  The C library and its kin stay.
-	 */
-	for (; lm != NULL && n < 256; lm = lm->l_next)
-	{
-		const char *base;
-
-		if (lm->l_name == NULL || lm->l_name[0] != '/' || strcmp(lm->l_name, self_path()) == 0)
-			continue;
-		base = strrchr(lm->l_name, '/') + 1;
-		if (strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libm.so", 7) == 0 ||
-			strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "libdl.so", 8) == 0 ||
-			strncmp(base, "libpthread.so", 13) == 0 || strncmp(base, "librt.so", 8) == 0)
-			continue;
-		names[n++] = strdup(lm->l_name);
-	}
-	for (int i = n - 1; i >= 0; i--)
-	{
-		if (names[i] == NULL)
-			continue;
-		void	   *h = dlmopen(e->lmid, names[i], RTLD_NOLOAD | RTLD_LAZY);
-
-		if (h != NULL)
-		{
-			dlclose(h);			/* our reference */
-			dlclose(h);			/* the backend's */
-		}
-		free(names[i]);
-	}
-}
-
 /* After the backend ended: release its resources and its copy of the library. */
 static void
 engine_release(pgembed_engine *e)
@@ -2515,7 +2470,7 @@ engine_release(pgembed_engine *e)
 	free_slot(e);
 	if (e->dl_handle)
 	{
-		unload_modules(e);
+		/* the engine's cleanup closed the modules it loaded */
 		dlclose(e->dl_handle);
 		e->dl_handle = NULL;
 	}

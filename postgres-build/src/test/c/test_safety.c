@@ -273,6 +273,12 @@ test_working_directory_and_umask(void)
 	char		path[1200];
 	struct stat st;
 
+	static const char *const envs[] = {"LC_ALL", "LC_COLLATE", "LC_CTYPE", "LC_MESSAGES", "LC_MONETARY",
+	"LC_NUMERIC", "LC_TIME", "PGDATA", "TZ"};
+	char	   *env_before[sizeof(envs) / sizeof(envs[0])];
+
+	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++)
+		env_before[i] = getenv(envs[i]) ? strdup(getenv(envs[i])) : NULL;
 	CHECK(getcwd(cwd_before, sizeof(cwd_before)) != NULL);
 	mask_before = umask(022);
 	umask(022);
@@ -301,7 +307,16 @@ test_working_directory_and_umask(void)
 	CHECK_STR(cwd_after, scratch_dir[0] == '/' ? scratch_dir : cwd_after);
 	mask_after = umask(022);
 	CHECK_INT(mask_after, 022);
-	CHECK(getenv("LC_ALL") == NULL || 1);
+	/* PostgreSQL's setlocale()/setenv() stay in the engine's own C library */
+	CHECK_STR(scalar(e, "SET lc_messages = 'C'; SET TimeZone = 'Asia/Kolkata'; SELECT 'ok'"), "ok");
+	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++)
+	{
+		const char *now = getenv(envs[i]);
+
+		if ((now == NULL) != (env_before[i] == NULL) || (now && strcmp(now, env_before[i]) != 0))
+			test_fail(__FILE__, __LINE__, "environment variable %s changed", envs[i]);
+		free(env_before[i]);
+	}
 	pgembed_close(e, NULL);
 	chdir(cwd_before);
 }
@@ -501,7 +516,7 @@ const test_case safety_tests[] = {
 	{"safety: cancel and statement_timeout", test_cancel_and_timeouts},
 	{"safety: lock_timeout", test_lock_timeout},
 	{"safety: a timeout stays in its engine", test_timeout_stays_in_its_engine},
-	{"safety: working directory and umask are the host's", test_working_directory_and_umask},
+	{"safety: working directory, umask and environment are the host's", test_working_directory_and_umask},
 	{"safety: stack depth from a 256 KiB thread", test_stack_depth_small_thread},
 	{"safety: concurrent calls are serialised", test_concurrent_calls_serialised},
 	{"safety: calls and close from threads other than the opener", test_calls_from_other_threads},

@@ -537,7 +537,36 @@ test_protocol_exchange(void)
 	teardown();
 }
 
+/* Every bundled extension installs (with what it requires). */
+static void
+test_every_extension_installs(void)
+{
+	pgembed_result *list;
+	int			installed = 0;
+
+	REQUIRE(setup());
+	list = pgembed_exec(db, "SELECT name FROM pg_available_extensions WHERE installed_version IS NULL ORDER BY name");
+	REQUIRE(pgembed_result_status(list) == PGEMBED_TUPLES_OK);
+	for (int64_t i = 0; i < pgembed_result_ntuples(list); i++)
+	{
+		char		sql[300];
+		const char *state;
+
+		snprintf(sql, sizeof(sql), "CREATE EXTENSION IF NOT EXISTS \"%s\" CASCADE", pgembed_result_value(list, i, 0));
+		state = sqlstate_of(db, sql);
+		if (strcmp(state, "00000") != 0)
+			test_fail(__FILE__, __LINE__, "%s: SQLSTATE %s", sql, state);
+		else
+			installed++;
+	}
+	printf("    %d extensions installed\n", installed);
+	CHECK(installed >= 35);
+	pgembed_result_free(list);
+	teardown();
+}
+
 const test_case statement_tests[] = {
+	{"statements: every bundled extension installs", test_every_extension_installs},
 	{"statements: the protocol door (simple, extended, transaction hand-over)", test_protocol_exchange},
 	{"statements: several statements return the last result", test_multi_statement_returns_last},
 	{"statements: parameters, binary and text", test_parameters},
