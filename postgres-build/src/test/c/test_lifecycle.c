@@ -10,39 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static long
-rss_kb(void)
-{
-	FILE	   *f = fopen("/proc/self/statm", "r");
-	long		pages = 0,
-				rss = 0;
-
-	if (f)
-	{
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static long
-map_count(void)
-{
-	FILE	   *f = fopen("/proc/self/maps", "r");
-	long		n = 0;
-	int			ch;
-
-	if (f)
-	{
-		while ((ch = fgetc(f)) != EOF)
-			if (ch == '\n')
-				n++;
-		fclose(f);
-	}
-	return n;
-}
-
 /* The stock server of the same build reads what we wrote, without crash recovery. */
 static void
 test_stock_server_reads_closed_directory(void)

@@ -133,6 +133,41 @@ sqlstate_of(pgembed_engine *e, const char *sql)
 	return buf;
 }
 
+/* resident set size of this process */
+long
+rss_kb(void)
+{
+	FILE	   *f = fopen("/proc/self/statm", "r");
+	long		pages = 0,
+				rss = 0;
+
+	if (f)
+	{
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* number of memory mappings of this process */
+long
+map_count(void)
+{
+	FILE	   *f = fopen("/proc/self/maps", "r");
+	long		n = 0;
+	int			ch;
+
+	if (f)
+	{
+		while ((ch = fgetc(f)) != EOF)
+			if (ch == '\n')
+				n++;
+		fclose(f);
+	}
+	return n;
+}
+
 extern const test_case lifecycle_tests[];
 extern const test_case statement_tests[];
 extern const test_case safety_tests[];

@@ -472,22 +472,6 @@ test_concurrent_calls_serialised(void)
 	pgembed_close(e, NULL);
 }
 
-static long
-rss_kb(void)
-{
-	FILE	   *f = fopen("/proc/self/statm", "r");
-	long		pages = 0,
-				rss = 0;
-
-	if (f)
-	{
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static void
 test_memory_stable(void)
 {

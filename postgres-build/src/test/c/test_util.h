@@ -24,6 +24,8 @@ pgembed_engine *open_fresh(int nsettings, const char *const *settings);
 pgembed_engine *reopen(const char *dir, int nsettings, const char *const *settings);
 const char *scalar(pgembed_engine *e, const char *sql);
 const char *sqlstate_of(pgembed_engine *e, const char *sql);
+long		rss_kb(void);
+long		map_count(void);
 
 #define CHECK(cond) \
 	do { if (!(cond)) test_fail(__FILE__, __LINE__, "%s", #cond); } while (0)
