@@ -2307,18 +2307,32 @@ copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
 			close(in);
 			return -1;
 		}
-		while ((n = read(in, buf, sizeof(buf))) > 0)
+		/* in the kernel (a reflink where the file system can), else through a buffer */
+		n = 0;
+		if (st->st_size > 0)
 		{
-			if (write(out, buf, n) != n)
+			off_t		left = st->st_size;
+			ssize_t		c;
+
+			while (left > 0 && (c = copy_file_range(in, NULL, out, NULL, (size_t) left, 0)) > 0)
+				left -= c;
+			if (left > 0)
 			{
-				n = -1;
-				break;
+				if (lseek(in, st->st_size - left, SEEK_SET) < 0 || lseek(out, st->st_size - left, SEEK_SET) < 0)
+					n = -1;
+				while (n >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+				{
+					if (write(out, buf, n) != n)
+					{
+						n = -1;
+						break;
+					}
+				}
 			}
 		}
 		close(in);
 		if (close(out) != 0 || n < 0)
 			return -1;
-		(void) st;
 		return 0;
 	}
 	return 0;
