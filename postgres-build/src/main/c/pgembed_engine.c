@@ -1276,6 +1276,13 @@ pgembed__engine_main(pgembed_engine *e)
 				 errmsg("could not open data directory \"%s\": %m", datadir_abs)));
 
 	InitStandaloneProcess(my_exec_path);
+
+	/*
+	 * The engine serves clients (the API, JDBC) over the protocol, as a client
+	 * backend does; a "standalone backend" may not LISTEN.  The checks that differ
+	 * for a client backend are connection limits, which a superuser skips.
+	 */
+	MyBackendType = B_BACKEND;
 	InitializeGUCOptions();
 	for (int i = 0; i < (int) lengthof(engine_defaults); i++)
 		apply_setting(engine_defaults[i]);

@@ -202,6 +202,10 @@ test_transactions(void)
 	CHECK_STR(sqlstate_of(db, "CREATE INDEX CONCURRENTLY ti ON t(n)"), "00000");
 	CHECK_STR(sqlstate_of(db, "ALTER SYSTEM SET work_mem = '5MB'"), "00000");
 	CHECK_STR(sqlstate_of(db, "CHECKPOINT"), "00000");
+	/* LISTEN/NOTIFY to itself: the notification arrives with the next idle point */
+	CHECK_STR(sqlstate_of(db, "LISTEN events"), "00000");
+	CHECK_STR(sqlstate_of(db, "NOTIFY events, 'hello'"), "00000");
+	CHECK_STR(scalar(db, "SELECT backend_type FROM pg_stat_activity WHERE pid = pg_backend_pid()"), "client backend");
 	CHECK_STR(sqlstate_of(db, "BEGIN; VACUUM t"), "25001");
 	CHECK_STR(sqlstate_of(db, "ROLLBACK"), "00000");
 	teardown();
