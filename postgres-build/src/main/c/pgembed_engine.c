@@ -179,8 +179,6 @@ engine_yield(void)
 	}
 }
 
-static void engine_release_resources(void);
-
 /*
  * aset.c keeps up to MAX_FREE_CONTEXTS (100) deleted contexts per size class in
  * static freelists for reuse; they would stay allocated when this copy of the

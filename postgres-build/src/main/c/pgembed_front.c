@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <link.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -797,6 +796,21 @@ run_engine(pgembed_engine *e)
 		engine_release(e);
 }
 
+/* Gives the backend these input segments (none: just resume it) and runs it. */
+static void
+run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs)
+{
+	if (nsegs > 0)
+	{
+		memcpy(e->in, segs, sizeof(pgembed_iov) * nsegs);
+		e->nin = nsegs;
+		e->in_index = 0;
+		e->in_pos = 0;
+	}
+	run_engine(e);
+	e->nin = 0;
+}
+
 /* hands the collected messages to the caller and starts a new buffer */
 static char *
 take_output(pgembed_engine *e, size_t *len)
@@ -828,13 +842,7 @@ exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 	size_t		buflen;
 	pgembed_result *r;
 
-	e->in[0].data = request;
-	e->in[0].len = len;
-	e->nin = 1;
-	e->in_index = 0;
-	e->in_pos = 0;
-	run_engine(e);
-	e->nin = 0;
+	run_with_input(e, &(pgembed_iov) {request, len}, 1);
 	buf = take_output(e, &buflen);
 	r = result_from_messages(buf, buflen, batch);
 	if (r == NULL)
@@ -1104,12 +1112,10 @@ set_mode_after(pgembed_engine *e, pgembed_result *r)
 	if (r->status == PGEMBED_COPY_IN)
 	{
 		e->mode = FRONT_MODE_COPY_IN;
-		e->mode_owner = pthread_self();
 	}
 	else if (r->status == PGEMBED_COPY_OUT)
 	{
 		e->mode = FRONT_MODE_COPY_OUT;
-		e->mode_owner = pthread_self();
 	}
 	else if (r->status == PGEMBED_FATAL)
 		e->mode = FRONT_MODE_IDLE;
@@ -1472,7 +1478,6 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 	if (r && r->status == PGEMBED_SUSPENDED)
 	{
 		e->mode = FRONT_MODE_CURSOR;
-		e->mode_owner = pthread_self();
 	}
 	else if (r && r->status != PGEMBED_FATAL)
 	{
@@ -1486,8 +1491,7 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 pgembed_result *
 pgembed_cursor_fetch(pgembed_engine *e, int64_t fetch_rows)
 {
-	pgembed_result *r,
-			   *desc;
+	pgembed_result *r;
 
 	if (fetch_rows <= 0 || fetch_rows > INT32_MAX)
 		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
@@ -1499,7 +1503,6 @@ pgembed_cursor_fetch(pgembed_engine *e, int64_t fetch_rows)
 		r = oom();
 	else
 		r = exchange(e, e->scratch.data, e->scratch.len, false);
-	(void) desc;
 	if (r == NULL || r->status != PGEMBED_SUSPENDED)
 	{
 		e->mode = FRONT_MODE_IDLE;
@@ -1551,15 +1554,8 @@ pgembed_copy_put(pgembed_engine *e, const char *data, size_t length)
 		header[0] = 'd';
 		n = htonl((uint32_t) chunk + 4);
 		memcpy(header + 1, &n, 4);
-		e->in[0].data = header;
-		e->in[0].len = 5;
-		e->in[1].data = data;
-		e->in[1].len = chunk;
-		e->nin = 2;
-		e->in_index = 0;
-		e->in_pos = 0;
-		run_engine(e);
-		e->nin = 0;
+		/* the caller's data goes to the backend as it is, behind a CopyData header */
+		run_with_input(e, (pgembed_iov[]) {{header, 5}, {data, chunk}}, 2);
 		data += chunk;
 		length -= chunk;
 		if (e->state == ENGINE_DEAD)
@@ -1813,8 +1809,7 @@ maintenance_pass(pgembed_engine *e, bool force)
 		request |= MAINT_CHECKPOINT_NOW;
 
 	e->maintenance_request = request;
-	e->nin = 0;
-	run_engine(e);
+	run_with_input(e, NULL, 0);
 	free(take_output_discard(e));
 
 	if (autovacuum_on && e->state != ENGINE_DEAD &&
@@ -1886,16 +1881,7 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 
 	e->raw_framing = true;
 	e->out_yield_at = PROTOCOL_OUT_CHUNK;
-	if (in_length > 0)
-	{
-		e->in[0].data = in;
-		e->in[0].len = in_length;
-		e->nin = 1;
-		e->in_index = 0;
-		e->in_pos = 0;
-	}
-	run_engine(e);
-	e->nin = 0;
+	run_with_input(e, &(pgembed_iov) {in, in_length}, in_length > 0 ? 1 : 0);
 	e->raw_framing = false;
 	e->out_yield_at = 0;
 	e->raw_out = e->out;
@@ -2667,7 +2653,6 @@ pgembed_open(const char *datadir, const char *dbname, int nsettings, const char 
 	e->lock_fd = e->port_fd = e->peer_fd = -1;
 	e->alloc = malloc;
 	e->resize = realloc;
-	e->release = free;
 	e->timer_set = front_timer_set;
 	e->yield = front_yield;
 	e->tx_status = PGEMBED_TX_IDLE;
@@ -2814,13 +2799,8 @@ pgembed_close(pgembed_engine *e, pgembed_error **error)
 		}
 		if (e->state != ENGINE_DEAD)
 		{
-			e->in[0].data = terminate;
-			e->in[0].len = sizeof(terminate);
-			e->nin = 1;
-			e->in_index = 0;
-			e->in_pos = 0;
 			e->closing = true;
-			run_engine(e);
+			run_with_input(e, &(pgembed_iov) {terminate, sizeof(terminate)}, 1);
 		}
 		buf = take_output(e, &len);
 		r = result_from_messages(buf, len, false);

@@ -80,7 +80,6 @@ struct pgembed_engine
 	/* allocator of the front (results must be freeable from any thread) */
 	void	   *(*alloc) (size_t);
 	void	   *(*resize) (void *, size_t);
-	void		(*release) (void *);
 
 	/* front callbacks used by the engine */
 	void		(*timer_set) (struct pgembed_engine *e, int64_t deadline_ns);
@@ -134,7 +133,6 @@ struct pgembed_engine
 
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */
-	pthread_t	mode_owner;
 	pgembed_buf scratch;		/* request bytes built by the front */
 	struct pgembed_engine *next_open;	/* registry of open engines */
 };
