@@ -1150,6 +1150,24 @@ public final class PgEmbedded implements AutoCloseable {
         });
     }
 
+    /**
+     * Starts a COPY and checks its direction; a COPY in the other direction is ended (a COPY FROM
+     * STDIN aborted, a COPY TO STDOUT drained) before the error, so the engine is idle again.
+     */
+    private void startCopy(MemorySegment en, Arena arena, String copySql, int want, String wrongDirection) {
+        Raw start = check(PgEmbeddedH.pgembed_exec(en, arena.allocateFrom(copySql)), true);
+        start.free();
+        if (start.status() == want) {
+            return;
+        }
+        if (start.status() == COPY_IN) {
+            finishCopy(en, arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
+        } else if (start.status() == COPY_OUT) {
+            finishCopy(en, MemorySegment.NULL);
+        }
+        throw new PgException("42601", wrongDirection);
+    }
+
     @FunctionalInterface
     private interface Chunks {
         int read(byte[] buf) throws IOException;
@@ -1159,14 +1177,7 @@ public final class PgEmbedded implements AutoCloseable {
         Objects.requireNonNull(copySql, "copySql");
         return call(e -> onOsThread(en -> {
             try (Arena arena = Arena.ofConfined()) {
-                Raw start = check(PgEmbeddedH.pgembed_exec(en, arena.allocateFrom(copySql)), true);
-                start.free();
-                if (start.status() != COPY_IN) {
-                    if (start.status() == COPY_OUT) {
-                        finishCopy(en, MemorySegment.NULL);
-                    }
-                    throw new PgException("42601", "copyIn needs a COPY ... FROM STDIN statement");
-                }
+                startCopy(en, arena, copySql, COPY_IN, "copyIn needs a COPY ... FROM STDIN statement");
                 int chunk = 64 * 1024;
                 MemorySegment buf = arena.allocate(chunk);
                 byte[] bytes = new byte[chunk];
@@ -1272,14 +1283,7 @@ public final class PgEmbedded implements AutoCloseable {
         Objects.requireNonNull(copySql, "copySql");
         return call(e -> onOsThread(en -> {
             try (Arena arena = Arena.ofConfined()) {
-                Raw start = check(PgEmbeddedH.pgembed_exec(en, arena.allocateFrom(copySql)), true);
-                start.free();
-                if (start.status() != COPY_OUT) {
-                    if (start.status() == COPY_IN) {
-                        finishCopy(en, arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
-                    }
-                    throw new PgException("42601", "copyOut needs a COPY ... TO STDOUT statement");
-                }
+                startCopy(en, arena, copySql, COPY_OUT, "copyOut needs a COPY ... TO STDOUT statement");
                 MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
                 byte[] bytes = new byte[64 * 1024];
                 IOException failed = null;
