@@ -1160,10 +1160,17 @@ public final class PgEmbedded implements AutoCloseable {
         if (start.status() == want) {
             return;
         }
-        if (start.status() == COPY_IN) {
-            finishCopy(en, arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
-        } else if (start.status() == COPY_OUT) {
-            finishCopy(en, MemorySegment.NULL);
+        try {
+            if (start.status() == COPY_IN) {
+                finishCopy(en, arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
+            } else if (start.status() == COPY_OUT) {
+                finishCopy(en, MemorySegment.NULL);
+            }
+        } catch (PgException aborted) {
+            // aborting a COPY FROM STDIN fails it (57014) by design: the caller's mistake is the error
+            PgException e = new PgException("42601", wrongDirection);
+            e.addSuppressed(aborted);
+            throw e;
         }
         throw new PgException("42601", wrongDirection);
     }

@@ -216,6 +216,19 @@ class StatementsTest {
     }
 
     @Test
+    void copyInTheWrongDirectionIsRefusedAndLeavesTheEngineIdle() {
+        db.execute("CREATE TABLE IF NOT EXISTS copy_dir (n int)");
+        assertThatThrownBy(() -> db.copyIn("COPY copy_dir TO STDOUT", new java.io.ByteArrayInputStream(new byte[0])))
+                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42601"));
+        assertThatThrownBy(() -> db.copyOut("COPY copy_dir FROM STDIN", new java.io.ByteArrayOutputStream()))
+                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42601"));
+        assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.IDLE);
+        try (Result r = db.query("SELECT count(*) FROM copy_dir")) {
+            assertThat(r.row(0).getLong(0)).isZero();
+        }
+    }
+
+    @Test
     void copyInAndOutRoundTrip() {
         db.execute("CREATE TABLE copy1 (id int, name text); CREATE TABLE copy2 (id int, name text)");
         try {
