@@ -578,6 +578,16 @@ close_maintenance_gate(void)
 }
 static void maintenance_pass(pgembed_engine *e, bool force);
 
+/* caller holds registry_lock */
+static bool
+any_engine_open(void)
+{
+	for (int i = 0; i < MAX_ENGINES; i++)
+		if (slots[i].engine != NULL && slots[i].engine->owner_pid == getpid())
+			return true;
+	return false;
+}
+
 static void *
 timer_thread_main(void *arg)
 {
@@ -638,6 +648,12 @@ timer_thread_main(void *arg)
 			}
 			next_maintenance_ns = now_ns() + MAINTENANCE_TICK_NS;
 			pthread_mutex_unlock(&maintenance_gate);
+		}
+		if (!any_engine_open())
+		{
+			/* nothing to watch: sleep until an engine opens (claim_slot wakes us) */
+			pthread_cond_wait(&timer_cond, &registry_lock);
+			continue;
 		}
 		if (next == 0 || next > next_maintenance_ns)
 			next = next_maintenance_ns;
@@ -2445,6 +2461,8 @@ claim_slot(pgembed_engine *e)
 			slot = i;
 			slots[i].engine = e;
 			slots[i].generation++;
+			/* the timer thread sleeps while no engine is open */
+			pthread_cond_signal(&timer_cond);
 			break;
 		}
 	pthread_mutex_unlock(&registry_lock);
