@@ -372,6 +372,11 @@ public final class PgEmbedded implements AutoCloseable {
                 PgEmbeddedH.pgembed_set_log_callback(e, logStub, MemorySegment.ofAddress(db.id));
                 OPEN.add(db);
                 installHook();
+                try {
+                    Backup.dropStaleSlots(db, d);
+                } catch (PgException ignored) {
+                    // a session role without REPLICATION cannot drop them; the next backup() will
+                }
                 return db;
             }
         }
@@ -1477,6 +1482,38 @@ public final class PgEmbedded implements AutoCloseable {
             }
             return null;
         });
+    }
+
+    // =============================================================================================
+    // Backup
+    // =============================================================================================
+
+    /**
+     * Writes a consistent copy of this database into {@code target} while it stays open: other threads
+     * (and JDBC connections) keep reading and writing during the copy. The copy holds every transaction
+     * committed before this call; it is a complete data directory that {@link #open(Path)} opens (it then
+     * replays the WAL written during the copy, as PostgreSQL's crash recovery does). Uses PostgreSQL's
+     * low-level backup functions ({@code pg_backup_start} / {@code pg_backup_stop}) with a replication slot
+     * that keeps the WAL the copy needs; files are created private to the user and flushed to disk.
+     *
+     * @param target an absent or empty directory, outside the data directory
+     * @throws PgException 58P02 when the target is not empty, 25001 when the calling thread holds an open
+     *         transaction, 0A000 when the database uses tablespaces, 58030 when the copy fails (the partial
+     *         copy is removed), or PostgreSQL's error
+     */
+    public void backup(Path target) {
+        Objects.requireNonNull(target, "target");
+        lock.lock();
+        try {
+            ensureOpen();
+            if (owner == Thread.currentThread()) {
+                throw new PgException("25001", "backup() cannot run inside this thread's open transaction on "
+                        + label + ": the copy must not wait for the transaction that waits for it");
+            }
+        } finally {
+            lock.unlock();
+        }
+        Backup.run(this, dir, target);
     }
 
     // =============================================================================================
