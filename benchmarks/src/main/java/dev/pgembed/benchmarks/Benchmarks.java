@@ -29,7 +29,8 @@ import java.util.stream.Stream;
  *   <li>{@code PGEMBED_BENCH} ({@code bench.size}): {@code full} (default) or {@code smoke} (every count
  *       divided by 100, no PGlite, no 1M-row bulk load);</li>
  *   <li>{@code PGEMBED_BENCH_ENGINES} ({@code bench.engines}): comma-separated engine families to run,
- *       among {@code pgembed,sqlite,server,pglite} (default: all);</li>
+ *       among {@code pgembed,jdbc,sqlite,server,pglite} (default: all; {@code jdbc} is pgembed
+ *       through pgjdbc on {@code jdbc:pgembed:});</li>
  *   <li>{@code PGEMBED_BENCH_OUT} ({@code bench.out}): the output directory (default {@code results}
  *       in the benchmarks module);</li>
  *   <li>{@code PGEMBED_PG_TREE}: the compiled PostgreSQL tree for the server (default: the path in
@@ -48,7 +49,7 @@ public final class Benchmarks {
                 throw new IllegalArgumentException("PGEMBED_BENCH must be full or smoke, not " + size);
             }
             Set<String> fam = new LinkedHashSet<>();
-            for (String f : setting("PGEMBED_BENCH_ENGINES", "bench.engines", "pgembed,sqlite,server,pglite").split(",")) {
+            for (String f : setting("PGEMBED_BENCH_ENGINES", "bench.engines", "pgembed,jdbc,sqlite,server,pglite").split(",")) {
                 if (!f.isBlank()) {
                     fam.add(f.trim().toLowerCase(Locale.ROOT));
                 }
@@ -135,6 +136,9 @@ public final class Benchmarks {
             if (o.wants("pgembed")) {
                 all.add(Target.pgembed("pgembed-durable", "pgembed DURABLE", D, Durability.DURABLE));
             }
+            if (o.wants("jdbc")) {
+                all.add(Target.pgembedJdbc("pgembed-jdbc-durable", "pgembed DURABLE via JDBC", D, "durable"));
+            }
             if (o.wants("sqlite")) {
                 all.add(Target.sqlite("sqlite-full", "SQLite disk (WAL, sync FULL)", D, "FULL"));
             }
@@ -148,6 +152,9 @@ public final class Benchmarks {
             if (o.wants("pgembed")) {
                 all.add(Target.pgembed("pgembed-relaxed", "pgembed RELAXED", R, Durability.RELAXED));
                 all.add(Target.pgembedInMemory("pgembed-memory", "pgembed inMemory (NONE)", R));
+            }
+            if (o.wants("jdbc")) {
+                all.add(Target.pgembedJdbc("pgembed-jdbc-relaxed", "pgembed RELAXED via JDBC", R, "relaxed"));
             }
             if (o.wants("sqlite")) {
                 all.add(Target.sqlite("sqlite-normal", "SQLite disk (WAL, sync NORMAL)", R, "NORMAL"));

@@ -54,6 +54,13 @@ record Target(String id, String label, Group group, boolean inProcess, boolean r
                 dir -> timed(() -> new PgEmbedEngine(PgEmbedded.builder(dir).durability(d).open())));
     }
 
+    /** pgembed through pgjdbc on {@code jdbc:pgembed:} (the in-process transport of the jdbc module). */
+    static Target pgembedJdbc(String id, String label, Group g, String durability) {
+        return new Target(id, label, g, true, true, dir -> timed(() -> new JdbcEngine(
+                DriverManager.getConnection("jdbc:pgembed:" + dir.toAbsolutePath() + "?durability=" + durability),
+                true)));
+    }
+
     static Target pgembedInMemory(String id, String label, Group g) {
         return new Target(id, label, g, true, false,
                 dir -> timed(() -> new PgEmbedEngine(PgEmbedded.inMemory().open())));

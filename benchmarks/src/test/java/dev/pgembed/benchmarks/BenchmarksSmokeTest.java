@@ -58,4 +58,15 @@ class BenchmarksSmokeTest {
             }
         }
     }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void smokeRunThroughJdbcPgembed(@TempDir Path out) throws Exception {
+        Benchmarks.Options o = new Benchmarks.Options(true, Set.of("jdbc"), out, Path.of("."));
+        Results r = Benchmarks.run(o);
+
+        assertThat(r.skipped).isEmpty();
+        assertThat(r.targets).extracting(Target::id).containsExactly("pgembed-jdbc-durable", "pgembed-jdbc-relaxed");
+        assertThat(r.values.get("lat-mean")).containsKeys("pgembed-jdbc-durable", "pgembed-jdbc-relaxed");
+    }
 }
