@@ -94,15 +94,50 @@ final class Backend {
                 if (owns) {
                     db = opener.get();
                 }
-                b = new Backend(target, db, owns);
-                Backend self = b;
-                EngineBridge.setDirectHook(db, engine -> self.switchTo(DIRECT, engine));
-                BY_TARGET.put(target, b);
-                BY_KEY.put(b.key, b);
+                b = register(target, db, owns);
             }
             b.refs++;
             return b;
         }
+    }
+
+    /**
+     * The backend of an instance the application opened (serve mode), with one reference taken: the one
+     * JDBC connections to its directory use too, registered when none is.
+     *
+     * @throws IllegalStateException when db is closed
+     */
+    static Backend forInstance(PgEmbedded db) {
+        synchronized (LOCK) {
+            if (!db.isOpen()) {
+                throw new IllegalStateException(db + " is closed");
+            }
+            for (Backend b : BY_TARGET.values()) {
+                if (b.db == db) {
+                    b.refs++;
+                    return b;
+                }
+            }
+            Path dir = db.directory().toAbsolutePath().normalize();
+            // an in-memory instance is unreachable by URL: a target of its own keeps it apart from "dir:"
+            String target = (EngineBridge.findOpen(dir) == db ? "dir:" : "instance:") + dir;
+            Backend b = BY_TARGET.get(target);
+            if (b != null) {
+                BY_TARGET.remove(target); // a closed instance's leftover (checked above: not db's)
+            }
+            b = register(target, db, false);
+            b.refs++;
+            return b;
+        }
+    }
+
+    /* under LOCK */
+    private static Backend register(String target, PgEmbedded db, boolean owns) {
+        Backend b = new Backend(target, db, owns);
+        EngineBridge.setDirectHook(db, engine -> b.switchTo(DIRECT, engine));
+        BY_TARGET.put(target, b);
+        BY_KEY.put(b.key, b);
+        return b;
     }
 
     /** The backend registered under a socketFactoryArg key, with one more reference; null when unknown. */
