@@ -1,6 +1,7 @@
 package dev.pgembed.jdbc;
 
 import dev.pgembed.PgEmbedded;
+import dev.pgembed.internal.NativeLoader;
 
 import java.io.IOException;
 import java.net.ConnectException;
@@ -72,6 +73,10 @@ public final class PgEmbedServer implements AutoCloseable {
     private static final AtomicLong THREADS = new AtomicLong();
     /** The port of PostgreSQL's default socket name, {@code .s.PGSQL.5432}. */
     public static final int DEFAULT_PORT = 5432;
+    private static final Set<String> TOOLS = Set.of("psql", "pg_dump", "pg_dumpall", "pg_restore");
+    /* PostgreSQL's max_connections and authentication_timeout defaults */
+    private static final int MAX_CLIENTS = 100;
+    private static final long STARTUP_TIMEOUT_MS = 60_000;
 
     private final Backend backend;
     private final ServerSocketChannel listener;
@@ -198,6 +203,27 @@ public final class PgEmbedServer implements AutoCloseable {
             ch.close();
             throw e;
         }
+    }
+
+    /**
+     * A stock PostgreSQL client program of pgembed's own build, the same PostgreSQL version as the engine:
+     * {@code psql}, {@code pg_dump}, {@code pg_dumpall} or {@code pg_restore}. They ship in the native
+     * payload with the libpq they use (they need nothing but glibc) and are extracted with it, into the
+     * directory instances load their native code from.
+     *
+     * @param name the program
+     * @return its path, ready to run
+     * @throws IllegalArgumentException for any other name
+     */
+    public static Path clientTool(String name) {
+        if (!TOOLS.contains(name)) {
+            throw new IllegalArgumentException("not one of the bundled client tools " + TOOLS + ": " + name);
+        }
+        Path p = NativeLoader.load(null).resolve("bin").resolve(name);
+        if (!Files.isExecutable(p)) {
+            throw new IllegalStateException(p + " is missing or not executable");
+        }
+        return p;
     }
 
     /** The port: the TCP port, or the number in the Unix socket's name. */
@@ -359,6 +385,13 @@ public final class PgEmbedServer implements AutoCloseable {
                 break;
             }
             try {
+                if (clients.size() >= MAX_CLIENTS) {
+                    Wire.Buf no = new Wire.Buf(64);
+                    Wire.errorResponse(no, "FATAL", "53300", "sorry, too many clients already");
+                    ch.write(ByteBuffer.wrap(no.b, 0, no.len));
+                    closeQuietly(ch);
+                    continue;
+                }
                 if (socketFile == null) {
                     ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 }
@@ -400,6 +433,18 @@ public final class PgEmbedServer implements AutoCloseable {
         @Override
         public void run() {
             ByteBuffer in = ByteBuffer.allocate(64 * 1024);
+            // a client that does not finish its start-up (authentication) in time is dropped
+            Thread watchdog = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(STARTUP_TIMEOUT_MS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (!session.startedOrEnded()) {
+                    LOG.log(System.Logger.Level.DEBUG, PgEmbedServer.this + ": start-up timeout");
+                    closeChannel();
+                }
+            });
             try {
                 while (true) {
                     in.clear();
@@ -431,6 +476,7 @@ public final class PgEmbedServer implements AutoCloseable {
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, PgEmbedServer.this + ": ending " + session, e);
                 } finally {
+                    watchdog.interrupt();
                     closeChannel();
                     clients.remove(this);
                 }

@@ -72,7 +72,7 @@ final class WireSession {
     private List<String> pendingUnknown;
     private int pendingMinor;
     private String user = "postgres";
-    private Phase phase = Phase.STARTUP;
+    private volatile Phase phase = Phase.STARTUP;
     private Backend backend;
     private EngineBridge.Token token;
     private byte[] prefix;
@@ -136,6 +136,11 @@ final class WireSession {
 
     boolean eof() {
         return eof && rpos == r.len;
+    }
+
+    /** True once the start-up exchange is over (authenticated and ready, or failed); readable from any thread. */
+    boolean startedOrEnded() {
+        return phase == Phase.READY || phase == Phase.ENDED;
     }
 
     boolean morePending() {

@@ -3,7 +3,6 @@ package dev.pgembed.jdbc;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgException;
 import dev.pgembed.Result;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,58 +21,33 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
-/** Serve mode with the stock psql and pg_dump of our own PostgreSQL build, and pgjdbc over TCP. */
+/** Serve mode with the stock psql and pg_dump bundled in the payload, and pgjdbc over TCP. */
 class ServeModeTest {
-    private static Path stage;
-
     @TempDir
     Path tmp;
-
-    /* the build's PostgreSQL install (postgres-build records where; the cache is the fallback) */
-    @BeforeAll
-    static void findTools() throws IOException {
-        Path recorded = Path.of("..", "postgres-build", "target", "native", "pg-tree.path");
-        if (Files.exists(recorded)) {
-            stage = Path.of(Files.readString(recorded).trim(), "stage");
-        } else {
-            Path cache = Path.of(System.getProperty("user.home"), ".cache", "pgembed");
-            try (Stream<Path> trees = Files.exists(cache) ? Files.list(cache) : Stream.empty()) {
-                stage = trees.filter(t -> t.getFileName().toString().startsWith("pg-18."))
-                        .map(t -> t.resolve("stage"))
-                        .filter(s -> Files.isExecutable(s.resolve("bin/psql")))
-                        .max(Comparator.comparing(s -> s.toFile().lastModified()))
-                        .orElse(null);
-            }
-        }
-        assertThat(stage).as("the PostgreSQL build's install (postgres-build/target/native/pg-tree.path)").isNotNull();
-        assertThat(stage.resolve("bin/psql")).isExecutable();
-        assertThat(stage.resolve("bin/pg_dump")).isExecutable();
-    }
 
     record Run(int exit, String out, String err) {
     }
 
-    /* a client tool of the build, with the build's libpq (the system may have none, or another) */
+    /* a client tool from the payload: it must find its own libpq (the system may have none, or another) */
     private ProcessBuilder tool(String name, Map<String, String> env, Object... args) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(stage.resolve("bin").resolve(name).toString());
+        cmd.add(PgEmbedServer.clientTool(name).toString());
         for (Object a : args) {
             cmd.add(a.toString());
         }
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().keySet().removeIf(k -> k.startsWith("PG"));
-        pb.environment().put("LD_LIBRARY_PATH", stage.resolve("lib").toString());
+        pb.environment().remove("LD_LIBRARY_PATH");
         pb.environment().putAll(env);
         return pb;
     }
@@ -125,6 +99,13 @@ class ServeModeTest {
                     "postgres", "-c", "SELECT count(*), sum(price) FROM items");
             assertThat(psql.exit()).as(psql.err()).isZero();
             assertThat(psql.out().trim()).isEqualTo(text(db, "SELECT count(*) || '|' || sum(price) FROM items"));
+            // a result larger than the backend's output buffer streams through in pieces
+            Run many = run("psql", Map.of(), "-X", "-A", "-t", "-h", sock, "-p", 5433, "-U", "postgres", "-c",
+                    "SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g");
+            assertThat(many.exit()).as(many.err()).isZero();
+            List<String> lines = many.out().lines().toList();
+            assertThat(lines).hasSize(100_000);
+            assertThat(lines.get(99_999)).isEqualTo("100000|" + "x".repeat(100));
 
             // a JDBC transaction of the application holds the backend: psql waits, and never sees its rows
             try (Connection c = DriverManager.getConnection("jdbc:pgembed:" + dir)) {
@@ -168,6 +149,19 @@ class ServeModeTest {
                 assertThat(text(fresh, "SELECT count(*) FROM cheap")).isEqualTo(text(db, "SELECT count(*) FROM cheap"));
                 assertThat(text(fresh, "SELECT indexdef FROM pg_indexes WHERE indexname = 'items_name'"))
                         .isEqualTo(text(db, "SELECT indexdef FROM pg_indexes WHERE indexname = 'items_name'"));
+            }
+
+            // the custom format, restored by pg_restore
+            Path custom = tmp.resolve("dump.custom");
+            Run pgDumpC = run("pg_dump", Map.of(), "-Fc", "-h", sock, "-p", 5433, "-U", "postgres", "-f", custom,
+                    "postgres");
+            assertThat(pgDumpC.exit()).as(pgDumpC.err()).isZero();
+            try (PgEmbedded fresh = PgEmbedded.inMemory().open();
+                 PgEmbedServer target = PgEmbedServer.unixSocket(fresh, tmp.resolve("sock3"))) {
+                Run restore = run("pg_restore", Map.of(), "-h", tmp.resolve("sock3"), "-U", "postgres", "-d",
+                        "postgres", "--no-owner", "--exit-on-error", custom);
+                assertThat(restore.exit()).as(restore.err()).isZero();
+                assertThat(text(fresh, FINGERPRINT)).isEqualTo(expected);
             }
         }
         assertThat(sock).doesNotExist(); // created by the server, removed with it
@@ -263,6 +257,7 @@ class ServeModeTest {
                 assertThat(first.isOpen()).isTrue();
             }
             assertThatThrownBy(() -> PgEmbedServer.tcp(db, 0, "")).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> PgEmbedServer.clientTool("initdb")).isInstanceOf(IllegalArgumentException.class);
         }
     }
 
