@@ -26,7 +26,7 @@ cp "$src/COPYRIGHT" "$out.tmp/COPYRIGHT"
 # The stock client tools of the same build, for serve mode (PgEmbedServer.clientTool):
 # they find the libpq beside them through their RUNPATH, whatever libpq the system has.
 mkdir -p "$out.tmp/bin"
-for t in psql pg_dump pg_dumpall pg_restore; do
+for t in psql pg_dump pg_restore; do
 	cp "$stage/bin/$t" "$out.tmp/bin/$t"
 	strip --strip-debug "$out.tmp/bin/$t"
 	patchelf --set-rpath '$ORIGIN/../lib' "$out.tmp/bin/$t"

@@ -60,8 +60,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * own (settings, prepared statements), and all of them, the application's JDBC connections and its direct
  * API calls take turns on the database's one backend at transaction boundaries. A transaction (a
  * {@code pg_dump} run is one) holds the backend until it ends; everybody else waits, at most the instance's
- * transaction wait timeout, and never sees its uncommitted work. Any user and database name is accepted:
- * every client is the database's superuser, in its one database. Cancel requests ({@code Ctrl+C} in psql)
+ * transaction wait timeout, and never sees its uncommitted work. Clients must name the instance's database
+ * ({@code postgres} unless opened with another); any user name is accepted, and every client is the
+ * database's superuser. Temporary tables and SQL-level {@code PREPARE}s of a client last while it holds the
+ * backend: they are dropped when another session takes it. Cancel requests ({@code Ctrl+C} in psql)
  * cancel the statement of the matching connection.
  *
  * <p>A client that disconnects only ends its own session (an open transaction rolls back). Closing the
@@ -73,7 +75,7 @@ public final class PgEmbedServer implements AutoCloseable {
     private static final AtomicLong THREADS = new AtomicLong();
     /** The port of PostgreSQL's default socket name, {@code .s.PGSQL.5432}. */
     public static final int DEFAULT_PORT = 5432;
-    private static final Set<String> TOOLS = Set.of("psql", "pg_dump", "pg_dumpall", "pg_restore");
+    private static final Set<String> TOOLS = Set.of("psql", "pg_dump", "pg_restore");
     /* PostgreSQL's max_connections and authentication_timeout defaults */
     private static final int MAX_CLIENTS = 100;
     private static final long STARTUP_TIMEOUT_MS = 60_000;
@@ -207,7 +209,7 @@ public final class PgEmbedServer implements AutoCloseable {
 
     /**
      * A stock PostgreSQL client program of pgembed's own build, the same PostgreSQL version as the engine:
-     * {@code psql}, {@code pg_dump}, {@code pg_dumpall} or {@code pg_restore}. They ship in the native
+     * {@code psql}, {@code pg_dump} or {@code pg_restore}. They ship in the native
      * payload with the libpq they use (they need nothing but glibc) and are extracted with it, into the
      * directory instances load their native code from.
      *
@@ -396,7 +398,7 @@ public final class PgEmbedServer implements AutoCloseable {
                     ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 }
                 WireSession session = new WireSession(backend.key,
-                        secret == null ? null : new ScramAuthentication(secret));
+                        secret == null ? null : new ScramAuthentication(secret)).checkingDatabase();
                 Client c = new Client(ch, session);
                 c.thread = Thread.ofPlatform().daemon().name("pgembed-serve-client-" + THREADS.incrementAndGet())
                         .unstarted(c);

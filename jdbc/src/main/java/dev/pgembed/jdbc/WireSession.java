@@ -72,6 +72,9 @@ final class WireSession {
     private List<String> pendingUnknown;
     private int pendingMinor;
     private String user = "postgres";
+    private String database;
+    /* serve mode: a client must name the engine's database (one backend serves one database) */
+    private boolean checkDatabase;
     private volatile Phase phase = Phase.STARTUP;
     private Backend backend;
     private EngineBridge.Token token;
@@ -108,6 +111,12 @@ final class WireSession {
     WireSession(String backendKey, Authentication auth) {
         this.backendKey = backendKey;
         this.auth = auth;
+    }
+
+    /** Serve mode: refuses a start-up packet that names another database than the engine's (3D000). */
+    WireSession checkingDatabase() {
+        checkDatabase = true;
+        return this;
     }
 
     // =============================================================================================
@@ -404,9 +413,7 @@ final class WireSession {
             String v = e.getValue();
             switch (k) {
                 case "user" -> user = v; // every client is the engine's session user; kept for messages
-                case "database" -> {
-                    // the engine's one database
-                }
+                case "database" -> database = v;
                 case "client_encoding" -> {
                     String norm = v.replace("-", "").replace("_", "").toUpperCase(Locale.ROOT);
                     // SQL_ASCII means "no conversion": UTF-8 bytes pass as they are (psql in the C locale asks for it)
@@ -500,6 +507,7 @@ final class WireSession {
                 sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
                         .append(", true)");
             }
+            sql.append(", pg_catalog.current_database()");
             int[] pidOut = new int[1];
             state = EngineBridge.run(backend.db, token, engine -> {
                 // applying the start-up settings must not fail silently: try them here first
@@ -531,7 +539,18 @@ final class WireSession {
                     backend.ended(this);
                     return EngineBridge.IDLE;
                 }
-                System.arraycopy(q.results.get(0).get(0), 0, values, 0, REPORTED.length);
+                String[] row = q.results.get(0).get(0);
+                String served = row[REPORTED.length];
+                // libpq's default database is the user name
+                String wanted = database == null || database.isEmpty() ? user : database;
+                if (checkDatabase && !wanted.equals(served)) {
+                    error[0] = "3D000";
+                    error[1] = "database \"" + wanted + "\" does not exist: this pgembed instance serves only"
+                            + " \"" + served + "\"";
+                    backend.ended(this);
+                    return EngineBridge.IDLE;
+                }
+                System.arraycopy(row, 0, values, 0, REPORTED.length);
                 pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
                 return EngineBridge.IDLE;
             });

@@ -255,6 +255,14 @@ class ServeModeTest {
                 assertThatThrownBy(() -> PgEmbedServer.unixSocket(db, sock)).isInstanceOf(IOException.class)
                         .hasMessageContaining("in use");
                 assertThat(first.isOpen()).isTrue();
+                // one backend serves one database: another name is refused, as a server would
+                Run other = run("psql", Map.of(), "-X", "-h", sock, "-U", "postgres", "-d", "template1", "-c",
+                        "SELECT 1");
+                assertThat(other.exit()).isNotZero();
+                assertThat(other.err()).contains("database \"template1\" does not exist");
+                Run served = run("psql", Map.of(), "-X", "-A", "-t", "-h", sock, "-U", "postgres", "-d", "postgres",
+                        "-c", "SELECT current_database()");
+                assertThat(served.out().trim()).as(served.err()).isEqualTo("postgres");
             }
             assertThatThrownBy(() -> PgEmbedServer.tcp(db, 0, "")).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> PgEmbedServer.clientTool("initdb")).isInstanceOf(IllegalArgumentException.class);
