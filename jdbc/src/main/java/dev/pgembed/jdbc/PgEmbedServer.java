@@ -68,7 +68,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>A client that disconnects only ends its own session (an open transaction rolls back). Closing the
  * server stops listening, cancels what its clients run, rolls back their transactions, disconnects them
- * and removes the socket file; the database stays open for the application.
+ * and removes the socket file; the database stays open for the application. Close the server before the
+ * database.
  */
 public final class PgEmbedServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.pgembed.jdbc");
@@ -115,8 +116,8 @@ public final class PgEmbedServer implements AutoCloseable {
 
     /**
      * Serves db on the Unix-domain socket {@code <directory>/.s.PGSQL.<port>}. The directory is created with
-     * mode 0700 when absent (and removed again by {@link #close()} when empty); an existing one must be a
-     * directory owned by this process's user that neither group nor others may access. A socket file left
+     * mode 0700 when absent (its parent must exist; {@link #close()} removes it again); an existing one must
+     * be a directory owned by this process's user that neither group nor others may access. A socket file left
      * by a process that died is replaced; one that answers is not.
      *
      * @param db        the open database to serve

@@ -488,6 +488,10 @@ final class WireSession {
     /* the client is who it claims: joins the backend and finishes the start-up exchange */
     private void open(Map<String, String> set, List<String> unknownOptions, int minor) throws IOException {
         backend = Backend.retain(backendKey);
+        if (backend == null && checkDatabase) {
+            fatal("57P01", "the served pgembed database is closed");
+            return;
+        }
         if (backend == null) {
             fatal("3D000", "no open pgembed database is registered under \"" + backendKey + "\": connect through"
                     + " jdbc:pgembed: URLs (PgEmbedDriver / PgEmbedDataSource)");
