@@ -202,6 +202,47 @@ class ServeModeTest {
     }
 
     @Test
+    void concurrentClientsAndTheDirectApiTakeTurnsByTransaction() throws Exception {
+        Path sock = tmp.resolve("s");
+        int clients = 4;
+        int transactions = 25;
+        try (PgEmbedded db = PgEmbedded.open(tmp.resolve("db"));
+             PgEmbedServer server = PgEmbedServer.unixSocket(db, sock)) {
+            db.execute("CREATE TABLE log (id bigserial PRIMARY KEY, client int, step int)");
+            List<Process> psqls = new ArrayList<>();
+            for (int k = 1; k <= clients; k++) {
+                StringBuilder script = new StringBuilder();
+                for (int t = 0; t < transactions; t++) {
+                    script.append("BEGIN;\nINSERT INTO log (client, step) VALUES (").append(k).append(", 1);\n")
+                            .append("SELECT pg_sleep(0.001);\n")
+                            .append("INSERT INTO log (client, step) VALUES (").append(k).append(", 2);\nCOMMIT;\n");
+                }
+                Path file = tmp.resolve("client" + k + ".sql");
+                Files.writeString(file, script);
+                psqls.add(tool("psql", Map.of(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", sock, "-U", "postgres",
+                        "-d", "postgres", "-f", file).redirectOutput(tmp.resolve("client" + k + ".out").toFile())
+                        .redirectErrorStream(true).start());
+            }
+            for (int t = 0; t < transactions; t++) {
+                db.transaction(tx -> {
+                    tx.execute("INSERT INTO log (client, step) VALUES (0, 1)");
+                    tx.execute("INSERT INTO log (client, step) VALUES (0, 2)");
+                });
+            }
+            for (int k = 1; k <= clients; k++) {
+                Process p = psqls.get(k - 1);
+                assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).as(Files.readString(tmp.resolve("client" + k + ".out"))).isZero();
+            }
+            assertThat(text(db, "SELECT count(*) FROM log")).isEqualTo(String.valueOf((clients + 1) * transactions * 2));
+            // one transaction's two rows took consecutive ids: nobody else's statement ran in between
+            assertThat(text(db, "SELECT count(*) FROM log a LEFT JOIN log b ON b.id = a.id + 1 WHERE a.step = 1"
+                    + " AND (b.id IS NULL OR b.step <> 2 OR b.client <> a.client)")).isEqualTo("0");
+            assertThat(text(db, "SELECT count(DISTINCT client) FROM log")).isEqualTo(String.valueOf(clients + 1));
+        }
+    }
+
+    @Test
     void closingTheServerRollsBackAClientsTransactionAndKeepsTheDatabase() throws Exception {
         Path sock = tmp.resolve("s");
         Path out = tmp.resolve("psql.out");
