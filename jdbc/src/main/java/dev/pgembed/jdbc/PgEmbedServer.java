@@ -138,11 +138,13 @@ public final class PgEmbedServer implements AutoCloseable {
         Path created = privateDirectory(dir);
         Path file = dir.resolve(".s.PGSQL." + port);
         ServerSocketChannel ch = null;
+        boolean bound = false;
         Backend b = null;
         try {
             removeStaleSocket(file);
             ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             ch.bind(UnixDomainSocketAddress.of(file));
+            bound = true;
             b = Backend.forInstance(db);
             return new PgEmbedServer(b, ch, null, port, file, created);
         } catch (IOException | RuntimeException e) {
@@ -151,7 +153,9 @@ public final class PgEmbedServer implements AutoCloseable {
             }
             if (ch != null) {
                 ch.close();
-                Files.deleteIfExists(file);
+            }
+            if (bound) {
+                Files.deleteIfExists(file); // ours; a socket another server bound meanwhile is not
             }
             if (created != null) {
                 Files.deleteIfExists(created);
