@@ -23,17 +23,35 @@ rm -f "$out.tmp"/share/postgresql/extension/{dblink,postgres_fdw}*
 cp -a "$template" "$out.tmp/share/postgresql/pgembed-template"
 rm -f "$out.tmp/share/postgresql/pgembed-template/pgembed.lock"
 cp "$src/COPYRIGHT" "$out.tmp/COPYRIGHT"
-
-# glibc only: refuse anything else
-for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so; do
-	bad=$(readelf -d "$f" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}' \
-		| grep -v -E '^(libc|libm|libdl|libpthread|librt|ld-linux-x86-64|ld-linux-aarch64|libpgembed)\.so' || true)
-	if [[ -n $bad ]]; then
-		echo "[pgembed] $(basename "$f") needs $bad: only glibc is allowed at run time" >&2
-		exit 1
-	fi
+# The stock client tools of the same build, for serve mode (PgEmbedServer.clientTool):
+# they find the libpq beside them through their RUNPATH, whatever libpq the system has.
+mkdir -p "$out.tmp/bin"
+for t in psql pg_dump pg_restore; do
+	cp "$stage/bin/$t" "$out.tmp/bin/$t"
+	strip --strip-debug "$out.tmp/bin/$t"
+	patchelf --set-rpath '$ORIGIN/../lib' "$out.tmp/bin/$t"
 done
-min_glibc=$(for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so; do
+cp -L "$stage/lib/libpq.so.5" "$out.tmp/lib/libpq.so.5"
+strip --strip-debug "$out.tmp/lib/libpq.so.5"
+
+# glibc only (and the tools their libpq): refuse anything else
+glibc='libc|libm|libdl|libpthread|librt|ld-linux-x86-64|ld-linux-aarch64'
+check_needed() {
+	local allowed=$1; shift
+	for f in "$@"; do
+		bad=$(readelf -d "$f" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}' \
+			| grep -v -E "^($allowed)\.so" || true)
+		if [[ -n $bad ]]; then
+			echo "[pgembed] $(basename "$f") needs $bad: only glibc is allowed at run time" >&2
+			exit 1
+		fi
+	done
+}
+check_needed "$glibc|libpgembed" "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so
+check_needed "$glibc" "$out.tmp/lib/libpq.so.5"
+check_needed "$glibc|libpq" "$out.tmp"/bin/*
+min_glibc=$(for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so "$out.tmp/lib/libpq.so.5" \
+		"$out.tmp"/bin/*; do
 	objdump -T "$f" | grep -o 'GLIBC_[0-9.]*' || true; done | sed 's/GLIBC_//' | sort -V | tail -1)
 
 {

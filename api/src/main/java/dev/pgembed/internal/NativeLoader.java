@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -313,7 +314,7 @@ public final class NativeLoader {
             }
             for (Entry e : manifest.files()) {
                 Path p = dir.resolve(e.path());
-                if (!Files.isRegularFile(p) || Files.size(p) != e.size()) {
+                if (!Files.isRegularFile(p) || Files.size(p) != e.size() || (isProgram(e) && !Files.isExecutable(p))) {
                     return false;
                 }
             }
@@ -326,6 +327,11 @@ public final class NativeLoader {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /* the client tools (psql, pg_dump, ...) under bin/ are run as programs */
+    private static boolean isProgram(Entry e) {
+        return e.path().startsWith("bin/");
     }
 
     private static void writePayload(Path tmp, Manifest manifest) throws IOException {
@@ -348,6 +354,9 @@ public final class NativeLoader {
             if (n != e.size() || !sha.equalsIgnoreCase(e.sha256())) {
                 throw new IOException("resource " + e.path() + " is damaged (size " + n + ", sha256 " + sha
                         + "; expected " + e.size() + ", " + e.sha256() + ")");
+            }
+            if (isProgram(e)) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
             }
         }
         for (String d : manifest.dirs()) {

@@ -22,9 +22,10 @@ import java.util.function.Supplier;
  * <p>The backend has one session; each connection (and the direct Java API) behaves as a session of its
  * own. When the backend passes to another connection (always while idle outside a transaction), the
  * outgoing one's session settings ({@code pg_settings.source = 'session'}) and LISTEN channels are
- * recorded, the session is reset like {@code DISCARD ALL} minus {@code DEALLOCATE ALL} (prepared statements
- * stay: their names carry a per-connection prefix) and minus {@code pg_advisory_unlock_all()} (see RESET),
- * and the incoming one's settings and channels are applied again.
+ * recorded, the session is reset like {@code DISCARD ALL} minus {@code DEALLOCATE ALL} (protocol-level
+ * prepared statements stay: their names carry a per-connection prefix; SQL-level {@code PREPARE}s, which
+ * carry none, are deallocated) and minus {@code pg_advisory_unlock_all()} (see RESET), and the incoming
+ * one's settings and channels are applied again.
  */
 final class Backend {
     private static final System.Logger LOG = System.getLogger("dev.pgembed.jdbc");
@@ -38,10 +39,12 @@ final class Backend {
     /** A connection that ended while it held the backend. */
     static final Object GONE = new Object();
 
+    /* SQL-level PREPAREs (pg_dump makes them) would collide with the next session's: they are deallocated */
+    private static final String SQL_PREPARED = "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql;";
     private static final String CAPTURE_AND_RESET = "SELECT name, setting FROM pg_catalog.pg_settings WHERE source"
             + " = 'session' AND name NOT IN ('client_encoding', 'transaction_isolation', 'transaction_read_only',"
             + " 'transaction_deferrable');"
-            + " SELECT pg_catalog.pg_listening_channels();"
+            + " SELECT pg_catalog.pg_listening_channels(); " + SQL_PREPARED
             + " CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; DISCARD TEMP;"
             + " DISCARD SEQUENCES";
     /*
@@ -49,8 +52,8 @@ final class Backend {
      * one session, so they never exclude each other anyway, and releasing them would make the holder's own
      * pg_advisory_unlock fail later (Flyway's non-transactional lock does exactly that).
      */
-    private static final String RESET = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *;"
-            + " DISCARD TEMP; DISCARD SEQUENCES";
+    private static final String RESET = SQL_PREPARED + " CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL;"
+            + " UNLISTEN *; DISCARD TEMP; DISCARD SEQUENCES";
 
     final String key;
     final String target;
@@ -94,15 +97,50 @@ final class Backend {
                 if (owns) {
                     db = opener.get();
                 }
-                b = new Backend(target, db, owns);
-                Backend self = b;
-                EngineBridge.setDirectHook(db, engine -> self.switchTo(DIRECT, engine));
-                BY_TARGET.put(target, b);
-                BY_KEY.put(b.key, b);
+                b = register(target, db, owns);
             }
             b.refs++;
             return b;
         }
+    }
+
+    /**
+     * The backend of an instance the application opened (serve mode), with one reference taken: the one
+     * JDBC connections to its directory use too, registered when none is.
+     *
+     * @throws IllegalStateException when db is closed
+     */
+    static Backend forInstance(PgEmbedded db) {
+        synchronized (LOCK) {
+            if (!db.isOpen()) {
+                throw new IllegalStateException(db + " is closed");
+            }
+            for (Backend b : BY_TARGET.values()) {
+                if (b.db == db) {
+                    b.refs++;
+                    return b;
+                }
+            }
+            Path dir = db.directory().toAbsolutePath().normalize();
+            // an in-memory instance is unreachable by URL: a target of its own keeps it apart from "dir:"
+            String target = (EngineBridge.findOpen(dir) == db ? "dir:" : "instance:") + dir;
+            Backend b = BY_TARGET.get(target);
+            if (b != null) {
+                BY_TARGET.remove(target); // a closed instance's leftover (checked above: not db's)
+            }
+            b = register(target, db, false);
+            b.refs++;
+            return b;
+        }
+    }
+
+    /* under LOCK */
+    private static Backend register(String target, PgEmbedded db, boolean owns) {
+        Backend b = new Backend(target, db, owns);
+        EngineBridge.setDirectHook(db, engine -> b.switchTo(DIRECT, engine));
+        BY_TARGET.put(target, b);
+        BY_KEY.put(b.key, b);
+        return b;
     }
 
     /** The backend registered under a socketFactoryArg key, with one more reference; null when unknown. */
@@ -159,6 +197,18 @@ final class Backend {
         }
         current = s;
         Wire.Reply r = simpleQuery(engine, out == GONE ? RESET : CAPTURE_AND_RESET);
+        List<String[]> prepared = r.results.isEmpty() ? List.of() : r.results.get(r.results.size() - 1);
+        if (r.error == null && !prepared.isEmpty()) {
+            StringBuilder deallocate = new StringBuilder();
+            for (String[] row : prepared) {
+                deallocate.append("DEALLOCATE ").append(Wire.identifier(row[0])).append(';');
+            }
+            Wire.Reply d = simpleQuery(engine, deallocate.toString());
+            if (d.error != null) {
+                LOG.log(System.Logger.Level.WARNING, "deallocating a session's prepared statements failed: "
+                        + d.errorText());
+            }
+        }
         if (r.error != null) {
             LOG.log(System.Logger.Level.WARNING, "resetting the session for another connection failed: "
                     + r.errorText());

@@ -36,10 +36,46 @@ final class WireSession {
             "session_authorization", "application_name", "default_transaction_read_only", "in_hot_standby",
             "search_path"};
 
-    private enum Phase { STARTUP, READY, ENDED }
+    private enum Phase { STARTUP, AUTH, READY, ENDED }
+
+    /**
+     * A password exchange run between the start-up packet and AuthenticationOk (serve mode over TCP); one
+     * object per connection.
+     */
+    interface Authentication {
+        /** Appends the first authentication request to out; user is the start-up packet's (for messages). */
+        void start(String user, Wire.Buf out);
+
+        /**
+         * Handles the body of one password-type message ('p') and appends the next request to out.
+         *
+         * @return true once the client is authenticated
+         * @throws Failure when the client failed (its SQLSTATE and message are sent as FATAL)
+         */
+        boolean respond(byte[] b, int off, int len, Wire.Buf out) throws Failure;
+
+        /** A failed authentication. */
+        final class Failure extends Exception {
+            final String sqlState;
+
+            Failure(String sqlState, String message) {
+                super(message, null, false, false);
+                this.sqlState = sqlState;
+            }
+        }
+    }
 
     private final String backendKey;
-    private Phase phase = Phase.STARTUP;
+    private final Authentication auth;
+    /* the start-up request, kept while the client authenticates */
+    private Map<String, String> pendingSet;
+    private List<String> pendingUnknown;
+    private int pendingMinor;
+    private String user = "postgres";
+    private String database;
+    /* serve mode: a client must name the engine's database (one backend serves one database) */
+    private boolean checkDatabase;
+    private volatile Phase phase = Phase.STARTUP;
     private Backend backend;
     private EngineBridge.Token token;
     private byte[] prefix;
@@ -65,7 +101,22 @@ final class WireSession {
     private boolean eof;
 
     WireSession(String backendKey) {
+        this(backendKey, null);
+    }
+
+    /**
+     * @param backendKey the registry key of the {@link Backend}
+     * @param auth       the password exchange the client must pass first, or null (in process, Unix socket)
+     */
+    WireSession(String backendKey, Authentication auth) {
         this.backendKey = backendKey;
+        this.auth = auth;
+    }
+
+    /** Serve mode: refuses a start-up packet that names another database than the engine's (3D000). */
+    WireSession checkingDatabase() {
+        checkDatabase = true;
+        return this;
     }
 
     // =============================================================================================
@@ -96,6 +147,11 @@ final class WireSession {
         return eof && rpos == r.len;
     }
 
+    /** True once the start-up exchange is over (authenticated and ready, or failed); readable from any thread. */
+    boolean startedOrEnded() {
+        return phase == Phase.READY || phase == Phase.ENDED;
+    }
+
     boolean morePending() {
         return more && !eof;
     }
@@ -120,6 +176,7 @@ final class WireSession {
     void flush() throws IOException {
         switch (phase) {
             case STARTUP -> startupPhase();
+            case AUTH -> authPhase();
             case ENDED -> w.clear();
             case READY -> readyPhase();
         }
@@ -355,12 +412,12 @@ final class WireSession {
             String k = e.getKey();
             String v = e.getValue();
             switch (k) {
-                case "user", "database" -> {
-                    // the engine's session user and database
-                }
+                case "user" -> user = v; // every client is the engine's session user; kept for messages
+                case "database" -> database = v;
                 case "client_encoding" -> {
                     String norm = v.replace("-", "").replace("_", "").toUpperCase(Locale.ROOT);
-                    if (!norm.equals("UTF8") && !norm.equals("UNICODE")) {
+                    // SQL_ASCII means "no conversion": UTF-8 bytes pass as they are (psql in the C locale asks for it)
+                    if (!norm.equals("UTF8") && !norm.equals("UNICODE") && !norm.equals("SQLASCII")) {
                         fatal("22023", "pgembed-jdbc supports only client_encoding UTF8, not \"" + v + "\"");
                         return;
                     }
@@ -387,7 +444,54 @@ final class WireSession {
                 }
             }
         }
+        if (auth != null) {
+            pendingSet = set;
+            pendingUnknown = unknownOptions;
+            pendingMinor = minor;
+            auth.start(user, r);
+            phase = Phase.AUTH;
+            return;
+        }
+        open(set, unknownOptions, minor);
+    }
+
+    private void authPhase() throws IOException {
+        while (phase == Phase.AUTH && w.len >= 5) {
+            char type = (char) w.b[0];
+            int len = Wire.int32(w.b, 1);
+            if (type != 'p' || len < 4 || len > 10_000) {
+                fatal("08P01", "expected a password response, got message type '" + type + "'");
+                return;
+            }
+            if (w.len < 1 + len) {
+                return;
+            }
+            byte[] m = java.util.Arrays.copyOfRange(w.b, 5, 1 + len);
+            consume(1 + len);
+            boolean done;
+            try {
+                done = auth.respond(m, 0, m.length, r);
+            } catch (Authentication.Failure f) {
+                LOG.log(System.Logger.Level.DEBUG, "pgembed serve: authentication of \"" + user + "\" failed: "
+                        + f.getMessage());
+                fatal(f.sqlState, f.getMessage());
+                return;
+            }
+            if (done) {
+                Map<String, String> set = pendingSet;
+                pendingSet = null;
+                open(set, pendingUnknown, pendingMinor);
+            }
+        }
+    }
+
+    /* the client is who it claims: joins the backend and finishes the start-up exchange */
+    private void open(Map<String, String> set, List<String> unknownOptions, int minor) throws IOException {
         backend = Backend.retain(backendKey);
+        if (backend == null && checkDatabase) {
+            fatal("57P01", "the served pgembed database is closed");
+            return;
+        }
         if (backend == null) {
             fatal("3D000", "no open pgembed database is registered under \"" + backendKey + "\": connect through"
                     + " jdbc:pgembed: URLs (PgEmbedDriver / PgEmbedDataSource)");
@@ -407,6 +511,7 @@ final class WireSession {
                 sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
                         .append(", true)");
             }
+            sql.append(", pg_catalog.current_database()");
             int[] pidOut = new int[1];
             state = EngineBridge.run(backend.db, token, engine -> {
                 // applying the start-up settings must not fail silently: try them here first
@@ -438,7 +543,18 @@ final class WireSession {
                     backend.ended(this);
                     return EngineBridge.IDLE;
                 }
-                System.arraycopy(q.results.get(0).get(0), 0, values, 0, REPORTED.length);
+                String[] row = q.results.get(0).get(0);
+                String served = row[REPORTED.length];
+                // libpq's default database is the user name
+                String wanted = database == null || database.isEmpty() ? user : database;
+                if (checkDatabase && !wanted.equals(served)) {
+                    error[0] = "3D000";
+                    error[1] = "database \"" + wanted + "\" does not exist: this pgembed instance serves only"
+                            + " \"" + served + "\"";
+                    backend.ended(this);
+                    return EngineBridge.IDLE;
+                }
+                System.arraycopy(row, 0, values, 0, REPORTED.length);
                 pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
                 return EngineBridge.IDLE;
             });
