@@ -537,6 +537,8 @@ public final class Conformance implements AutoCloseable {
             String file = mm.group(3);
             if (file.startsWith("'")) {
                 file = file.substring(1, file.length() - 1).replace("''", "'");
+            } else if (file.indexOf(';') >= 0) {
+                file = file.substring(0, file.indexOf(';')); // psql ends the file name at ';' (\copy ... to stdout;)
             }
             String rest = mm.group(4);
             String lf = file.toLowerCase(Locale.ROOT);
@@ -775,13 +777,7 @@ public final class Conformance implements AutoCloseable {
                     Row row = r.row(i);
                     List<String> vals = new ArrayList<>(cols.size());
                     for (int c = 0; c < cols.size(); c++) {
-                        String v = row.getString(c);
-                        if (v != null && floats[c] == 8) {
-                            v = Double.toString(row.getDouble(c));
-                        } else if (v != null && floats[c] == 4) {
-                            v = Float.toString(row.getFloat(c));
-                        }
-                        vals.add(v);
+                        vals.add(row.getString(c));
                     }
                     rows.add(vals);
                 }
@@ -921,9 +917,12 @@ public final class Conformance implements AutoCloseable {
         List<List<String>> er = e.rows();
         List<List<String>> sr = s.rows();
         if (e.floatCols() != null) {
+            // getString of a binary float prints float8out's text for extra_float_digits >= 1: compared as is
             int efd = extraFloatDigits();
-            er = canonicalFloats(er, e.floatCols(), efd, true);
-            sr = canonicalFloats(sr, e.floatCols(), efd, false);
+            if (efd < 1) {
+                er = canonicalFloats(er, e.floatCols(), efd, true);
+                sr = canonicalFloats(sr, e.floatCols(), efd, false);
+            }
         }
         if (!PsqlScript.ordered(sql)) {
             er = sorted(er);
@@ -945,9 +944,9 @@ public final class Conformance implements AutoCloseable {
     }
 
     /**
-     * pgembed returns float4/float8 columns in binary form (the Java API renders them in Java's notation):
-     * bring both sides to one notation. With extra_float_digits >= 1 PostgreSQL prints the shortest exact
-     * form, so both parse to the same value; below, it rounds to 15 (6) + extra_float_digits digits.
+     * pgembed returns float4/float8 columns in binary form, which Row.getString prints as PostgreSQL does
+     * with extra_float_digits >= 1 (the shortest exact form); below that PostgreSQL rounds to 15 (6) +
+     * extra_float_digits digits, which the binary value cannot know: round it the same way before comparing.
      */
     private static List<List<String>> canonicalFloats(List<List<String>> rows, int[] kinds, int efd, boolean embedded) {
         List<List<String>> out = new ArrayList<>(rows.size());
@@ -970,9 +969,6 @@ public final class Conformance implements AutoCloseable {
             double d = kind == 4 ? Float.parseFloat(v) : Double.parseDouble(v);
             if (Double.isNaN(d) || Double.isInfinite(d)) {
                 return Double.toString(d);
-            }
-            if (efd >= 1) {
-                return kind == 4 ? Float.toString((float) d) : Double.toString(d);
             }
             if (d == 0) {
                 return "0";
