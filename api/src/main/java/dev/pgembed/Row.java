@@ -309,8 +309,10 @@ public final class Row {
 
     /**
      * The value as a String: the text form PostgreSQL sent, or for binary columns (bool, integers, oid,
-     * floats) the value rendered by Java ({@code t}/{@code f} for bool; floats may be spelled differently
-     * from PostgreSQL's output, for example {@code 1.0E20}); null for SQL NULL.
+     * floats) the text PostgreSQL's output function would give ({@code t}/{@code f} for bool; float4/float8
+     * as with the default {@code extra_float_digits} of 1, for example {@code 1e+20}, {@code 0.1},
+     * {@code -Infinity}; a session with {@code extra_float_digits} of 0 or less prints fewer digits, which
+     * the binary value cannot know); null for SQL NULL.
      */
     public String getString(int col) {
         if (!cell(col)) {
@@ -326,27 +328,10 @@ public final class Row {
             case 23 -> Integer.toString(a.get(I32, addr));
             case 26 -> Long.toString(Integer.toUnsignedLong(a.get(I32, addr)));
             case 20 -> Long.toString(a.get(I64, addr));
-            case 700 -> pgFloat(a.get(F32, addr));
-            case 701 -> pgFloat(a.get(F64, addr));
+            case 700 -> FloatText.of(a.get(F32, addr));
+            case 701 -> FloatText.of(a.get(F64, addr));
             default -> throw mismatch(col, "String");
         };
-    }
-
-    private static String pgFloat(double d) {
-        if (Double.isNaN(d)) {
-            return "NaN";
-        }
-        if (Double.isInfinite(d)) {
-            return d > 0 ? "Infinity" : "-Infinity";
-        }
-        return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
-    }
-
-    private static String pgFloat(float f) {
-        if (Float.isNaN(f) || Float.isInfinite(f)) {
-            return pgFloat((double) f);
-        }
-        return f == Math.rint(f) && Math.abs(f) < 1e6 ? Long.toString((long) f) : Float.toString(f);
     }
 
     /** The value as a String. */
