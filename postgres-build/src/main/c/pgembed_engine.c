@@ -45,6 +45,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
@@ -68,6 +69,7 @@
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -1190,6 +1192,20 @@ engine_session_start(void)
 			PGSTAT_END_WRITE_ACTIVITY(beentry);
 		}
 	}
+
+	/*
+	 * A server's first OID assignment after initdb jumps to FirstNormalObjectId
+	 * (GetNewObjectId does so when IsPostmasterEnvironment); a standalone
+	 * backend goes on from where initdb stopped, and objects it creates would
+	 * count as system objects (OID < 16384).  Jump the same way.
+	 */
+	LWLockAcquire(OidGenLock, LW_EXCLUSIVE);
+	if (TransamVariables->nextOid < (Oid) FirstNormalObjectId)
+	{
+		TransamVariables->nextOid = FirstNormalObjectId;
+		TransamVariables->oidCount = 0;
+	}
+	LWLockRelease(OidGenLock);
 
 	/* later entries do not override earlier ones: most specific first */
 	relsetting = table_open(DbRoleSettingRelationId, AccessShareLock);

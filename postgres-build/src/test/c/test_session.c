@@ -95,6 +95,18 @@ test_ts_dictionary_options_checked(void)
 	pgembed_close(e, NULL);
 }
 
+/* Objects get OIDs from FirstNormalObjectId on, as with a server: they are not system objects. */
+static void
+test_user_oids(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+
+	REQUIRE(e != NULL);
+	CHECK_STR(sqlstate_of(e, "CREATE TABLE first_table(x int)"), "00000");
+	CHECK_STR(scalar(e, "SELECT 'first_table'::regclass::oid >= 16384"), "t");
+	pgembed_close(e, NULL);
+}
+
 /* A superuser prepares the cluster for a confined role. */
 static bool
 prepare_app_role(char *dir, size_t dirlen)
@@ -208,6 +220,7 @@ const test_case session_tests[] = {
 	{"session: RESET SESSION AUTHORIZATION returns to the session user", test_session_authorization},
 	{"session: ALTER ROLE/DATABASE SET apply at the next open", test_role_settings_applied},
 	{"session: text search dictionary options are checked", test_ts_dictionary_options_checked},
+	{"session: user objects get OIDs from 16384 on", test_user_oids},
 	{"session: a session role cannot reach superuser powers", test_session_role_refusals},
 	{"session: maintenance under a session role", test_session_role_maintenance},
 	{NULL, NULL}
