@@ -633,7 +633,7 @@ timer_thread_main(void *arg)
 			{
 				pgembed_engine *e = slots[i].engine;
 
-				if (e == NULL || !e->auto_maintenance || e->state == ENGINE_DEAD)
+				if (e == NULL || !e->auto_maintenance || e->state != ENGINE_READY)
 					continue;
 				if (pthread_mutex_trylock(&e->lock) == 0)
 				{
@@ -1819,7 +1819,8 @@ maintenance_pass(pgembed_engine *e, bool force)
 	int			request = MAINT_CHECKPOINT_IF_DUE;
 
 	e->maintenance_due = false;
-	if (e->state == ENGINE_DEAD || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE ||
+	/* not ENGINE_STARTING either: the timer thread may see an engine pgembed_open is still loading */
+	if (e->state != ENGINE_READY || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE ||
 		e->engine_wal_status == NULL)
 		return;
 	e->engine_wal_status(&insert, &redo, &important, &ckpt_timeout_s, &wal_delay_ms, &naptime_s, &autovacuum_on);
