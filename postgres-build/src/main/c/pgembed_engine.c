@@ -43,9 +43,20 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_db_role_setting.h"
+#include "catalog/pg_ts_dict.h"
+#include "catalog/pg_ts_template.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "libpq/libpq.h"
 #include "libpq/libpq-be.h"
 #include "libpq/pqcomm.h"
@@ -58,12 +69,18 @@
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/pg_locale.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "pgembed_internal.h"
@@ -1017,6 +1034,40 @@ pgembed__engine_wal_status(uint64_t *insert, uint64_t *redo, uint64_t *important
 	*autovacuum_on = autovacuum_start_daemon;
 }
 
+/*
+ * The front's own statements (the vacuum pass) run as the bootstrap superuser,
+ * whoever the session is (a session role, or SET ROLE / SET SESSION
+ * AUTHORIZATION in effect): like autovacuum, they must reach every table.
+ * The switch happens while the backend reads the statement, before its
+ * transaction starts (which records this user to restore on abort), and is
+ * undone at the next idle read.  SECURITY_LOCAL_USERID_CHANGE forbids SET ROLE
+ * and SET SESSION AUTHORIZATION meanwhile.  Those statements name everything
+ * schema-qualified, so the session's search_path cannot redirect them.
+ */
+static bool internal_user_active = false;
+static Oid	internal_saved_userid;
+static int	internal_saved_sec_context;
+
+static void
+internal_user_begin(void)
+{
+	if (internal_user_active)
+		return;
+	GetUserIdAndSecContext(&internal_saved_userid, &internal_saved_sec_context);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   internal_saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	internal_user_active = true;
+}
+
+static void
+internal_user_end(void)
+{
+	if (!internal_user_active)
+		return;
+	SetUserIdAndSecContext(internal_saved_userid, internal_saved_sec_context);
+	internal_user_active = false;
+}
+
 extern ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
 ssize_t
 __wrap_recv(int fd, void *buf, size_t len, int flags)
@@ -1043,7 +1094,13 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 			}
 		}
 		if (n > 0)
+		{
+			if (E->internal_query)
+				internal_user_begin();
 			return n;
+		}
+		/* no input: the backend is idle between commands */
+		internal_user_end();
 		if (E->closing)
 			return 0;			/* EOF: the backend exits */
 		if (E->maintenance_request != 0)
@@ -1053,12 +1110,221 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * The session's user, as a client backend's start-up sets it
+ * ---------------------------------------------------------------------
+ */
+static bool session_started = false;
+
+/*
+ * What InitPostgres does for a client backend and skips in a standalone one
+ * (whose user is the bootstrap superuser, unnamed): name the session user in
+ * the session_authorization setting, so that RESET SESSION AUTHORIZATION, SET
+ * SESSION AUTHORIZATION DEFAULT, DISCARD ALL and a rollback return to it; or
+ * authenticate the session role instead; then apply the pg_db_role_setting
+ * entries (ALTER ROLE / DATABASE ... SET).
+ *
+ * Runs while PostgresMain sends BackendKeyData: after InitPostgres, before the
+ * first ReadyForQuery, so the ParameterStatus messages of the changed settings
+ * precede it.  No error handler is set up yet: an error is FATAL and the open
+ * fails with it.
+ */
+static void
+engine_session_start(void)
+{
+	const char *role = E->session_role;
+	Relation	relsetting;
+	Snapshot	snapshot;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+
+	if (role == NULL)
+	{
+		char	   *name = GetUserNameFromId(BOOTSTRAP_SUPERUSERID, true);
+
+		/* a missing bootstrap superuser is the standalone mode's escape hatch: keep it */
+		if (name != NULL)
+			SetConfigOption("session_authorization", name, PGC_BACKEND, PGC_S_OVERRIDE);
+	}
+	else
+	{
+		HeapTuple	tup;
+		Form_pg_authid form;
+
+		tup = SearchSysCache1(AUTHNAME, CStringGetDatum(role));
+		if (!HeapTupleIsValid(tup))
+			ereport(FATAL,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("role \"%s\" does not exist", role)));
+		form = (Form_pg_authid) GETSTRUCT(tup);
+		if (form->rolsuper)
+			ereport(FATAL,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("session role \"%s\" is a superuser", role),
+					 errhint("A session role confines SQL only when it is not a superuser; open without one to work as the superuser.")));
+		/* the checks a client backend makes at log-in */
+		if (!form->rolcanlogin)
+			ereport(FATAL,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("role \"%s\" is not permitted to log in", role)));
+		ReleaseSysCache(tup);
+
+		/*
+		 * Replaces the standalone start's bootstrap superuser as the
+		 * authenticated user, the session user and the current user: RESET
+		 * SESSION AUTHORIZATION returns to the role, and only a superuser
+		 * authenticated user may SET SESSION AUTHORIZATION to someone else.
+		 */
+		InitializeSessionUserId(role, InvalidOid, false);
+		if (object_aclcheck(DatabaseRelationId, MyDatabaseId, GetUserId(), ACL_CONNECT) != ACLCHECK_OK)
+			ereport(FATAL,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for database \"%s\"", get_database_name(MyDatabaseId)),
+					 errdetail("User does not have CONNECT privilege.")));
+		/* pg_stat_activity shows the session's user */
+		if (MyBEEntry != NULL)
+		{
+			volatile PgBackendStatus *beentry = MyBEEntry;
+
+			PGSTAT_BEGIN_WRITE_ACTIVITY(beentry);
+			beentry->st_userid = GetSessionUserId();
+			PGSTAT_END_WRITE_ACTIVITY(beentry);
+		}
+	}
+
+	/*
+	 * A server's first OID assignment after initdb jumps to FirstNormalObjectId
+	 * (GetNewObjectId does so when IsPostmasterEnvironment); a standalone
+	 * backend goes on from where initdb stopped, and objects it creates would
+	 * count as system objects (OID < 16384).  Jump the same way.
+	 */
+	LWLockAcquire(OidGenLock, LW_EXCLUSIVE);
+	if (TransamVariables->nextOid < (Oid) FirstNormalObjectId)
+	{
+		TransamVariables->nextOid = FirstNormalObjectId;
+		TransamVariables->oidCount = 0;
+	}
+	LWLockRelease(OidGenLock);
+
+	/* later entries do not override earlier ones: most specific first */
+	relsetting = table_open(DbRoleSettingRelationId, AccessShareLock);
+	snapshot = RegisterSnapshot(GetCatalogSnapshot(DbRoleSettingRelationId));
+	ApplySetting(snapshot, MyDatabaseId, GetSessionUserId(), relsetting, PGC_S_DATABASE_USER);
+	ApplySetting(snapshot, InvalidOid, GetSessionUserId(), relsetting, PGC_S_USER);
+	ApplySetting(snapshot, MyDatabaseId, InvalidOid, relsetting, PGC_S_DATABASE);
+	ApplySetting(snapshot, InvalidOid, InvalidOid, relsetting, PGC_S_GLOBAL);
+	UnregisterSnapshot(snapshot);
+	table_close(relsetting, AccessShareLock);
+
+	CommitTransactionCommand();
+}
+
+/* ---------------------------------------------------------------------
+ * Utility commands: what a standalone backend skips
+ * ---------------------------------------------------------------------
+ */
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/*
+ * Checks a text search dictionary's options with its template's init method,
+ * as CREATE/ALTER TEXT SEARCH DICTIONARY do under a postmaster (a standalone
+ * backend skips that for initdb's sake).  The options are read back from the
+ * catalog, in the form in which every later use of the dictionary passes them
+ * to the init method.
+ */
+static void
+verify_ts_dictionary(Oid dictId)
+{
+	HeapTuple	dtup,
+				ttup;
+	Form_pg_ts_template tmpl;
+	Datum		opt;
+	bool		isnull;
+	List	   *options = NIL;
+
+	dtup = SearchSysCache1(TSDICTOID, ObjectIdGetDatum(dictId));
+	if (!HeapTupleIsValid(dtup))
+		return;
+	opt = SysCacheGetAttr(TSDICTOID, dtup, Anum_pg_ts_dict_dictinitoption, &isnull);
+	if (!isnull)
+		options = deserialize_deflist(opt);
+	ttup = SearchSysCache1(TSTEMPLATEOID,
+						   ObjectIdGetDatum(((Form_pg_ts_dict) GETSTRUCT(dtup))->dicttemplate));
+	ReleaseSysCache(dtup);
+	if (!HeapTupleIsValid(ttup))
+		return;
+	tmpl = (Form_pg_ts_template) GETSTRUCT(ttup);
+	if (!OidIsValid(tmpl->tmplinit))
+	{
+		if (options != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("text search template \"%s\" does not accept options",
+							NameStr(tmpl->tmplname))));
+	}
+	else
+		(void) OidFunctionCall1(tmpl->tmplinit, PointerGetDatum(options));
+	ReleaseSysCache(ttup);
+}
+
+static void
+embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					  ProcessUtilityContext context, ParamListInfo params,
+					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	List	   *dictname = NIL;
+	bool		created = false;
+
+	/* names first: a tree that is not read-only may be scribbled on */
+	if (IsA(parsetree, DefineStmt) && ((DefineStmt *) parsetree)->kind == OBJECT_TSDICTIONARY)
+	{
+		dictname = copyObject(((DefineStmt *) parsetree)->defnames);
+		created = true;
+	}
+	else if (IsA(parsetree, AlterTSDictionaryStmt))
+		dictname = copyObject(((AlterTSDictionaryStmt *) parsetree)->dictname);
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+
+	if (dictname != NIL)
+	{
+		Oid			dictId;
+
+		/* make the new catalog row visible; an error undoes the command */
+		CommandCounterIncrement();
+		if (created)
+		{
+			/* where CREATE put it (the search path could find a namesake first) */
+			char	   *name;
+			Oid			nsp = QualifiedNameGetCreationNamespace(dictname, &name);
+
+			dictId = GetSysCacheOid2(TSDICTNAMENSP, Anum_pg_ts_dict_oid,
+									 CStringGetDatum(name), ObjectIdGetDatum(nsp));
+		}
+		else
+			dictId = get_ts_dict_oid(dictname, false);
+		if (OidIsValid(dictId))
+			verify_ts_dictionary(dictId);
+	}
+}
+
 static int
 embed_putmessage(char msgtype, const char *s, size_t len)
 {
 	pgembed_buf *b = &E->out;
 	uint32		nlen = pg_hton32((uint32) len + 4);
 
+	if (msgtype == PqMsg_BackendKeyData && !session_started)
+	{
+		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
+		session_started = true;
+		engine_session_start();
+	}
 	if (!pgembed_buf_reserve(E, b, len + 6))
 		ereport(FATAL,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -1324,12 +1590,15 @@ pgembed__engine_main(pgembed_engine *e)
 	MyProcPort = pq_init(&client);
 	MyProcPort->proto = PG_PROTOCOL(3, 0);
 	MyProcPort->database_name = pstrdup(e->dbname);
-	MyProcPort->user_name = pstrdup("postgres");
+	MyProcPort->user_name = pstrdup(e->session_role ? e->session_role : "postgres");
 	MyProcPort->remote_host = pstrdup("[local]");
 	MyProcPort->remote_port = pstrdup("");
 	PqCommMethods = &embed_comm_methods;
 
-	PostgresMain(e->dbname, "postgres");
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = embed_process_utility;
+
+	PostgresMain(e->dbname, MyProcPort->user_name);
 }
 
 /* Any thread: what the SIGINT handler of a backend does. */

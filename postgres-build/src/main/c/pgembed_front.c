@@ -633,7 +633,7 @@ timer_thread_main(void *arg)
 			{
 				pgembed_engine *e = slots[i].engine;
 
-				if (e == NULL || !e->auto_maintenance || e->state == ENGINE_DEAD)
+				if (e == NULL || !e->auto_maintenance || e->state != ENGINE_READY)
 					continue;
 				if (pthread_mutex_trylock(&e->lock) == 0)
 				{
@@ -1726,21 +1726,30 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
  * ------------------------------------------------------------------------
  */
 
-/* autovacuum's thresholds, as SQL over the statistics views */
+/*
+ * autovacuum's thresholds, as SQL over the statistics views.  It runs as the
+ * bootstrap superuser in whatever session state the user left (search_path,
+ * objects of their own): every name is schema-qualified, operators included.
+ */
+#define SETTING(name) "pg_catalog.current_setting('" name "')::pg_catalog.float8"
+#define RELTUPLES "greatest(c.reltuples::pg_catalog.float8, 0)"
+/* OPERATOR() forms bind left to right at one precedence: each is parenthesised */
+#define OVER(value, base, scale) \
+	"(" value " OPERATOR(pg_catalog.>) (" SETTING(base) " OPERATOR(pg_catalog.+) (" \
+	SETTING(scale) " OPERATOR(pg_catalog.*) " RELTUPLES ")))"
 static const char *const vacuum_candidates_sql =
-"SELECT format('%I.%I', n.nspname, c.relname),"
-"       s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8"
-"                      + current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0)"
-"    OR s.n_ins_since_vacuum > current_setting('autovacuum_vacuum_insert_threshold')::float8"
-"                      + current_setting('autovacuum_vacuum_insert_scale_factor')::float8 * greatest(c.reltuples, 0)"
-"    OR age(c.relfrozenxid) > current_setting('autovacuum_freeze_max_age')::float8"
-"    OR mxid_age(c.relminmxid) > current_setting('autovacuum_multixact_freeze_max_age')::float8,"
-"       s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8"
-"                      + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)"
-"  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-"  JOIN pg_stat_all_tables s ON s.relid = c.oid"
-" WHERE c.relkind IN ('r', 'm') AND n.nspname <> 'pg_toast' AND c.relpersistence <> 't'"
-"   AND NOT coalesce('autovacuum_enabled=false' = ANY (c.reloptions), false)";
+"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
+"       " OVER("s.n_dead_tup", "autovacuum_vacuum_threshold", "autovacuum_vacuum_scale_factor")
+"    OR " OVER("s.n_ins_since_vacuum", "autovacuum_vacuum_insert_threshold", "autovacuum_vacuum_insert_scale_factor")
+"    OR (pg_catalog.age(c.relfrozenxid) OPERATOR(pg_catalog.>) " SETTING("autovacuum_freeze_max_age") ")"
+"    OR (pg_catalog.mxid_age(c.relminmxid) OPERATOR(pg_catalog.>) " SETTING("autovacuum_multixact_freeze_max_age") "),"
+"       " OVER("s.n_mod_since_analyze", "autovacuum_analyze_threshold", "autovacuum_analyze_scale_factor")
+"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+"  JOIN pg_catalog.pg_stat_all_tables s ON s.relid OPERATOR(pg_catalog.=) c.oid"
+" WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,m}'::pg_catalog.\"char\"[])"
+"   AND n.nspname OPERATOR(pg_catalog.<>) 'pg_toast'"
+"   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'"
+"   AND NOT coalesce('autovacuum_enabled=false' OPERATOR(pg_catalog.=) ANY (c.reloptions), false)";
 
 /* Runs a simple query on an idle engine from the front; the caller holds e->lock. */
 static pgembed_result *
@@ -1748,17 +1757,22 @@ internal_query(pgembed_engine *e, const char *sql)
 {
 	size_t		s;
 
+	pgembed_result *r;
+
 	e->scratch.len = 0;
 	if (!(msg_begin(e, 'Q', &s) && msg_str(e, sql)))
 		return NULL;
 	msg_end(e, s);
-	return exchange(e, e->scratch.data, e->scratch.len, false);
+	e->internal_query = true;
+	r = exchange(e, e->scratch.data, e->scratch.len, false);
+	e->internal_query = false;
+	return r;
 }
 
 static void
 vacuum_pass(pgembed_engine *e)
 {
-	pgembed_result *r = internal_query(e, "SELECT pg_stat_force_next_flush()");
+	pgembed_result *r = internal_query(e, "SELECT pg_catalog.pg_stat_force_next_flush()");
 
 	pgembed_result_free(r);
 	/* the flush happens at the backend's next idle point: let it pass once */
@@ -1805,7 +1819,8 @@ maintenance_pass(pgembed_engine *e, bool force)
 	int			request = MAINT_CHECKPOINT_IF_DUE;
 
 	e->maintenance_due = false;
-	if (e->state == ENGINE_DEAD || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE ||
+	/* not ENGINE_STARTING either: the timer thread may see an engine pgembed_open is still loading */
+	if (e->state != ENGINE_READY || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE ||
 		e->engine_wal_status == NULL)
 		return;
 	e->engine_wal_status(&insert, &redo, &important, &ckpt_timeout_s, &wal_delay_ms, &naptime_s, &autovacuum_on);
@@ -2524,6 +2539,7 @@ engine_free(pgembed_engine *e)
 	formats_forget_all(e);
 	free(e->datadir);
 	free(e->dbname);
+	free(e->session_role);
 	for (int i = 0; i < e->nsettings; i++)
 		free(e->settings[i]);
 	free(e->settings);
@@ -2645,6 +2661,13 @@ pgembed_engine *
 pgembed_open(const char *datadir, const char *dbname, int nsettings, const char *const *settings,
 			 pgembed_error **error)
 {
+	return pgembed_open_as(datadir, dbname, NULL, nsettings, settings, error);
+}
+
+pgembed_engine *
+pgembed_open_as(const char *datadir, const char *dbname, const char *role,
+				int nsettings, const char *const *settings, pgembed_error **error)
+{
 	pgembed_engine *e;
 	char		real[PATH_MAX];
 	char		path[PATH_MAX];
@@ -2657,7 +2680,8 @@ pgembed_open(const char *datadir, const char *dbname, int nsettings, const char 
 
 	if (error)
 		*error = NULL;
-	if (datadir == NULL || nsettings < 0 || (nsettings > 0 && settings == NULL))
+	if (datadir == NULL || nsettings < 0 || (nsettings > 0 && settings == NULL) ||
+		(role != NULL && role[0] == '\0'))
 	{
 		if (error)
 			*error = make_error("22023", "ERROR", "invalid arguments to pgembed_open");
@@ -2684,6 +2708,8 @@ pgembed_open(const char *datadir, const char *dbname, int nsettings, const char 
 		OPEN_FAIL("58P01", "FATAL", "\"%s\" is not a database cluster (no PG_VERSION file)", real);
 	e->datadir = strdup(real);
 	e->dbname = strdup(dbname ? dbname : "postgres");
+	if (role != NULL && (e->session_role = strdup(role)) == NULL)
+		OPEN_FAIL("53200", "FATAL", "out of memory");
 	e->dev = st.st_dev;
 	e->ino = st.st_ino;
 	e->nsettings = nsettings;

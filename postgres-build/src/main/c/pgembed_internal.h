@@ -57,6 +57,7 @@ struct pgembed_engine
 	int			slot;			/* namespace slot index */
 	char	   *datadir;
 	char	   *dbname;
+	char	   *session_role;	/* NULL: the bootstrap superuser */
 	char	  **settings;
 	int			nsettings;
 	int			lock_fd;		/* flock()ed pgembed.lock in the data directory */
@@ -104,6 +105,7 @@ struct pgembed_engine
 
 	/* --- self-maintenance (no checkpointer, WAL writer or autovacuum in single-user mode) --- */
 	volatile int maintenance_request;	/* MAINT_* flags for the engine's next idle read */
+	bool		internal_query;	/* the input is the front's own work: run it as the bootstrap superuser */
 	volatile bool maintenance_due;	/* set by the timer thread; run at the next idle point */
 	bool		auto_maintenance;
 	int64_t		last_checkpoint_ns;

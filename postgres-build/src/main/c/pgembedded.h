@@ -122,6 +122,20 @@ pgembed_engine *pgembed_open(const char *datadir, const char *dbname,
 							 pgembed_error **error);
 
 /*
+ * Like pgembed_open, with the session belonging to role instead of the
+ * bootstrap superuser (role NULL: pgembed_open).  For SQL that must not act as
+ * the operating-system user: read or write server files, run programs (COPY
+ * ... PROGRAM), load libraries, change server settings.  role must exist, may
+ * log in, may connect to the database, and must not be a superuser (create it
+ * in a session opened without a role); it is the session's authenticated user,
+ * so neither SET ROLE nor SET SESSION AUTHORIZATION nor RESET can reach a
+ * superuser from it.  pgembed's own maintenance still runs as the superuser.
+ */
+pgembed_engine *pgembed_open_as(const char *datadir, const char *dbname, const char *role,
+								int nsettings, const char *const *settings,
+								pgembed_error **error);
+
+/*
  * Ends the session: shutdown checkpoint, lock file removed, resources released.
  * Safe on an engine that already ended.  Frees the engine.  Returns 0, or -1 with
  * *error set (error may be NULL) when the shutdown reported an error.

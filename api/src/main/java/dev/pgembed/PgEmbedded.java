@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -101,6 +102,7 @@ public final class PgEmbedded implements AutoCloseable {
     private final boolean deleteOnClose;
     private final Duration waitTimeout;
     private final Consumer<Notice> noticeListener;
+    private final String sessionRole;
     private final String label;
 
     final ReentrantLock lock = new ReentrantLock();
@@ -158,8 +160,9 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     private PgEmbedded(MemorySegment engine, Path dir, boolean deleteOnClose, Duration waitTimeout,
-                       Consumer<Notice> noticeListener) {
+                       Consumer<Notice> noticeListener, String sessionRole) {
         this.engine = engine;
+        this.sessionRole = sessionRole;
         this.dir = dir;
         this.deleteOnClose = deleteOnClose;
         this.waitTimeout = waitTimeout;
@@ -214,6 +217,7 @@ public final class PgEmbedded implements AutoCloseable {
         private Duration transactionWaitTimeout = Duration.ofSeconds(30);
         private Consumer<Notice> noticeListener;
         private Path nativeDirectory;
+        private String sessionRole;
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -246,6 +250,33 @@ public final class PgEmbedded implements AutoCloseable {
             }
             settings.remove(name);
             settings.put(name, value);
+            return this;
+        }
+
+        /**
+         * Opens the session as a role that is not a superuser, instead of the cluster's superuser: for SQL
+         * that must not act as the operating-system user. PostgreSQL's privileges then refuse (SQLSTATE 42501)
+         * reading or writing server files ({@code pg_read_file}, {@code COPY ... FROM/TO 'file'}), running
+         * programs ({@code COPY ... PROGRAM}), loading libraries ({@code LOAD}, {@code LANGUAGE C}), and
+         * changing server settings ({@code ALTER SYSTEM}, superuser-only settings). The role is the session's
+         * authenticated user, so neither {@code SET ROLE}, {@code SET SESSION AUTHORIZATION} nor
+         * {@code RESET} reach a superuser from it. pgembed's own maintenance (checkpoints, vacuum, analyze)
+         * still runs as the superuser.
+         *
+         * <p>The role must exist, have {@code LOGIN} and {@code CONNECT} on the database, and must not be a
+         * superuser; opening fails with SQLSTATE 28000 (or 42501 without {@code CONNECT}) otherwise. Create it
+         * and grant it what it needs in a session opened without a role, for example
+         * {@code CREATE ROLE app LOGIN; CREATE SCHEMA AUTHORIZATION app}.
+         *
+         * @param role the role's name
+         * @return this builder
+         */
+        public Builder sessionRole(String role) {
+            Objects.requireNonNull(role, "role");
+            if (role.isEmpty()) {
+                throw new IllegalArgumentException("empty role name");
+            }
+            this.sessionRole = role;
             return this;
         }
 
@@ -362,12 +393,14 @@ public final class PgEmbedded implements AutoCloseable {
                     arr.setAtIndex(ValueLayout.ADDRESS, i++, arena.allocateFrom(s.getKey() + "=" + s.getValue()));
                 }
                 MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-                MemorySegment e = PgEmbeddedH.pgembed_open(arena.allocateFrom(d.toString()),
-                        database == null ? MemorySegment.NULL : arena.allocateFrom(database), all.size(), arr, errOut);
+                MemorySegment e = PgEmbeddedH.pgembed_open_as(arena.allocateFrom(d.toString()),
+                        database == null ? MemorySegment.NULL : arena.allocateFrom(database),
+                        sessionRole == null ? MemorySegment.NULL : arena.allocateFrom(sessionRole),
+                        all.size(), arr, errOut);
                 if (e.address() == 0) {
                     throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
                 }
-                PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener);
+                PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
                 NAMES.put(db.id, d.getFileName() == null ? d.toString() : d.getFileName().toString());
                 PgEmbeddedH.pgembed_set_log_callback(e, logStub, MemorySegment.ofAddress(db.id));
                 OPEN.add(db);
@@ -1357,6 +1390,15 @@ public final class PgEmbedded implements AutoCloseable {
     /** The data directory. */
     public Path directory() {
         return dir;
+    }
+
+    /**
+     * The role the session was opened as ({@link Builder#sessionRole(String)}).
+     *
+     * @return the role, or empty when the session belongs to the cluster's superuser
+     */
+    public Optional<String> sessionRole() {
+        return Optional.ofNullable(sessionRole);
     }
 
     // =============================================================================================

@@ -37,7 +37,9 @@ import org.postgresql.PGProperty;
  *   <li>{@code jdbc:pgembed:memory:}: a private throw-away database for this one connection.</li>
  * </ul>
  * Query options ({@code ?a=b&c=d}): {@code durability=durable|relaxed|none}, {@code timeZone=Europe/Paris},
- * {@code transactionWaitTimeout=30s} (or milliseconds), any pgjdbc connection property (for example
+ * {@code transactionWaitTimeout=30s} (or milliseconds), {@code sessionRole=app} (the session belongs to that
+ * role, not to the superuser: see {@link PgEmbedded.Builder#sessionRole(String)}; a database already open
+ * with another session role is refused with SQLSTATE 28000), any pgjdbc connection property (for example
  * {@code prepareThreshold=1}, {@code ApplicationName=x}) goes to pgjdbc, and any other {@code name=value} is a
  * PostgreSQL setting ({@code work_mem=64MB}). The open options apply when the database is opened; a database
  * already open keeps its own. Properties passed to {@code connect} go to pgjdbc.
@@ -89,6 +91,14 @@ public final class PgEmbedDriver implements Driver {
                     e instanceof dev.pgembed.PgException pe ? pe.sqlState() : "08001", e);
         }
         try {
+            String role = b.db.sessionRole().orElse(null);
+            if (p.sessionRole != null && !p.sessionRole.equals(role)) {
+                // sharing the open session would hand the connection someone else's rights
+                throw new SQLException("the database of " + url + " is already open "
+                        + (role == null ? "without a session role" : "with session role \"" + role + "\""), "28000");
+            }
+            // what pgjdbc reports as the user name (the engine ignores it)
+            props.setProperty("user", role != null ? role : "postgres");
             return connectKey(b.key, props);
         } finally {
             b.release();
@@ -98,7 +108,7 @@ public final class PgEmbedDriver implements Driver {
     static Connection connectKey(String key, Properties info) throws SQLException {
         Properties props = new Properties();
         props.putAll(info);
-        props.setProperty("user", "postgres");
+        props.putIfAbsent("user", "postgres");
         props.remove("password");
         props.setProperty("socketFactory", InProcessSocketFactory.class.getName());
         props.setProperty("socketFactoryArg", key);
@@ -123,6 +133,7 @@ public final class PgEmbedDriver implements Driver {
         Durability durability;
         ZoneId timeZone;
         Duration waitTimeout;
+        String sessionRole;
         final Map<String, String> settings = new LinkedHashMap<>();
         final Properties pgjdbc = new Properties();
 
@@ -136,6 +147,9 @@ public final class PgEmbedDriver implements Driver {
             }
             if (waitTimeout != null) {
                 b.transactionWaitTimeout(waitTimeout);
+            }
+            if (sessionRole != null) {
+                b.sessionRole(sessionRole);
             }
             settings.forEach(b::setting);
             return b;
@@ -190,6 +204,12 @@ public final class PgEmbedDriver implements Driver {
                         }
                     }
                     case "transactionWaitTimeout" -> p.waitTimeout = duration(v);
+                    case "sessionRole" -> {
+                        if (v.isEmpty()) {
+                            throw new SQLException("sessionRole needs a role name", "08001");
+                        }
+                        p.sessionRole = v;
+                    }
                     default -> {
                         if (PGProperty.forName(k) != null) {
                             p.pgjdbc.setProperty(k, v);

@@ -468,6 +468,69 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_open_as {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_open_as");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * pgembed_engine *pgembed_open_as(const char *datadir, const char *dbname, const char *role, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static FunctionDescriptor pgembed_open_as$descriptor() {
+        return pgembed_open_as.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * pgembed_engine *pgembed_open_as(const char *datadir, const char *dbname, const char *role, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MethodHandle pgembed_open_as$handle() {
+        return pgembed_open_as.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * pgembed_engine *pgembed_open_as(const char *datadir, const char *dbname, const char *role, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_open_as$address() {
+        return pgembed_open_as.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * pgembed_engine *pgembed_open_as(const char *datadir, const char *dbname, const char *role, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_open_as(MemorySegment datadir, MemorySegment dbname, MemorySegment role, int nsettings, MemorySegment settings, MemorySegment error) {
+        var mh$ = pgembed_open_as.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_open_as", datadir, dbname, role, nsettings, settings, error);
+            }
+            return (MemorySegment)mh$.invokeExact(datadir, dbname, role, nsettings, settings, error);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_close {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             PgEmbeddedH.C_INT,
