@@ -2479,6 +2479,8 @@ free_slot(pgembed_engine *e)
 	pthread_mutex_unlock(&registry_lock);
 }
 
+static void remove_stale_backend_lock(const char *datadir);
+
 /* After the backend ended: release its resources and its copy of the library. */
 static void
 engine_release(pgembed_engine *e)
@@ -2511,6 +2513,12 @@ engine_release(pgembed_engine *e)
 	{
 		char		path[PATH_MAX];
 
+		/*
+		 * A backend that ended by PANIC (abort) ran no proc_exit callbacks and
+		 * left its postmaster.pid; with the flock still ours, it is no one
+		 * else's.
+		 */
+		remove_stale_backend_lock(e->datadir);
 		snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
 		unlink(path);
 		close(e->lock_fd);	/* releases the flock */

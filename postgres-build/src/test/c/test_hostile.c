@@ -75,6 +75,11 @@ test_foreign_and_damaged_clusters(void)
 	snprintf(path, sizeof(path), "%s/global/pg_control", dir);
 	CHECK(truncate(path, 100) == 0);
 	expect_open_error(dir, "pg_control");
+	/* start-up PANICs there (no proc_exit callbacks): its postmaster.pid must not stay behind */
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	CHECK(access(path, F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/pgembed.lock", dir);
+	CHECK(access(path, F_OK) != 0);
 	/* the host is fine and opens other databases */
 	e = open_fresh(0, NULL);
 	CHECK(e != NULL);
