@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * file system is deleted, the directory opens again and every acknowledged commit is there. Then, with
  * the WAL given room first, a table's data file is what cannot grow: 53100 and a session that goes on.
  * Needs root
- * (to mount the file system): skipped otherwise.
+ * (to mount the file system): skipped otherwise. There is no honest stand-in without mounting: a loop
+ * device needs mounting too, and RLIMIT_FSIZE gives EFBIG and SIGXFSZ, not ENOSPC.
  */
 class ReliabilityDiskFullTest {
 
@@ -41,7 +42,9 @@ class ReliabilityDiskFullTest {
             fill(fs);
         } finally {
             String umount = run("umount", fs.toString());
-            assertThat(umount).as("umount").startsWith("0");
+            if (!umount.startsWith("0")) {
+                run("umount", "-l", fs.toString()); // busy after a failure above: detach it anyway
+            }
         }
     }
 

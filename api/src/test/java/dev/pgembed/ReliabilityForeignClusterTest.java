@@ -38,19 +38,21 @@ class ReliabilityForeignClusterTest {
     void aClusterOfAnotherMajorVersionIsRefused(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("foreign");
         Optional<Path> initdb = foreignInitdb();
-        String version;
+        String made;
         if (initdb.isPresent()) {
-            version = initForeign(initdb.get(), tmp, dir);
+            initForeign(initdb.get(), tmp, dir);
+            made = "made by " + initdb.get();
         } else {
             PgEmbedded.builder(dir).durability(Durability.NONE).open().close();
             Files.writeString(dir.resolve("PG_VERSION"), "17\n");
-            version = "17 (stand-in: our cluster with PG_VERSION 17)";
+            made = "stand-in: our cluster with PG_VERSION 17";
         }
+        String version = Files.readString(dir.resolve("PG_VERSION")).trim();
         PgException e = refused(dir);
         assertThat(e.getMessage()).contains("database files are incompatible with server");
-        assertThat(e.detail()).contains("initialized by PostgreSQL version " + version.substring(0, 2))
+        assertThat(e.detail()).contains("initialized by PostgreSQL version " + version + ",")
                 .contains("not compatible with this version 18.");
-        System.out.printf("cluster of PostgreSQL %s: %s %s: %s / %s%n", version, e.severity(), e.sqlState(),
+        System.out.printf("cluster of PostgreSQL %s (%s): %s %s: %s / %s%n", version, made, e.severity(), e.sqlState(),
                 e.getMessage(), e.detail());
     }
 
@@ -143,8 +145,8 @@ class ReliabilityForeignClusterTest {
         }
     }
 
-    /** Runs another version's initdb (as nobody when we are root: initdb refuses root); returns its version. */
-    private static String initForeign(Path initdb, Path tmp, Path dir) throws Exception {
+    /** Runs another version's initdb (as nobody when we are root: initdb refuses root). */
+    private static void initForeign(Path initdb, Path tmp, Path dir) throws Exception {
         Files.createDirectory(dir);
         boolean root = "root".equals(ProcessHandle.current().info().user().orElse(""));
         List<String> cmd = new java.util.ArrayList<>();
@@ -160,7 +162,6 @@ class ReliabilityForeignClusterTest {
             // a user's own cluster: owned by the user who opens it
             run(List.of("chown", "-R", "root:root", dir.toString()));
         }
-        return Files.readString(dir.resolve("PG_VERSION")).trim() + " (made by " + initdb + ")";
     }
 
     private static void run(List<String> cmd) throws Exception {

