@@ -633,7 +633,13 @@ timer_thread_main(void *arg)
 			{
 				pgembed_engine *e = slots[i].engine;
 
-				if (e == NULL || !e->auto_maintenance || e->state == ENGINE_DEAD)
+				/*
+				 * Only a started engine: one still opening is in the slot before
+				 * its backend runs (calling into it would run start-up on this
+				 * thread, or read globals not yet set), and one whose start-up
+				 * failed is freed without the slot lock.
+				 */
+				if (e == NULL || !e->auto_maintenance || e->state != ENGINE_READY)
 					continue;
 				if (pthread_mutex_trylock(&e->lock) == 0)
 				{
@@ -1805,7 +1811,7 @@ maintenance_pass(pgembed_engine *e, bool force)
 	int			request = MAINT_CHECKPOINT_IF_DUE;
 
 	e->maintenance_due = false;
-	if (e->state == ENGINE_DEAD || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE ||
+	if (e->state != ENGINE_READY || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE ||
 		e->engine_wal_status == NULL)
 		return;
 	e->engine_wal_status(&insert, &redo, &important, &ckpt_timeout_s, &wal_delay_ms, &naptime_s, &autovacuum_on);

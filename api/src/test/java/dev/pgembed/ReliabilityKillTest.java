@@ -76,9 +76,19 @@ class ReliabilityKillTest {
             try {
                 if (early) {
                     earlyKills++;
-                } else if (!ready.await(120, TimeUnit.SECONDS)) {
-                    throw new AssertionError("kill " + it + ": the child did not become ready in 120 s; its output: "
-                            + other + "\nits threads:\n" + stacks(p.pid()));
+                } else {
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+                    while (!ready.await(50, TimeUnit.MILLISECONDS)) {
+                        if (!p.isAlive()) {
+                            // 139: SIGSEGV on a thread that blocks it, where the JVM writes no hs_err file
+                            throw new AssertionError("kill " + it + ": the child ended by itself with exit code "
+                                    + p.exitValue() + " before it was ready; its output: " + other);
+                        }
+                        if (System.nanoTime() > deadline) {
+                            throw new AssertionError("kill " + it + ": the child did not become ready in 120 s; its"
+                                    + " output: " + other + "\nits threads:\n" + stacks(p.pid()));
+                        }
+                    }
                 }
                 Thread.sleep(delayMs);
                 assertThat(p.isAlive()).as("the child is still running; its output: %s", other).isTrue();
