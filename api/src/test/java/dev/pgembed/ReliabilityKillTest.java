@@ -38,7 +38,10 @@ class ReliabilityKillTest {
     void acknowledgedCommitsSurviveSigkill(Durability durability, @TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("db");
         int iterations = LongRuns.killIterations();
-        SplittableRandom random = new SplittableRandom(Long.getLong("pgembed.killSeed", System.nanoTime()));
+        long seed = Long.getLong("pgembed.killSeed", System.nanoTime());
+        System.out.printf("kill -9 %s: %d kills, seed %d (-Dpgembed.killSeed repeats the kill moments)%n", durability,
+                iterations, seed);
+        SplittableRandom random = new SplittableRandom(seed);
         long verifiedMax = 0;
         long acked = 0;
         long missingTotal = 0;
