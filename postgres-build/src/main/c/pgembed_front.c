@@ -633,6 +633,12 @@ timer_thread_main(void *arg)
 			{
 				pgembed_engine *e = slots[i].engine;
 
+				/*
+				 * Only a started engine: one still opening is in the slot before
+				 * its backend runs (calling into it would run start-up on this
+				 * thread, or read globals not yet set), and one whose start-up
+				 * failed is freed without the slot lock.
+				 */
 				if (e == NULL || !e->auto_maintenance || e->state != ENGINE_READY)
 					continue;
 				if (pthread_mutex_trylock(&e->lock) == 0)
@@ -2298,6 +2304,9 @@ copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
 	char		dst[PATH_MAX];
 
 	(void) ftw;
+	/* written last, by pgembed_create_cluster: until then the copy is no cluster */
+	if (strcmp(src + copy_source_len, "/PG_VERSION") == 0)
+		return 0;
 	if (snprintf(dst, sizeof(dst), "%s%s", copy_target, src + copy_source_len) >= (int) sizeof(dst))
 	{
 		errno = ENAMETOOLONG;
@@ -2355,6 +2364,49 @@ copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
 	return 0;
 }
 
+/* present while a cluster is being created: its remains may be wiped and redone */
+#define CREATING_MARKER "pgembed.creating"
+
+static int
+remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void) st;
+	(void) type;
+	if (ftw->level == 0)
+		return 0;				/* the directory itself stays */
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Copies the template's PG_VERSION into datadir through a rename: the copy becomes a cluster at once. */
+static int
+write_pg_version(const char *template, const char *datadir)
+{
+	char		src[PATH_MAX],
+				tmp[PATH_MAX],
+				dst[PATH_MAX],
+				buf[64];
+	int			in,
+				out;
+	ssize_t		n;
+
+	snprintf(src, sizeof(src), "%s/PG_VERSION", template);
+	snprintf(tmp, sizeof(tmp), "%s/PG_VERSION.tmp", datadir);
+	snprintf(dst, sizeof(dst), "%s/PG_VERSION", datadir);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	n = read(in, buf, sizeof(buf));
+	close(in);
+	if (n <= 0)
+		return -1;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -1;
+	if (write(out, buf, n) != n || close(out) != 0)
+		return -1;
+	return rename(tmp, dst);
+}
+
 int
 pgembed_create_cluster(const char *datadir, pgembed_error **error)
 {
@@ -2395,6 +2447,16 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 				isempty = false;
 		if (d)
 			closedir(d);
+		if (!isempty && !pgembed_is_cluster(datadir))
+		{
+			char		marker[PATH_MAX];
+
+			/* a creation that was interrupted (a killed process): its remains are ours */
+			snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
+			if (stat(marker, &st) == 0 && S_ISREG(st.st_mode) &&
+				nftw(datadir, remove_entry, 32, FTW_DEPTH | FTW_PHYS) == 0)
+				isempty = true;
+		}
 		if (!isempty)
 		{
 			if (error)
@@ -2411,6 +2473,20 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 		if (error)
 			*error = make_error("58000", "ERROR", "could not create \"%s\": %s", datadir, strerror(errno));
 		return -1;
+	}
+	{
+		char		marker[PATH_MAX];
+		int			fd;
+
+		snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
+		fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+		{
+			if (error)
+				*error = make_error("58000", "ERROR", "could not create \"%s\": %s", marker, strerror(errno));
+			return -1;
+		}
+		close(fd);
 	}
 	pthread_mutex_lock(&copy_lock);
 	snprintf(copy_target, sizeof(copy_target), "%s", datadir);
@@ -2439,12 +2515,20 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 			}
 		}
 	}
+	if (rc == 0)
+		rc = write_pg_version(template, datadir);
 	if (rc != 0)
 	{
 		if (error)
 			*error = make_error("58000", "ERROR", "could not copy the template into \"%s\": %s",
 								datadir, strerror(errno));
 		return -1;
+	}
+	{
+		char		marker[PATH_MAX];
+
+		snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
+		unlink(marker);
 	}
 	return 0;
 }
@@ -2494,6 +2578,8 @@ free_slot(pgembed_engine *e)
 	pthread_mutex_unlock(&registry_lock);
 }
 
+static void remove_stale_backend_lock(const char *datadir);
+
 /* After the backend ended: release its resources and its copy of the library. */
 static void
 engine_release(pgembed_engine *e)
@@ -2526,6 +2612,12 @@ engine_release(pgembed_engine *e)
 	{
 		char		path[PATH_MAX];
 
+		/*
+		 * A backend that ended by PANIC (abort) ran no proc_exit callbacks and
+		 * left its postmaster.pid; with the flock still ours, it is no one
+		 * else's.
+		 */
+		remove_stale_backend_lock(e->datadir);
 		snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
 		unlink(path);
 		close(e->lock_fd);	/* releases the flock */
@@ -2756,6 +2848,8 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 		}
 	}
 	remove_stale_backend_lock(real);
+	snprintf(path, sizeof(path), "%s/" CREATING_MARKER, real);
+	unlink(path);				/* left by a creation killed after it was complete */
 
 	if (!ensure_timer_machinery())
 		OPEN_FAIL("58000", "FATAL", "could not start the timer thread");

@@ -103,8 +103,10 @@ const char *pgembed_install_root(void);
 
 /*
  * Creates a cluster in datadir from the bundled template.  datadir must be
- * absent or an empty directory.  Returns 0, or -1 with *error set (free it with
- * pgembed_error_free).
+ * absent, an empty directory, or what a creation killed midway left (it holds
+ * pgembed.creating and no PG_VERSION yet; it is wiped and redone).  PG_VERSION
+ * is written last, so a cluster is complete once pgembed_is_cluster says so.
+ * Returns 0, or -1 with *error set (free it with pgembed_error_free).
  */
 int			pgembed_create_cluster(const char *datadir, pgembed_error **error);
 

@@ -75,11 +75,64 @@ test_foreign_and_damaged_clusters(void)
 	snprintf(path, sizeof(path), "%s/global/pg_control", dir);
 	CHECK(truncate(path, 100) == 0);
 	expect_open_error(dir, "pg_control");
+	/* start-up PANICs there (no proc_exit callbacks): its postmaster.pid must not stay behind */
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	CHECK(access(path, F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/pgembed.lock", dir);
+	CHECK(access(path, F_OK) != 0);
 	/* the host is fine and opens other databases */
 	e = open_fresh(0, NULL);
 	CHECK(e != NULL);
 	if (e)
 		pgembed_close(e, NULL);
+}
+
+/* What a creation killed midway leaves is created again; a directory of someone else's never is. */
+static void
+test_interrupted_creation_is_redone(void)
+{
+	char		dir[1024],
+				other[1024],
+				path[1200];
+	FILE	   *f;
+	pgembed_error *err = NULL;
+	pgembed_engine *e;
+
+	snprintf(dir, sizeof(dir), "%s", fresh_dir());
+	REQUIRE(mkdir(dir, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/pgembed.creating", dir);
+	f = fopen(path, "w");
+	REQUIRE(f != NULL);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/global", dir);
+	REQUIRE(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/global/pg_control", dir);
+	f = fopen(path, "w");
+	REQUIRE(f != NULL);
+	fputs("half a copy", f);
+	fclose(f);
+	CHECK(pgembed_is_cluster(dir) == 0);
+	CHECK(pgembed_create_cluster(dir, &err) == 0);
+	if (err)
+		printf("    got: %s\n", pgembed_error_message(err));
+	pgembed_error_free(err);
+	err = NULL;
+	snprintf(path, sizeof(path), "%s/pgembed.creating", dir);
+	CHECK(access(path, F_OK) != 0);
+	e = reopen(dir, 0, NULL);
+	REQUIRE(e != NULL);
+	CHECK_STR(scalar(e, "SELECT count(*) > 0 FROM pg_class"), "t");
+	pgembed_close(e, NULL);
+
+	snprintf(other, sizeof(other), "%s", fresh_dir());
+	REQUIRE(mkdir(other, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/notes.txt", other);
+	f = fopen(path, "w");
+	REQUIRE(f != NULL);
+	fclose(f);
+	CHECK(pgembed_create_cluster(other, &err) != 0);
+	pgembed_error_free(err);
+	CHECK(access(path, F_OK) == 0);
 }
 
 typedef struct
@@ -204,6 +257,7 @@ test_hostile_statements(void)
 const test_case hostile_tests[] = {
 	{"hostile: stale lock whose pid was reused is recovered", test_stale_lock_with_reused_pid},
 	{"hostile: foreign and damaged clusters are refused clearly", test_foreign_and_damaged_clusters},
+	{"hostile: a creation killed midway is redone", test_interrupted_creation_is_redone},
 	{"hostile: 10 000 hostile statements, cancels racing", test_hostile_statements},
 	{NULL, NULL}
 };

@@ -450,7 +450,11 @@ public final class PgEmbedded implements AutoCloseable {
             if (!create) {
                 try (Arena arena = Arena.ofConfined()) {
                     if (PgEmbeddedH.pgembed_is_cluster(arena.allocateFrom(d.toString())) == 0) {
-                        throw notCluster(d);
+                        // what a creation killed midway left is created again (pgembed_create_cluster)
+                        create = Files.isRegularFile(d.resolve("pgembed.creating"));
+                        if (!create) {
+                            throw notCluster(d);
+                        }
                     }
                 }
             }

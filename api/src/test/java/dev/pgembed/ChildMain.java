@@ -2,7 +2,7 @@ package dev.pgembed;
 
 import java.nio.file.Path;
 
-/** Run in a child JVM by {@link ProcessTest}. */
+/** Run in a child JVM by {@link ProcessTest} and the reliability tests. */
 public final class ChildMain {
     private ChildMain() {
     }
@@ -85,7 +85,45 @@ public final class ChildMain {
                 db.close();
                 System.out.println("closed");
             }
+            case "acked-inserts" -> ackedInserts(Path.of(args[1]), Durability.valueOf(args[2]));
             default -> throw new IllegalArgumentException(args[0]);
+        }
+    }
+
+    /**
+     * Commits transactions until the process is killed, each inserting one row and counting it in a tally
+     * row, and prints "ack id" only after its commit returned. See ReliabilityKillTest.
+     */
+    private static void ackedInserts(Path dir, Durability durability) {
+        PgEmbedded db = PgEmbedded.builder(dir).durability(durability).open();
+        db.execute("CREATE TABLE IF NOT EXISTS acked (id bigint PRIMARY KEY, k int NOT NULL, pad text NOT NULL);"
+                + " CREATE INDEX IF NOT EXISTS acked_k ON acked (k);"
+                + " CREATE TABLE IF NOT EXISTS tally (k int PRIMARY KEY, n bigint NOT NULL);"
+                + " INSERT INTO tally SELECT g, 0 FROM generate_series(0, 9) g ON CONFLICT DO NOTHING");
+        long id;
+        try (Result r = db.query("SELECT coalesce(max(id), 0) + 1 FROM acked")) {
+            id = r.row(0).getLong(0);
+        }
+        System.out.println("ready " + id);
+        System.out.flush();
+        java.util.SplittableRandom random = new java.util.SplittableRandom(id);
+        try (PreparedStatement insert = db.prepare("INSERT INTO acked VALUES ($1, $2, $3)");
+             PreparedStatement count = db.prepare("UPDATE tally SET n = n + 1 WHERE k = $1")) {
+            for (; ; id++) {
+                long current = id;
+                int k = (int) (current % 10);
+                // sizes from a few bytes to past the TOAST threshold, so that TOAST is exercised too
+                StringBuilder pad = new StringBuilder();
+                for (int n = 1 + random.nextInt(random.nextInt(8) == 0 ? 600 : 20); n > 0; n--) {
+                    pad.append(Long.toHexString(random.nextLong()));
+                }
+                db.transaction(tx -> {
+                    insert.execute(current, k, pad.toString());
+                    count.execute(k);
+                });
+                System.out.println("ack " + current);
+                System.out.flush();
+            }
         }
     }
 }

@@ -1,0 +1,29 @@
+package dev.pgembed;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Starts {@link ChildMain} in a JVM of its own: same java binary, class path and native directory. */
+final class ChildJvm {
+    private ChildJvm() {
+    }
+
+    static Process start(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/pgembed-hs_err_%p.log");
+        // a child is killed, not measured: skip the JIT tiers that only pay off in long runs
+        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        String nativeDir = System.getProperty("pgembed.native.dir");
+        if (nativeDir != null) {
+            cmd.add("-Dpgembed.native.dir=" + nativeDir);
+        }
+        cmd.add(ChildMain.class.getName());
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    }
+}
