@@ -624,10 +624,11 @@ public final class Conformance implements AutoCloseable {
                 if (lf.equals("stdin") || lf.equals("pstdin")) {
                     data = (m.copyData() == null ? "" : m.copyData()).getBytes(StandardCharsets.UTF_8);
                 } else {
-                    data = Files.readAllBytes(Path.of(file));
+                    data = Files.readAllBytes(work.resolve(file));
                 }
             } else if (!lf.equals("stdout") && !lf.equals("pstdout")) {
-                toFile = Path.of(file);
+                // psql's working directory is pg_regress's output directory: ours is the work directory
+                toFile = work.resolve(file);
             }
             Outcome o = s == embed ? runEmbedded(sql, data, !from, false, null) : runServer(sql, data, !from);
             if (toFile != null && o.ok() && o.copyText() != null) {
