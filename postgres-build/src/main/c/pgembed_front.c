@@ -1114,8 +1114,15 @@ static void maintenance_pass(pgembed_engine *e, bool force);
 static void
 leave(pgembed_engine *e)
 {
-	/* work a server's background processes would do, now that the engine is idle */
-	if (e->maintenance_due && e->auto_maintenance)
+	/*
+	 * Work a server's background processes would do, now that the engine is
+	 * idle.  The WAL flush of relaxed durability is also due by the clock: an
+	 * engine kept busy must not depend on the timer thread getting the CPU to
+	 * keep its loss window at wal_writer_delay.
+	 */
+	if (e->auto_maintenance &&
+		(e->maintenance_due ||
+		 (e->tx_status == PGEMBED_TX_IDLE && now_ns() - e->last_flush_ns >= e->flush_interval_ns)))
 		maintenance_pass(e, false);
 	pthread_mutex_unlock(&e->lock);
 }
@@ -1830,6 +1837,7 @@ maintenance_pass(pgembed_engine *e, bool force)
 		e->engine_wal_status == NULL)
 		return;
 	e->engine_wal_status(&insert, &redo, &important, &ckpt_timeout_s, &wal_delay_ms, &naptime_s, &autovacuum_on);
+	e->flush_interval_ns = (int64_t) wal_delay_ms * 1000000;
 	if (redo != e->last_redo)
 	{
 		/* a checkpoint happened (ours, a CHECKPOINT command, or the end of recovery) */
@@ -2793,6 +2801,7 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	e->owner_pid = getpid();
 	e->auto_maintenance = true;
 	e->last_checkpoint_ns = e->last_vacuum_check_ns = e->last_flush_ns = now_ns();
+	e->flush_interval_ns = (int64_t) 200 * 1000000;	/* wal_writer_delay's default until the first pass */
 
 	if (realpath(datadir, real) == NULL || stat(real, &st) != 0)
 		OPEN_FAIL("58P01", "FATAL", "data directory \"%s\" does not exist", datadir);

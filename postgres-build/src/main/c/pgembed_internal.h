@@ -111,6 +111,7 @@ struct pgembed_engine
 	int64_t		last_checkpoint_ns;
 	int64_t		last_vacuum_check_ns;
 	int64_t		last_flush_ns;
+	int64_t		flush_interval_ns;	/* wal_writer_delay, as of the last maintenance pass */
 
 	/* --- engine state --- */
 	volatile engine_state state;
