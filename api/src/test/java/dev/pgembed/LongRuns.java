@@ -19,4 +19,14 @@ final class LongRuns {
     static long walMegabytes() {
         return Long.getLong("pgembed.walMegabytes", LONG ? 2048 : 96);
     }
+
+    /** rows of the table the vacuum test updates (the 100 000 in the long run) */
+    static int churnRows() {
+        return Integer.getInteger("pgembed.churnRows", LONG ? 100_000 : 20_000);
+    }
+
+    /** update rounds of the vacuum test (the 20 in the long run) */
+    static int churnRounds() {
+        return Integer.getInteger("pgembed.churnRounds", LONG ? 20 : 4);
+    }
 }
