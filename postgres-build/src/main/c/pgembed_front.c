@@ -2774,6 +2774,7 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	struct stat st;
 	int			sv[2];
 	int			slot;
+	bool		locked = false;
 	pgembed_result *r;
 	char	   *buf;
 	size_t		len;
@@ -2832,10 +2833,31 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 
 	/* one process at a time: a flock dies with its holder, so stale locks recover */
 	snprintf(path, sizeof(path), "%s/pgembed.lock", real);
-	e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (e->lock_fd < 0)
-		OPEN_FAIL("58000", "FATAL", "could not open lock file \"%s\": %s", path, strerror(errno));
-	if (flock(e->lock_fd, LOCK_EX | LOCK_NB) != 0)
+	for (int attempt = 0;; attempt++)
+	{
+		struct stat held,
+					named;
+
+		e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (e->lock_fd < 0)
+			OPEN_FAIL("58000", "FATAL", "could not open lock file \"%s\": %s", path, strerror(errno));
+		locked = flock(e->lock_fd, LOCK_EX | LOCK_NB) == 0;
+		if (!locked)
+			break;
+		/*
+		 * A closing holder unlinks the file before it lets go of the flock: the
+		 * file we opened may be gone, and a third process may lock a new one.
+		 * Only the flock on the file the name still refers to counts.
+		 */
+		if (fstat(e->lock_fd, &held) == 0 && stat(path, &named) == 0 &&
+			held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+			break;
+		close(e->lock_fd);
+		e->lock_fd = -1;
+		if (attempt == 100)
+			OPEN_FAIL("55006", "FATAL", "could not take the lock file \"%s\": it keeps being replaced", path);
+	}
+	if (!locked)
 	{
 		char		pid[32] = "";
 		ssize_t		n = pread(e->lock_fd, pid, sizeof(pid) - 1, 0);
