@@ -10,12 +10,20 @@ final class ChildJvm {
     }
 
     static Process start(String... args) throws Exception {
+        // a child is killed, not measured: skip the JIT tiers that only pay off in long runs
+        return new ProcessBuilder(command(true, List.of("-XX:TieredStopAtLevel=1"), args))
+                .redirectErrorStream(true).start();
+    }
+
+    /** The command line of a child JVM running {@link ChildMain} with {@code args}. */
+    static List<String> command(boolean nativeAccess, List<String> jvmOptions, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
+        if (nativeAccess) {
+            cmd.add("--enable-native-access=ALL-UNNAMED");
+        }
         cmd.add("-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/pgembed-hs_err_%p.log");
-        // a child is killed, not measured: skip the JIT tiers that only pay off in long runs
-        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         String nativeDir = System.getProperty("pgembed.native.dir");
@@ -24,6 +32,6 @@ final class ChildJvm {
         }
         cmd.add(ChildMain.class.getName());
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        return cmd;
     }
 }

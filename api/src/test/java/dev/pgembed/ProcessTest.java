@@ -26,19 +26,7 @@ class ProcessTest {
         if (ownGroup) {
             cmd.add("setsid");
         }
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        if (nativeAccess) {
-            cmd.add("--enable-native-access=ALL-UNNAMED");
-        }
-        cmd.add("-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/pgembed-hs_err_%p.log");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        String nativeDir = System.getProperty("pgembed.native.dir");
-        if (nativeDir != null) {
-            cmd.add("-Dpgembed.native.dir=" + nativeDir);
-        }
-        cmd.add(ChildMain.class.getName());
-        cmd.addAll(List.of(args));
+        cmd.addAll(ChildJvm.command(nativeAccess, List.of(), args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).start();
     }
 
