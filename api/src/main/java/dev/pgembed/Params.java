@@ -248,28 +248,37 @@ final class Params {
     }
 
     /** Copies encoded parameters into native memory allocated from the arena. */
+    private static final Native NONE = new Native(0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL,
+            MemorySegment.NULL);
+
     static Native toNative(Arena arena, int[] types, byte[][] values, int[] formats, boolean withTypes) {
         int n = values.length;
+        if (n == 0) {
+            return NONE;
+        }
+        // one allocation per call: pointers, then lengths, formats and types, then the bytes
         long total = 0;
         for (byte[] v : values) {
             if (v != null) {
                 total += v.length;
             }
         }
-        MemorySegment block = arena.allocate(Math.max(1, total));
-        MemorySegment vals = arena.allocate(ValueLayout.ADDRESS, Math.max(1, n));
-        MemorySegment lens = arena.allocate(ValueLayout.JAVA_INT, Math.max(1, n));
-        MemorySegment fmts = arena.allocate(ValueLayout.JAVA_INT, Math.max(1, n));
-        MemorySegment typs = withTypes ? arena.allocate(ValueLayout.JAVA_INT, Math.max(1, n)) : MemorySegment.NULL;
-        long off = 0;
+        long ints = withTypes ? 3 : 2;
+        long bytesAt = 8L * n + 4L * n * ints;
+        MemorySegment slab = arena.allocate(bytesAt + Math.max(1, total), 8);
+        MemorySegment vals = slab.asSlice(0, 8L * n);
+        MemorySegment lens = slab.asSlice(8L * n, 4L * n);
+        MemorySegment fmts = slab.asSlice(12L * n, 4L * n);
+        MemorySegment typs = withTypes ? slab.asSlice(16L * n, 4L * n) : MemorySegment.NULL;
+        long off = bytesAt;
         for (int i = 0; i < n; i++) {
             byte[] v = values[i];
             if (v == null) {
                 vals.setAtIndex(ValueLayout.ADDRESS, i, MemorySegment.NULL);
                 lens.setAtIndex(ValueLayout.JAVA_INT, i, -1);
             } else {
-                MemorySegment.copy(v, 0, block, ValueLayout.JAVA_BYTE, off, v.length);
-                vals.setAtIndex(ValueLayout.ADDRESS, i, block.asSlice(off));
+                MemorySegment.copy(v, 0, slab, ValueLayout.JAVA_BYTE, off, v.length);
+                vals.setAtIndex(ValueLayout.ADDRESS, i, MemorySegment.ofAddress(slab.address() + off));
                 lens.setAtIndex(ValueLayout.JAVA_INT, i, formats[i] == 1 ? v.length : v.length - 1);
                 off += v.length;
             }

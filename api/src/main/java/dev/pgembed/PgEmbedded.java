@@ -1000,11 +1000,11 @@ public final class PgEmbedded implements AutoCloseable {
         });
     }
 
-    long executePrepared(String name, Object[] params) {
+    long executePrepared(MemorySegment name, Object[] params) {
         return call(e -> {
             try (Arena arena = Arena.ofConfined()) {
                 Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, arena.allocateFrom(name), p.count(), p.values(),
+                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, name, p.count(), p.values(),
                         p.lengths(), p.formats(), FORMAT_TEXT), false);
                 long n = r.rowsAffected();
                 r.free();
@@ -1013,11 +1013,11 @@ public final class PgEmbedded implements AutoCloseable {
         });
     }
 
-    Result queryPrepared(Arena resultArena, boolean owns, String name, Object[] params) {
+    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
         return call(e -> {
             try (Arena arena = Arena.ofConfined()) {
                 Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, arena.allocateFrom(name), p.count(), p.values(),
+                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, name, p.count(), p.values(),
                         p.lengths(), p.formats(), FORMAT_AUTO), false);
                 return new Result(r.ptr(), resultArena, owns, r.notices());
             }

@@ -1,6 +1,7 @@
 package dev.pgembed;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
 
@@ -11,12 +12,15 @@ import java.util.Objects;
 public final class PreparedStatement implements AutoCloseable {
     private final PgEmbedded db;
     private final String name;
+    /* the name in native memory, made once: every execution passes it */
+    private final MemorySegment nativeName;
     private final String sql;
     private volatile boolean closed;
 
     PreparedStatement(PgEmbedded db, String name, String sql) {
         this.db = db;
         this.name = name;
+        this.nativeName = Arena.ofAuto().allocateFrom(name);
         this.sql = sql;
     }
 
@@ -44,7 +48,7 @@ public final class PreparedStatement implements AutoCloseable {
      */
     public long execute(Object... params) {
         check();
-        return db.executePrepared(name, params);
+        return db.executePrepared(nativeName, params);
     }
 
     /**
@@ -58,7 +62,7 @@ public final class PreparedStatement implements AutoCloseable {
         check();
         Arena arena = Arena.ofConfined();
         try {
-            return db.queryPrepared(arena, true, name, params);
+            return db.queryPrepared(arena, true, nativeName, params);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -74,7 +78,7 @@ public final class PreparedStatement implements AutoCloseable {
      */
     public Result query(Arena arena, Object... params) {
         check();
-        return db.queryPrepared(Objects.requireNonNull(arena, "arena"), false, name, params);
+        return db.queryPrepared(Objects.requireNonNull(arena, "arena"), false, nativeName, params);
     }
 
     /**
