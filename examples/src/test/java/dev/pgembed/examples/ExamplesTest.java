@@ -55,4 +55,18 @@ class ExamplesTest {
         assertThat(run(() -> Transactions.main(new String[0])))
                 .contains("Transfer refused").contains("Inner part rolled back").contains("carol  20");
     }
+
+    @Test
+    void onlineBackup() throws Exception {
+        String out = run(() -> {
+            try {
+                OnlineBackup.main(new String[0]);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        int before = Integer.parseInt(out.replaceAll("(?s).*Rows committed before the backup started: (\\d+).*", "$1"));
+        long held = Long.parseLong(out.replaceAll("(?s).*The backup holds (\\d+) rows.*", "$1"));
+        assertThat(held).isGreaterThanOrEqualTo(before);
+    }
 }
