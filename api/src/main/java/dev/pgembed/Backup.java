@@ -48,19 +48,37 @@ final class Backup {
         if (dst.startsWith(source)) {
             throw new PgException("22023", "backup target " + dst + " lies inside the data directory " + source);
         }
-        prepareTarget(dst);
         if (hasEntries(source.resolve("pg_tblspc"))) {
             throw new PgException("0A000", "backup of a database with tablespaces is not supported; "
                     + "use pg_basebackup through serve mode");
         }
-        dropStaleSlots(db, source);
-        String slot = SLOT_PREFIX + ProcessHandle.current().pid() + "_" + System.nanoTime();
-        db.execute("SELECT pg_create_physical_replication_slot($1, true, false)", slot);
-        boolean started = false;
+        boolean created = prepareTarget(dst);
         boolean done = false;
         try {
-            db.execute("SELECT pg_backup_start($1, true)", "pgembed backup to " + dst);
-            started = true;
+            dropStaleSlots(db, source);
+            String slot = SLOT_PREFIX + ProcessHandle.current().pid() + "_" + System.nanoTime();
+            db.execute("SELECT pg_create_physical_replication_slot($1, true, false)", slot);
+            try {
+                copyUnderBackupMode(db, source, dst);
+            } finally {
+                if (db.isOpen()) {
+                    db.execute("SELECT pg_drop_replication_slot($1)", slot);
+                }
+            }
+            done = true;
+        } catch (IOException e) {
+            throw new PgException("58030", "backup to " + dst + " failed: " + e.getMessage(), e);
+        } finally {
+            if (!done) {
+                discard(dst, created);
+            }
+        }
+    }
+
+    private static void copyUnderBackupMode(PgEmbedded db, Path source, Path dst) throws IOException {
+        db.execute("SELECT pg_backup_start($1, true)", "pgembed backup to " + dst);
+        boolean stopped = false;
+        try {
             copyTree(source, dst, true);
             String label;
             String spcmap;
@@ -69,31 +87,34 @@ final class Backup {
                 label = row.getString(0);
                 spcmap = row.getString(1);
             }
-            started = false;
+            stopped = true;
             copyWal(source.resolve("pg_wal"), dst.resolve("pg_wal"));
             write(dst.resolve("backup_label"), label);
             if (spcmap != null && !spcmap.isEmpty()) {
                 write(dst.resolve("tablespace_map"), spcmap);
             }
             syncTree(dst);
-            done = true;
-        } catch (IOException e) {
-            throw new PgException("58030", "backup to " + dst + " failed: " + e.getMessage(), e);
         } finally {
-            try {
-                if (started && db.isOpen()) {
+            if (!stopped && db.isOpen()) {
+                try {
                     db.execute("SELECT pg_backup_stop(false)");
-                }
-            } catch (PgException ignored) {
-                // the backup failed already; its error is the one to report
-            } finally {
-                if (db.isOpen()) {
-                    db.execute("SELECT pg_drop_replication_slot($1)", slot);
-                }
-                if (!done) {
-                    NativeLoader.deleteRecursively(dst);
+                } catch (PgException ignored) {
+                    // the copy failed already; its error is the one to report
                 }
             }
+        }
+    }
+
+    /** Removes a failed copy: the directory too when this backup created it, else only what it wrote. */
+    private static void discard(Path dst, boolean created) {
+        if (created) {
+            NativeLoader.deleteRecursively(dst);
+            return;
+        }
+        try (Stream<Path> s = Files.list(dst)) {
+            s.forEach(NativeLoader::deleteRecursively);
+        } catch (IOException ignored) {
+            // best effort: the error of the backup is the one to report
         }
     }
 
@@ -106,18 +127,20 @@ final class Backup {
                 + "WHERE slot_name LIKE '" + SLOT_PREFIX + "%' AND NOT active");
     }
 
-    private static void prepareTarget(Path dst) {
+    /** Makes {@code dst} an empty private directory; true when it did not exist before. */
+    private static boolean prepareTarget(Path dst) {
         try {
             if (Files.isDirectory(dst, LinkOption.NOFOLLOW_LINKS)) {
                 if (hasEntries(dst)) {
                     throw new PgException("58P02", "backup target " + dst + " is not empty");
                 }
                 Files.setPosixFilePermissions(dst, PosixFilePermissions.fromString("rwx------"));
-            } else {
-                Files.createDirectories(dst.getParent());
-                Files.createDirectory(dst, PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
+                return false;
             }
+            Files.createDirectories(dst.getParent());
+            Files.createDirectory(dst, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+            return true;
         } catch (FileAlreadyExistsException e) {
             throw new PgException("58P02", "backup target " + dst + " exists and is not a directory");
         } catch (IOException e) {

@@ -1540,7 +1540,10 @@ public final class PgEmbedded implements AutoCloseable {
      * committed before this call; it is a complete data directory that {@link #open(Path)} opens (it then
      * replays the WAL written during the copy, as PostgreSQL's crash recovery does). Uses PostgreSQL's
      * low-level backup functions ({@code pg_backup_start} / {@code pg_backup_stop}) with a replication slot
-     * that keeps the WAL the copy needs; files are created private to the user and flushed to disk.
+     * that keeps the WAL the copy needs; files are created private to the user and flushed to disk. A
+     * {@linkplain Builder#sessionRole(String) session role} needs the {@code REPLICATION} attribute and
+     * {@code EXECUTE} on {@code pg_backup_start} and {@code pg_backup_stop} (granted by a superuser), else
+     * the call fails with 42501.
      *
      * @param target an absent or empty directory, outside the data directory
      * @throws PgException 58P02 when the target is not empty, 25001 when the calling thread holds an open

@@ -106,4 +106,27 @@ class BackupTest {
             assertThat(r.row(0).getLong(0)).isZero();
         }
     }
+
+    @Test
+    void aSessionRoleNeedsReplicationAndTheBackupFunctions(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("db");
+        try (PgEmbedded admin = PgEmbedded.builder(dir).durability(Durability.NONE).open()) {
+            admin.execute("CREATE ROLE app LOGIN");
+            admin.execute("CREATE ROLE ops LOGIN REPLICATION");
+            admin.execute("GRANT EXECUTE ON FUNCTION pg_backup_start(text, boolean) TO ops");
+            admin.execute("GRANT EXECUTE ON FUNCTION pg_backup_stop(boolean) TO ops");
+        }
+        try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.NONE).sessionRole("app").open()) {
+            assertThatThrownBy(() -> db.backup(tmp.resolve("refused"))).isInstanceOf(PgException.class)
+                    .satisfies(e -> assertThat(((PgException) e).sqlState()).isEqualTo("42501"));
+            assertThat(tmp.resolve("refused")).doesNotExist();
+        }
+        try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.NONE).sessionRole("ops").open()) {
+            db.backup(tmp.resolve("ok"));
+        }
+        try (PgEmbedded restored = PgEmbedded.open(tmp.resolve("ok"));
+             Result r = restored.query("SELECT count(*) FROM pg_roles WHERE rolname IN ('app', 'ops')")) {
+            assertThat(r.row(0).getLong(0)).isEqualTo(2);
+        }
+    }
 }
