@@ -19,6 +19,27 @@ final class FloatText {
     }
 
     static String of(double d) {
+        String special = special(d);
+        if (special != null) {
+            return special;
+        }
+        double x = Math.abs(d);
+        return shortestText(d < 0, new BigDecimal(x), new BigDecimal(Math.nextDown(x)), new BigDecimal(Math.ulp(x)),
+                Double.toString(x), 17, 15);
+    }
+
+    static String of(float f) {
+        String special = special(f);
+        if (special != null) {
+            return special;
+        }
+        float x = Math.abs(f);
+        return shortestText(f < 0, new BigDecimal(x), new BigDecimal(Math.nextDown(x)), new BigDecimal(Math.ulp(x)),
+                Float.toString(x), 9, 6);
+    }
+
+    /* NaN, the infinities and the zeros; a float widens to a double without changing which it is */
+    private static String special(double d) {
         if (Double.isNaN(d)) {
             return "NaN";
         }
@@ -28,28 +49,15 @@ final class FloatText {
         if (d == 0) {
             return Double.doubleToRawLongBits(d) < 0 ? "-0" : "0";
         }
-        double x = Math.abs(d);
-        BigDecimal exact = new BigDecimal(x);
-        BigDecimal lo = exact.subtract(exact.subtract(new BigDecimal(Math.nextDown(x))).multiply(HALF));
-        BigDecimal hi = exact.add(new BigDecimal(Math.ulp(x)).multiply(HALF));
-        return format(d < 0, shortest(new BigDecimal(Double.toString(x)), exact, lo, hi, 17), 15);
+        return null;
     }
 
-    static String of(float f) {
-        if (Float.isNaN(f)) {
-            return "NaN";
-        }
-        if (Float.isInfinite(f)) {
-            return f > 0 ? "Infinity" : "-Infinity";
-        }
-        if (f == 0) {
-            return Float.floatToRawIntBits(f) < 0 ? "-0" : "0";
-        }
-        float x = Math.abs(f);
-        BigDecimal exact = new BigDecimal(x);
-        BigDecimal lo = exact.subtract(exact.subtract(new BigDecimal(Math.nextDown(x))).multiply(HALF));
-        BigDecimal hi = exact.add(new BigDecimal(Math.ulp(x)).multiply(HALF));
-        return format(f < 0, shortest(new BigDecimal(Float.toString(x)), exact, lo, hi, 9), 6);
+    /* the shortest decimal strictly inside the value's rounding interval, in PostgreSQL's notation */
+    private static String shortestText(boolean negative, BigDecimal exact, BigDecimal below, BigDecimal ulp,
+                                       String java, int maxDigits, int fixedLimit) {
+        BigDecimal lo = exact.subtract(exact.subtract(below).multiply(HALF));
+        BigDecimal hi = exact.add(ulp.multiply(HALF));
+        return format(negative, shortest(new BigDecimal(java), exact, lo, hi, maxDigits), fixedLimit);
     }
 
     private static final BigDecimal HALF = new BigDecimal("0.5");
