@@ -1434,24 +1434,25 @@ public final class PgEmbedded implements AutoCloseable {
         try {
             value = body.apply(tx);
         } catch (Throwable t) {
-            try {
-                tx.rollback();
-            } catch (RuntimeException s) {
-                t.addSuppressed(s);
-            }
+            rollbackAfter(tx, t);
             throw t;
         }
         try {
             tx.commit();
         } catch (Throwable t) {
-            try {
-                tx.rollback();
-            } catch (RuntimeException s) {
-                t.addSuppressed(s);
-            }
+            rollbackAfter(tx, t);
             throw t;
         }
         return value;
+    }
+
+    /* the failure t is the one to report; a failing rollback rides along with it */
+    private static void rollbackAfter(Transaction tx, Throwable t) {
+        try {
+            tx.rollback();
+        } catch (RuntimeException s) {
+            t.addSuppressed(s);
+        }
     }
 
     /**
