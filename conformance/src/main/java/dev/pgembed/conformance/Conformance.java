@@ -765,12 +765,12 @@ public final class Conformance implements AutoCloseable {
                     + "|reset\\s+all|rollback|abort|commit|end|prepare\\s+transaction)\\b", Pattern.CASE_INSENSITIVE);
 
     /**
-     * pgembed runs its backend like a standalone one (no postmaster), and PostgreSQL's standalone start
-     * (InitializeSessionUserIdStandalone) never sets the GUC session_authorization: its reset value stays
-     * empty, so RESET SESSION AUTHORIZATION, SET SESSION AUTHORIZATION DEFAULT and DISCARD ALL leave the
-     * session as the user it was switched to. After such a statement, compare the session users; when they
-     * differ, count a difference for the statement and switch pgembed back to the server's user, so that the
-     * rest of the file is not compared as a different user.
+     * pgembed runs its backend like a standalone one (no postmaster), whose start never set the GUC
+     * session_authorization, so RESET SESSION AUTHORIZATION, SET SESSION AUTHORIZATION DEFAULT and DISCARD
+     * ALL used to leave the session as the user it was switched to (the engine now sets it). The check stays
+     * as a guard: after such a statement, compare the session users; when they differ, count a difference
+     * for the statement and switch pgembed back to the server's user, so that the rest of the file is not
+     * compared as a different user.
      */
     private void checkSessionUser(FileRun f, PsqlScript.Sql q) throws IOException {
         String sql = "SELECT session_user, current_user";
@@ -780,24 +780,8 @@ public final class Conformance implements AutoCloseable {
             return;
         }
         f.compared++;
-        f.different++;
-        String key = f.file + " " + ++f.ordinal + " " + hash(q.text());
-        String reason = expected.get(key);
-        if (reason != null) {
-            occurred.add(key);
-        }
-        String why = "session user after the statement";
-        f.report.println((reason != null ? "[expected] " : "[UNEXPECTED] ") + key + "  (line " + q.line() + ")");
-        f.report.println("  sql:     " + q.text().strip().replaceAll("\\s+", " ") + "; " + sql);
-        f.report.println("  why:     " + why);
-        f.report.println("  pgembed: " + e.brief());
-        f.report.println("  server:  " + s.brief());
-        if (reason != null) {
-            f.expectedDiffs++;
-        } else {
-            f.unexpected.add(key + "  line " + q.line() + ": " + q.text().strip().replaceAll("\\s+", " ") + "  [" + why
-                    + "]  pgembed: " + e.brief() + "  server: " + s.brief());
-        }
+        String flat = q.text().strip().replaceAll("\\s+", " ");
+        recordDifference(f, ++f.ordinal, q, flat + "; " + sql, flat, "session user after the statement", e, s);
         String user = s.rows().get(0).get(0);
         String role = s.rows().get(0).get(1);
         runEmbedded("SET SESSION AUTHORIZATION " + PsqlScript.identifier(user), null, false, false, null);
@@ -1000,25 +984,31 @@ public final class Conformance implements AutoCloseable {
             }
             return;
         }
+        String flat = q.text().strip().replaceAll("\\s+", " ");
+        if (flat.length() > 160) {
+            flat = flat.substring(0, 160) + "...";
+        }
+        recordDifference(f, index, q, flat, flat, why, e, s);
+    }
+
+    /** Counts a difference, writes it to the report and, when expected-differences.txt does not list it, to the failures. */
+    private void recordDifference(FileRun f, int index, PsqlScript.Sql q, String reportSql, String listSql, String why,
+                                  Outcome e, Outcome s) {
         f.different++;
         String key = f.file + " " + index + " " + hash(q.text());
         String reason = expected.get(key);
         if (reason != null) {
             occurred.add(key);
         }
-        String flat = q.text().strip().replaceAll("\\s+", " ");
-        if (flat.length() > 160) {
-            flat = flat.substring(0, 160) + "...";
-        }
         f.report.println((reason != null ? "[expected] " : "[UNEXPECTED] ") + key + "  (line " + q.line() + ")");
-        f.report.println("  sql:     " + flat);
+        f.report.println("  sql:     " + reportSql);
         f.report.println("  why:     " + why);
         f.report.println("  pgembed: " + e.brief());
         f.report.println("  server:  " + s.brief());
         if (reason != null) {
             f.expectedDiffs++;
         } else {
-            f.unexpected.add(key + "  line " + q.line() + ": " + flat + "  [" + why + "]  pgembed: " + e.brief()
+            f.unexpected.add(key + "  line " + q.line() + ": " + listSql + "  [" + why + "]  pgembed: " + e.brief()
                     + "  server: " + s.brief());
         }
     }
