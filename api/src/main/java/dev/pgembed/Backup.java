@@ -217,21 +217,13 @@ final class Backup {
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
     }
 
-    /** A backup is only a backup once it is on disk. */
+    /** A backup is only a backup once it is on disk: every file's data and every directory's entries. */
     private static void syncTree(Path dir) throws IOException {
         try (Stream<Path> all = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) all::iterator) {
-                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    try (FileChannel c = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                        c.force(true);
-                    }
-                }
-            }
-        }
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) all::iterator) {
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    try (FileChannel c = FileChannel.open(p, StandardOpenOption.READ)) {
+                boolean file = Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS);
+                if (file || Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    try (FileChannel c = FileChannel.open(p, file ? StandardOpenOption.WRITE : StandardOpenOption.READ)) {
                         c.force(true);
                     }
                 }
