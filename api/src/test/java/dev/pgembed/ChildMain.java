@@ -14,15 +14,8 @@ public final class ChildMain {
                 System.out.println("opened");
             }
             case "exit-while-busy" -> {
-                PgEmbedded db = PgEmbedded.builder(Path.of(args[1])).durability(Durability.NONE).open();
-                db.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
-                Thread busy = new Thread(() -> {
-                    try {
-                        db.query("SELECT pg_sleep(60)");
-                    } catch (RuntimeException e) {
-                        System.out.println("busy thread: " + e.getMessage());
-                    }
-                });
+                PgEmbedded db = openWithARow(args[1]);
+                Thread busy = sleeper(db);
                 busy.setDaemon(true);
                 busy.start();
                 Thread.sleep(500);
@@ -41,14 +34,12 @@ public final class ChildMain {
                 }
             }
             case "exit-idle" -> {
-                PgEmbedded db = PgEmbedded.builder(Path.of(args[1])).durability(Durability.NONE).open();
-                db.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+                PgEmbedded db = openWithARow(args[1]);
                 System.out.println("exiting");
                 System.exit(0);
             }
             case "close-other-thread" -> {
-                PgEmbedded db = PgEmbedded.builder(Path.of(args[1])).durability(Durability.NONE).open();
-                db.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+                PgEmbedded db = openWithARow(args[1]);
                 Thread t = new Thread(db::close);
                 t.start();
                 t.join();
@@ -56,15 +47,8 @@ public final class ChildMain {
                 System.exit(0);
             }
             case "cancel-then-close" -> {
-                PgEmbedded db = PgEmbedded.builder(Path.of(args[1])).durability(Durability.NONE).open();
-                db.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
-                Thread busy = new Thread(() -> {
-                    try {
-                        db.query("SELECT pg_sleep(60)");
-                    } catch (RuntimeException e) {
-                        System.out.println("busy thread: " + e.getMessage());
-                    }
-                });
+                PgEmbedded db = openWithARow(args[1]);
+                Thread busy = sleeper(db);
                 busy.start();
                 Thread.sleep(500);
                 db.cancel();
@@ -125,5 +109,23 @@ public final class ChildMain {
                 System.out.flush();
             }
         }
+    }
+
+    /** A database (no durability: the tests kill or exit, they do not measure) holding t = {1}. */
+    private static PgEmbedded openWithARow(String dir) {
+        PgEmbedded db = PgEmbedded.builder(Path.of(dir)).durability(Durability.NONE).open();
+        db.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+        return db;
+    }
+
+    /** An unstarted thread that sleeps a minute in a statement and prints how the statement ended. */
+    private static Thread sleeper(PgEmbedded db) {
+        return new Thread(() -> {
+            try {
+                db.query("SELECT pg_sleep(60)");
+            } catch (RuntimeException e) {
+                System.out.println("busy thread: " + e.getMessage());
+            }
+        });
     }
 }
