@@ -118,6 +118,8 @@ untrack_fd(int fd)
 #define MAX_TRACKED_SHM 64
 static int	shm_ids[MAX_TRACKED_SHM];
 static int	n_shm_ids;
+static int	shm_removed_ids[MAX_TRACKED_SHM];	/* removed at attach (IPC_RMID) */
+static int	n_shm_removed_ids;
 static void *shm_addrs[MAX_TRACKED_SHM];
 static int	n_shm_addrs;
 static struct
@@ -854,13 +856,33 @@ __wrap_shmget(key_t key, size_t size, int flags)
 }
 
 extern void *__real_shmat(int id, const void *addr, int flags);
+extern int	__real_shmctl(int id, int cmd, struct shmid_ds *buf);
 void *
 __wrap_shmat(int id, const void *addr, int flags)
 {
 	void	   *p = __real_shmat(id, addr, flags);
 
-	if (E != NULL && p != (void *) -1 && n_shm_addrs < MAX_TRACKED_SHM)
+	if (E == NULL || p == (void *) -1)
+		return p;
+	if (n_shm_addrs < MAX_TRACKED_SHM)
 		shm_addrs[n_shm_addrs++] = p;
+
+	/*
+	 * A segment this engine created is marked for removal as soon as it is
+	 * attached: it stays usable (by id) while attached, and the kernel frees
+	 * it when the last attachment goes, even if the host is killed -9.  Its
+	 * key is free at once; PostgreSQL's interlock checks by id (IPC_STAT
+	 * still sees the attachments).
+	 */
+	for (int i = 0; i < n_shm_ids; i++)
+	{
+		if (shm_ids[i] != id)
+			continue;
+		if (__real_shmctl(id, IPC_RMID, NULL) == 0 && n_shm_removed_ids < MAX_TRACKED_SHM)
+			shm_removed_ids[n_shm_removed_ids++] = id;
+		shm_ids[i] = shm_ids[--n_shm_ids];
+		break;
+	}
 	return p;
 }
 
@@ -874,14 +896,22 @@ __wrap_shmdt(const void *addr)
 	return __real_shmdt(addr);
 }
 
-extern int	__real_shmctl(int id, int cmd, struct shmid_ds *buf);
 int
 __wrap_shmctl(int id, int cmd, struct shmid_ds *buf)
 {
 	if (cmd == IPC_RMID)
+	{
 		for (int i = 0; i < n_shm_ids; i++)
 			if (shm_ids[i] == id)
 				shm_ids[i] = shm_ids[--n_shm_ids];
+		/* PostgreSQL's own removal at shutdown: already done at attach */
+		for (int i = 0; i < n_shm_removed_ids; i++)
+			if (shm_removed_ids[i] == id)
+			{
+				shm_removed_ids[i] = shm_removed_ids[--n_shm_removed_ids];
+				return 0;
+			}
+	}
 	return __real_shmctl(id, cmd, buf);
 }
 
@@ -946,6 +976,7 @@ engine_release_resources(void)
 	for (int i = 0; i < n_shm_ids; i++)
 		__real_shmctl(shm_ids[i], IPC_RMID, NULL);
 	n_shm_ids = 0;
+	n_shm_removed_ids = 0;
 	for (int i = 0; i < n_shared_maps; i++)
 		__real_munmap(shared_maps[i].addr, shared_maps[i].len);
 	n_shared_maps = 0;

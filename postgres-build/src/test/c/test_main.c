@@ -168,6 +168,32 @@ map_count(void)
 	return n;
 }
 
+/* SysV shared memory segments that process pid created and that still exist */
+int
+sysv_segments_created_by(int pid)
+{
+	FILE	   *f = fopen("/proc/sysvipc/shm", "r");
+	char		line[512];
+	int			n = 0;
+
+	if (f == NULL)
+		return -1;
+	/* key shmid perms size cpid lpid nattch ... (the first line names the columns) */
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		long		key,
+					shmid,
+					perms,
+					size,
+					cpid;
+
+		if (sscanf(line, "%ld %ld %ld %ld %ld", &key, &shmid, &perms, &size, &cpid) == 5 && cpid == pid)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 extern const test_case lifecycle_tests[];
 extern const test_case statement_tests[];
 extern const test_case safety_tests[];

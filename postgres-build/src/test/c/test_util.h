@@ -26,6 +26,7 @@ const char *scalar(pgembed_engine *e, const char *sql);
 const char *sqlstate_of(pgembed_engine *e, const char *sql);
 long		rss_kb(void);
 long		map_count(void);
+int			sysv_segments_created_by(int pid);
 
 #define CHECK(cond) \
 	do { if (!(cond)) test_fail(__FILE__, __LINE__, "%s", #cond); } while (0)
