@@ -2751,6 +2751,30 @@ load_engine_copy(pgembed_engine *e)
 	return true;
 }
 
+/*
+ * glibc has 16 link-map namespaces, the host's included, but sizes the static
+ * TLS every C library copy needs from the tunable glibc.rtld.nns (default 4):
+ * 11 copies load without it, 15 with glibc.rtld.nns=16, which only the
+ * environment a process starts with can set.
+ */
+static const char *
+namespace_limit_message(const char *why)
+{
+	static __thread char msg[512];
+	int			loaded = 0;
+	const char *tunables = getenv("GLIBC_TUNABLES");
+
+	for (int i = 0; i < MAX_ENGINES; i++)
+		if (slots[i].has_namespace)
+			loaded++;
+	snprintf(msg, sizeof(msg),
+			 "too many engines: the process could not load another after %d (%s); glibc allows 11 per process, "
+			 "or 15 when the process is started with GLIBC_TUNABLES=glibc.rtld.nns=16 in its environment%s",
+			 loaded, why,
+			 (tunables != NULL && strstr(tunables, "glibc.rtld.nns=") != NULL) ? " (it is set)" : " (it is not set)");
+	return msg;
+}
+
 #define OPEN_FAIL(...) \
 	do { \
 		if (error) *error = make_error(__VA_ARGS__); \
@@ -2886,7 +2910,13 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 		OPEN_FAIL("58000", "FATAL", "could not start the timer thread");
 
 	if (!load_engine_copy(e))
-		OPEN_FAIL("58000", "FATAL", "could not load an engine copy of %s: %s", self_path(), dlerror());
+	{
+		const char *why = dlerror();
+
+		if (why != NULL && (strstr(why, "static TLS") != NULL || strstr(why, "no more namespaces") != NULL))
+			OPEN_FAIL("53300", "FATAL", "%s", namespace_limit_message(why));
+		OPEN_FAIL("58000", "FATAL", "could not load an engine copy of %s: %s", self_path(), why ? why : "");
+	}
 	e->engine_main = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_main");
 	e->engine_cancel = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_cancel");
 	e->engine_alarm = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_alarm");
