@@ -89,9 +89,9 @@
 extern const char *progname;
 
 /* The engine this copy of the library runs; NULL in the front copy. */
-static pgembed_engine *E = NULL;
-static int	datadir_fd = -1;
-static char datadir_abs[MAXPGPATH];
+static pgembed_engine *engine_self = NULL;
+static int	engine_datadir_fd = -1;
+static char engine_datadir_abs[MAXPGPATH];
 
 /* ---------------------------------------------------------------------
  * Resource tracking, so that an engine that dies (even by PANIC) leaves no
@@ -102,14 +102,14 @@ static char datadir_abs[MAXPGPATH];
 static uint64_t tracked_fds[MAX_TRACKED_FD / 64];
 
 static inline void
-track_fd(int fd)
+engine_track_fd(int fd)
 {
-	if (E != NULL && fd >= 0 && fd < MAX_TRACKED_FD)
+	if (engine_self != NULL && fd >= 0 && fd < MAX_TRACKED_FD)
 		tracked_fds[fd / 64] |= UINT64_C(1) << (fd % 64);
 }
 
 static inline void
-untrack_fd(int fd)
+engine_untrack_fd(int fd)
 {
 	if (fd >= 0 && fd < MAX_TRACKED_FD)
 		tracked_fds[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
@@ -138,7 +138,7 @@ static sigset_t vmask;
 static uint64_t vpending;
 
 static void
-deliver_signal(int sig)
+engine_deliver_signal(int sig)
 {
 	struct sigaction *a;
 
@@ -174,7 +174,7 @@ deliver_pending(void)
 		if ((vpending & (UINT64_C(1) << sig)) && !sigismember(&vmask, sig))
 		{
 			vpending &= ~(UINT64_C(1) << sig);
-			deliver_signal(sig);
+			engine_deliver_signal(sig);
 		}
 	}
 }
@@ -188,11 +188,11 @@ deliver_pending(void)
 static void
 engine_yield(void)
 {
-	E->yield(E);
-	if (E->alarm_pending)
+	engine_self->yield(engine_self);
+	if (engine_self->alarm_pending)
 	{
-		E->alarm_pending = 0;
-		deliver_signal(SIGALRM);
+		engine_self->alarm_pending = 0;
+		engine_deliver_signal(SIGALRM);
 	}
 }
 
@@ -246,14 +246,14 @@ engine_die(int code, bool aborted)
 {
 	void	   *unused;
 
-	E->exit_code = code;
-	E->aborted = aborted;
-	E->tx_status = PGEMBED_TX_CLOSED;
-	E->state = ENGINE_DEAD;
+	engine_self->exit_code = code;
+	engine_self->aborted = aborted;
+	engine_self->tx_status = PGEMBED_TX_CLOSED;
+	engine_self->state = ENGINE_DEAD;
 	if (!aborted)
 		release_backend_memory();
 	/* this stack is never resumed */
-	pgembed__switch(&unused, E->front_sp);
+	pgembed__switch(&unused, engine_self->front_sp);
 	__builtin_unreachable();
 }
 
@@ -264,7 +264,7 @@ pg_noreturn extern void __real_abort(void);
 void
 __wrap_exit(int code)
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		__real_exit(code);
 	engine_die(code, false);
 }
@@ -272,7 +272,7 @@ __wrap_exit(int code)
 void
 __wrap__exit(int code)
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		__real__exit(code);
 	engine_die(code, true);
 }
@@ -280,7 +280,7 @@ __wrap__exit(int code)
 void
 __wrap_abort(void)
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		__real_abort();
 	engine_die(134, true);
 }
@@ -290,7 +290,7 @@ extern int	__real_atexit(void (*fn) (void));
 int
 __wrap_atexit(void (*fn) (void))
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_atexit(fn);
 	return 0;
 }
@@ -305,13 +305,13 @@ __wrap_kill(pid_t pid, int sig)
 {
 	pid_t		self = getpid();
 
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_kill(pid, sig);
 	if (pid == self || pid == -self)
 	{
 		/* the backend signalling itself (or "its process group") */
 		if (sig != 0)
-			deliver_signal(sig);
+			engine_deliver_signal(sig);
 		return 0;
 	}
 	if (pid == 0 || pid == -1)
@@ -328,11 +328,11 @@ extern int	__real_raise(int sig);
 int
 __wrap_raise(int sig)
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_raise(sig);
 	if (sig == SIGABRT || sig == SIGKILL)
 		engine_die(128 + sig, true);
-	deliver_signal(sig);
+	engine_deliver_signal(sig);
 	return 0;
 }
 
@@ -340,7 +340,7 @@ extern int	__real_sigaction(int sig, const struct sigaction *act, struct sigacti
 int
 __wrap_sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_sigaction(sig, act, oact);
 	if (sig <= 0 || sig >= PGEMBED_NSIG)
 	{
@@ -358,7 +358,7 @@ extern int	__real_sigprocmask(int how, const sigset_t *set, sigset_t *oset);
 int
 __wrap_sigprocmask(int how, const sigset_t *set, sigset_t *oset)
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_sigprocmask(how, set, oset);
 	if (oset)
 		*oset = vmask;
@@ -391,7 +391,7 @@ pg_noreturn extern void __real_siglongjmp(sigjmp_buf env, int val);
 void
 __wrap_siglongjmp(sigjmp_buf env, int val)
 {
-	if (E != NULL)
+	if (engine_self != NULL)
 		env[0].__mask_was_saved = 0;
 	__real_siglongjmp(env, val);
 }
@@ -402,7 +402,7 @@ __wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
 {
 	int64_t		deadline = 0;
 
-	if (E == NULL || which != ITIMER_REAL)
+	if (engine_self == NULL || which != ITIMER_REAL)
 		return __real_setitimer(which, nv, ov);
 	if (ov)
 		memset(ov, 0, sizeof(*ov));
@@ -414,20 +414,20 @@ __wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
 		deadline = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec +
 			(int64_t) nv->it_value.tv_sec * 1000000000 + (int64_t) nv->it_value.tv_usec * 1000;
 	}
-	E->timer_set(E, deadline);
+	engine_self->timer_set(engine_self, deadline);
 	return 0;
 }
 
-static mode_t vumask = 077;
+static mode_t engine_umask = 077;
 extern mode_t __real_umask(mode_t mask);
 mode_t
 __wrap_umask(mode_t mask)
 {
-	mode_t		old = vumask;
+	mode_t		old = engine_umask;
 
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_umask(mask);
-	vumask = mask & 0777;
+	engine_umask = mask & 0777;
 	return old;
 }
 
@@ -438,13 +438,13 @@ __wrap_umask(mode_t mask)
 static inline bool
 relative(const char *path)
 {
-	return E != NULL && datadir_fd >= 0 && path != NULL && path[0] != '/';
+	return engine_self != NULL && engine_datadir_fd >= 0 && path != NULL && path[0] != '/';
 }
 
 static inline int
 dirfd_for(const char *path)
 {
-	return relative(path) ? datadir_fd : AT_FDCWD;
+	return relative(path) ? engine_datadir_fd : AT_FDCWD;
 }
 
 extern int	__real_open(const char *path, int flags, ...);
@@ -462,10 +462,10 @@ __wrap_open(const char *path, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_open(path, flags, mode);
-	fd = openat(dirfd_for(path), path, flags, mode & ~vumask);
-	track_fd(fd);
+	fd = openat(dirfd_for(path), path, flags, mode & ~engine_umask);
+	engine_track_fd(fd);
 	return fd;
 }
 
@@ -504,7 +504,7 @@ __wrap_fopen(const char *path, const char *mode)
 				fd;
 	FILE	   *f;
 
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_fopen(path, mode);
 	flags = fopen_flags(mode);
 	if (flags < 0)
@@ -513,7 +513,7 @@ __wrap_fopen(const char *path, const char *mode)
 		return NULL;
 	}
 	/* create with the backend's umask (0600), not the host's */
-	fd = openat(dirfd_for(path), path, flags, 0666 & ~vumask);
+	fd = openat(dirfd_for(path), path, flags, 0666 & ~engine_umask);
 	if (fd < 0)
 		return NULL;
 	f = fdopen(fd, mode);
@@ -525,7 +525,7 @@ __wrap_fopen(const char *path, const char *mode)
 		errno = save;
 		return NULL;
 	}
-	track_fd(fd);
+	engine_track_fd(fd);
 	return f;
 }
 
@@ -537,7 +537,7 @@ __wrap_freopen(const char *path, const char *mode, FILE *stream)
 
 	if (relative(path))
 	{
-		snprintf(abspath, sizeof(abspath), "%s/%s", datadir_abs, path);
+		snprintf(abspath, sizeof(abspath), "%s/%s", engine_datadir_abs, path);
 		path = abspath;
 	}
 	return __real_freopen(path, mode, stream);
@@ -547,8 +547,8 @@ extern int	__real_fclose(FILE *f);
 int
 __wrap_fclose(FILE *f)
 {
-	if (E != NULL && f != NULL)
-		untrack_fd(fileno(f));
+	if (engine_self != NULL && f != NULL)
+		engine_untrack_fd(fileno(f));
 	return __real_fclose(f);
 }
 
@@ -559,7 +559,7 @@ __wrap_opendir(const char *path)
 	int			fd;
 	DIR		   *d;
 
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_opendir(path);
 	fd = openat(dirfd_for(path), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -573,7 +573,7 @@ __wrap_opendir(const char *path)
 		errno = save;
 		return NULL;
 	}
-	track_fd(fd);
+	engine_track_fd(fd);
 	return d;
 }
 
@@ -581,8 +581,8 @@ extern int	__real_closedir(DIR *d);
 int
 __wrap_closedir(DIR *d)
 {
-	if (E != NULL && d != NULL)
-		untrack_fd(dirfd(d));
+	if (engine_self != NULL && d != NULL)
+		engine_untrack_fd(dirfd(d));
 	return __real_closedir(d);
 }
 
@@ -590,8 +590,8 @@ extern int	__real_close(int fd);
 int
 __wrap_close(int fd)
 {
-	if (E != NULL)
-		untrack_fd(fd);
+	if (engine_self != NULL)
+		engine_untrack_fd(fd);
 	return __real_close(fd);
 }
 
@@ -605,23 +605,23 @@ __wrap_close(int fd)
 	}
 
 WRAP_PATH_CALL(int, stat, (const char *path, struct stat *buf), (path, buf),
-			   fstatat(datadir_fd, path, buf, 0))
+			   fstatat(engine_datadir_fd, path, buf, 0))
 WRAP_PATH_CALL(int, lstat, (const char *path, struct stat *buf), (path, buf),
-			   fstatat(datadir_fd, path, buf, AT_SYMLINK_NOFOLLOW))
+			   fstatat(engine_datadir_fd, path, buf, AT_SYMLINK_NOFOLLOW))
 WRAP_PATH_CALL(int, access, (const char *path, int mode), (path, mode),
-			   faccessat(datadir_fd, path, mode, 0))
+			   faccessat(engine_datadir_fd, path, mode, 0))
 WRAP_PATH_CALL(int, mkdir, (const char *path, mode_t mode), (path, mode),
-			   mkdirat(datadir_fd, path, mode))
+			   mkdirat(engine_datadir_fd, path, mode))
 WRAP_PATH_CALL(int, rmdir, (const char *path), (path),
-			   unlinkat(datadir_fd, path, AT_REMOVEDIR))
+			   unlinkat(engine_datadir_fd, path, AT_REMOVEDIR))
 WRAP_PATH_CALL(int, unlink, (const char *path), (path),
-			   unlinkat(datadir_fd, path, 0))
+			   unlinkat(engine_datadir_fd, path, 0))
 WRAP_PATH_CALL(ssize_t, readlink, (const char *path, char *buf, size_t size), (path, buf, size),
-			   readlinkat(datadir_fd, path, buf, size))
+			   readlinkat(engine_datadir_fd, path, buf, size))
 WRAP_PATH_CALL(int, chmod, (const char *path, mode_t mode), (path, mode),
-			   fchmodat(datadir_fd, path, mode, 0))
+			   fchmodat(engine_datadir_fd, path, mode, 0))
 WRAP_PATH_CALL(int, chown, (const char *path, uid_t owner, gid_t group), (path, owner, group),
-			   fchownat(datadir_fd, path, owner, group, 0))
+			   fchownat(engine_datadir_fd, path, owner, group, 0))
 
 extern int	__real_symlink(const char *target, const char *path);
 int
@@ -629,14 +629,14 @@ __wrap_symlink(const char *target, const char *path)
 {
 	if (!relative(path))
 		return __real_symlink(target, path);
-	return symlinkat(target, datadir_fd, path);
+	return symlinkat(target, engine_datadir_fd, path);
 }
 
 extern int	__real_rename(const char *from, const char *to);
 int
 __wrap_rename(const char *from, const char *to)
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_rename(from, to);
 	return renameat(dirfd_for(from), from, dirfd_for(to), to);
 }
@@ -651,7 +651,7 @@ __wrap_truncate(const char *path, off_t length)
 
 	if (!relative(path))
 		return __real_truncate(path, length);
-	fd = openat(datadir_fd, path, O_WRONLY | O_CLOEXEC);
+	fd = openat(engine_datadir_fd, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	rc = ftruncate(fd, length);
@@ -670,12 +670,12 @@ __wrap_utime(const char *path, const struct utimbuf *times)
 	if (!relative(path))
 		return __real_utime(path, times);
 	if (times == NULL)
-		return utimensat(datadir_fd, path, NULL, 0);
+		return utimensat(engine_datadir_fd, path, NULL, 0);
 	ts[0].tv_sec = times->actime;
 	ts[0].tv_nsec = 0;
 	ts[1].tv_sec = times->modtime;
 	ts[1].tv_nsec = 0;
-	return utimensat(datadir_fd, path, ts, 0);
+	return utimensat(engine_datadir_fd, path, ts, 0);
 }
 
 extern char *__real_realpath(const char *path, char *resolved);
@@ -686,7 +686,7 @@ __wrap_realpath(const char *path, char *resolved)
 
 	if (relative(path))
 	{
-		snprintf(abspath, sizeof(abspath), "%s/%s", datadir_abs, path);
+		snprintf(abspath, sizeof(abspath), "%s/%s", engine_datadir_abs, path);
 		path = abspath;
 	}
 	return __real_realpath(path, resolved);
@@ -697,9 +697,9 @@ extern int	__real_chdir(const char *path);
 int
 __wrap_chdir(const char *path)
 {
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_chdir(path);
-	if (path != NULL && strcmp(path, datadir_abs) == 0)
+	if (path != NULL && strcmp(path, engine_datadir_abs) == 0)
 		return 0;
 	errno = EPERM;
 	return -1;
@@ -709,14 +709,14 @@ extern char *__real_getcwd(char *buf, size_t size);
 char *
 __wrap_getcwd(char *buf, size_t size)
 {
-	if (E == NULL || datadir_abs[0] == '\0')
+	if (engine_self == NULL || engine_datadir_abs[0] == '\0')
 		return __real_getcwd(buf, size);
-	if (strlen(datadir_abs) + 1 > size)
+	if (strlen(engine_datadir_abs) + 1 > size)
 	{
 		errno = ERANGE;
 		return NULL;
 	}
-	strcpy(buf, datadir_abs);
+	strcpy(buf, engine_datadir_abs);
 	return buf;
 }
 
@@ -728,7 +728,7 @@ command_in_datadir(const char *command)
 
 	initStringInfo(&s);
 	appendStringInfoString(&s, "cd '");
-	for (const char *p = datadir_abs; *p; p++)
+	for (const char *p = engine_datadir_abs; *p; p++)
 	{
 		if (*p == '\'')
 			appendStringInfoString(&s, "'\\''");
@@ -743,7 +743,7 @@ extern FILE *__real_popen(const char *command, const char *type);
 FILE *
 __wrap_popen(const char *command, const char *type)
 {
-	if (E == NULL || datadir_abs[0] == '\0')
+	if (engine_self == NULL || engine_datadir_abs[0] == '\0')
 		return __real_popen(command, type);
 	return __real_popen(command_in_datadir(command), type);
 }
@@ -752,7 +752,7 @@ extern int	__real_system(const char *command);
 int
 __wrap_system(const char *command)
 {
-	if (E == NULL || datadir_abs[0] == '\0' || command == NULL)
+	if (engine_self == NULL || engine_datadir_abs[0] == '\0' || command == NULL)
 		return __real_system(command);
 	return __real_system(command_in_datadir(command));
 }
@@ -772,7 +772,7 @@ __wrap_dlopen(const char *file, int mode)
 {
 	void	   *handle;
 
-	if (E == NULL)
+	if (engine_self == NULL)
 		return __real_dlopen(file, mode);
 	handle = __real_dlopen(file, mode & ~RTLD_GLOBAL);
 	/* every reference the backend takes is given back when the engine ends */
@@ -790,8 +790,8 @@ __wrap_pipe(int fds[2])
 
 	if (rc == 0)
 	{
-		track_fd(fds[0]);
-		track_fd(fds[1]);
+		engine_track_fd(fds[0]);
+		engine_track_fd(fds[1]);
 	}
 	return rc;
 }
@@ -802,7 +802,7 @@ __wrap_epoll_create1(int flags)
 {
 	int			fd = __real_epoll_create1(flags);
 
-	track_fd(fd);
+	engine_track_fd(fd);
 	return fd;
 }
 
@@ -812,7 +812,7 @@ __wrap_socket(int domain, int type, int protocol)
 {
 	int			fd = __real_socket(domain, type, protocol);
 
-	track_fd(fd);
+	engine_track_fd(fd);
 	return fd;
 }
 
@@ -822,7 +822,7 @@ __wrap_dup(int fd)
 {
 	int			nfd = __real_dup(fd);
 
-	track_fd(nfd);
+	engine_track_fd(nfd);
 	return nfd;
 }
 
@@ -831,13 +831,13 @@ int
 __wrap_dup2(int fd, int fd2)
 {
 	/* the backend must never redirect the host's standard streams */
-	if (E != NULL && fd2 <= 2)
+	if (engine_self != NULL && fd2 <= 2)
 	{
 		errno = EPERM;
 		return -1;
 	}
 	fd2 = __real_dup2(fd, fd2);
-	track_fd(fd2);
+	engine_track_fd(fd2);
 	return fd2;
 }
 
@@ -848,7 +848,7 @@ __wrap_shmget(key_t key, size_t size, int flags)
 {
 	int			id = __real_shmget(key, size, flags);
 
-	if (E != NULL && id >= 0 && (flags & IPC_CREAT) && n_shm_ids < MAX_TRACKED_SHM)
+	if (engine_self != NULL && id >= 0 && (flags & IPC_CREAT) && n_shm_ids < MAX_TRACKED_SHM)
 		shm_ids[n_shm_ids++] = id;
 	return id;
 }
@@ -859,7 +859,7 @@ __wrap_shmat(int id, const void *addr, int flags)
 {
 	void	   *p = __real_shmat(id, addr, flags);
 
-	if (E != NULL && p != (void *) -1 && n_shm_addrs < MAX_TRACKED_SHM)
+	if (engine_self != NULL && p != (void *) -1 && n_shm_addrs < MAX_TRACKED_SHM)
 		shm_addrs[n_shm_addrs++] = p;
 	return p;
 }
@@ -891,7 +891,7 @@ __wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void	   *p = __real_mmap(addr, len, prot, flags, fd, off);
 
-	if (E != NULL && p != MAP_FAILED && (flags & MAP_SHARED) && n_shared_maps < MAX_TRACKED_SHM)
+	if (engine_self != NULL && p != MAP_FAILED && (flags & MAP_SHARED) && n_shared_maps < MAX_TRACKED_SHM)
 	{
 		shared_maps[n_shared_maps].addr = p;
 		shared_maps[n_shared_maps].len = len;
@@ -916,9 +916,9 @@ __wrap_shm_open(const char *name, int flags, mode_t mode)
 {
 	int			fd = __real_shm_open(name, flags, mode);
 
-	if (E != NULL && fd >= 0 && (flags & O_CREAT) && n_posix_shm_names < MAX_TRACKED_SHM)
+	if (engine_self != NULL && fd >= 0 && (flags & O_CREAT) && n_posix_shm_names < MAX_TRACKED_SHM)
 		posix_shm_names[n_posix_shm_names++] = strdup(name);
-	track_fd(fd);
+	engine_track_fd(fd);
 	return fd;
 }
 
@@ -965,9 +965,9 @@ engine_release_resources(void)
 			__real_close(w * 64 + bit);
 		}
 	}
-	if (datadir_fd >= 0)
-		__real_close(datadir_fd);
-	datadir_fd = -1;
+	if (engine_datadir_fd >= 0)
+		__real_close(engine_datadir_fd);
+	engine_datadir_fd = -1;
 	/*
 	 * Modules (bundled or loaded by path): one left loaded would pin this copy of
 	 * the library, and the slot would need a new namespace next time.
@@ -989,9 +989,9 @@ engine_release_resources(void)
 static void
 engine_maintenance(void)
 {
-	int			request = E->maintenance_request;
+	int			request = engine_self->maintenance_request;
 
-	E->maintenance_request = 0;
+	engine_self->maintenance_request = 0;
 	if (IsTransactionOrTransactionBlock())
 		return;
 	if (request & MAINT_FLUSH_WAL)
@@ -1074,38 +1074,38 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 {
 	size_t		n = 0;
 
-	if (E == NULL || fd != E->port_fd)
+	if (engine_self == NULL || fd != engine_self->port_fd)
 		return __real_recv(fd, buf, len, flags);
 
 	for (;;)
 	{
-		while (E->in_index < E->nin && n < len)
+		while (engine_self->in_index < engine_self->nin && n < len)
 		{
-			pgembed_iov *seg = &E->in[E->in_index];
-			size_t		chunk = Min(len - n, seg->len - E->in_pos);
+			pgembed_iov *seg = &engine_self->in[engine_self->in_index];
+			size_t		chunk = Min(len - n, seg->len - engine_self->in_pos);
 
-			memcpy((char *) buf + n, seg->data + E->in_pos, chunk);
+			memcpy((char *) buf + n, seg->data + engine_self->in_pos, chunk);
 			n += chunk;
-			E->in_pos += chunk;
-			if (E->in_pos == seg->len)
+			engine_self->in_pos += chunk;
+			if (engine_self->in_pos == seg->len)
 			{
-				E->in_index++;
-				E->in_pos = 0;
+				engine_self->in_index++;
+				engine_self->in_pos = 0;
 			}
 		}
 		if (n > 0)
 		{
-			if (E->internal_query)
+			if (engine_self->internal_query)
 				internal_user_begin();
 			return n;
 		}
 		/* no input: the backend is idle between commands */
 		internal_user_end();
-		if (E->closing)
+		if (engine_self->closing)
 			return 0;			/* EOF: the backend exits */
-		if (E->maintenance_request != 0)
+		if (engine_self->maintenance_request != 0)
 			engine_maintenance();
-		E->state = ENGINE_READY;
+		engine_self->state = ENGINE_READY;
 		engine_yield();
 	}
 }
@@ -1132,7 +1132,7 @@ static bool session_started = false;
 static void
 engine_session_start(void)
 {
-	const char *role = E->session_role;
+	const char *role = engine_self->session_role;
 	Relation	relsetting;
 	Snapshot	snapshot;
 
@@ -1316,7 +1316,7 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 static int
 embed_putmessage(char msgtype, const char *s, size_t len)
 {
-	pgembed_buf *b = &E->out;
+	pgembed_buf *b = &engine_self->out;
 	uint32		nlen = pg_hton32((uint32) len + 4);
 
 	if (msgtype == PqMsg_BackendKeyData && !session_started)
@@ -1325,7 +1325,7 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 		session_started = true;
 		engine_session_start();
 	}
-	if (!pgembed_buf_reserve(E, b, len + 6))
+	if (!pgembed_buf_reserve(engine_self, b, len + 6))
 		ereport(FATAL,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory for a result of %zu bytes", b->len + len)));
@@ -1333,7 +1333,7 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 	memcpy(b->data + b->len + 1, &nlen, 4);
 	if (len > 0)
 		memcpy(b->data + b->len + 5, s, len);
-	if (E->raw_framing)
+	if (engine_self->raw_framing)
 		b->len += len + 5;
 	else
 	{
@@ -1343,14 +1343,14 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 	}
 
 	if (msgtype == PqMsg_ReadyForQuery && len == 1)
-		E->tx_status = s[0];
-	else if ((msgtype == PqMsg_CopyOutResponse && E->out_yield_at != 0) ||
-			 (msgtype == PqMsg_CopyData && E->out_yield_at != 0 && b->len >= E->out_yield_at))
+		engine_self->tx_status = s[0];
+	else if ((msgtype == PqMsg_CopyOutResponse && engine_self->out_yield_at != 0) ||
+			 (msgtype == PqMsg_CopyData && engine_self->out_yield_at != 0 && b->len >= engine_self->out_yield_at))
 	{
 		/* hand out COPY data in chunks: memory stays bounded */
-		E->out_yielded = true;
+		engine_self->out_yielded = true;
 		engine_yield();
-		E->out_yielded = false;
+		engine_self->out_yielded = false;
 	}
 	return 0;
 }
@@ -1399,9 +1399,9 @@ embed_log_hook(ErrorData *edata)
 	int			n;
 	int32		elevel;
 
-	if (E == NULL || !edata->output_to_server)
+	if (engine_self == NULL || !edata->output_to_server)
 		return;
-	b = &E->logbuf;
+	b = &engine_self->logbuf;
 	sev = (edata->elevel >= PANIC) ? "PANIC" :
 		(edata->elevel >= FATAL) ? "FATAL" :
 		(edata->elevel >= ERROR) ? "ERROR" :
@@ -1411,7 +1411,7 @@ embed_log_hook(ErrorData *edata)
 		(edata->elevel >= LOG) ? "LOG" : "DEBUG";
 	n = snprintf(NULL, 0, "%s:  %s%s%s", sev, edata->message ? edata->message : "",
 				 edata->detail ? "\nDETAIL:  " : "", edata->detail ? edata->detail : "");
-	if (pgembed_buf_reserve(E, b, n + 1 + sizeof(int32)))
+	if (pgembed_buf_reserve(engine_self, b, n + 1 + sizeof(int32)))
 	{
 		elevel = edata->elevel;
 		memcpy(b->data + b->len, &elevel, sizeof(int32));
@@ -1497,7 +1497,7 @@ pgembed__engine_main(pgembed_engine *e)
 	struct sockaddr_un *un;
 	Dl_info		info;
 
-	E = e;
+	engine_self = e;
 	engine_used = true;
 	sigemptyset(&vmask);
 
@@ -1532,12 +1532,12 @@ pgembed__engine_main(pgembed_engine *e)
 		pg_perm_setlocale(LC_TIME, "C") == NULL)
 		elog(FATAL, "could not adopt the C locale");
 
-	strlcpy(datadir_abs, e->datadir, sizeof(datadir_abs));
-	datadir_fd = openat(AT_FDCWD, datadir_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (datadir_fd < 0)
+	strlcpy(engine_datadir_abs, e->datadir, sizeof(engine_datadir_abs));
+	engine_datadir_fd = openat(AT_FDCWD, engine_datadir_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (engine_datadir_fd < 0)
 		ereport(FATAL,
 				(errcode_for_file_access(),
-				 errmsg("could not open data directory \"%s\": %m", datadir_abs)));
+				 errmsg("could not open data directory \"%s\": %m", engine_datadir_abs)));
 
 	InitStandaloneProcess(my_exec_path);
 
@@ -1553,10 +1553,10 @@ pgembed__engine_main(pgembed_engine *e)
 	for (int i = 0; i < e->nsettings; i++)
 		apply_setting(e->settings[i]);
 
-	if (!SelectConfigFiles(datadir_abs, progname))
+	if (!SelectConfigFiles(engine_datadir_abs, progname))
 		ereport(FATAL,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("could not read the configuration of \"%s\"", datadir_abs)));
+				 errmsg("could not read the configuration of \"%s\"", engine_datadir_abs)));
 	checkDataDir();
 	/* no ChangeToDataDir(): the host's working directory stays where it is */
 	CreateDataDirLockFile(false);
@@ -1606,7 +1606,7 @@ PGEMBED_EXPORT void pgembed__engine_cancel(pgembed_engine *e);
 void
 pgembed__engine_cancel(pgembed_engine *e)
 {
-	if (E != e || e->state == ENGINE_DEAD)
+	if (engine_self != e || e->state == ENGINE_DEAD)
 		return;
 	if (!proc_exit_inprogress)
 	{
@@ -1622,9 +1622,9 @@ PGEMBED_EXPORT void pgembed__engine_alarm(pgembed_engine *e);
 void
 pgembed__engine_alarm(pgembed_engine *e)
 {
-	if (E != e || e->state == ENGINE_DEAD)
+	if (engine_self != e || e->state == ENGINE_DEAD)
 		return;
-	deliver_signal(SIGALRM);
+	engine_deliver_signal(SIGALRM);
 }
 
 /* After the engine died: close what it left open.  Front stack, any thread. */
@@ -1632,8 +1632,8 @@ PGEMBED_EXPORT void pgembed__engine_cleanup(pgembed_engine *e);
 void
 pgembed__engine_cleanup(pgembed_engine *e)
 {
-	if (E != e)
+	if (engine_self != e)
 		return;
 	engine_release_resources();
-	E = NULL;
+	engine_self = NULL;
 }
