@@ -83,15 +83,14 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "pgembed_internal.h"
+#include "pgembed_engine.h"
 
 /* main.o is linked with main renamed; these live there */
 extern const char *progname;
 
-/* The engine this copy of the library runs; NULL in the front copy. */
-static pgembed_engine *engine_self = NULL;
-static int	engine_datadir_fd = -1;
-static char engine_datadir_abs[MAXPGPATH];
+pgembed_engine *engine_self = NULL;
+int			engine_datadir_fd = -1;
+char		engine_datadir_abs[MAXPGPATH];
 
 /* ---------------------------------------------------------------------
  * Resource tracking, so that an engine that dies (even by PANIC) leaves no
@@ -101,14 +100,14 @@ static char engine_datadir_abs[MAXPGPATH];
 #define MAX_TRACKED_FD (1 << 20)
 static uint64_t tracked_fds[MAX_TRACKED_FD / 64];
 
-static inline void
+void
 engine_track_fd(int fd)
 {
 	if (engine_self != NULL && fd >= 0 && fd < MAX_TRACKED_FD)
 		tracked_fds[fd / 64] |= UINT64_C(1) << (fd % 64);
 }
 
-static inline void
+void
 engine_untrack_fd(int fd)
 {
 	if (fd >= 0 && fd < MAX_TRACKED_FD)
@@ -137,7 +136,7 @@ static struct sigaction vsig[PGEMBED_NSIG];
 static sigset_t vmask;
 static uint64_t vpending;
 
-static void
+void
 engine_deliver_signal(int sig)
 {
 	struct sigaction *a;
@@ -166,6 +165,13 @@ engine_deliver_signal(int sig)
 		a->sa_handler(sig);
 }
 
+/* Called as an engine starts: no signal is blocked. */
+void
+engine_signals_init(void)
+{
+	sigemptyset(&vmask);
+}
+
 static void
 deliver_pending(void)
 {
@@ -185,7 +191,7 @@ deliver_pending(void)
  */
 
 /* Gives control back to the caller of the API; returns when it calls in again. */
-static void
+void
 engine_yield(void)
 {
 	engine_self->yield(engine_self);
@@ -418,7 +424,7 @@ __wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
 	return 0;
 }
 
-static mode_t engine_umask = 077;
+mode_t		engine_umask = 077;
 extern mode_t __real_umask(mode_t mask);
 mode_t
 __wrap_umask(mode_t mask)
@@ -937,7 +943,7 @@ __wrap_shm_unlink(const char *name)
 }
 
 /* Releases what a dead engine still holds.  Runs on the front's stack. */
-static void
+void
 engine_release_resources(void)
 {
 	for (int i = 0; i < n_shm_addrs; i++)
@@ -1499,7 +1505,7 @@ pgembed__engine_main(pgembed_engine *e)
 
 	engine_self = e;
 	engine_used = true;
-	sigemptyset(&vmask);
+	engine_signals_init();
 
 	progname = "postgres";
 	MyProcPid = getpid();
