@@ -90,10 +90,6 @@ extern const char *progname;
 
 pgembed_engine *engine_self = NULL;
 
-/* ---------------------------------------------------------------------
- * The client connection: in-memory buffers instead of a socket
- * ---------------------------------------------------------------------
- */
 /*
  * Self-maintenance at the backend's idle point (waiting for a command, outside
  * any transaction): what the WAL writer and the checkpointer of a server do.  A
@@ -180,48 +176,6 @@ internal_user_end(void)
 		return;
 	SetUserIdAndSecContext(internal_saved_userid, internal_saved_sec_context);
 	internal_user_active = false;
-}
-
-extern ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
-ssize_t
-__wrap_recv(int fd, void *buf, size_t len, int flags)
-{
-	size_t		n = 0;
-
-	if (engine_self == NULL || fd != engine_self->port_fd)
-		return __real_recv(fd, buf, len, flags);
-
-	for (;;)
-	{
-		while (engine_self->in_index < engine_self->nin && n < len)
-		{
-			pgembed_iov *seg = &engine_self->in[engine_self->in_index];
-			size_t		chunk = Min(len - n, seg->len - engine_self->in_pos);
-
-			memcpy((char *) buf + n, seg->data + engine_self->in_pos, chunk);
-			n += chunk;
-			engine_self->in_pos += chunk;
-			if (engine_self->in_pos == seg->len)
-			{
-				engine_self->in_index++;
-				engine_self->in_pos = 0;
-			}
-		}
-		if (n > 0)
-		{
-			if (engine_self->internal_query)
-				internal_user_begin();
-			return n;
-		}
-		/* no input: the backend is idle between commands */
-		internal_user_end();
-		if (engine_self->closing)
-			return 0;			/* EOF: the backend exits */
-		if (engine_self->maintenance_request != 0)
-			engine_maintenance();
-		engine_self->state = ENGINE_READY;
-		engine_yield();
-	}
 }
 
 /* ---------------------------------------------------------------------
@@ -335,6 +289,126 @@ engine_session_start(void)
 }
 
 /* ---------------------------------------------------------------------
+ * The client connection: in-memory buffers instead of a socket
+ * ---------------------------------------------------------------------
+ */
+extern ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
+ssize_t
+__wrap_recv(int fd, void *buf, size_t len, int flags)
+{
+	size_t		n = 0;
+
+	if (engine_self == NULL || fd != engine_self->port_fd)
+		return __real_recv(fd, buf, len, flags);
+
+	for (;;)
+	{
+		while (engine_self->in_index < engine_self->nin && n < len)
+		{
+			pgembed_iov *seg = &engine_self->in[engine_self->in_index];
+			size_t		chunk = Min(len - n, seg->len - engine_self->in_pos);
+
+			memcpy((char *) buf + n, seg->data + engine_self->in_pos, chunk);
+			n += chunk;
+			engine_self->in_pos += chunk;
+			if (engine_self->in_pos == seg->len)
+			{
+				engine_self->in_index++;
+				engine_self->in_pos = 0;
+			}
+		}
+		if (n > 0)
+		{
+			if (engine_self->internal_query)
+				internal_user_begin();
+			return n;
+		}
+		/* no input: the backend is idle between commands */
+		internal_user_end();
+		if (engine_self->closing)
+			return 0;			/* EOF: the backend exits */
+		if (engine_self->maintenance_request != 0)
+			engine_maintenance();
+		engine_self->state = ENGINE_READY;
+		engine_yield();
+	}
+}
+
+static int
+embed_putmessage(char msgtype, const char *s, size_t len)
+{
+	pgembed_buf *b = &engine_self->out;
+	uint32		nlen = pg_hton32((uint32) len + 4);
+
+	if (msgtype == PqMsg_BackendKeyData && !session_started)
+	{
+		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
+		session_started = true;
+		engine_session_start();
+	}
+	if (!pgembed_buf_reserve(engine_self, b, len + 6))
+		ereport(FATAL,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for a result of %zu bytes", b->len + len)));
+	b->data[b->len] = msgtype;
+	memcpy(b->data + b->len + 1, &nlen, 4);
+	if (len > 0)
+		memcpy(b->data + b->len + 5, s, len);
+	if (engine_self->raw_framing)
+		b->len += len + 5;
+	else
+	{
+		/* a NUL after each message lets the front terminate values in place */
+		b->data[b->len + 5 + len] = '\0';
+		b->len += len + 6;
+	}
+
+	if (msgtype == PqMsg_ReadyForQuery && len == 1)
+		engine_self->tx_status = s[0];
+	else if ((msgtype == PqMsg_CopyOutResponse && engine_self->out_yield_at != 0) ||
+			 (msgtype == PqMsg_CopyData && engine_self->out_yield_at != 0 && b->len >= engine_self->out_yield_at))
+	{
+		/* hand out COPY data in chunks: memory stays bounded */
+		engine_self->out_yielded = true;
+		engine_yield();
+		engine_self->out_yielded = false;
+	}
+	return 0;
+}
+
+static void
+embed_putmessage_noblock(char msgtype, const char *s, size_t len)
+{
+	(void) embed_putmessage(msgtype, s, len);
+}
+
+static void
+embed_comm_reset(void)
+{
+}
+
+static int
+embed_flush(void)
+{
+	return 0;
+}
+
+static bool
+embed_is_send_pending(void)
+{
+	return false;
+}
+
+static const PQcommMethods embed_comm_methods = {
+	.comm_reset = embed_comm_reset,
+	.flush = embed_flush,
+	.flush_if_writable = embed_flush,
+	.is_send_pending = embed_is_send_pending,
+	.putmessage = embed_putmessage,
+	.putmessage_noblock = embed_putmessage_noblock,
+};
+
+/* ---------------------------------------------------------------------
  * Utility commands: what a standalone backend skips
  * ---------------------------------------------------------------------
  */
@@ -426,80 +500,6 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 			verify_ts_dictionary(dictId);
 	}
 }
-
-static int
-embed_putmessage(char msgtype, const char *s, size_t len)
-{
-	pgembed_buf *b = &engine_self->out;
-	uint32		nlen = pg_hton32((uint32) len + 4);
-
-	if (msgtype == PqMsg_BackendKeyData && !session_started)
-	{
-		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
-		session_started = true;
-		engine_session_start();
-	}
-	if (!pgembed_buf_reserve(engine_self, b, len + 6))
-		ereport(FATAL,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory for a result of %zu bytes", b->len + len)));
-	b->data[b->len] = msgtype;
-	memcpy(b->data + b->len + 1, &nlen, 4);
-	if (len > 0)
-		memcpy(b->data + b->len + 5, s, len);
-	if (engine_self->raw_framing)
-		b->len += len + 5;
-	else
-	{
-		/* a NUL after each message lets the front terminate values in place */
-		b->data[b->len + 5 + len] = '\0';
-		b->len += len + 6;
-	}
-
-	if (msgtype == PqMsg_ReadyForQuery && len == 1)
-		engine_self->tx_status = s[0];
-	else if ((msgtype == PqMsg_CopyOutResponse && engine_self->out_yield_at != 0) ||
-			 (msgtype == PqMsg_CopyData && engine_self->out_yield_at != 0 && b->len >= engine_self->out_yield_at))
-	{
-		/* hand out COPY data in chunks: memory stays bounded */
-		engine_self->out_yielded = true;
-		engine_yield();
-		engine_self->out_yielded = false;
-	}
-	return 0;
-}
-
-static void
-embed_putmessage_noblock(char msgtype, const char *s, size_t len)
-{
-	(void) embed_putmessage(msgtype, s, len);
-}
-
-static void
-embed_comm_reset(void)
-{
-}
-
-static int
-embed_flush(void)
-{
-	return 0;
-}
-
-static bool
-embed_is_send_pending(void)
-{
-	return false;
-}
-
-static const PQcommMethods embed_comm_methods = {
-	.comm_reset = embed_comm_reset,
-	.flush = embed_flush,
-	.flush_if_writable = embed_flush,
-	.is_send_pending = embed_is_send_pending,
-	.putmessage = embed_putmessage,
-	.putmessage_noblock = embed_putmessage_noblock,
-};
 
 /* ---------------------------------------------------------------------
  * Server log: to the front, never to the host's stderr directly
