@@ -52,6 +52,7 @@
 
 #include "pgembed_engine.h"
 
+/* the data directory, opened and named by the engine's start */
 int			engine_datadir_fd = -1;
 char		engine_datadir_abs[MAXPGPATH];
 
@@ -316,6 +317,10 @@ __wrap_realpath(const char *path, char *resolved)
 	return __real_realpath(path, resolved);
 }
 
+/* ---------------------------------------------------------------------
+ * The working directory: the host's, never moved
+ * ---------------------------------------------------------------------
+ */
 /* The process's working directory is the host's: the backend never moves it. */
 extern int	__real_chdir(const char *path);
 int
@@ -344,6 +349,10 @@ __wrap_getcwd(char *buf, size_t size)
 	return buf;
 }
 
+/* ---------------------------------------------------------------------
+ * Shell commands
+ * ---------------------------------------------------------------------
+ */
 /* Shell commands (COPY ... PROGRAM, archive_command) start in the data directory. */
 static char *
 command_in_datadir(const char *command)

@@ -326,6 +326,10 @@ __wrap_siglongjmp(sigjmp_buf env, int val)
 	__real_siglongjmp(env, val);
 }
 
+/* ---------------------------------------------------------------------
+ * The interval timer: ITIMER_REAL becomes the engine's own, run by the front
+ * ---------------------------------------------------------------------
+ */
 extern int	__real_setitimer(int which, const struct itimerval *nv, struct itimerval *ov);
 int
 __wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
@@ -348,6 +352,10 @@ __wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------
+ * The umask: recorded for the file wrappers, never applied
+ * ---------------------------------------------------------------------
+ */
 mode_t		engine_umask = 077;
 extern mode_t __real_umask(mode_t mask);
 mode_t

@@ -83,6 +83,10 @@ static int	n_shared_maps;
 static char *posix_shm_names[MAX_TRACKED_SHM];
 static int	n_posix_shm_names;
 
+/* ---------------------------------------------------------------------
+ * Modules
+ * ---------------------------------------------------------------------
+ */
 /*
  * Modules load into the engine's own namespace.  glibc cannot add objects to the
  * global scope of a secondary namespace (RTLD_GLOBAL crashes there), so modules
@@ -107,7 +111,10 @@ __wrap_dlopen(const char *file, int mode)
 	return handle;
 }
 
-/* descriptors created otherwise than by open() */
+/* ---------------------------------------------------------------------
+ * Descriptors created otherwise than by open()
+ * ---------------------------------------------------------------------
+ */
 extern int	__real_pipe(int fds[2]);
 int
 __wrap_pipe(int fds[2])
@@ -167,7 +174,10 @@ __wrap_dup2(int fd, int fd2)
 	return fd2;
 }
 
-/* shared memory */
+/* ---------------------------------------------------------------------
+ * Shared memory: System V, POSIX and shared mappings
+ * ---------------------------------------------------------------------
+ */
 extern int	__real_shmget(key_t key, size_t size, int flags);
 int
 __wrap_shmget(key_t key, size_t size, int flags)
@@ -262,6 +272,10 @@ __wrap_shm_unlink(const char *name)
 	return __real_shm_unlink(name);
 }
 
+/* ---------------------------------------------------------------------
+ * Release, when the engine has ended
+ * ---------------------------------------------------------------------
+ */
 /* the C library's close(), past the wrapper in engine_files.c */
 extern int	__real_close(int fd);
 

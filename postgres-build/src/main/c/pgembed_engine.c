@@ -10,38 +10,53 @@
  * to a buffer the front parses.  Whenever the backend waits for input it
  * switches back to the caller, so it runs only on threads that call the API.
  *
- * Everything PostgreSQL does to process-wide state is virtualised here through
+ * Everything PostgreSQL does to process-wide state is virtualised through
  * link-time wrappers (-Wl,--wrap=...), which apply to PostgreSQL's own objects
- * only:
- *	- exit/_exit/abort end the engine, never the host process;
- *	- signal handlers, signal masks and kill() of our own pid become a private
- *	  signal table: the host's handlers and masks are never touched;
- *	- setitimer(ITIMER_REAL) becomes a per-engine timer run by the front;
- *	- the working directory is never changed: relative paths are resolved
- *	  against the data directory with the *at() system calls;
- *	- umask is recorded, not applied; atexit registrations are dropped.
+ * only.  They live beside this file:
+ *	- engine_process.c: exit/_exit/abort end the engine, never the host
+ *	  process; signal handlers, signal masks and kill() of our own pid become
+ *	  a private signal table, so the host's are never touched;
+ *	  setitimer(ITIMER_REAL) becomes a per-engine timer run by the front;
+ *	  umask is recorded, not applied; atexit registrations are dropped;
+ *	- engine_files.c: the working directory is never changed: relative paths
+ *	  are resolved against the data directory with the *at() system calls;
+ *	- engine_resources.c: descriptors, shared memory, mappings and modules
+ *	  are tracked, and given back when the engine ends, even by PANIC.
+ * This file is the backend proper: its start, its client connection, what a
+ * client backend's start does that a standalone one skips, the hooks, and
+ * the maintenance a server's auxiliary processes would do.
+ *
+ * IDENTIFICATION
+ *	  postgres-build/src/main/c/pgembed_engine.c
  *
  *-------------------------------------------------------------------------
  */
+
+/*------------------------
+ * INTERFACE ROUTINES
+ *
+ * entry points of an engine's copy, which the front looks up with dlsym:
+ *		pgembed__engine_is_fresh	- has this copy never run an engine?
+ *		pgembed__engine_main	- start the backend and run PostgresMain
+ *		pgembed__engine_cancel	- what a backend's SIGINT handler does
+ *		pgembed__engine_alarm	- the engine's timer fired
+ *		pgembed__engine_cleanup	- release what a dead engine left open
+ *		pgembed__engine_wal_status	- where the WAL stands, for the front's
+ *								  maintenance schedule
+ *
+ * the client connection:
+ *		__wrap_recv				- the front's input; yield when there is none
+ *		embed_comm_methods		- PqCommMethods: messages into the front's buffer
+ *------------------------
+ */
 #include "postgres.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <sys/file.h>
-#include <sys/ipc.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/shm.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
-#include <utime.h>
 
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -88,8 +103,13 @@
 /* main.o is linked with main renamed; these live there */
 extern const char *progname;
 
+/* the engine this copy of the library runs; NULL in the front's copy */
 pgembed_engine *engine_self = NULL;
 
+/* ---------------------------------------------------------------------
+ * Idle-point maintenance: what a server's WAL writer and checkpointer do
+ * ---------------------------------------------------------------------
+ */
 /*
  * Self-maintenance at the backend's idle point (waiting for a command, outside
  * any transaction): what the WAL writer and the checkpointer of a server do.  A
@@ -144,6 +164,10 @@ pgembed__engine_wal_status(uint64_t *insert, uint64_t *redo, uint64_t *important
 	*autovacuum_on = autovacuum_start_daemon;
 }
 
+/* ---------------------------------------------------------------------
+ * The internal superuser: the front's own statements
+ * ---------------------------------------------------------------------
+ */
 /*
  * The front's own statements (the vacuum pass) run as the bootstrap superuser,
  * whoever the session is (a session role, or SET ROLE / SET SESSION
@@ -715,6 +739,10 @@ pgembed__engine_main(pgembed_engine *e)
 	PostgresMain(e->dbname, MyProcPort->user_name);
 }
 
+/* ---------------------------------------------------------------------
+ * Calls from the front into a running or ended engine
+ * ---------------------------------------------------------------------
+ */
 /* Any thread: what the SIGINT handler of a backend does. */
 PGEMBED_EXPORT void pgembed__engine_cancel(pgembed_engine *e);
 void
