@@ -116,7 +116,7 @@ pgembed_engine *engine_self = NULL;
  * standalone backend's RequestCheckpoint() runs the checkpoint itself.  An error
  * goes to PostgresMain's own recovery, like any command's.
  */
-static void
+void
 engine_maintenance(void)
 {
 	int			request = engine_self->maintenance_request;
@@ -182,8 +182,8 @@ static bool internal_user_active = false;
 static Oid	internal_saved_userid;
 static int	internal_saved_sec_context;
 
-static void
-internal_user_begin(void)
+void
+engine_internal_user_begin(void)
 {
 	if (internal_user_active)
 		return;
@@ -193,8 +193,8 @@ internal_user_begin(void)
 	internal_user_active = true;
 }
 
-static void
-internal_user_end(void)
+void
+engine_internal_user_end(void)
 {
 	if (!internal_user_active)
 		return;
@@ -344,11 +344,11 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 		if (n > 0)
 		{
 			if (engine_self->internal_query)
-				internal_user_begin();
+				engine_internal_user_begin();
 			return n;
 		}
 		/* no input: the backend is idle between commands */
-		internal_user_end();
+		engine_internal_user_end();
 		if (engine_self->closing)
 			return 0;			/* EOF: the backend exits */
 		if (engine_self->maintenance_request != 0)

@@ -21,6 +21,11 @@
 /* pgembed_engine.c: the engine this copy of the library runs; NULL in the front copy */
 extern PGEMBED_HIDDEN pgembed_engine *engine_self;
 
+/* engine_maintenance.c: at the backend's idle read */
+extern PGEMBED_HIDDEN void engine_maintenance(void);
+extern PGEMBED_HIDDEN void engine_internal_user_begin(void);
+extern PGEMBED_HIDDEN void engine_internal_user_end(void);
+
 /* engine_process.c */
 extern PGEMBED_HIDDEN mode_t engine_umask;
 extern PGEMBED_HIDDEN void engine_signals_init(void);
