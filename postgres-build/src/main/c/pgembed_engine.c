@@ -22,9 +22,10 @@
  *	  are resolved against the data directory with the *at() system calls;
  *	- engine_resources.c: descriptors, shared memory, mappings and modules
  *	  are tracked, and given back when the engine ends, even by PANIC.
- * This file is the backend proper: its start, its client connection, what a
- * client backend's start does that a standalone one skips, the hooks, and
- * the maintenance a server's auxiliary processes would do.
+ * engine_maintenance.c does at the backend's idle read what a server's WAL
+ * writer and checkpointer would do.  This file is the backend proper: its
+ * start, its client connection, what a client backend's start does that a
+ * standalone one skips, and the hooks.
  *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/pgembed_engine.c
@@ -41,8 +42,6 @@
  *		pgembed__engine_cancel	- what a backend's SIGINT handler does
  *		pgembed__engine_alarm	- the engine's timer fired
  *		pgembed__engine_cleanup	- release what a dead engine left open
- *		pgembed__engine_wal_status	- where the WAL stands, for the front's
- *								  maintenance schedule
  *
  * the client connection:
  *		__wrap_recv				- the front's input; yield when there is none
@@ -63,7 +62,6 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "access/xlog_internal.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
@@ -77,9 +75,6 @@
 #include "libpq/pqcomm.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "postmaster/autovacuum.h"
-#include "postmaster/bgwriter.h"
-#include "postmaster/walwriter.h"
 #include "postmaster/postmaster.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
