@@ -172,11 +172,10 @@ release_backend_memory(void)
 }
 
 pg_noreturn static void
-engine_die(int code, bool aborted)
+engine_die(bool aborted)
 {
 	void	   *unused;
 
-	engine_self->exit_code = code;
 	engine_self->aborted = aborted;
 	engine_self->tx_status = PGEMBED_TX_CLOSED;
 	engine_self->state = ENGINE_DEAD;
@@ -196,7 +195,7 @@ __wrap_exit(int code)
 {
 	if (engine_self == NULL)
 		__real_exit(code);
-	engine_die(code, false);
+	engine_die(false);
 }
 
 void
@@ -204,7 +203,7 @@ __wrap__exit(int code)
 {
 	if (engine_self == NULL)
 		__real__exit(code);
-	engine_die(code, true);
+	engine_die(true);
 }
 
 void
@@ -212,7 +211,7 @@ __wrap_abort(void)
 {
 	if (engine_self == NULL)
 		__real_abort();
-	engine_die(134, true);
+	engine_die(true);
 }
 
 /* PostgreSQL's atexit() hook would run backend code at host exit, on any thread. */
@@ -261,7 +260,7 @@ __wrap_raise(int sig)
 	if (engine_self == NULL)
 		return __real_raise(sig);
 	if (sig == SIGABRT || sig == SIGKILL)
-		engine_die(128 + sig, true);
+		engine_die(true);
 	engine_deliver_signal(sig);
 	return 0;
 }

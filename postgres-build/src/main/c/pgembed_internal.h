@@ -81,7 +81,6 @@ struct pgembed_engine
 	volatile sig_atomic_t alarm_pending;
 
 	/* allocator of the front (results must be freeable from any thread) */
-	void	   *(*alloc) (size_t);
 	void	   *(*resize) (void *, size_t);
 
 	/* front callbacks used by the engine */
@@ -117,7 +116,6 @@ struct pgembed_engine
 
 	/* --- engine state --- */
 	volatile engine_state state;
-	int			exit_code;
 	bool		aborted;		/* PANIC/abort() */
 	char		tx_status;
 	int			port_fd;		/* socketpair end the backend treats as its client socket */
@@ -139,7 +137,6 @@ struct pgembed_engine
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */
 	pgembed_buf scratch;		/* request bytes built by the front */
-	struct pgembed_engine *next_open;	/* registry of open engines */
 };
 
 #define MAINT_FLUSH_WAL			0x1	/* write and flush asynchronously committed WAL */
