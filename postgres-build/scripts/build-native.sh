@@ -41,7 +41,7 @@ echo "$tree" > "$work/pg-tree.path"
 # ---- our C layer: compile what changed ----
 obj="$work/obj"
 mkdir -p "$obj"
-CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -Wno-missing-prototypes -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE"
+CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE"
 headers_newest=$(stat -c %Y "$csrc"/*.h | sort -n | tail -1)
 compiled=0
 for f in "$csrc"/*.c "$csrc"/*.S; do

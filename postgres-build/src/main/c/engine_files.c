@@ -12,6 +12,10 @@
  * data directory.  Absolute paths, and every call when this copy of the
  * library runs no engine (the front's copy), go to the C library unchanged.
  *
+ * Each __wrap_x is declared beside the __real_x it passes on to.  No C caller
+ * needs that declaration (the linker redirects PostgreSQL's calls); it is
+ * there so that -Wmissing-prototypes can flag a routine that should be static.
+ *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/engine_files.c
  *
@@ -73,6 +77,7 @@ dirfd_for(const char *path)
 }
 
 extern int	__real_open(const char *path, int flags, ...);
+extern int	__wrap_open(const char *path, int flags, ...);
 int
 __wrap_open(const char *path, int flags, ...)
 {
@@ -122,6 +127,7 @@ fopen_flags(const char *mode)
 }
 
 extern FILE *__real_fopen(const char *path, const char *mode);
+extern FILE *__wrap_fopen(const char *path, const char *mode);
 FILE *
 __wrap_fopen(const char *path, const char *mode)
 {
@@ -155,6 +161,7 @@ __wrap_fopen(const char *path, const char *mode)
 }
 
 extern FILE *__real_freopen(const char *path, const char *mode, FILE *stream);
+extern FILE *__wrap_freopen(const char *path, const char *mode, FILE *stream);
 FILE *
 __wrap_freopen(const char *path, const char *mode, FILE *stream)
 {
@@ -169,6 +176,7 @@ __wrap_freopen(const char *path, const char *mode, FILE *stream)
 }
 
 extern int	__real_fclose(FILE *f);
+extern int	__wrap_fclose(FILE *f);
 int
 __wrap_fclose(FILE *f)
 {
@@ -178,6 +186,7 @@ __wrap_fclose(FILE *f)
 }
 
 extern DIR *__real_opendir(const char *path);
+extern DIR *__wrap_opendir(const char *path);
 DIR *
 __wrap_opendir(const char *path)
 {
@@ -203,6 +212,7 @@ __wrap_opendir(const char *path)
 }
 
 extern int	__real_closedir(DIR *d);
+extern int	__wrap_closedir(DIR *d);
 int
 __wrap_closedir(DIR *d)
 {
@@ -212,6 +222,7 @@ __wrap_closedir(DIR *d)
 }
 
 extern int	__real_close(int fd);
+extern int	__wrap_close(int fd);
 int
 __wrap_close(int fd)
 {
@@ -222,6 +233,7 @@ __wrap_close(int fd)
 
 #define WRAP_PATH_CALL(ret, name, params, real_args, at_call) \
 	extern ret __real_##name params; \
+	extern ret __wrap_##name params; \
 	ret __wrap_##name params \
 	{ \
 		if (!relative(path)) \
@@ -249,6 +261,7 @@ WRAP_PATH_CALL(int, chown, (const char *path, uid_t owner, gid_t group), (path, 
 			   fchownat(engine_datadir_fd, path, owner, group, 0))
 
 extern int	__real_symlink(const char *target, const char *path);
+extern int	__wrap_symlink(const char *target, const char *path);
 int
 __wrap_symlink(const char *target, const char *path)
 {
@@ -258,6 +271,7 @@ __wrap_symlink(const char *target, const char *path)
 }
 
 extern int	__real_rename(const char *from, const char *to);
+extern int	__wrap_rename(const char *from, const char *to);
 int
 __wrap_rename(const char *from, const char *to)
 {
@@ -267,6 +281,7 @@ __wrap_rename(const char *from, const char *to)
 }
 
 extern int	__real_truncate(const char *path, off_t length);
+extern int	__wrap_truncate(const char *path, off_t length);
 int
 __wrap_truncate(const char *path, off_t length)
 {
@@ -287,6 +302,7 @@ __wrap_truncate(const char *path, off_t length)
 }
 
 extern int	__real_utime(const char *path, const struct utimbuf *times);
+extern int	__wrap_utime(const char *path, const struct utimbuf *times);
 int
 __wrap_utime(const char *path, const struct utimbuf *times)
 {
@@ -304,6 +320,7 @@ __wrap_utime(const char *path, const struct utimbuf *times)
 }
 
 extern char *__real_realpath(const char *path, char *resolved);
+extern char *__wrap_realpath(const char *path, char *resolved);
 char *
 __wrap_realpath(const char *path, char *resolved)
 {
@@ -323,6 +340,7 @@ __wrap_realpath(const char *path, char *resolved)
  */
 /* The process's working directory is the host's: the backend never moves it. */
 extern int	__real_chdir(const char *path);
+extern int	__wrap_chdir(const char *path);
 int
 __wrap_chdir(const char *path)
 {
@@ -335,6 +353,7 @@ __wrap_chdir(const char *path)
 }
 
 extern char *__real_getcwd(char *buf, size_t size);
+extern char *__wrap_getcwd(char *buf, size_t size);
 char *
 __wrap_getcwd(char *buf, size_t size)
 {
@@ -373,6 +392,7 @@ command_in_datadir(const char *command)
 }
 
 extern FILE *__real_popen(const char *command, const char *type);
+extern FILE *__wrap_popen(const char *command, const char *type);
 FILE *
 __wrap_popen(const char *command, const char *type)
 {
@@ -382,6 +402,7 @@ __wrap_popen(const char *command, const char *type)
 }
 
 extern int	__real_system(const char *command);
+extern int	__wrap_system(const char *command);
 int
 __wrap_system(const char *command)
 {

@@ -15,6 +15,10 @@
  * Each wrapper passes through to the C library when this copy of the library
  * runs no engine (engine_self is NULL: the front's copy).
  *
+ * Each __wrap_x is declared beside the __real_x it passes on to.  No C caller
+ * needs that declaration (the linker redirects PostgreSQL's calls); it is
+ * there so that -Wmissing-prototypes can flag a routine that should be static.
+ *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/engine_process.c
  *
@@ -186,10 +190,8 @@ engine_die(bool aborted)
 	__builtin_unreachable();
 }
 
-pg_noreturn extern void __real_exit(int);
-pg_noreturn extern void __real__exit(int);
-pg_noreturn extern void __real_abort(void);
-
+pg_noreturn extern void __real_exit(int code);
+pg_noreturn extern void __wrap_exit(int code);
 void
 __wrap_exit(int code)
 {
@@ -198,6 +200,8 @@ __wrap_exit(int code)
 	engine_die(false);
 }
 
+pg_noreturn extern void __real__exit(int code);
+pg_noreturn extern void __wrap__exit(int code);
 void
 __wrap__exit(int code)
 {
@@ -206,6 +210,8 @@ __wrap__exit(int code)
 	engine_die(true);
 }
 
+pg_noreturn extern void __real_abort(void);
+pg_noreturn extern void __wrap_abort(void);
 void
 __wrap_abort(void)
 {
@@ -216,6 +222,7 @@ __wrap_abort(void)
 
 /* PostgreSQL's atexit() hook would run backend code at host exit, on any thread. */
 extern int	__real_atexit(void (*fn) (void));
+extern int	__wrap_atexit(void (*fn) (void));
 int
 __wrap_atexit(void (*fn) (void))
 {
@@ -229,6 +236,7 @@ __wrap_atexit(void (*fn) (void))
  * ---------------------------------------------------------------------
  */
 extern int	__real_kill(pid_t pid, int sig);
+extern int	__wrap_kill(pid_t pid, int sig);
 int
 __wrap_kill(pid_t pid, int sig)
 {
@@ -254,6 +262,7 @@ __wrap_kill(pid_t pid, int sig)
 }
 
 extern int	__real_raise(int sig);
+extern int	__wrap_raise(int sig);
 int
 __wrap_raise(int sig)
 {
@@ -266,6 +275,7 @@ __wrap_raise(int sig)
 }
 
 extern int	__real_sigaction(int sig, const struct sigaction *act, struct sigaction *oact);
+extern int	__wrap_sigaction(int sig, const struct sigaction *act, struct sigaction *oact);
 int
 __wrap_sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
 {
@@ -284,6 +294,7 @@ __wrap_sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
 }
 
 extern int	__real_sigprocmask(int how, const sigset_t *set, sigset_t *oset);
+extern int	__wrap_sigprocmask(int how, const sigset_t *set, sigset_t *oset);
 int
 __wrap_sigprocmask(int how, const sigset_t *set, sigset_t *oset)
 {
@@ -317,6 +328,7 @@ __wrap_sigprocmask(int how, const sigset_t *set, sigset_t *oset)
 
 /* Error recovery must not restore a signal mask saved on another thread. */
 pg_noreturn extern void __real_siglongjmp(sigjmp_buf env, int val);
+pg_noreturn extern void __wrap_siglongjmp(sigjmp_buf env, int val);
 void
 __wrap_siglongjmp(sigjmp_buf env, int val)
 {
@@ -330,6 +342,7 @@ __wrap_siglongjmp(sigjmp_buf env, int val)
  * ---------------------------------------------------------------------
  */
 extern int	__real_setitimer(int which, const struct itimerval *nv, struct itimerval *ov);
+extern int	__wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov);
 int
 __wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
 {
@@ -357,6 +370,7 @@ __wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
  */
 mode_t		engine_umask = 077;
 extern mode_t __real_umask(mode_t mask);
+extern mode_t __wrap_umask(mode_t mask);
 mode_t
 __wrap_umask(mode_t mask)
 {

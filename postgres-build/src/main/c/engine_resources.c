@@ -10,6 +10,10 @@
  * track their own descriptors through engine_track_fd.  When the engine has
  * ended, engine_release_resources gives all of it back on the front's stack.
  *
+ * Each __wrap_x is declared beside the __real_x it passes on to.  No C caller
+ * needs that declaration (the linker redirects PostgreSQL's calls); it is
+ * there so that -Wmissing-prototypes can flag a routine that should be static.
+ *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/engine_resources.c
  *
@@ -97,6 +101,7 @@ static void *loaded_modules[MAX_LOADED_MODULES];
 static int	n_loaded_modules;
 
 extern void *__real_dlopen(const char *file, int mode);
+extern void *__wrap_dlopen(const char *file, int mode);
 void *
 __wrap_dlopen(const char *file, int mode)
 {
@@ -116,6 +121,7 @@ __wrap_dlopen(const char *file, int mode)
  * ---------------------------------------------------------------------
  */
 extern int	__real_pipe(int fds[2]);
+extern int	__wrap_pipe(int fds[2]);
 int
 __wrap_pipe(int fds[2])
 {
@@ -130,6 +136,7 @@ __wrap_pipe(int fds[2])
 }
 
 extern int	__real_epoll_create1(int flags);
+extern int	__wrap_epoll_create1(int flags);
 int
 __wrap_epoll_create1(int flags)
 {
@@ -140,6 +147,7 @@ __wrap_epoll_create1(int flags)
 }
 
 extern int	__real_socket(int domain, int type, int protocol);
+extern int	__wrap_socket(int domain, int type, int protocol);
 int
 __wrap_socket(int domain, int type, int protocol)
 {
@@ -150,6 +158,7 @@ __wrap_socket(int domain, int type, int protocol)
 }
 
 extern int	__real_dup(int fd);
+extern int	__wrap_dup(int fd);
 int
 __wrap_dup(int fd)
 {
@@ -160,6 +169,7 @@ __wrap_dup(int fd)
 }
 
 extern int	__real_dup2(int fd, int fd2);
+extern int	__wrap_dup2(int fd, int fd2);
 int
 __wrap_dup2(int fd, int fd2)
 {
@@ -179,6 +189,7 @@ __wrap_dup2(int fd, int fd2)
  * ---------------------------------------------------------------------
  */
 extern int	__real_shmget(key_t key, size_t size, int flags);
+extern int	__wrap_shmget(key_t key, size_t size, int flags);
 int
 __wrap_shmget(key_t key, size_t size, int flags)
 {
@@ -190,6 +201,7 @@ __wrap_shmget(key_t key, size_t size, int flags)
 }
 
 extern void *__real_shmat(int id, const void *addr, int flags);
+extern void *__wrap_shmat(int id, const void *addr, int flags);
 void *
 __wrap_shmat(int id, const void *addr, int flags)
 {
@@ -201,6 +213,7 @@ __wrap_shmat(int id, const void *addr, int flags)
 }
 
 extern int	__real_shmdt(const void *addr);
+extern int	__wrap_shmdt(const void *addr);
 int
 __wrap_shmdt(const void *addr)
 {
@@ -211,6 +224,7 @@ __wrap_shmdt(const void *addr)
 }
 
 extern int	__real_shmctl(int id, int cmd, struct shmid_ds *buf);
+extern int	__wrap_shmctl(int id, int cmd, struct shmid_ds *buf);
 int
 __wrap_shmctl(int id, int cmd, struct shmid_ds *buf)
 {
@@ -222,6 +236,7 @@ __wrap_shmctl(int id, int cmd, struct shmid_ds *buf)
 }
 
 extern void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+extern void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *
 __wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
@@ -237,6 +252,7 @@ __wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 }
 
 extern int	__real_munmap(void *addr, size_t len);
+extern int	__wrap_munmap(void *addr, size_t len);
 int
 __wrap_munmap(void *addr, size_t len)
 {
@@ -247,6 +263,7 @@ __wrap_munmap(void *addr, size_t len)
 }
 
 extern int	__real_shm_open(const char *name, int flags, mode_t mode);
+extern int	__wrap_shm_open(const char *name, int flags, mode_t mode);
 int
 __wrap_shm_open(const char *name, int flags, mode_t mode)
 {
@@ -259,6 +276,7 @@ __wrap_shm_open(const char *name, int flags, mode_t mode)
 }
 
 extern int	__real_shm_unlink(const char *name);
+extern int	__wrap_shm_unlink(const char *name);
 int
 __wrap_shm_unlink(const char *name)
 {

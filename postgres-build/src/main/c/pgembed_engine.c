@@ -216,6 +216,7 @@ engine_session_start(void)
  * ---------------------------------------------------------------------
  */
 extern ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
+extern ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags);
 ssize_t
 __wrap_recv(int fd, void *buf, size_t len, int flags)
 {
