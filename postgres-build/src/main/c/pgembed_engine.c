@@ -11,8 +11,9 @@
  * switches back to the caller, so it runs only on threads that call the API.
  *
  * Everything PostgreSQL does to process-wide state is virtualised through
- * link-time wrappers (-Wl,--wrap=...), which apply to PostgreSQL's own objects
- * only.  They live beside this file:
+ * link-time wrappers (-Wl,--wrap=..., for each __wrap_ routine the build
+ * finds in our objects), which apply to PostgreSQL's own objects only.  They
+ * live beside this file:
  *	- engine_process.c: exit/_exit/abort end the engine, never the host
  *	  process; signal handlers, signal masks and kill() of our own pid become
  *	  a private signal table, so the host's are never touched;
