@@ -381,7 +381,7 @@ test_stack_depth_small_thread(void)
 typedef struct
 {
 	pgembed_engine *e;
-	char		text[64];
+	char		formatted[64];
 	char		state[8];
 	int			close_rc;
 } other_thread_arg;
@@ -391,7 +391,7 @@ format_on_other_thread(void *p)
 {
 	other_thread_arg *a = p;
 
-	snprintf(a->text, sizeof(a->text), "%s",
+	snprintf(a->formatted, sizeof(a->formatted), "%s",
 			 scalar(a->e, "SELECT 1.5::float8::text || ' ' || to_char(12.5::numeric, '999D9') || ' ' || upper('abc')"));
 	snprintf(a->state, sizeof(a->state), "%s", sqlstate_of(a->e, "SELECT pg_sleep(0.01)"));
 	return NULL;
@@ -419,7 +419,7 @@ test_calls_from_other_threads(void)
 	a.e = e;
 	pthread_create(&t, NULL, format_on_other_thread, &a);
 	pthread_join(t, NULL);
-	CHECK_STR(a.text, "1.5   12.5 ABC");
+	CHECK_STR(a.formatted, "1.5   12.5 ABC");
 	CHECK_STR(a.state, "00000");
 	pthread_create(&t, NULL, close_on_other_thread, &a);
 	pthread_join(t, NULL);
