@@ -76,10 +76,10 @@ dirfd_for(const char *path)
 	return relative(path) ? engine_datadir_fd : AT_FDCWD;
 }
 
-extern int	__real_open(const char *path, int flags, ...);
-extern int	__wrap_open(const char *path, int flags, ...);
+extern int	__real_open(const char *path, int flags,...);
+extern int	__wrap_open(const char *path, int flags,...);
 int
-__wrap_open(const char *path, int flags, ...)
+__wrap_open(const char *path, int flags,...)
 {
 	mode_t		mode = 0;
 	int			fd;

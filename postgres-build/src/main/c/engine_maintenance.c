@@ -70,7 +70,10 @@ engine_maintenance(void)
 			flags = CHECKPOINT_CAUSE_TIME;
 		if (flags != 0)
 		{
-			/* like the CHECKPOINT command: inside a transaction, for its resource owner */
+			/*
+			 * like the CHECKPOINT command: inside a transaction, for its
+			 * resource owner
+			 */
 			StartTransactionCommand();
 			RequestCheckpoint(flags | CHECKPOINT_WAIT);
 			CommitTransactionCommand();

@@ -329,9 +329,10 @@ engine_release_resources(void)
 	if (engine_datadir_fd >= 0)
 		__real_close(engine_datadir_fd);
 	engine_datadir_fd = -1;
+
 	/*
-	 * Modules (bundled or loaded by path): one left loaded would pin this copy of
-	 * the library, and the slot would need a new namespace next time.
+	 * Modules (bundled or loaded by path): one left loaded would pin this
+	 * copy of the library, and the slot would need a new namespace next time.
 	 */
 	while (n_loaded_modules > 0)
 		dlclose(loaded_modules[--n_loaded_modules]);

@@ -135,7 +135,10 @@ engine_session_start(void)
 	{
 		char	   *name = GetUserNameFromId(BOOTSTRAP_SUPERUSERID, true);
 
-		/* a missing bootstrap superuser is the standalone mode's escape hatch: keep it */
+		/*
+		 * a missing bootstrap superuser is the standalone mode's escape
+		 * hatch: keep it
+		 */
 		if (name != NULL)
 			SetConfigOption("session_authorization", name, PGC_BACKEND, PGC_S_OVERRIDE);
 	}
@@ -186,10 +189,11 @@ engine_session_start(void)
 	}
 
 	/*
-	 * A server's first OID assignment after initdb jumps to FirstNormalObjectId
-	 * (GetNewObjectId does so when IsPostmasterEnvironment); a standalone
-	 * backend goes on from where initdb stopped, and objects it creates would
-	 * count as system objects (OID < 16384).  Jump the same way.
+	 * A server's first OID assignment after initdb jumps to
+	 * FirstNormalObjectId (GetNewObjectId does so when
+	 * IsPostmasterEnvironment); a standalone backend goes on from where
+	 * initdb stopped, and objects it creates would count as system objects
+	 * (OID < 16384).  Jump the same way.
 	 */
 	LWLockAcquire(OidGenLock, LW_EXCLUSIVE);
 	if (TransamVariables->nextOid < (Oid) FirstNormalObjectId)
@@ -412,7 +416,10 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 		CommandCounterIncrement();
 		if (created)
 		{
-			/* where CREATE put it (the search path could find a namesake first) */
+			/*
+			 * where CREATE put it (the search path could find a namesake
+			 * first)
+			 */
 			char	   *name;
 			Oid			nsp = QualifiedNameGetCreationNamespace(dictname, &name);
 
@@ -483,7 +490,10 @@ apply_setting(const char *setting)
 }
 
 static const char *const engine_defaults[] = {
-	/* no progress timeouts during crash recovery: single-user mode registers none */
+	/*
+	 * no progress timeouts during crash recovery: single-user mode registers
+	 * none
+	 */
 	"log_startup_progress_interval=0",
 	"update_process_title=off",
 	"huge_pages=off",
@@ -551,7 +561,10 @@ pgembed__engine_main(pgembed_engine *e)
 	PqCommMethods = &embed_comm_methods;
 	emit_log_hook = embed_log_hook;
 
-	/* share/ and lib/ derive from where this library lives: <root>/lib/libpgembed.so */
+	/*
+	 * share/ and lib/ derive from where this library lives:
+	 * <root>/lib/libpgembed.so
+	 */
 	if (dladdr((void *) pgembed__engine_main, &info) != 0 && info.dli_fname != NULL)
 	{
 		char		root[MAXPGPATH];
@@ -559,8 +572,8 @@ pgembed__engine_main(pgembed_engine *e)
 		/* absolute, or PostgreSQL would resolve it against the data directory */
 		if (realpath(info.dli_fname, root) == NULL)
 			strlcpy(root, info.dli_fname, sizeof(root));
-		get_parent_directory(root);	/* <root>/lib */
-		get_parent_directory(root);	/* <root> */
+		get_parent_directory(root); /* <root>/lib */
+		get_parent_directory(root); /* <root> */
 		snprintf(my_exec_path, MAXPGPATH, "%s/bin/postgres", root);
 	}
 	if (pg_perm_setlocale(LC_COLLATE, "C") == NULL ||
@@ -581,9 +594,10 @@ pgembed__engine_main(pgembed_engine *e)
 	InitStandaloneProcess(my_exec_path);
 
 	/*
-	 * The engine serves clients (the API, JDBC) over the protocol, as a client
-	 * backend does; a "standalone backend" may not LISTEN.  The checks that differ
-	 * for a client backend are connection limits, which a superuser skips.
+	 * The engine serves clients (the API, JDBC) over the protocol, as a
+	 * client backend does; a "standalone backend" may not LISTEN.  The checks
+	 * that differ for a client backend are connection limits, which a
+	 * superuser skips.
 	 */
 	MyBackendType = B_BACKEND;
 	InitializeGUCOptions();
