@@ -56,6 +56,8 @@ for f in "$csrc"/*.c "$csrc"/*.S; do
 	fi
 done
 log "C layer: $compiled file(s) compiled"
+# our C code stays in PostgreSQL's layout: pgindent from the same tree (half a second)
+"$scripts/check-format.sh" "$tree"
 
 # ---- link one shared library ----
 lib="$work/libpgembed.so"
