@@ -1,16 +1,3 @@
-/*
- * pgembed_front.c
- *	  The public C API of libpgembed.so (pgembedded.h).
- *
- * The copy of the library the host loads is the "front": it never runs
- * PostgreSQL code itself.  pgembed_open() loads a private copy of the same
- * library into a new link-map namespace (dlmopen), so that every engine has
- * its own PostgreSQL globals, its own C library state (locale, environment)
- * and its own loaded modules, and runs PostgreSQL's backend on a stack of its
- * own (see pgembed_engine.c).  Calls speak the frontend/backend protocol to
- * that backend through memory; results are the backend's own messages, indexed
- * in place.
- */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -35,68 +22,19 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "pgembed_internal.h"
+#include "pgembed_front.h"
 
 #ifndef PGEMBED_PG_VERSION
 #define PGEMBED_PG_VERSION "18.6"
 #endif
 
-#define MAX_ENGINES 15			/* glibc allows 16 link-map namespaces, one is the host's */
 #define ENGINE_STACK_SIZE (16u << 20)
 #define COPY_OUT_CHUNK (256u << 10)
-
-enum
-{
-	FRONT_MODE_IDLE,
-	FRONT_MODE_COPY_IN,
-	FRONT_MODE_COPY_OUT,
-	FRONT_MODE_CURSOR,
-	FRONT_MODE_PROTOCOL
-};
 
 /* ------------------------------------------------------------------------
  * Errors and results
  * ------------------------------------------------------------------------
  */
-#define MAX_ERROR_FIELDS 24
-
-struct pgembed_error
-{
-	int			nfields;
-	char		codes[MAX_ERROR_FIELDS];
-	const char *values[MAX_ERROR_FIELDS];
-	char	   *owned;			/* set when the error owns its strings */
-};
-
-typedef struct
-{
-	const char *name;
-	uint32_t	type;
-	int32_t		typmod;
-	int32_t		format;
-} field_desc;
-
-struct pgembed_result
-{
-	pgembed_status status;
-	char		tx_status;
-	char	   *buf;			/* the backend's messages; cells point into it */
-	size_t		buflen;
-	const char *command_tag;
-	int64_t		rows_affected;
-	int			nfields;
-	field_desc *fields;
-	int			nparams;
-	uint32_t   *param_types;
-	int64_t		ntuples;
-	pgembed_cell *cells;
-	pgembed_error error;
-	bool		has_error;
-	bool		saw_ready;		/* a ReadyForQuery set tx_status */
-	int			nnotices;
-	pgembed_error *notices;
-};
-
 static const char *const empty = "";
 
 static pgembed_error *
@@ -219,30 +157,6 @@ result_error(pgembed_status status, const char *sqlstate, const char *fmt,...)
 	}
 	return r;
 }
-
-static inline uint32_t
-rd32(const char *p)
-{
-	uint32_t	v;
-
-	memcpy(&v, p, 4);
-	return ntohl(v);
-}
-
-static inline uint16_t
-rd16(const char *p)
-{
-	uint16_t	v;
-
-	memcpy(&v, p, 2);
-	return ntohs(v);
-}
-
-/* messages in a buffer: [type][int32 len][payload][NUL] */
-#define MSG_TYPE(p) ((p)[0])
-#define MSG_PAYLOAD(p) ((p) + 5)
-#define MSG_PAYLOAD_LEN(p) ((size_t) rd32((p) + 1) - 4)
-#define MSG_NEXT(p) ((p) + 6 + MSG_PAYLOAD_LEN(p))
 
 static int64_t
 tag_rows(const char *tag)
@@ -494,22 +408,6 @@ result_from_messages(char *buf, size_t len, bool batch)
  * Engine registry, namespaces and timers
  * ------------------------------------------------------------------------
  */
-/*
- * A slot is a link-map namespace.  Its C library stays loaded between engines
- * (pinned), so that the next engine of the slot reuses its heap: an unloaded
- * namespace would leave its C library's arenas mapped for ever.
- */
-typedef struct
-{
-	pgembed_engine *engine;
-	uint32_t	generation;
-	bool		has_namespace;
-	Lmid_t		lmid;
-	void	   *libc_pin;
-	uint32_t	ns_generation;	/* changes whenever the slot gets a new namespace */
-	void		(*ctype_init) (void);	/* the namespace libc's __ctype_init */
-} engine_slot;
-
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t timer_cond = PTHREAD_COND_INITIALIZER;
 static engine_slot slots[MAX_ENGINES];
@@ -526,15 +424,6 @@ static __thread uint32_t ctype_ready[MAX_ENGINES];
 
 static pgembed_log_fn default_log_fn;
 static void *default_log_context;
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void
 timer_signal_handler(int sig, siginfo_t *si, void *uc)
@@ -2371,9 +2260,6 @@ copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
 	}
 	return 0;
 }
-
-/* present while a cluster is being created: its remains may be wiped and redone */
-#define CREATING_MARKER "pgembed.creating"
 
 static int
 remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)

@@ -16,6 +16,8 @@
 #include "pgembedded.h"
 
 #define PGEMBED_EXPORT __attribute__((visibility("default")))
+/* for names shared by files of the library and by nobody else */
+#define PGEMBED_HIDDEN __attribute__((visibility("hidden")))
 
 /* Engine life cycle */
 typedef enum
