@@ -998,21 +998,12 @@ enter(pgembed_engine *e, int allowed_mode)
 	return NULL;
 }
 
-static void maintenance_pass(pgembed_engine *e, bool force);
+static void maintain_if_due(pgembed_engine *e);
 
 static void
 leave(pgembed_engine *e)
 {
-	/*
-	 * Work a server's background processes would do, now that the engine is
-	 * idle.  The WAL flush of relaxed durability is also due by the clock: an
-	 * engine kept busy must not depend on the timer thread getting the CPU to
-	 * keep its loss window at wal_writer_delay.
-	 */
-	if (e->auto_maintenance &&
-		(e->maintenance_due ||
-		 (e->tx_status == PGEMBED_TX_IDLE && now_ns() - e->last_flush_ns >= e->flush_interval_ns)))
-		maintenance_pass(e, false);
+	maintain_if_due(e);
 	pthread_mutex_unlock(&e->lock);
 }
 
@@ -1752,6 +1743,31 @@ maintenance_pass(pgembed_engine *e, bool force)
 		e->last_vacuum_check_ns = now;
 		vacuum_pass(e);
 	}
+}
+
+/*
+ * At the end of an API call (the caller holds e->lock): work a server's
+ * background processes would do, now that the engine is idle.  The WAL flush
+ * of relaxed durability is also due by the clock: an engine kept busy must not
+ * depend on the timer thread getting the CPU to keep its loss window at
+ * wal_writer_delay.
+ */
+static void
+maintain_if_due(pgembed_engine *e)
+{
+	if (e->auto_maintenance &&
+		(e->maintenance_due ||
+		 (e->tx_status == PGEMBED_TX_IDLE && now_ns() - e->last_flush_ns >= e->flush_interval_ns)))
+		maintenance_pass(e, false);
+}
+
+/* A new engine: maintenance on, every interval counted from its opening. */
+static void
+maintenance_init(pgembed_engine *e)
+{
+	e->auto_maintenance = true;
+	e->last_checkpoint_ns = e->last_vacuum_check_ns = e->last_flush_ns = now_ns();
+	e->flush_interval_ns = (int64_t) 200 * 1000000;	/* wal_writer_delay's default until the first pass */
 }
 
 void
@@ -2686,9 +2702,7 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	e->yield = front_yield;
 	e->tx_status = PGEMBED_TX_IDLE;
 	e->owner_pid = getpid();
-	e->auto_maintenance = true;
-	e->last_checkpoint_ns = e->last_vacuum_check_ns = e->last_flush_ns = now_ns();
-	e->flush_interval_ns = (int64_t) 200 * 1000000;	/* wal_writer_delay's default until the first pass */
+	maintenance_init(e);
 
 	if (realpath(datadir, real) == NULL || stat(real, &st) != 0)
 		OPEN_FAIL("58P01", "FATAL", "data directory \"%s\" does not exist", datadir);
