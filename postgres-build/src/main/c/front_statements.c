@@ -37,8 +37,8 @@
  */
 static const char *const empty = "";
 
-static pgembed_error *
-make_error(const char *sqlstate, const char *severity, const char *fmt,...)
+pgembed_error *
+front_make_error(const char *sqlstate, const char *severity, const char *fmt,...)
 {
 	pgembed_error *err = calloc(1, sizeof(*err));
 	char		msg[1024];
@@ -90,8 +90,8 @@ parse_error_fields(pgembed_error *err, const char *p, const char *end)
 	}
 }
 
-static pgembed_error *
-copy_error(const pgembed_error *src)
+pgembed_error *
+front_copy_error(const pgembed_error *src)
 {
 	pgembed_error *err = calloc(1, sizeof(*err));
 	size_t		total = 0;
@@ -135,8 +135,8 @@ result_new(pgembed_status status)
 	return r;
 }
 
-static pgembed_result *
-result_error(pgembed_status status, const char *sqlstate, const char *fmt,...)
+pgembed_result *
+front_result_error(pgembed_status status, const char *sqlstate, const char *fmt,...)
 {
 	pgembed_result *r = result_new(status);
 	char		msg[1024];
@@ -148,7 +148,7 @@ result_error(pgembed_status status, const char *sqlstate, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	err = make_error(sqlstate, "ERROR", "%s", msg);
+	err = front_make_error(sqlstate, "ERROR", "%s", msg);
 	if (err != NULL)
 	{
 		r->error = *err;
@@ -202,8 +202,8 @@ parse_row_description(pgembed_result *r, const char *p)
  * command tag, the first error, and every notice.  batch: sum the rows
  * affected of every statement.
  */
-static pgembed_result *
-result_from_messages(char *buf, size_t len, bool batch)
+pgembed_result *
+front_result_from_messages(char *buf, size_t len, bool batch)
 {
 	pgembed_result *r = result_new(PGEMBED_COMMAND_OK);
 	const char *end = buf + len;
@@ -408,11 +408,11 @@ result_from_messages(char *buf, size_t len, bool batch)
  * Engine registry, namespaces and timers
  * ------------------------------------------------------------------------
  */
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t timer_cond = PTHREAD_COND_INITIALIZER;
-static engine_slot slots[MAX_ENGINES];
+pthread_mutex_t front_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t front_timer_cond = PTHREAD_COND_INITIALIZER;
+engine_slot front_slots[MAX_ENGINES];
 static bool timer_thread_started;
-static __thread pgembed_engine *current_engine;
+__thread pgembed_engine *front_current_engine;
 
 /*
  * A C library sets up its per-thread character-class tables when it creates a
@@ -420,7 +420,7 @@ static __thread pgembed_engine *current_engine;
  * every thread must run that namespace's __ctype_init once before entering it
  * (isdigit() and friends would otherwise read through a NULL table).
  */
-static __thread uint32_t ctype_ready[MAX_ENGINES];
+__thread uint32_t front_ctype_ready[MAX_ENGINES];
 
 static pgembed_log_fn default_log_fn;
 static void *default_log_context;
@@ -437,10 +437,10 @@ timer_signal_handler(int sig, siginfo_t *si, void *uc)
 	(void) uc;
 	if (slot < 0 || slot >= MAX_ENGINES)
 		return;
-	e = slots[slot].engine;
-	if (e == NULL || (slots[slot].generation & 0xffff) != gen)
+	e = front_slots[slot].engine;
+	if (e == NULL || (front_slots[slot].generation & 0xffff) != gen)
 		return;
-	if (current_engine == e && e->running)
+	if (front_current_engine == e && e->running)
 		e->engine_alarm(e);
 	else
 		e->alarm_pending = 1;
@@ -472,7 +472,7 @@ static bool
 any_engine_open(void)
 {
 	for (int i = 0; i < MAX_ENGINES; i++)
-		if (slots[i].engine != NULL && slots[i].engine->owner_pid == getpid())
+		if (front_slots[i].engine != NULL && front_slots[i].engine->owner_pid == getpid())
 			return true;
 	return false;
 }
@@ -486,7 +486,7 @@ timer_thread_main(void *arg)
 	/* the timer signal is for threads running an engine, never this one */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&front_registry_lock);
 	for (;;)
 	{
 		int64_t		now = now_ns();
@@ -494,7 +494,7 @@ timer_thread_main(void *arg)
 
 		for (int i = 0; i < MAX_ENGINES; i++)
 		{
-			pgembed_engine *e = slots[i].engine;
+			pgembed_engine *e = front_slots[i].engine;
 
 			if (e == NULL || e->timer_deadline_ns == 0)
 				continue;
@@ -505,7 +505,7 @@ timer_thread_main(void *arg)
 				{
 					union sigval v;
 
-					v.sival_int = (i << 16) | (slots[i].generation & 0xffff);
+					v.sival_int = (i << 16) | (front_slots[i].generation & 0xffff);
 					if (pthread_sigqueue(e->running_thread, PGEMBED_TIMER_SIGNAL, v) != 0)
 						e->alarm_pending = 1;
 				}
@@ -520,7 +520,7 @@ timer_thread_main(void *arg)
 		{
 			for (int i = 0; i < MAX_ENGINES && !process_exiting; i++)
 			{
-				pgembed_engine *e = slots[i].engine;
+				pgembed_engine *e = front_slots[i].engine;
 
 				/*
 				 * Only a started engine: one still opening is in the slot before
@@ -533,10 +533,10 @@ timer_thread_main(void *arg)
 				if (pthread_mutex_trylock(&e->lock) == 0)
 				{
 					/* the registry lock must not be held while the engine runs */
-					pthread_mutex_unlock(&registry_lock);
+					pthread_mutex_unlock(&front_registry_lock);
 					maintenance_pass(e, false);
 					pthread_mutex_unlock(&e->lock);
-					pthread_mutex_lock(&registry_lock);
+					pthread_mutex_lock(&front_registry_lock);
 				}
 				else
 					e->maintenance_due = true;
@@ -546,8 +546,8 @@ timer_thread_main(void *arg)
 		}
 		if (!any_engine_open())
 		{
-			/* nothing to watch: sleep until an engine opens (claim_slot wakes us) */
-			pthread_cond_wait(&timer_cond, &registry_lock);
+			/* nothing to watch: sleep until an engine opens (front_claim_slot wakes us) */
+			pthread_cond_wait(&front_timer_cond, &front_registry_lock);
 			continue;
 		}
 		if (next == 0 || next > next_maintenance_ns)
@@ -557,25 +557,25 @@ timer_thread_main(void *arg)
 
 			ts.tv_sec = next / 1000000000;
 			ts.tv_nsec = next % 1000000000;
-			pthread_cond_timedwait(&timer_cond, &registry_lock, &ts);
+			pthread_cond_timedwait(&front_timer_cond, &front_registry_lock, &ts);
 		}
 	}
 	return NULL;
 }
 
 /* called by an engine (setitimer) */
-static void
+void
 front_timer_set(pgembed_engine *e, int64_t deadline_ns)
 {
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&front_registry_lock);
 	e->timer_deadline_ns = deadline_ns;
 	if (deadline_ns != 0)
-		pthread_cond_signal(&timer_cond);
-	pthread_mutex_unlock(&registry_lock);
+		pthread_cond_signal(&front_timer_cond);
+	pthread_mutex_unlock(&front_registry_lock);
 }
 
-static bool
-ensure_timer_machinery(void)
+bool
+front_ensure_timer_machinery(void)
 {
 	if (timer_thread_started)
 		return true;
@@ -593,7 +593,7 @@ ensure_timer_machinery(void)
 		return false;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&timer_cond, &ca);
+	pthread_cond_init(&front_timer_cond, &ca);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* it runs maintenance and may call a host (JVM) log callback: a normal stack */
@@ -606,13 +606,13 @@ ensure_timer_machinery(void)
 	return true;
 }
 
-static const char *
-self_path(void)
+const char *
+front_self_path(void)
 {
 	static char path[PATH_MAX];
 	Dl_info		info;
 
-	if (path[0] == '\0' && dladdr((void *) self_path, &info) != 0 && info.dli_fname)
+	if (path[0] == '\0' && dladdr((void *) front_self_path, &info) != 0 && info.dli_fname)
 	{
 		/* the host may have loaded us through a relative path */
 		if (realpath(info.dli_fname, path) == NULL)
@@ -630,7 +630,7 @@ pgembed_install_root(void)
 	{
 		char	   *slash;
 
-		strncpy(root, self_path(), sizeof(root) - 1);
+		strncpy(root, front_self_path(), sizeof(root) - 1);
 		for (int i = 0; i < 2; i++)
 		{
 			slash = strrchr(root, '/');
@@ -652,7 +652,7 @@ pgembed_pg_version(void)
  * Running the engine
  * ------------------------------------------------------------------------
  */
-static void
+void
 front_yield(pgembed_engine *e)
 {
 	pgembed__switch(&e->engine_sp, e->front_sp);
@@ -680,36 +680,33 @@ flush_log(pgembed_engine *e)
 	e->logbuf.len = 0;
 }
 
-static void
-engine_release(pgembed_engine *e);
-
 /* Runs the engine until it waits for input (or dies).  Caller holds e->lock. */
-static void
-run_engine(pgembed_engine *e)
+void
+front_run_engine(pgembed_engine *e)
 {
-	pgembed_engine *outer = current_engine;
+	pgembed_engine *outer = front_current_engine;
 
-	if (e->slot >= 0 && ctype_ready[e->slot] != slots[e->slot].ns_generation)
+	if (e->slot >= 0 && front_ctype_ready[e->slot] != front_slots[e->slot].ns_generation)
 	{
-		if (slots[e->slot].ctype_init != NULL)
-			slots[e->slot].ctype_init();
-		ctype_ready[e->slot] = slots[e->slot].ns_generation;
+		if (front_slots[e->slot].ctype_init != NULL)
+			front_slots[e->slot].ctype_init();
+		front_ctype_ready[e->slot] = front_slots[e->slot].ns_generation;
 	}
 	e->running_thread = pthread_self();
-	current_engine = e;
+	front_current_engine = e;
 	e->running = 1;
 	pgembed__switch(&e->front_sp, e->engine_sp);
 	e->running = 0;
-	current_engine = outer;
+	front_current_engine = outer;
 	if (e->logbuf.len > 0)
 		flush_log(e);
 	if (e->state == ENGINE_DEAD && e->dl_handle != NULL)
-		engine_release(e);
+		front_engine_release(e);
 }
 
 /* Gives the backend these input segments (none: just resume it) and runs it. */
-static void
-run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs)
+void
+front_run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs)
 {
 	if (nsegs > 0)
 	{
@@ -718,13 +715,13 @@ run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs)
 		e->in_index = 0;
 		e->in_pos = 0;
 	}
-	run_engine(e);
+	front_run_engine(e);
 	e->nin = 0;
 }
 
 /* hands the collected messages to the caller and starts a new buffer */
-static char *
-take_output(pgembed_engine *e, size_t *len)
+char *
+front_take_output(pgembed_engine *e, size_t *len)
 {
 	char	   *data = e->out.data;
 
@@ -743,19 +740,19 @@ take_output_discard(pgembed_engine *e)
 {
 	size_t		len;
 
-	return take_output(e, &len);
+	return front_take_output(e, &len);
 }
 
-static pgembed_result *
-exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
+pgembed_result *
+front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 {
 	char	   *buf;
 	size_t		buflen;
 	pgembed_result *r;
 
-	run_with_input(e, &(pgembed_iov) {request, len}, 1);
-	buf = take_output(e, &buflen);
-	r = result_from_messages(buf, buflen, batch);
+	front_run_with_input(e, &(pgembed_iov) {request, len}, 1);
+	buf = front_take_output(e, &buflen);
+	r = front_result_from_messages(buf, buflen, batch);
 	if (r == NULL)
 		return NULL;
 	if (!r->saw_ready)
@@ -766,7 +763,7 @@ exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 		r->tx_status = PGEMBED_TX_CLOSED;
 		if (!r->has_error)
 		{
-			pgembed_error *err = make_error("57P01", "FATAL",
+			pgembed_error *err = front_make_error("57P01", "FATAL",
 											e->aborted ? "the engine aborted (PANIC); reopen the database to recover"
 											: "the engine has ended");
 
@@ -785,8 +782,8 @@ exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
  * Protocol messages
  * ------------------------------------------------------------------------
  */
-static bool
-msg_begin(pgembed_engine *e, char type, size_t *start)
+bool
+front_msg_begin(pgembed_engine *e, char type, size_t *start)
 {
 	if (!pgembed_buf_reserve(e, &e->scratch, 5))
 		return false;
@@ -806,8 +803,8 @@ msg_put(pgembed_engine *e, const void *data, size_t len)
 	return true;
 }
 
-static bool
-msg_str(pgembed_engine *e, const char *s)
+bool
+front_msg_str(pgembed_engine *e, const char *s)
 {
 	return msg_put(e, s ? s : "", strlen(s ? s : "") + 1);
 }
@@ -828,36 +825,36 @@ msg_i32(pgembed_engine *e, int32_t v)
 	return msg_put(e, &n, 4);
 }
 
-static void
-msg_end(pgembed_engine *e, size_t start)
+void
+front_msg_end(pgembed_engine *e, size_t start)
 {
 	uint32_t	n = htonl((uint32_t) (e->scratch.len - start - 1));
 
 	memcpy(e->scratch.data + start + 1, &n, 4);
 }
 
-static bool
-msg_simple(pgembed_engine *e, char type)
+bool
+front_msg_simple(pgembed_engine *e, char type)
 {
 	size_t		s;
 
-	if (!msg_begin(e, type, &s))
+	if (!front_msg_begin(e, type, &s))
 		return false;
-	msg_end(e, s);
+	front_msg_end(e, s);
 	return true;
 }
 
-static bool
-msg_parse(pgembed_engine *e, const char *name, const char *sql, int nparams, const uint32_t *types)
+bool
+front_msg_parse(pgembed_engine *e, const char *name, const char *sql, int nparams, const uint32_t *types)
 {
 	size_t		s;
 	bool		ok;
 
-	ok = msg_begin(e, 'P', &s) && msg_str(e, name) && msg_str(e, sql) && msg_i16(e, types ? nparams : 0);
+	ok = front_msg_begin(e, 'P', &s) && front_msg_str(e, name) && front_msg_str(e, sql) && msg_i16(e, types ? nparams : 0);
 	for (int i = 0; ok && types && i < nparams; i++)
 		ok = msg_i32(e, (int32_t) types[i]);
 	if (ok)
-		msg_end(e, s);
+		front_msg_end(e, s);
 	return ok;
 }
 
@@ -879,15 +876,15 @@ is_binary_friendly(uint32_t type)
 	}
 }
 
-static bool
-msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int nparams,
+bool
+front_msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int nparams,
 		 const char *const *values, const int32_t *lengths, const int32_t *formats,
 		 int result_format, const pgembed_result *desc)
 {
 	size_t		s;
 	bool		ok;
 
-	ok = msg_begin(e, 'B', &s) && msg_str(e, portal) && msg_str(e, stmt);
+	ok = front_msg_begin(e, 'B', &s) && front_msg_str(e, portal) && front_msg_str(e, stmt);
 	if (formats != NULL)
 	{
 		ok = ok && msg_i16(e, nparams);
@@ -920,42 +917,42 @@ msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int nparams,
 	else
 		ok = ok && msg_i16(e, 0);
 	if (ok)
-		msg_end(e, s);
+		front_msg_end(e, s);
 	return ok;
 }
 
-static bool
-msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows)
+bool
+front_msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows)
 {
 	size_t		s;
 
-	if (!(msg_begin(e, 'E', &s) && msg_str(e, portal) && msg_i32(e, maxrows)))
+	if (!(front_msg_begin(e, 'E', &s) && front_msg_str(e, portal) && msg_i32(e, maxrows)))
 		return false;
-	msg_end(e, s);
+	front_msg_end(e, s);
 	return true;
 }
 
-static bool
-msg_describe(pgembed_engine *e, char what, const char *name)
+bool
+front_msg_describe(pgembed_engine *e, char what, const char *name)
 {
 	size_t		s;
 	char		w = what;
 
-	if (!(msg_begin(e, 'D', &s) && msg_put(e, &w, 1) && msg_str(e, name)))
+	if (!(front_msg_begin(e, 'D', &s) && msg_put(e, &w, 1) && front_msg_str(e, name)))
 		return false;
-	msg_end(e, s);
+	front_msg_end(e, s);
 	return true;
 }
 
-static bool
-msg_close(pgembed_engine *e, char what, const char *name)
+bool
+front_msg_close(pgembed_engine *e, char what, const char *name)
 {
 	size_t		s;
 	char		w = what;
 
-	if (!(msg_begin(e, 'C', &s) && msg_put(e, &w, 1) && msg_str(e, name)))
+	if (!(front_msg_begin(e, 'C', &s) && msg_put(e, &w, 1) && front_msg_str(e, name)))
 		return false;
-	msg_end(e, s);
+	front_msg_end(e, s);
 	return true;
 }
 
@@ -963,16 +960,16 @@ msg_close(pgembed_engine *e, char what, const char *name)
  * Entering an API call
  * ------------------------------------------------------------------------
  */
-static pgembed_result *
-enter(pgembed_engine *e, int allowed_mode)
+pgembed_result *
+front_enter(pgembed_engine *e, int allowed_mode)
 {
 	if (e == NULL)
-		return result_error(PGEMBED_MISUSE, "55000", "the engine is NULL");
+		return front_result_error(PGEMBED_MISUSE, "55000", "the engine is NULL");
 	pthread_mutex_lock(&e->lock);
 	if (e->state == ENGINE_DEAD)
 	{
 		pthread_mutex_unlock(&e->lock);
-		return result_error(PGEMBED_FATAL, "08003", "the engine has ended; open the database again");
+		return front_result_error(PGEMBED_FATAL, "08003", "the engine has ended; open the database again");
 	}
 	if (e->mode != allowed_mode)
 	{
@@ -985,10 +982,10 @@ enter(pgembed_engine *e, int allowed_mode)
 
 		pthread_mutex_unlock(&e->lock);
 		if (allowed_mode == FRONT_MODE_IDLE)
-			refusal = result_error(PGEMBED_MISUSE, "55000",
+			refusal = front_result_error(PGEMBED_MISUSE, "55000",
 								   "%s is in progress on this engine; finish it first", names[mode]);
 		else
-			refusal = result_error(PGEMBED_MISUSE, "55000", "no %s is in progress on this engine",
+			refusal = front_result_error(PGEMBED_MISUSE, "55000", "no %s is in progress on this engine",
 								   names[allowed_mode] + 2);
 		if (refusal)
 			refusal->tx_status = tx;
@@ -998,23 +995,21 @@ enter(pgembed_engine *e, int allowed_mode)
 	return NULL;
 }
 
-static void maintain_if_due(pgembed_engine *e);
-
-static void
-leave(pgembed_engine *e)
+void
+front_leave(pgembed_engine *e)
 {
-	maintain_if_due(e);
+	front_maintain_if_due(e);
 	pthread_mutex_unlock(&e->lock);
 }
 
-static pgembed_result *
-oom(void)
+pgembed_result *
+front_oom(void)
 {
-	return result_error(PGEMBED_ERROR, "53200", "out of memory");
+	return front_result_error(PGEMBED_ERROR, "53200", "out of memory");
 }
 
-static void
-set_mode_after(pgembed_engine *e, pgembed_result *r)
+void
+front_set_mode_after(pgembed_engine *e, pgembed_result *r)
 {
 	if (r == NULL)
 		return;
@@ -1043,19 +1038,19 @@ pgembed_exec(pgembed_engine *e, const char *sql)
 	size_t		s;
 
 	if (sql == NULL)
-		return result_error(PGEMBED_MISUSE, "22004", "the SQL text is NULL");
-	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22004", "the SQL text is NULL");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
-	if (!(msg_begin(e, 'Q', &s) && msg_str(e, sql)))
-		r = oom();
+	if (!(front_msg_begin(e, 'Q', &s) && front_msg_str(e, sql)))
+		r = front_oom();
 	else
 	{
-		msg_end(e, s);
+		front_msg_end(e, s);
 		e->out_yield_at = COPY_OUT_CHUNK;
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
-		set_mode_after(e, r);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+		front_set_mode_after(e, r);
 	}
-	leave(e);
+	front_leave(e);
 	return r;
 }
 
@@ -1064,9 +1059,9 @@ static pgembed_result *
 describe_unnamed(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types)
 {
 	e->scratch.len = 0;
-	if (!(msg_parse(e, "", sql, nparams, types) && msg_describe(e, 'S', "") && msg_simple(e, 'H')))
-		return oom();
-	return exchange(e, e->scratch.data, e->scratch.len, false);
+	if (!(front_msg_parse(e, "", sql, nparams, types) && front_msg_describe(e, 'S', "") && front_msg_simple(e, 'H')))
+		return front_oom();
+	return front_exchange(e, e->scratch.data, e->scratch.len, false);
 }
 
 struct pgembed_stmt_formats;
@@ -1081,9 +1076,9 @@ finish_with_sync(pgembed_engine *e, pgembed_result *partial)
 	pgembed_result *r;
 
 	e->scratch.len = 0;
-	if (!msg_simple(e, 'S'))
+	if (!front_msg_simple(e, 'S'))
 		return partial;
-	r = exchange(e, e->scratch.data, e->scratch.len, false);
+	r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	if (partial != NULL && r != NULL)
 		partial->tx_status = r->tx_status;
 	pgembed_result_free(r);
@@ -1099,8 +1094,8 @@ pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint3
 			   *desc = NULL;
 
 	if (sql == NULL || nparams < 0)
-		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
-	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (result_format == PGEMBED_FORMAT_AUTO)
 	{
@@ -1109,27 +1104,27 @@ pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint3
 		{
 			if (desc && desc->status == PGEMBED_ERROR)
 				desc = finish_with_sync(e, desc);
-			leave(e);
-			return desc ? desc : oom();
+			front_leave(e);
+			return desc ? desc : front_oom();
 		}
 		e->scratch.len = 0;
 	}
-	else if (!msg_parse(e, "", sql, nparams, types))
+	else if (!front_msg_parse(e, "", sql, nparams, types))
 	{
-		leave(e);
-		return oom();
+		front_leave(e);
+		return front_oom();
 	}
-	if (!(msg_bind(e, "", "", nparams, values, lengths, formats, result_format, desc) &&
-		  msg_describe(e, 'P', "") && msg_execute(e, "", 0) && msg_simple(e, 'S')))
-		r = oom();
+	if (!(front_msg_bind(e, "", "", nparams, values, lengths, formats, result_format, desc) &&
+		  front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
+		r = front_oom();
 	else
 	{
 		e->out_yield_at = COPY_OUT_CHUNK;
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	}
 	pgembed_result_free(desc);
-	set_mode_after(e, r);
-	leave(e);
+	front_set_mode_after(e, r);
+	front_leave(e);
 	return r;
 }
 
@@ -1139,14 +1134,14 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 	pgembed_result *r;
 
 	if (name == NULL || sql == NULL || nparams < 0)
-		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
-	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
-	if (!(msg_parse(e, name, sql, nparams, types) && msg_describe(e, 'S', name) && msg_simple(e, 'S')))
-		r = oom();
+	if (!(front_msg_parse(e, name, sql, nparams, types) && front_msg_describe(e, 'S', name) && front_msg_simple(e, 'S')))
+		r = front_oom();
 	else
 	{
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 		formats_forget(e, name);
 		if (r != NULL && r->status != PGEMBED_ERROR && r->status != PGEMBED_FATAL && name[0] != '\0')
 		{
@@ -1163,7 +1158,7 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 			}
 		}
 	}
-	leave(e);
+	front_leave(e);
 	return r;
 }
 
@@ -1173,14 +1168,14 @@ pgembed_describe_prepared(pgembed_engine *e, const char *name)
 	pgembed_result *r;
 
 	if (name == NULL)
-		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
-	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
-	if (!(msg_describe(e, 'S', name) && msg_simple(e, 'S')))
-		r = oom();
+	if (!(front_msg_describe(e, 'S', name) && front_msg_simple(e, 'S')))
+		r = front_oom();
 	else
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
-	leave(e);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	front_leave(e);
 	return r;
 }
 
@@ -1222,8 +1217,8 @@ formats_forget(pgembed_engine *e, const char *name)
 	}
 }
 
-static void
-formats_forget_all(pgembed_engine *e)
+void
+front_formats_forget_all(pgembed_engine *e)
 {
 	while (e->stmt_formats != NULL)
 		formats_forget(e, e->stmt_formats->name);
@@ -1254,9 +1249,9 @@ describe_for_formats(pgembed_engine *e, const char *name)
 	pgembed_result *d;
 
 	e->scratch.len = 0;
-	if (!(msg_describe(e, 'S', name) && msg_simple(e, 'H')))
+	if (!(front_msg_describe(e, 'S', name) && front_msg_simple(e, 'H')))
 		return NULL;
-	d = exchange(e, e->scratch.data, e->scratch.len, false);
+	d = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	e->scratch.len = 0;
 	return d;
 }
@@ -1269,8 +1264,8 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 			   *desc = NULL;
 
 	if (name == NULL || nparams < 0)
-		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
-	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (result_format == PGEMBED_FORMAT_AUTO)
 	{
@@ -1285,23 +1280,23 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 			{
 				if (desc && desc->status == PGEMBED_ERROR)
 					desc = finish_with_sync(e, desc);
-				leave(e);
-				return desc ? desc : oom();
+				front_leave(e);
+				return desc ? desc : front_oom();
 			}
 			formats_remember(e, name, desc);
 		}
 		e->scratch.len = 0;
 	}
-	if (!(msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
-		  msg_describe(e, 'P', "") && msg_execute(e, "", 0) && msg_simple(e, 'S')))
-		r = oom();
+	if (!(front_msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
+		  front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
+		r = front_oom();
 	else
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	/* a failure may mean the statement changed or went away: describe it afresh next time */
 	if (r == NULL || r->status == PGEMBED_ERROR || r->status == PGEMBED_FATAL)
 		formats_forget(e, name);
-	set_mode_after(e, r);
-	leave(e);
+	front_set_mode_after(e, r);
+	front_leave(e);
 	return r;
 }
 
@@ -1313,22 +1308,22 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 	bool		ok = true;
 
 	if (name == NULL || nsets < 0 || nparams < 0 || (nparams > 0 && nsets > 0 && values == NULL))
-		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
-	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	for (int i = 0; ok && i < nsets; i++)
 	{
 		size_t		off = (size_t) i * nparams;
 
-		ok = msg_bind(e, "", name, nparams, values + off, lengths ? lengths + off : NULL,
+		ok = front_msg_bind(e, "", name, nparams, values + off, lengths ? lengths + off : NULL,
 					  formats ? formats + off : NULL, PGEMBED_FORMAT_TEXT, NULL) &&
-			msg_execute(e, "", 0);
+			front_msg_execute(e, "", 0);
 	}
-	if (!(ok && msg_simple(e, 'S')))
-		r = oom();
+	if (!(ok && front_msg_simple(e, 'S')))
+		r = front_oom();
 	else
-		r = exchange(e, e->scratch.data, e->scratch.len, true);
-	leave(e);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, true);
+	front_leave(e);
 	return r;
 }
 
@@ -1338,15 +1333,15 @@ pgembed_deallocate(pgembed_engine *e, const char *name)
 	pgembed_result *r;
 
 	if (name == NULL)
-		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
-	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	formats_forget(e, name);
-	if (!(msg_close(e, 'S', name) && msg_simple(e, 'S')))
-		r = oom();
+	if (!(front_msg_close(e, 'S', name) && front_msg_simple(e, 'S')))
+		r = front_oom();
 	else
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
-	leave(e);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	front_leave(e);
 	return r;
 }
 
@@ -1365,24 +1360,24 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 			   *desc;
 
 	if (sql == NULL || nparams < 0 || fetch_rows <= 0 || fetch_rows > INT32_MAX)
-		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
-	if ((r = enter(e, FRONT_MODE_IDLE)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	desc = describe_unnamed(e, sql, nparams, types);
 	if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
 	{
 		if (desc && desc->status == PGEMBED_ERROR)
 			desc = finish_with_sync(e, desc);
-		leave(e);
-		return desc ? desc : oom();
+		front_leave(e);
+		return desc ? desc : front_oom();
 	}
 	e->scratch.len = 0;
-	if (!(msg_bind(e, CURSOR_PORTAL, "", nparams, values, lengths, formats, result_format, desc) &&
-		  msg_describe(e, 'P', CURSOR_PORTAL) && msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
-		  msg_simple(e, 'H')))
-		r = oom();
+	if (!(front_msg_bind(e, CURSOR_PORTAL, "", nparams, values, lengths, formats, result_format, desc) &&
+		  front_msg_describe(e, 'P', CURSOR_PORTAL) && front_msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
+		  front_msg_simple(e, 'H')))
+		r = front_oom();
 	else
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	pgembed_result_free(desc);
 	if (r && r->status == PGEMBED_SUSPENDED)
 	{
@@ -1393,7 +1388,7 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 		/* done in one go (or failed): end the implicit transaction */
 		r = finish_with_sync(e, r);
 	}
-	leave(e);
+	front_leave(e);
 	return r;
 }
 
@@ -1403,22 +1398,22 @@ pgembed_cursor_fetch(pgembed_engine *e, int64_t fetch_rows)
 	pgembed_result *r;
 
 	if (fetch_rows <= 0 || fetch_rows > INT32_MAX)
-		return result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
-	if ((r = enter(e, FRONT_MODE_CURSOR)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_CURSOR)) != NULL)
 		return r;
 	/* the row description comes with Describe(portal) */
-	if (!(msg_describe(e, 'P', CURSOR_PORTAL) && msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
-		  msg_simple(e, 'H')))
-		r = oom();
+	if (!(front_msg_describe(e, 'P', CURSOR_PORTAL) && front_msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
+		  front_msg_simple(e, 'H')))
+		r = front_oom();
 	else
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	if (r == NULL || r->status != PGEMBED_SUSPENDED)
 	{
 		e->mode = FRONT_MODE_IDLE;
 		if (r && r->status != PGEMBED_FATAL)
 			r = finish_with_sync(e, r);
 	}
-	leave(e);
+	front_leave(e);
 	return r;
 }
 
@@ -1427,14 +1422,14 @@ pgembed_cursor_close(pgembed_engine *e)
 {
 	pgembed_result *r;
 
-	if ((r = enter(e, FRONT_MODE_CURSOR)) != NULL)
+	if ((r = front_enter(e, FRONT_MODE_CURSOR)) != NULL)
 		return r;
-	if (!(msg_close(e, 'P', CURSOR_PORTAL) && msg_simple(e, 'S')))
-		r = oom();
+	if (!(front_msg_close(e, 'P', CURSOR_PORTAL) && front_msg_simple(e, 'S')))
+		r = front_oom();
 	else
-		r = exchange(e, e->scratch.data, e->scratch.len, false);
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	e->mode = FRONT_MODE_IDLE;
-	leave(e);
+	front_leave(e);
 	return r;
 }
 
@@ -1451,7 +1446,7 @@ pgembed_copy_put(pgembed_engine *e, const char *data, size_t length)
 
 	if (data == NULL && length > 0)
 		return -1;
-	if ((r = enter(e, FRONT_MODE_COPY_IN)) != NULL)
+	if ((r = front_enter(e, FRONT_MODE_COPY_IN)) != NULL)
 	{
 		pgembed_result_free(r);
 		return -1;
@@ -1464,13 +1459,13 @@ pgembed_copy_put(pgembed_engine *e, const char *data, size_t length)
 		n = htonl((uint32_t) chunk + 4);
 		memcpy(header + 1, &n, 4);
 		/* the caller's data goes to the backend as it is, behind a CopyData header */
-		run_with_input(e, (pgembed_iov[]) {{header, 5}, {data, chunk}}, 2);
+		front_run_with_input(e, (pgembed_iov[]) {{header, 5}, {data, chunk}}, 2);
 		data += chunk;
 		length -= chunk;
 		if (e->state == ENGINE_DEAD)
 			break;
 	}
-	leave(e);
+	front_leave(e);
 	return e->state == ENGINE_DEAD ? -1 : 0;
 }
 
@@ -1483,7 +1478,7 @@ pgembed_copy_get(pgembed_engine *e, const char **data)
 	if (data == NULL)
 		return -1;
 	*data = none;
-	if ((r = enter(e, FRONT_MODE_COPY_OUT)) != NULL)
+	if ((r = front_enter(e, FRONT_MODE_COPY_OUT)) != NULL)
 	{
 		pgembed_result_free(r);
 		return -1;
@@ -1533,28 +1528,28 @@ pgembed_copy_get(pgembed_engine *e, const char **data)
 					e->out.len = restlen;
 					/* hand the chunk out from scratch, which lives until the next call */
 					*data = e->scratch.data;
-					leave(e);
+					front_leave(e);
 					return n;
 				}
 			}
 			e->out.len = 0;
 			/* the chunk sits at the start of out.data until the next call */
 			*data = e->out.data;
-			leave(e);
+			front_leave(e);
 			return n;
 		}
 		if (rest != NULL || !e->out_yielded)
 		{
 			/* no more data: the backend finished the COPY */
-			leave(e);
+			front_leave(e);
 			return e->state == ENGINE_DEAD ? -1 : 0;
 		}
 		/* the backend stopped to hand out data: let it continue */
 		e->out.len = 0;
-		run_engine(e);
+		front_run_engine(e);
 		if (e->state == ENGINE_DEAD && e->out.len == 0)
 		{
-			leave(e);
+			front_leave(e);
 			return -1;
 		}
 	}
@@ -1567,13 +1562,13 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
 	int			mode;
 
 	if (e == NULL)
-		return result_error(PGEMBED_MISUSE, "55000", "the engine is NULL");
+		return front_result_error(PGEMBED_MISUSE, "55000", "the engine is NULL");
 	pthread_mutex_lock(&e->lock);
 	mode = e->mode;
 	pthread_mutex_unlock(&e->lock);
 	if (mode != FRONT_MODE_COPY_IN && mode != FRONT_MODE_COPY_OUT)
-		return result_error(PGEMBED_MISUSE, "55000", "no COPY is in progress on this engine");
-	if ((r = enter(e, mode)) != NULL)
+		return front_result_error(PGEMBED_MISUSE, "55000", "no COPY is in progress on this engine");
+	if ((r = front_enter(e, mode)) != NULL)
 		return r;
 	if (mode == FRONT_MODE_COPY_IN)
 	{
@@ -1581,12 +1576,12 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
 		bool		ok;
 
 		if (errmsg != NULL)
-			ok = msg_begin(e, 'f', &s) && msg_str(e, errmsg);
+			ok = front_msg_begin(e, 'f', &s) && front_msg_str(e, errmsg);
 		else
-			ok = msg_begin(e, 'c', &s);
+			ok = front_msg_begin(e, 'c', &s);
 		if (ok)
-			msg_end(e, s);
-		r = ok ? exchange(e, e->scratch.data, e->scratch.len, false) : oom();
+			front_msg_end(e, s);
+		r = ok ? front_exchange(e, e->scratch.data, e->scratch.len, false) : front_oom();
 	}
 	else
 	{
@@ -1597,20 +1592,20 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
 		while (e->out_yielded && e->state != ENGINE_DEAD)
 		{
 			e->out.len = 0;
-			run_engine(e);
+			front_run_engine(e);
 		}
 		if (e->state != ENGINE_DEAD && e->out.len == 0)
 		{
 			/* nothing pending: the final messages were already consumed */
 		}
-		buf = take_output(e, &len);
-		r = result_from_messages(buf, len, false);
+		buf = front_take_output(e, &len);
+		r = front_result_from_messages(buf, len, false);
 		if (r && e->state == ENGINE_DEAD)
 			r->status = PGEMBED_FATAL;
 	}
 	e->mode = FRONT_MODE_IDLE;
 	e->out_yield_at = 0;
-	leave(e);
+	front_leave(e);
 	return r;
 }
 
@@ -1653,11 +1648,11 @@ internal_query(pgembed_engine *e, const char *sql)
 	pgembed_result *r;
 
 	e->scratch.len = 0;
-	if (!(msg_begin(e, 'Q', &s) && msg_str(e, sql)))
+	if (!(front_msg_begin(e, 'Q', &s) && front_msg_str(e, sql)))
 		return NULL;
-	msg_end(e, s);
+	front_msg_end(e, s);
 	e->internal_query = true;
-	r = exchange(e, e->scratch.data, e->scratch.len, false);
+	r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	e->internal_query = false;
 	return r;
 }
@@ -1734,7 +1729,7 @@ maintenance_pass(pgembed_engine *e, bool force)
 		request |= MAINT_CHECKPOINT_NOW;
 
 	e->maintenance_request = request;
-	run_with_input(e, NULL, 0);
+	front_run_with_input(e, NULL, 0);
 	free(take_output_discard(e));
 
 	if (autovacuum_on && e->state != ENGINE_DEAD &&
@@ -1752,8 +1747,8 @@ maintenance_pass(pgembed_engine *e, bool force)
  * depend on the timer thread getting the CPU to keep its loss window at
  * wal_writer_delay.
  */
-static void
-maintain_if_due(pgembed_engine *e)
+void
+front_maintain_if_due(pgembed_engine *e)
 {
 	if (e->auto_maintenance &&
 		(e->maintenance_due ||
@@ -1762,8 +1757,8 @@ maintain_if_due(pgembed_engine *e)
 }
 
 /* A new engine: maintenance on, every interval counted from its opening. */
-static void
-maintenance_init(pgembed_engine *e)
+void
+front_maintenance_init(pgembed_engine *e)
 {
 	e->auto_maintenance = true;
 	e->last_checkpoint_ns = e->last_vacuum_check_ns = e->last_flush_ns = now_ns();
@@ -1831,7 +1826,7 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 
 	e->raw_framing = true;
 	e->out_yield_at = PROTOCOL_OUT_CHUNK;
-	run_with_input(e, &(pgembed_iov) {in, in_length}, in_length > 0 ? 1 : 0);
+	front_run_with_input(e, &(pgembed_iov) {in, in_length}, in_length > 0 ? 1 : 0);
 	e->raw_framing = false;
 	e->out_yield_at = 0;
 	e->raw_out = e->out;
@@ -2329,14 +2324,14 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 	if (datadir == NULL || datadir[0] == '\0')
 	{
 		if (error)
-			*error = make_error("22023", "ERROR", "no data directory given");
+			*error = front_make_error("22023", "ERROR", "no data directory given");
 		return -1;
 	}
 	snprintf(template, sizeof(template), "%s/share/postgresql/pgembed-template", pgembed_install_root());
 	if (!pgembed_is_cluster(template))
 	{
 		if (error)
-			*error = make_error("58P01", "ERROR", "the cluster template is missing at \"%s\"", template);
+			*error = front_make_error("58P01", "ERROR", "the cluster template is missing at \"%s\"", template);
 		return -1;
 	}
 	if (stat(datadir, &st) == 0)
@@ -2348,7 +2343,7 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 		if (!S_ISDIR(st.st_mode))
 		{
 			if (error)
-				*error = make_error("58000", "ERROR", "\"%s\" exists and is not a directory", datadir);
+				*error = front_make_error("58000", "ERROR", "\"%s\" exists and is not a directory", datadir);
 			return -1;
 		}
 		d = opendir(datadir);
@@ -2370,7 +2365,7 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 		if (!isempty)
 		{
 			if (error)
-				*error = make_error("58000", "ERROR", pgembed_is_cluster(datadir)
+				*error = front_make_error("58000", "ERROR", pgembed_is_cluster(datadir)
 									? "\"%s\" already holds a database cluster"
 									: "\"%s\" is not empty and holds no database cluster; refusing to write into it",
 									datadir);
@@ -2381,7 +2376,7 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 	else if (mkdir(datadir, 0700) != 0)
 	{
 		if (error)
-			*error = make_error("58000", "ERROR", "could not create \"%s\": %s", datadir, strerror(errno));
+			*error = front_make_error("58000", "ERROR", "could not create \"%s\": %s", datadir, strerror(errno));
 		return -1;
 	}
 	{
@@ -2393,7 +2388,7 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 		if (fd < 0)
 		{
 			if (error)
-				*error = make_error("58000", "ERROR", "could not create \"%s\": %s", marker, strerror(errno));
+				*error = front_make_error("58000", "ERROR", "could not create \"%s\": %s", marker, strerror(errno));
 			return -1;
 		}
 		close(fd);
@@ -2430,7 +2425,7 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 	if (rc != 0)
 	{
 		if (error)
-			*error = make_error("58000", "ERROR", "could not copy the template into \"%s\": %s",
+			*error = front_make_error("58000", "ERROR", "could not copy the template into \"%s\": %s",
 								datadir, strerror(errno));
 		return -1;
 	}
@@ -2447,56 +2442,54 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
  * Opening and closing engines
  * ------------------------------------------------------------------------
  */
-static int
-claim_slot(pgembed_engine *e)
+int
+front_claim_slot(pgembed_engine *e)
 {
 	int			slot = -1;
 
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&front_registry_lock);
 	for (int i = 0; i < MAX_ENGINES; i++)
 	{
-		pgembed_engine *o = slots[i].engine;
+		pgembed_engine *o = front_slots[i].engine;
 
 		/* after fork() the child inherits the table, not the engines */
 		if (o != NULL && o->owner_pid == getpid() && o->dev == e->dev && o->ino == e->ino)
 		{
-			pthread_mutex_unlock(&registry_lock);
+			pthread_mutex_unlock(&front_registry_lock);
 			return -2;
 		}
 	}
 	for (int i = 0; i < MAX_ENGINES; i++)
-		if (slots[i].engine == NULL || slots[i].engine->owner_pid != getpid())
+		if (front_slots[i].engine == NULL || front_slots[i].engine->owner_pid != getpid())
 		{
 			slot = i;
-			slots[i].engine = e;
-			slots[i].generation++;
+			front_slots[i].engine = e;
+			front_slots[i].generation++;
 			/* the timer thread sleeps while no engine is open */
-			pthread_cond_signal(&timer_cond);
+			pthread_cond_signal(&front_timer_cond);
 			break;
 		}
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&front_registry_lock);
 	return slot;
 }
 
-static void
-free_slot(pgembed_engine *e)
+void
+front_free_slot(pgembed_engine *e)
 {
-	pthread_mutex_lock(&registry_lock);
-	if (e->slot >= 0 && slots[e->slot].engine == e)
-		slots[e->slot].engine = NULL;
+	pthread_mutex_lock(&front_registry_lock);
+	if (e->slot >= 0 && front_slots[e->slot].engine == e)
+		front_slots[e->slot].engine = NULL;
 	e->timer_deadline_ns = 0;
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&front_registry_lock);
 }
 
-static void remove_stale_backend_lock(const char *datadir);
-
 /* After the backend ended: release its resources and its copy of the library. */
-static void
-engine_release(pgembed_engine *e)
+void
+front_engine_release(pgembed_engine *e)
 {
 	if (e->engine_cleanup && e->dl_handle)
 		e->engine_cleanup(e);
-	free_slot(e);
+	front_free_slot(e);
 	if (e->dl_handle)
 	{
 		/* the engine's cleanup closed the modules it loaded */
@@ -2527,7 +2520,7 @@ engine_release(pgembed_engine *e)
 		 * left its postmaster.pid; with the flock still ours, it is no one
 		 * else's.
 		 */
-		remove_stale_backend_lock(e->datadir);
+		front_remove_stale_backend_lock(e->datadir);
 		snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
 		unlink(path);
 		close(e->lock_fd);	/* releases the flock */
@@ -2538,7 +2531,7 @@ engine_release(pgembed_engine *e)
 static void
 engine_free(pgembed_engine *e)
 {
-	formats_forget_all(e);
+	front_formats_forget_all(e);
 	free(e->datadir);
 	free(e->dbname);
 	free(e->session_role);
@@ -2554,8 +2547,8 @@ engine_free(pgembed_engine *e)
 }
 
 /* A pgembed lock file left by a process that died: our flock proves it is stale. */
-static void
-remove_stale_backend_lock(const char *datadir)
+void
+front_remove_stale_backend_lock(const char *datadir)
 {
 	char		path[PATH_MAX];
 	char		buf[32];
@@ -2576,8 +2569,8 @@ remove_stale_backend_lock(const char *datadir)
 		unlink(path);
 }
 
-static void *
-map_stack(size_t size)
+void *
+front_map_stack(size_t size)
 {
 	void	   *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -2589,8 +2582,8 @@ map_stack(size_t size)
 	return p;
 }
 
-static void
-init_coroutine(pgembed_engine *e)
+void
+front_init_coroutine(pgembed_engine *e)
 {
 	uintptr_t	top = ((uintptr_t) e->stack + e->stack_size) & ~(uintptr_t) 15;
 	uint64_t   *frame = (uint64_t *) (top - 80);
@@ -2611,15 +2604,15 @@ init_coroutine(pgembed_engine *e)
 }
 
 /* Loads a pristine copy of this library into the slot's namespace. */
-static bool
-load_engine_copy(pgembed_engine *e)
+bool
+front_load_engine_copy(pgembed_engine *e)
 {
-	engine_slot *slot = &slots[e->slot];
+	engine_slot *slot = &front_slots[e->slot];
 	bool		(*is_fresh) (void);
 
 	if (slot->has_namespace)
 	{
-		e->dl_handle = dlmopen(slot->lmid, self_path(), RTLD_NOW | RTLD_LOCAL);
+		e->dl_handle = dlmopen(slot->lmid, front_self_path(), RTLD_NOW | RTLD_LOCAL);
 		if (e->dl_handle != NULL)
 		{
 			is_fresh = (bool (*) (void)) dlsym(e->dl_handle, "pgembed__engine_is_fresh");
@@ -2634,7 +2627,7 @@ load_engine_copy(pgembed_engine *e)
 		}
 		slot->has_namespace = false;	/* abandon it */
 	}
-	e->dl_handle = dlmopen(LM_ID_NEWLM, self_path(), RTLD_NOW | RTLD_LOCAL);
+	e->dl_handle = dlmopen(LM_ID_NEWLM, front_self_path(), RTLD_NOW | RTLD_LOCAL);
 	if (e->dl_handle == NULL)
 		return false;
 	if (dlinfo(e->dl_handle, RTLD_DI_LMID, &e->lmid) != 0)
@@ -2647,7 +2640,7 @@ load_engine_copy(pgembed_engine *e)
 		slot->ns_generation = 1;
 	slot->ctype_init = slot->libc_pin ? (void (*) (void)) dlsym(slot->libc_pin, "__ctype_init") : NULL;
 	/* the thread that loaded the namespace had it run by the C library itself */
-	ctype_ready[e->slot] = slot->ns_generation;
+	front_ctype_ready[e->slot] = slot->ns_generation;
 	if (slot->libc_pin != NULL && slot->ctype_init == NULL)
 		return false;
 	return true;
@@ -2655,7 +2648,7 @@ load_engine_copy(pgembed_engine *e)
 
 #define OPEN_FAIL(...) \
 	do { \
-		if (error) *error = make_error(__VA_ARGS__); \
+		if (error) *error = front_make_error(__VA_ARGS__); \
 		goto fail; \
 	} while (0)
 
@@ -2687,7 +2680,7 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 		(role != NULL && role[0] == '\0'))
 	{
 		if (error)
-			*error = make_error("22023", "ERROR", "invalid arguments to pgembed_open");
+			*error = front_make_error("22023", "ERROR", "invalid arguments to pgembed_open");
 		return NULL;
 	}
 	e = calloc(1, sizeof(*e));
@@ -2702,7 +2695,7 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	e->yield = front_yield;
 	e->tx_status = PGEMBED_TX_IDLE;
 	e->owner_pid = getpid();
-	maintenance_init(e);
+	front_maintenance_init(e);
 
 	if (realpath(datadir, real) == NULL || stat(real, &st) != 0)
 		OPEN_FAIL("58P01", "FATAL", "data directory \"%s\" does not exist", datadir);
@@ -2724,7 +2717,7 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 			OPEN_FAIL("22023", "FATAL", "setting %d is NULL", i);
 	}
 
-	slot = claim_slot(e);
+	slot = front_claim_slot(e);
 	if (slot == -2)
 		OPEN_FAIL("55006", "FATAL", "database \"%s\" is already open in this process", real);
 	if (slot < 0)
@@ -2778,15 +2771,15 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 			/* informational only */
 		}
 	}
-	remove_stale_backend_lock(real);
+	front_remove_stale_backend_lock(real);
 	snprintf(path, sizeof(path), "%s/" CREATING_MARKER, real);
 	unlink(path);				/* left by a creation killed after it was complete */
 
-	if (!ensure_timer_machinery())
+	if (!front_ensure_timer_machinery())
 		OPEN_FAIL("58000", "FATAL", "could not start the timer thread");
 
-	if (!load_engine_copy(e))
-		OPEN_FAIL("58000", "FATAL", "could not load an engine copy of %s: %s", self_path(), dlerror());
+	if (!front_load_engine_copy(e))
+		OPEN_FAIL("58000", "FATAL", "could not load an engine copy of %s: %s", front_self_path(), dlerror());
 	e->engine_main = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_main");
 	e->engine_cancel = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_cancel");
 	e->engine_alarm = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_alarm");
@@ -2802,34 +2795,34 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	e->peer_fd = sv[1];
 
 	e->stack_size = ENGINE_STACK_SIZE;
-	e->stack = map_stack(e->stack_size);
+	e->stack = front_map_stack(e->stack_size);
 	if (e->stack == NULL)
 		OPEN_FAIL("53200", "FATAL", "could not map the engine's stack");
-	init_coroutine(e);
+	front_init_coroutine(e);
 
 	e->state = ENGINE_STARTING;
 	pthread_mutex_lock(&e->lock);
-	run_engine(e);
-	buf = take_output(e, &len);
-	r = result_from_messages(buf, len, false);
+	front_run_engine(e);
+	buf = front_take_output(e, &len);
+	r = front_result_from_messages(buf, len, false);
 	pthread_mutex_unlock(&e->lock);
 	if (e->state == ENGINE_DEAD || r == NULL || r->has_error)
 	{
 		if (error)
 		{
 			if (r && r->has_error)
-				*error = copy_error(&r->error);
+				*error = front_copy_error(&r->error);
 			else
-				*error = make_error("58000", "FATAL", "the engine ended during start-up");
+				*error = front_make_error("58000", "FATAL", "the engine ended during start-up");
 		}
 		pgembed_result_free(r);
 		if (e->state != ENGINE_DEAD)
 		{
 			/* should not happen: a start-up error is FATAL */
 			e->closing = true;
-			run_engine(e);
+			front_run_engine(e);
 		}
-		engine_release(e);
+		front_engine_release(e);
 		engine_free(e);
 		return NULL;
 	}
@@ -2837,7 +2830,7 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	return e;
 
 fail:
-	engine_release(e);
+	front_engine_release(e);
 	engine_free(e);
 	return NULL;
 }
@@ -2864,19 +2857,19 @@ pgembed_close(pgembed_engine *e, pgembed_error **error)
 		while (e->out_yielded && e->state != ENGINE_DEAD)
 		{
 			e->out.len = 0;
-			run_engine(e);
+			front_run_engine(e);
 		}
 		if (e->state != ENGINE_DEAD)
 		{
 			e->closing = true;
-			run_with_input(e, &(pgembed_iov) {terminate, sizeof(terminate)}, 1);
+			front_run_with_input(e, &(pgembed_iov) {terminate, sizeof(terminate)}, 1);
 		}
-		buf = take_output(e, &len);
-		r = result_from_messages(buf, len, false);
+		buf = front_take_output(e, &len);
+		r = front_result_from_messages(buf, len, false);
 		if (r && r->has_error)
 		{
 			if (error)
-				*error = copy_error(&r->error);
+				*error = front_copy_error(&r->error);
 			rc = -1;
 		}
 		pgembed_result_free(r);
@@ -2886,7 +2879,7 @@ pgembed_close(pgembed_engine *e, pgembed_error **error)
 	else if (e->aborted)
 		rc = -1;				/* it ended by PANIC earlier: say so again */
 	if (e->dl_handle != NULL)
-		engine_release(e);
+		front_engine_release(e);
 	pthread_mutex_unlock(&e->lock);
 	engine_free(e);
 	return rc;
@@ -2899,9 +2892,9 @@ pgembed__slot_heap_in_use(int i)
 {
 	struct mallinfo2 (*mi) (void);
 
-	if (i < 0 || i >= MAX_ENGINES || !slots[i].has_namespace)
+	if (i < 0 || i >= MAX_ENGINES || !front_slots[i].has_namespace)
 		return -1;
-	mi = (struct mallinfo2 (*) (void)) dlsym(slots[i].libc_pin, "mallinfo2");
+	mi = (struct mallinfo2 (*) (void)) dlsym(front_slots[i].libc_pin, "mallinfo2");
 	return mi ? (long) mi().uordblks : -1;
 }
 
@@ -2931,10 +2924,10 @@ pgembed_transaction_status(pgembed_engine *e)
 void
 pgembed_set_default_log_callback(pgembed_log_fn fn, void *context)
 {
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&front_registry_lock);
 	default_log_fn = fn;
 	default_log_context = context;
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&front_registry_lock);
 }
 
 void

@@ -150,4 +150,70 @@ now_ns(void)
 /* present while a cluster is being created: its remains may be wiped and redone */
 #define CREATING_MARKER "pgembed.creating"
 
+/* ------------------------------------------------------------------------
+ * Routines and variables shared between the front's files, by file, in the
+ * order the files depend on each other: each uses only those above it.
+ * ------------------------------------------------------------------------
+ */
+
+/* front_result.c: results and errors made from messages or by the front */
+extern PGEMBED_HIDDEN pgembed_error *front_make_error(const char *sqlstate, const char *severity,
+													  const char *fmt,...) __attribute__((format(printf, 3, 4)));
+extern PGEMBED_HIDDEN pgembed_error *front_copy_error(const pgembed_error *src);
+extern PGEMBED_HIDDEN pgembed_result *front_result_error(pgembed_status status, const char *sqlstate,
+														 const char *fmt,...) __attribute__((format(printf, 3, 4)));
+extern PGEMBED_HIDDEN pgembed_result *front_oom(void);
+extern PGEMBED_HIDDEN pgembed_result *front_result_from_messages(char *buf, size_t len, bool batch);
+
+/* front_wire.c: request messages, built in the engine's scratch buffer */
+extern PGEMBED_HIDDEN bool front_msg_begin(pgembed_engine *e, char type, size_t *start);
+extern PGEMBED_HIDDEN bool front_msg_str(pgembed_engine *e, const char *s);
+extern PGEMBED_HIDDEN void front_msg_end(pgembed_engine *e, size_t start);
+extern PGEMBED_HIDDEN bool front_msg_simple(pgembed_engine *e, char type);
+extern PGEMBED_HIDDEN bool front_msg_parse(pgembed_engine *e, const char *name, const char *sql,
+										   int nparams, const uint32_t *types);
+extern PGEMBED_HIDDEN bool front_msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int nparams,
+										  const char *const *values, const int32_t *lengths,
+										  const int32_t *formats, int result_format, const pgembed_result *desc);
+extern PGEMBED_HIDDEN bool front_msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows);
+extern PGEMBED_HIDDEN bool front_msg_describe(pgembed_engine *e, char what, const char *name);
+extern PGEMBED_HIDDEN bool front_msg_close(pgembed_engine *e, char what, const char *name);
+
+/* front_slots.c: the slot table, link-map namespaces, the library's own file */
+extern PGEMBED_HIDDEN pthread_mutex_t front_registry_lock;
+extern PGEMBED_HIDDEN pthread_cond_t front_timer_cond;
+extern PGEMBED_HIDDEN engine_slot front_slots[MAX_ENGINES];
+extern PGEMBED_HIDDEN __thread uint32_t front_ctype_ready[MAX_ENGINES];
+extern PGEMBED_HIDDEN const char *front_self_path(void);
+extern PGEMBED_HIDDEN int front_claim_slot(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_free_slot(pgembed_engine *e);
+extern PGEMBED_HIDDEN bool front_load_engine_copy(pgembed_engine *e);
+
+/* front_engine.c: running an engine on its own stack, one exchange at a time */
+extern PGEMBED_HIDDEN __thread pgembed_engine *front_current_engine;
+extern PGEMBED_HIDDEN void front_yield(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_run_engine(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs);
+extern PGEMBED_HIDDEN char *front_take_output(pgembed_engine *e, size_t *len);
+extern PGEMBED_HIDDEN pgembed_result *front_exchange(pgembed_engine *e, const char *request, size_t len,
+													 bool batch);
+extern PGEMBED_HIDDEN void front_engine_release(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_remove_stale_backend_lock(const char *datadir);
+extern PGEMBED_HIDDEN void *front_map_stack(size_t size);
+extern PGEMBED_HIDDEN void front_init_coroutine(pgembed_engine *e);
+
+/* front_maintenance.c: the timer thread, and the work of a server's background processes */
+extern PGEMBED_HIDDEN void front_timer_set(pgembed_engine *e, int64_t deadline_ns);
+extern PGEMBED_HIDDEN bool front_ensure_timer_machinery(void);
+extern PGEMBED_HIDDEN void front_maintain_if_due(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_maintenance_init(pgembed_engine *e);
+
+/* front_call.c: entering and leaving an API call */
+extern PGEMBED_HIDDEN pgembed_result *front_enter(pgembed_engine *e, int allowed_mode);
+extern PGEMBED_HIDDEN void front_leave(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_result *r);
+
+/* front_statements.c: statements and cursors */
+extern PGEMBED_HIDDEN void front_formats_forget_all(pgembed_engine *e);
+
 #endif							/* PGEMBED_FRONT_H */
