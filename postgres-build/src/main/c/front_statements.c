@@ -1875,7 +1875,7 @@ pgembed_result_error(const pgembed_result *r)
 const char *
 pgembed_result_command_tag(const pgembed_result *r)
 {
-	return r ? r->command_tag : empty;
+	return r ? r->command_tag : "";
 }
 
 int64_t
