@@ -32,10 +32,6 @@
  * ------------------------------------------------------------------------
  */
 static bool timer_thread_started;
-__thread pgembed_engine *front_current_engine;
-
-static pgembed_log_fn default_log_fn;
-static void *default_log_context;
 
 static void
 timer_signal_handler(int sig, siginfo_t *si, void *uc)
@@ -216,136 +212,6 @@ front_ensure_timer_machinery(void)
 	pthread_setname_np(t, "pgembed-timer");
 	timer_thread_started = true;
 	return true;
-}
-
-/* ------------------------------------------------------------------------
- * Running the engine
- * ------------------------------------------------------------------------
- */
-void
-front_yield(pgembed_engine *e)
-{
-	pgembed__switch(&e->engine_sp, e->front_sp);
-}
-
-static void
-flush_log(pgembed_engine *e)
-{
-	size_t		pos = 0;
-
-	while (pos + sizeof(int32_t) < e->logbuf.len)
-	{
-		int32_t		elevel;
-		const char *line = e->logbuf.data + pos + sizeof(int32_t);
-
-		memcpy(&elevel, e->logbuf.data + pos, sizeof(int32_t));
-		if (e->log_fn)
-			e->log_fn(e->log_context, elevel, line);
-		else if (default_log_fn)
-			default_log_fn(default_log_context, elevel, line);
-		else
-			fprintf(stderr, "pgembed: %s\n", line);
-		pos += sizeof(int32_t) + strlen(line) + 1;
-	}
-	e->logbuf.len = 0;
-}
-
-/* Runs the engine until it waits for input (or dies).  Caller holds e->lock. */
-void
-front_run_engine(pgembed_engine *e)
-{
-	pgembed_engine *outer = front_current_engine;
-
-	if (e->slot >= 0 && front_ctype_ready[e->slot] != front_slots[e->slot].ns_generation)
-	{
-		if (front_slots[e->slot].ctype_init != NULL)
-			front_slots[e->slot].ctype_init();
-		front_ctype_ready[e->slot] = front_slots[e->slot].ns_generation;
-	}
-	e->running_thread = pthread_self();
-	front_current_engine = e;
-	e->running = 1;
-	pgembed__switch(&e->front_sp, e->engine_sp);
-	e->running = 0;
-	front_current_engine = outer;
-	if (e->logbuf.len > 0)
-		flush_log(e);
-	if (e->state == ENGINE_DEAD && e->dl_handle != NULL)
-		front_engine_release(e);
-}
-
-/* Gives the backend these input segments (none: just resume it) and runs it. */
-void
-front_run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs)
-{
-	if (nsegs > 0)
-	{
-		memcpy(e->in, segs, sizeof(pgembed_iov) * nsegs);
-		e->nin = nsegs;
-		e->in_index = 0;
-		e->in_pos = 0;
-	}
-	front_run_engine(e);
-	e->nin = 0;
-}
-
-/* hands the collected messages to the caller and starts a new buffer */
-char *
-front_take_output(pgembed_engine *e, size_t *len)
-{
-	char	   *data = e->out.data;
-
-	*len = e->out.len;
-	e->out.data = NULL;
-	e->out.len = 0;
-	e->out.cap = 0;
-	if (data == NULL)
-		data = malloc(1);
-	return data;
-}
-
-/* the output of internal work (maintenance): nobody reads it */
-static char *
-take_output_discard(pgembed_engine *e)
-{
-	size_t		len;
-
-	return front_take_output(e, &len);
-}
-
-pgembed_result *
-front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
-{
-	char	   *buf;
-	size_t		buflen;
-	pgembed_result *r;
-
-	front_run_with_input(e, &(pgembed_iov) {request, len}, 1);
-	buf = front_take_output(e, &buflen);
-	r = front_result_from_messages(buf, buflen, batch);
-	if (r == NULL)
-		return NULL;
-	if (!r->saw_ready)
-		r->tx_status = e->tx_status;	/* mid-COPY or mid-cursor: the engine's status */
-	if (e->state == ENGINE_DEAD)
-	{
-		r->status = PGEMBED_FATAL;
-		r->tx_status = PGEMBED_TX_CLOSED;
-		if (!r->has_error)
-		{
-			pgembed_error *err = front_make_error("57P01", "FATAL",
-											e->aborted ? "the engine aborted (PANIC); reopen the database to recover"
-											: "the engine has ended");
-
-			if (err)
-			{
-				r->error = *err;
-				free(err);
-				r->has_error = true;
-			}
-		}
-	}
-	return r;
 }
 
 /* ------------------------------------------------------------------------
@@ -1000,6 +866,15 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
  * ------------------------------------------------------------------------
  */
 
+/* the output of internal work (maintenance): nobody reads it */
+static char *
+take_output_discard(pgembed_engine *e)
+{
+	size_t		len;
+
+	return front_take_output(e, &len);
+}
+
 /*
  * autovacuum's thresholds, as SQL over the statistics views.  It runs as the
  * bootstrap superuser in whatever session state the user left (search_path,
@@ -1498,51 +1373,6 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
  * Opening and closing engines
  * ------------------------------------------------------------------------
  */
-/* After the backend ended: release its resources and its copy of the library. */
-void
-front_engine_release(pgembed_engine *e)
-{
-	if (e->engine_cleanup && e->dl_handle)
-		e->engine_cleanup(e);
-	front_free_slot(e);
-	if (e->dl_handle)
-	{
-		/* the engine's cleanup closed the modules it loaded */
-		dlclose(e->dl_handle);
-		e->dl_handle = NULL;
-	}
-	e->engine_main = NULL;
-	e->engine_wal_status = NULL;
-	e->engine_cancel = NULL;
-	e->engine_alarm = NULL;
-	e->engine_cleanup = NULL;
-	if (e->stack)
-	{
-		munmap(e->stack, e->stack_size);
-		e->stack = NULL;
-	}
-	if (e->peer_fd >= 0)
-		close(e->peer_fd);
-	if (e->port_fd >= 0)
-		close(e->port_fd);
-	e->peer_fd = e->port_fd = -1;
-	if (e->lock_fd >= 0)
-	{
-		char		path[PATH_MAX];
-
-		/*
-		 * A backend that ended by PANIC (abort) ran no proc_exit callbacks and
-		 * left its postmaster.pid; with the flock still ours, it is no one
-		 * else's.
-		 */
-		front_remove_stale_backend_lock(e->datadir);
-		snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
-		unlink(path);
-		close(e->lock_fd);	/* releases the flock */
-		e->lock_fd = -1;
-	}
-}
-
 static void
 engine_free(pgembed_engine *e)
 {
@@ -1559,63 +1389,6 @@ engine_free(pgembed_engine *e)
 	free(e->logbuf.data);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
-}
-
-/* A pgembed lock file left by a process that died: our flock proves it is stale. */
-void
-front_remove_stale_backend_lock(const char *datadir)
-{
-	char		path[PATH_MAX];
-	char		buf[32];
-	int			fd;
-	ssize_t		n;
-
-	snprintf(path, sizeof(path), "%s/postmaster.pid", datadir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	/* a standalone backend writes its pid negated; a server's is positive */
-	if (buf[0] == '-')
-		unlink(path);
-}
-
-void *
-front_map_stack(size_t size)
-{
-	void	   *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	/* guard page at the low end */
-	mprotect(p, 4096, PROT_NONE);
-	return p;
-}
-
-void
-front_init_coroutine(pgembed_engine *e)
-{
-	uintptr_t	top = ((uintptr_t) e->stack + e->stack_size) & ~(uintptr_t) 15;
-	uint64_t   *frame = (uint64_t *) (top - 80);
-	uint32_t	mxcsr = 0x1F80;
-	uint16_t	fpucw = 0x037F;
-
-	memset(frame, 0, 80);
-	memcpy(&frame[0], &mxcsr, 4);
-	memcpy((char *) &frame[0] + 4, &fpucw, 2);
-	frame[1] = 0;				/* r15 */
-	frame[2] = 0;				/* r14 */
-	frame[3] = (uint64_t) (uintptr_t) e->engine_main;	/* r13 */
-	frame[4] = (uint64_t) (uintptr_t) e;	/* r12 */
-	frame[5] = 0;				/* rbx */
-	frame[6] = 0;				/* rbp */
-	frame[7] = (uint64_t) (uintptr_t) pgembed__trampoline;
-	e->engine_sp = frame;
 }
 
 #define OPEN_FAIL(...) \
@@ -1880,22 +1653,3 @@ pgembed_transaction_status(pgembed_engine *e)
 	return s;
 }
 
-void
-pgembed_set_default_log_callback(pgembed_log_fn fn, void *context)
-{
-	pthread_mutex_lock(&front_registry_lock);
-	default_log_fn = fn;
-	default_log_context = context;
-	pthread_mutex_unlock(&front_registry_lock);
-}
-
-void
-pgembed_set_log_callback(pgembed_engine *e, pgembed_log_fn fn, void *context)
-{
-	if (e == NULL)
-		return;
-	pthread_mutex_lock(&e->lock);
-	e->log_fn = fn;
-	e->log_context = context;
-	pthread_mutex_unlock(&e->lock);
-}
