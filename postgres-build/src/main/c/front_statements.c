@@ -1,30 +1,54 @@
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <dirent.h>
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <malloc.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <arpa/inet.h>
+/*-------------------------------------------------------------------------
+ *
+ * front_statements.c
+ *	  Running statements: the simple and the extended query protocol,
+ *	  prepared statements with their result formats kept, and cursors.
+ *
+ * PGEMBED_FORMAT_AUTO asks for binary results of the types whose binary form
+ * the readers decode directly (is_binary_friendly in front_wire.c), so a call
+ * must know the result's columns before it binds.  pgembed_exec_params and
+ * pgembed_cursor_open therefore describe the statement first (Parse, Describe,
+ * Flush: one more run of the engine), whereas a prepared statement's
+ * description is kept from pgembed_prepare on (stmt_formats), so that
+ * executing it takes one run.  pgembed_exec has text results and no such
+ * step.
+ *
+ * IDENTIFICATION
+ *	  postgres-build/src/main/c/front_statements.c
+ *
+ *-------------------------------------------------------------------------
+ */
 
+/*------------------------
+ * INTERFACE ROUTINES
+ *
+ * statements:
+ *		pgembed_exec			- one or more statements, simple query protocol
+ *		pgembed_exec_params		- one statement with parameters
+ *
+ * prepared statements:
+ *		pgembed_prepare			- a named statement (and its result formats)
+ *		pgembed_describe_prepared	- its parameter and result description
+ *		pgembed_exec_prepared	- one execution
+ *		pgembed_exec_prepared_batch	- one execution per set of parameters, one sync
+ *		pgembed_deallocate		- the statement and its kept formats go
+ *		front_formats_forget_all	- an engine's kept formats go (at its end)
+ *
+ * cursors:
+ *		pgembed_cursor_open, pgembed_cursor_fetch, pgembed_cursor_close
+ *------------------------
+ */
 #include "pgembed_front.h"
 
+#include <stdlib.h>
+
 #define COPY_OUT_CHUNK (256u << 10)
+
+/* routines only used in this file */
+struct pgembed_stmt_formats;
+static void formats_forget(pgembed_engine *e, const char *name);
+static void formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc);
+static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
 
 /* ------------------------------------------------------------------------
  * Statements
@@ -62,11 +86,6 @@ describe_unnamed(pgembed_engine *e, const char *sql, int nparams, const uint32_t
 		return front_oom();
 	return front_exchange(e, e->scratch.data, e->scratch.len, false);
 }
-
-struct pgembed_stmt_formats;
-static void formats_forget(pgembed_engine *e, const char *name);
-static void formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc);
-static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
 
 static pgembed_result *
 finish_with_sync(pgembed_engine *e, pgembed_result *partial)
