@@ -205,6 +205,223 @@ parse_row_description(pgembed_result *r, const char *p)
 	}
 }
 
+/* What the first pass over the messages learns, for the second to use. */
+typedef struct
+{
+	const char *group_rows;		/* first message after the last RowDescription */
+	int64_t		group_count;
+	const char *rows_at;		/* the rows of the statement that ended last */
+	int64_t		rows_count;
+	const char *rowdesc;		/* the last RowDescription no statement took */
+	const char *result_rowdesc; /* the RowDescription of the result's rows */
+	bool		have_tag;
+	bool		error_seen;
+	int			nnotices;
+	int64_t		batch_rows;
+} message_scan;
+
+/*
+ * CommandComplete ('C') or PortalSuspended ('s'): a statement ended, and the
+ * rows it returned become the result's (the last statement wins).
+ */
+static void
+end_of_statement(pgembed_result *r, message_scan *s, const char *m)
+{
+	const char *pl = MSG_PAYLOAD(m);
+
+	if (MSG_TYPE(m) == 'C')
+	{
+		r->command_tag = pl;
+		r->rows_affected = tag_rows(pl);
+		if (r->rows_affected > 0)
+			s->batch_rows += r->rows_affected;
+		r->status = s->rowdesc ? PGEMBED_TUPLES_OK : PGEMBED_COMMAND_OK;
+	}
+	else
+	{
+		r->command_tag = empty;
+		r->rows_affected = -1;
+		r->status = PGEMBED_SUSPENDED;
+	}
+	s->have_tag = true;
+	s->result_rowdesc = s->rowdesc;
+	s->rows_at = s->group_rows;
+	s->rows_count = s->group_count;
+	s->rowdesc = NULL;
+	s->group_rows = NULL;
+	s->group_count = 0;
+}
+
+static void
+parse_parameter_description(pgembed_result *r, const char *pl)
+{
+	int			n = rd16(pl);
+
+	free(r->param_types);
+	r->param_types = calloc(n > 0 ? n : 1, sizeof(uint32_t));
+	r->nparams = r->param_types ? n : 0;
+	for (int i = 0; i < r->nparams; i++)
+		r->param_types[i] = rd32(pl + 2 + 4 * i);
+}
+
+/* Pass 1, one message: where the result's row group, tag, error and notices are. */
+static void
+scan_message(pgembed_result *r, message_scan *s, const char *m)
+{
+	const char *pl = MSG_PAYLOAD(m);
+
+	switch (MSG_TYPE(m))
+	{
+		case 'T':
+			s->rowdesc = m;
+			s->group_rows = MSG_NEXT(m);
+			s->group_count = 0;
+			break;
+		case 'D':
+			if (s->group_rows == NULL)
+				s->group_rows = m;
+			s->group_count++;
+			break;
+		case 'C':
+		case 's':
+			if (s->error_seen)
+				break;
+			end_of_statement(r, s, m);
+			break;
+		case 'I':
+			if (s->error_seen)
+				break;
+			r->status = PGEMBED_EMPTY_QUERY;
+			r->command_tag = empty;
+			s->result_rowdesc = NULL;
+			s->rows_count = 0;
+			s->have_tag = true;
+			break;
+		case 'E':
+			if (!s->error_seen)
+			{
+				parse_error_fields(&r->error, pl, pl + MSG_PAYLOAD_LEN(m));
+				r->has_error = true;
+				s->error_seen = true;
+			}
+			break;
+		case 'N':
+			s->nnotices++;
+			break;
+		case 't':
+			parse_parameter_description(r, pl);
+			break;
+		case 'n':				/* NoData */
+			s->rowdesc = NULL;
+			break;
+		case 'G':
+			if (!s->error_seen)
+				r->status = PGEMBED_COPY_IN;
+			s->have_tag = true;
+			break;
+		case 'H':
+			if (!s->error_seen)
+				r->status = PGEMBED_COPY_OUT;
+			s->have_tag = true;
+			break;
+		case 'Z':
+			r->tx_status = pl[0];
+			r->saw_ready = true;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Between the passes: the result's status, rows affected and columns. */
+static void
+settle_result(pgembed_result *r, message_scan *s, bool batch)
+{
+	/* a Describe without execution: the description is the result */
+	if (!s->have_tag && !s->error_seen && s->rowdesc != NULL)
+	{
+		s->result_rowdesc = s->rowdesc;
+		s->rows_at = NULL;
+		s->rows_count = 0;
+		r->status = PGEMBED_TUPLES_OK;
+	}
+	if (s->error_seen)
+	{
+		r->status = PGEMBED_ERROR;
+		s->result_rowdesc = NULL;
+		s->rows_count = 0;
+	}
+	if (batch && !s->error_seen)
+		r->rows_affected = s->batch_rows;
+	if (s->result_rowdesc != NULL)
+		parse_row_description(r, MSG_PAYLOAD(s->result_rowdesc));
+
+	/* rows without columns (SELECT FROM ...) still count */
+	if (s->rows_count > 0 && r->nfields == 0)
+		r->ntuples = s->rows_count;
+}
+
+/*
+ * Pass 2: a cell for each value of the result's rows, NUL-terminating each
+ * value in place.  false: out of memory.
+ */
+static bool
+index_cells(pgembed_result *r, const char *rows_at, const char *end, int64_t rows_count)
+{
+	int64_t		row = 0;
+
+	r->cells = malloc(sizeof(pgembed_cell) * rows_count * r->nfields);
+	if (r->cells == NULL)
+		return false;
+	for (const char *m = rows_at; m < end && row < rows_count; m = MSG_NEXT(m))
+	{
+		char	   *p;
+		int			n;
+		pgembed_cell *c;
+
+		if (MSG_TYPE(m) != 'D')
+			continue;
+		p = (char *) MSG_PAYLOAD(m);
+		n = rd16(p);
+		p += 2;
+		c = &r->cells[row * r->nfields];
+		for (int i = 0; i < r->nfields; i++)
+		{
+			int32_t		vlen = (i < n) ? (int32_t) rd32(p) : -1;
+
+			if (i < n)
+				p += 4;
+			if (i > 0 && c[i - 1].length >= 0)
+				((char *) c[i - 1].value)[c[i - 1].length] = '\0';
+			c[i].format = r->fields[i].format;
+			c[i].length = vlen;
+			c[i].value = vlen >= 0 ? p : NULL;
+			if (vlen > 0)
+				p += vlen;
+		}
+		/* the last value is followed by the message's trailing NUL */
+		row++;
+	}
+	r->ntuples = row;
+	return true;
+}
+
+/* Every NoticeResponse, in order (pass 1 counted them). */
+static void
+collect_notices(pgembed_result *r, const char *buf, const char *end, int nnotices)
+{
+	r->notices = calloc(nnotices, sizeof(pgembed_error));
+	if (r->notices == NULL)
+		return;
+	for (const char *m = buf; m < end; m = MSG_NEXT(m))
+		if (MSG_TYPE(m) == 'N')
+		{
+			const char *pl = MSG_PAYLOAD(m);
+
+			parse_error_fields(&r->notices[r->nnotices++], pl, pl + MSG_PAYLOAD_LEN(m));
+		}
+}
+
 /*
  * Builds a result from the backend's messages.  The result takes the buffer
  * over.  It describes the last statement: its rows (if it returned any), its
@@ -216,16 +433,7 @@ front_result_from_messages(char *buf, size_t len, bool batch)
 {
 	pgembed_result *r = result_new(PGEMBED_COMMAND_OK);
 	const char *end = buf + len;
-	const char *group_rows = NULL;	/* first message after the last RowDescription */
-	int64_t		group_count = 0;
-	const char *rows_at = NULL;
-	int64_t		rows_count = 0;
-	const char *rowdesc = NULL;
-	const char *result_rowdesc = NULL;
-	bool		have_tag = false;
-	bool		error_seen = false;
-	int			nnotices = 0;
-	int64_t		batch_rows = 0;
+	message_scan scan = {0};
 
 	if (r == NULL)
 	{
@@ -237,179 +445,17 @@ front_result_from_messages(char *buf, size_t len, bool batch)
 
 	/* pass 1: find the result's row group, tag, error, notices */
 	for (const char *m = buf; m < end; m = MSG_NEXT(m))
-	{
-		const char *pl = MSG_PAYLOAD(m);
-
-		switch (MSG_TYPE(m))
-		{
-			case 'T':
-				rowdesc = m;
-				group_rows = MSG_NEXT(m);
-				group_count = 0;
-				break;
-			case 'D':
-				if (group_rows == NULL)
-					group_rows = m;
-				group_count++;
-				break;
-			case 'C':
-			case 's':
-				if (error_seen)
-					break;
-				if (MSG_TYPE(m) == 'C')
-				{
-					r->command_tag = pl;
-					r->rows_affected = tag_rows(pl);
-					if (r->rows_affected > 0)
-						batch_rows += r->rows_affected;
-					r->status = rowdesc ? PGEMBED_TUPLES_OK : PGEMBED_COMMAND_OK;
-				}
-				else
-				{
-					r->command_tag = empty;
-					r->rows_affected = -1;
-					r->status = PGEMBED_SUSPENDED;
-				}
-				have_tag = true;
-				result_rowdesc = rowdesc;
-				rows_at = group_rows;
-				rows_count = group_count;
-				rowdesc = NULL;
-				group_rows = NULL;
-				group_count = 0;
-				break;
-			case 'I':
-				if (error_seen)
-					break;
-				r->status = PGEMBED_EMPTY_QUERY;
-				r->command_tag = empty;
-				result_rowdesc = NULL;
-				rows_count = 0;
-				have_tag = true;
-				break;
-			case 'E':
-				if (!error_seen)
-				{
-					parse_error_fields(&r->error, pl, pl + MSG_PAYLOAD_LEN(m));
-					r->has_error = true;
-					error_seen = true;
-				}
-				break;
-			case 'N':
-				nnotices++;
-				break;
-			case 't':
-				{
-					int			n = rd16(pl);
-
-					free(r->param_types);
-					r->param_types = calloc(n > 0 ? n : 1, sizeof(uint32_t));
-					r->nparams = r->param_types ? n : 0;
-					for (int i = 0; i < r->nparams; i++)
-						r->param_types[i] = rd32(pl + 2 + 4 * i);
-				}
-				break;
-			case 'n':			/* NoData */
-				rowdesc = NULL;
-				break;
-			case 'G':
-				if (!error_seen)
-					r->status = PGEMBED_COPY_IN;
-				have_tag = true;
-				break;
-			case 'H':
-				if (!error_seen)
-					r->status = PGEMBED_COPY_OUT;
-				have_tag = true;
-				break;
-			case 'Z':
-				r->tx_status = pl[0];
-				r->saw_ready = true;
-				break;
-			default:
-				break;
-		}
-	}
-	/* a Describe without execution: the description is the result */
-	if (!have_tag && !error_seen && rowdesc != NULL)
-	{
-		result_rowdesc = rowdesc;
-		rows_at = NULL;
-		rows_count = 0;
-		r->status = PGEMBED_TUPLES_OK;
-	}
-	if (error_seen)
-	{
-		r->status = PGEMBED_ERROR;
-		result_rowdesc = NULL;
-		rows_count = 0;
-	}
-	if (batch && !error_seen)
-		r->rows_affected = batch_rows;
-	if (result_rowdesc != NULL)
-		parse_row_description(r, MSG_PAYLOAD(result_rowdesc));
-
-	/* rows without columns (SELECT FROM ...) still count */
-	if (rows_count > 0 && r->nfields == 0)
-		r->ntuples = rows_count;
+		scan_message(r, &scan, m);
+	settle_result(r, &scan, batch);
 
 	/* pass 2: cells, NUL-terminating each value in place */
-	if (rows_count > 0 && r->nfields > 0)
+	if (scan.rows_count > 0 && r->nfields > 0 &&
+		!index_cells(r, scan.rows_at, end, scan.rows_count))
 	{
-		int64_t		row = 0;
-
-		r->cells = malloc(sizeof(pgembed_cell) * rows_count * r->nfields);
-		if (r->cells == NULL)
-		{
-			pgembed_result_free(r);
-			return NULL;
-		}
-		for (const char *m = rows_at; m < end && row < rows_count; m = MSG_NEXT(m))
-		{
-			char	   *p;
-			int			n;
-			pgembed_cell *c;
-
-			if (MSG_TYPE(m) != 'D')
-				continue;
-			p = (char *) MSG_PAYLOAD(m);
-			n = rd16(p);
-			p += 2;
-			c = &r->cells[row * r->nfields];
-			for (int i = 0; i < r->nfields; i++)
-			{
-				int32_t		vlen = (i < n) ? (int32_t) rd32(p) : -1;
-
-				if (i < n)
-					p += 4;
-				if (i > 0 && c[i - 1].length >= 0)
-					((char *) c[i - 1].value)[c[i - 1].length] = '\0';
-				c[i].format = r->fields[i].format;
-				c[i].length = vlen;
-				c[i].value = vlen >= 0 ? p : NULL;
-				if (vlen > 0)
-					p += vlen;
-			}
-			/* the last value is followed by the message's trailing NUL */
-			row++;
-		}
-		r->ntuples = row;
+		pgembed_result_free(r);
+		return NULL;
 	}
-
-	if (nnotices > 0)
-	{
-		r->notices = calloc(nnotices, sizeof(pgembed_error));
-		if (r->notices != NULL)
-		{
-			for (const char *m = buf; m < end; m = MSG_NEXT(m))
-				if (MSG_TYPE(m) == 'N')
-				{
-					const char *pl = MSG_PAYLOAD(m);
-
-					parse_error_fields(&r->notices[r->nnotices++], pl, pl + MSG_PAYLOAD_LEN(m));
-				}
-		}
-	}
+	if (scan.nnotices > 0)
+		collect_notices(r, buf, end, scan.nnotices);
 	return r;
 }
-
