@@ -102,7 +102,6 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	pthread_mutex_init(&e->lock, NULL);
 	e->slot = -1;
 	e->lock_fd = e->port_fd = e->peer_fd = -1;
-	e->alloc = malloc;
 	e->resize = realloc;
 	e->timer_set = front_timer_set;
 	e->yield = front_yield;
