@@ -41,6 +41,15 @@
 
 #define ENGINE_STACK_SIZE (16u << 20)
 
+/* routines only used in this file */
+static pgembed_engine *engine_new(void);
+static bool engine_set_target(pgembed_engine *e, const char *datadir, const char *dbname, const char *role,
+							  int nsettings, const char *const *settings, pgembed_error **error);
+static bool take_slot(pgembed_engine *e, pgembed_error **error);
+static bool lock_data_directory(pgembed_engine *e, pgembed_error **error);
+static bool load_engine(pgembed_engine *e, pgembed_error **error);
+static bool start_engine(pgembed_engine *e, pgembed_error **error);
+
 static void
 engine_free(pgembed_engine *e)
 {
@@ -59,10 +68,11 @@ engine_free(pgembed_engine *e)
 	free(e);
 }
 
+/* in a step of pgembed_open_as: say why, and the step fails */
 #define OPEN_FAIL(...) \
 	do { \
 		if (error) *error = front_make_error(__VA_ARGS__); \
-		goto fail; \
+		return false; \
 	} while (0)
 
 pgembed_engine *
@@ -72,20 +82,15 @@ pgembed_open(const char *datadir, const char *dbname, int nsettings, const char 
 	return pgembed_open_as(datadir, dbname, NULL, nsettings, settings, error);
 }
 
+/*
+ * Opening, step by step.  Each step returns false with *error set, and leaves
+ * what it took in the engine for front_engine_release and engine_free.
+ */
 pgembed_engine *
 pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 				int nsettings, const char *const *settings, pgembed_error **error)
 {
 	pgembed_engine *e;
-	char		real[PATH_MAX];
-	char		path[PATH_MAX];
-	struct stat st;
-	int			sv[2];
-	int			slot;
-	bool		locked = false;
-	pgembed_result *r;
-	char	   *buf;
-	size_t		len;
 
 	if (error)
 		*error = NULL;
@@ -96,7 +101,28 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 			*error = front_make_error("22023", "ERROR", "invalid arguments to pgembed_open");
 		return NULL;
 	}
-	e = calloc(1, sizeof(*e));
+	e = engine_new();
+	if (e == NULL)
+		return NULL;
+	if (!(engine_set_target(e, datadir, dbname, role, nsettings, settings, error) &&
+		  take_slot(e, error) &&
+		  lock_data_directory(e, error) &&
+		  load_engine(e, error) &&
+		  start_engine(e, error)))
+	{
+		front_engine_release(e);
+		engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* A new engine, bound to nothing yet. */
+static pgembed_engine *
+engine_new(void)
+{
+	pgembed_engine *e = calloc(1, sizeof(*e));
+
 	if (e == NULL)
 		return NULL;
 	pthread_mutex_init(&e->lock, NULL);
@@ -108,6 +134,16 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	e->tx_status = PGEMBED_TX_IDLE;
 	e->owner_pid = getpid();
 	front_maintenance_init(e);
+	return e;
+}
+
+/* The cluster, database, role and settings the engine is for, copied. */
+static bool
+engine_set_target(pgembed_engine *e, const char *datadir, const char *dbname, const char *role,
+				  int nsettings, const char *const *settings, pgembed_error **error)
+{
+	char		real[PATH_MAX];
+	struct stat st;
 
 	if (realpath(datadir, real) == NULL || stat(real, &st) != 0)
 		OPEN_FAIL("58P01", "FATAL", "data directory \"%s\" does not exist", datadir);
@@ -128,16 +164,32 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 		if (settings[i] == NULL || (e->settings[i] = strdup(settings[i])) == NULL)
 			OPEN_FAIL("22023", "FATAL", "setting %d is NULL", i);
 	}
+	return true;
+}
 
-	slot = front_claim_slot(e);
+/* A slot of the process's table: one engine per data directory. */
+static bool
+take_slot(pgembed_engine *e, pgembed_error **error)
+{
+	int			slot = front_claim_slot(e);
+
 	if (slot == -2)
-		OPEN_FAIL("55006", "FATAL", "database \"%s\" is already open in this process", real);
+		OPEN_FAIL("55006", "FATAL", "database \"%s\" is already open in this process", e->datadir);
 	if (slot < 0)
 		OPEN_FAIL("53300", "FATAL", "too many open engines: at most %d per process", MAX_ENGINES);
 	e->slot = slot;
+	return true;
+}
+
+/* The data directory against other processes: the flock on pgembed.lock. */
+static bool
+lock_data_directory(pgembed_engine *e, pgembed_error **error)
+{
+	char		path[PATH_MAX];
+	bool		locked = false;
 
 	/* one process at a time: a flock dies with its holder, so stale locks recover */
-	snprintf(path, sizeof(path), "%s/pgembed.lock", real);
+	snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
 	for (int attempt = 0;; attempt++)
 	{
 		struct stat held,
@@ -171,7 +223,7 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 			pid[n] = '\0';
 		close(e->lock_fd);
 		e->lock_fd = -1;
-		OPEN_FAIL("55006", "FATAL", "database \"%s\" is in use by another process%s%s", real,
+		OPEN_FAIL("55006", "FATAL", "database \"%s\" is in use by another process%s%s", e->datadir,
 				  pid[0] ? " (pid " : "", pid[0] ? pid : "");
 	}
 	{
@@ -183,9 +235,20 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 			/* informational only */
 		}
 	}
-	front_remove_stale_backend_lock(real);
-	snprintf(path, sizeof(path), "%s/" CREATING_MARKER, real);
+	front_remove_stale_backend_lock(e->datadir);
+	snprintf(path, sizeof(path), "%s/" CREATING_MARKER, e->datadir);
 	unlink(path);				/* left by a creation killed after it was complete */
+	return true;
+}
+
+/*
+ * What the backend needs before it starts: the timer thread, a fresh copy of
+ * the library with its entry points, its client socket and its stack.
+ */
+static bool
+load_engine(pgembed_engine *e, pgembed_error **error)
+{
+	int			sv[2];
 
 	if (!front_ensure_timer_machinery())
 		OPEN_FAIL("58000", "FATAL", "could not start the timer thread");
@@ -211,6 +274,16 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 	if (e->stack == NULL)
 		OPEN_FAIL("53200", "FATAL", "could not map the engine's stack");
 	front_init_coroutine(e);
+	return true;
+}
+
+/* The backend's start-up, run until it waits for its first query. */
+static bool
+start_engine(pgembed_engine *e, pgembed_error **error)
+{
+	pgembed_result *r;
+	char	   *buf;
+	size_t		len;
 
 	e->state = ENGINE_STARTING;
 	pthread_mutex_lock(&e->lock);
@@ -234,17 +307,10 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 			e->closing = true;
 			front_run_engine(e);
 		}
-		front_engine_release(e);
-		engine_free(e);
-		return NULL;
+		return false;
 	}
 	pgembed_result_free(r);
-	return e;
-
-fail:
-	front_engine_release(e);
-	engine_free(e);
-	return NULL;
+	return true;
 }
 
 int
