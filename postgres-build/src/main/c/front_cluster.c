@@ -37,6 +37,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* routines only used in this file */
+static bool is_empty_directory(const char *dir);
+static int	prepare_directory(const char *datadir, pgembed_error **error);
+static int	put_marker(const char *datadir, pgembed_error **error);
+static int	copy_template(const char *template, const char *datadir);
+
 int
 pgembed_is_cluster(const char *datadir)
 {
@@ -163,8 +169,6 @@ int
 pgembed_create_cluster(const char *datadir, pgembed_error **error)
 {
 	char		template[PATH_MAX];
-	struct stat st;
-	int			rc;
 
 	if (error)
 		*error = NULL;
@@ -181,11 +185,52 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 			*error = front_make_error("58P01", "ERROR", "the cluster template is missing at \"%s\"", template);
 		return -1;
 	}
+	if (prepare_directory(datadir, error) != 0 || put_marker(datadir, error) != 0)
+		return -1;
+	if (copy_template(template, datadir) != 0)
+	{
+		if (error)
+			*error = front_make_error("58000", "ERROR", "could not copy the template into \"%s\": %s",
+								datadir, strerror(errno));
+		return -1;
+	}
+	{
+		char		marker[PATH_MAX];
+
+		snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
+		unlink(marker);
+	}
+	return 0;
+}
+
+static bool
+is_empty_directory(const char *dir)
+{
+	DIR		   *d;
+	struct dirent *de;
+	bool		isempty = true;
+
+	d = opendir(dir);
+	while (d && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			isempty = false;
+	if (d)
+		closedir(d);
+	return isempty;
+}
+
+/*
+ * The directory to create the cluster in: made, or found empty (or holding
+ * the remains of an interrupted creation, which are wiped).
+ */
+static int
+prepare_directory(const char *datadir, pgembed_error **error)
+{
+	struct stat st;
+
 	if (stat(datadir, &st) == 0)
 	{
-		DIR		   *d;
-		struct dirent *de;
-		bool		isempty = true;
+		bool		isempty;
 
 		if (!S_ISDIR(st.st_mode))
 		{
@@ -193,12 +238,7 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 				*error = front_make_error("58000", "ERROR", "\"%s\" exists and is not a directory", datadir);
 			return -1;
 		}
-		d = opendir(datadir);
-		while (d && (de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-				isempty = false;
-		if (d)
-			closedir(d);
+		isempty = is_empty_directory(datadir);
 		if (!isempty && !pgembed_is_cluster(datadir))
 		{
 			char		marker[PATH_MAX];
@@ -226,20 +266,34 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 			*error = front_make_error("58000", "ERROR", "could not create \"%s\": %s", datadir, strerror(errno));
 		return -1;
 	}
-	{
-		char		marker[PATH_MAX];
-		int			fd;
+	return 0;
+}
 
-		snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
-		fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-		{
-			if (error)
-				*error = front_make_error("58000", "ERROR", "could not create \"%s\": %s", marker, strerror(errno));
-			return -1;
-		}
-		close(fd);
+/* The marker of a creation in progress, until the copy is complete. */
+static int
+put_marker(const char *datadir, pgembed_error **error)
+{
+	char		marker[PATH_MAX];
+	int			fd;
+
+	snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
+	fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		if (error)
+			*error = front_make_error("58000", "ERROR", "could not create \"%s\": %s", marker, strerror(errno));
+		return -1;
 	}
+	close(fd);
+	return 0;
+}
+
+/* The template's files and directories, then PG_VERSION: the copy becomes a cluster. */
+static int
+copy_template(const char *template, const char *datadir)
+{
+	int			rc;
+
 	pthread_mutex_lock(&copy_lock);
 	snprintf(copy_target, sizeof(copy_target), "%s", datadir);
 	copy_source_len = strlen(template);
@@ -269,19 +323,5 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 	}
 	if (rc == 0)
 		rc = write_pg_version(template, datadir);
-	if (rc != 0)
-	{
-		if (error)
-			*error = front_make_error("58000", "ERROR", "could not copy the template into \"%s\": %s",
-								datadir, strerror(errno));
-		return -1;
-	}
-	{
-		char		marker[PATH_MAX];
-
-		snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
-		unlink(marker);
-	}
-	return 0;
+	return rc;
 }
-
