@@ -43,6 +43,10 @@ obj="$work/obj"
 mkdir -p "$obj"
 CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -Wno-missing-prototypes -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE"
 headers_newest=$(stat -c %Y "$csrc"/*.h | sort -n | tail -1)
+# an object whose source was moved away or deleted must not be linked in
+for o in "$obj"/*.o; do
+	[[ -e $o && ! -f $csrc/$(basename "$o" .o) ]] && rm -f "$o"
+done
 compiled=0
 for f in "$csrc"/*.c "$csrc"/*.S; do
 	o="$obj/$(basename "$f").o"
