@@ -47,12 +47,17 @@ pgembed_copy_put(pgembed_engine *e, const char *data, size_t length)
 	while (length > 0)
 	{
 		size_t		chunk = length > (1u << 30) ? (1u << 30) : length;
+		pgembed_iov segs[2];
 
 		header[0] = 'd';
 		n = htonl((uint32_t) chunk + 4);
 		memcpy(header + 1, &n, 4);
 		/* the caller's data goes to the backend as it is, behind a CopyData header */
-		front_run_with_input(e, (pgembed_iov[]) {{header, 5}, {data, chunk}}, 2);
+		segs[0].data = header;
+		segs[0].len = 5;
+		segs[1].data = data;
+		segs[1].len = chunk;
+		front_run_with_input(e, segs, 2);
 		data += chunk;
 		length -= chunk;
 		if (e->state == ENGINE_DEAD)

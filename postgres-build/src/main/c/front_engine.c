@@ -147,11 +147,12 @@ front_take_output(pgembed_engine *e, size_t *len)
 pgembed_result *
 front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 {
+	pgembed_iov input = {request, len};
 	char	   *buf;
 	size_t		buflen;
 	pgembed_result *r;
 
-	front_run_with_input(e, &(pgembed_iov) {request, len}, 1);
+	front_run_with_input(e, &input, 1);
 	buf = front_take_output(e, &buflen);
 	r = front_result_from_messages(buf, buflen, batch);
 	if (r == NULL)

@@ -326,6 +326,7 @@ pgembed_close(pgembed_engine *e, pgembed_error **error)
 	if (e->state != ENGINE_DEAD)
 	{
 		static const char terminate[5] = {'X', 0, 0, 0, 4};
+		pgembed_iov input = {terminate, sizeof(terminate)};
 		char	   *buf;
 		size_t		len;
 		pgembed_result *r;
@@ -340,7 +341,7 @@ pgembed_close(pgembed_engine *e, pgembed_error **error)
 		if (e->state != ENGINE_DEAD)
 		{
 			e->closing = true;
-			front_run_with_input(e, &(pgembed_iov) {terminate, sizeof(terminate)}, 1);
+			front_run_with_input(e, &input, 1);
 		}
 		buf = front_take_output(e, &len);
 		r = front_result_from_messages(buf, len, false);

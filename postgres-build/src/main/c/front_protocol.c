@@ -36,6 +36,7 @@ int
 pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 						  const char **out, size_t *out_length)
 {
+	pgembed_iov input = {in, in_length};
 	pgembed_buf done;
 	int			mode;
 	bool		idle;
@@ -60,7 +61,7 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 
 	e->raw_framing = true;
 	e->out_yield_at = PROTOCOL_OUT_CHUNK;
-	front_run_with_input(e, &(pgembed_iov) {in, in_length}, in_length > 0 ? 1 : 0);
+	front_run_with_input(e, &input, in_length > 0 ? 1 : 0);
 	e->raw_framing = false;
 	e->out_yield_at = 0;
 	e->raw_out = e->out;
