@@ -371,4 +371,3 @@ pgembed_error_free(pgembed_error *err)
 	free(err->owned);
 	free(err);
 }
-

@@ -53,10 +53,10 @@ front_enter(pgembed_engine *e, int allowed_mode)
 		pthread_mutex_unlock(&e->lock);
 		if (allowed_mode == FRONT_MODE_IDLE)
 			refusal = front_result_error(PGEMBED_MISUSE, "55000",
-								   "%s is in progress on this engine; finish it first", names[mode]);
+										 "%s is in progress on this engine; finish it first", names[mode]);
 		else
 			refusal = front_result_error(PGEMBED_MISUSE, "55000", "no %s is in progress on this engine",
-								   names[allowed_mode] + 2);
+										 names[allowed_mode] + 2);
 		if (refusal)
 			refusal->tx_status = tx;
 		return refusal;
@@ -90,4 +90,3 @@ front_set_mode_after(pgembed_engine *e, pgembed_result *r)
 	if (r->status != PGEMBED_COPY_OUT)
 		e->out_yield_at = 0;
 }
-

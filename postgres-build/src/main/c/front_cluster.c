@@ -65,7 +65,11 @@ copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
 	char		dst[PATH_MAX];
 
 	(void) ftw;
-	/* written last, by pgembed_create_cluster: until then the copy is no cluster */
+
+	/*
+	 * written last, by pgembed_create_cluster: until then the copy is no
+	 * cluster
+	 */
 	if (strcmp(src + copy_source_len, "/PG_VERSION") == 0)
 		return 0;
 	if (snprintf(dst, sizeof(dst), "%s%s", copy_target, src + copy_source_len) >= (int) sizeof(dst))
@@ -94,7 +98,11 @@ copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
 			close(in);
 			return -1;
 		}
-		/* in the kernel (a reflink where the file system can), else through a buffer */
+
+		/*
+		 * in the kernel (a reflink where the file system can), else through a
+		 * buffer
+		 */
 		n = 0;
 		if (st->st_size > 0)
 		{
@@ -191,7 +199,7 @@ pgembed_create_cluster(const char *datadir, pgembed_error **error)
 	{
 		if (error)
 			*error = front_make_error("58000", "ERROR", "could not copy the template into \"%s\": %s",
-								datadir, strerror(errno));
+									  datadir, strerror(errno));
 		return -1;
 	}
 	{
@@ -243,7 +251,10 @@ prepare_directory(const char *datadir, pgembed_error **error)
 		{
 			char		marker[PATH_MAX];
 
-			/* a creation that was interrupted (a killed process): its remains are ours */
+			/*
+			 * a creation that was interrupted (a killed process): its remains
+			 * are ours
+			 */
 			snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
 			if (stat(marker, &st) == 0 && S_ISREG(st.st_mode) &&
 				nftw(datadir, remove_entry, 32, FTW_DEPTH | FTW_PHYS) == 0)
@@ -253,9 +264,9 @@ prepare_directory(const char *datadir, pgembed_error **error)
 		{
 			if (error)
 				*error = front_make_error("58000", "ERROR", pgembed_is_cluster(datadir)
-									? "\"%s\" already holds a database cluster"
-									: "\"%s\" is not empty and holds no database cluster; refusing to write into it",
-									datadir);
+										  ? "\"%s\" already holds a database cluster"
+										  : "\"%s\" is not empty and holds no database cluster; refusing to write into it",
+										  datadir);
 			return -1;
 		}
 		chmod(datadir, 0700);
@@ -301,7 +312,10 @@ copy_template(const char *template, const char *datadir)
 	pthread_mutex_unlock(&copy_lock);
 	if (rc == 0)
 	{
-		/* a template unpacked from an archive may have lost its empty directories */
+		/*
+		 * a template unpacked from an archive may have lost its empty
+		 * directories
+		 */
 		static const char *const subdirs[] = {
 			"global", "pg_wal", "pg_wal/archive_status", "pg_wal/summaries", "pg_commit_ts",
 			"pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans", "pg_twophase",

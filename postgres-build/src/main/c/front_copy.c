@@ -52,7 +52,11 @@ pgembed_copy_put(pgembed_engine *e, const char *data, size_t length)
 		header[0] = 'd';
 		n = htonl((uint32_t) chunk + 4);
 		memcpy(header + 1, &n, 4);
-		/* the caller's data goes to the backend as it is, behind a CopyData header */
+
+		/*
+		 * the caller's data goes to the backend as it is, behind a CopyData
+		 * header
+		 */
 		segs[0].data = header;
 		segs[0].len = 5;
 		segs[1].data = data;
@@ -95,7 +99,10 @@ pgembed_copy_get(pgembed_engine *e, const char **data)
 
 			if (MSG_TYPE(m) == 'N' || MSG_TYPE(m) == 'S' || MSG_TYPE(m) == 'A')
 			{
-				/* a notice raised while COPY produces data (a trigger): not the end */
+				/*
+				 * a notice raised while COPY produces data (a trigger): not
+				 * the end
+				 */
 				next = (char *) MSG_NEXT(m);
 				continue;
 			}
@@ -113,7 +120,10 @@ pgembed_copy_get(pgembed_engine *e, const char **data)
 		}
 		if (n > 0)
 		{
-			/* keep what follows the data (CopyDone, CommandComplete, ...) for copy_end */
+			/*
+			 * keep what follows the data (CopyDone, CommandComplete, ...) for
+			 * copy_end
+			 */
 			if (rest != NULL)
 			{
 				size_t		restlen = end - rest;
@@ -124,7 +134,11 @@ pgembed_copy_get(pgembed_engine *e, const char **data)
 					memcpy(e->scratch.data, e->out.data, n);
 					memmove(e->out.data, rest, restlen);
 					e->out.len = restlen;
-					/* hand the chunk out from scratch, which lives until the next call */
+
+					/*
+					 * hand the chunk out from scratch, which lives until the
+					 * next call
+					 */
 					*data = e->scratch.data;
 					front_leave(e);
 					return n;
@@ -206,4 +220,3 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
 	front_leave(e);
 	return r;
 }
-

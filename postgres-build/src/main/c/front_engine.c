@@ -158,7 +158,8 @@ front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 	if (r == NULL)
 		return NULL;
 	if (!r->saw_ready)
-		r->tx_status = e->tx_status;	/* mid-COPY or mid-cursor: the engine's status */
+		r->tx_status = e->tx_status;	/* mid-COPY or mid-cursor: the
+										 * engine's status */
 	if (e->state == ENGINE_DEAD)
 	{
 		r->status = PGEMBED_FATAL;
@@ -166,8 +167,8 @@ front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 		if (!r->has_error)
 		{
 			pgembed_error *err = front_make_error("57P01", "FATAL",
-											e->aborted ? "the engine aborted (PANIC); reopen the database to recover"
-											: "the engine has ended");
+												  e->aborted ? "the engine aborted (PANIC); reopen the database to recover"
+												  : "the engine has ended");
 
 			if (err)
 			{
@@ -255,14 +256,14 @@ front_engine_release(pgembed_engine *e)
 		char		path[PATH_MAX];
 
 		/*
-		 * A backend that ended by PANIC (abort) ran no proc_exit callbacks and
-		 * left its postmaster.pid; with the flock still ours, it is no one
-		 * else's.
+		 * A backend that ended by PANIC (abort) ran no proc_exit callbacks
+		 * and left its postmaster.pid; with the flock still ours, it is no
+		 * one else's.
 		 */
 		front_remove_stale_backend_lock(e->datadir);
 		snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
 		unlink(path);
-		close(e->lock_fd);	/* releases the flock */
+		close(e->lock_fd);		/* releases the flock */
 		e->lock_fd = -1;
 	}
 }

@@ -143,7 +143,11 @@ timer_thread_main(void *arg)
 			else if (next == 0 || e->timer_deadline_ns < next)
 				next = e->timer_deadline_ns;
 		}
-		/* maintenance: idle engines get it here, busy ones at their next idle point */
+
+		/*
+		 * maintenance: idle engines get it here, busy ones at their next idle
+		 * point
+		 */
 		if (now >= next_maintenance_ns && pthread_mutex_trylock(&maintenance_gate) == 0)
 		{
 			for (int i = 0; i < MAX_ENGINES && !process_exiting; i++)
@@ -151,16 +155,19 @@ timer_thread_main(void *arg)
 				pgembed_engine *e = front_slots[i].engine;
 
 				/*
-				 * Only a started engine: one still opening is in the slot before
-				 * its backend runs (calling into it would run start-up on this
-				 * thread, or read globals not yet set), and one whose start-up
-				 * failed is freed without the slot lock.
+				 * Only a started engine: one still opening is in the slot
+				 * before its backend runs (calling into it would run start-up
+				 * on this thread, or read globals not yet set), and one whose
+				 * start-up failed is freed without the slot lock.
 				 */
 				if (e == NULL || !e->auto_maintenance || e->state != ENGINE_READY)
 					continue;
 				if (pthread_mutex_trylock(&e->lock) == 0)
 				{
-					/* the registry lock must not be held while the engine runs */
+					/*
+					 * the registry lock must not be held while the engine
+					 * runs
+					 */
 					pthread_mutex_unlock(&front_registry_lock);
 					maintenance_pass(e, false);
 					pthread_mutex_unlock(&e->lock);
@@ -174,7 +181,10 @@ timer_thread_main(void *arg)
 		}
 		if (!any_engine_open())
 		{
-			/* nothing to watch: sleep until an engine opens (front_claim_slot wakes us) */
+			/*
+			 * nothing to watch: sleep until an engine opens (front_claim_slot
+			 * wakes us)
+			 */
 			pthread_cond_wait(&front_timer_cond, &front_registry_lock);
 			continue;
 		}
@@ -224,7 +234,11 @@ front_ensure_timer_machinery(void)
 	pthread_cond_init(&front_timer_cond, &ca);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* it runs maintenance and may call a host (JVM) log callback: a normal stack */
+
+	/*
+	 * it runs maintenance and may call a host (JVM) log callback: a normal
+	 * stack
+	 */
 	pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
 	if (pthread_create(&t, &attr, timer_thread_main, NULL) != 0)
 		return false;
@@ -345,7 +359,11 @@ maintenance_pass(pgembed_engine *e, bool force)
 	int			request = MAINT_CHECKPOINT_IF_DUE;
 
 	e->maintenance_due = false;
-	/* not ENGINE_STARTING either: the timer thread may see an engine pgembed_open is still loading */
+
+	/*
+	 * not ENGINE_STARTING either: the timer thread may see an engine
+	 * pgembed_open is still loading
+	 */
 	if (e->state != ENGINE_READY || e->mode != FRONT_MODE_IDLE || e->tx_status != PGEMBED_TX_IDLE ||
 		e->engine_wal_status == NULL)
 		return;
@@ -353,7 +371,10 @@ maintenance_pass(pgembed_engine *e, bool force)
 	e->flush_interval_ns = (int64_t) wal_delay_ms * 1000000;
 	if (redo != e->last_redo)
 	{
-		/* a checkpoint happened (ours, a CHECKPOINT command, or the end of recovery) */
+		/*
+		 * a checkpoint happened (ours, a CHECKPOINT command, or the end of
+		 * recovery)
+		 */
 		e->last_redo = redo;
 		e->last_checkpoint_ns = now;
 	}
@@ -400,7 +421,9 @@ front_maintenance_init(pgembed_engine *e)
 {
 	e->auto_maintenance = true;
 	e->last_checkpoint_ns = e->last_vacuum_check_ns = e->last_flush_ns = now_ns();
-	e->flush_interval_ns = (int64_t) 200 * 1000000;	/* wal_writer_delay's default until the first pass */
+	e->flush_interval_ns = (int64_t) 200 * 1000000; /* wal_writer_delay's
+													 * default until the first
+													 * pass */
 }
 
 void
@@ -429,4 +452,3 @@ pgembed_maintain(pgembed_engine *e)
 	pthread_mutex_unlock(&e->lock);
 	return rc;
 }
-

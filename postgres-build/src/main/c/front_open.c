@@ -188,7 +188,10 @@ lock_data_directory(pgembed_engine *e, pgembed_error **error)
 	char		path[PATH_MAX];
 	bool		locked = false;
 
-	/* one process at a time: a flock dies with its holder, so stale locks recover */
+	/*
+	 * one process at a time: a flock dies with its holder, so stale locks
+	 * recover
+	 */
 	snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
 	for (int attempt = 0;; attempt++)
 	{
@@ -201,10 +204,11 @@ lock_data_directory(pgembed_engine *e, pgembed_error **error)
 		locked = flock(e->lock_fd, LOCK_EX | LOCK_NB) == 0;
 		if (!locked)
 			break;
+
 		/*
-		 * A closing holder unlinks the file before it lets go of the flock: the
-		 * file we opened may be gone, and a third process may lock a new one.
-		 * Only the flock on the file the name still refers to counts.
+		 * A closing holder unlinks the file before it lets go of the flock:
+		 * the file we opened may be gone, and a third process may lock a new
+		 * one. Only the flock on the file the name still refers to counts.
 		 */
 		if (fstat(e->lock_fd, &held) == 0 && stat(path, &named) == 0 &&
 			held.st_dev == named.st_dev && held.st_ino == named.st_ino)
@@ -237,7 +241,8 @@ lock_data_directory(pgembed_engine *e, pgembed_error **error)
 	}
 	front_remove_stale_backend_lock(e->datadir);
 	snprintf(path, sizeof(path), "%s/" CREATING_MARKER, e->datadir);
-	unlink(path);				/* left by a creation killed after it was complete */
+	unlink(path);				/* left by a creation killed after it was
+								 * complete */
 	return true;
 }
 
@@ -386,4 +391,3 @@ pgembed_transaction_status(pgembed_engine *e)
 	pthread_mutex_unlock(&e->lock);
 	return s;
 }
-

@@ -90,4 +90,3 @@ pgembed_backend_pid(pgembed_engine *e)
 	(void) e;
 	return (int32_t) getpid();
 }
-

@@ -203,7 +203,6 @@ pgembed__slot_heap_in_use(int i)
 
 	if (i < 0 || i >= MAX_ENGINES || !front_slots[i].has_namespace)
 		return -1;
-	mi = (struct mallinfo2 (*) (void)) dlsym(front_slots[i].libc_pin, "mallinfo2");
+	mi = (struct mallinfo2(*) (void)) dlsym(front_slots[i].libc_pin, "mallinfo2");
 	return mi ? (long) mi().uordblks : -1;
 }
-

@@ -90,7 +90,10 @@ describe_unnamed(pgembed_engine *e, const char *sql, int nparams, const uint32_t
 static pgembed_result *
 finish_with_sync(pgembed_engine *e, pgembed_result *partial)
 {
-	/* a failed Parse/Describe: resynchronise so that the backend is idle again */
+	/*
+	 * a failed Parse/Describe: resynchronise so that the backend is idle
+	 * again
+	 */
 	pgembed_result *r;
 
 	e->scratch.len = 0;
@@ -238,7 +241,7 @@ formats_forget(pgembed_engine *e, const char *name)
 void
 front_formats_forget_all(pgembed_engine *e)
 {
-	while (e->stmt_formats != NULL)
+	while (e->stmt_formats !=NULL)
 		formats_forget(e, e->stmt_formats->name);
 }
 
@@ -310,7 +313,11 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 		r = front_oom();
 	else
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
-	/* a failure may mean the statement changed or went away: describe it afresh next time */
+
+	/*
+	 * a failure may mean the statement changed or went away: describe it
+	 * afresh next time
+	 */
 	if (r == NULL || r->status == PGEMBED_ERROR || r->status == PGEMBED_FATAL)
 		formats_forget(e, name);
 	front_set_mode_after(e, r);
@@ -334,7 +341,7 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 		size_t		off = (size_t) i * nparams;
 
 		ok = front_msg_bind(e, "", name, nparams, values + off, lengths ? lengths + off : NULL,
-					  formats ? formats + off : NULL, PGEMBED_FORMAT_TEXT, NULL) &&
+							formats ? formats + off : NULL, PGEMBED_FORMAT_TEXT, NULL) &&
 			front_msg_execute(e, "", 0);
 	}
 	if (!(ok && front_msg_simple(e, 'S')))
@@ -450,4 +457,3 @@ pgembed_cursor_close(pgembed_engine *e)
 	front_leave(e);
 	return r;
 }
-

@@ -129,8 +129,8 @@ is_binary_friendly(uint32_t type)
 
 bool
 front_msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int nparams,
-		 const char *const *values, const int32_t *lengths, const int32_t *formats,
-		 int result_format, const pgembed_result *desc)
+			   const char *const *values, const int32_t *lengths, const int32_t *formats,
+			   int result_format, const pgembed_result *desc)
 {
 	size_t		s;
 	bool		ok;
@@ -206,4 +206,3 @@ front_msg_close(pgembed_engine *e, char what, const char *name)
 	front_msg_end(e, s);
 	return true;
 }
-

@@ -38,7 +38,8 @@
 
 #include "pgembed_internal.h"
 
-#define MAX_ENGINES 15			/* glibc allows 16 link-map namespaces, one is the host's */
+#define MAX_ENGINES 15			/* glibc allows 16 link-map namespaces, one is
+								 * the host's */
 
 /* what an engine is in the middle of, between API calls (pgembed_engine.mode) */
 enum
@@ -133,7 +134,8 @@ typedef struct
 	bool		has_namespace;
 	Lmid_t		lmid;
 	void	   *libc_pin;
-	uint32_t	ns_generation;	/* changes whenever the slot gets a new namespace */
+	uint32_t	ns_generation;	/* changes whenever the slot gets a new
+								 * namespace */
 	void		(*ctype_init) (void);	/* the namespace libc's __ctype_init */
 } engine_slot;
 
