@@ -95,7 +95,7 @@ close_maintenance_gate(void)
 	pthread_mutex_unlock(&maintenance_gate);
 }
 
-/* caller holds registry_lock */
+/* caller holds front_registry_lock */
 static bool
 any_engine_open(void)
 {
