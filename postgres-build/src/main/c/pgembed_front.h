@@ -14,6 +14,20 @@
  * that backend through memory; results are the backend's own messages, indexed
  * in place.
  *
+ * The front's files, each using only those above it:
+ *	front_accessors.c	reading results and errors (pgembed_result_*, ...)
+ *	front_result.c		making results and errors, from messages or not
+ *	front_wire.c		building the messages of a request
+ *	front_slots.c		the slot table, namespaces, the library's own file
+ *	front_engine.c		running an engine: its stack, an exchange, its end
+ *	front_maintenance.c	the timer thread and self-maintenance
+ *	front_call.c		entering and leaving an API call
+ *	front_statements.c	statements, prepared statements, cursors
+ *	front_copy.c		COPY FROM STDIN and TO STDOUT
+ *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
+ *	front_cluster.c		creating a cluster from the template
+ *	front_open.c		opening and closing; cancel, transaction status
+ *
  * This header is private to the front, as libpq-int.h is to libpq.  The
  * library is linked with default visibility next to all of PostgreSQL's
  * globals, so every routine and variable declared here carries a front_
@@ -154,7 +168,7 @@ now_ns(void)
 
 /* ------------------------------------------------------------------------
  * Routines and variables shared between the front's files, by file, in the
- * order the files depend on each other: each uses only those above it.
+ * order of the list above.
  * ------------------------------------------------------------------------
  */
 
