@@ -117,6 +117,22 @@ data_row(messages *b, int n, const char *const *values)
 	end(b);
 }
 
+/* the usual table of these tests: one int4 column "n" */
+static void
+int_column(messages *b)
+{
+	static const char *const names[] = {"n"};
+	static const uint32_t types[] = {23};
+
+	row_description(b, 1, names, types, 0);
+}
+
+static void
+int_row(messages *b, const char *value)
+{
+	data_row(b, 1, &value);
+}
+
 static void
 tagged(messages *b, char type, const char *text)
 {
@@ -311,14 +327,11 @@ test_text_values_as_numbers(void)
 static void
 test_last_statement_wins(void)
 {
-	static const char *const names[] = {"one"};
-	static const uint32_t types[] = {23};
-	static const char *const row[] = {"1"};
 	messages	b = {0};
 	pgembed_result *r;
 
-	row_description(&b, 1, names, types, 0);
-	data_row(&b, 1, row);
+	int_column(&b);
+	int_row(&b, "1");
 	tagged(&b, 'C', "SELECT 1");
 	tagged(&b, 'C', "INSERT 0 3");
 	ready(&b, 'I');
@@ -332,19 +345,20 @@ test_last_statement_wins(void)
 	pgembed_result_free(r);
 
 	/* and the other way round: the rows of the last statement */
-	row_description(&b, 1, names, types, 0);
-	data_row(&b, 1, row);
+	int_column(&b);
+	int_row(&b, "1");
 	tagged(&b, 'C', "SELECT 1");
 	tagged(&b, 'C', "CREATE TABLE");
-	row_description(&b, 1, names, types, 0);
-	data_row(&b, 1, row);
-	data_row(&b, 1, row);
+	int_column(&b);
+	int_row(&b, "2");
+	int_row(&b, "3");
 	tagged(&b, 'C', "SELECT 2");
 	r = parse(&b, false);
 	REQUIRE(r != NULL);
 	CHECK_INT(pgembed_result_status(r), PGEMBED_TUPLES_OK);
 	CHECK_INT(pgembed_result_ntuples(r), 2);
 	CHECK_STR(pgembed_result_command_tag(r), "SELECT 2");
+	CHECK_STR(pgembed_result_value(r, 1, 0), "3");
 	check_cells_in_place(r);
 	pgembed_result_free(r);
 }
@@ -390,9 +404,6 @@ test_batch_sums_rows(void)
 static void
 test_error_fields(void)
 {
-	static const char *const names[] = {"n"};
-	static const uint32_t types[] = {23};
-	static const char *const row[] = {"1"};
 	static const char *const first[] = {"SERROR", "VERROR", "C22012", "Mdivision by zero",
 	"Dthe detail", "Hthe hint", "P8"};
 	static const char *const second[] = {"SERROR", "VERROR", "C42P01", "Mnot the first"};
@@ -400,8 +411,8 @@ test_error_fields(void)
 	pgembed_result *r;
 	const pgembed_error *err;
 
-	row_description(&b, 1, names, types, 0);
-	data_row(&b, 1, row);
+	int_column(&b);
+	int_row(&b, "1");
 	fields(&b, 'E', 7, first);
 	tagged(&b, 'C', "SELECT 1");
 	fields(&b, 'E', 4, second);
@@ -429,25 +440,23 @@ test_error_fields(void)
 static void
 test_notices_kept(void)
 {
-	static const char *const names[] = {"n"};
-	static const uint32_t types[] = {23};
-	static const char *const row[] = {"7"};
 	static const char *const one[] = {"SNOTICE", "VNOTICE", "C00000", "Mfirst notice"};
 	static const char *const two[] = {"SWARNING", "VWARNING", "C01000", "Msecond notice", "Da detail"};
 	messages	b = {0};
 	pgembed_result *r;
 
 	fields(&b, 'N', 4, one);
-	row_description(&b, 1, names, types, 0);
-	data_row(&b, 1, row);
+	int_column(&b);
+	int_row(&b, "6");
 	fields(&b, 'N', 5, two);
-	data_row(&b, 1, row);
+	int_row(&b, "7");
 	tagged(&b, 'C', "SELECT 2");
 	ready(&b, 'T');
 	r = parse(&b, false);
 	REQUIRE(r != NULL);
 	CHECK_INT(pgembed_result_status(r), PGEMBED_TUPLES_OK);
 	CHECK_INT(pgembed_result_ntuples(r), 2);
+	CHECK_STR(pgembed_result_value(r, 0, 0), "6");
 	CHECK_STR(pgembed_result_value(r, 1, 0), "7");
 	check_cells_in_place(r);
 	CHECK_INT(pgembed_result_notice_count(r), 2);
@@ -530,16 +539,12 @@ test_describe_only(void)
 static void
 test_suspended_portal(void)
 {
-	static const char *const names[] = {"g"};
-	static const uint32_t types[] = {23};
-	static const char *const row1[] = {"1"};
-	static const char *const row2[] = {"2"};
 	messages	b = {0};
 	pgembed_result *r;
 
-	row_description(&b, 1, names, types, 0);
-	data_row(&b, 1, row1);
-	data_row(&b, 1, row2);
+	int_column(&b);
+	int_row(&b, "1");
+	int_row(&b, "2");
 	bare(&b, 's');
 	r = parse(&b, false);
 	REQUIRE(r != NULL);
@@ -620,19 +625,16 @@ test_short_row_reads_null(void)
 static void
 test_notification_passed_over(void)
 {
-	static const char *const names[] = {"n"};
-	static const uint32_t types[] = {23};
-	static const char *const row[] = {"5"};
 	messages	b = {0};
 	pgembed_result *r;
 
-	row_description(&b, 1, names, types, 0);
+	int_column(&b);
 	begin(&b, 'A');
 	put_i32(&b, 4242);
 	put_str(&b, "channel");
 	put_str(&b, "payload");
 	end(&b);
-	data_row(&b, 1, row);
+	int_row(&b, "5");
 	tagged(&b, 'C', "SELECT 1");
 	ready(&b, 'I');
 	r = parse(&b, false);
