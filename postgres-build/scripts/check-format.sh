@@ -12,7 +12,6 @@
 # Typedefs: PostgreSQL's typedefs.list, those our own sources define (found here, so that no
 # list of them is kept by hand), and typedefs.list beside this script (types of the system
 # headers that PostgreSQL's list lacks).
-# Excluded files: format-excludes beside this script (pgindent's regular expressions).
 set -euo pipefail
 
 module=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,8 +68,7 @@ trap 'rm -rf "$tmp"' EXIT
 # pgindent leaves its temporary files in the working directory
 cd "$tmp"
 pgindent=(perl "$src/src/tools/pgindent/pgindent" --indent="$indent"
-	--typedefs="$src/src/tools/pgindent/typedefs.list" --list-of-typedefs="$(echo $ours $system)"
-	--excludes="$scripts/format-excludes")
+	--typedefs="$src/src/tools/pgindent/typedefs.list" --list-of-typedefs="$(echo $ours $system)")
 fix_command="$scripts/check-format.sh --fix $tree"
 
 if [[ $fix -eq 1 ]]; then
