@@ -76,7 +76,7 @@ engine_untrack_fd(int fd)
 #define MAX_TRACKED_SHM 64
 static int	shm_ids[MAX_TRACKED_SHM];
 static int	n_shm_ids;
-static int	shm_removed_ids[MAX_TRACKED_SHM];	/* removed at attach (IPC_RMID) */
+static int	shm_removed_ids[MAX_TRACKED_SHM];	/* IPC_RMID at attach */
 static int	n_shm_removed_ids;
 static void *shm_addrs[MAX_TRACKED_SHM];
 static int	n_shm_addrs;

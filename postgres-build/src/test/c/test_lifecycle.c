@@ -201,7 +201,7 @@ test_crash_recovery_after_kill9(void)
 	waitpid(pid, &status, 0);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	CHECK_INT(acked, 200);
-	/* the System V shared memory segment went with the process (removed at attach) */
+	/* the System V segment went with the process (removed at attach) */
 	CHECK_INT(sysv_segments_created_by(pid), 0);
 
 	pgembed_engine *e = reopen(dir, 0, NULL);

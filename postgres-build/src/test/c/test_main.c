@@ -180,7 +180,7 @@ sysv_segments_created_by(int pid)
 
 	if (f == NULL)
 		return -1;
-	/* key shmid perms size cpid lpid nattch ... (the first line names the columns) */
+	/* key shmid perms size cpid lpid nattch ...; a line of names first */
 	while (fgets(line, sizeof(line), f) != NULL)
 	{
 		long		key,
