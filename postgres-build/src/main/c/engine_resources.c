@@ -26,6 +26,7 @@
  * tracking:
  *		engine_track_fd			- remember a descriptor the engine opened
  *		engine_untrack_fd		- forget one it closed
+ *		engine_tracks_fd		- did the engine open this one?
  *		engine_release_resources	- give back what a dead engine still holds
  *
  * modules:
@@ -71,6 +72,12 @@ engine_untrack_fd(int fd)
 {
 	if (fd >= 0 && fd < MAX_TRACKED_FD)
 		tracked_fds[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
+}
+
+bool
+engine_tracks_fd(int fd)
+{
+	return fd >= 0 && fd < MAX_TRACKED_FD && (tracked_fds[fd / 64] & (UINT64_C(1) << (fd % 64))) != 0;
 }
 
 #define MAX_TRACKED_SHM 64
@@ -343,7 +350,13 @@ engine_release_resources(void)
 	n_shared_maps = 0;
 	for (int i = 0; i < n_posix_shm_names; i++)
 	{
-		__real_shm_unlink(posix_shm_names[i]);
+		/*
+		 * A process of a cluster leaves the names to PostgreSQL: the other
+		 * processes may still use a segment it created (DSM counts them), and
+		 * the postmaster's start-up sweeps what a crash left.
+		 */
+		if (engine_self->cluster == NULL)
+			__real_shm_unlink(posix_shm_names[i]);
 		free(posix_shm_names[i]);
 	}
 	n_posix_shm_names = 0;

@@ -121,8 +121,12 @@ front_claim_slot(pgembed_engine *e)
 	{
 		pgembed_engine *o = front_slots[i].engine;
 
-		/* after fork() the child inherits the table, not the engines */
-		if (o != NULL && o->owner_pid == getpid() && o->dev == e->dev && o->ino == e->ino)
+		/*
+		 * after fork() the child inherits the table, not the engines; the
+		 * processes of a cluster but its postmaster hold no directory (0, 0)
+		 */
+		if (o != NULL && o->owner_pid == getpid() && (e->dev != 0 || e->ino != 0) &&
+			o->dev == e->dev && o->ino == e->ino)
 		{
 			pthread_mutex_unlock(&front_registry_lock);
 			return -2;

@@ -27,6 +27,7 @@
  *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
  *	front_cluster.c		creating a cluster from the template
  *	front_open.c		opening and closing; cancel, transaction status
+ *	front_multi.c		clusters with a real postmaster: several backends
  *
  * This header is private to the front, as libpq-int.h is to libpq.  The
  * library is linked with default visibility next to all of PostgreSQL's
@@ -54,6 +55,10 @@
 
 #define MAX_ENGINES 15			/* glibc allows 16 link-map namespaces, one is
 								 * the host's */
+#define FRONT_ENGINE_STACK_SIZE (16u << 20) /* each engine's own stack */
+
+/* in the real-time signal's value (slot << 16 | generation): a poke, not the timer */
+#define FRONT_POKE_BIT (1 << 30)
 
 /* what an engine is in the middle of, between API calls (pgembed_engine.mode) */
 enum
@@ -217,6 +222,7 @@ extern PGEMBED_HIDDEN pgembed_result *front_exchange(pgembed_engine *e, const ch
 													 bool batch);
 extern PGEMBED_HIDDEN void front_engine_release(pgembed_engine *e);
 extern PGEMBED_HIDDEN void front_remove_stale_backend_lock(const char *datadir);
+extern PGEMBED_HIDDEN void front_log_line(pgembed_log_fn fn, void *context, int elevel, const char *line);
 extern PGEMBED_HIDDEN void *front_map_stack(size_t size);
 extern PGEMBED_HIDDEN void front_init_coroutine(pgembed_engine *e);
 
@@ -233,5 +239,14 @@ extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_resul
 
 /* front_statements.c: statements and cursors */
 extern PGEMBED_HIDDEN void front_formats_forget_all(pgembed_engine *e);
+
+/* front_open.c: the steps of opening that a cluster's processes share */
+extern PGEMBED_HIDDEN pgembed_engine *front_engine_new(void);
+extern PGEMBED_HIDDEN bool front_engine_set_target(pgembed_engine *e, const char *datadir, const char *dbname,
+												   const char *role, int nsettings, const char *const *settings,
+												   pgembed_error **error);
+extern PGEMBED_HIDDEN bool front_take_slot(pgembed_engine *e, pgembed_error **error);
+extern PGEMBED_HIDDEN bool front_lock_data_directory(pgembed_engine *e, pgembed_error **error);
+extern PGEMBED_HIDDEN void front_engine_free(pgembed_engine *e);
 
 #endif							/* PGEMBED_FRONT_H */
