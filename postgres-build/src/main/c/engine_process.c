@@ -136,16 +136,22 @@ engine_deliver_pending(void)
 	delivering = 1;
 	for (;;)
 	{
-		uint64_t	posted = __atomic_exchange_n(&engine_self->posted_signals, 0, __ATOMIC_SEQ_CST);
 		uint64_t	ready;
 		int			sig = 0;
 
-		if (posted != 0)
-			__atomic_fetch_or(&vpending, posted, __ATOMIC_SEQ_CST);
+		/* the usual case, on every entry into the engine: nothing at all */
+		if (__atomic_load_n(&engine_self->posted_signals, __ATOMIC_SEQ_CST) != 0)
+			__atomic_fetch_or(&vpending, __atomic_exchange_n(&engine_self->posted_signals, 0, __ATOMIC_SEQ_CST),
+							  __ATOMIC_SEQ_CST);
 		ready = __atomic_load_n(&vpending, __ATOMIC_SEQ_CST);
-		for (int s = 1; s < PGEMBED_NSIG && sig == 0; s++)
-			if ((ready & SIGBIT(s)) && (s == SIGKILL || !sigismember(&vmask, s)))
+		while (ready != 0 && sig == 0)
+		{
+			int			s = __builtin_ctzll(ready);
+
+			ready &= ready - 1;
+			if (s == SIGKILL || !sigismember(&vmask, s))
 				sig = s;
+		}
 		if (sig == 0)
 		{
 			delivering = 0;
