@@ -371,6 +371,44 @@ test_cluster_exclusive(void)
 	close_cluster(c);
 }
 
+/*
+ * DROP DATABASE waits until every process has absorbed a procsignal barrier
+ * (smgr release): an idle backend absorbs it while no thread runs it, as a
+ * server backend waiting for its client would; so it completes, and so does
+ * the terminating DROP of a database another backend is connected to.
+ */
+static void
+test_barrier_absorbed_while_idle(void)
+{
+	pgembed_cluster *c = cluster_fresh(0, NULL);
+	pgembed_engine *b1,
+			   *b2,
+			   *b3;
+	pgembed_error *err = NULL;
+
+	REQUIRE(c != NULL);
+	b1 = backend(c);
+	b2 = backend(c);
+	REQUIRE(b1 != NULL && b2 != NULL);
+	CHECK_STR(sqlstate_of(b2, "SELECT 1"), "00000");
+	CHECK_STR(sqlstate_of(b1, "CREATE DATABASE other"), "00000");
+	CHECK_STR(sqlstate_of(b1, "DROP DATABASE other"), "00000");
+	CHECK_STR(sqlstate_of(b1, "CREATE DATABASE other"), "00000");
+	b3 = pgembed_connect(c, "other", NULL, 0, NULL, &err);
+	REQUIRE(b3 != NULL);
+	CHECK_STR(scalar(b3, "SELECT current_database()"), "other");
+	CHECK_STR(sqlstate_of(b1, "DROP DATABASE other WITH (FORCE)"), "00000");
+	/* its process left the ProcArray; the engine ends right after */
+	for (int i = 0; i < 500 && pgembed_transaction_status(b3) != PGEMBED_TX_CLOSED; i++)
+		usleep(10000);
+	CHECK_INT(pgembed_transaction_status(b3), PGEMBED_TX_CLOSED);
+	CHECK_STR(scalar(b2, "SELECT 2"), "2");
+	pgembed_close(b3, NULL);
+	pgembed_close(b1, NULL);
+	pgembed_close(b2, NULL);
+	close_cluster(c);
+}
+
 typedef struct
 {
 	pgembed_engine *e;
@@ -535,6 +573,7 @@ const test_case cluster_tests[] = {
 	{"cluster: pg_terminate_backend of an idle backend ends only that one", test_terminate_idle_backend},
 	{"cluster: a clean close leaves pg_control shut down", test_clean_close_shut_down},
 	{"cluster: the directory is the cluster's alone", test_cluster_exclusive},
+	{"cluster: DROP DATABASE completes while another backend sits idle", test_barrier_absorbed_while_idle},
 	{"cluster: statement_timeout, pgembed_cancel and pg_cancel_backend cancel a backend", test_cancel_paths},
 	{"cluster: idle_in_transaction_session_timeout ends an idle backend", test_idle_timeout_fires_while_idle},
 	{"cluster: a PANIC in one backend restarts the cluster; the others get 57P02", test_panic_restarts_cluster},
