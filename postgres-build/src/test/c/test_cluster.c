@@ -371,6 +371,92 @@ test_cluster_exclusive(void)
 	close_cluster(c);
 }
 
+/* ------------------------------------------------------------------------
+ * Several backends on several threads at once
+ * ------------------------------------------------------------------------
+ */
+#define WRITERS 8
+#define WRITES 100
+
+typedef struct
+{
+	pgembed_cluster *c;
+	int			id;
+	int			committed;
+	char		failure[256];
+} writer_arg;
+
+static void *
+writer_main(void *arg)
+{
+	writer_arg *w = arg;
+	pgembed_error *err = NULL;
+	pgembed_engine *e = pgembed_connect(w->c, NULL, NULL, 0, NULL, &err);
+
+	if (e == NULL)
+	{
+		snprintf(w->failure, sizeof(w->failure), "connect: %s", pgembed_error_message(err));
+		pgembed_error_free(err);
+		return NULL;
+	}
+	for (int i = 0; i < WRITES && w->failure[0] == '\0'; i++)
+	{
+		char		sql[200];
+		pgembed_result *r;
+
+		/* every transaction updates the one hot row and adds one of its own */
+		snprintf(sql, sizeof(sql),
+				 "BEGIN; UPDATE hot SET n = n + 1; INSERT INTO rows VALUES (%d, %d); COMMIT", w->id, i);
+		r = pgembed_exec(e, sql);
+		if (pgembed_result_error(r) != NULL)
+			snprintf(w->failure, sizeof(w->failure), "%s", pgembed_error_message(pgembed_result_error(r)));
+		else
+			w->committed++;
+		pgembed_result_free(r);
+	}
+	pgembed_close(e, NULL);
+	return NULL;
+}
+
+/*
+ * Eight backends connected from eight threads write at once, all through
+ * one hot row: every transaction counts, none is lost or seen twice.
+ */
+static void
+test_concurrent_writers(void)
+{
+	pgembed_cluster *c = cluster_fresh(0, NULL);
+	pgembed_engine *b;
+	writer_arg	w[WRITERS];
+	pthread_t	t[WRITERS];
+	char		expected[32];
+
+	REQUIRE(c != NULL);
+	b = backend(c);
+	REQUIRE(b != NULL);
+	CHECK_STR(sqlstate_of(b, "CREATE TABLE hot(n int); INSERT INTO hot VALUES (0);"
+						  "CREATE TABLE rows(w int, i int, PRIMARY KEY (w, i))"), "00000");
+	for (int i = 0; i < WRITERS; i++)
+	{
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].c = c;
+		w[i].id = i;
+		pthread_create(&t[i], NULL, writer_main, &w[i]);
+	}
+	for (int i = 0; i < WRITERS; i++)
+	{
+		pthread_join(t[i], NULL);
+		if (w[i].failure[0] != '\0')
+			test_fail(__FILE__, __LINE__, "writer %d: %s", i, w[i].failure);
+		CHECK_INT(w[i].committed, WRITES);
+	}
+	snprintf(expected, sizeof(expected), "%d", WRITERS * WRITES);
+	CHECK_STR(scalar(b, "SELECT n FROM hot"), expected);
+	CHECK_STR(scalar(b, "SELECT count(*) FROM rows"), expected);
+	pgembed_close(b, NULL);
+	close_cluster(c);
+}
+
 /*
  * DROP DATABASE waits until every process has absorbed a procsignal barrier
  * (smgr release): an idle backend absorbs it while no thread runs it, as a
@@ -573,6 +659,7 @@ const test_case cluster_tests[] = {
 	{"cluster: pg_terminate_backend of an idle backend ends only that one", test_terminate_idle_backend},
 	{"cluster: a clean close leaves pg_control shut down", test_clean_close_shut_down},
 	{"cluster: the directory is the cluster's alone", test_cluster_exclusive},
+	{"cluster: eight backends on eight threads write through one hot row; every commit counts", test_concurrent_writers},
 	{"cluster: DROP DATABASE completes while another backend sits idle", test_barrier_absorbed_while_idle},
 	{"cluster: statement_timeout, pgembed_cancel and pg_cancel_backend cancel a backend", test_cancel_paths},
 	{"cluster: idle_in_transaction_session_timeout ends an idle backend", test_idle_timeout_fires_while_idle},
