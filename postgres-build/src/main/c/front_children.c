@@ -127,17 +127,18 @@ find_text(struct dl_phdr_info *info, size_t size, void *arg)
 
 /*
  * Gives e (which has a slot) a fresh copy of the library, its entry points
- * and a stack.  On failure why says what was missing, and the caller
- * releases e.
+ * and a stack.  On failure why says what was missing (*budget_spent: the
+ * process has no namespace left), and the caller releases e.
  */
 bool
-front_cluster_process_load(pgembed_engine *e, const char *main_name, char *why, size_t whylen)
+front_cluster_process_load(pgembed_engine *e, const char *main_name, char *why, size_t whylen, bool *budget_spent)
 {
 	if (!front_load_engine_copy(e))
 	{
 		const char *err = dlerror();
 
-		snprintf(why, whylen, "%s", front_namespaces_exhausted(err) ? front_namespace_limit_message(err)
+		*budget_spent = front_namespaces_exhausted(err);
+		snprintf(why, whylen, "%s", *budget_spent ? front_namespace_limit_message(err)
 				 : err ? err : "dlmopen failed");
 		return false;
 	}
@@ -230,6 +231,7 @@ cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params
 	pending_connect *pc = NULL;
 	pgembed_engine *e;
 	char		why[512] = "";
+	bool		budget_spent = false;
 	int32_t		vpid = -1;
 
 	if (mode == PGEMBED_CHILD_PHANTOM)
@@ -263,9 +265,12 @@ cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params
 	snprintf(e->child_params, sizeof(e->child_params), "%s", params);
 	e->slot = front_claim_slot(e);
 	if (e->slot < 0)
+	{
+		budget_spent = true;
 		snprintf(why, sizeof(why), "no namespace is left: all %d of the process's hold engines or processes of clusters",
 				 MAX_ENGINES);
-	else if (front_cluster_process_load(e, "pgembed__child_main", why, sizeof(why)))
+	}
+	else if (front_cluster_process_load(e, "pgembed__child_main", why, sizeof(why), &budget_spent))
 	{
 		pthread_mutex_lock(&c->lock);
 		vpid = front_cluster_register_process(c, e);
@@ -298,6 +303,7 @@ cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params
 		else
 		{
 			snprintf(pc->why, sizeof(pc->why), "%s", why);
+			pc->budget_spent = budget_spent;
 			pc->next = c->accepted;
 			c->accepted = pc;
 		}

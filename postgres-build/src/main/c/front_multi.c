@@ -112,6 +112,7 @@ pgembed_cluster_open(const char *datadir, int nsettings, const char *const *sett
 	pgembed_cluster *c;
 	pgembed_engine *pm;
 	char		why[512] = "";
+	bool		budget_spent = false;
 	bool		ok;
 
 	if (error)
@@ -146,9 +147,10 @@ pgembed_cluster_open(const char *datadir, int nsettings, const char *const *sett
 	{
 		free(c->datadir);
 		c->datadir = strdup(pm->datadir);	/* the real path */
-		ok = c->datadir != NULL && front_cluster_process_load(pm, "pgembed__postmaster_main", why, sizeof(why));
+		ok = c->datadir != NULL &&
+			front_cluster_process_load(pm, "pgembed__postmaster_main", why, sizeof(why), &budget_spent);
 		if (!ok && error)
-			*error = front_make_error(strstr(why, "GLIBC_TUNABLES") ? "53300" : "58000", "FATAL", "%s",
+			*error = front_make_error(budget_spent ? "53300" : "58000", "FATAL", "%s",
 									  why[0] ? why : "out of memory");
 	}
 	if (ok)
@@ -319,8 +321,7 @@ await_backend(pgembed_cluster *c, pgembed_engine *e, pgembed_error **error)
 	else if (state == CONNECT_REFUSED)
 		(void) refused_on_socket(e, why, sizeof(why));
 	if (error)
-		*error = front_make_error(strstr(why, "namespace") || strstr(why, "fork") ? "53300" : "08006",
-								  "FATAL", "could not start a backend: %s", why);
+		*error = front_make_error(pc.budget_spent ? "53300" : "08006", "FATAL", "could not start a backend: %s", why);
 	return false;
 }
 

@@ -291,7 +291,8 @@ typedef struct pending_connect
 	struct pending_connect *next;
 	pgembed_engine *engine;		/* the engine the backend will run in */
 	int			state;
-	char		why[256];		/* why a spawn failed */
+	char		why[512];		/* why a spawn failed */
+	bool		budget_spent;	/* ... because no namespace was left */
 } pending_connect;
 
 struct pgembed_cluster
@@ -345,7 +346,7 @@ extern PGEMBED_HIDDEN void front_cluster_log_line(pgembed_engine *e, int elevel,
 /* front_children.c: starting and ending them */
 extern PGEMBED_HIDDEN pgembed_engine *front_cluster_process_new(pgembed_cluster *c, int mode);
 extern PGEMBED_HIDDEN bool front_cluster_process_load(pgembed_engine *e, const char *main_name, char *why,
-													  size_t whylen);
+													  size_t whylen, bool *budget_spent);
 extern PGEMBED_HIDDEN bool front_cluster_start_thread(pgembed_engine *e, pthread_t *thread, const char *name);
 
 #endif							/* PGEMBED_FRONT_H */

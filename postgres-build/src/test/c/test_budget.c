@@ -50,8 +50,41 @@ child_open_until_refused(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Child helper: a cluster on the directory given, and backends connected to
+ * it until one is refused; prints "connected=<n> sqlstate=<code> message=<text>".
+ */
+static int
+child_connect_until_refused(int argc, char **argv)
+{
+	pgembed_cluster *c;
+	pgembed_engine *b[BUDGET_DIRS];
+	int			n = 0;
+	pgembed_error *err = NULL;
+
+	if (argc < 1)
+		return 2;
+	pgembed_set_default_log_callback(no_log, NULL);
+	c = pgembed_cluster_open(argv[0], 0, NULL, &err);
+	if (c == NULL)
+	{
+		printf("cluster not open: %s\n", pgembed_error_message(err));
+		return 1;
+	}
+	pgembed_cluster_set_log_callback(c, no_log, NULL);
+	while (n < BUDGET_DIRS && (b[n] = pgembed_connect(c, NULL, NULL, 0, NULL, &err)) != NULL)
+		n++;
+	printf("connected=%d sqlstate=%s message=%s\n", n, err ? pgembed_error_sqlstate(err) : "none",
+		   err ? pgembed_error_message(err) : "");
+	pgembed_error_free(err);
+	for (int i = 0; i < n; i++)
+		pgembed_close(b[i], NULL);
+	return pgembed_cluster_close(c, NULL) == 0 ? 0 : 1;
+}
+
 const test_child budget_children[] = {
 	{"open-until-refused", child_open_until_refused},
+	{"connect-until-refused", child_connect_until_refused},
 	{NULL, NULL}
 };
 
@@ -105,7 +138,36 @@ test_budget_spent_is_53300(void)
 	CHECK_STR(sqlstate, "53300");
 }
 
+/*
+ * A cluster's postmaster and checkpointer take two namespaces, each backend
+ * one: 13 backends with the tunable, 9 without, and then 53300.
+ */
+static void
+test_cluster_budget(void)
+{
+	static char dirs[1][1024];
+	const char *args[1];
+	char		out[4096];
+	int			connected = -1;
+	char		sqlstate[8] = "";
+
+	REQUIRE(make_clusters(dirs, args, 1));
+	CHECK_INT(run_child("connect-until-refused", 1, args, true, out, sizeof(out)), 0);
+	printf("    with the tunable: %s", out);
+	CHECK(sscanf(out, "connected=%d sqlstate=%5s", &connected, sqlstate) == 2);
+	CHECK_INT(connected, 13);
+	CHECK_STR(sqlstate, "53300");
+
+	CHECK_INT(run_child("connect-until-refused", 1, args, false, out, sizeof(out)), 0);
+	printf("    without the tunable: %s", out);
+	CHECK(sscanf(out, "connected=%d sqlstate=%5s", &connected, sqlstate) == 2);
+	CHECK_INT(connected, 9);
+	CHECK_STR(sqlstate, "53300");
+	CHECK(strstr(out, "GLIBC_TUNABLES=glibc.rtld.nns=16") != NULL);
+}
+
 const test_case budget_tests[] = {
 	{"budget: a spent namespace budget is 53300 naming GLIBC_TUNABLES", test_budget_spent_is_53300},
+	{"budget: a cluster connects 13 backends with the tunable, 9 without, then 53300", test_cluster_budget},
 	{NULL, NULL}
 };

@@ -458,6 +458,44 @@ test_concurrent_writers(void)
 }
 
 /*
+ * Each backend takes a namespace: connecting beyond the process's budget is
+ * refused with 53300 (the postmaster sees a failed fork and goes on), and a
+ * closed backend's namespace serves the next one.
+ */
+static void
+test_connect_beyond_budget(void)
+{
+	pgembed_cluster *c = cluster_fresh(0, NULL);
+	pgembed_engine *b[16];
+	pgembed_error *err = NULL;
+	char		expected[16];
+	int			n;
+
+	REQUIRE(c != NULL);
+	for (n = 0; n < 16; n++)
+	{
+		b[n] = pgembed_connect(c, NULL, NULL, 0, NULL, &err);
+		if (b[n] == NULL)
+			break;
+	}
+	printf("    %d backends connected; then %s: %s\n", n, pgembed_error_sqlstate(err), pgembed_error_message(err));
+	CHECK(n >= 2 && n < 16);
+	CHECK_STR(pgembed_error_sqlstate(err), "53300");
+	pgembed_error_free(err);
+	err = NULL;
+	/* the cluster goes on with all of them */
+	snprintf(expected, sizeof(expected), "%d", n);
+	CHECK_STR(scalar(b[0], "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"), expected);
+	pgembed_close(b[n - 1], NULL);
+	b[n - 1] = pgembed_connect(c, NULL, NULL, 0, NULL, &err);
+	CHECK(b[n - 1] != NULL);
+	pgembed_error_free(err);
+	for (int i = 0; i < n; i++)
+		pgembed_close(b[i], NULL);
+	close_cluster(c);
+}
+
+/*
  * DROP DATABASE waits until every process has absorbed a procsignal barrier
  * (smgr release): an idle backend absorbs it while no thread runs it, as a
  * server backend waiting for its client would; so it completes, and so does
@@ -660,6 +698,7 @@ const test_case cluster_tests[] = {
 	{"cluster: a clean close leaves pg_control shut down", test_clean_close_shut_down},
 	{"cluster: the directory is the cluster's alone", test_cluster_exclusive},
 	{"cluster: eight backends on eight threads write through one hot row; every commit counts", test_concurrent_writers},
+	{"cluster: a connect beyond the namespace budget is 53300; a closed backend's namespace serves again", test_connect_beyond_budget},
 	{"cluster: DROP DATABASE completes while another backend sits idle", test_barrier_absorbed_while_idle},
 	{"cluster: statement_timeout, pgembed_cancel and pg_cancel_backend cancel a backend", test_cancel_paths},
 	{"cluster: idle_in_transaction_session_timeout ends an idle backend", test_idle_timeout_fires_while_idle},
