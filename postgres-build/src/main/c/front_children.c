@@ -53,6 +53,10 @@
  * The processes' engines
  * ------------------------------------------------------------------------
  */
+/* a program header of the engine's copy (64-bit only, as pgembed_switch.S) */
+typedef Elf64_Phdr program_header;
+
+/* routines only used in this file */
 static int	cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params, int client_fd);
 static int	cluster_reap(pgembed_engine *pm, int pid, int *status, int options);
 static int	cluster_accept(pgembed_engine *pm);
@@ -70,8 +74,7 @@ front_cluster_process_new(pgembed_cluster *c, int mode)
 		return NULL;
 	e->cluster = c;
 	e->child_mode = mode;
-	e->auto_maintenance = false;	/* the cluster's checkpointer does that
-									 * work */
+	e->auto_maintenance = false;	/* the checkpointer does that work */
 	e->log_fn = c->log_fn;
 	e->log_context = c->log_context;
 	e->listen_fd = c->listen_fd;
@@ -86,10 +89,7 @@ front_cluster_process_new(pgembed_cluster *c, int mode)
 	e->pm_status = cluster_status;
 	e->release_inproc = cluster_release_inproc;
 
-	/*
-	 * a process on a thread of its own never returns to a caller who flushes
-	 * its log
-	 */
+	/* its log goes out at once: it returns to no caller that would flush it */
 	if (mode != PGEMBED_CHILD_COROUTINE)
 		e->log_line = front_cluster_log_line;
 	if (mode != PGEMBED_CHILD_POSTMASTER &&
@@ -113,7 +113,7 @@ find_text(struct dl_phdr_info *info, size_t size, void *arg)
 		return 0;
 	for (int i = 0; i < info->dlpi_phnum; i++)
 	{
-		const		ElfW(Phdr) * ph = &info->dlpi_phdr[i];
+		const program_header *ph = &info->dlpi_phdr[i];
 
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
 		{
@@ -183,10 +183,7 @@ process_thread_main(void *arg)
 	front_run_engine(e);		/* until the process ends (process_ended) */
 	pthread_mutex_unlock(&e->lock);
 
-	/*
-	 * pgembed_cluster_close frees the postmaster's, after it joined this
-	 * thread
-	 */
+	/* the postmaster's is freed by pgembed_cluster_close, which joins us */
 	if (!postmaster)
 		front_engine_free(e);
 	return NULL;
