@@ -25,10 +25,10 @@ import dev.pgembed.jdbc.PgEmbedDriver;
  *
  * <p>One difference: Flyway's default PostgreSQL lock holds a transaction open on one connection while a second
  * connection migrates. pgembed's sessions take turns at transaction boundaries, so the second connection
- * would wait for the first, on the same thread, and fails at once with SQLSTATE 55P03 instead. Unless the
- * configuration says otherwise ({@code flyway.postgresql.transactional.lock}), this type therefore uses
- * Flyway's session-level advisory lock on a single connection, which PostgreSQL's support offers for
- * connection poolers.
+ * would wait for the first, on the same thread, and fails at once with SQLSTATE 55P03 instead. This type
+ * therefore always uses Flyway's session-level advisory lock on a single connection (what
+ * {@code flyway.postgresql.transactional.lock=false} selects, offered by PostgreSQL's support for connection
+ * poolers); a configured {@code true} could only fail.
  */
 public class PgEmbedDatabaseType extends PostgreSQLDatabaseType {
     private static final System.Logger LOG = System.getLogger(PgEmbedDatabaseType.class.getName());
@@ -83,8 +83,9 @@ public class PgEmbedDatabaseType extends PostgreSQLDatabaseType {
             StatementInterceptor statementInterceptor) {
         PostgreSQLConfigurationExtension postgres = configuration.getPluginRegister()
                 .getExact(PostgreSQLConfigurationExtension.class);
-        if (postgres != null && (postgres.getTransactional() == null || postgres.getTransactional().getLock() == null)) {
-            // not configured either way: the lock that a single embedded session can hold
+        if (postgres != null && postgres.isTransactionalLock()) {
+            // Not only when unset: Flyway 11 turns its default into an explicit true when it copies a configuration
+            // (Spring Boot's, for one), so "unset" cannot be told from "true"; and true cannot work on one session.
             postgres.setTransactionalLock(false);
             LOG.log(System.Logger.Level.DEBUG, "pgembed: Flyway takes its session-level advisory lock on one connection");
         }

@@ -50,6 +50,13 @@ class PgEmbedDatabaseTypeTest {
     }
 
     @Test
+    void aConfiguredTransactionalLockIsReplacedByOneThatWorks(@TempDir Path dir) {
+        var config = Flyway.configure().dataSource("jdbc:pgembed:" + dir.resolve("db"), null, null);
+        config.getPluginRegister().getExact(PostgreSQLConfigurationExtension.class).setTransactionalLock(true);
+        assertThat(config.load().migrate().migrationsExecuted).isEqualTo(3);
+    }
+
+    @Test
     void cleanAndRepairWork(@TempDir Path dir) {
         Flyway flyway = Flyway.configure().dataSource("jdbc:pgembed:" + dir.resolve("db"), null, null)
                 .cleanDisabled(false).load();

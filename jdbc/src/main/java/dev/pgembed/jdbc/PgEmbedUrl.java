@@ -73,6 +73,17 @@ public final class PgEmbedUrl {
         return parsed.builder();
     }
 
+    /**
+     * Sets the URL's open options and settings on a builder of the caller's, for example one for a directory of
+     * its own in place of an in-memory URL's temporary one.
+     *
+     * @param builder the builder
+     * @return the same builder
+     */
+    public PgEmbedded.Builder applyTo(PgEmbedded.Builder builder) {
+        return parsed.applyTo(builder);
+    }
+
     /** @return the URL's pgjdbc connection properties (a copy) */
     public Properties connectionProperties() {
         Properties p = new Properties();
