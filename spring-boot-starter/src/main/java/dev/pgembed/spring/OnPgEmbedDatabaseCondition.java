@@ -11,7 +11,8 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
 
 /**
  * Matches when the starter is enabled and the data source is pgembed's: {@code spring.datasource.url} is a
- * {@code jdbc:pgembed:} URL or is not set at all (as Boot offers an embedded database when no URL is set).
+ * {@code jdbc:pgembed:} URL or is not set at all (as Boot offers an embedded database when no URL is set), or a
+ * test class asked for a fresh database ({@code @FreshPgEmbedDatabase}).
  */
 final class OnPgEmbedDatabaseCondition extends SpringBootCondition {
     static final String URL_PROPERTY = "spring.datasource.url";
@@ -22,6 +23,9 @@ final class OnPgEmbedDatabaseCondition extends SpringBootCondition {
         Environment env = context.getEnvironment();
         if (!env.getProperty("spring.pgembed.enabled", Boolean.class, true)) {
             return ConditionOutcome.noMatch(message.because("spring.pgembed.enabled is false"));
+        }
+        if (env.containsProperty(PgEmbedDatabase.FRESH_FOR_TEST_PROPERTY)) {
+            return ConditionOutcome.match(message.because("the test class asks for a fresh database"));
         }
         String url = env.getProperty(URL_PROPERTY);
         if (url == null || url.isBlank()) {

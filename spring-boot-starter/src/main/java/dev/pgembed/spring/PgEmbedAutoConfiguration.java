@@ -50,7 +50,8 @@ public final class PgEmbedAutoConfiguration {
     @Bean(DATABASE_BEAN)
     PgEmbedDatabase pgEmbedDatabase(Environment environment, PgEmbedProperties properties) {
         String url = environment.getProperty(OnPgEmbedDatabaseCondition.URL_PROPERTY);
-        return PgEmbedDatabase.open(url == null || url.isBlank() ? null : url.trim(), properties);
+        return PgEmbedDatabase.open(url == null || url.isBlank() ? null : url.trim(), properties,
+                environment.getProperty(PgEmbedDatabase.FRESH_FOR_TEST_PROPERTY));
     }
 
     /**

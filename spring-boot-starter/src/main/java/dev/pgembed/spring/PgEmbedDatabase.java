@@ -27,6 +27,11 @@ import org.springframework.beans.factory.DisposableBean;
  */
 public final class PgEmbedDatabase implements DisposableBean {
     private static final System.Logger LOG = System.getLogger(PgEmbedDatabase.class.getName());
+    /**
+     * Set by {@code @FreshPgEmbedDatabase} to the test class's name: a fresh in-memory database, whatever the URL and
+     * directory say.
+     */
+    public static final String FRESH_FOR_TEST_PROPERTY = "spring.pgembed.test.fresh-database-for";
 
     private final PgEmbedded db;
     private final String jdbcUrl;
@@ -44,13 +49,14 @@ public final class PgEmbedDatabase implements DisposableBean {
      *
      * @param url        the {@code spring.datasource.url}, a {@code jdbc:pgembed:} one, or null
      * @param properties the properties
+     * @param freshFor   the test class of {@code @FreshPgEmbedDatabase}, or null
      * @return the open database, its listeners started
      * @throws IllegalStateException when the URL and the properties contradict each other
      */
-    static PgEmbedDatabase open(String url, PgEmbedProperties properties) {
+    static PgEmbedDatabase open(String url, PgEmbedProperties properties, String freshFor) {
         NativeAccess.check();
-        PgEmbedUrl parsed = url == null ? null : PgEmbedUrl.parse(url);
-        Path dir = directory(parsed, properties);
+        PgEmbedUrl parsed = url == null || freshFor != null ? null : PgEmbedUrl.parse(url);
+        Path dir = freshFor != null ? null : directory(parsed, properties);
         Path temp = null;
         PgEmbedded.Builder builder;
         if (dir == null) {
@@ -88,7 +94,7 @@ public final class PgEmbedDatabase implements DisposableBean {
                     : (RuntimeException) e;
         }
         LOG.log(System.Logger.Level.INFO, "pgembed: " + (temp != null ? "in-memory database" : "database in " + dir)
-                + " open" + d.describeServers());
+                + (freshFor != null ? " for " + freshFor : "") + " open" + d.describeServers());
         return d;
     }
 
