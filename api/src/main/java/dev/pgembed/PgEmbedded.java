@@ -3,7 +3,6 @@ package dev.pgembed;
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
-import dev.pgembed.internal.bindings.pgembed_log_fn;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,8 +33,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -79,11 +76,6 @@ import java.util.stream.Stream;
  */
 public final class PgEmbedded implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
-    private static final Set<PgEmbedded> OPEN = ConcurrentHashMap.newKeySet();
-    private static final Map<Long, String> NAMES = new ConcurrentHashMap<>();
-    private static final AtomicLong IDS = new AtomicLong();
-    private static volatile MemorySegment logStub;
-    private static boolean hookInstalled;
 
     static final int COMMAND_OK = 0;
     static final int TUPLES_OK = 1;
@@ -97,20 +89,20 @@ public final class PgEmbedded implements AutoCloseable {
     static final int FORMAT_TEXT = 0;
     static final int FORMAT_AUTO = -1;
 
-    private final long id = IDS.incrementAndGet();
-    private final Path dir;
-    private final boolean deleteOnClose;
+    final long id = Instances.nextId();
+    final Path dir;
+    final boolean deleteOnClose;
     private final Duration waitTimeout;
     private final Consumer<Notice> noticeListener;
     private final String sessionRole;
-    private final String label;
+    final String label;
 
     final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
     private final Object engineGuard = new Object();
     /* the native engine; null once released (guarded by engineGuard for cancel(), changed under lock) */
     private MemorySegment engine;
-    private volatile boolean open = true;
+    volatile boolean open = true;
     private volatile boolean closed;
     private volatile String endReason;
     private volatile TransactionStatus txStatus = TransactionStatus.IDLE;
@@ -149,13 +141,7 @@ public final class PgEmbedded implements AutoCloseable {
 
         @Override
         public PgEmbedded findOpen(Path d) {
-            Path n = d.toAbsolutePath().normalize();
-            for (PgEmbedded db : OPEN) {
-                if (db.open && !db.deleteOnClose && db.dir.equals(n)) {
-                    return db;
-                }
-            }
-            return null;
+            return Instances.findOpen(d);
         }
     }
 
@@ -351,7 +337,7 @@ public final class PgEmbedded implements AutoCloseable {
          */
         public PgEmbedded open() {
             NativeLoader.load(nativeDirectory);
-            ensureLogStub();
+            Instances.ensureLogStub();
             Path d;
             boolean temp = dir == null;
             if (temp) {
@@ -401,10 +387,7 @@ public final class PgEmbedded implements AutoCloseable {
                     throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
                 }
                 PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
-                NAMES.put(db.id, d.getFileName() == null ? d.toString() : d.getFileName().toString());
-                PgEmbeddedH.pgembed_set_log_callback(e, logStub, MemorySegment.ofAddress(db.id));
-                OPEN.add(db);
-                installHook();
+                Instances.register(db, e, d);
                 try {
                     Backup.dropStaleSlots(db, d);
                 } catch (PgException ignored) {
@@ -495,61 +478,6 @@ public final class PgEmbedded implements AutoCloseable {
             return PgException.fromNative(err, false);
         } finally {
             PgEmbeddedH.pgembed_error_free(err);
-        }
-    }
-
-    // =============================================================================================
-    // Logging and shutdown
-    // =============================================================================================
-
-    private static synchronized void ensureLogStub() {
-        if (logStub == null) {
-            logStub = pgembed_log_fn.allocate(PgEmbedded::onLog, Arena.global());
-            // also for engines that are still starting (their messages come before open returns)
-            PgEmbeddedH.pgembed_set_default_log_callback(logStub, MemorySegment.NULL);
-        }
-    }
-
-    private static void onLog(MemorySegment context, int elevel, MemorySegment line) {
-        try {
-            System.Logger.Level level = elevel >= 22 ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG;
-            if (LOG.isLoggable(level)) {
-                String name = NAMES.getOrDefault(context.address(), "?");
-                LOG.log(level, "[" + name + "] " + line.getString(0));
-            }
-        } catch (Throwable ignored) {
-            // an exception must not unwind into native code
-        }
-    }
-
-    private static synchronized void installHook() {
-        if (!hookInstalled) {
-            hookInstalled = true;
-            Runtime.getRuntime().addShutdownHook(new Thread(PgEmbedded::closeAllAtExit, "pgembed-shutdown"));
-        }
-    }
-
-    private static void closeAllAtExit() {
-        for (PgEmbedded db : List.copyOf(OPEN)) {
-            try {
-                db.cancel();
-                if (db.lock.tryLock(5, TimeUnit.SECONDS)) {
-                    try {
-                        db.close();
-                    } finally {
-                        db.lock.unlock();
-                    }
-                } else {
-                    LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"
-                            + " of its cancellation; not closed cleanly at exit");
-                }
-            } catch (Throwable t) {
-                LOG.log(System.Logger.Level.WARNING, db.label + ": closing at exit failed", t);
-            }
-        }
-        if (OPEN.isEmpty() && logStub != null) {
-            // no log line may call back into a JVM that is going away
-            PgEmbeddedH.pgembed_set_default_log_callback(MemorySegment.NULL, MemorySegment.NULL);
         }
     }
 
@@ -1604,8 +1532,7 @@ public final class PgEmbedded implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        OPEN.remove(this);
-        NAMES.remove(id);
+        Instances.unregister(this);
         if (deleteOnClose) {
             NativeLoader.deleteRecursively(dir);
         }
