@@ -19,17 +19,14 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -42,7 +39,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * A PostgreSQL 18 database running inside this JVM: one backend session on one data directory, no
@@ -341,12 +337,12 @@ public final class PgEmbedded implements AutoCloseable {
             Path d;
             boolean temp = dir == null;
             if (temp) {
-                d = createTempDir();
+                d = Opening.createTempDir();
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                prepareDirectory(d);
+                Opening.prepareDirectory(d);
                 return start(d, temp);
             } catch (RuntimeException | Error e) {
                 if (temp) {
@@ -357,21 +353,7 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = new LinkedHashMap<>();
-            all.put("TimeZone", zoneSetting(timeZone != null ? timeZone : ZoneId.systemDefault()));
-            all.put("DateStyle", "ISO, MDY");
-            all.put("client_encoding", "UTF8");
-            if (durability != Durability.DURABLE) {
-                all.put("synchronous_commit", "off");
-            }
-            if (durability == Durability.NONE) {
-                all.put("fsync", "off");
-                all.put("full_page_writes", "off");
-            }
-            for (Map.Entry<String, String> s : settings.entrySet()) {
-                all.keySet().removeIf(k -> k.equalsIgnoreCase(s.getKey()));
-                all.put(s.getKey(), s.getValue());
-            }
+            Map<String, String> all = Opening.settings(durability, timeZone, settings);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, Math.max(1, all.size()));
                 int i = 0;
@@ -384,7 +366,7 @@ public final class PgEmbedded implements AutoCloseable {
                         sessionRole == null ? MemorySegment.NULL : arena.allocateFrom(sessionRole),
                         all.size(), arr, errOut);
                 if (e.address() == 0) {
-                    throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
+                    throw Opening.nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
                 }
                 PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
                 Instances.register(db, e, d);
@@ -395,89 +377,6 @@ public final class PgEmbedded implements AutoCloseable {
                 }
                 return db;
             }
-        }
-    }
-
-    private static String zoneSetting(ZoneId zone) {
-        if (zone instanceof ZoneOffset off) {
-            int s = off.getTotalSeconds();
-            if (s == 0) {
-                return "UTC";
-            }
-            // POSIX: the offset is west-positive
-            int a = Math.abs(s);
-            String hm = String.format(Locale.ROOT, "%02d:%02d:%02d", a / 3600, (a / 60) % 60, a % 60);
-            return "<" + (s > 0 ? "+" : "-") + hm.replace(":", "") + ">" + (s > 0 ? "-" : "+") + hm;
-        }
-        return zone.getId();
-    }
-
-    private static Path createTempDir() {
-        Path shm = Path.of("/dev/shm");
-        Path base = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
-        try {
-            return Files.createTempDirectory(base, "pgembed-mem-");
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not create a temporary directory under " + base, e);
-        }
-    }
-
-    private static void prepareDirectory(Path d) {
-        boolean create;
-        if (Files.isDirectory(d)) {
-            try (Stream<Path> s = Files.list(d)) {
-                create = s.findAny().isEmpty();
-            } catch (IOException e) {
-                throw new UncheckedIOException("could not read directory " + d, e);
-            }
-            if (!create) {
-                try (Arena arena = Arena.ofConfined()) {
-                    if (PgEmbeddedH.pgembed_is_cluster(arena.allocateFrom(d.toString())) == 0) {
-                        // what a creation killed midway left is created again (pgembed_create_cluster)
-                        create = Files.isRegularFile(d.resolve("pgembed.creating"));
-                        if (!create) {
-                            throw notCluster(d);
-                        }
-                    }
-                }
-            }
-        } else if (Files.exists(d)) {
-            throw notCluster(d);
-        } else {
-            create = true;
-            try {
-                if (d.getParent() != null) {
-                    Files.createDirectories(d.getParent());
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("could not create " + d.getParent(), e);
-            }
-        }
-        if (create) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-                if (PgEmbeddedH.pgembed_create_cluster(arena.allocateFrom(d.toString()), errOut) != 0) {
-                    throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
-                }
-            }
-        }
-    }
-
-    private static PgException notCluster(Path d) {
-        return new PgException("55000", "\"" + d + "\" is neither empty nor a PostgreSQL database cluster"
-                + " (no PG_VERSION file): give an absent or empty directory to create a database, or the"
-                + " directory of an existing one");
-    }
-
-    /* an error returned through an out-parameter: copied, then freed */
-    private static PgException nativeError(MemorySegment err, String fallback) {
-        if (err.address() == 0) {
-            return new PgException("58000", fallback);
-        }
-        try {
-            return PgException.fromNative(err, false);
-        } finally {
-            PgEmbeddedH.pgembed_error_free(err);
         }
     }
 
