@@ -13,12 +13,6 @@ import java.io.Writer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -990,33 +984,7 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public long copyIn(String copySql, Reader in) {
         Objects.requireNonNull(in, "in");
-        char[] chars = new char[16 * 1024];
-        char[] carry = new char[1];
-        boolean[] hasCarry = new boolean[1];
-        return copyIn(copySql, buf -> {
-            int start = 0;
-            if (hasCarry[0]) {
-                chars[0] = carry[0];
-                start = 1;
-                hasCarry[0] = false;
-            }
-            int n = in.read(chars, start, chars.length - start);
-            if (n < 0) {
-                if (start == 0) {
-                    return -1;
-                }
-                n = 0;
-            }
-            int len = start + n;
-            if (len > 0 && Character.isHighSurrogate(chars[len - 1]) && n > 0) {
-                carry[0] = chars[len - 1];
-                hasCarry[0] = true;
-                len--;
-            }
-            byte[] b = new String(chars, 0, len).getBytes(StandardCharsets.UTF_8);
-            System.arraycopy(b, 0, buf, 0, b.length); // 16 Ki chars fit in 64 KiB
-            return b.length;
-        });
+        return copyIn(copySql, new CopyStreams.ReaderSource(in));
     }
 
     /**
@@ -1044,12 +1012,7 @@ public final class PgEmbedded implements AutoCloseable {
         throw new PgException("42601", wrongDirection);
     }
 
-    @FunctionalInterface
-    private interface Chunks {
-        int read(byte[] buf) throws IOException;
-    }
-
-    private long copyIn(String copySql, Chunks source) {
+    private long copyIn(String copySql, CopyStreams.Source source) {
         Objects.requireNonNull(copySql, "copySql");
         return call(e -> onOsThread(en -> {
             try (Arena arena = Arena.ofConfined()) {
@@ -1116,46 +1079,17 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public long copyOut(String copySql, Writer out) {
         Objects.requireNonNull(out, "out");
-        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
-                .onUnmappableCharacter(CodingErrorAction.REPLACE);
-        CharBuffer chars = CharBuffer.allocate(64 * 1024);
-        ByteBuffer[] pending = {ByteBuffer.allocate(0)};
-        long rows = copyOut(copySql, (b, n) -> {
-            ByteBuffer in;
-            if (pending[0].hasRemaining()) {
-                in = ByteBuffer.allocate(pending[0].remaining() + n);
-                in.put(pending[0]).put(b, 0, n).flip();
-            } else {
-                in = ByteBuffer.wrap(b, 0, n);
-            }
-            while (true) {
-                CoderResult cr = dec.decode(in, chars, false);
-                chars.flip();
-                out.write(chars.array(), 0, chars.limit());
-                chars.clear();
-                if (!cr.isOverflow()) {
-                    break;
-                }
-            }
-            pending[0] = ByteBuffer.allocate(in.remaining()).put(in).flip();
-        });
+        CopyStreams.WriterSink sink = new CopyStreams.WriterSink(out);
+        long rows = copyOut(copySql, sink);
         try {
-            if (pending[0].hasRemaining()) {
-                out.write('\uFFFD');
-            }
-            out.flush();
+            sink.finish();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return rows;
     }
 
-    @FunctionalInterface
-    private interface Sink {
-        void write(byte[] b, int n) throws IOException;
-    }
-
-    private long copyOut(String copySql, Sink sink) {
+    private long copyOut(String copySql, CopyStreams.Sink sink) {
         Objects.requireNonNull(copySql, "copySql");
         return call(e -> onOsThread(en -> {
             try (Arena arena = Arena.ofConfined()) {
