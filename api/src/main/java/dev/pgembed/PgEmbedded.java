@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,31 +66,16 @@ import java.util.function.Consumer;
 public final class PgEmbedded implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
-    static final int COMMAND_OK = 0;
-    static final int TUPLES_OK = 1;
-    static final int EMPTY_QUERY = 2;
-    static final int COPY_IN = 3;
-    static final int COPY_OUT = 4;
-    static final int SUSPENDED = 5;
-    static final int ERROR = 6;
-    static final int FATAL = 7;
-    static final int MISUSE = 8;
-    static final int FORMAT_TEXT = 0;
-    static final int FORMAT_AUTO = -1;
-
     final long id = Instances.nextId();
     final Path dir;
     final boolean deleteOnClose;
     private final Duration waitTimeout;
-    private final Consumer<Notice> noticeListener;
     private final String sessionRole;
     final String label;
 
     final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
-    private final Object engineGuard = new Object();
-    /* the native engine; null once released (guarded by engineGuard for cancel(), changed under lock) */
-    private MemorySegment engine;
+    private final NativeSession natives;
     volatile boolean open = true;
     private volatile boolean closed;
     private volatile String endReason;
@@ -114,9 +98,7 @@ public final class PgEmbedded implements AutoCloseable {
     private static final class BridgeAccess implements EngineBridge.Access {
         @Override
         public MemorySegment engine(PgEmbedded db) {
-            synchronized (db.engineGuard) {
-                return db.engine;
-            }
+            return db.natives.engineFromAnyThread();
         }
 
         @Override
@@ -137,13 +119,22 @@ public final class PgEmbedded implements AutoCloseable {
 
     private PgEmbedded(MemorySegment engine, Path dir, boolean deleteOnClose, Duration waitTimeout,
                        Consumer<Notice> noticeListener, String sessionRole) {
-        this.engine = engine;
         this.sessionRole = sessionRole;
         this.dir = dir;
         this.deleteOnClose = deleteOnClose;
         this.waitTimeout = waitTimeout;
-        this.noticeListener = noticeListener;
         this.label = "PgEmbedded[" + dir + "]";
+        this.natives = new NativeSession(engine, label, noticeListener, new NativeSession.Events() {
+            @Override
+            public void transactionStatus(TransactionStatus status) {
+                txStatus = status;
+            }
+
+            @Override
+            public void engineEnded(String why) {
+                PgEmbedded.this.engineEnded(why);
+            }
+        });
     }
 
     // =============================================================================================
@@ -381,22 +372,7 @@ public final class PgEmbedded implements AutoCloseable {
     /** A native operation run with the lock held and the engine open. */
     @FunctionalInterface
     interface Op<T> {
-        T run(MemorySegment engine) throws IOException;
-    }
-
-    /** Raw native result, checked: not an error. */
-    record Raw(MemorySegment ptr, int status, List<Notice> notices) {
-        long rowsAffected() {
-            return PgEmbeddedH.pgembed_result_rows_affected(ptr);
-        }
-
-        String commandTag() {
-            return PgEmbeddedH.pgembed_result_command_tag(ptr).getString(0);
-        }
-
-        void free() {
-            PgEmbeddedH.pgembed_result_free(ptr);
-        }
+        T run(NativeSession natives) throws IOException;
     }
 
     <T> T call(Op<T> op) {
@@ -404,9 +380,9 @@ public final class PgEmbedded implements AutoCloseable {
         try {
             EngineBridge.DirectHook hook = directHook;
             if (hook != null) {
-                hook.beforeDirectCall(engine);
+                hook.beforeDirectCall(natives.engine());
             }
-            return op.run(engine);
+            return op.run(natives);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
@@ -486,7 +462,7 @@ public final class PgEmbedded implements AutoCloseable {
         lock.lock();
         try {
             awaitTurn(token);
-            int state = body.run(engine);
+            int state = body.run(natives.engine());
             switch (state) {
                 case EngineBridge.IDLE -> {
                     txStatus = TransactionStatus.IDLE;
@@ -526,26 +502,16 @@ public final class PgEmbedded implements AutoCloseable {
             if (c.viaHelper) {
                 // a cursor belongs to the OS thread that opened it: close it there
                 try {
-                    onHelper(en -> {
-                        PgEmbeddedH.pgembed_result_free(PgEmbeddedH.pgembed_cursor_close(en));
+                    onHelper(n -> {
+                        n.cursorCloseAbandoned();
                         return null;
-                    }, engine);
+                    }, natives);
                 } catch (IOException | RuntimeException ignored) {
                     // best effort
                 }
             }
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom("ROLLBACK"));
-            int st = PgEmbeddedH.pgembed_result_status(raw);
-            if (st != MISUSE) {
-                txStatus = TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw));
-            }
-            PgEmbeddedH.pgembed_result_free(raw);
-            if (st == FATAL) {
-                engineEnded("the engine ended");
-            }
-        }
+        natives.rollbackAbandoned();
         owner = null;
     }
 
@@ -553,84 +519,6 @@ public final class PgEmbedded implements AutoCloseable {
         if (!open) {
             String why = endReason;
             throw new IllegalStateException(label + " is closed" + (why != null ? " (" + why + ")" : ""));
-        }
-    }
-
-    /**
-     * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
-     * transaction status; ends a COPY that a non-COPY call started.
-     */
-    Raw check(MemorySegment raw, boolean copyAllowed) {
-        if (raw.address() == 0) {
-            throw new PgException("53200", "out of memory");
-        }
-        int status = PgEmbeddedH.pgembed_result_status(raw);
-        List<Notice> notices = notices(raw);
-        if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
-            txStatus = TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw));
-        }
-        if (status == ERROR || status == FATAL || status == MISUSE) {
-            PgException ex;
-            try {
-                ex = PgException.fromNative(PgEmbeddedH.pgembed_result_error(raw), status == FATAL);
-            } finally {
-                PgEmbeddedH.pgembed_result_free(raw);
-            }
-            dispatch(notices);
-            if (status == FATAL) {
-                engineEnded("the engine ended: " + ex.sqlState() + " " + ex.getMessage());
-            }
-            throw ex;
-        }
-        dispatch(notices);
-        if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
-            PgEmbeddedH.pgembed_result_free(raw);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, status == COPY_IN
-                        ? arena.allocateFrom("COPY FROM STDIN is not supported by this method: use copyIn")
-                        : MemorySegment.NULL);
-                try {
-                    check(end, false).free();
-                } catch (PgException expected) {
-                    // the aborted COPY's error
-                }
-            }
-            throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
-                    + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
-        }
-        return new Raw(raw, status, notices);
-    }
-
-    private static List<Notice> notices(MemorySegment raw) {
-        int n = PgEmbeddedH.pgembed_result_notice_count(raw);
-        if (n <= 0) {
-            return List.of();
-        }
-        List<Notice> list = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            MemorySegment e = PgEmbeddedH.pgembed_result_notice(raw, i);
-            String sev = PgException.field(e, 'V');
-            list.add(new Notice(sev != null ? sev : PgException.field(e, 'S'), PgException.field(e, 'C'),
-                    PgException.field(e, 'M'), PgException.field(e, 'D'), PgException.field(e, 'H')));
-        }
-        return List.copyOf(list);
-    }
-
-    private void dispatch(List<Notice> notices) {
-        for (Notice n : notices) {
-            if (noticeListener != null) {
-                try {
-                    noticeListener.accept(n);
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.WARNING, "notice listener failed", e);
-                }
-            } else {
-                System.Logger.Level level = "WARNING".equals(n.severity()) ? System.Logger.Level.WARNING
-                        : System.Logger.Level.INFO;
-                if (LOG.isLoggable(level)) {
-                    LOG.log(level, n.toString());
-                }
-            }
         }
     }
 
@@ -644,41 +532,19 @@ public final class PgEmbedded implements AutoCloseable {
         }
         txStack.clear();
         openCursor = null;
-        releaseEngine();
+        natives.release();
         released.signalAll();
     }
 
-    private void releaseEngine() {
-        MemorySegment e;
-        synchronized (engineGuard) {
-            e = engine;
-            engine = null;
-        }
-        if (e == null) {
-            return;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            if (PgEmbeddedH.pgembed_close(e, errOut) != 0) {
-                MemorySegment err = errOut.get(ValueLayout.ADDRESS, 0);
-                String msg = err.address() == 0 ? "unknown error" : PgException.field(err, 'M');
-                if (err.address() != 0) {
-                    PgEmbeddedH.pgembed_error_free(err);
-                }
-                LOG.log(System.Logger.Level.WARNING, label + ": the shutdown reported an error: " + msg);
-            }
-        }
-    }
-
     /* runs work that spans several native calls bound to one OS thread (COPY, cursors) */
-    <T> T onOsThread(Op<T> op, MemorySegment e) throws IOException {
+    <T> T onOsThread(Op<T> op, NativeSession n) throws IOException {
         if (!Thread.currentThread().isVirtual()) {
-            return op.run(e);
+            return op.run(n);
         }
-        return onHelper(op, e);
+        return onHelper(op, n);
     }
 
-    private <T> T onHelper(Op<T> op, MemorySegment e) throws IOException {
+    private <T> T onHelper(Op<T> op, NativeSession n) throws IOException {
         if (helper == null) {
             helper = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "pgembed-helper-" + id);
@@ -686,7 +552,7 @@ public final class PgEmbedded implements AutoCloseable {
                 return t;
             });
         }
-        Future<T> f = helper.submit(() -> op.run(e));
+        Future<T> f = helper.submit(() -> op.run(n));
         boolean interrupted = false;
         try {
             while (true) {
@@ -731,22 +597,7 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public long execute(String sql, Object... params) {
         Objects.requireNonNull(sql, "sql");
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment raw;
-                if (params == null || params.length == 0) {
-                    raw = PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(sql));
-                } else {
-                    Params.Native p = Params.toNative(arena, params);
-                    raw = PgEmbeddedH.pgembed_exec_params(e, arena.allocateFrom(sql), p.count(), p.types(),
-                            p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
-                }
-                Raw r = check(raw, false);
-                long n = r.rowsAffected();
-                r.free();
-                return Math.max(0, n);
-            }
-        });
+        return call(n -> n.execute(sql, params));
     }
 
     /**
@@ -792,14 +643,7 @@ public final class PgEmbedded implements AutoCloseable {
 
     Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
         Objects.requireNonNull(sql, "sql");
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_exec_params(e, arena.allocateFrom(sql), p.count(), p.types(),
-                        p.values(), p.lengths(), p.formats(), FORMAT_AUTO), false);
-                return new Result(r.ptr(), resultArena, owns, r.notices());
-            }
-        });
+        return call(n -> n.query(resultArena, owns, sql, params));
     }
 
     /**
@@ -812,37 +656,18 @@ public final class PgEmbedded implements AutoCloseable {
     public PreparedStatement prepare(String sql) {
         Objects.requireNonNull(sql, "sql");
         String name = "pgembed_s" + statementIds.incrementAndGet();
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                check(PgEmbeddedH.pgembed_prepare(e, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
-                        MemorySegment.NULL), false).free();
-            }
+        return call(n -> {
+            n.prepare(name, sql);
             return new PreparedStatement(this, name, sql);
         });
     }
 
     long executePrepared(MemorySegment name, Object[] params) {
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, name, p.count(), p.values(),
-                        p.lengths(), p.formats(), FORMAT_TEXT), false);
-                long n = r.rowsAffected();
-                r.free();
-                return Math.max(0, n);
-            }
-        });
+        return call(n -> n.executePrepared(name, params));
     }
 
     Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, name, p.count(), p.values(),
-                        p.lengths(), p.formats(), FORMAT_AUTO), false);
-                return new Result(r.ptr(), resultArena, owns, r.notices());
-            }
-        });
+        return call(n -> n.queryPrepared(resultArena, owns, name, params));
     }
 
     long executeBatch(String name, List<Object[]> sets) {
@@ -865,26 +690,15 @@ public final class PgEmbedded implements AutoCloseable {
                 Params.encodeOne(set[i], s * nparams + i, types, values, formats, i + 1);
             }
         }
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, types, values, formats, false);
-                Raw r = check(PgEmbeddedH.pgembed_exec_prepared_batch(e, arena.allocateFrom(name), nsets, nparams,
-                        p.values(), p.lengths(), p.formats()), false);
-                long n = r.rowsAffected();
-                r.free();
-                return Math.max(0, n);
-            }
-        });
+        return call(n -> n.executeBatch(name, nsets, nparams, types, values, formats));
     }
 
     void deallocate(String name) {
         if (!open) {
             return;
         }
-        call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                check(PgEmbeddedH.pgembed_deallocate(e, arena.allocateFrom(name)), false).free();
-            }
+        call(n -> {
+            n.deallocate(name);
             return null;
         });
     }
@@ -906,38 +720,34 @@ public final class PgEmbedded implements AutoCloseable {
             throw new IllegalArgumentException("fetchSize must be at least 1");
         }
         Thread caller = Thread.currentThread();
-        return call(e -> onOsThread(en -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_cursor_open(en, arena.allocateFrom(sql), p.count(), p.types(),
-                        p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
-                RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r), r.status() == SUSPENDED);
-                if (r.status() == SUSPENDED) {
-                    openCursor = c;
-                }
-                return c;
+        return call(e -> onOsThread(n -> {
+            NativeSession.Raw r = n.cursorOpen(sql, params, fetchSize);
+            RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r), r.status() == NativeSession.SUSPENDED);
+            if (r.status() == NativeSession.SUSPENDED) {
+                openCursor = c;
             }
+            return c;
         }, e));
     }
 
-    private Result newBatch(Raw r) {
+    private static Result newBatch(NativeSession.Raw r) {
         return new Result(r.ptr(), Arena.ofShared(), true, r.notices());
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */
     Result cursorFetch(RowCursor c, boolean[] more) {
-        return call(e -> onOsThread(en -> {
+        return call(e -> onOsThread(n -> {
             if (openCursor != c) {
                 throw new IllegalStateException("the cursor is no longer open");
             }
-            Raw r;
+            NativeSession.Raw r;
             try {
-                r = check(PgEmbeddedH.pgembed_cursor_fetch(en, c.fetchSize), false);
+                r = n.cursorFetch(c.fetchSize);
             } catch (RuntimeException ex) {
                 openCursor = null;
                 throw ex;
             }
-            more[0] = r.status() == SUSPENDED;
+            more[0] = r.status() == NativeSession.SUSPENDED;
             if (!more[0]) {
                 openCursor = null;
             }
@@ -949,10 +759,10 @@ public final class PgEmbedded implements AutoCloseable {
         if (!open) {
             return;
         }
-        call(e -> onOsThread(en -> {
+        call(e -> onOsThread(n -> {
             if (openCursor == c) {
                 openCursor = null;
-                check(PgEmbeddedH.pgembed_cursor_close(en), false).free();
+                n.cursorClose();
             }
             return null;
         }, e));
@@ -987,71 +797,9 @@ public final class PgEmbedded implements AutoCloseable {
         return copyIn(copySql, new CopyStreams.ReaderSource(in));
     }
 
-    /**
-     * Starts a COPY and checks its direction; a COPY in the other direction is ended (a COPY FROM
-     * STDIN aborted, a COPY TO STDOUT drained) before the error, so the engine is idle again.
-     */
-    private void startCopy(MemorySegment en, Arena arena, String copySql, int want, String wrongDirection) {
-        Raw start = check(PgEmbeddedH.pgembed_exec(en, arena.allocateFrom(copySql)), true);
-        start.free();
-        if (start.status() == want) {
-            return;
-        }
-        try {
-            if (start.status() == COPY_IN) {
-                finishCopy(en, arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
-            } else if (start.status() == COPY_OUT) {
-                finishCopy(en, MemorySegment.NULL);
-            }
-        } catch (PgException aborted) {
-            // aborting a COPY FROM STDIN fails it (57014) by design: the caller's mistake is the error
-            PgException e = new PgException("42601", wrongDirection);
-            e.addSuppressed(aborted);
-            throw e;
-        }
-        throw new PgException("42601", wrongDirection);
-    }
-
     private long copyIn(String copySql, CopyStreams.Source source) {
         Objects.requireNonNull(copySql, "copySql");
-        return call(e -> onOsThread(en -> {
-            try (Arena arena = Arena.ofConfined()) {
-                startCopy(en, arena, copySql, COPY_IN, "copyIn needs a COPY ... FROM STDIN statement");
-                int chunk = 64 * 1024;
-                MemorySegment buf = arena.allocate(chunk);
-                byte[] bytes = new byte[chunk];
-                try {
-                    while (true) {
-                        int n = source.read(bytes);
-                        if (n < 0) {
-                            break;
-                        }
-                        if (n == 0) {
-                            continue;
-                        }
-                        MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, n);
-                        if (PgEmbeddedH.pgembed_copy_put(en, buf, n) != 0) {
-                            break; // the error comes with copy_end
-                        }
-                    }
-                } catch (IOException | RuntimeException ex) {
-                    try {
-                        finishCopy(en, arena.allocateFrom("reading the client's data failed: " + ex));
-                    } catch (PgException aborted) {
-                        ex.addSuppressed(aborted);
-                    }
-                    throw ex;
-                }
-                return finishCopy(en, MemorySegment.NULL);
-            }
-        }, e));
-    }
-
-    private long finishCopy(MemorySegment en, MemorySegment errmsg) {
-        Raw r = check(PgEmbeddedH.pgembed_copy_end(en, errmsg), false);
-        long n = r.rowsAffected();
-        r.free();
-        return Math.max(0, n);
+        return call(e -> onOsThread(n -> n.copyIn(copySql, source), e));
     }
 
     /**
@@ -1091,38 +839,7 @@ public final class PgEmbedded implements AutoCloseable {
 
     private long copyOut(String copySql, CopyStreams.Sink sink) {
         Objects.requireNonNull(copySql, "copySql");
-        return call(e -> onOsThread(en -> {
-            try (Arena arena = Arena.ofConfined()) {
-                startCopy(en, arena, copySql, COPY_OUT, "copyOut needs a COPY ... TO STDOUT statement");
-                MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
-                byte[] bytes = new byte[64 * 1024];
-                IOException failed = null;
-                while (true) {
-                    long n = PgEmbeddedH.pgembed_copy_get(en, dataOut);
-                    if (n <= 0) {
-                        break;
-                    }
-                    if (failed != null) {
-                        continue; // drain
-                    }
-                    MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
-                    if (bytes.length < n) {
-                        bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
-                    }
-                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
-                    try {
-                        sink.write(bytes, (int) n);
-                    } catch (IOException ex) {
-                        failed = ex;
-                    }
-                }
-                long rows = finishCopy(en, MemorySegment.NULL);
-                if (failed != null) {
-                    throw failed;
-                }
-                return rows;
-            }
-        }, e));
+        return call(e -> onOsThread(n -> n.copyOut(copySql, sink), e));
     }
 
     /**
@@ -1131,11 +848,7 @@ public final class PgEmbedded implements AutoCloseable {
      * statement runs.
      */
     public void cancel() {
-        synchronized (engineGuard) {
-            if (engine != null) {
-                PgEmbeddedH.pgembed_cancel(engine);
-            }
-        }
+        natives.cancel();
     }
 
     /**
@@ -1245,13 +958,10 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the transaction
      */
     public Transaction begin() {
-        return call(e -> {
+        return call(n -> {
             boolean nested = !txStack.isEmpty() || txStatus != TransactionStatus.IDLE;
             String sp = nested ? "pgembed_sp" + savepointIds.incrementAndGet() : null;
-            try (Arena arena = Arena.ofConfined()) {
-                check(PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(nested ? "SAVEPOINT " + sp : "BEGIN")), false)
-                        .free();
-            }
+            n.run(nested ? "SAVEPOINT " + sp : "BEGIN");
             Transaction tx = new Transaction(this, sp, Thread.currentThread());
             txStack.push(tx);
             return tx;
@@ -1260,7 +970,7 @@ public final class PgEmbedded implements AutoCloseable {
 
     /* commits (or rolls back) tx and everything nested in it */
     void endTransaction(Transaction tx, boolean commit) {
-        call(e -> {
+        call(n -> {
             if (tx.ended) {
                 return null;
             }
@@ -1268,10 +978,8 @@ public final class PgEmbedded implements AutoCloseable {
                     : commit ? "RELEASE SAVEPOINT " + tx.savepoint
                     : "ROLLBACK TO SAVEPOINT " + tx.savepoint + "; RELEASE SAVEPOINT " + tx.savepoint;
             boolean done = false;
-            try (Arena arena = Arena.ofConfined()) {
-                Raw r = check(PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(sql)), false);
-                String tag = r.commandTag();
-                r.free();
+            try {
+                String tag = n.command(sql);
                 done = true;
                 if (commit && tx.savepoint == null && "ROLLBACK".equals(tag)) {
                     throw new PgException("25P02", "the transaction was rolled back, not committed, because a"
@@ -1357,7 +1065,7 @@ public final class PgEmbedded implements AutoCloseable {
             txStack.clear();
             openCursor = null;
             owner = null;
-            releaseEngine();
+            natives.release();
             released.signalAll();
             if (helper != null) {
                 helper.shutdown();

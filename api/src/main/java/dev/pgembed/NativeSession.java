@@ -1,0 +1,440 @@
+package dev.pgembed;
+
+import dev.pgembed.internal.bindings.PgEmbeddedH;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The native side of one database session: the only class of this package that calls the generated
+ * bindings ({@link PgEmbeddedH}), besides {@link Result} and {@link PgException} reading a result's fields
+ * (as sqlite-jdbc's {@code DB} is its one door to {@code NativeDB}). It owns the engine pointer, turns each
+ * operation of the API into its native calls, and checks every native result: an error becomes a
+ * {@link PgException} (the result freed), notices go to the listener, the transaction status and the end
+ * of the engine are reported to the {@link Events} of the session.
+ *
+ * <p>It does no turn-taking: every method except {@link #cancel()} and {@link #engineFromAnyThread()} runs
+ * with the session's lock held and the caller's turn ({@link PgEmbedded#call}), the methods of COPY and
+ * cursors on the OS thread that started them.
+ */
+final class NativeSession {
+    private static final System.Logger LOG = System.getLogger("dev.pgembed");
+
+    static final int COMMAND_OK = 0;
+    static final int TUPLES_OK = 1;
+    static final int EMPTY_QUERY = 2;
+    static final int COPY_IN = 3;
+    static final int COPY_OUT = 4;
+    static final int SUSPENDED = 5;
+    static final int ERROR = 6;
+    static final int FATAL = 7;
+    static final int MISUSE = 8;
+    static final int FORMAT_TEXT = 0;
+    static final int FORMAT_AUTO = -1;
+
+    /** What a checked result tells the session that runs it. */
+    interface Events {
+        /** The transaction status after a statement. */
+        void transactionStatus(TransactionStatus status);
+
+        /** The engine ended (a FATAL error): the session is over. */
+        void engineEnded(String why);
+    }
+
+    private final String label;
+    private final Consumer<Notice> noticeListener;
+    private final Events events;
+    private final Object engineGuard = new Object();
+    /* the native engine; null once released (guarded by engineGuard for cancel(), changed under the session's lock) */
+    private MemorySegment engine;
+
+    NativeSession(MemorySegment engine, String label, Consumer<Notice> noticeListener, Events events) {
+        this.engine = engine;
+        this.label = label;
+        this.noticeListener = noticeListener;
+        this.events = events;
+    }
+
+    /* the engine, for a caller that holds the session's lock (under which it changes) */
+    MemorySegment engine() {
+        return engine;
+    }
+
+    /* the engine for a caller without the session's lock (EngineBridge.engine); null once released */
+    MemorySegment engineFromAnyThread() {
+        synchronized (engineGuard) {
+            return engine;
+        }
+    }
+
+    /** Raw native result, checked: not an error. */
+    record Raw(MemorySegment ptr, int status, List<Notice> notices) {
+        long rowsAffected() {
+            return PgEmbeddedH.pgembed_result_rows_affected(ptr);
+        }
+
+        String commandTag() {
+            return PgEmbeddedH.pgembed_result_command_tag(ptr).getString(0);
+        }
+
+        void free() {
+            PgEmbeddedH.pgembed_result_free(ptr);
+        }
+    }
+
+    /**
+     * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
+     * transaction status; ends a COPY that a non-COPY call started.
+     */
+    Raw check(MemorySegment raw, boolean copyAllowed) {
+        if (raw.address() == 0) {
+            throw new PgException("53200", "out of memory");
+        }
+        int status = PgEmbeddedH.pgembed_result_status(raw);
+        List<Notice> notices = notices(raw);
+        if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
+            events.transactionStatus(TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw)));
+        }
+        if (status == ERROR || status == FATAL || status == MISUSE) {
+            PgException ex;
+            try {
+                ex = PgException.fromNative(PgEmbeddedH.pgembed_result_error(raw), status == FATAL);
+            } finally {
+                PgEmbeddedH.pgembed_result_free(raw);
+            }
+            dispatch(notices);
+            if (status == FATAL) {
+                events.engineEnded("the engine ended: " + ex.sqlState() + " " + ex.getMessage());
+            }
+            throw ex;
+        }
+        dispatch(notices);
+        if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
+            PgEmbeddedH.pgembed_result_free(raw);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, status == COPY_IN
+                        ? arena.allocateFrom("COPY FROM STDIN is not supported by this method: use copyIn")
+                        : MemorySegment.NULL);
+                try {
+                    check(end, false).free();
+                } catch (PgException expected) {
+                    // the aborted COPY's error
+                }
+            }
+            throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
+                    + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
+        }
+        return new Raw(raw, status, notices);
+    }
+
+    private static List<Notice> notices(MemorySegment raw) {
+        int n = PgEmbeddedH.pgembed_result_notice_count(raw);
+        if (n <= 0) {
+            return List.of();
+        }
+        List<Notice> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            MemorySegment e = PgEmbeddedH.pgembed_result_notice(raw, i);
+            String sev = PgException.field(e, 'V');
+            list.add(new Notice(sev != null ? sev : PgException.field(e, 'S'), PgException.field(e, 'C'),
+                    PgException.field(e, 'M'), PgException.field(e, 'D'), PgException.field(e, 'H')));
+        }
+        return List.copyOf(list);
+    }
+
+    private void dispatch(List<Notice> notices) {
+        for (Notice n : notices) {
+            if (noticeListener != null) {
+                try {
+                    noticeListener.accept(n);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "notice listener failed", e);
+                }
+            } else {
+                System.Logger.Level level = "WARNING".equals(n.severity()) ? System.Logger.Level.WARNING
+                        : System.Logger.Level.INFO;
+                if (LOG.isLoggable(level)) {
+                    LOG.log(level, n.toString());
+                }
+            }
+        }
+    }
+
+    /* ends the engine (a shutdown checkpoint) unless released already; an error is logged, not thrown */
+    void release() {
+        MemorySegment e;
+        synchronized (engineGuard) {
+            e = engine;
+            engine = null;
+        }
+        if (e == null) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            if (PgEmbeddedH.pgembed_close(e, errOut) != 0) {
+                MemorySegment err = errOut.get(ValueLayout.ADDRESS, 0);
+                String msg = err.address() == 0 ? "unknown error" : PgException.field(err, 'M');
+                if (err.address() != 0) {
+                    PgEmbeddedH.pgembed_error_free(err);
+                }
+                LOG.log(System.Logger.Level.WARNING, label + ": the shutdown reported an error: " + msg);
+            }
+        }
+    }
+
+    /* from any thread: cancels the running statement, if any */
+    void cancel() {
+        synchronized (engineGuard) {
+            if (engine != null) {
+                PgEmbeddedH.pgembed_cancel(engine);
+            }
+        }
+    }
+
+    // =============================================================================================
+    // Statements
+    // =============================================================================================
+
+    long execute(String sql, Object[] params) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment raw;
+            if (params == null || params.length == 0) {
+                raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql));
+            } else {
+                Params.Native p = Params.toNative(arena, params);
+                raw = PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                        p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
+            }
+            Raw r = check(raw, false);
+            long n = r.rowsAffected();
+            r.free();
+            return Math.max(0, n);
+        }
+    }
+
+    Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, params);
+            Raw r = check(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                    p.values(), p.lengths(), p.formats(), FORMAT_AUTO), false);
+            return new Result(r.ptr(), resultArena, owns, r.notices());
+        }
+    }
+
+    /* runs a statement of the session's own (BEGIN, SAVEPOINT, COMMIT, ...) and returns its command tag */
+    String command(String sql) {
+        try (Arena arena = Arena.ofConfined()) {
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false);
+            String tag = r.commandTag();
+            r.free();
+            return tag;
+        }
+    }
+
+    /* like command(), for a caller that needs no tag */
+    void run(String sql) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false).free();
+        }
+    }
+
+    /*
+     * ROLLBACK for a session whose owner thread died: its result is not checked (nobody is there to receive
+     * the error), only the transaction status and the end of the engine are reported
+     */
+    void rollbackAbandoned() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom("ROLLBACK"));
+            int st = PgEmbeddedH.pgembed_result_status(raw);
+            if (st != MISUSE) {
+                events.transactionStatus(TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw)));
+            }
+            PgEmbeddedH.pgembed_result_free(raw);
+            if (st == FATAL) {
+                events.engineEnded("the engine ended");
+            }
+        }
+    }
+
+    // =============================================================================================
+    // Prepared statements
+    // =============================================================================================
+
+    void prepare(String name, String sql) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
+                    MemorySegment.NULL), false).free();
+        }
+    }
+
+    long executePrepared(MemorySegment name, Object[] params) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, params);
+            Raw r = check(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
+                    p.lengths(), p.formats(), FORMAT_TEXT), false);
+            long n = r.rowsAffected();
+            r.free();
+            return Math.max(0, n);
+        }
+    }
+
+    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, params);
+            Raw r = check(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
+                    p.lengths(), p.formats(), FORMAT_AUTO), false);
+            return new Result(r.ptr(), resultArena, owns, r.notices());
+        }
+    }
+
+    long executeBatch(String name, int nsets, int nparams, int[] types, byte[][] values, int[] formats) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, types, values, formats, false);
+            Raw r = check(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), nsets, nparams,
+                    p.values(), p.lengths(), p.formats()), false);
+            long n = r.rowsAffected();
+            r.free();
+            return Math.max(0, n);
+        }
+    }
+
+    void deallocate(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(PgEmbeddedH.pgembed_deallocate(engine, arena.allocateFrom(name)), false).free();
+        }
+    }
+
+    // =============================================================================================
+    // Cursors
+    // =============================================================================================
+
+    /* the first batch; status SUSPENDED when more follow */
+    Raw cursorOpen(String sql, Object[] params, int fetchSize) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, params);
+            return check(PgEmbeddedH.pgembed_cursor_open(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                    p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
+        }
+    }
+
+    /* the next batch; status SUSPENDED when more follow */
+    Raw cursorFetch(int fetchSize) {
+        return check(PgEmbeddedH.pgembed_cursor_fetch(engine, fetchSize), false);
+    }
+
+    void cursorClose() {
+        check(PgEmbeddedH.pgembed_cursor_close(engine), false).free();
+    }
+
+    /* closes the cursor of a thread that died: nobody receives the result */
+    void cursorCloseAbandoned() {
+        PgEmbeddedH.pgembed_result_free(PgEmbeddedH.pgembed_cursor_close(engine));
+    }
+
+    // =============================================================================================
+    // COPY
+    // =============================================================================================
+
+    long copyIn(String copySql, CopyStreams.Source source) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            startCopy(arena, copySql, COPY_IN, "copyIn needs a COPY ... FROM STDIN statement");
+            int chunk = 64 * 1024;
+            MemorySegment buf = arena.allocate(chunk);
+            byte[] bytes = new byte[chunk];
+            try {
+                while (true) {
+                    int n = source.read(bytes);
+                    if (n < 0) {
+                        break;
+                    }
+                    if (n == 0) {
+                        continue;
+                    }
+                    MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, n);
+                    if (PgEmbeddedH.pgembed_copy_put(engine, buf, n) != 0) {
+                        break; // the error comes with copy_end
+                    }
+                }
+            } catch (IOException | RuntimeException ex) {
+                try {
+                    finishCopy(arena.allocateFrom("reading the client's data failed: " + ex));
+                } catch (PgException aborted) {
+                    ex.addSuppressed(aborted);
+                }
+                throw ex;
+            }
+            return finishCopy(MemorySegment.NULL);
+        }
+    }
+
+    long copyOut(String copySql, CopyStreams.Sink sink) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            startCopy(arena, copySql, COPY_OUT, "copyOut needs a COPY ... TO STDOUT statement");
+            MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
+            byte[] bytes = new byte[64 * 1024];
+            IOException failed = null;
+            while (true) {
+                long n = PgEmbeddedH.pgembed_copy_get(engine, dataOut);
+                if (n <= 0) {
+                    break;
+                }
+                if (failed != null) {
+                    continue; // drain
+                }
+                MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
+                if (bytes.length < n) {
+                    bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
+                }
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
+                try {
+                    sink.write(bytes, (int) n);
+                } catch (IOException ex) {
+                    failed = ex;
+                }
+            }
+            long rows = finishCopy(MemorySegment.NULL);
+            if (failed != null) {
+                throw failed;
+            }
+            return rows;
+        }
+    }
+
+    /**
+     * Starts a COPY and checks its direction; a COPY in the other direction is ended (a COPY FROM
+     * STDIN aborted, a COPY TO STDOUT drained) before the error, so the engine is idle again.
+     */
+    private void startCopy(Arena arena, String copySql, int want, String wrongDirection) {
+        Raw start = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(copySql)), true);
+        start.free();
+        if (start.status() == want) {
+            return;
+        }
+        try {
+            if (start.status() == COPY_IN) {
+                finishCopy(arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
+            } else if (start.status() == COPY_OUT) {
+                finishCopy(MemorySegment.NULL);
+            }
+        } catch (PgException aborted) {
+            // aborting a COPY FROM STDIN fails it (57014) by design: the caller's mistake is the error
+            PgException e = new PgException("42601", wrongDirection);
+            e.addSuppressed(aborted);
+            throw e;
+        }
+        throw new PgException("42601", wrongDirection);
+    }
+
+    private long finishCopy(MemorySegment errmsg) {
+        Raw r = check(PgEmbeddedH.pgembed_copy_end(engine, errmsg), false);
+        long n = r.rowsAffected();
+        r.free();
+        return Math.max(0, n);
+    }
+}
