@@ -70,7 +70,7 @@ final class Instances {
     static PgEmbedded findOpen(Path d) {
         Path n = d.toAbsolutePath().normalize();
         for (PgEmbedded db : OPEN) {
-            if (db.open && !db.deleteOnClose && db.dir.equals(n)) {
+            if (db.isOpen() && !db.deleteOnClose && db.dir.equals(n)) {
                 return db;
             }
         }
@@ -88,11 +88,11 @@ final class Instances {
         for (PgEmbedded db : List.copyOf(OPEN)) {
             try {
                 db.cancel();
-                if (db.lock.tryLock(5, TimeUnit.SECONDS)) {
+                if (db.session.lock.tryLock(5, TimeUnit.SECONDS)) {
                     try {
                         db.close();
                     } finally {
-                        db.lock.unlock();
+                        db.session.lock.unlock();
                     }
                 } else {
                     LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"

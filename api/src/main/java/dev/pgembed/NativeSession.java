@@ -19,7 +19,7 @@ import java.util.function.Consumer;
  * of the engine are reported to the {@link Events} of the session.
  *
  * <p>It does no turn-taking: every method except {@link #cancel()} and {@link #engineFromAnyThread()} runs
- * with the session's lock held and the caller's turn ({@link PgEmbedded#call}), the methods of COPY and
+ * with the session's lock held and the caller's turn ({@link Session#call}), the methods of COPY and
  * cursors on the OS thread that started them.
  */
 final class NativeSession {

@@ -16,21 +16,12 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
@@ -64,31 +55,14 @@ import java.util.function.Consumer;
  * At most 15 databases can be open at once in one process, and a directory can be open only once.
  */
 public final class PgEmbedded implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger("dev.pgembed");
-
     final long id = Instances.nextId();
     final Path dir;
     final boolean deleteOnClose;
-    private final Duration waitTimeout;
     private final String sessionRole;
     final String label;
-
-    final ReentrantLock lock = new ReentrantLock();
-    private final Condition released = lock.newCondition();
-    private final NativeSession natives;
-    volatile boolean open = true;
-    private volatile boolean closed;
-    private volatile String endReason;
-    private volatile TransactionStatus txStatus = TransactionStatus.IDLE;
-    /* ownership (under lock): the Thread of a direct-API transaction, or an EngineBridge.Token */
-    private Object owner;
-    /* runs before direct API calls (pgembed-jdbc hands the session back); see EngineBridge */
-    private volatile EngineBridge.DirectHook directHook;
-    final Deque<Transaction> txStack = new ArrayDeque<>();
-    RowCursor openCursor;
+    final Session session;
     private final AtomicLong statementIds = new AtomicLong();
     private final AtomicLong savepointIds = new AtomicLong();
-    private ExecutorService helper;
 
     static {
         EngineBridge.install(new BridgeAccess());
@@ -98,17 +72,17 @@ public final class PgEmbedded implements AutoCloseable {
     private static final class BridgeAccess implements EngineBridge.Access {
         @Override
         public MemorySegment engine(PgEmbedded db) {
-            return db.natives.engineFromAnyThread();
+            return db.session.natives().engineFromAnyThread();
         }
 
         @Override
         public int run(PgEmbedded db, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
-            return db.runAs(token, body);
+            return db.session.runAs(token, body);
         }
 
         @Override
         public void setDirectHook(PgEmbedded db, EngineBridge.DirectHook hook) {
-            db.directHook = hook;
+            db.session.setDirectHook(hook);
         }
 
         @Override
@@ -122,19 +96,8 @@ public final class PgEmbedded implements AutoCloseable {
         this.sessionRole = sessionRole;
         this.dir = dir;
         this.deleteOnClose = deleteOnClose;
-        this.waitTimeout = waitTimeout;
         this.label = "PgEmbedded[" + dir + "]";
-        this.natives = new NativeSession(engine, label, noticeListener, new NativeSession.Events() {
-            @Override
-            public void transactionStatus(TransactionStatus status) {
-                txStatus = status;
-            }
-
-            @Override
-            public void engineEnded(String why) {
-                PgEmbedded.this.engineEnded(why);
-            }
-        });
+        this.session = new Session(engine, label, waitTimeout, noticeListener, id);
     }
 
     // =============================================================================================
@@ -366,222 +329,6 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     // =============================================================================================
-    // Calls: lock, ownership, status
-    // =============================================================================================
-
-    /** A native operation run with the lock held and the engine open. */
-    @FunctionalInterface
-    interface Op<T> {
-        T run(NativeSession natives) throws IOException;
-    }
-
-    <T> T call(Op<T> op) {
-        enter();
-        try {
-            EngineBridge.DirectHook hook = directHook;
-            if (hook != null) {
-                hook.beforeDirectCall(natives.engine());
-            }
-            return op.run(natives);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            exit();
-        }
-    }
-
-    private void enter() {
-        lock.lock();
-        try {
-            awaitTurn(Thread.currentThread());
-        } catch (RuntimeException | Error e) {
-            lock.unlock();
-            throw e;
-        }
-    }
-
-    private void exit() {
-        try {
-            Thread me = Thread.currentThread();
-            if (open && (!txStack.isEmpty() || openCursor != null || txStatus != TransactionStatus.IDLE)) {
-                owner = me;
-            } else if (owner != null) {
-                owner = null;
-                released.signalAll();
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /* me: the calling Thread (direct API) or an EngineBridge.Token (a protocol client) */
-    private void awaitTurn(Object me) {
-        ensureOpen();
-        if (owner == null || owner == me) {
-            return;
-        }
-        Thread self = Thread.currentThread();
-        long deadline = System.nanoTime() + waitTimeout.toNanos();
-        while (owner != null && owner != me) {
-            if (owner instanceof Thread t && !t.isAlive()) {
-                recoverAbandoned();
-                break;
-            }
-            Thread holder = owner instanceof Thread t ? t : ((EngineBridge.Token) owner).thread();
-            if (holder == self) {
-                throw new PgException("55P03", "this thread already holds an open transaction on " + label + " ("
-                        + describe(owner) + "), and " + (me instanceof Thread ? "the direct API" : me)
-                        + " wants the same database session: an embedded database has one session, so a second,"
-                        + " independent transaction cannot start on the thread that holds the first (it would wait"
-                        + " for itself). Commit or roll back the first one before, or use a savepoint / nested"
-                        + " transaction instead of a new one (e.g. Spring's REQUIRES_NEW)");
-            }
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                throw new PgException("55P03", "waited " + waitTimeout.toMillis() + " ms for the transaction of "
-                        + describe(owner) + " to end: a transaction belongs to the thread that began it (or to"
-                        + " its JDBC connection), other callers wait until it commits or rolls back (raise"
-                        + " transactionWaitTimeout, or keep transactions short)");
-            }
-            try {
-                released.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new PgException("57014", "interrupted while waiting for another thread's transaction");
-            }
-            ensureOpen();
-        }
-    }
-
-    private static String describe(Object owner) {
-        return owner instanceof Thread t ? "thread \"" + t.getName() + "\"" : String.valueOf(owner);
-    }
-
-    /* runs a protocol client's work (see EngineBridge.run) */
-    int runAs(EngineBridge.Token token, EngineBridge.Body body) throws IOException {
-        lock.lock();
-        try {
-            awaitTurn(token);
-            int state = body.run(natives.engine());
-            switch (state) {
-                case EngineBridge.IDLE -> {
-                    txStatus = TransactionStatus.IDLE;
-                    if (owner != null) {
-                        owner = null;
-                        released.signalAll();
-                    }
-                }
-                case EngineBridge.IN_TRANSACTION, EngineBridge.FAILED, EngineBridge.BUSY -> {
-                    if (state != EngineBridge.BUSY) {
-                        txStatus = state == EngineBridge.FAILED ? TransactionStatus.FAILED
-                                : TransactionStatus.IN_TRANSACTION;
-                    }
-                    owner = token;
-                }
-                case EngineBridge.ENDED -> engineEnded("the engine ended");
-                default -> throw new IllegalArgumentException("state " + state);
-            }
-            return state;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /* the owner thread died with a transaction open: roll it back */
-    private void recoverAbandoned() {
-        LOG.log(System.Logger.Level.WARNING, label + ": thread \"" + ((Thread) owner).getName()
-                + "\" ended with a transaction open; rolling it back");
-        for (Transaction t : txStack) {
-            t.ended = true;
-        }
-        txStack.clear();
-        if (openCursor != null) {
-            RowCursor c = openCursor;
-            openCursor = null;
-            c.abandon();
-            if (c.viaHelper) {
-                // a cursor belongs to the OS thread that opened it: close it there
-                try {
-                    onHelper(n -> {
-                        n.cursorCloseAbandoned();
-                        return null;
-                    }, natives);
-                } catch (IOException | RuntimeException ignored) {
-                    // best effort
-                }
-            }
-        }
-        natives.rollbackAbandoned();
-        owner = null;
-    }
-
-    void ensureOpen() {
-        if (!open) {
-            String why = endReason;
-            throw new IllegalStateException(label + " is closed" + (why != null ? " (" + why + ")" : ""));
-        }
-    }
-
-    /* the engine ended (FATAL): release it now so that the directory can be opened again */
-    private void engineEnded(String why) {
-        endReason = why;
-        open = false;
-        txStatus = TransactionStatus.CLOSED;
-        for (Transaction t : txStack) {
-            t.ended = true;
-        }
-        txStack.clear();
-        openCursor = null;
-        natives.release();
-        released.signalAll();
-    }
-
-    /* runs work that spans several native calls bound to one OS thread (COPY, cursors) */
-    <T> T onOsThread(Op<T> op, NativeSession n) throws IOException {
-        if (!Thread.currentThread().isVirtual()) {
-            return op.run(n);
-        }
-        return onHelper(op, n);
-    }
-
-    private <T> T onHelper(Op<T> op, NativeSession n) throws IOException {
-        if (helper == null) {
-            helper = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "pgembed-helper-" + id);
-                t.setDaemon(true);
-                return t;
-            });
-        }
-        Future<T> f = helper.submit(() -> op.run(n));
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return f.get();
-                } catch (InterruptedException ie) {
-                    interrupted = true; // the native call must finish before the lock is released
-                } catch (ExecutionException ee) {
-                    Throwable c = ee.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    if (c instanceof Error err) {
-                        throw err;
-                    }
-                    throw new IllegalStateException(c);
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    // =============================================================================================
     // Statements
     // =============================================================================================
 
@@ -597,7 +344,7 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public long execute(String sql, Object... params) {
         Objects.requireNonNull(sql, "sql");
-        return call(n -> n.execute(sql, params));
+        return session.call(n -> n.execute(sql, params));
     }
 
     /**
@@ -643,7 +390,7 @@ public final class PgEmbedded implements AutoCloseable {
 
     Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
         Objects.requireNonNull(sql, "sql");
-        return call(n -> n.query(resultArena, owns, sql, params));
+        return session.call(n -> n.query(resultArena, owns, sql, params));
     }
 
     /**
@@ -656,18 +403,18 @@ public final class PgEmbedded implements AutoCloseable {
     public PreparedStatement prepare(String sql) {
         Objects.requireNonNull(sql, "sql");
         String name = "pgembed_s" + statementIds.incrementAndGet();
-        return call(n -> {
+        return session.call(n -> {
             n.prepare(name, sql);
             return new PreparedStatement(this, name, sql);
         });
     }
 
     long executePrepared(MemorySegment name, Object[] params) {
-        return call(n -> n.executePrepared(name, params));
+        return session.call(n -> n.executePrepared(name, params));
     }
 
     Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
-        return call(n -> n.queryPrepared(resultArena, owns, name, params));
+        return session.call(n -> n.queryPrepared(resultArena, owns, name, params));
     }
 
     long executeBatch(String name, List<Object[]> sets) {
@@ -690,14 +437,14 @@ public final class PgEmbedded implements AutoCloseable {
                 Params.encodeOne(set[i], s * nparams + i, types, values, formats, i + 1);
             }
         }
-        return call(n -> n.executeBatch(name, nsets, nparams, types, values, formats));
+        return session.call(n -> n.executeBatch(name, nsets, nparams, types, values, formats));
     }
 
     void deallocate(String name) {
-        if (!open) {
+        if (!session.isOpen()) {
             return;
         }
-        call(n -> {
+        session.call(n -> {
             n.deallocate(name);
             return null;
         });
@@ -720,14 +467,14 @@ public final class PgEmbedded implements AutoCloseable {
             throw new IllegalArgumentException("fetchSize must be at least 1");
         }
         Thread caller = Thread.currentThread();
-        return call(e -> onOsThread(n -> {
+        return session.callOnOsThread(n -> {
             NativeSession.Raw r = n.cursorOpen(sql, params, fetchSize);
             RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r), r.status() == NativeSession.SUSPENDED);
             if (r.status() == NativeSession.SUSPENDED) {
-                openCursor = c;
+                session.setOpenCursor(c);
             }
             return c;
-        }, e));
+        });
     }
 
     private static Result newBatch(NativeSession.Raw r) {
@@ -736,36 +483,36 @@ public final class PgEmbedded implements AutoCloseable {
 
     /* next batch of the open cursor; null result status tells whether more follow */
     Result cursorFetch(RowCursor c, boolean[] more) {
-        return call(e -> onOsThread(n -> {
-            if (openCursor != c) {
+        return session.callOnOsThread(n -> {
+            if (!session.isOpenCursor(c)) {
                 throw new IllegalStateException("the cursor is no longer open");
             }
             NativeSession.Raw r;
             try {
                 r = n.cursorFetch(c.fetchSize);
             } catch (RuntimeException ex) {
-                openCursor = null;
+                session.setOpenCursor(null);
                 throw ex;
             }
             more[0] = r.status() == NativeSession.SUSPENDED;
             if (!more[0]) {
-                openCursor = null;
+                session.setOpenCursor(null);
             }
             return newBatch(r);
-        }, e));
+        });
     }
 
     void cursorClose(RowCursor c) {
-        if (!open) {
+        if (!session.isOpen()) {
             return;
         }
-        call(e -> onOsThread(n -> {
-            if (openCursor == c) {
-                openCursor = null;
+        session.callOnOsThread(n -> {
+            if (session.isOpenCursor(c)) {
+                session.setOpenCursor(null);
                 n.cursorClose();
             }
             return null;
-        }, e));
+        });
     }
 
     /**
@@ -799,7 +546,7 @@ public final class PgEmbedded implements AutoCloseable {
 
     private long copyIn(String copySql, CopyStreams.Source source) {
         Objects.requireNonNull(copySql, "copySql");
-        return call(e -> onOsThread(n -> n.copyIn(copySql, source), e));
+        return session.callOnOsThread(n -> n.copyIn(copySql, source));
     }
 
     /**
@@ -839,7 +586,7 @@ public final class PgEmbedded implements AutoCloseable {
 
     private long copyOut(String copySql, CopyStreams.Sink sink) {
         Objects.requireNonNull(copySql, "copySql");
-        return call(e -> onOsThread(n -> n.copyOut(copySql, sink), e));
+        return session.callOnOsThread(n -> n.copyOut(copySql, sink));
     }
 
     /**
@@ -848,7 +595,7 @@ public final class PgEmbedded implements AutoCloseable {
      * statement runs.
      */
     public void cancel() {
-        natives.cancel();
+        session.natives().cancel();
     }
 
     /**
@@ -857,12 +604,12 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the status; {@link TransactionStatus#CLOSED} once closed
      */
     public TransactionStatus transactionStatus() {
-        return open ? txStatus : TransactionStatus.CLOSED;
+        return session.transactionStatus();
     }
 
     /** True until {@link #close()}, or until the engine ended with a FATAL error. */
     public boolean isOpen() {
-        return open;
+        return session.isOpen();
     }
 
     /** The data directory. */
@@ -958,19 +705,19 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the transaction
      */
     public Transaction begin() {
-        return call(n -> {
-            boolean nested = !txStack.isEmpty() || txStatus != TransactionStatus.IDLE;
+        return session.call(n -> {
+            boolean nested = session.inTransaction();
             String sp = nested ? "pgembed_sp" + savepointIds.incrementAndGet() : null;
             n.run(nested ? "SAVEPOINT " + sp : "BEGIN");
             Transaction tx = new Transaction(this, sp, Thread.currentThread());
-            txStack.push(tx);
+            session.pushTransaction(tx);
             return tx;
         });
     }
 
     /* commits (or rolls back) tx and everything nested in it */
     void endTransaction(Transaction tx, boolean commit) {
-        call(n -> {
+        session.call(n -> {
             if (tx.ended) {
                 return null;
             }
@@ -986,14 +733,8 @@ public final class PgEmbedded implements AutoCloseable {
                             + " statement in it failed");
                 }
             } finally {
-                if (done || tx.savepoint == null || !open) {
-                    while (!txStack.isEmpty()) {
-                        Transaction t = txStack.pop();
-                        t.ended = true;
-                        if (t == tx) {
-                            break;
-                        }
-                    }
+                if (done || tx.savepoint == null || !session.isOpen()) {
+                    session.popTransactions(tx);
                 }
             }
             return null;
@@ -1022,15 +763,9 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public void backup(Path target) {
         Objects.requireNonNull(target, "target");
-        lock.lock();
-        try {
-            ensureOpen();
-            if (owner == Thread.currentThread()) {
-                throw new PgException("25001", "backup() cannot run inside this thread's open transaction on "
-                        + label + ": the copy must not wait for the transaction that waits for it");
-            }
-        } finally {
-            lock.unlock();
+        if (session.ownedByCurrentThread()) {
+            throw new PgException("25001", "backup() cannot run inside this thread's open transaction on "
+                    + label + ": the copy must not wait for the transaction that waits for it");
         }
         Backup.run(this, dir, target);
     }
@@ -1046,32 +781,8 @@ public final class PgEmbedded implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
+        if (!session.close()) {
             return;
-        }
-        lock.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            if (open) {
-                endReason = null;
-            }
-            open = false;
-            for (Transaction t : txStack) {
-                t.ended = true;
-            }
-            txStack.clear();
-            openCursor = null;
-            owner = null;
-            natives.release();
-            released.signalAll();
-            if (helper != null) {
-                helper.shutdown();
-            }
-        } finally {
-            lock.unlock();
         }
         Instances.unregister(this);
         if (deleteOnClose) {
@@ -1081,6 +792,6 @@ public final class PgEmbedded implements AutoCloseable {
 
     @Override
     public String toString() {
-        return label + (open ? "" : " (closed)");
+        return label + (session.isOpen() ? "" : " (closed)");
     }
 }
