@@ -1,9 +1,5 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.bindings.PgEmbeddedH;
-import dev.pgembed.internal.bindings.pgembed_log_fn;
-
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
@@ -35,9 +31,9 @@ final class Instances {
 
     static synchronized void ensureLogStub() {
         if (logStub == null) {
-            logStub = pgembed_log_fn.allocate(Instances::onLog, Arena.global());
+            logStub = NativeSession.logCallback(Instances::onLog);
             // also for engines that are still starting (their messages come before open returns)
-            PgEmbeddedH.pgembed_set_default_log_callback(logStub, MemorySegment.NULL);
+            NativeSession.setDefaultLogCallback(logStub);
         }
     }
 
@@ -54,9 +50,9 @@ final class Instances {
     }
 
     /* a database just opened on d: its log lines carry d's name, and the shutdown hook closes it */
-    static void register(PgEmbedded db, MemorySegment engine, Path d) {
+    static void register(PgEmbedded db, Path d) {
         NAMES.put(db.id, d.getFileName() == null ? d.toString() : d.getFileName().toString());
-        PgEmbeddedH.pgembed_set_log_callback(engine, logStub, MemorySegment.ofAddress(db.id));
+        db.session.natives().setLogCallback(logStub, db.id);
         OPEN.add(db);
         installHook();
     }
@@ -104,7 +100,7 @@ final class Instances {
         }
         if (OPEN.isEmpty() && logStub != null) {
             // no log line may call back into a JVM that is going away
-            PgEmbeddedH.pgembed_set_default_log_callback(MemorySegment.NULL, MemorySegment.NULL);
+            NativeSession.setDefaultLogCallback(MemorySegment.NULL);
         }
     }
 }

@@ -1,13 +1,16 @@
 package dev.pgembed;
 
 import dev.pgembed.internal.bindings.PgEmbeddedH;
+import dev.pgembed.internal.bindings.pgembed_log_fn;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -195,6 +198,78 @@ final class NativeSession {
                 PgEmbeddedH.pgembed_cancel(engine);
             }
         }
+    }
+
+    // =============================================================================================
+    // Opening, clusters, logging
+    // =============================================================================================
+
+    /* starts an engine on d (a cluster) with settings "name=value"; returns it, or throws its error */
+    static MemorySegment open(Path d, String database, String role, Map<String, String> settings) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, Math.max(1, settings.size()));
+            int i = 0;
+            for (Map.Entry<String, String> s : settings.entrySet()) {
+                arr.setAtIndex(ValueLayout.ADDRESS, i++, arena.allocateFrom(s.getKey() + "=" + s.getValue()));
+            }
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment e = PgEmbeddedH.pgembed_open_as(arena.allocateFrom(d.toString()),
+                    database == null ? MemorySegment.NULL : arena.allocateFrom(database),
+                    role == null ? MemorySegment.NULL : arena.allocateFrom(role),
+                    settings.size(), arr, errOut);
+            if (e.address() == 0) {
+                throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
+            }
+            return e;
+        }
+    }
+
+    static boolean isCluster(Path d) {
+        try (Arena arena = Arena.ofConfined()) {
+            return PgEmbeddedH.pgembed_is_cluster(arena.allocateFrom(d.toString())) != 0;
+        }
+    }
+
+    static void createCluster(Path d) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            if (PgEmbeddedH.pgembed_create_cluster(arena.allocateFrom(d.toString()), errOut) != 0) {
+                throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
+            }
+        }
+    }
+
+    /* an error returned through an out-parameter: copied, then freed */
+    private static PgException nativeError(MemorySegment err, String fallback) {
+        if (err.address() == 0) {
+            return new PgException("58000", fallback);
+        }
+        try {
+            return PgException.fromNative(err, false);
+        } finally {
+            PgEmbeddedH.pgembed_error_free(err);
+        }
+    }
+
+    /** Receives an engine's log line; must not throw (it runs as an upcall from native code). */
+    @FunctionalInterface
+    interface LogLine {
+        void log(MemorySegment context, int elevel, MemorySegment line);
+    }
+
+    /* a native function pointer that calls f, alive as long as the JVM */
+    static MemorySegment logCallback(LogLine f) {
+        return pgembed_log_fn.allocate(f::log, Arena.global());
+    }
+
+    /* the callback of engines without one of their own (those still starting); NULL for none */
+    static void setDefaultLogCallback(MemorySegment callback) {
+        PgEmbeddedH.pgembed_set_default_log_callback(callback, MemorySegment.NULL);
+    }
+
+    /* this engine's callback, called with context as its first argument */
+    void setLogCallback(MemorySegment callback, long context) {
+        PgEmbeddedH.pgembed_set_log_callback(engine, callback, MemorySegment.ofAddress(context));
     }
 
     // =============================================================================================

@@ -1,12 +1,7 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.bindings.PgEmbeddedH;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZoneId;
@@ -78,13 +73,11 @@ final class Opening {
                 throw new UncheckedIOException("could not read directory " + d, e);
             }
             if (!create) {
-                try (Arena arena = Arena.ofConfined()) {
-                    if (PgEmbeddedH.pgembed_is_cluster(arena.allocateFrom(d.toString())) == 0) {
-                        // what a creation killed midway left is created again (pgembed_create_cluster)
-                        create = Files.isRegularFile(d.resolve("pgembed.creating"));
-                        if (!create) {
-                            throw notCluster(d);
-                        }
+                if (!NativeSession.isCluster(d)) {
+                    // what a creation killed midway left is created again (pgembed_create_cluster)
+                    create = Files.isRegularFile(d.resolve("pgembed.creating"));
+                    if (!create) {
+                        throw notCluster(d);
                     }
                 }
             }
@@ -101,12 +94,7 @@ final class Opening {
             }
         }
         if (create) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-                if (PgEmbeddedH.pgembed_create_cluster(arena.allocateFrom(d.toString()), errOut) != 0) {
-                    throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
-                }
-            }
+            NativeSession.createCluster(d);
         }
     }
 
@@ -114,17 +102,5 @@ final class Opening {
         return new PgException("55000", "\"" + d + "\" is neither empty nor a PostgreSQL database cluster"
                 + " (no PG_VERSION file): give an absent or empty directory to create a database, or the"
                 + " directory of an existing one");
-    }
-
-    /* an error returned through an out-parameter: copied, then freed */
-    static PgException nativeError(MemorySegment err, String fallback) {
-        if (err.address() == 0) {
-            return new PgException("58000", fallback);
-        }
-        try {
-            return PgException.fromNative(err, false);
-        } finally {
-            PgEmbeddedH.pgembed_error_free(err);
-        }
     }
 }

@@ -2,7 +2,6 @@ package dev.pgembed;
 
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
-import dev.pgembed.internal.bindings.PgEmbeddedH;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,7 +11,6 @@ import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -302,29 +300,15 @@ public final class PgEmbedded implements AutoCloseable {
 
         private PgEmbedded start(Path d, boolean temp) {
             Map<String, String> all = Opening.settings(durability, timeZone, settings);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, Math.max(1, all.size()));
-                int i = 0;
-                for (Map.Entry<String, String> s : all.entrySet()) {
-                    arr.setAtIndex(ValueLayout.ADDRESS, i++, arena.allocateFrom(s.getKey() + "=" + s.getValue()));
-                }
-                MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-                MemorySegment e = PgEmbeddedH.pgembed_open_as(arena.allocateFrom(d.toString()),
-                        database == null ? MemorySegment.NULL : arena.allocateFrom(database),
-                        sessionRole == null ? MemorySegment.NULL : arena.allocateFrom(sessionRole),
-                        all.size(), arr, errOut);
-                if (e.address() == 0) {
-                    throw Opening.nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
-                }
-                PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
-                Instances.register(db, e, d);
-                try {
-                    Backup.dropStaleSlots(db, d);
-                } catch (PgException ignored) {
-                    // a session role without REPLICATION cannot drop them; the next backup() will
-                }
-                return db;
+            MemorySegment e = NativeSession.open(d, database, sessionRole, all);
+            PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
+            Instances.register(db, d);
+            try {
+                Backup.dropStaleSlots(db, d);
+            } catch (PgException ignored) {
+                // a session role without REPLICATION cannot drop them; the next backup() will
             }
+            return db;
         }
     }
 
