@@ -28,17 +28,15 @@ import java.util.function.Consumer;
 final class NativeSession {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
-    static final int COMMAND_OK = 0;
-    static final int TUPLES_OK = 1;
-    static final int EMPTY_QUERY = 2;
-    static final int COPY_IN = 3;
-    static final int COPY_OUT = 4;
-    static final int SUSPENDED = 5;
-    static final int ERROR = 6;
-    static final int FATAL = 7;
-    static final int MISUSE = 8;
-    static final int FORMAT_TEXT = 0;
-    static final int FORMAT_AUTO = -1;
+    /* the statuses of pgembed_status and the result formats this class passes, as the header defines them */
+    static final int COPY_IN = PgEmbeddedH.PGEMBED_COPY_IN();
+    static final int COPY_OUT = PgEmbeddedH.PGEMBED_COPY_OUT();
+    static final int SUSPENDED = PgEmbeddedH.PGEMBED_SUSPENDED();
+    static final int ERROR = PgEmbeddedH.PGEMBED_ERROR();
+    static final int FATAL = PgEmbeddedH.PGEMBED_FATAL();
+    static final int MISUSE = PgEmbeddedH.PGEMBED_MISUSE();
+    static final int FORMAT_TEXT = PgEmbeddedH.PGEMBED_FORMAT_TEXT();
+    static final int FORMAT_AUTO = PgEmbeddedH.PGEMBED_FORMAT_AUTO();
 
     /** What a checked result tells the session that runs it. */
     interface Events {
@@ -101,7 +99,7 @@ final class NativeSession {
         int status = PgEmbeddedH.pgembed_result_status(raw);
         List<Notice> notices = notices(raw);
         if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
-            events.transactionStatus(TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw)));
+            events.transactionStatus(transactionStatus(raw));
         }
         if (status == ERROR || status == FATAL || status == MISUSE) {
             PgException ex;
@@ -133,6 +131,21 @@ final class NativeSession {
                     + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
         }
         return new Raw(raw, status, notices);
+    }
+
+    /* a result's transaction status (PGEMBED_TX_*) */
+    private static TransactionStatus transactionStatus(MemorySegment raw) {
+        int code = PgEmbeddedH.pgembed_result_transaction_status(raw);
+        if (code == PgEmbeddedH.PGEMBED_TX_IDLE()) {
+            return TransactionStatus.IDLE;
+        }
+        if (code == PgEmbeddedH.PGEMBED_TX_INBLOCK()) {
+            return TransactionStatus.IN_TRANSACTION;
+        }
+        if (code == PgEmbeddedH.PGEMBED_TX_FAILED()) {
+            return TransactionStatus.FAILED;
+        }
+        return TransactionStatus.CLOSED;
     }
 
     private static List<Notice> notices(MemorySegment raw) {
@@ -328,7 +341,7 @@ final class NativeSession {
             MemorySegment raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom("ROLLBACK"));
             int st = PgEmbeddedH.pgembed_result_status(raw);
             if (st != MISUSE) {
-                events.transactionStatus(TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw)));
+                events.transactionStatus(transactionStatus(raw));
             }
             PgEmbeddedH.pgembed_result_free(raw);
             if (st == FATAL) {
