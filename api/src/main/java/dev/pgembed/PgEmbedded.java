@@ -66,7 +66,10 @@ public final class PgEmbedded implements AutoCloseable {
         EngineBridge.install(new BridgeAccess());
     }
 
-    /* the internal door of pgembed-jdbc (see EngineBridge): not API */
+    /*
+     * the internal door of pgembed-jdbc: EngineBridge's implementation, installed from here so that it can reach
+     * the session without making it public (the JDK's SharedSecrets pattern; see EngineBridge): not API
+     */
     private static final class BridgeAccess implements EngineBridge.Access {
         @Override
         public MemorySegment engine(PgEmbedded db) {
