@@ -381,9 +381,9 @@ final class NativeSession {
         }
     }
 
-    long executeBatch(String name, int nsets, int nparams, int[] types, byte[][] values, int[] formats) {
+    long executeBatch(String name, int nsets, int nparams, Params.Encoded sets) {
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, types, values, formats, false);
+            Params.Native p = Params.toNative(arena, sets.types, sets.values, sets.formats, false);
             Raw r = check(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), nsets, nparams,
                     p.values(), p.lengths(), p.formats()), false);
             long n = r.rowsAffected();

@@ -12,6 +12,7 @@ import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.UUID;
 
 /** Encodes Java values as parameters of PostgreSQL's extended protocol (text form, binary for byte[]). */
@@ -42,6 +43,22 @@ final class Params {
         Encoded e = new Encoded(p.length);
         for (int i = 0; i < p.length; i++) {
             encodeOne(p[i], i, e.types, e.values, e.formats, i + 1);
+        }
+        return e;
+    }
+
+    /* parameter sets of a batch, one after the other: set s's parameter i at s * nparams + i */
+    static Encoded encodeSets(List<Object[]> sets, int nparams) {
+        Encoded e = new Encoded(Math.multiplyExact(sets.size(), nparams));
+        for (int s = 0; s < sets.size(); s++) {
+            Object[] set = sets.get(s);
+            if (set.length != nparams) {
+                throw new IllegalArgumentException("parameter set " + s + " has " + set.length
+                        + " values, the first one has " + nparams);
+            }
+            for (int i = 0; i < nparams; i++) {
+                encodeOne(set[i], s * nparams + i, e.types, e.values, e.formats, i + 1);
+            }
         }
         return e;
     }

@@ -410,21 +410,8 @@ public final class PgEmbedded implements AutoCloseable {
         }
         int nparams = sets.get(0).length;
         int nsets = sets.size();
-        int total = Math.multiplyExact(nsets, nparams);
-        int[] types = new int[total];
-        byte[][] values = new byte[total][];
-        int[] formats = new int[total];
-        for (int s = 0; s < nsets; s++) {
-            Object[] set = sets.get(s);
-            if (set.length != nparams) {
-                throw new IllegalArgumentException("parameter set " + s + " has " + set.length
-                        + " values, the first one has " + nparams);
-            }
-            for (int i = 0; i < nparams; i++) {
-                Params.encodeOne(set[i], s * nparams + i, types, values, formats, i + 1);
-            }
-        }
-        return session.call(n -> n.executeBatch(name, nsets, nparams, types, values, formats));
+        Params.Encoded e = Params.encodeSets(sets, nparams);
+        return session.call(n -> n.executeBatch(name, nsets, nparams, e));
     }
 
     void deallocate(String name) {
