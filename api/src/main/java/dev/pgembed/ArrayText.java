@@ -78,10 +78,10 @@ final class ArrayText {
             case 1022 -> map(elems, Double[]::new, Double::valueOf);
             case 1231 -> map(elems, BigDecimal[]::new, BigDecimal::new);
             case 2951 -> map(elems, UUID[]::new, UUID::fromString);
-            case 1182 -> map(elems, LocalDate[]::new, Row.Temporal::date);
-            case 1183 -> map(elems, LocalTime[]::new, Row.Temporal::time);
-            case 1115 -> map(elems, LocalDateTime[]::new, e -> Row.Temporal.timestamp(e).toLocalDateTime());
-            case 1185 -> map(elems, OffsetDateTime[]::new, Row.Temporal::timestamp);
+            case 1182 -> map(elems, LocalDate[]::new, TemporalText::date);
+            case 1183 -> map(elems, LocalTime[]::new, TemporalText::time);
+            case 1115 -> map(elems, LocalDateTime[]::new, e -> TemporalText.timestamp(e).toLocalDateTime());
+            case 1185 -> map(elems, OffsetDateTime[]::new, TemporalText::timestamp);
             default -> elems.toArray(new String[0]);
         };
     }

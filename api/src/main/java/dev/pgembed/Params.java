@@ -154,12 +154,12 @@ final class Params {
             case BigDecimal x -> x.toPlainString();
             case Boolean x -> x ? "t" : "f";
             case UUID x -> x.toString();
-            case LocalDate x -> date(x);
+            case LocalDate x -> TemporalText.date(x);
             case LocalTime x -> x.toString();
-            case LocalDateTime x -> timestamp(x, null);
-            case OffsetDateTime x -> timestamp(x.toLocalDateTime(), x.getOffset());
+            case LocalDateTime x -> TemporalText.timestamp(x, null);
+            case OffsetDateTime x -> TemporalText.timestamp(x.toLocalDateTime(), x.getOffset());
             case Instant x -> x.equals(Instant.MAX) ? "infinity" : x.equals(Instant.MIN) ? "-infinity"
-                    : timestamp(LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
+                    : TemporalText.timestamp(LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
                     ZoneOffset.UTC);
             default -> {
                 if (v.getClass().isArray()) {
@@ -199,69 +199,6 @@ final class Params {
             }
         }
         return sb.append('}').toString();
-    }
-
-    static String date(LocalDate d) {
-        if (d.equals(LocalDate.MAX)) {
-            return "infinity";
-        }
-        if (d.equals(LocalDate.MIN)) {
-            return "-infinity";
-        }
-        StringBuilder sb = new StringBuilder(16);
-        appendDate(sb, d);
-        if (d.getYear() <= 0) {
-            sb.append(" BC");
-        }
-        return sb.toString();
-    }
-
-    private static void appendDate(StringBuilder sb, LocalDate d) {
-        int y = d.getYear() <= 0 ? 1 - d.getYear() : d.getYear();
-        String ys = Integer.toString(y);
-        for (int i = ys.length(); i < 4; i++) {
-            sb.append('0');
-        }
-        sb.append(ys).append('-');
-        two(sb, d.getMonthValue()).append('-');
-        two(sb, d.getDayOfMonth());
-    }
-
-    private static StringBuilder two(StringBuilder sb, int v) {
-        if (v < 10) {
-            sb.append('0');
-        }
-        return sb.append(v);
-    }
-
-    static String timestamp(LocalDateTime t, ZoneOffset offset) {
-        if (t.equals(LocalDateTime.MAX) || (offset != null && t.equals(OffsetDateTime.MAX.toLocalDateTime()))) {
-            return "infinity";
-        }
-        if (t.equals(LocalDateTime.MIN) || (offset != null && t.equals(OffsetDateTime.MIN.toLocalDateTime()))) {
-            return "-infinity";
-        }
-        StringBuilder sb = new StringBuilder(40);
-        appendDate(sb, t.toLocalDate());
-        sb.append(' ').append(t.toLocalTime());
-        if (t.toLocalTime().getSecond() == 0 && t.toLocalTime().getNano() == 0) {
-            sb.append(":00");
-        }
-        if (offset != null) {
-            int s = offset.getTotalSeconds();
-            sb.append(s < 0 ? '-' : '+');
-            s = Math.abs(s);
-            two(sb, s / 3600).append(':');
-            two(sb, (s / 60) % 60);
-            if (s % 60 != 0) {
-                sb.append(':');
-                two(sb, s % 60);
-            }
-        }
-        if (t.getYear() <= 0) {
-            sb.append(" BC");
-        }
-        return sb.toString();
     }
 
     /** Copies encoded parameters into native memory allocated from the arena. */

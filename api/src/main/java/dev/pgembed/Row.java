@@ -10,7 +10,6 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -445,7 +444,7 @@ public final class Row {
             return null;
         }
         try {
-            return Temporal.date(s);
+            return TemporalText.date(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalDate");
         }
@@ -463,7 +462,7 @@ public final class Row {
             return null;
         }
         try {
-            return Temporal.time(s);
+            return TemporalText.time(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalTime");
         }
@@ -481,7 +480,7 @@ public final class Row {
             return null;
         }
         try {
-            return Temporal.timestamp(s).toLocalDateTime();
+            return TemporalText.timestamp(s).toLocalDateTime();
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalDateTime");
         }
@@ -502,7 +501,7 @@ public final class Row {
             return null;
         }
         try {
-            return Temporal.timestamp(s);
+            return TemporalText.timestamp(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "OffsetDateTime");
         }
@@ -582,94 +581,5 @@ public final class Row {
             values.add(getString(i));
         }
         return "Row" + values;
-    }
-
-    /** Parsing of PostgreSQL's ISO date/time output. */
-    static final class Temporal {
-        private Temporal() {
-        }
-
-        static LocalDate date(String s) {
-            if (s.equals("infinity")) {
-                return LocalDate.MAX;
-            }
-            if (s.equals("-infinity")) {
-                return LocalDate.MIN;
-            }
-            boolean bc = s.endsWith(" BC");
-            int dash = s.indexOf('-', 1);
-            int y = Integer.parseInt(s, 0, dash, 10);
-            int m = Integer.parseInt(s, dash + 1, dash + 3, 10);
-            int d = Integer.parseInt(s, dash + 4, dash + 6, 10);
-            return LocalDate.of(bc ? 1 - y : y, m, d);
-        }
-
-        static LocalTime time(String s) {
-            // HH:MM:SS[.ffffff][+offset for timetz]
-            int end = s.length();
-            for (int i = 8; i < s.length(); i++) {
-                char c = s.charAt(i);
-                if (c == '+' || c == '-') {
-                    end = i;
-                    break;
-                }
-            }
-            return timeOf(s, 0, end);
-        }
-
-        private static LocalTime timeOf(String s, int from, int end) {
-            int h = Integer.parseInt(s, from, from + 2, 10);
-            int m = Integer.parseInt(s, from + 3, from + 5, 10);
-            int sec = end >= from + 8 ? Integer.parseInt(s, from + 6, from + 8, 10) : 0;
-            int nanos = 0;
-            if (end > from + 9 && s.charAt(from + 8) == '.') {
-                int digits = end - (from + 9);
-                nanos = Integer.parseInt(s, from + 9, end, 10);
-                for (int i = digits; i < 9; i++) {
-                    nanos *= 10;
-                }
-            }
-            if (h == 24) {
-                return LocalTime.MAX;
-            }
-            return LocalTime.of(h, m, sec, nanos);
-        }
-
-        /** A timestamp or timestamptz (no offset: UTC). */
-        static OffsetDateTime timestamp(String s) {
-            if (s.equals("infinity")) {
-                return OffsetDateTime.MAX;
-            }
-            if (s.equals("-infinity")) {
-                return OffsetDateTime.MIN;
-            }
-            boolean bc = s.endsWith(" BC");
-            int end = bc ? s.length() - 3 : s.length();
-            int space = s.indexOf(' ');
-            if (space < 0 || space > end) {
-                return OffsetDateTime.of(date(s).atStartOfDay(), ZoneOffset.UTC);
-            }
-            LocalDate d = date(bc ? s.substring(0, space) + " BC" : s.substring(0, space));
-            int tEnd = end;
-            int offStart = -1;
-            for (int i = space + 9; i < end; i++) {
-                char c = s.charAt(i);
-                if (c == '+' || c == '-') {
-                    tEnd = i;
-                    offStart = i;
-                    break;
-                }
-            }
-            LocalTime t = timeOf(s, space + 1, tEnd);
-            ZoneOffset off = ZoneOffset.UTC;
-            if (offStart >= 0) {
-                int sign = s.charAt(offStart) == '-' ? -1 : 1;
-                int oh = Integer.parseInt(s, offStart + 1, offStart + 3, 10);
-                int om = end >= offStart + 6 ? Integer.parseInt(s, offStart + 4, offStart + 6, 10) : 0;
-                int os = end >= offStart + 9 ? Integer.parseInt(s, offStart + 7, offStart + 9, 10) : 0;
-                off = ZoneOffset.ofTotalSeconds(sign * (oh * 3600 + om * 60 + os));
-            }
-            return OffsetDateTime.of(d, t, off);
-        }
     }
 }
