@@ -78,10 +78,10 @@ final class ArrayText {
             case 1022 -> map(elems, Double[]::new, Double::valueOf);
             case 1231 -> map(elems, BigDecimal[]::new, BigDecimal::new);
             case 2951 -> map(elems, UUID[]::new, UUID::fromString);
-            case 1182 -> map(elems, LocalDate[]::new, TemporalText::date);
-            case 1183 -> map(elems, LocalTime[]::new, TemporalText::time);
-            case 1115 -> map(elems, LocalDateTime[]::new, e -> TemporalText.timestamp(e).toLocalDateTime());
-            case 1185 -> map(elems, OffsetDateTime[]::new, TemporalText::timestamp);
+            case 1182 -> map(elems, LocalDate[]::new, TemporalText::parseDate);
+            case 1183 -> map(elems, LocalTime[]::new, TemporalText::parseTime);
+            case 1115 -> map(elems, LocalDateTime[]::new, e -> TemporalText.parseTimestamp(e).toLocalDateTime());
+            case 1185 -> map(elems, OffsetDateTime[]::new, TemporalText::parseTimestamp);
             default -> elems.toArray(new String[0]);
         };
     }

@@ -154,12 +154,12 @@ final class Params {
             case BigDecimal x -> x.toPlainString();
             case Boolean x -> x ? "t" : "f";
             case UUID x -> x.toString();
-            case LocalDate x -> TemporalText.date(x);
+            case LocalDate x -> TemporalText.formatDate(x);
             case LocalTime x -> x.toString();
-            case LocalDateTime x -> TemporalText.timestamp(x, null);
-            case OffsetDateTime x -> TemporalText.timestamp(x.toLocalDateTime(), x.getOffset());
+            case LocalDateTime x -> TemporalText.formatTimestamp(x, null);
+            case OffsetDateTime x -> TemporalText.formatTimestamp(x.toLocalDateTime(), x.getOffset());
             case Instant x -> x.equals(Instant.MAX) ? "infinity" : x.equals(Instant.MIN) ? "-infinity"
-                    : TemporalText.timestamp(LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
+                    : TemporalText.formatTimestamp(LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
                     ZoneOffset.UTC);
             default -> {
                 if (v.getClass().isArray()) {

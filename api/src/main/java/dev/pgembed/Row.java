@@ -444,7 +444,7 @@ public final class Row {
             return null;
         }
         try {
-            return TemporalText.date(s);
+            return TemporalText.parseDate(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalDate");
         }
@@ -462,7 +462,7 @@ public final class Row {
             return null;
         }
         try {
-            return TemporalText.time(s);
+            return TemporalText.parseTime(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalTime");
         }
@@ -480,7 +480,7 @@ public final class Row {
             return null;
         }
         try {
-            return TemporalText.timestamp(s).toLocalDateTime();
+            return TemporalText.parseTimestamp(s).toLocalDateTime();
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalDateTime");
         }
@@ -501,7 +501,7 @@ public final class Row {
             return null;
         }
         try {
-            return TemporalText.timestamp(s);
+            return TemporalText.parseTimestamp(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "OffsetDateTime");
         }

@@ -15,7 +15,7 @@ final class TemporalText {
     private TemporalText() {
     }
 
-    static String date(LocalDate d) {
+    static String formatDate(LocalDate d) {
         if (d.equals(LocalDate.MAX)) {
             return "infinity";
         }
@@ -48,7 +48,7 @@ final class TemporalText {
         return sb.append(v);
     }
 
-    static String timestamp(LocalDateTime t, ZoneOffset offset) {
+    static String formatTimestamp(LocalDateTime t, ZoneOffset offset) {
         if (t.equals(LocalDateTime.MAX) || (offset != null && t.equals(OffsetDateTime.MAX.toLocalDateTime()))) {
             return "infinity";
         }
@@ -78,7 +78,7 @@ final class TemporalText {
         return sb.toString();
     }
 
-    static LocalDate date(String s) {
+    static LocalDate parseDate(String s) {
         if (s.equals("infinity")) {
             return LocalDate.MAX;
         }
@@ -93,7 +93,7 @@ final class TemporalText {
         return LocalDate.of(bc ? 1 - y : y, m, d);
     }
 
-    static LocalTime time(String s) {
+    static LocalTime parseTime(String s) {
         // HH:MM:SS[.ffffff][+offset for timetz]
         int end = s.length();
         for (int i = 8; i < s.length(); i++) {
@@ -125,7 +125,7 @@ final class TemporalText {
     }
 
     /** A timestamp or timestamptz (no offset: UTC). */
-    static OffsetDateTime timestamp(String s) {
+    static OffsetDateTime parseTimestamp(String s) {
         if (s.equals("infinity")) {
             return OffsetDateTime.MAX;
         }
@@ -136,9 +136,9 @@ final class TemporalText {
         int end = bc ? s.length() - 3 : s.length();
         int space = s.indexOf(' ');
         if (space < 0 || space > end) {
-            return OffsetDateTime.of(date(s).atStartOfDay(), ZoneOffset.UTC);
+            return OffsetDateTime.of(parseDate(s).atStartOfDay(), ZoneOffset.UTC);
         }
-        LocalDate d = date(bc ? s.substring(0, space) + " BC" : s.substring(0, space));
+        LocalDate d = parseDate(bc ? s.substring(0, space) + " BC" : s.substring(0, space));
         int tEnd = end;
         int offStart = -1;
         for (int i = space + 9; i < end; i++) {
