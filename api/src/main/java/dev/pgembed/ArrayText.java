@@ -1,5 +1,6 @@
 package dev.pgembed;
 
+import java.lang.reflect.Array;
 import java.math.BigDecimal;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -11,9 +12,41 @@ import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 
-/** Parses PostgreSQL's text form of one-dimensional arrays. */
+/** PostgreSQL's text form of one-dimensional arrays: written for parameters, parsed from results. */
 final class ArrayText {
     private ArrayText() {
+    }
+
+    /** The literal of a one-dimensional Java array (of a type {@link Params} supports) as a parameter. */
+    static String format(Object a) {
+        int n = Array.getLength(a);
+        StringBuilder sb = new StringBuilder(2 + n * 4).append('{');
+        boolean numeric = a instanceof int[] || a instanceof long[] || a instanceof short[] || a instanceof double[]
+                || a instanceof float[] || a instanceof Integer[] || a instanceof Long[] || a instanceof Short[]
+                || a instanceof Double[] || a instanceof Float[] || a instanceof BigDecimal[];
+        for (int i = 0; i < n; i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            Object e = Array.get(a, i);
+            if (e == null) {
+                sb.append("NULL");
+            } else if (numeric || e instanceof Boolean) {
+                sb.append(Params.text(e));
+            } else {
+                String s = Params.text(e);
+                sb.append('"');
+                for (int k = 0; k < s.length(); k++) {
+                    char c = s.charAt(k);
+                    if (c == '"' || c == '\\') {
+                        sb.append('\\');
+                    }
+                    sb.append(c);
+                }
+                sb.append('"');
+            }
+        }
+        return sb.append('}').toString();
     }
 
     /** The elements (null for NULL), or null when the text is not a one-dimensional array. */

@@ -3,7 +3,6 @@ package dev.pgembed;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.reflect.Array;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -163,42 +162,11 @@ final class Params {
                     ZoneOffset.UTC);
             default -> {
                 if (v.getClass().isArray()) {
-                    yield array(v);
+                    yield ArrayText.format(v);
                 }
                 throw new IllegalArgumentException("unsupported parameter type " + v.getClass().getName());
             }
         };
-    }
-
-    private static String array(Object a) {
-        int n = Array.getLength(a);
-        StringBuilder sb = new StringBuilder(2 + n * 4).append('{');
-        boolean numeric = a instanceof int[] || a instanceof long[] || a instanceof short[] || a instanceof double[]
-                || a instanceof float[] || a instanceof Integer[] || a instanceof Long[] || a instanceof Short[]
-                || a instanceof Double[] || a instanceof Float[] || a instanceof BigDecimal[];
-        for (int i = 0; i < n; i++) {
-            if (i > 0) {
-                sb.append(',');
-            }
-            Object e = Array.get(a, i);
-            if (e == null) {
-                sb.append("NULL");
-            } else if (numeric || e instanceof Boolean) {
-                sb.append(text(e));
-            } else {
-                String s = text(e);
-                sb.append('"');
-                for (int k = 0; k < s.length(); k++) {
-                    char c = s.charAt(k);
-                    if (c == '"' || c == '\\') {
-                        sb.append('\\');
-                    }
-                    sb.append(c);
-                }
-                sb.append('"');
-            }
-        }
-        return sb.append('}').toString();
     }
 
     /** Copies encoded parameters into native memory allocated from the arena. */
