@@ -36,6 +36,7 @@ final class NativeSession {
     static final int FATAL = PgEmbeddedH.PGEMBED_FATAL();
     static final int MISUSE = PgEmbeddedH.PGEMBED_MISUSE();
     static final int FORMAT_TEXT = PgEmbeddedH.PGEMBED_FORMAT_TEXT();
+    static final int FORMAT_BINARY = PgEmbeddedH.PGEMBED_FORMAT_BINARY();
     static final int FORMAT_AUTO = PgEmbeddedH.PGEMBED_FORMAT_AUTO();
 
     /** What a checked result tells the session that runs it. */

@@ -3,16 +3,8 @@ package dev.pgembed;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.LocalTime;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.List;
-import java.util.UUID;
 
 /** Encodes Java values as parameters of PostgreSQL's extended protocol (text form, binary for byte[]). */
 final class Params {
@@ -64,27 +56,24 @@ final class Params {
 
     static void encodeOne(Object v, int i, int[] types, byte[][] values, int[] formats, int number) {
         if (v == null) {
-            types[i] = 0;
+            types[i] = PgType.Oid.UNSPECIFIED;
             values[i] = null;
-            formats[i] = 0;
+            formats[i] = NativeSession.FORMAT_TEXT;
             return;
         }
-        if (v instanceof byte[] b) {
-            types[i] = 17;
-            values[i] = b;
-            formats[i] = 1;
-            return;
-        }
-        int oid = oidOf(v);
-        if (oid < 0) {
+        PgType.Parameter p = PgType.parameter(v.getClass());
+        if (p == null) {
             throw new IllegalArgumentException("parameter $" + number + " has the unsupported type "
-                    + v.getClass().getName() + ": pass Integer, Long, Short, Double, Float, BigDecimal, String,"
-                    + " byte[], Boolean, UUID, LocalDate, LocalTime, LocalDateTime, OffsetDateTime, Instant,"
-                    + " arrays of these, or null");
+                    + v.getClass().getName() + ": pass " + PgType.PARAMETER_CLASSES + ", arrays of these, or null");
         }
-        types[i] = oid;
-        formats[i] = 0;
-        values[i] = nulTerminated(text(v));
+        types[i] = p.oid();
+        if (p.binary()) {
+            values[i] = (byte[]) v;
+            formats[i] = NativeSession.FORMAT_BINARY;
+            return;
+        }
+        formats[i] = NativeSession.FORMAT_TEXT;
+        values[i] = nulTerminated(p.text(v));
     }
 
     static byte[] nulTerminated(String s) {
@@ -98,75 +87,6 @@ final class Params {
         byte[] r = new byte[b.length + 1];
         System.arraycopy(b, 0, r, 0, b.length);
         return r;
-    }
-
-    /** The type OID to send for a value, 0 to let PostgreSQL infer it, -1 when unsupported. */
-    static int oidOf(Object v) {
-        return switch (v) {
-            case Integer x -> 23;
-            case Long x -> 20;
-            case Short x -> 21;
-            case Double x -> 701;
-            case Float x -> 700;
-            case BigDecimal x -> 1700;
-            case String x -> 0;
-            case Boolean x -> 16;
-            case UUID x -> 2950;
-            case LocalDate x -> 1082;
-            case LocalTime x -> 1083;
-            case LocalDateTime x -> 1114;
-            case OffsetDateTime x -> 1184;
-            case Instant x -> 1184;
-            case int[] x -> 1007;
-            case long[] x -> 1016;
-            case short[] x -> 1005;
-            case double[] x -> 1022;
-            case float[] x -> 1021;
-            case boolean[] x -> 1000;
-            case Integer[] x -> 1007;
-            case Long[] x -> 1016;
-            case Short[] x -> 1005;
-            case Double[] x -> 1022;
-            case Float[] x -> 1021;
-            case Boolean[] x -> 1000;
-            case BigDecimal[] x -> 1231;
-            case String[] x -> 1009;
-            case UUID[] x -> 2951;
-            case LocalDate[] x -> 1182;
-            case LocalTime[] x -> 1183;
-            case LocalDateTime[] x -> 1115;
-            case OffsetDateTime[] x -> 1185;
-            case Instant[] x -> 1185;
-            default -> -1;
-        };
-    }
-
-    /** PostgreSQL's text input form of a supported value. */
-    static String text(Object v) {
-        return switch (v) {
-            case String s -> s;
-            case Integer x -> x.toString();
-            case Long x -> x.toString();
-            case Short x -> x.toString();
-            case Double x -> x.toString();
-            case Float x -> x.toString();
-            case BigDecimal x -> x.toPlainString();
-            case Boolean x -> x ? "t" : "f";
-            case UUID x -> x.toString();
-            case LocalDate x -> TemporalText.formatDate(x);
-            case LocalTime x -> x.toString();
-            case LocalDateTime x -> TemporalText.formatTimestamp(x, null);
-            case OffsetDateTime x -> TemporalText.formatTimestamp(x.toLocalDateTime(), x.getOffset());
-            case Instant x -> x.equals(Instant.MAX) ? "infinity" : x.equals(Instant.MIN) ? "-infinity"
-                    : TemporalText.formatTimestamp(LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
-                    ZoneOffset.UTC);
-            default -> {
-                if (v.getClass().isArray()) {
-                    yield ArrayText.format(v);
-                }
-                throw new IllegalArgumentException("unsupported parameter type " + v.getClass().getName());
-            }
-        };
     }
 
     /** Copies encoded parameters into native memory allocated from the arena. */
@@ -201,7 +121,7 @@ final class Params {
             } else {
                 MemorySegment.copy(v, 0, slab, ValueLayout.JAVA_BYTE, off, v.length);
                 vals.setAtIndex(ValueLayout.ADDRESS, i, MemorySegment.ofAddress(slab.address() + off));
-                lens.setAtIndex(ValueLayout.JAVA_INT, i, formats[i] == 1 ? v.length : v.length - 1);
+                lens.setAtIndex(ValueLayout.JAVA_INT, i, formats[i] == NativeSession.FORMAT_BINARY ? v.length : v.length - 1);
                 off += v.length;
             }
             fmts.setAtIndex(ValueLayout.JAVA_INT, i, formats[i]);

@@ -1,5 +1,7 @@
 package dev.pgembed;
 
+import dev.pgembed.PgType.Oid;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.math.BigDecimal;
@@ -120,13 +122,13 @@ public final class Row {
         if (fmt == 1) {
             MemorySegment a = r.all;
             return switch (r.types[col]) {
-                case 21 -> a.get(I16, addr);
-                case 23 -> a.get(I32, addr);
-                case 26 -> Integer.toUnsignedLong(a.get(I32, addr));
-                case 20 -> a.get(I64, addr);
-                case 16 -> throw mismatch(col, javaType);
-                case 700 -> exactLong(col, javaType, a.get(F32, addr));
-                case 701 -> exactLong(col, javaType, a.get(F64, addr));
+                case Oid.INT2 -> a.get(I16, addr);
+                case Oid.INT4 -> a.get(I32, addr);
+                case Oid.OID -> Integer.toUnsignedLong(a.get(I32, addr));
+                case Oid.INT8 -> a.get(I64, addr);
+                case Oid.BOOL -> throw mismatch(col, javaType);
+                case Oid.FLOAT4 -> exactLong(col, javaType, a.get(F32, addr));
+                case Oid.FLOAT8 -> exactLong(col, javaType, a.get(F64, addr));
                 default -> throw mismatch(col, javaType);
             };
         }
@@ -227,12 +229,12 @@ public final class Row {
         if (fmt == 1) {
             MemorySegment a = r.all;
             return switch (r.types[col]) {
-                case 700 -> a.get(F32, addr);
-                case 701 -> a.get(F64, addr);
-                case 21 -> a.get(I16, addr);
-                case 23 -> a.get(I32, addr);
-                case 26 -> Integer.toUnsignedLong(a.get(I32, addr));
-                case 20 -> a.get(I64, addr);
+                case Oid.FLOAT4 -> a.get(F32, addr);
+                case Oid.FLOAT8 -> a.get(F64, addr);
+                case Oid.INT2 -> a.get(I16, addr);
+                case Oid.INT4 -> a.get(I32, addr);
+                case Oid.OID -> Integer.toUnsignedLong(a.get(I32, addr));
+                case Oid.INT8 -> a.get(I64, addr);
                 default -> throw mismatch(col, "double");
             };
         }
@@ -250,7 +252,7 @@ public final class Row {
 
     /** The value as a float. */
     public float getFloat(int col) {
-        if (cell(col) && fmt == 1 && r.types[col] == 700) {
+        if (cell(col) && fmt == 1 && r.types[col] == Oid.FLOAT4) {
             return r.all.get(F32, addr);
         }
         if (!cell(col)) {
@@ -277,7 +279,7 @@ public final class Row {
             throw isNullError(col);
         }
         if (fmt == 1) {
-            if (r.types[col] != 16) {
+            if (r.types[col] != Oid.BOOL) {
                 throw mismatch(col, "boolean");
             }
             return r.all.get(ValueLayout.JAVA_BYTE, addr) != 0;
@@ -322,13 +324,13 @@ public final class Row {
         }
         MemorySegment a = r.all;
         return switch (r.types[col]) {
-            case 16 -> a.get(ValueLayout.JAVA_BYTE, addr) != 0 ? "t" : "f";
-            case 21 -> Short.toString(a.get(I16, addr));
-            case 23 -> Integer.toString(a.get(I32, addr));
-            case 26 -> Long.toString(Integer.toUnsignedLong(a.get(I32, addr)));
-            case 20 -> Long.toString(a.get(I64, addr));
-            case 700 -> FloatText.of(a.get(F32, addr));
-            case 701 -> FloatText.of(a.get(F64, addr));
+            case Oid.BOOL -> a.get(ValueLayout.JAVA_BYTE, addr) != 0 ? "t" : "f";
+            case Oid.INT2 -> Short.toString(a.get(I16, addr));
+            case Oid.INT4 -> Integer.toString(a.get(I32, addr));
+            case Oid.OID -> Long.toString(Integer.toUnsignedLong(a.get(I32, addr)));
+            case Oid.INT8 -> Long.toString(a.get(I64, addr));
+            case Oid.FLOAT4 -> FloatText.of(a.get(F32, addr));
+            case Oid.FLOAT8 -> FloatText.of(a.get(F64, addr));
             default -> throw mismatch(col, "String");
         };
     }
@@ -362,7 +364,7 @@ public final class Row {
             }
             return b;
         }
-        if (r.types[col] != 17) {
+        if (r.types[col] != Oid.BYTEA) {
             byte[] b = new byte[len];
             MemorySegment.copy(a, ValueLayout.JAVA_BYTE, addr, b, 0, len);
             return b;
@@ -403,7 +405,7 @@ public final class Row {
         }
         if (fmt == 1) {
             return switch (r.types[col]) {
-                case 700, 701 -> BigDecimal.valueOf(getDouble(col));
+                case Oid.FLOAT4, Oid.FLOAT8 -> BigDecimal.valueOf(getDouble(col));
                 default -> BigDecimal.valueOf(getLong(col));
             };
         }
@@ -538,35 +540,17 @@ public final class Row {
             return null;
         }
         int type = r.types[col];
-        return switch (type) {
-            case 16 -> getBoolean(col);
-            case 21 -> getShort(col);
-            case 23 -> getInt(col);
-            case 20, 26 -> getLong(col);
-            case 700 -> getFloat(col);
-            case 701 -> getDouble(col);
-            case 1700 -> {
-                String s = getString(col);
-                yield switch (s) {
-                    case "NaN" -> Double.NaN;
-                    case "Infinity" -> Double.POSITIVE_INFINITY;
-                    case "-Infinity" -> Double.NEGATIVE_INFINITY;
-                    default -> new BigDecimal(s);
-                };
-            }
-            case 17 -> getBytes(col);
-            case 2950 -> getUuid(col);
-            case 1082 -> getLocalDate(col);
-            case 1083 -> getLocalTime(col);
-            case 1114 -> getLocalDateTime(col);
-            case 1184 -> getOffsetDateTime(col);
-            case 1000, 1005, 1007, 1016, 1021, 1022, 1231, 1009, 1015, 1014, 2951, 1182, 1183, 1115, 1185 -> {
-                String s = getString(col);
-                List<String> elems = ArrayText.parse(s);
-                yield elems == null ? s : ArrayText.convert(type, elems);
-            }
-            default -> getString(col);
-        };
+        PgType scalar = PgType.ofOid(type);
+        if (scalar != null) {
+            return scalar.read(this, col);
+        }
+        PgType element = PgType.ofArrayOid(type);
+        if (element != null) {
+            String s = getString(col);
+            List<String> elems = ArrayText.parse(s);
+            return elems == null ? s : element.elements(elems);
+        }
+        return getString(col);
     }
 
     /** The value as an Object. */

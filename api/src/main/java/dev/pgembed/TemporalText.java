@@ -1,5 +1,6 @@
 package dev.pgembed;
 
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
@@ -46,6 +47,17 @@ final class TemporalText {
             sb.append('0');
         }
         return sb.append(v);
+    }
+
+    static String formatOffsetDateTime(OffsetDateTime t) {
+        return formatTimestamp(t.toLocalDateTime(), t.getOffset());
+    }
+
+    /* a timestamptz in UTC; Instant.MAX and MIN are the infinities */
+    static String formatInstant(Instant x) {
+        return x.equals(Instant.MAX) ? "infinity" : x.equals(Instant.MIN) ? "-infinity"
+                : formatTimestamp(LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
+                ZoneOffset.UTC);
     }
 
     static String formatTimestamp(LocalDateTime t, ZoneOffset offset) {
