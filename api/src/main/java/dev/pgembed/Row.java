@@ -1,6 +1,7 @@
 package dev.pgembed;
 
 import dev.pgembed.PgType.Oid;
+import dev.pgembed.internal.bindings.pgembed_cell;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -45,7 +46,13 @@ public final class Row {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    /* a pgembed_cell's fields: the value's address (read as a long), its length (-1 for NULL) and format */
     private static final ValueLayout.OfLong ADDR = ValueLayout.JAVA_LONG;
+    private static final long VALUE = pgembed_cell.value$offset();
+    private static final long LENGTH = pgembed_cell.length$offset();
+    private static final long FORMAT = pgembed_cell.format$offset();
+    private static final int BINARY = NativeSession.FORMAT_BINARY;
+    private static final int TEXT = NativeSession.FORMAT_TEXT;
 
     private final Result r;
     private final int row;
@@ -76,12 +83,12 @@ public final class Row {
         }
         long off = ((long) row * r.cols + col) * Result.CELL_SIZE;
         MemorySegment c = r.cells;
-        len = c.get(ValueLayout.JAVA_INT, off + 8);
+        len = c.get(ValueLayout.JAVA_INT, off + LENGTH);
         if (len < 0) {
             return false;
         }
-        addr = c.get(ADDR, off);
-        fmt = c.get(ValueLayout.JAVA_INT, off + 12);
+        addr = c.get(ADDR, off + VALUE);
+        fmt = c.get(ValueLayout.JAVA_INT, off + FORMAT);
         return true;
     }
 
@@ -119,7 +126,7 @@ public final class Row {
         if (!cell(col)) {
             throw isNullError(col);
         }
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             MemorySegment a = r.all;
             return switch (r.types[col]) {
                 case Oid.INT2 -> a.get(I16, addr);
@@ -226,7 +233,7 @@ public final class Row {
         if (!cell(col)) {
             throw isNullError(col);
         }
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             MemorySegment a = r.all;
             return switch (r.types[col]) {
                 case Oid.FLOAT4 -> a.get(F32, addr);
@@ -252,13 +259,13 @@ public final class Row {
 
     /** The value as a float. */
     public float getFloat(int col) {
-        if (cell(col) && fmt == 1 && r.types[col] == Oid.FLOAT4) {
+        if (cell(col) && fmt == BINARY && r.types[col] == Oid.FLOAT4) {
             return r.all.get(F32, addr);
         }
         if (!cell(col)) {
             throw isNullError(col);
         }
-        if (fmt == 0) {
+        if (fmt == TEXT) {
             try {
                 return Float.parseFloat(text());
             } catch (NumberFormatException e) {
@@ -278,7 +285,7 @@ public final class Row {
         if (!cell(col)) {
             throw isNullError(col);
         }
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             if (r.types[col] != Oid.BOOL) {
                 throw mismatch(col, "boolean");
             }
@@ -319,7 +326,7 @@ public final class Row {
         if (!cell(col)) {
             return null;
         }
-        if (fmt == 0) {
+        if (fmt == TEXT) {
             return text();
         }
         MemorySegment a = r.all;
@@ -346,7 +353,7 @@ public final class Row {
             return null;
         }
         MemorySegment a = r.all;
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             byte[] b = new byte[len];
             MemorySegment.copy(a, ValueLayout.JAVA_BYTE, addr, b, 0, len);
             return b;
@@ -403,7 +410,7 @@ public final class Row {
         if (!cell(col)) {
             return null;
         }
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             return switch (r.types[col]) {
                 case Oid.FLOAT4, Oid.FLOAT8 -> BigDecimal.valueOf(getDouble(col));
                 default -> BigDecimal.valueOf(getLong(col));
