@@ -14,15 +14,12 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.ZoneId;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -110,9 +107,7 @@ public final class Conformance implements AutoCloseable {
     private Path embedData;
     private final Side embed = new Side("pgembed");
     private final Side stock = new Side("server");
-    private final Map<String, String> expected;
-    /** The expected entries that occurred in this run. */
-    private final java.util.Set<String> occurred = new java.util.HashSet<>();
+    private final ExpectedDifferences expected;
     private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "conformance-watchdog");
         t.setDaemon(true);
@@ -187,7 +182,7 @@ public final class Conformance implements AutoCloseable {
         this.regress = tree.resolve("src/src/test/regress");
         this.work = work;
         this.log = log;
-        this.expected = readExpected(expectedFile, mode);
+        this.expected = new ExpectedDifferences(expectedFile, mode);
         if (!Files.isRegularFile(regress.resolve("parallel_schedule")) || !Files.isDirectory(tree.resolve("stage/bin"))) {
             throw new IllegalStateException("not a compiled PostgreSQL tree with a stage: " + tree);
         }
@@ -346,7 +341,7 @@ public final class Conformance implements AutoCloseable {
                         r.error() != null ? "  ERROR " + r.error() : "");
             }
         }
-        Summary s = new Summary(results, (System.nanoTime() - t0) / 1e9, stale(results));
+        Summary s = new Summary(results, (System.nanoTime() - t0) / 1e9, expected.stale(results));
         log.println(s.line() + String.format(Locale.ROOT, " (%s mode, %.1f s)", mode.name().toLowerCase(Locale.ROOT),
                 s.seconds()));
         List<String> u = s.unexpected();
@@ -361,25 +356,6 @@ public final class Conformance implements AutoCloseable {
         }
         log.println("conformance: details in " + work.resolve("differences.txt"));
         return s;
-    }
-
-    /** The entries of this mode for files that ran to their end, which did not occur. */
-    private List<String> stale(List<FileResult> results) {
-        java.util.Set<String> ran = new java.util.HashSet<>();
-        for (FileResult r : results) {
-            if (r.error() == null) {
-                ran.add(r.file());
-            }
-        }
-        List<String> out = new ArrayList<>();
-        for (Map.Entry<String, String> e : expected.entrySet()) {
-            if (ran.contains(e.getKey().substring(0, e.getKey().indexOf(' '))) && !occurred.contains(e.getKey())
-                    && !e.getValue().startsWith(SOMETIMES)) {
-                out.add(e.getKey() + " " + e.getValue());
-            }
-        }
-        out.sort(null);
-        return out;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -990,11 +966,8 @@ public final class Conformance implements AutoCloseable {
     private void recordDifference(FileRun f, int index, PsqlScript.Sql q, String reportSql, String listSql, String why,
                                   Outcome e, Outcome s) {
         f.different++;
-        String key = f.file + " " + index + " " + hash(q.text());
-        String reason = expected.get(key);
-        if (reason != null) {
-            occurred.add(key);
-        }
+        String key = f.file + " " + index + " " + ExpectedDifferences.hash(q.text());
+        String reason = expected.occurred(key);
         f.report.println((reason != null ? "[expected] " : "[UNEXPECTED] ") + key + "  (line " + q.line() + ")");
         f.report.println("  sql:     " + reportSql);
         f.report.println("  why:     " + why);
@@ -1018,60 +991,6 @@ public final class Conformance implements AutoCloseable {
             }
         }
         return 1;
-    }
-
-    static String hash(String sql) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(sql.strip().replaceAll("\\s+", " ")
-                    .getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(h, 0, 4);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** The tag of an entry that may or may not occur (counters that the two sides reach by chance). */
-    static final String SOMETIMES = "[sometimes]";
-
-    /**
-     * The expected-differences file: lines "[mode] [sometimes] file index hash reason", where the mode tag
-     * ({@code [api]} or {@code [jdbc]}) is optional (without it the entry holds in both modes), and
-     * {@code [sometimes]} marks an entry that is never reported as stale; # starts a comment.
-     */
-    static Map<String, String> readExpected(Path file, Mode mode) throws IOException {
-        Map<String, String> m = new HashMap<>();
-        if (file == null || !Files.isRegularFile(file)) {
-            return m;
-        }
-        for (String l : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            String t = l.strip();
-            if (t.isEmpty() || t.startsWith("#")) {
-                continue;
-            }
-            boolean otherMode = false;
-            boolean sometimes = false;
-            while (t.startsWith("[")) {
-                String tag = t.substring(0, t.indexOf(']') + 1);
-                if (tag.equals(SOMETIMES)) {
-                    sometimes = true;
-                } else if (Arrays.stream(Mode.values()).noneMatch(x -> x.tag().equals(tag))) {
-                    throw new IllegalArgumentException("bad tag in " + file + ": " + l);
-                } else {
-                    otherMode |= !tag.equals(mode.tag());
-                }
-                t = t.substring(tag.length()).strip();
-            }
-            if (otherMode) {
-                continue;
-            }
-            String[] p = t.split("\\s+", 4);
-            if (p.length < 4) {
-                throw new IllegalArgumentException("bad line in " + file + ": " + l);
-            }
-            String key = p[0] + " " + p[1] + " " + p[2];
-            m.put(key, sometimes ? SOMETIMES + " " + p[3] : p[3]);
-        }
-        return m;
     }
 
     private void stopQuietly() {
