@@ -1,34 +1,20 @@
 package dev.pgembed.conformance;
 
-import dev.pgembed.Column;
-import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
-import dev.pgembed.PgException;
-import dev.pgembed.Result;
-import dev.pgembed.Row;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.ZoneId;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -97,33 +83,13 @@ public final class Conformance implements AutoCloseable {
     final PrintStream log;
     private final Path shared;
     private StockServer server;
-    private WireClient client;
     private final Mode mode;
     /** The session settings of this run (pgjdbc needs DateStyle ISO). */
     private final Map<String, String> session = new LinkedHashMap<>(SESSION);
-    private JdbcClient jdbcEmbed;
-    private JdbcClient jdbcServer;
-    private PgEmbedded db;
-    private Path embedData;
-    private final Side embed = new Side("pgembed");
-    private final Side stock = new Side("server");
+    private Sides sides;
+    private Sides.Side embed;
+    private Sides.Side stock;
     private final ExpectedDifferences expected;
-    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "conformance-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
-
-    /** Per side: environment of \getenv and psql variables. */
-    static final class Side {
-        final String name;
-        final Map<String, String> env = new HashMap<>();
-        final Map<String, String> vars = new HashMap<>();
-
-        Side(String name) {
-            this.name = name;
-        }
-    }
 
     /** The counts of one file. */
     public record FileResult(String file, int compared, int equal, int bothFailed, int different, int skipped, int expectedDiffs,
@@ -216,7 +182,15 @@ public final class Conformance implements AutoCloseable {
         if ("root".equals(System.getProperty("user.name"))) {
             StockServer.run(List.of("chown", "-R", "nobody:nogroup", buildServer.toString()), null, 30);
         }
-        for (Side s : List.of(embed, stock)) {
+
+        long t0 = System.nanoTime();
+        server = StockServer.start(tree.resolve("stage"), shared.resolve("server"), SERVER);
+        log.printf(Locale.ROOT, "conformance: stock server on 127.0.0.1:%d (%s), started in %.1f s%n", server.port,
+                server.data, (System.nanoTime() - t0) / 1e9);
+        sides = new Sides(mode, log, session, server.port, shared.resolve("pgembed-data"));
+        embed = sides.embed;
+        stock = sides.stock;
+        for (Sides.Side s : List.of(embed, stock)) {
             s.env.put("PG_ABS_SRCDIR", src.toString());
             s.env.put("PG_DLSUFFIX", ".so");
             s.env.put("PGAPPNAME", "pg_regress");
@@ -227,74 +201,6 @@ public final class Conformance implements AutoCloseable {
         embed.env.put("PG_LIBDIR", libEmbed.toString());
         stock.env.put("PG_ABS_BUILDDIR", buildServer.toString());
         stock.env.put("PG_LIBDIR", libServer.toString());
-
-        long t0 = System.nanoTime();
-        server = StockServer.start(tree.resolve("stage"), shared.resolve("server"), SERVER);
-        log.printf(Locale.ROOT, "conformance: stock server on 127.0.0.1:%d (%s), started in %.1f s%n", server.port,
-                server.data, (System.nanoTime() - t0) / 1e9);
-        try (WireClient c = connectServer("postgres")) {
-            for (String sql : createDatabase()) {
-                WireClient.Reply r = c.query(sql, null);
-                if (!r.outcome().ok()) {
-                    throw new IllegalStateException("server: " + sql + ": " + r.outcome().brief());
-                }
-            }
-        }
-        embedData = shared.resolve("pgembed-data");
-        try (PgEmbedded p = embedBuilder(embedData).open()) {
-            for (String sql : createDatabase()) {
-                p.execute(sql);
-            }
-        }
-        db = embedBuilder(embedData).database(DATABASE).open();
-        if (mode == Mode.API) {
-            client = connectServer(DATABASE);
-        } else {
-            try {
-                // jdbc:pgembed: on a directory the application opened itself uses that instance (database regression)
-                jdbcEmbed = new JdbcClient("jdbc:pgembed:" + embedData,
-                        JdbcClient.properties(session.get("IntervalStyle")), TIME_ZONE);
-                jdbcServer = new JdbcClient("jdbc:postgresql://127.0.0.1:" + server.port + "/" + DATABASE,
-                        JdbcClient.properties(session.get("IntervalStyle")), TIME_ZONE);
-            } catch (java.sql.SQLException e) {
-                throw new IOException("JDBC connection failed: " + e.getMessage(), e);
-            }
-        }
-    }
-
-    private static List<String> createDatabase() {
-        String d = "\"" + DATABASE + "\"";
-        return List.of("CREATE DATABASE " + d + " TEMPLATE=template0 ENCODING='UTF8'",
-                "ALTER DATABASE " + d + " SET lc_messages TO 'C'",
-                "ALTER DATABASE " + d + " SET lc_monetary TO 'C'",
-                "ALTER DATABASE " + d + " SET lc_numeric TO 'C'",
-                "ALTER DATABASE " + d + " SET lc_time TO 'C'",
-                "ALTER DATABASE " + d + " SET bytea_output TO 'hex'",
-                "ALTER DATABASE " + d + " SET timezone_abbreviations TO 'Default'");
-    }
-
-    private PgEmbedded.Builder embedBuilder(Path dir) {
-        PgEmbedded.Builder b = PgEmbedded.builder(dir).durability(Durability.NONE)
-                .timeZone(ZoneId.of(TIME_ZONE)).noticeListener(n -> { });
-        for (Map.Entry<String, String> e : SERVER.entrySet()) {
-            b.setting(e.getKey(), e.getValue());
-        }
-        for (Map.Entry<String, String> e : session.entrySet()) {
-            b.setting(e.getKey(), e.getValue());
-        }
-        return b;
-    }
-
-    private WireClient connectServer(String database) throws IOException {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("client_encoding", "UTF8");
-        o.put("TimeZone", TIME_ZONE);
-        for (Map.Entry<String, String> e : session.entrySet()) {
-            o.put(e.getKey(), e.getValue());
-        }
-        WireClient c = new WireClient("127.0.0.1", server.port, "postgres", database, o);
-        c.setTimeout(600_000);
-        return c;
     }
 
     /** The test names of parallel_schedule, flattened, in order. */
@@ -408,7 +314,7 @@ public final class Conformance implements AutoCloseable {
             } catch (java.nio.charset.CharacterCodingException notUtf8) {
                 text = new String(raw, StandardCharsets.ISO_8859_1); // collate.windows.win1252: skipped by its \if
             }
-            resetSessions();
+            sides.resetSessions();
             embed.vars.clear();
             stock.vars.clear();
             for (PsqlScript.Item item : PsqlScript.parse(text)) {
@@ -430,15 +336,6 @@ public final class Conformance implements AutoCloseable {
         }
         return new FileResult(name, f.compared, f.equal, f.bothFailed, f.different, f.skipped, f.expectedDiffs, f.unexpected,
                 (System.nanoTime() - t0) / 1e9, error);
-    }
-
-    /** Each file of pg_regress runs in a new psql session: reset the session state on both sides alike. */
-    private void resetSessions() throws IOException {
-        // SET SESSION AUTHORIZATION first: in pgembed, RESET (and DISCARD ALL) does not restore it
-        for (String sql : List.of("ROLLBACK", "SET SESSION AUTHORIZATION postgres", "DISCARD ALL")) {
-            runEmbedded(sql, null, false, true, null);
-            runServer(sql, null);
-        }
     }
 
     private void meta(FileRun f, PsqlScript.Meta m) throws IOException {
@@ -479,7 +376,7 @@ public final class Conformance implements AutoCloseable {
         }
         switch (cmd) {
             case "getenv" -> {
-                for (Side s : List.of(embed, stock)) {
+                for (Sides.Side s : List.of(embed, stock)) {
                     List<String> a = PsqlScript.args(m.args(), s.vars);
                     if (a.size() == 2) {
                         String v = s.env.get(a.get(1));
@@ -495,7 +392,7 @@ public final class Conformance implements AutoCloseable {
                 }
             }
             case "set" -> {
-                for (Side s : List.of(embed, stock)) {
+                for (Sides.Side s : List.of(embed, stock)) {
                     List<String> a = PsqlScript.args(m.args(), s.vars);
                     if (!a.isEmpty()) {
                         s.vars.put(a.get(0), String.join("", a.subList(1, a.size())));
@@ -503,7 +400,7 @@ public final class Conformance implements AutoCloseable {
                 }
             }
             case "unset" -> {
-                for (Side s : List.of(embed, stock)) {
+                for (Sides.Side s : List.of(embed, stock)) {
                     List<String> a = PsqlScript.args(m.args(), s.vars);
                     if (!a.isEmpty()) {
                         s.vars.remove(a.get(0));
@@ -511,7 +408,7 @@ public final class Conformance implements AutoCloseable {
                 }
             }
             case "setenv" -> {
-                for (Side s : List.of(embed, stock)) {
+                for (Sides.Side s : List.of(embed, stock)) {
                     List<String> a = PsqlScript.args(m.args(), s.vars);
                     if (a.size() >= 2) {
                         s.env.put(a.get(0), a.get(1));
@@ -543,11 +440,11 @@ public final class Conformance implements AutoCloseable {
                 if (!dbname.equals("-") && !dbname.equals(DATABASE) || dbname.contains("=")) {
                     return;
                 }
-                resetSessions();
+                sides.resetSessions();
                 if (!user.equals("-")) {
                     String set = "SET SESSION AUTHORIZATION " + PsqlScript.identifier(user);
-                    runEmbedded(set, null, false, false, null);
-                    runServer(set, null);
+                    sides.runEmbedded(set, null, false, false, null);
+                    sides.runServer(set, null);
                 }
             }
             default -> f.skipped++;
@@ -570,7 +467,7 @@ public final class Conformance implements AutoCloseable {
         Outcome[] out = new Outcome[2];
         String[] texts = new String[2];
         int i = 0;
-        for (Side s : List.of(embed, stock)) {
+        for (Sides.Side s : List.of(embed, stock)) {
             String args = PsqlScript.interpolate(m.args(), s.vars);
             Matcher mm = topLevelCopy(args);
             if (mm == null) {
@@ -601,7 +498,7 @@ public final class Conformance implements AutoCloseable {
                 // psql's working directory is pg_regress's output directory: ours is the work directory
                 toFile = work.resolve(file);
             }
-            Outcome o = s == embed ? runEmbedded(sql, data, !from, false, null) : runServer(sql, data, !from);
+            Outcome o = s == embed ? sides.runEmbedded(sql, data, !from, false, null) : sides.runServer(sql, data, !from);
             if (toFile != null && o.ok() && o.copyText() != null) {
                 Files.writeString(toFile, o.copyText());
             }
@@ -687,12 +584,12 @@ public final class Conformance implements AutoCloseable {
             return;
         }
         byte[] data = q.copyData() == null ? null : q.copyData().getBytes(StandardCharsets.UTF_8);
-        boolean copyOut = !q.multi() && isCopyToStdout(textE);
+        boolean copyOut = !q.multi() && Sides.isCopyToStdout(textE);
         if (q.multi()) {
             data = null;
         }
-        Outcome e = runEmbedded(textE, data, copyOut, q.multi(), bindE);
-        Outcome s = bindS != null ? runServerBound(textS, bindS) : runServer(textS, data, copyOut);
+        Outcome e = sides.runEmbedded(textE, data, copyOut, q.multi(), bindE);
+        Outcome s = bindS != null ? sides.runServerBound(textS, bindS) : sides.runServer(textS, data, copyOut);
         if (mode == Mode.API && q.multi() && s.ok()) {
             s = Outcome.ok("", null, null); // execute() returns no rows: compare success and SQLSTATE only
         }
@@ -714,8 +611,8 @@ public final class Conformance implements AutoCloseable {
                     }
                     k++;
                     PsqlScript.Sql sub = new PsqlScript.Sql(cell, ";", "", q.line(), null, false);
-                    Outcome se = runEmbedded(cell, null, isCopyToStdout(cell), false, null);
-                    Outcome ss = runServer(cell, null);
+                    Outcome se = sides.runEmbedded(cell, null, Sides.isCopyToStdout(cell), false, null);
+                    Outcome ss = sides.runServer(cell, null);
                     compare(f, sub, new String[] {cell, cell}, se, ss);
                 }
             }
@@ -745,8 +642,8 @@ public final class Conformance implements AutoCloseable {
      */
     private void checkSessionUser(FileRun f, PsqlScript.Sql q) throws IOException {
         String sql = "SELECT session_user, current_user";
-        Outcome e = runEmbedded(sql, null, false, false, null);
-        Outcome s = runServer(sql, null);
+        Outcome e = sides.runEmbedded(sql, null, false, false, null);
+        Outcome s = sides.runServer(sql, null);
         if (!s.ok() || s.rows() == null || s.rows().isEmpty() || e.ok() && Objects.equals(e.rows(), s.rows())) {
             return;
         }
@@ -755,11 +652,11 @@ public final class Conformance implements AutoCloseable {
         recordDifference(f, ++f.ordinal, q, flat + "; " + sql, flat, "session user after the statement", e, s);
         String user = s.rows().get(0).get(0);
         String role = s.rows().get(0).get(1);
-        runEmbedded("SET SESSION AUTHORIZATION " + PsqlScript.identifier(user), null, false, false, null);
-        runEmbedded(user.equals(role) ? "RESET ROLE" : "SET ROLE " + PsqlScript.identifier(role), null, false, false, null);
+        sides.runEmbedded("SET SESSION AUTHORIZATION " + PsqlScript.identifier(user), null, false, false, null);
+        sides.runEmbedded(user.equals(role) ? "RESET ROLE" : "SET ROLE " + PsqlScript.identifier(role), null, false, false, null);
     }
 
-    private static void gset(Side side, Outcome o, String prefix) {
+    private static void gset(Sides.Side side, Outcome o, String prefix) {
         if (!o.ok() || o.rows() == null || o.rows().size() != 1) {
             return;
         }
@@ -774,172 +671,6 @@ public final class Conformance implements AutoCloseable {
         }
     }
 
-    private static final Pattern COPY_TO_STDOUT = Pattern.compile("^\\s*copy\\b.*\\bto\\s+stdout\\b.*",
-            Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
-
-    private static boolean isCopyToStdout(String sql) {
-        return COPY_TO_STDOUT.matcher(PsqlScript.stripComments(sql)).matches();
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // The two sides
-    // ------------------------------------------------------------------------------------------
-
-    private static final int STATEMENT_TIMEOUT_S = 300;
-
-    private Outcome runEmbedded(String sql, byte[] copyIn, boolean copyOut, boolean multi, List<String> params) {
-        if (db == null || !db.isOpen()) {
-            reopenEmbedded();
-        }
-        if (mode == Mode.JDBC) {
-            Outcome o = jdbcEmbed.run(sql, copyIn, copyOut, params, STATEMENT_TIMEOUT_S);
-            if (!db.isOpen() || jdbcEmbed.isClosed()) {
-                log.println("conformance: pgembed's JDBC connection ended (" + o.brief() + "); reopening");
-                reopenEmbedded();
-            }
-            return o;
-        }
-        ScheduledFuture<?> dog = watchdog.schedule(() -> db.cancel(), 300, TimeUnit.SECONDS);
-        try {
-            if (copyIn != null) {
-                long n = db.copyIn(sql, new ByteArrayInputStream(copyIn));
-                return Outcome.ok("COPY " + n, null, null);
-            }
-            if (copyOut) {
-                ByteArrayOutputStream b = new ByteArrayOutputStream();
-                long n = db.copyOut(sql, b);
-                return Outcome.copy("COPY " + n, b.toString(StandardCharsets.UTF_8));
-            }
-            if (multi) {
-                db.execute(sql);
-                return Outcome.ok("", null, null);
-            }
-            Object[] p = params == null ? new Object[0] : params.toArray();
-            try (Result r = db.query(sql, p)) {
-                List<Column> cols = r.columns();
-                if (cols.isEmpty() && r.rowCount() == 0) {
-                    return Outcome.ok(r.commandTag(), null, null);
-                }
-                List<String> names = new ArrayList<>(cols.size());
-                int[] floats = new int[cols.size()];
-                for (int c = 0; c < cols.size(); c++) {
-                    Column col = cols.get(c);
-                    names.add(col.name());
-                    if (col.format() == 1 && (col.typeOid() == 700 || col.typeOid() == 701)) {
-                        floats[c] = col.typeOid() == 700 ? 4 : 8;
-                    }
-                }
-                List<List<String>> rows = new ArrayList<>(r.rowCount());
-                for (int i = 0; i < r.rowCount(); i++) {
-                    Row row = r.row(i);
-                    List<String> vals = new ArrayList<>(cols.size());
-                    for (int c = 0; c < cols.size(); c++) {
-                        vals.add(row.getString(c));
-                    }
-                    rows.add(vals);
-                }
-                boolean anyFloat = Arrays.stream(floats).anyMatch(x -> x != 0);
-                return new Outcome(true, null, null, r.commandTag(), names, rows, null, anyFloat ? floats : null);
-            }
-        } catch (PgException ex) {
-            if (ex.isFatal() || !db.isOpen()) {
-                log.println("conformance: pgembed ended (" + ex + "); reopening");
-                reopenEmbedded();
-            }
-            return Outcome.error(ex.sqlState(), ex.getMessage());
-        } catch (RuntimeException ex) {
-            return Outcome.error("JAVA", ex.toString());
-        } finally {
-            dog.cancel(false);
-        }
-    }
-
-    private void reopenEmbedded() {
-        try {
-            if (db != null) {
-                db.close();
-            }
-        } catch (RuntimeException ignored) {
-            // already ended
-        }
-        db = embedBuilder(embedData).database(DATABASE).open();
-        if (jdbcEmbed != null) {
-            try {
-                jdbcEmbed.connect();
-            } catch (java.sql.SQLException e) {
-                throw new IllegalStateException("jdbc:pgembed: reconnect failed: " + e.getMessage(), e);
-            }
-        }
-    }
-
-    private Outcome runServer(String sql, byte[] copyIn) throws IOException {
-        return runServer(sql, copyIn, copyIn == null && isCopyToStdout(sql));
-    }
-
-    /** copyOut: COPY TO STDOUT alone (the simple protocol of WireClient needs not know). */
-    private Outcome runServer(String sql, byte[] copyIn, boolean copyOut) throws IOException {
-        if (mode == Mode.JDBC) {
-            return runServerJdbc(sql, copyIn, copyOut, null);
-        }
-        try {
-            return client.query(sql, copyIn).outcome();
-        } catch (IOException ex) {
-            // the session ended (a FATAL error, a terminated backend): connect again
-            log.println("conformance: server connection lost (" + ex + "); reconnecting");
-            client.close();
-            client = connectServer(DATABASE);
-            return Outcome.error("08006", "connection lost: " + ex.getMessage());
-        }
-    }
-
-    private Outcome runServerJdbc(String sql, byte[] copyIn, boolean copyOut, List<String> params) throws IOException {
-        Outcome o = jdbcServer.run(sql, copyIn, copyOut, params, STATEMENT_TIMEOUT_S);
-        if (jdbcServer.isClosed()) {
-            log.println("conformance: server JDBC connection ended (" + o.brief() + "); reconnecting");
-            try {
-                jdbcServer.connect();
-            } catch (java.sql.SQLException e) {
-                throw new IOException("server: reconnect failed: " + e.getMessage(), e);
-            }
-        }
-        return o;
-    }
-
-    /** psql's \bind: the extended protocol with text parameters; emulated by PREPARE/EXECUTE-free quoting. */
-    private Outcome runServerBound(String sql, List<String> params) throws IOException {
-        if (mode == Mode.JDBC) {
-            return runServerJdbc(sql, null, false, params);
-        }
-        // replace $n by quoted literals of unknown type, outside quotes
-        StringBuilder b = new StringBuilder();
-        int n = sql.length();
-        int p = 0;
-        while (p < n) {
-            char c = sql.charAt(p);
-            if (c == '\'' || c == '"') {
-                int e = c == '\'' ? PsqlScript.skipString(sql, p, false) : PsqlScript.skipQuoted(sql, p, '"');
-                b.append(sql, p, e);
-                p = e;
-                continue;
-            }
-            if (c == '$' && p + 1 < n && Character.isDigit(sql.charAt(p + 1))) {
-                int e = p + 1;
-                while (e < n && Character.isDigit(sql.charAt(e))) {
-                    e++;
-                }
-                int k = Integer.parseInt(sql.substring(p + 1, e));
-                if (k >= 1 && k <= params.size()) {
-                    b.append(PsqlScript.literal(params.get(k - 1)).trim());
-                    p = e;
-                    continue;
-                }
-            }
-            b.append(c);
-            p++;
-        }
-        return runServer(b.toString(), null);
-    }
-
     // ------------------------------------------------------------------------------------------
     // Comparison
     // ------------------------------------------------------------------------------------------
@@ -947,7 +678,7 @@ public final class Conformance implements AutoCloseable {
     private void compare(FileRun f, PsqlScript.Sql q, String[] texts, Outcome e, Outcome s) throws IOException {
         f.compared++;
         int index = ++f.ordinal;
-        String why = Comparison.difference(q.text(), e, s, this::extraFloatDigits);
+        String why = Comparison.difference(q.text(), e, s, sides::extraFloatDigits);
         if (why == null) {
             f.equal++;
             if (!e.ok()) {
@@ -981,18 +712,6 @@ public final class Conformance implements AutoCloseable {
         }
     }
 
-    private int extraFloatDigits() throws IOException {
-        Outcome o = client.query("SHOW extra_float_digits", null).outcome();
-        if (o.ok() && o.rows() != null && o.rows().size() == 1) {
-            try {
-                return Integer.parseInt(o.rows().get(0).get(0).trim());
-            } catch (NumberFormatException ignored) {
-                // default
-            }
-        }
-        return 1;
-    }
-
     private void stopQuietly() {
         StockServer s = server;
         if (s != null) {
@@ -1002,26 +721,8 @@ public final class Conformance implements AutoCloseable {
 
     @Override
     public void close() {
-        watchdog.shutdownNow();
-        if (client != null) {
-            client.close();
-            client = null;
-        }
-        if (jdbcEmbed != null) {
-            jdbcEmbed.close();
-            jdbcEmbed = null;
-        }
-        if (jdbcServer != null) {
-            jdbcServer.close();
-            jdbcServer = null;
-        }
-        if (db != null) {
-            try {
-                db.close();
-            } catch (RuntimeException ignored) {
-                // ended
-            }
-            db = null;
+        if (sides != null) {
+            sides.close();
         }
         stopQuietly();
         server = null;
