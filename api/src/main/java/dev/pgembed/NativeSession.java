@@ -149,6 +149,20 @@ final class NativeSession {
         return TransactionStatus.CLOSED;
     }
 
+    /* the rows a statement affected (0 when it tells none), its result checked and freed */
+    private long rowsAffected(MemorySegment raw) {
+        Raw r = check(raw, false);
+        long n = r.rowsAffected();
+        r.free();
+        return Math.max(0, n);
+    }
+
+    /* a query's result, checked, owned by resultArena (closed with it when owns) */
+    private Result result(MemorySegment raw, Arena resultArena, boolean owns) {
+        Raw r = check(raw, false);
+        return new Result(r.ptr(), resultArena, owns, r.notices());
+    }
+
     private static List<Notice> notices(MemorySegment raw) {
         int n = PgEmbeddedH.pgembed_result_notice_count(raw);
         if (n <= 0) {
@@ -300,19 +314,15 @@ final class NativeSession {
                 raw = PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
                         p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
             }
-            Raw r = check(raw, false);
-            long n = r.rowsAffected();
-            r.free();
-            return Math.max(0, n);
+            return rowsAffected(raw);
         }
     }
 
     Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params);
-            Raw r = check(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
-                    p.values(), p.lengths(), p.formats(), FORMAT_AUTO), false);
-            return new Result(r.ptr(), resultArena, owns, r.notices());
+            return result(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                    p.values(), p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
         }
     }
 
@@ -365,31 +375,24 @@ final class NativeSession {
     long executePrepared(MemorySegment name, Object[] params) {
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params);
-            Raw r = check(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
-                    p.lengths(), p.formats(), FORMAT_TEXT), false);
-            long n = r.rowsAffected();
-            r.free();
-            return Math.max(0, n);
+            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
+                    p.lengths(), p.formats(), FORMAT_TEXT));
         }
     }
 
     Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params);
-            Raw r = check(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
-                    p.lengths(), p.formats(), FORMAT_AUTO), false);
-            return new Result(r.ptr(), resultArena, owns, r.notices());
+            return result(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
+                    p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
         }
     }
 
     long executeBatch(String name, int nsets, int nparams, Params.Encoded sets) {
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, sets.types, sets.values, sets.formats, false);
-            Raw r = check(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), nsets, nparams,
-                    p.values(), p.lengths(), p.formats()), false);
-            long n = r.rowsAffected();
-            r.free();
-            return Math.max(0, n);
+            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), nsets,
+                    nparams, p.values(), p.lengths(), p.formats()));
         }
     }
 
@@ -521,9 +524,6 @@ final class NativeSession {
     }
 
     private long finishCopy(MemorySegment errmsg) {
-        Raw r = check(PgEmbeddedH.pgembed_copy_end(engine, errmsg), false);
-        long n = r.rowsAffected();
-        r.free();
-        return Math.max(0, n);
+        return rowsAffected(PgEmbeddedH.pgembed_copy_end(engine, errmsg));
     }
 }

@@ -91,11 +91,9 @@ final class TemporalText {
     }
 
     static LocalDate parseDate(String s) {
-        if (s.equals("infinity")) {
-            return LocalDate.MAX;
-        }
-        if (s.equals("-infinity")) {
-            return LocalDate.MIN;
+        LocalDate infinite = infinity(s, LocalDate.MAX, LocalDate.MIN);
+        if (infinite != null) {
+            return infinite;
         }
         boolean bc = s.endsWith(" BC");
         int dash = s.indexOf('-', 1);
@@ -138,11 +136,9 @@ final class TemporalText {
 
     /** A timestamp or timestamptz (no offset: UTC). */
     static OffsetDateTime parseTimestamp(String s) {
-        if (s.equals("infinity")) {
-            return OffsetDateTime.MAX;
-        }
-        if (s.equals("-infinity")) {
-            return OffsetDateTime.MIN;
+        OffsetDateTime infinite = infinity(s, OffsetDateTime.MAX, OffsetDateTime.MIN);
+        if (infinite != null) {
+            return infinite;
         }
         boolean bc = s.endsWith(" BC");
         int end = bc ? s.length() - 3 : s.length();
@@ -171,5 +167,10 @@ final class TemporalText {
             off = ZoneOffset.ofTotalSeconds(sign * (oh * 3600 + om * 60 + os));
         }
         return OffsetDateTime.of(d, t, off);
+    }
+
+    /* what PostgreSQL's infinity spellings stand for, or null for any other text */
+    private static <T> T infinity(String s, T positive, T negative) {
+        return s.equals("infinity") ? positive : s.equals("-infinity") ? negative : null;
     }
 }
