@@ -53,6 +53,12 @@ import java.util.function.Consumer;
  * At most 15 databases can be open at once in one process, and a directory can be open only once.
  */
 public final class PgEmbedded implements AutoCloseable {
+    /*
+     * The facade. Each method checks its arguments, then runs its native part through session.call: Session
+     * takes turns (the lock, the owner of the session, the wait), NativeSession makes the native calls and
+     * checks their results. Opening's steps are Opening's, the process-wide registries Instances', and the
+     * types of parameters and values PgType's.
+     */
     final long id = Instances.nextId();
     final Path dir;
     final boolean deleteOnClose;
