@@ -19,11 +19,11 @@ import java.util.function.Function;
  * ways) look types up here, so a new type is one row, plus its line in the type lists of the Javadoc of
  * {@link PgEmbedded#query(String, Object...)} (parameters) and of {@link Row} (results).
  *
- * <p>Not in the table: the binary forms. Results come in binary only for the types the C side chooses
- * ({@code is_binary_friendly} in pgembed_front.c, after {@code PGEMBED_FORMAT_AUTO}: bool, int2, int4, int8,
- * oid, float4, float8); {@link Row}'s typed getters read those in place, switching on the {@link Oid}
- * constants, since each getter converts them its own way on the hot path. A byte[] parameter (bytea) is
- * sent in binary as it is.
+ * <p>Not in the table: the binary forms. Results come in binary only for the types the C front chooses
+ * under {@code PGEMBED_FORMAT_AUTO} (its {@code is_binary_friendly}: bool, int2, int4, int8, oid, float4,
+ * float8); {@link Row}'s typed getters read those in place, switching on the {@link Oid} constants, since
+ * each getter converts them its own way on the hot path. A byte[] parameter (bytea) is sent in binary as
+ * it is.
  *
  * <p>The order of the rows is the order in which the message about an unsupported parameter lists the
  * parameter classes.
