@@ -29,44 +29,43 @@ import java.util.function.Function;
  * parameter classes.
  */
 enum PgType {
-    INT4(type(Oid.INT4, Oid.INT4_ARRAY, Integer.class).parameter(Object::toString, int[].class).bareInArrays()
-            .read(Row::getInt).elements(Integer::valueOf)),
-    INT8(type(Oid.INT8, Oid.INT8_ARRAY, Long.class).parameter(Object::toString, long[].class).bareInArrays()
-            .read(Row::getLong).elements(Long::valueOf)),
-    INT2(type(Oid.INT2, Oid.INT2_ARRAY, Short.class).parameter(Object::toString, short[].class).bareInArrays()
-            .read(Row::getShort).elements(Short::valueOf)),
-    FLOAT8(type(Oid.FLOAT8, Oid.FLOAT8_ARRAY, Double.class).parameter(Object::toString, double[].class)
-            .bareInArrays().read(Row::getDouble).elements(Double::valueOf)),
-    FLOAT4(type(Oid.FLOAT4, Oid.FLOAT4_ARRAY, Float.class).parameter(Object::toString, float[].class)
-            .bareInArrays().read(Row::getFloat).elements(Float::valueOf)),
-    /* NaN and the infinities, which BigDecimal cannot hold, are read as Double */
+    INT4(type(Oid.INT4, Oid.INT4_ARRAY, Integer.class).parameter(v -> Integer.toString((Integer) v), int[].class)
+            .bareInArrays().read(Getter.INT).elements(Integer::valueOf)),
+    INT8(type(Oid.INT8, Oid.INT8_ARRAY, Long.class).parameter(v -> Long.toString((Long) v), long[].class)
+            .bareInArrays().read(Getter.LONG).elements(Long::valueOf)),
+    INT2(type(Oid.INT2, Oid.INT2_ARRAY, Short.class).parameter(v -> Short.toString((Short) v), short[].class)
+            .bareInArrays().read(Getter.SHORT).elements(Short::valueOf)),
+    FLOAT8(type(Oid.FLOAT8, Oid.FLOAT8_ARRAY, Double.class).parameter(v -> Double.toString((Double) v), double[].class)
+            .bareInArrays().read(Getter.DOUBLE).elements(Double::valueOf)),
+    FLOAT4(type(Oid.FLOAT4, Oid.FLOAT4_ARRAY, Float.class).parameter(v -> Float.toString((Float) v), float[].class)
+            .bareInArrays().read(Getter.FLOAT).elements(Float::valueOf)),
     NUMERIC(type(Oid.NUMERIC, Oid.NUMERIC_ARRAY, BigDecimal.class).parameter(v -> ((BigDecimal) v).toPlainString())
-            .bareInArrays().read(PgType::numeric).elements(BigDecimal::new)),
+            .bareInArrays().read(Getter.NUMERIC).elements(BigDecimal::new)),
     /* a String parameter is sent as type 0, unknown: PostgreSQL infers its type, so it serves any column */
     TEXT(type(Oid.TEXT, Oid.TEXT_ARRAY, String.class).parameter(v -> (String) v).sentAsUnknown()
-            .read(Row::getString).elements(e -> e)),
+            .read(Getter.STRING).elements(e -> e)),
     /* sent in binary, as it is */
-    BYTEA(type(Oid.BYTEA, 0, byte[].class).parameterInBinary().read(Row::getBytes)),
+    BYTEA(type(Oid.BYTEA, 0, byte[].class).parameterInBinary().read(Getter.BYTES)),
     BOOL(type(Oid.BOOL, Oid.BOOL_ARRAY, Boolean.class).parameter(v -> (Boolean) v ? "t" : "f", boolean[].class)
-            .bareInArrays().read(Row::getBoolean).elements(e -> e.equals("t") || e.equals("true"))),
-    UUID(type(Oid.UUID, Oid.UUID_ARRAY, java.util.UUID.class).parameter(Object::toString)
-            .read(Row::getUuid).elements(java.util.UUID::fromString)),
+            .bareInArrays().read(Getter.BOOLEAN).elements(e -> e.equals("t") || e.equals("true"))),
+    UUID(type(Oid.UUID, Oid.UUID_ARRAY, java.util.UUID.class).parameter(v -> ((java.util.UUID) v).toString())
+            .read(Getter.UUID).elements(java.util.UUID::fromString)),
     DATE(type(Oid.DATE, Oid.DATE_ARRAY, LocalDate.class).parameter(v -> TemporalText.formatDate((LocalDate) v))
-            .read(Row::getLocalDate).elements(TemporalText::parseDate)),
-    TIME(type(Oid.TIME, Oid.TIME_ARRAY, LocalTime.class).parameter(Object::toString)
-            .read(Row::getLocalTime).elements(TemporalText::parseTime)),
+            .read(Getter.LOCAL_DATE).elements(TemporalText::parseDate)),
+    TIME(type(Oid.TIME, Oid.TIME_ARRAY, LocalTime.class).parameter(v -> ((LocalTime) v).toString())
+            .read(Getter.LOCAL_TIME).elements(TemporalText::parseTime)),
     TIMESTAMP(type(Oid.TIMESTAMP, Oid.TIMESTAMP_ARRAY, LocalDateTime.class)
             .parameter(v -> TemporalText.formatTimestamp((LocalDateTime) v, null))
-            .read(Row::getLocalDateTime).elements(e -> TemporalText.parseTimestamp(e).toLocalDateTime())),
+            .read(Getter.LOCAL_DATE_TIME).elements(e -> TemporalText.parseTimestamp(e).toLocalDateTime())),
     /* an Instant parameter is a timestamptz too; results give OffsetDateTime */
     TIMESTAMPTZ(type(Oid.TIMESTAMPTZ, Oid.TIMESTAMPTZ_ARRAY, OffsetDateTime.class)
             .parameter(v -> v instanceof Instant i ? TemporalText.formatInstant(i)
                     : TemporalText.formatOffsetDateTime((OffsetDateTime) v)).alsoAccepting(Instant.class)
-            .read(Row::getOffsetDateTime).elements(TemporalText::parseTimestamp)),
+            .read(Getter.OFFSET_DATE_TIME).elements(TemporalText::parseTimestamp)),
     // results only
-    OID(type(Oid.OID, 0, Long.class).read(Row::getLong)),
-    VARCHAR(type(Oid.VARCHAR, Oid.VARCHAR_ARRAY, String.class).read(Row::getString).elements(e -> e)),
-    BPCHAR(type(Oid.BPCHAR, Oid.BPCHAR_ARRAY, String.class).read(Row::getString).elements(e -> e));
+    OID(type(Oid.OID, 0, Long.class).read(Getter.LONG)),
+    VARCHAR(type(Oid.VARCHAR, Oid.VARCHAR_ARRAY, String.class).read(Getter.STRING).elements(e -> e)),
+    BPCHAR(type(Oid.BPCHAR, Oid.BPCHAR_ARRAY, String.class).read(Getter.STRING).elements(e -> e));
 
     /** Type OIDs (as in PostgreSQL's pg_type.dat); an array type's is its element type's name + _ARRAY. */
     static final class Oid {
@@ -109,10 +108,13 @@ enum PgType {
         }
     }
 
-    /** How {@link Row#getObject(int)} reads a non-null value of the type. */
-    @FunctionalInterface
-    interface Reader {
-        Object read(Row row, int col);
+    /**
+     * The getter of {@link Row} with which {@link Row#getObject(int)} reads a value of the type (NUMERIC: as
+     * BigDecimal, or as Double for NaN and the infinities, which BigDecimal cannot hold).
+     */
+    enum Getter {
+        BOOLEAN, SHORT, INT, LONG, FLOAT, DOUBLE, NUMERIC, BYTES, UUID, LOCAL_DATE, LOCAL_TIME, LOCAL_DATE_TIME,
+        OFFSET_DATE_TIME, STRING
     }
 
     /** The type's OID. */
@@ -129,7 +131,8 @@ enum PgType {
     private final boolean binaryParameter;
     /** True when an array literal holds the text of an element as it is; false when it quotes it. */
     final boolean bareInArrays;
-    private final Reader reader;
+    /** How getObject reads a value of the type. */
+    final Getter getter;
     private final Function<String, ?> elements;
 
     PgType(Spec s) {
@@ -142,13 +145,8 @@ enum PgType {
         this.parameterOid = s.unknown ? Oid.UNSPECIFIED : s.oid;
         this.binaryParameter = s.binary;
         this.bareInArrays = s.bare;
-        this.reader = s.reader;
+        this.getter = s.getter;
         this.elements = s.elements;
-    }
-
-    /** A value read the type's way, for getObject. */
-    Object read(Row row, int col) {
-        return reader.read(row, col);
     }
 
     /** The text form of a parameter of the type (one of its parameter classes, not an array). */
@@ -164,16 +162,6 @@ enum PgType {
             a[i] = e == null ? null : elements.apply(e);
         }
         return a;
-    }
-
-    private static Object numeric(Row row, int col) {
-        String s = row.getString(col);
-        return switch (s) {
-            case "NaN" -> Double.NaN;
-            case "Infinity" -> Double.POSITIVE_INFINITY;
-            case "-Infinity" -> Double.NEGATIVE_INFINITY;
-            default -> new BigDecimal(s);
-        };
     }
 
     // ---- lookups -----------------------------------------------------------------------------------
@@ -274,7 +262,7 @@ enum PgType {
         boolean unknown;
         boolean binary;
         boolean bare;
-        Reader reader;
+        Getter getter;
         Function<String, ?> elements;
 
         Spec(int oid, int arrayOid, Class<?> javaClass) {
@@ -318,8 +306,8 @@ enum PgType {
             return this;
         }
 
-        Spec read(Reader r) {
-            this.reader = r;
+        Spec read(Getter g) {
+            this.getter = g;
             return this;
         }
 

@@ -549,7 +549,22 @@ public final class Row {
         int type = r.types[col];
         PgType scalar = PgType.ofOid(type);
         if (scalar != null) {
-            return scalar.read(this, col);
+            return switch (scalar.getter) {
+                case BOOLEAN -> getBoolean(col);
+                case SHORT -> getShort(col);
+                case INT -> getInt(col);
+                case LONG -> getLong(col);
+                case FLOAT -> getFloat(col);
+                case DOUBLE -> getDouble(col);
+                case NUMERIC -> numeric(col);
+                case BYTES -> getBytes(col);
+                case UUID -> getUuid(col);
+                case LOCAL_DATE -> getLocalDate(col);
+                case LOCAL_TIME -> getLocalTime(col);
+                case LOCAL_DATE_TIME -> getLocalDateTime(col);
+                case OFFSET_DATE_TIME -> getOffsetDateTime(col);
+                case STRING -> getString(col);
+            };
         }
         PgType element = PgType.ofArrayOid(type);
         if (element != null) {
@@ -558,6 +573,17 @@ public final class Row {
             return elems == null ? s : element.elements(elems);
         }
         return getString(col);
+    }
+
+    /* a numeric's value: BigDecimal, or Double for NaN and the infinities, which BigDecimal cannot hold */
+    private Object numeric(int col) {
+        String s = getString(col);
+        return switch (s) {
+            case "NaN" -> Double.NaN;
+            case "Infinity" -> Double.POSITIVE_INFINITY;
+            case "-Infinity" -> Double.NEGATIVE_INFINITY;
+            default -> new BigDecimal(s);
+        };
     }
 
     /** The value as an Object. */
