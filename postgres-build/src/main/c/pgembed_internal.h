@@ -16,6 +16,8 @@
 #include "pgembedded.h"
 
 #define PGEMBED_EXPORT __attribute__((visibility("default")))
+/* for names shared by files of the library and by nobody else */
+#define PGEMBED_HIDDEN __attribute__((visibility("hidden")))
 
 /* Engine life cycle */
 typedef enum
@@ -60,8 +62,10 @@ struct pgembed_engine
 	char	   *session_role;	/* NULL: the bootstrap superuser */
 	char	  **settings;
 	int			nsettings;
-	int			lock_fd;		/* flock()ed pgembed.lock in the data directory */
-	uint64_t	dev, ino;		/* identity of the data directory */
+	int			lock_fd;		/* flock()ed pgembed.lock in the data
+								 * directory */
+	uint64_t	dev,
+				ino;			/* identity of the data directory */
 	int			owner_pid;		/* the process that opened it */
 
 	/* coroutine contexts: saved stack pointers */
@@ -79,7 +83,6 @@ struct pgembed_engine
 	volatile sig_atomic_t alarm_pending;
 
 	/* allocator of the front (results must be freeable from any thread) */
-	void	   *(*alloc) (size_t);
 	void	   *(*resize) (void *, size_t);
 
 	/* front callbacks used by the engine */
@@ -89,7 +92,8 @@ struct pgembed_engine
 	/* logging */
 	pgembed_log_fn log_fn;
 	void	   *log_context;
-	pgembed_buf logbuf;			/* pending log lines: [int32 elevel][NUL-terminated line]... */
+	pgembed_buf logbuf;			/* pending log lines: [int32
+								 * elevel][NUL-terminated line]... */
 
 	/* --- protocol exchange --- */
 	pgembed_iov in[PGEMBED_MAX_IOV];
@@ -97,28 +101,37 @@ struct pgembed_engine
 	int			in_index;
 	size_t		in_pos;
 	bool		closing;		/* recv() returns EOF: the backend exits */
-	pgembed_buf out;			/* messages the backend sent: [type][int32 len][payload][NUL] */
-	size_t		out_yield_at;	/* yield when out.len passes this (COPY OUT streaming); 0 = never */
-	bool		out_yielded;	/* the engine stopped mid-statement to hand out data */
-	bool		raw_framing;	/* messages exactly as on the wire (no trailing NUL) */
-	pgembed_buf raw_out;		/* output of the last pgembed_protocol_exchange */
+	pgembed_buf out;			/* messages the backend sent: [type][int32
+								 * len][payload][NUL] */
+	size_t		out_yield_at;	/* yield when out.len passes this (COPY OUT
+								 * streaming); 0 = never */
+	bool		out_yielded;	/* the engine stopped mid-statement to hand
+								 * out data */
+	bool		raw_framing;	/* messages exactly as on the wire (no
+								 * trailing NUL) */
+	pgembed_buf raw_out;		/* output of the last
+								 * pgembed_protocol_exchange */
 
 	/* --- self-maintenance (no checkpointer, WAL writer or autovacuum in single-user mode) --- */
-	volatile int maintenance_request;	/* MAINT_* flags for the engine's next idle read */
-	bool		internal_query;	/* the input is the front's own work: run it as the bootstrap superuser */
-	volatile bool maintenance_due;	/* set by the timer thread; run at the next idle point */
+	volatile int maintenance_request;	/* MAINT_* flags for the engine's next
+										 * idle read */
+	bool		internal_query; /* the input is the front's own work: run it
+								 * as the bootstrap superuser */
+	volatile bool maintenance_due;	/* set by the timer thread; run at the
+									 * next idle point */
 	bool		auto_maintenance;
 	int64_t		last_checkpoint_ns;
 	int64_t		last_vacuum_check_ns;
 	int64_t		last_flush_ns;
-	int64_t		flush_interval_ns;	/* wal_writer_delay, as of the last maintenance pass */
+	int64_t		flush_interval_ns;	/* wal_writer_delay, as of the last
+									 * maintenance pass */
 
 	/* --- engine state --- */
 	volatile engine_state state;
-	int			exit_code;
 	bool		aborted;		/* PANIC/abort() */
 	char		tx_status;
-	int			port_fd;		/* socketpair end the backend treats as its client socket */
+	int			port_fd;		/* socketpair end the backend treats as its
+								 * client socket */
 	int			peer_fd;
 
 	/* entry points inside the engine's copy */
@@ -131,21 +144,90 @@ struct pgembed_engine
 									  int *naptime_s, int *autovacuum_on);
 	uint64_t	last_redo;
 
-	/* result formats of prepared statements, for PGEMBED_FORMAT_AUTO (front only) */
+	/*
+	 * result formats of prepared statements, for PGEMBED_FORMAT_AUTO (front
+	 * only)
+	 */
 	struct pgembed_stmt_formats *stmt_formats;
 
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */
 	pgembed_buf scratch;		/* request bytes built by the front */
-	struct pgembed_engine *next_open;	/* registry of open engines */
+
+	/*
+	 * --- a process of a cluster with a real postmaster (front_multi.c); NULL
+	 * and zeroes in a single-backend engine ---
+	 */
+	struct pgembed_cluster *cluster;
+	int			child_mode;		/* PGEMBED_CHILD_* */
+	int32_t		vpid;			/* the engine's getpid(); 0: the real pid */
+	char		child_kind[32]; /* --forkchild=<kind> */
+	char		child_params[128];	/* its BackendParameters file, relative to
+									 * the data directory */
+	int			listen_fd;		/* the postmaster's in-process listener (the
+								 * front's eventfd) */
+	int			death_watch_fd; /* the postmaster's death pipe, read end: its
+								 * children watch it after it ended */
+	int			exit_code;		/* exit(code) or _exit(code) */
+	int			exit_signal;	/* ended as if by this signal (abort, emulated
+								 * SIGKILL), else 0 */
+	volatile uint64_t posted_signals;	/* bit n: signal n, sent by another
+										 * process, not delivered yet */
+	volatile bool in_recv;		/* parked in recv() between calls */
+	volatile bool service_due;	/* the cluster's service thread should look */
+	uintptr_t	text_start;		/* the copy's code: where a fatal signal's
+								 * handler may end the process */
+	uintptr_t	text_end;
+
+	/*
+	 * what the front's own layers call for a process of a cluster
+	 * (front_multi.c)
+	 */
+	void		(*on_end) (struct pgembed_engine *e);	/* it ended: instead of
+														 * the release */
+	void		(*on_signal) (struct pgembed_engine *e, void *ucontext);	/* the real-time signal
+																			 * reached its thread */
+	void		(*on_idle_timer) (struct pgembed_engine *e);	/* its deadline passed
+																 * while it ran nowhere */
+	/* front routines the engine's wrappers call */
+	int			(*route_kill) (struct pgembed_engine *e, int pid, int sig);
+	int			(*spawn) (struct pgembed_engine *e, const char *kind, int mode, const char *params,
+						  int client_fd);
+	int			(*reap) (struct pgembed_engine *e, int pid, int *status, int options);
+	int			(*accept_inproc) (struct pgembed_engine *e);
+	void		(*pm_status) (struct pgembed_engine *e, const char *status);
+	void		(*release_inproc) (struct pgembed_engine *e, int fd);
+	void		(*log_line) (struct pgembed_engine *e, int elevel, const char *line);
+	/* entry points inside the engine's copy */
+	void		(*engine_signal) (struct pgembed_engine *e);
+	void		(*engine_wakeup) (void);	/* the copy's WakeupMyProc */
 };
 
-#define MAINT_FLUSH_WAL			0x1	/* write and flush asynchronously committed WAL */
-#define MAINT_CHECKPOINT_IF_DUE	0x2	/* checkpoint when WAL volume (max_wal_size) calls for it */
-#define MAINT_CHECKPOINT_NOW	0x4	/* checkpoint (time-based, or asked for) */
+/* what a process of a cluster is (pgembed_engine.child_mode) */
+enum
+{
+	PGEMBED_CHILD_NONE,			/* a single-backend engine (pgembed_open) */
+	PGEMBED_CHILD_POSTMASTER,	/* PostmasterMain, on a thread of its own */
+	PGEMBED_CHILD_THREAD,		/* a child on a thread of its own
+								 * (checkpointer, startup, ...) */
+	PGEMBED_CHILD_COROUTINE,	/* an in-process client backend, run by the
+								 * threads that call the API on it */
+	PGEMBED_CHILD_PHANTOM		/* a child that needs no process (background
+								 * and WAL writer): never runs */
+};
+
+/* the unix_socket_directories entry that is a cluster's in-process listener */
+#define PGEMBED_INPROC_LISTENER "@pgembed-inproc"
+
+#define MAINT_FLUSH_WAL			0x1 /* write and flush asynchronously
+									 * committed WAL */
+#define MAINT_CHECKPOINT_IF_DUE	0x2 /* checkpoint when WAL volume
+									 * (max_wal_size) calls for it */
+#define MAINT_CHECKPOINT_NOW	0x4 /* checkpoint (time-based, or asked for) */
 
 /* asm: saves callee-saved registers on the current stack, stores sp in *from, switches to to */
 extern void pgembed__switch(void **from, void *to);
+
 /* asm: first frame of a new coroutine; calls r13(r12) */
 extern void pgembed__trampoline(void);
 

@@ -22,7 +22,8 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 #define PGEMBED_API_VERSION 1
@@ -41,7 +42,8 @@ typedef struct pgembed_cell
 {
 	const char *value;			/* NULL for SQL NULL */
 	int32_t		length;			/* -1 for SQL NULL */
-	int32_t		format;			/* 0 text (NUL-terminated), 1 binary (network order) */
+	int32_t		format;			/* 0 text (NUL-terminated), 1 binary (network
+								 * order) */
 } pgembed_cell;
 
 /* Result status */
@@ -50,12 +52,16 @@ typedef enum pgembed_status
 	PGEMBED_COMMAND_OK = 0,		/* a command that returns no rows succeeded */
 	PGEMBED_TUPLES_OK = 1,		/* a query succeeded; rows are in the result */
 	PGEMBED_EMPTY_QUERY = 2,	/* the SQL text held no statement */
-	PGEMBED_COPY_IN = 3,		/* COPY FROM STDIN started: send data with pgembed_copy_put */
-	PGEMBED_COPY_OUT = 4,		/* COPY TO STDOUT started: read data with pgembed_copy_get */
+	PGEMBED_COPY_IN = 3,		/* COPY FROM STDIN started: send data with
+								 * pgembed_copy_put */
+	PGEMBED_COPY_OUT = 4,		/* COPY TO STDOUT started: read data with
+								 * pgembed_copy_get */
 	PGEMBED_SUSPENDED = 5,		/* a cursor delivered rows and has more */
 	PGEMBED_ERROR = 6,			/* the statement failed; the engine is usable */
-	PGEMBED_FATAL = 7,			/* the engine ended (FATAL, PANIC or closed); reopen it */
-	PGEMBED_MISUSE = 8			/* the call itself was invalid (bad argument, wrong state) */
+	PGEMBED_FATAL = 7,			/* the engine ended (FATAL, PANIC or closed);
+								 * reopen it */
+	PGEMBED_MISUSE = 8			/* the call itself was invalid (bad argument,
+								 * wrong state) */
 } pgembed_status;
 
 /* Transaction status, as in ReadyForQuery */
@@ -86,7 +92,8 @@ typedef enum pgembed_status
 /* Result formats */
 #define PGEMBED_FORMAT_TEXT		0
 #define PGEMBED_FORMAT_BINARY	1
-#define PGEMBED_FORMAT_AUTO		(-1)	/* binary for bool, int2/4/8, float4/8, oid; text otherwise */
+#define PGEMBED_FORMAT_AUTO		(-1)	/* binary for bool, int2/4/8,
+										 * float4/8, oid; text otherwise */
 
 /* Log callback: server log lines (checkpoints, warnings ...). */
 typedef void (*pgembed_log_fn) (void *context, int elevel, const char *line);
@@ -174,6 +181,55 @@ void		pgembed_set_log_callback(pgembed_engine *engine, pgembed_log_fn fn, void *
  * (before pgembed_open returns).  NULL: standard error.
  */
 void		pgembed_set_default_log_callback(pgembed_log_fn fn, void *context);
+
+/* ---- several backends at once: a cluster with a real postmaster ---- */
+
+/* A cluster served by PostgreSQL's own postmaster, inside this process. */
+typedef struct pgembed_cluster pgembed_cluster;
+
+/*
+ * Starts PostgreSQL's postmaster for the cluster in datadir on a thread of its
+ * own, with its checkpointer and start-up process, and returns once it accepts
+ * connections (after crash recovery, if the cluster needs it).  settings:
+ * "name=value" as for pgembed_open, given to the postmaster.  Each process of
+ * the cluster takes a link-map namespace of the process's budget (see
+ * pgembed_open): the postmaster and the checkpointer two, each backend one,
+ * and start-up one more while it runs.  The directory is the cluster's alone:
+ * pgembed_open of it is refused meanwhile.
+ * Returns NULL with *error set when the cluster could not start.
+ */
+pgembed_cluster *pgembed_cluster_open(const char *datadir, int nsettings, const char *const *settings,
+									  pgembed_error **error);
+
+/*
+ * A new backend of the cluster: an engine that runs PostgreSQL's client
+ * backend, concurrently with the cluster's other backends, with a server's
+ * isolation, locks and process identity (pgembed_backend_pid is its virtual
+ * pid, as pg_stat_activity shows it).  It runs on the threads that call the
+ * API on it, one call at a time, as an engine of pgembed_open does, and every
+ * statement call applies; pgembed_close ends it.  dbname NULL: "postgres";
+ * user NULL: "postgres".  settings: "name=value" session settings, sent in the
+ * start-up packet.  Returns NULL with *error set: 53300 when no namespace is
+ * left for another backend.
+ */
+pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, const char *user,
+								int nsettings, const char *const *settings, pgembed_error **error);
+
+/*
+ * Shuts the cluster down (a fast shutdown: backends still connected are
+ * terminated, the checkpointer writes the shutdown checkpoint) and frees it.
+ * Engines of its backends stay valid until pgembed_close, and report 57P01.
+ * Returns 0, or -1 with *error set (error may be NULL) when the postmaster
+ * did not end cleanly.
+ */
+int			pgembed_cluster_close(pgembed_cluster *cluster, pgembed_error **error);
+
+/*
+ * Server log lines of the cluster's processes (NULL: the default callback);
+ * backends connected afterwards log here too.  Lines of the postmaster and its
+ * background processes are delivered on a thread of the cluster's.
+ */
+void		pgembed_cluster_set_log_callback(pgembed_cluster *cluster, pgembed_log_fn fn, void *context);
 
 /* ---- statements ---- */
 
@@ -267,23 +323,29 @@ int32_t		pgembed_backend_pid(pgembed_engine *engine);
 /* ---- results ---- */
 
 pgembed_status pgembed_result_status(const pgembed_result *result);
+
 /* The error, or NULL when the call succeeded. */
 const pgembed_error *pgembed_result_error(const pgembed_result *result);
+
 /* Command tag of the (last) statement, e.g. "INSERT 0 3". */
 const char *pgembed_result_command_tag(const pgembed_result *result);
+
 /* Rows affected (INSERT/UPDATE/DELETE/MERGE/COPY/...) or returned (SELECT); -1 if none. */
 int64_t		pgembed_result_rows_affected(const pgembed_result *result);
+
 /* Transaction status after the call (PGEMBED_TX_*). */
 char		pgembed_result_transaction_status(const pgembed_result *result);
 
 int64_t		pgembed_result_ntuples(const pgembed_result *result);
 int			pgembed_result_nfields(const pgembed_result *result);
 const char *pgembed_result_field_name(const pgembed_result *result, int column);
+
 /* Column index for name, or -1. */
 int			pgembed_result_field_index(const pgembed_result *result, const char *name);
 uint32_t	pgembed_result_field_type(const pgembed_result *result, int column);
 int32_t		pgembed_result_field_typmod(const pgembed_result *result, int column);
 int			pgembed_result_field_format(const pgembed_result *result, int column);
+
 /* Parameter types of a described statement. */
 int			pgembed_result_nparams(const pgembed_result *result);
 uint32_t	pgembed_result_param_type(const pgembed_result *result, int index);
@@ -314,6 +376,7 @@ void		pgembed_result_free(pgembed_result *result);
 
 /* A field of the error (PGEMBED_DIAG_*), or NULL when PostgreSQL did not set it. */
 const char *pgembed_error_field(const pgembed_error *error, char code);
+
 /* Shorthands, never NULL. */
 const char *pgembed_error_sqlstate(const pgembed_error *error);
 const char *pgembed_error_severity(const pgembed_error *error);
