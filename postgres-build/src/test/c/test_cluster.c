@@ -14,7 +14,7 @@ static void
 quiet_cluster_log(void *context, int elevel, const char *line)
 {
 	(void) context;
-	if (elevel >= 21)			/* ERROR and above */
+	if (elevel >= PGEMBED_LOG_ERROR)
 		fprintf(stdout, "    [cluster] %s\n", line);
 }
 
