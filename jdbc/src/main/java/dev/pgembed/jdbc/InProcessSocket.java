@@ -22,7 +22,6 @@ public class InProcessSocket extends Socket {
     private final ReentrantLock io = new ReentrantLock();
     private final InputStream input = new In();
     private final OutputStream output = new Out();
-    private volatile boolean connected;
     private volatile boolean closed;
     private int soTimeout;
     private boolean tcpNoDelay;
@@ -35,14 +34,13 @@ public class InProcessSocket extends Socket {
         this.session = new WireSession(Objects.requireNonNull(key, "key"));
     }
 
+    /* nothing to connect: the socket is connected from the start (isConnected), its backend is the key's */
     @Override
     public void connect(SocketAddress endpoint) {
-        connected = true;
     }
 
     @Override
     public void connect(SocketAddress endpoint, int timeout) {
-        connected = true;
     }
 
     @Override
