@@ -587,12 +587,12 @@ public final class PgEmbedded implements AutoCloseable {
         return session.transactionStatus();
     }
 
-    /** True until {@link #close()}, or until the engine ended with a FATAL error. */
+    /** {@return true until {@link #close()}, or until the engine ended with a FATAL error} */
     public boolean isOpen() {
         return session.isOpen();
     }
 
-    /** The data directory. */
+    /** {@return the data directory} */
     public Path directory() {
         return dir;
     }

@@ -30,12 +30,12 @@ public final class PreparedStatement implements AutoCloseable {
         }
     }
 
-    /** The server-side name, for example {@code pgembed_s1}. */
+    /** {@return the server-side name, for example {@code pgembed_s1}} */
     public String name() {
         return name;
     }
 
-    /** The SQL text. */
+    /** {@return the SQL text} */
     public String sql() {
         return sql;
     }

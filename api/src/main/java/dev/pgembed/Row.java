@@ -66,12 +66,12 @@ public final class Row {
         this.row = row;
     }
 
-    /** The 0-based index of this row in its result. */
+    /** {@return the 0-based index of this row in its result} */
     public int index() {
         return row;
     }
 
-    /** The result this row belongs to. */
+    /** {@return the result this row belongs to} */
     public Result result() {
         return r;
     }
@@ -110,12 +110,20 @@ public final class Row {
                 + javaType);
     }
 
-    /** True when the value is SQL NULL. */
+    /**
+     * {@return true when the value is SQL NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public boolean isNull(int col) {
         return !cell(col);
     }
 
-    /** True when the value is SQL NULL. */
+    /**
+     * {@return true when the value is SQL NULL}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public boolean isNull(String column) {
         return isNull(r.columnIndex(column));
     }
@@ -188,7 +196,11 @@ public final class Row {
         }
     }
 
-    /** The value as an int (int2/int4/int8/oid/numeric/text columns; range-checked). */
+    /**
+     * {@return the value as an int (int2/int4/int8/oid/numeric/text columns; range-checked)}
+     *
+     * @param col the column's 0-based index
+     */
     public int getInt(int col) {
         long v = integer(col, "int");
         if (v != (int) v) {
@@ -197,22 +209,38 @@ public final class Row {
         return (int) v;
     }
 
-    /** The value as an int. */
+    /**
+     * {@return the value as an int}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public int getInt(String column) {
         return getInt(r.columnIndex(column));
     }
 
-    /** The value as a long. */
+    /**
+     * {@return the value as a long}
+     *
+     * @param col the column's 0-based index
+     */
     public long getLong(int col) {
         return integer(col, "long");
     }
 
-    /** The value as a long. */
+    /**
+     * {@return the value as a long}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public long getLong(String column) {
         return getLong(r.columnIndex(column));
     }
 
-    /** The value as a short (range-checked). */
+    /**
+     * {@return the value as a short (range-checked)}
+     *
+     * @param col the column's 0-based index
+     */
     public short getShort(int col) {
         long v = integer(col, "short");
         if (v != (short) v) {
@@ -221,14 +249,22 @@ public final class Row {
         return (short) v;
     }
 
-    /** The value as a short. */
+    /**
+     * {@return the value as a short}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public short getShort(String column) {
         return getShort(r.columnIndex(column));
     }
 
     // ---- floating point and boolean -------------------------------------------------------------
 
-    /** The value as a double. */
+    /**
+     * {@return the value as a double}
+     *
+     * @param col the column's 0-based index
+     */
     public double getDouble(int col) {
         if (!cell(col)) {
             throw isNullError(col);
@@ -252,12 +288,20 @@ public final class Row {
         }
     }
 
-    /** The value as a double. */
+    /**
+     * {@return the value as a double}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public double getDouble(String column) {
         return getDouble(r.columnIndex(column));
     }
 
-    /** The value as a float. */
+    /**
+     * {@return the value as a float}
+     *
+     * @param col the column's 0-based index
+     */
     public float getFloat(int col) {
         if (cell(col) && fmt == BINARY && r.types[col] == Oid.FLOAT4) {
             return r.all.get(F32, addr);
@@ -275,12 +319,20 @@ public final class Row {
         return (float) getDouble(col);
     }
 
-    /** The value as a float. */
+    /**
+     * {@return the value as a float}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public float getFloat(String column) {
         return getFloat(r.columnIndex(column));
     }
 
-    /** The value as a boolean (bool columns; text {@code t}/{@code f}/{@code true}/{@code false}). */
+    /**
+     * {@return the value as a boolean (bool columns; text {@code t}/{@code f}/{@code true}/{@code false})}
+     *
+     * @param col the column's 0-based index
+     */
     public boolean getBoolean(int col) {
         if (!cell(col)) {
             throw isNullError(col);
@@ -301,7 +353,11 @@ public final class Row {
         throw mismatch(col, "boolean");
     }
 
-    /** The value as a boolean. */
+    /**
+     * {@return the value as a boolean}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public boolean getBoolean(String column) {
         return getBoolean(r.columnIndex(column));
     }
@@ -321,6 +377,9 @@ public final class Row {
      * as with the default {@code extra_float_digits} of 1, for example {@code 1e+20}, {@code 0.1},
      * {@code -Infinity}; a session with {@code extra_float_digits} of 0 or less prints fewer digits, which
      * the binary value cannot know); null for SQL NULL.
+     *
+     * @param col the column's 0-based index
+     * @return the text, or null for SQL NULL
      */
     public String getString(int col) {
         if (!cell(col)) {
@@ -342,12 +401,21 @@ public final class Row {
         };
     }
 
-    /** The value as a String. */
+    /**
+     * {@return the value as a String}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public String getString(String column) {
         return getString(r.columnIndex(column));
     }
 
-    /** The value of a bytea column as bytes (binary form, or decoded from the hex/escape text form); null for NULL. */
+    /**
+     * {@return the value of a bytea column as bytes (binary form, or decoded from the hex/escape text form);
+     * null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public byte[] getBytes(int col) {
         if (!cell(col)) {
             return null;
@@ -398,14 +466,22 @@ public final class Row {
         return out.toByteArray();
     }
 
-    /** The value as bytes. */
+    /**
+     * {@return the value as bytes}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public byte[] getBytes(String column) {
         return getBytes(r.columnIndex(column));
     }
 
     // ---- objects --------------------------------------------------------------------------------
 
-    /** The value as a BigDecimal (numeric and other number columns); null for NULL. */
+    /**
+     * {@return the value as a BigDecimal (numeric and other number columns); null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public BigDecimal getBigDecimal(int col) {
         if (!cell(col)) {
             return null;
@@ -423,12 +499,20 @@ public final class Row {
         }
     }
 
-    /** The value as a BigDecimal. */
+    /**
+     * {@return the value as a BigDecimal}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public BigDecimal getBigDecimal(String column) {
         return getBigDecimal(r.columnIndex(column));
     }
 
-    /** The value of a uuid column; null for NULL. */
+    /**
+     * {@return the value of a uuid column; null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public UUID getUuid(int col) {
         String s = getString(col);
         if (s == null) {
@@ -441,12 +525,20 @@ public final class Row {
         }
     }
 
-    /** The value as a UUID. */
+    /**
+     * {@return the value as a UUID}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public UUID getUuid(String column) {
         return getUuid(r.columnIndex(column));
     }
 
-    /** The value of a date column (or the date of a timestamp); null for NULL. */
+    /**
+     * {@return the value of a date column (or the date of a timestamp); null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public LocalDate getLocalDate(int col) {
         String s = getString(col);
         if (s == null) {
@@ -459,12 +551,20 @@ public final class Row {
         }
     }
 
-    /** The value as a LocalDate. */
+    /**
+     * {@return the value as a LocalDate}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public LocalDate getLocalDate(String column) {
         return getLocalDate(r.columnIndex(column));
     }
 
-    /** The value of a time column; null for NULL. */
+    /**
+     * {@return the value of a time column; null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public LocalTime getLocalTime(int col) {
         String s = getString(col);
         if (s == null) {
@@ -477,12 +577,21 @@ public final class Row {
         }
     }
 
-    /** The value as a LocalTime. */
+    /**
+     * {@return the value as a LocalTime}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public LocalTime getLocalTime(String column) {
         return getLocalTime(r.columnIndex(column));
     }
 
-    /** The value of a timestamp column (for timestamptz: the local date-time in the session's time zone); null for NULL. */
+    /**
+     * {@return the value of a timestamp column (for timestamptz: the local date-time in the session's time
+     * zone); null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public LocalDateTime getLocalDateTime(int col) {
         String s = getString(col);
         if (s == null) {
@@ -495,7 +604,11 @@ public final class Row {
         }
     }
 
-    /** The value as a LocalDateTime. */
+    /**
+     * {@return the value as a LocalDateTime}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public LocalDateTime getLocalDateTime(String column) {
         return getLocalDateTime(r.columnIndex(column));
     }
@@ -503,6 +616,9 @@ public final class Row {
     /**
      * The value of a timestamptz column, with the offset of the session's time zone; a timestamp without
      * time zone is taken as UTC. Null for NULL.
+     *
+     * @param col the column's 0-based index
+     * @return the value, or null for SQL NULL
      */
     public OffsetDateTime getOffsetDateTime(int col) {
         String s = getString(col);
@@ -516,12 +632,21 @@ public final class Row {
         }
     }
 
-    /** The value as an OffsetDateTime. */
+    /**
+     * {@return the value as an OffsetDateTime}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public OffsetDateTime getOffsetDateTime(String column) {
         return getOffsetDateTime(r.columnIndex(column));
     }
 
-    /** The value of a timestamptz column as an Instant (a timestamp without time zone is taken as UTC); null for NULL. */
+    /**
+     * {@return the value of a timestamptz column as an Instant (a timestamp without time zone is taken as
+     * UTC); null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public Instant getInstant(int col) {
         OffsetDateTime t = getOffsetDateTime(col);
         if (t == null) {
@@ -536,12 +661,20 @@ public final class Row {
         return t.toInstant();
     }
 
-    /** The value as an Instant. */
+    /**
+     * {@return the value as an Instant}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public Instant getInstant(String column) {
         return getInstant(r.columnIndex(column));
     }
 
-    /** The value as the Java object of the type mapping described in the class documentation; null for NULL. */
+    /**
+     * {@return the value as the Java object of the type mapping described in the class documentation; null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public Object getObject(int col) {
         if (!cell(col)) {
             return null;
@@ -586,7 +719,11 @@ public final class Row {
         };
     }
 
-    /** The value as an Object. */
+    /**
+     * {@return the value as an Object}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public Object getObject(String column) {
         return getObject(r.columnIndex(column));
     }

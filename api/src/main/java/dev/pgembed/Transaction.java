@@ -115,7 +115,7 @@ public final class Transaction implements AutoCloseable {
         db.endTransaction(this, false);
     }
 
-    /** True until it was committed or rolled back (or the database closed). */
+    /** {@return true until it was committed or rolled back (or the database closed)} */
     public boolean isActive() {
         return !ended && db.isOpen();
     }

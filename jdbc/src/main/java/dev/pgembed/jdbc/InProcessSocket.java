@@ -17,7 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code flush()}, then sent through {@code pgembed_protocol_exchange}; the backend's replies become
  * readable at once. Socket options are accepted and ignored; nothing touches the network.
  */
-public class InProcessSocket extends Socket {
+class InProcessSocket extends Socket {
     private final WireSession session;
     private final ReentrantLock io = new ReentrantLock();
     private final InputStream input = new In();
@@ -28,9 +28,11 @@ public class InProcessSocket extends Socket {
     private boolean keepAlive;
 
     /**
+     * A socket to the database registered under a key; it connects on {@link #connect}.
+     *
      * @param key the registry key of the database (see {@link InProcessSocketFactory})
      */
-    public InProcessSocket(String key) {
+    InProcessSocket(String key) {
         this.session = new WireSession(Objects.requireNonNull(key, "key"));
     }
 

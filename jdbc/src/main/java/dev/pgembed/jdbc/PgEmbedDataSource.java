@@ -19,18 +19,29 @@ public class PgEmbedDataSource implements DataSource {
     private volatile PrintWriter logWriter;
     private volatile int loginTimeout;
 
+    /** A data source without a URL yet: set one with {@link #setUrl(String)} before the first connection. */
     public PgEmbedDataSource() {
     }
 
+    /**
+     * A data source for a URL.
+     *
+     * @param url a {@code jdbc:pgembed:} URL
+     */
     public PgEmbedDataSource(String url) {
         setUrl(url);
     }
 
+    /** {@return the {@code jdbc:pgembed:} URL, or null before one is set} */
     public String getUrl() {
         return url;
     }
 
-    /** @param url a {@code jdbc:pgembed:} URL */
+    /**
+     * Sets the URL the connections are made to.
+     *
+     * @param url a {@code jdbc:pgembed:} URL
+     */
     public void setUrl(String url) {
         if (url != null && !DRIVER.acceptsURL(url)) {
             throw new IllegalArgumentException("not a jdbc:pgembed: URL: " + url);
@@ -38,11 +49,16 @@ public class PgEmbedDataSource implements DataSource {
         this.url = url;
     }
 
-    /** Same as {@link #setUrl(String)} (some tools look for "jdbcUrl"). */
+    /**
+     * Same as {@link #setUrl(String)} (some tools look for "jdbcUrl").
+     *
+     * @param url a {@code jdbc:pgembed:} URL
+     */
     public void setJdbcUrl(String url) {
         setUrl(url);
     }
 
+    /** {@return the same as {@link #getUrl()}} */
     public String getJdbcUrl() {
         return url;
     }

@@ -65,6 +65,10 @@ public final class PgEmbedDriver implements Driver {
 
     private final org.postgresql.Driver pgjdbc = new org.postgresql.Driver();
 
+    /** A driver; {@link DriverManager} and {@link java.util.ServiceLoader} make one, the class registers one. */
+    public PgEmbedDriver() {
+    }
+
     @Override
     public boolean acceptsURL(String url) {
         return url != null && url.regionMatches(true, 0, PREFIX, 0, PREFIX.length());

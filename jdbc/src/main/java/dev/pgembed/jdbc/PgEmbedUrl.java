@@ -53,12 +53,12 @@ public final class PgEmbedUrl {
         return url != null && url.regionMatches(true, 0, PgEmbedDriver.PREFIX, 0, PgEmbedDriver.PREFIX.length());
     }
 
-    /** @return true for {@code jdbc:pgembed:memory:[name]} */
+    /** {@return true for {@code jdbc:pgembed:memory:[name]}} */
     public boolean isInMemory() {
         return parsed.memory;
     }
 
-    /** @return the absolute, normalised directory of a directory URL; empty for an in-memory one */
+    /** {@return the absolute, normalised directory of a directory URL; empty for an in-memory one} */
     public Optional<Path> directory() {
         return Optional.ofNullable(parsed.dir);
     }
@@ -84,7 +84,7 @@ public final class PgEmbedUrl {
         return parsed.applyTo(builder);
     }
 
-    /** @return the URL's pgjdbc connection properties (a copy) */
+    /** {@return the URL's pgjdbc connection properties (a copy)} */
     public Properties connectionProperties() {
         Properties p = new Properties();
         p.putAll(parsed.pgjdbc);

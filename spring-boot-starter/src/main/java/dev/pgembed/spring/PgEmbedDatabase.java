@@ -163,22 +163,22 @@ public final class PgEmbedDatabase implements DisposableBean {
         return sb.toString();
     }
 
-    /** @return the open database, for the direct API ({@code query}, {@code copyIn}, {@code backup}, ...) */
+    /** {@return the open database, for the direct API ({@code query}, {@code copyIn}, {@code backup}, ...)} */
     public PgEmbedded database() {
         return db;
     }
 
-    /** @return the URL the data source connects with: it reaches this open instance */
+    /** {@return the URL the data source connects with: it reaches this open instance} */
     public String jdbcUrl() {
         return jdbcUrl;
     }
 
-    /** @return true when the database is a throw-away one, deleted on close */
+    /** {@return true when the database is a throw-away one, deleted on close} */
     public boolean isInMemory() {
         return temporaryDirectory != null;
     }
 
-    /** @return the serve-mode listeners, in the order started (Unix socket first) */
+    /** {@return the serve-mode listeners, in the order started (Unix socket first)} */
     public List<PgEmbedServer> servers() {
         return List.copyOf(servers);
     }

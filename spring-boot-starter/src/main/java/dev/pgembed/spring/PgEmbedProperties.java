@@ -51,66 +51,114 @@ public class PgEmbedProperties {
     /** Serve mode: psql, pg_dump and other clients attach to the running database. */
     private final Serve serve = new Serve();
 
+    /** Properties with their defaults, for the binder to set. */
+    public PgEmbedProperties() {
+    }
+
+    /** {@return the {@code spring.pgembed.enabled} property} */
     public boolean isEnabled() {
         return enabled;
     }
 
+    /**
+     * Sets {@code spring.pgembed.enabled}.
+     *
+     * @param enabled the new value
+     */
     public void setEnabled(boolean enabled) {
         this.enabled = enabled;
     }
 
+    /** {@return the {@code spring.pgembed.directory} property} */
     public Path getDirectory() {
         return directory;
     }
 
+    /**
+     * Sets {@code spring.pgembed.directory}.
+     *
+     * @param directory the new value
+     */
     public void setDirectory(Path directory) {
         this.directory = directory;
     }
 
+    /** {@return the {@code spring.pgembed.in-memory} property} */
     public Boolean getInMemory() {
         return inMemory;
     }
 
+    /**
+     * Sets {@code spring.pgembed.in-memory}.
+     *
+     * @param inMemory the new value
+     */
     public void setInMemory(Boolean inMemory) {
         this.inMemory = inMemory;
     }
 
+    /** {@return the {@code spring.pgembed.durability} property} */
     public Durability getDurability() {
         return durability;
     }
 
+    /**
+     * Sets {@code spring.pgembed.durability}.
+     *
+     * @param durability the new value
+     */
     public void setDurability(Durability durability) {
         this.durability = durability;
     }
 
+    /** {@return the {@code spring.pgembed.settings} map (the binder adds to it)} */
     public Map<String, String> getSettings() {
         return settings;
     }
 
+    /** {@return the {@code spring.pgembed.time-zone} property} */
     public ZoneId getTimeZone() {
         return timeZone;
     }
 
+    /**
+     * Sets {@code spring.pgembed.time-zone}.
+     *
+     * @param timeZone the new value
+     */
     public void setTimeZone(ZoneId timeZone) {
         this.timeZone = timeZone;
     }
 
+    /** {@return the {@code spring.pgembed.transaction-wait-timeout} property} */
     public Duration getTransactionWaitTimeout() {
         return transactionWaitTimeout;
     }
 
+    /**
+     * Sets {@code spring.pgembed.transaction-wait-timeout}.
+     *
+     * @param transactionWaitTimeout the new value
+     */
     public void setTransactionWaitTimeout(Duration transactionWaitTimeout) {
         this.transactionWaitTimeout = transactionWaitTimeout;
     }
 
+    /** {@return the {@code spring.pgembed.session-role} property} */
     public String getSessionRole() {
         return sessionRole;
     }
 
+    /**
+     * Sets {@code spring.pgembed.session-role}.
+     *
+     * @param sessionRole the new value
+     */
     public void setSessionRole(String sessionRole) {
         this.sessionRole = sessionRole;
     }
 
+    /** {@return the {@code spring.pgembed.serve} properties} */
     public Serve getServe() {
         return serve;
     }
@@ -136,42 +184,76 @@ public class PgEmbedProperties {
         /** Password TCP clients authenticate with (SCRAM-SHA-256); required with tcp-port. */
         private String tcpPassword;
 
+        /** Serve properties with their defaults, for the binder to set. */
+        public Serve() {
+        }
+
+        /** {@return the {@code spring.pgembed.serve.unix-socket-directory} property} */
         public Path getUnixSocketDirectory() {
             return unixSocketDirectory;
         }
 
+        /**
+         * Sets {@code spring.pgembed.serve.unix-socket-directory}.
+         *
+         * @param unixSocketDirectory the new value
+         */
         public void setUnixSocketDirectory(Path unixSocketDirectory) {
             this.unixSocketDirectory = unixSocketDirectory;
         }
 
+        /** {@return the {@code spring.pgembed.serve.unix-socket-port} property} */
         public int getUnixSocketPort() {
             return unixSocketPort;
         }
 
+        /**
+         * Sets {@code spring.pgembed.serve.unix-socket-port}.
+         *
+         * @param unixSocketPort the new value
+         */
         public void setUnixSocketPort(int unixSocketPort) {
             this.unixSocketPort = unixSocketPort;
         }
 
+        /** {@return the {@code spring.pgembed.serve.tcp-port} property} */
         public Integer getTcpPort() {
             return tcpPort;
         }
 
+        /**
+         * Sets {@code spring.pgembed.serve.tcp-port}.
+         *
+         * @param tcpPort the new value
+         */
         public void setTcpPort(Integer tcpPort) {
             this.tcpPort = tcpPort;
         }
 
+        /** {@return the {@code spring.pgembed.serve.tcp-host} property} */
         public String getTcpHost() {
             return tcpHost;
         }
 
+        /**
+         * Sets {@code spring.pgembed.serve.tcp-host}.
+         *
+         * @param tcpHost the new value
+         */
         public void setTcpHost(String tcpHost) {
             this.tcpHost = tcpHost;
         }
 
+        /** {@return the {@code spring.pgembed.serve.tcp-password} property} */
         public String getTcpPassword() {
             return tcpPassword;
         }
 
+        /**
+         * Sets {@code spring.pgembed.serve.tcp-password}.
+         *
+         * @param tcpPassword the new value
+         */
         public void setTcpPassword(String tcpPassword) {
             this.tcpPassword = tcpPassword;
         }
