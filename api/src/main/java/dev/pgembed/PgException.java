@@ -4,6 +4,7 @@ import dev.pgembed.internal.bindings.PgEmbeddedH;
 
 import java.io.Serial;
 import java.lang.foreign.MemorySegment;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An error reported by PostgreSQL (or by pgembed in PostgreSQL's terms), with its SQLSTATE and the
@@ -17,15 +18,15 @@ public final class PgException extends RuntimeException {
 
     private final String sqlState;
     private final String severity;
-    private final String detail;
-    private final String hint;
+    private final @Nullable String detail;
+    private final @Nullable String hint;
     private final int position;
-    private final String context;
-    private final String schema;
-    private final String table;
-    private final String column;
-    private final String datatype;
-    private final String constraint;
+    private final @Nullable String context;
+    private final @Nullable String schema;
+    private final @Nullable String table;
+    private final @Nullable String column;
+    private final @Nullable String datatype;
+    private final @Nullable String constraint;
     private final boolean fatal;
 
     PgException(String sqlState, String message) {
@@ -99,12 +100,12 @@ public final class PgException extends RuntimeException {
     }
 
     /** {@return the detail message, or null} */
-    public String detail() {
+    public @Nullable String detail() {
         return detail;
     }
 
     /** {@return the hint, or null} */
-    public String hint() {
+    public @Nullable String hint() {
         return hint;
     }
 
@@ -114,32 +115,32 @@ public final class PgException extends RuntimeException {
     }
 
     /** {@return where the error happened (PL/pgSQL call stack, ...), or null} */
-    public String context() {
+    public @Nullable String context() {
         return context;
     }
 
     /** {@return the schema of the object concerned, or null} */
-    public String schema() {
+    public @Nullable String schema() {
         return schema;
     }
 
     /** {@return the table concerned, or null} */
-    public String table() {
+    public @Nullable String table() {
         return table;
     }
 
     /** {@return the column concerned, or null} */
-    public String column() {
+    public @Nullable String column() {
         return column;
     }
 
     /** {@return the data type concerned, or null} */
-    public String datatype() {
+    public @Nullable String datatype() {
         return datatype;
     }
 
     /** {@return the constraint that was violated, or null} */
-    public String constraint() {
+    public @Nullable String constraint() {
         return constraint;
     }
 

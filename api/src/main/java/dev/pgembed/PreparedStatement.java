@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A statement prepared on the server (parsed once, planned per PostgreSQL's plan cache rules), kept
@@ -46,7 +47,7 @@ public final class PreparedStatement implements AutoCloseable {
      * @param params the parameter values (see {@link PgEmbedded#query(String, Object...)})
      * @return the rows affected (or returned)
      */
-    public long execute(Object... params) {
+    public long execute(@Nullable Object... params) {
         check();
         return db.executePrepared(nativeName, params);
     }
@@ -58,7 +59,7 @@ public final class PreparedStatement implements AutoCloseable {
      * @param params the parameter values
      * @return the result, owning its memory
      */
-    public Result query(Object... params) {
+    public Result query(@Nullable Object... params) {
         check();
         Arena arena = Arena.ofConfined();
         try {
@@ -76,7 +77,7 @@ public final class PreparedStatement implements AutoCloseable {
      * @param params the parameter values
      * @return the result
      */
-    public Result query(Arena arena, Object... params) {
+    public Result query(Arena arena, @Nullable Object... params) {
         check();
         return db.queryPrepared(Objects.requireNonNull(arena, "arena"), false, nativeName, params);
     }
@@ -88,7 +89,7 @@ public final class PreparedStatement implements AutoCloseable {
      * @param paramSets the parameter sets, each with the same number of values
      * @return the total rows affected
      */
-    public long executeBatch(List<Object[]> paramSets) {
+    public long executeBatch(List<@Nullable Object[]> paramSets) {
         check();
         return db.executeBatch(name, Objects.requireNonNull(paramSets, "paramSets"));
     }

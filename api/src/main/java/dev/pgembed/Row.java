@@ -16,6 +16,7 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One row of a {@link Result} (or of a {@link RowCursor} batch): a view that reads values in place from
@@ -381,7 +382,7 @@ public final class Row {
      * @param col the column's 0-based index
      * @return the text, or null for SQL NULL
      */
-    public String getString(int col) {
+    public @Nullable String getString(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -406,7 +407,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public String getString(String column) {
+    public @Nullable String getString(String column) {
         return getString(r.columnIndex(column));
     }
 
@@ -416,7 +417,7 @@ public final class Row {
      *
      * @param col the column's 0-based index
      */
-    public byte[] getBytes(int col) {
+    public byte @Nullable [] getBytes(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -471,7 +472,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public byte[] getBytes(String column) {
+    public byte @Nullable [] getBytes(String column) {
         return getBytes(r.columnIndex(column));
     }
 
@@ -482,7 +483,7 @@ public final class Row {
      *
      * @param col the column's 0-based index
      */
-    public BigDecimal getBigDecimal(int col) {
+    public @Nullable BigDecimal getBigDecimal(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -504,7 +505,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public BigDecimal getBigDecimal(String column) {
+    public @Nullable BigDecimal getBigDecimal(String column) {
         return getBigDecimal(r.columnIndex(column));
     }
 
@@ -513,7 +514,7 @@ public final class Row {
      *
      * @param col the column's 0-based index
      */
-    public UUID getUuid(int col) {
+    public @Nullable UUID getUuid(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -530,7 +531,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public UUID getUuid(String column) {
+    public @Nullable UUID getUuid(String column) {
         return getUuid(r.columnIndex(column));
     }
 
@@ -539,7 +540,7 @@ public final class Row {
      *
      * @param col the column's 0-based index
      */
-    public LocalDate getLocalDate(int col) {
+    public @Nullable LocalDate getLocalDate(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -556,7 +557,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public LocalDate getLocalDate(String column) {
+    public @Nullable LocalDate getLocalDate(String column) {
         return getLocalDate(r.columnIndex(column));
     }
 
@@ -565,7 +566,7 @@ public final class Row {
      *
      * @param col the column's 0-based index
      */
-    public LocalTime getLocalTime(int col) {
+    public @Nullable LocalTime getLocalTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -582,7 +583,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public LocalTime getLocalTime(String column) {
+    public @Nullable LocalTime getLocalTime(String column) {
         return getLocalTime(r.columnIndex(column));
     }
 
@@ -592,7 +593,7 @@ public final class Row {
      *
      * @param col the column's 0-based index
      */
-    public LocalDateTime getLocalDateTime(int col) {
+    public @Nullable LocalDateTime getLocalDateTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -609,7 +610,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public LocalDateTime getLocalDateTime(String column) {
+    public @Nullable LocalDateTime getLocalDateTime(String column) {
         return getLocalDateTime(r.columnIndex(column));
     }
 
@@ -620,7 +621,7 @@ public final class Row {
      * @param col the column's 0-based index
      * @return the value, or null for SQL NULL
      */
-    public OffsetDateTime getOffsetDateTime(int col) {
+    public @Nullable OffsetDateTime getOffsetDateTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -637,7 +638,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public OffsetDateTime getOffsetDateTime(String column) {
+    public @Nullable OffsetDateTime getOffsetDateTime(String column) {
         return getOffsetDateTime(r.columnIndex(column));
     }
 
@@ -647,7 +648,7 @@ public final class Row {
      *
      * @param col the column's 0-based index
      */
-    public Instant getInstant(int col) {
+    public @Nullable Instant getInstant(int col) {
         OffsetDateTime t = getOffsetDateTime(col);
         if (t == null) {
             return null;
@@ -666,7 +667,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public Instant getInstant(String column) {
+    public @Nullable Instant getInstant(String column) {
         return getInstant(r.columnIndex(column));
     }
 
@@ -675,7 +676,7 @@ public final class Row {
      *
      * @param col the column's 0-based index
      */
-    public Object getObject(int col) {
+    public @Nullable Object getObject(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -724,7 +725,7 @@ public final class Row {
      *
      * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
      */
-    public Object getObject(String column) {
+    public @Nullable Object getObject(String column) {
         return getObject(r.columnIndex(column));
     }
 

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Extracts the native payload of {@code pgembed-postgres} (libpgembed.so, PostgreSQL's modules and
@@ -69,7 +70,7 @@ public final class NativeLoader {
      *                {@code ~/.cache/pgembed/native}); ignored once the library is loaded
      * @return the installation root (holding lib/ and share/)
      */
-    public static Path load(Path baseDir) {
+    public static Path load(@Nullable Path baseDir) {
         Path root = loadedRoot;
         if (root != null) {
             return root;

@@ -7,6 +7,7 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.util.Properties;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link DataSource} for {@code jdbc:pgembed:} URLs (see {@link PgEmbedDriver}). Every
@@ -14,9 +15,9 @@ import javax.sql.DataSource;
  */
 public class PgEmbedDataSource implements DataSource {
     private static final PgEmbedDriver DRIVER = new PgEmbedDriver();
-    private volatile String url;
+    private volatile @Nullable String url;
     private final Properties properties = new Properties();
-    private volatile PrintWriter logWriter;
+    private volatile @Nullable PrintWriter logWriter;
     private volatile int loginTimeout;
 
     /** A data source without a URL yet: set one with {@link #setUrl(String)} before the first connection. */
@@ -33,7 +34,7 @@ public class PgEmbedDataSource implements DataSource {
     }
 
     /** {@return the {@code jdbc:pgembed:} URL, or null before one is set} */
-    public String getUrl() {
+    public @Nullable String getUrl() {
         return url;
     }
 
@@ -42,7 +43,7 @@ public class PgEmbedDataSource implements DataSource {
      *
      * @param url a {@code jdbc:pgembed:} URL
      */
-    public void setUrl(String url) {
+    public void setUrl(@Nullable String url) {
         if (url != null && !DRIVER.acceptsURL(url)) {
             throw new IllegalArgumentException("not a jdbc:pgembed: URL: " + url);
         }
@@ -54,12 +55,12 @@ public class PgEmbedDataSource implements DataSource {
      *
      * @param url a {@code jdbc:pgembed:} URL
      */
-    public void setJdbcUrl(String url) {
+    public void setJdbcUrl(@Nullable String url) {
         setUrl(url);
     }
 
     /** {@return the same as {@link #getUrl()}} */
-    public String getJdbcUrl() {
+    public @Nullable String getJdbcUrl() {
         return url;
     }
 
@@ -95,7 +96,7 @@ public class PgEmbedDataSource implements DataSource {
     }
 
     @Override
-    public PrintWriter getLogWriter() {
+    public @Nullable PrintWriter getLogWriter() {
         return logWriter;
     }
 

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a {@code jdbc:pgembed:} URL names, for code that opens the database itself and hands JDBC a URL of the
@@ -49,7 +50,7 @@ public final class PgEmbedUrl {
      * @param url a JDBC URL, or null
      * @return true for {@code jdbc:pgembed:...}
      */
-    public static boolean accepts(String url) {
+    public static boolean accepts(@Nullable String url) {
         return url != null && url.regionMatches(true, 0, PgEmbedDriver.PREFIX, 0, PgEmbedDriver.PREFIX.length());
     }
 

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code spring.pgembed.*}: the database the starter opens. None of them is needed: without
@@ -25,28 +26,28 @@ public class PgEmbedProperties {
      * Data directory of the database (created when absent or empty). Used when spring.datasource.url is not set;
      * when both are set they must name the same directory.
      */
-    private Path directory;
+    private @Nullable Path directory;
 
     /**
      * Whether the database is a throw-away one in a temporary directory (under /dev/shm when possible), deleted
      * when the application context closes. The default when neither a directory nor a URL is set.
      */
-    private Boolean inMemory;
+    private @Nullable Boolean inMemory;
 
     /** Durability: DURABLE (every commit flushed), RELAXED (WAL flushed in the background) or NONE. */
-    private Durability durability;
+    private @Nullable Durability durability;
 
     /** PostgreSQL settings applied when the database opens, for example work_mem=64MB. */
     private final Map<String, String> settings = new LinkedHashMap<>();
 
     /** Session time zone; the JVM's default zone when not set. */
-    private ZoneId timeZone;
+    private @Nullable ZoneId timeZone;
 
     /** How long a connection waits for another connection's transaction to end before failing with 55P03. */
-    private Duration transactionWaitTimeout;
+    private @Nullable Duration transactionWaitTimeout;
 
     /** Role the session runs as instead of the superuser (for untrusted SQL). */
-    private String sessionRole;
+    private @Nullable String sessionRole;
 
     /** Serve mode: psql, pg_dump and other clients attach to the running database. */
     private final Serve serve = new Serve();
@@ -70,7 +71,7 @@ public class PgEmbedProperties {
     }
 
     /** {@return the {@code spring.pgembed.directory} property} */
-    public Path getDirectory() {
+    public @Nullable Path getDirectory() {
         return directory;
     }
 
@@ -79,12 +80,12 @@ public class PgEmbedProperties {
      *
      * @param directory the new value
      */
-    public void setDirectory(Path directory) {
+    public void setDirectory(@Nullable Path directory) {
         this.directory = directory;
     }
 
     /** {@return the {@code spring.pgembed.in-memory} property} */
-    public Boolean getInMemory() {
+    public @Nullable Boolean getInMemory() {
         return inMemory;
     }
 
@@ -93,12 +94,12 @@ public class PgEmbedProperties {
      *
      * @param inMemory the new value
      */
-    public void setInMemory(Boolean inMemory) {
+    public void setInMemory(@Nullable Boolean inMemory) {
         this.inMemory = inMemory;
     }
 
     /** {@return the {@code spring.pgembed.durability} property} */
-    public Durability getDurability() {
+    public @Nullable Durability getDurability() {
         return durability;
     }
 
@@ -107,7 +108,7 @@ public class PgEmbedProperties {
      *
      * @param durability the new value
      */
-    public void setDurability(Durability durability) {
+    public void setDurability(@Nullable Durability durability) {
         this.durability = durability;
     }
 
@@ -117,7 +118,7 @@ public class PgEmbedProperties {
     }
 
     /** {@return the {@code spring.pgembed.time-zone} property} */
-    public ZoneId getTimeZone() {
+    public @Nullable ZoneId getTimeZone() {
         return timeZone;
     }
 
@@ -126,12 +127,12 @@ public class PgEmbedProperties {
      *
      * @param timeZone the new value
      */
-    public void setTimeZone(ZoneId timeZone) {
+    public void setTimeZone(@Nullable ZoneId timeZone) {
         this.timeZone = timeZone;
     }
 
     /** {@return the {@code spring.pgembed.transaction-wait-timeout} property} */
-    public Duration getTransactionWaitTimeout() {
+    public @Nullable Duration getTransactionWaitTimeout() {
         return transactionWaitTimeout;
     }
 
@@ -140,12 +141,12 @@ public class PgEmbedProperties {
      *
      * @param transactionWaitTimeout the new value
      */
-    public void setTransactionWaitTimeout(Duration transactionWaitTimeout) {
+    public void setTransactionWaitTimeout(@Nullable Duration transactionWaitTimeout) {
         this.transactionWaitTimeout = transactionWaitTimeout;
     }
 
     /** {@return the {@code spring.pgembed.session-role} property} */
-    public String getSessionRole() {
+    public @Nullable String getSessionRole() {
         return sessionRole;
     }
 
@@ -154,7 +155,7 @@ public class PgEmbedProperties {
      *
      * @param sessionRole the new value
      */
-    public void setSessionRole(String sessionRole) {
+    public void setSessionRole(@Nullable String sessionRole) {
         this.sessionRole = sessionRole;
     }
 
@@ -170,26 +171,26 @@ public class PgEmbedProperties {
          * Directory of a Unix-domain socket for psql -h DIR (mode 0700, no password: the directory is the access
          * control).
          */
-        private Path unixSocketDirectory;
+        private @Nullable Path unixSocketDirectory;
 
         /** Port number in the socket's name (.s.PGSQL.PORT), for psql -p. */
         private int unixSocketPort = 5432;
 
         /** TCP port to listen on (0: any free port); TCP is off unless set. */
-        private Integer tcpPort;
+        private @Nullable Integer tcpPort;
 
         /** Address the TCP listener binds to. */
         private String tcpHost = "127.0.0.1";
 
         /** Password TCP clients authenticate with (SCRAM-SHA-256); required with tcp-port. */
-        private String tcpPassword;
+        private @Nullable String tcpPassword;
 
         /** Serve properties with their defaults, for the binder to set. */
         public Serve() {
         }
 
         /** {@return the {@code spring.pgembed.serve.unix-socket-directory} property} */
-        public Path getUnixSocketDirectory() {
+        public @Nullable Path getUnixSocketDirectory() {
             return unixSocketDirectory;
         }
 
@@ -198,7 +199,7 @@ public class PgEmbedProperties {
          *
          * @param unixSocketDirectory the new value
          */
-        public void setUnixSocketDirectory(Path unixSocketDirectory) {
+        public void setUnixSocketDirectory(@Nullable Path unixSocketDirectory) {
             this.unixSocketDirectory = unixSocketDirectory;
         }
 
@@ -217,7 +218,7 @@ public class PgEmbedProperties {
         }
 
         /** {@return the {@code spring.pgembed.serve.tcp-port} property} */
-        public Integer getTcpPort() {
+        public @Nullable Integer getTcpPort() {
             return tcpPort;
         }
 
@@ -226,7 +227,7 @@ public class PgEmbedProperties {
          *
          * @param tcpPort the new value
          */
-        public void setTcpPort(Integer tcpPort) {
+        public void setTcpPort(@Nullable Integer tcpPort) {
             this.tcpPort = tcpPort;
         }
 
@@ -245,7 +246,7 @@ public class PgEmbedProperties {
         }
 
         /** {@return the {@code spring.pgembed.serve.tcp-password} property} */
-        public String getTcpPassword() {
+        public @Nullable String getTcpPassword() {
             return tcpPassword;
         }
 
@@ -254,7 +255,7 @@ public class PgEmbedProperties {
          *
          * @param tcpPassword the new value
          */
-        public void setTcpPassword(String tcpPassword) {
+        public void setTcpPassword(@Nullable String tcpPassword) {
             this.tcpPassword = tcpPassword;
         }
     }
