@@ -973,7 +973,7 @@ msg_parse(pgembed_engine *e, const char *name, const char *sql, int nparams, con
 }
 
 static bool
-is_binary_friendly(uint32_t type)
+is_binary_friendly(pgembed_engine *e, uint32_t type)
 {
 	switch (type)
 	{
@@ -986,6 +986,9 @@ is_binary_friendly(uint32_t type)
 		case 701:				/* float8 */
 			return true;
 		default:
+			for (int i = 0; i < e->nbinary_types; i++)
+				if (e->binary_types[i] == type)
+					return true;
 			return false;
 	}
 }
@@ -1024,7 +1027,7 @@ msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int nparams,
 	{
 		ok = ok && msg_i16(e, desc->nfields);
 		for (int i = 0; ok && i < desc->nfields; i++)
-			ok = msg_i16(e, is_binary_friendly(desc->fields[i].type) ? 1 : 0);
+			ok = msg_i16(e, is_binary_friendly(e, desc->fields[i].type) ? 1 : 0);
 	}
 	else if (result_format == PGEMBED_FORMAT_BINARY)
 		ok = ok && msg_i16(e, 1) && msg_i16(e, 1);
@@ -1876,6 +1879,29 @@ pgembed_set_auto_maintenance(pgembed_engine *e, int enabled)
 }
 
 int
+pgembed_set_binary_types(pgembed_engine *e, int count, const uint32_t *types)
+{
+	uint32_t   *copy = NULL;
+
+	if (e == NULL || count < 0 || (count > 0 && types == NULL))
+		return -1;
+	if (count > 0)
+	{
+		copy = malloc(sizeof(uint32_t) * count);
+		if (copy == NULL)
+			return -1;
+		memcpy(copy, types, sizeof(uint32_t) * count);
+	}
+	/* the lock: a call running on another thread reads the list while it binds */
+	pthread_mutex_lock(&e->lock);
+	free(e->binary_types);
+	e->binary_types = copy;
+	e->nbinary_types = count;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+int
 pgembed_maintain(pgembed_engine *e)
 {
 	int			rc;
@@ -2637,6 +2663,7 @@ static void
 engine_free(pgembed_engine *e)
 {
 	formats_forget_all(e);
+	free(e->binary_types);
 	free(e->datadir);
 	free(e->dbname);
 	free(e->session_role);

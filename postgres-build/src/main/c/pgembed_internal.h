@@ -133,6 +133,9 @@ struct pgembed_engine
 
 	/* result formats of prepared statements, for PGEMBED_FORMAT_AUTO (front only) */
 	struct pgembed_stmt_formats *stmt_formats;
+	/* more types PGEMBED_FORMAT_AUTO fetches in binary (pgembed_set_binary_types) */
+	uint32_t   *binary_types;
+	int			nbinary_types;
 
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */
