@@ -16,8 +16,10 @@ import java.util.Set;
  * Vector similarity search with pgvector: stores random embeddings, builds an HNSW index, runs k-nearest-neighbour
  * queries through it and measures how many of the true neighbours (found by an exact scan) it returns.
  *
- * <p>Random vectors are the hard case for an approximate index (no clusters to exploit): real embeddings
- * usually reach a higher recall at the same settings.
+ * <p>The embeddings are random but, like those of a real model, gather around topics: each is one of 1 000
+ * random centres plus noise, normalized to length 1 ({@code clustered}, the default). Pass {@code uniform}
+ * for independent Gaussian vectors, the hard case for an approximate index: in 384 dimensions all their
+ * distances are nearly alike, and recall drops.
  */
 public final class VectorSearch {
     private static final int K = 10;
@@ -29,13 +31,14 @@ public final class VectorSearch {
     /**
      * Runs the example in an in-memory database.
      *
-     * @param args optional: number of rows (default 100000), dimensions (384), queries (100)
+     * @param args optional: number of rows (default 100000), dimensions (384), queries (100), and
+     *             {@code clustered} (default) or {@code uniform}
      */
     public static void main(String[] args) {
         int rows = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         int dims = args.length > 1 ? Integer.parseInt(args[1]) : 384;
         int queries = args.length > 2 ? Integer.parseInt(args[2]) : 100;
-        Random random = new Random(42);
+        Embeddings random = new Embeddings(42, dims, args.length > 3 && args[3].equals("uniform"));
         // the HNSW graph is built fastest when it fits in maintenance_work_mem
         try (PgEmbedded db = PgEmbedded.inMemory().setting("maintenance_work_mem", "1GB").open()) {
             db.execute("CREATE EXTENSION vector");
@@ -45,14 +48,15 @@ public final class VectorSearch {
             try (PreparedStatement insert = db.prepare("INSERT INTO items VALUES ($1, $2::real[])")) {
                 List<Object[]> batch = new ArrayList<>();
                 for (int id = 1; id <= rows; id++) {
-                    batch.add(new Object[] {id, randomVector(random, dims)});
+                    batch.add(new Object[] {id, random.next()});
                     if (batch.size() == 1000 || id == rows) {
                         insert.executeBatch(batch);
                         batch.clear();
                     }
                 }
             }
-            System.out.printf(Locale.ROOT, "Stored %,d random %d-dimension embeddings in %.1f s%n", rows, dims, seconds(t0));
+            System.out.printf(Locale.ROOT, "Stored %,d random %d-dimension embeddings (%s) in %.1f s%n", rows, dims,
+                    random.kind(), seconds(t0));
 
             t0 = System.nanoTime();
             db.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)");
@@ -60,7 +64,7 @@ public final class VectorSearch {
 
             float[][] targets = new float[queries][];
             for (int i = 0; i < queries; i++) {
-                targets[i] = randomVector(random, dims);
+                targets[i] = random.next();
             }
             // exact: with index scans disabled the planner scans every row and keeps the K nearest
             db.execute("SET enable_indexscan = off");
@@ -118,12 +122,53 @@ public final class VectorSearch {
         return new Searched(ids, nanos);
     }
 
-    private static float[] randomVector(Random random, int dims) {
-        float[] v = new float[dims];
-        for (int i = 0; i < dims; i++) {
-            v[i] = (float) random.nextGaussian();
+    /** Random embeddings: around random centres (clustered), or independent Gaussian vectors (uniform). */
+    private static final class Embeddings {
+        private static final int CENTRES = 1000;
+        /* the noise around a centre, relative to the centre's length */
+        private static final double SPREAD = 0.5;
+        private final Random random;
+        private final int dims;
+        private final float[][] centres;
+
+        Embeddings(long seed, int dims, boolean uniform) {
+            this.random = new Random(seed);
+            this.dims = dims;
+            this.centres = uniform ? null : new float[CENTRES][];
+            for (int c = 0; !uniform && c < CENTRES; c++) {
+                centres[c] = gaussian(1.0);
+            }
         }
-        return v;
+
+        String kind() {
+            return centres == null ? "independent Gaussian vectors" : "around " + CENTRES + " random centres";
+        }
+
+        float[] next() {
+            if (centres == null) {
+                return gaussian(1.0);
+            }
+            float[] c = centres[random.nextInt(CENTRES)];
+            float[] v = gaussian(SPREAD);
+            double norm = 0;
+            for (int i = 0; i < dims; i++) {
+                v[i] += c[i];
+                norm += v[i] * v[i];
+            }
+            for (int i = 0; i < dims; i++) {
+                v[i] /= (float) Math.sqrt(norm);
+            }
+            return v;
+        }
+
+        /* a Gaussian vector of expected length scale */
+        private float[] gaussian(double scale) {
+            float[] v = new float[dims];
+            for (int i = 0; i < dims; i++) {
+                v[i] = (float) (random.nextGaussian() * scale / Math.sqrt(dims));
+            }
+            return v;
+        }
     }
 
     private static double seconds(long t0) {
