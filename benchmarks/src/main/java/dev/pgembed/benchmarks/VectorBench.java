@@ -58,8 +58,44 @@ public final class VectorBench {
         }
     }
 
-    /** What one engine measured: labels to values, in table order. */
-    record Measured(String engine, String version, Map<String, Double> values) {
+    /** The two kinds of random embeddings: the table of each is measured on its own. */
+    enum DataSet {
+        /** Around 1 000 random centres plus noise, normalized: clustered by topic, as a model's embeddings are. */
+        CLUSTERED("Clustered embeddings: 1 000 random centres, each vector a centre plus Gaussian noise of half its"
+                + " length, normalized"),
+        /** Independent Gaussian vectors: all distances nearly alike, the hard case for an approximate index. */
+        GAUSSIAN("Independent Gaussian vectors: in 384 dimensions all distances are nearly alike, the hard case for"
+                + " an approximate index");
+
+        final String title;
+
+        DataSet(String title) {
+            this.title = title;
+        }
+
+        /** n vectors of dims elements, the same for every engine (seeded). */
+        float[][] vectors(Random random, float[][] centres, int n, int dims) {
+            float[][] out = new float[n][];
+            for (int i = 0; i < n; i++) {
+                out[i] = randomVector(random, dims);
+                if (this == CLUSTERED) {
+                    float[] c = centres[random.nextInt(centres.length)];
+                    double norm = 0;
+                    for (int j = 0; j < dims; j++) {
+                        out[i][j] = c[j] + 0.5f * out[i][j];
+                        norm += out[i][j] * out[i][j];
+                    }
+                    for (int j = 0; j < dims; j++) {
+                        out[i][j] /= (float) Math.sqrt(norm);
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
+    /** What one engine measured on one data set: labels to values, in table order. */
+    record Measured(String engine, String version, DataSet data, Map<String, Double> values) {
     }
 
     /** One database the benchmark drives: SQL, a batch load and a k-NN query. */
@@ -91,30 +127,32 @@ public final class VectorBench {
         System.out.println(md);
     }
 
-    /** Runs every engine of o and writes vector.md; returns its text. */
+    /** Runs every engine of o on both data sets and writes vector.md; returns its text. */
     static String run(Options o) throws Exception {
-        Random random = new Random(42);
-        float[][] data = new float[o.rows()][];
-        for (int i = 0; i < o.rows(); i++) {
-            data[i] = randomVector(random, o.dims());
-        }
-        float[][] queries = new float[o.warmUp() + o.queries()][];
-        for (int i = 0; i < queries.length; i++) {
-            queries[i] = randomVector(random, o.dims());
-        }
         Path work = Files.createTempDirectory("pgembed-vector-bench-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         List<Measured> all = new ArrayList<>();
         try {
-            for (String engine : o.engines()) {
-                System.out.println("[bench] vector search on " + engine + " ...");
-                if (engine.equals("pgembed")) {
-                    try (PgEmbedSide s = new PgEmbedSide()) {
-                        all.add(measure("pgembed", s, o, data, queries));
-                    }
-                } else {
-                    try (PgServer server = PgServer.start(PgServer.findTree(), work); ServerSide s = new ServerSide(server)) {
-                        all.add(measure("PG server, Unix socket", s, o, data, queries));
+            for (DataSet d : DataSet.values()) {
+                Random random = new Random(42);
+                float[][] centres = new float[1000][];
+                for (int i = 0; i < centres.length; i++) {
+                    centres[i] = randomVector(random, o.dims());
+                }
+                float[][] data = d.vectors(random, centres, o.rows(), o.dims());
+                float[][] queries = d.vectors(random, centres, o.warmUp() + o.queries(), o.dims());
+                for (String engine : o.engines()) {
+                    System.out.println("[bench] vector search on " + engine + ", " + d.name().toLowerCase(Locale.ROOT)
+                            + " data ...");
+                    if (engine.equals("pgembed")) {
+                        try (PgEmbedSide s = new PgEmbedSide()) {
+                            all.add(measure("pgembed", s, o, d, data, queries));
+                        }
+                    } else {
+                        try (PgServer server = PgServer.start(PgServer.findTree(), work);
+                             ServerSide s = new ServerSide(server)) {
+                            all.add(measure("PG server, Unix socket", s, o, d, data, queries));
+                        }
                     }
                 }
             }
@@ -128,7 +166,8 @@ public final class VectorBench {
         return md;
     }
 
-    static Measured measure(String engine, Side s, Options o, float[][] data, float[][] queries) throws Exception {
+    static Measured measure(String engine, Side s, Options o, DataSet d, float[][] data, float[][] queries)
+            throws Exception {
         Map<String, Double> v = new LinkedHashMap<>();
         s.exec("CREATE EXTENSION IF NOT EXISTS vector");
         s.exec("CREATE TABLE items (id int PRIMARY KEY, embedding vector(" + o.dims() + "))");
@@ -158,7 +197,7 @@ public final class VectorBench {
             v.put("hnsw" + ef + "-p99", st[2] / 1e3);
             v.put("hnsw" + ef + "-recall", recall(approx, exact));
         }
-        return new Measured(engine, s.version(), v);
+        return new Measured(engine, s.version(), d, v);
     }
 
     /** Runs every query (the first warmUp unmeasured), collects their answers, returns the measured times. */
@@ -190,10 +229,11 @@ public final class VectorBench {
         return total == 0 ? 0 : (double) found / total;
     }
 
+    /** A Gaussian vector of expected length 1. */
     static float[] randomVector(Random random, int dims) {
         float[] v = new float[dims];
         for (int i = 0; i < dims; i++) {
-            v[i] = (float) random.nextGaussian();
+            v[i] = (float) (random.nextGaussian() / Math.sqrt(dims));
         }
         return v;
     }
@@ -215,21 +255,30 @@ public final class VectorBench {
         b.append("# pgvector: HNSW index and k-NN search\n\n");
         b.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.RFC_1123_DATE_TIME)).append('\n');
         b.append("- Machine: ").append(Report.machine()).append('\n');
-        for (Measured m : all) {
-            b.append("- ").append(m.engine()).append(": ").append(m.version()).append('\n');
-        }
+        all.stream().map(m -> "- " + m.engine() + ": " + m.version() + "\n").distinct().forEach(b::append);
         b.append("- Command: `mvn -q -B install -DskipTests && mvn -q -B -pl benchmarks validate exec:exec"
                 + " -Dbench.main=dev.pgembed.benchmarks.VectorBench` (`PGEMBED_BENCH=smoke` for the quick run)\n");
-        b.append(String.format(Locale.ROOT, "- Data: %,d random vectors of %d dimensions (Gaussian, seed 42), %d"
-                + " random query vectors after %d unmeasured ones; k = %d, L2 distance. Random data is the hard case"
-                + " for an approximate index (no clusters).%n", o.rows(), o.dims(), o.queries(), o.warmUp(), K));
+        b.append(String.format(Locale.ROOT, "- Data: %,d random vectors of %d dimensions (seed 42) and %d query vectors"
+                + " drawn the same way, after %d unmeasured ones; k = %d, L2 distance. Two data sets, below.%n",
+                o.rows(), o.dims(), o.queries(), o.warmUp(), K));
         b.append("- Load: prepared INSERTs in batches of 1000 (pgembed `executeBatch`; the server through pgjdbc's"
                 + " `executeBatch`, one statement per row, the vector as text). Index: HNSW, m = 16, ef_construction ="
                 + " 64, maintenance_work_mem 2GB. The server may use its parallel maintenance workers for the build"
                 + " (its defaults); pgembed has none.\n");
         b.append("- Exact scan: the same query with enable_indexscan = off (a sequential scan keeping the k nearest);"
                 + " its answers are the truth recall@10 is measured against. Latency: one prepared query per sample,"
-                + " from the call to the last row read.\n\n");
+                + " from the call to the last row read.\n");
+        for (DataSet d : DataSet.values()) {
+            List<Measured> ms = all.stream().filter(m -> m.data() == d).toList();
+            if (!ms.isEmpty()) {
+                b.append("\n## ").append(d.title).append("\n\n").append(table(o, ms));
+            }
+        }
+        return b.toString();
+    }
+
+    private static String table(Options o, List<Measured> all) {
+        StringBuilder b = new StringBuilder();
         b.append("| Measure | unit |");
         for (Measured m : all) {
             b.append(' ').append(m.engine()).append(" |");

@@ -18,7 +18,7 @@ class VectorBenchSmokeTest {
         VectorBench.Options o = new VectorBench.Options(1_000, 32, 20, 2, List.of("pgembed"), out);
         VectorBench.Measured m;
         try (VectorBench.PgEmbedSide s = new VectorBench.PgEmbedSide()) {
-            m = VectorBench.measure("pgembed", s, o, vectors(1_000, 32), vectors(22, 32));
+            m = VectorBench.measure("pgembed", s, o, VectorBench.DataSet.GAUSSIAN, vectors(1_000, 32), vectors(22, 32));
         }
         assertThat(m.values()).containsKeys("load", "build", "exact-p50", "exact-p99", "hnsw40-p50", "hnsw40-p99",
                 "hnsw40-recall", "hnsw100-recall");
@@ -29,7 +29,8 @@ class VectorBenchSmokeTest {
         assertThat(m.version()).startsWith("PostgreSQL 18.6, pgvector ");
 
         String md = VectorBench.markdown(o, List.of(m));
-        assertThat(md).contains("| Build the HNSW index | s |", "| HNSW, ef_search 40, recall@10 |  |");
+        assertThat(md).contains("## Independent Gaussian", "| Build the HNSW index | s |",
+                "| HNSW, ef_search 40, recall@10 |  |").doesNotContain("## Clustered");
         Files.writeString(out.resolve("vector.md"), md);
     }
 
