@@ -320,7 +320,7 @@ public final class VectorBench {
 
         @Override
         public void load(float[][] rows) {
-            try (PreparedStatement insert = db.prepare("INSERT INTO items VALUES ($1, $2::real[])")) {
+            try (PreparedStatement insert = db.prepare("INSERT INTO items VALUES ($1, $2)")) {
                 List<Object[]> batch = new ArrayList<>();
                 for (int i = 0; i < rows.length; i++) {
                     batch.add(new Object[] {i + 1, rows[i]});
@@ -337,7 +337,7 @@ public final class VectorBench {
             if (search != null) {
                 search.close();
             }
-            search = db.prepare("SELECT id FROM items ORDER BY embedding <-> $1::real[]::vector LIMIT " + K);
+            search = db.prepare("SELECT id FROM items ORDER BY embedding <-> $1 LIMIT " + K);
         }
 
         @Override

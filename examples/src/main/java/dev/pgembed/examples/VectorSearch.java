@@ -23,7 +23,8 @@ import java.util.Set;
  */
 public final class VectorSearch {
     private static final int K = 10;
-    private static final String KNN = "SELECT id FROM items ORDER BY embedding <-> $1::real[]::vector LIMIT " + K;
+    /* a float[] parameter of a prepared statement takes the statement's type: here a vector, sent in binary */
+    private static final String KNN = "SELECT id FROM items ORDER BY embedding <-> $1 LIMIT " + K;
 
     private VectorSearch() {
     }
@@ -45,7 +46,7 @@ public final class VectorSearch {
             db.execute("CREATE TABLE items (id int PRIMARY KEY, embedding vector(" + dims + "))");
 
             long t0 = System.nanoTime();
-            try (PreparedStatement insert = db.prepare("INSERT INTO items VALUES ($1, $2::real[])")) {
+            try (PreparedStatement insert = db.prepare("INSERT INTO items VALUES ($1, $2)")) {
                 List<Object[]> batch = new ArrayList<>();
                 for (int id = 1; id <= rows; id++) {
                     batch.add(new Object[] {id, random.next()});
@@ -70,7 +71,7 @@ public final class VectorSearch {
             db.execute("SET enable_indexscan = off");
             Searched exact = search(db, targets);
             db.execute("RESET enable_indexscan");
-            try (Result plan = db.query("EXPLAIN (COSTS OFF) " + KNN.replace("$1::real[]::vector",
+            try (Result plan = db.query("EXPLAIN (COSTS OFF) " + KNN.replace("$1",
                     "'" + Arrays.toString(targets[0]).replace(" ", "") + "'"))) {
                 System.out.println("Plan: " + plan.row(0).getString(0) + " / " + plan.row(1).getString(0).strip());
             }
