@@ -1,6 +1,8 @@
 package dev.pgembed.conformance;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -26,14 +28,10 @@ class ConformanceTest {
         run(Conformance.Mode.JDBC);
     }
 
-    @Test
-    void pgvectorSqlMatchesStockServer() throws Exception {
-        runPgvector(Conformance.Mode.API);
-    }
-
-    @Test
-    void pgvectorSqlMatchesStockServerThroughJdbc() throws Exception {
-        runPgvector(Conformance.Mode.JDBC);
+    @ParameterizedTest
+    @EnumSource(Conformance.Mode.class)
+    void pgvectorSqlMatchesStockServer(Conformance.Mode mode) throws Exception {
+        runPgvector(mode);
     }
 
     private static void run(Conformance.Mode mode) throws Exception {

@@ -19,29 +19,44 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** pgvector through JDBC: the extension, its types as pgjdbc sees them, and both index types in the planner. */
 class VectorJdbcTest {
 
-    private static void requireVector(Statement st) throws Exception {
-        try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")) {
-            rs.next();
-            assumeTrue(rs.getInt(1) == 1, "pgvector is not in this build");
+    /* a connection to a fresh database with the extension created (the test skips when the build has none) */
+    private static Connection withVector(Path dir) throws Exception {
+        Connection c = DriverManager.getConnection("jdbc:pgembed:" + dir.resolve("db"));
+        try (Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")) {
+                rs.next();
+                assumeTrue(rs.getInt(1) == 1, "pgvector is not in this build");
+            }
+            st.execute("CREATE EXTENSION vector");
+        } catch (Exception | Error e) {
+            c.close();
+            throw e;
         }
+        return c;
+    }
+
+    /* the first column of every row of a query, as text */
+    private static List<String> column(Statement st, String sql) throws Exception {
+        List<String> values = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                values.add(rs.getString(1));
+            }
+        }
+        return values;
     }
 
     private static List<String> plan(Statement st, String sql) throws Exception {
-        List<String> lines = new ArrayList<>();
-        try (ResultSet rs = st.executeQuery("EXPLAIN (COSTS OFF) " + sql)) {
-            while (rs.next()) {
-                lines.add(rs.getString(1).strip());
-            }
-        }
-        return lines;
+        return column(st, "EXPLAIN (COSTS OFF) " + sql).stream().map(String::strip).toList();
+    }
+
+    private static List<Integer> ids(Statement st, String sql) throws Exception {
+        return column(st, sql).stream().map(Integer::valueOf).toList();
     }
 
     @Test
     void createExtensionInsertAndSearchWithBothIndexes(@TempDir Path dir) throws Exception {
-        try (Connection c = DriverManager.getConnection("jdbc:pgembed:" + dir.resolve("db"));
-             Statement st = c.createStatement()) {
-            requireVector(st);
-            st.execute("CREATE EXTENSION vector");
+        try (Connection c = withVector(dir); Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT extversion FROM pg_extension WHERE extname = 'vector'")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getString(1)).matches("\\d+\\.\\d+\\.\\d+");
@@ -84,10 +99,7 @@ class VectorJdbcTest {
 
     @Test
     void halfvecSparsevecAndBitReadAsText(@TempDir Path dir) throws Exception {
-        try (Connection c = DriverManager.getConnection("jdbc:pgembed:" + dir.resolve("db"));
-             Statement st = c.createStatement()) {
-            requireVector(st);
-            st.execute("CREATE EXTENSION vector");
+        try (Connection c = withVector(dir); Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT '[1.5,2,3]'::halfvec, '{1:1.5,3:2}/5'::sparsevec, B'1011',"
                     + " B'1011' <~> B'0001', '[1,2]'::halfvec <-> '[2,2]'")) {
                 assertThat(rs.next()).isTrue();
@@ -98,15 +110,5 @@ class VectorJdbcTest {
                 assertThat(rs.getDouble(5)).isEqualTo(1.0);
             }
         }
-    }
-
-    private static List<Integer> ids(Statement st, String sql) throws Exception {
-        List<Integer> ids = new ArrayList<>();
-        try (ResultSet rs = st.executeQuery(sql)) {
-            while (rs.next()) {
-                ids.add(rs.getInt(1));
-            }
-        }
-        return ids;
     }
 }
