@@ -31,7 +31,8 @@ import java.util.Set;
  * <p>Options (environment variable, or the system property in brackets): {@code PGEMBED_BENCH}
  * ({@code bench.size}) {@code full} (100 000 rows of 384 dimensions, 200 queries) or {@code smoke} (2 000
  * rows, 20 queries); {@code PGEMBED_BENCH_ENGINES} ({@code bench.engines}): {@code pgembed}, {@code server}
- * or both (the default); {@code PGEMBED_BENCH_OUT} ({@code bench.out}): the output directory.
+ * or both (the default); {@code PGEMBED_BENCH_ROWS} ({@code bench.rows}): the number of rows instead of the
+ * size's; {@code PGEMBED_BENCH_OUT} ({@code bench.out}): the output directory.
  */
 public final class VectorBench {
     static final int K = 10;
@@ -53,8 +54,11 @@ public final class VectorBench {
             }
             Path module = Files.isRegularFile(Path.of("benchmarks/pom.xml")) ? Path.of("benchmarks") : Path.of(".");
             String out = Benchmarks.setting("PGEMBED_BENCH_OUT", "bench.out", null);
-            return smoke ? new Options(2_000, 384, 20, 5, engines, out != null ? Path.of(out) : module.resolve("results"))
-                    : new Options(100_000, 384, 200, 20, engines, out != null ? Path.of(out) : module.resolve("results"));
+            Path outDir = out != null ? Path.of(out) : module.resolve("results");
+            // a smaller table than the full size, for a run of minutes rather than a quarter of an hour
+            String rows = Benchmarks.setting("PGEMBED_BENCH_ROWS", "bench.rows", null);
+            int n = rows != null ? Integer.parseInt(rows) : smoke ? 2_000 : 100_000;
+            return smoke ? new Options(n, 384, 20, 5, engines, outDir) : new Options(n, 384, 200, 20, engines, outDir);
         }
     }
 
@@ -257,7 +261,8 @@ public final class VectorBench {
         b.append("- Machine: ").append(Report.machine()).append('\n');
         all.stream().map(m -> "- " + m.engine() + ": " + m.version() + "\n").distinct().forEach(b::append);
         b.append("- Command: `mvn -q -B install -DskipTests && mvn -q -B -pl benchmarks validate exec:exec"
-                + " -Dbench.main=dev.pgembed.benchmarks.VectorBench` (`PGEMBED_BENCH=smoke` for the quick run)\n");
+                + " -Dbench.main=dev.pgembed.benchmarks.VectorBench` (`PGEMBED_BENCH=smoke` for the quick run,"
+                + " `PGEMBED_BENCH_ROWS=n` for n rows)\n");
         b.append(String.format(Locale.ROOT, "- Data: %,d random vectors of %d dimensions (seed 42) and %d query vectors"
                 + " drawn the same way, after %d unmeasured ones; k = %d, L2 distance. Two data sets, below.%n",
                 o.rows(), o.dims(), o.queries(), o.warmUp(), K));
