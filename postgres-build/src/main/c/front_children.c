@@ -8,13 +8,16 @@
  * Each fork_process() of the postmaster comes here as a spawn, and the
  * child becomes a new engine in a namespace of its own that runs
  * SubPostmasterMain (engine_child.c):
- *	- the checkpointer and the startup process on threads of their own;
+ *	- the background processes (checkpointer, startup process, autovacuum
+ *	  launcher and workers, WAL writer under synchronous_commit=off) on
+ *	  threads of their own, each running the process's own main loop;
  *	- a client backend as a coroutine, run by the thread that called
  *	  pgembed_connect() and then by every thread that calls the API on it,
  *	  exactly as a single-backend engine is;
- *	- the background writer and the WAL writer as phantoms: a virtual pid
- *	  with nothing behind it, which ends when it is told to.  Backends write
- *	  their own buffers and WAL meanwhile.
+ *	- the background writer, and the WAL writer of a durable cluster, as
+ *	  phantoms unless asked for (engine_postmaster.c): a virtual pid with
+ *	  nothing behind it, which ends when it is told to.  Backends write their
+ *	  own buffers and WAL meanwhile.
  * A process that ends is released first and only then reported to the
  * postmaster, so that a restarting postmaster never races a half-gone child.
  *

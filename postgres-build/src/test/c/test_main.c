@@ -258,6 +258,8 @@ run_child(const char *name, int nargs, const char *const *args, bool tunable, ch
 }
 
 extern const test_child budget_children[];
+extern const test_child background_children[];
+extern const test_case background_tests[];
 extern const test_case budget_tests[];
 extern const test_case cluster_tests[];
 extern const test_case result_tests[];
@@ -272,7 +274,7 @@ extern const test_case session_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests};
+	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
@@ -281,7 +283,7 @@ main(int argc, char **argv)
 	/* a helper process of a test (run_child) */
 	if (argc >= 3 && strcmp(argv[1], "--child") == 0)
 	{
-		const test_child *const helpers[] = {budget_children};
+		const test_child *const helpers[] = {budget_children, background_children};
 
 		for (size_t h = 0; h < sizeof(helpers) / sizeof(helpers[0]); h++)
 			for (const test_child *c = helpers[h]; c->name != NULL; c++)
