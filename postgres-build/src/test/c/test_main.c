@@ -260,6 +260,7 @@ run_child(const char *name, int nargs, const char *const *args, bool tunable, ch
 extern const test_child budget_children[];
 extern const test_child background_children[];
 extern const test_case background_tests[];
+extern const test_case server_feature_tests[];
 extern const test_case budget_tests[];
 extern const test_case cluster_tests[];
 extern const test_case result_tests[];
@@ -274,7 +275,7 @@ extern const test_case session_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests};
+	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests, server_feature_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
