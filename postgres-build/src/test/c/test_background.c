@@ -138,11 +138,20 @@ check_processes(int nsettings, const char *const *settings, const char *expected
 	pgembed_engine *b;
 	char		distinct[32];
 
+	const char *sql = "SELECT string_agg(backend_type, ',' ORDER BY backend_type) FROM pg_stat_activity "
+		"WHERE backend_type <> 'client backend'";
+
 	REQUIRE(c != NULL);
 	b = backend(c);
 	REQUIRE(b != NULL);
-	CHECK_STR(scalar(b, "SELECT string_agg(backend_type, ',' ORDER BY backend_type) FROM pg_stat_activity "
-					 "WHERE backend_type <> 'client backend'"), expected);
+
+	/*
+	 * the postmaster starts them as it enters normal operation, as the first
+	 * backend connects
+	 */
+	for (int i = 0; i < 100 && strcmp(scalar(b, sql), expected) != 0; i++)
+		usleep(50 * 1000);
+	CHECK_STR(scalar(b, sql), expected);
 	snprintf(distinct, sizeof(distinct), "%s", scalar(b, "SELECT count(DISTINCT pid) FROM pg_stat_activity"));
 	CHECK_STR(scalar(b, "SELECT count(*) FROM pg_stat_activity"), distinct);
 	pgembed_close(b, NULL);
