@@ -54,6 +54,7 @@
 #include "libpq/libpq.h"
 #include "libpq/pqcomm.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "postmaster/fork_process.h"
 #include "postmaster/postmaster.h"
 #include "storage/fd.h"
@@ -76,9 +77,6 @@ static const char *const postmaster_defaults[] = {
 	"unix_socket_directories=" PGEMBED_INPROC_LISTENER,
 	"io_method=sync",
 	"autovacuum_max_workers=1",
-	"max_worker_processes=0",
-	"max_parallel_workers=0",
-	"max_parallel_workers_per_gather=0",
 	"max_logical_replication_workers=0",
 	"max_wal_senders=0",
 	"max_connections=20",
@@ -127,6 +125,8 @@ static struct
 	BackendType type;
 	int			client_fd;
 	char		params[MAXPGPATH];
+	bool		parallel;		/* a parallel worker, of this key */
+	pgembed_worker_key worker;
 }			launching = {B_INVALID, -1, ""};
 
 /* a descriptor accept() handed out for the in-process listener */
@@ -179,6 +179,23 @@ __wrap_postmaster_child_launch(BackendType child_type, int child_slot, void *sta
 	launching.type = child_type;
 	launching.client_fd = client_sock ? client_sock->sock : -1;
 	launching.params[0] = '\0';
+	launching.parallel = false;
+	if (child_type == B_BG_WORKER && startup_data != NULL && startup_data_len >= sizeof(BackgroundWorker))
+	{
+		const BackgroundWorker *w = startup_data;
+
+		/*
+		 * the fields by which its leader reserved its namespace
+		 * (engine_workers.c)
+		 */
+		if (w->bgw_flags & BGWORKER_CLASS_PARALLEL)
+		{
+			launching.parallel = true;
+			launching.worker.leader = w->bgw_notify_pid;
+			launching.worker.segment = DatumGetUInt32(w->bgw_main_arg);
+			memcpy(&launching.worker.number, w->bgw_extra, sizeof(int32));
+		}
+	}
 	pid = __real_postmaster_child_launch(child_type, child_slot, startup_data, startup_data_len, client_sock);
 	launching.type = B_INVALID;
 	launching.client_fd = -1;
@@ -257,7 +274,8 @@ __wrap_fork_process(void)
 	}
 	else
 		mode = PGEMBED_CHILD_THREAD;
-	pid = pm->spawn(pm, PostmasterChildName(launching.type), mode, launching.params, launching.client_fd);
+	pid = pm->spawn(pm, PostmasterChildName(launching.type), mode, launching.params, launching.client_fd,
+					launching.parallel ? &launching.worker : NULL);
 	/* a phantom reads no parameters, and a child that never started cannot */
 	if (mode == PGEMBED_CHILD_PHANTOM || pid < 0)
 		(void) unlink(launching.params);
