@@ -10,7 +10,8 @@
  * in-process listener and runs the backend the postmaster starts for it
  * (front_children.c) through its start-up on the calling thread.
  * pgembed_cluster_close() asks the postmaster for a fast shutdown and waits
- * for its end; pgembed_cluster_stop() may ask for an immediate one instead.  front_processes.c keeps the processes' table and signals.
+ * for its end; pgembed_cluster_stop() may ask for an immediate one instead.
+ * front_processes.c keeps the processes' table and signals.
  *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/front_multi.c
