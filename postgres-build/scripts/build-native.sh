@@ -42,7 +42,11 @@ echo "$tree" > "$work/pg-tree.path"
 obj="$work/obj"
 mkdir -p "$obj"
 CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -Wno-missing-prototypes -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE"
+CFLAGS_PG="$CFLAGS_PG -fno-semantic-interposition"
 headers_newest=$(stat -c %Y "$csrc"/*.h | sort -n | tail -1)
+# other flags than the objects were compiled with: compile them all again
+[[ "$(cat "$obj/cflags" 2>/dev/null)" == "$CFLAGS_PG" ]] || rm -f "$obj"/*.o
+echo "$CFLAGS_PG" > "$obj/cflags"
 compiled=0
 for f in "$csrc"/*.c "$csrc"/*.S; do
 	o="$obj/$(basename "$f").o"
@@ -66,16 +70,24 @@ wraps=(exit _exit abort atexit kill raise sigaction sigprocmask siglongjmp setit
 	chmod chown symlink rename truncate utime realpath chdir getcwd popen system
 	pipe epoll_create1 socket dup dup2 shmget shmat shmdt shmctl mmap munmap shm_open shm_unlink recv dlopen)
 wrapflags=$(printf -- '-Wl,--wrap=%s ' "${wraps[@]}")
+# Calls to functions the library defines bind to the library itself, not through a PLT stub:
+# every copy (the front, each engine in its namespace) resolved them to itself anyway, and
+# nothing outside interposes PostgreSQL's functions (modules call into their engine's copy;
+# the --wrap targets are the C library's). Data keeps its default binding.
+bindflags="-Wl,-Bsymbolic-functions"
+linkflags="$wrapflags $bindflags"
 need_link=0
 [[ -f $lib ]] || need_link=1
+[[ "$(cat "$work/link.flags" 2>/dev/null)" == "$linkflags" ]] || need_link=1
 for o in "$obj"/*.o "$objlist"; do [[ $o -nt $lib ]] && need_link=1; done
 if [[ $need_link -eq 1 ]]; then
 	gcc -shared -o "$lib.tmp" $(cat "$objlist") "$work/main.o" \
 		"$src/src/timezone/localtime.o" "$src/src/timezone/pgtz.o" "$src/src/timezone/strftime.o" \
 		"$obj"/*.o \
 		-Wl,--whole-archive "$src/src/common/libpgcommon_srv.a" "$src/src/port/libpgport_srv.a" -Wl,--no-whole-archive \
-		$wrapflags -Wl,--no-undefined -Wl,-soname,libpgembed.so -Wl,-z,noexecstack -lm -ldl -lpthread
+		$linkflags -Wl,--no-undefined -Wl,-soname,libpgembed.so -Wl,-z,noexecstack -lm -ldl -lpthread
 	mv "$lib.tmp" "$lib"
+	echo "$linkflags" > "$work/link.flags"
 	log "linked $(du -h "$lib" | cut -f1) libpgembed.so"
 fi
 
