@@ -41,12 +41,16 @@ echo "$tree" > "$work/pg-tree.path"
 # ---- our C layer: compile what changed ----
 obj="$work/obj"
 mkdir -p "$obj"
-CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -Wno-missing-prototypes -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE"
+CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE"
 CFLAGS_PG="$CFLAGS_PG -fno-semantic-interposition"
 headers_newest=$(stat -c %Y "$csrc"/*.h | sort -n | tail -1)
 # other flags than the objects were compiled with: compile them all again
 [[ "$(cat "$obj/cflags" 2>/dev/null)" == "$CFLAGS_PG" ]] || rm -f "$obj"/*.o
 echo "$CFLAGS_PG" > "$obj/cflags"
+# an object whose source was moved away or deleted must not be linked in
+for o in "$obj"/*.o; do
+	[[ -e $o && ! -f $csrc/$(basename "$o" .o) ]] && rm -f "$o"
+done
 compiled=0
 for f in "$csrc"/*.c "$csrc"/*.S; do
 	o="$obj/$(basename "$f").o"
@@ -56,6 +60,8 @@ for f in "$csrc"/*.c "$csrc"/*.S; do
 	fi
 done
 log "C layer: $compiled file(s) compiled"
+# our C code stays in PostgreSQL's layout: pgindent from the same tree (half a second)
+"$scripts/check-format.sh" "$tree"
 
 # ---- link one shared library ----
 lib="$work/libpgembed.so"
@@ -65,11 +71,10 @@ if [[ ! -f $objlist || $tree/.done -nt $objlist ]]; then
 		| grep -v '^src/backend/main/main.o$' | sort -u | sed "s|^|$src/|") > "$objlist"
 	objcopy --redefine-sym main=postgres_main "$src/src/backend/main/main.o" "$work/main.o"
 fi
-wraps=(exit _exit abort atexit kill raise sigaction sigprocmask siglongjmp setitimer umask
-	open fopen freopen fclose opendir closedir close stat lstat access mkdir rmdir unlink readlink
-	chmod chown symlink rename truncate utime realpath chdir getcwd popen system
-	pipe epoll_create1 socket dup dup2 shmget shmat shmdt shmctl mmap munmap shm_open shm_unlink recv dlopen)
-wrapflags=$(printf -- '-Wl,--wrap=%s ' "${wraps[@]}")
+# the symbols to wrap: every __wrap_<name> our objects define (the engine's wrappers)
+wraps=$(nm --defined-only "$obj"/*.o | awk '$2 == "T" && $3 ~ /^__wrap_./ { print substr($3, 8) }' | sort -u)
+[[ -n $wraps ]] || { echo "[pgembed] no __wrap_ routine defined in $obj" >&2; exit 1; }
+wrapflags=$(printf -- '-Wl,--wrap=%s ' $wraps)
 # Calls to functions the library defines bind to the library itself, not through a PLT stub:
 # every copy (the front, each engine in its namespace) resolved them to itself anyway, and
 # nothing outside interposes PostgreSQL's functions (modules call into their engine's copy;

@@ -10,45 +10,59 @@
  * to a buffer the front parses.  Whenever the backend waits for input it
  * switches back to the caller, so it runs only on threads that call the API.
  *
- * Everything PostgreSQL does to process-wide state is virtualised here through
- * link-time wrappers (-Wl,--wrap=...), which apply to PostgreSQL's own objects
- * only:
- *	- exit/_exit/abort end the engine, never the host process;
- *	- signal handlers, signal masks and kill() of our own pid become a private
- *	  signal table: the host's handlers and masks are never touched;
- *	- setitimer(ITIMER_REAL) becomes a per-engine timer run by the front;
- *	- the working directory is never changed: relative paths are resolved
- *	  against the data directory with the *at() system calls;
- *	- umask is recorded, not applied; atexit registrations are dropped.
+ * Everything PostgreSQL does to process-wide state is virtualised through
+ * link-time wrappers (-Wl,--wrap=..., for each __wrap_ routine the build
+ * finds in our objects), which apply to PostgreSQL's own objects only.  They
+ * live beside this file:
+ *	- engine_process.c: exit/_exit/abort end the engine, never the host
+ *	  process; signal handlers, signal masks and kill() of our own pid become
+ *	  a private signal table, so the host's are never touched;
+ *	  setitimer(ITIMER_REAL) becomes a per-engine timer run by the front;
+ *	  umask is recorded, not applied; atexit registrations are dropped;
+ *	- engine_files.c: the working directory is never changed: relative paths
+ *	  are resolved against the data directory with the *at() system calls;
+ *	- engine_resources.c: descriptors, shared memory, mappings and modules
+ *	  are tracked, and given back when the engine ends, even by PANIC.
+ * engine_maintenance.c does at the backend's idle read what a server's WAL
+ * writer and checkpointer would do.  This file is the backend proper: its
+ * start, its client connection, what a client backend's start does that a
+ * standalone one skips, and the hooks.
+ *
+ * IDENTIFICATION
+ *	  postgres-build/src/main/c/pgembed_engine.c
  *
  *-------------------------------------------------------------------------
  */
+
+/*------------------------
+ * INTERFACE ROUTINES
+ *
+ * entry points of an engine's copy, which the front looks up with dlsym:
+ *		pgembed__engine_is_fresh	- has this copy never run an engine?
+ *		pgembed__engine_main	- start the backend and run PostgresMain
+ *		pgembed__engine_cancel	- what a backend's SIGINT handler does
+ *		pgembed__engine_alarm	- the engine's timer fired
+ *		pgembed__engine_cleanup	- release what a dead engine left open
+ *
+ * the client connection:
+ *		__wrap_recv				- the front's input; yield when there is none
+ *		embed_comm_methods		- PqCommMethods: messages into the front's buffer
+ *------------------------
+ */
 #include "postgres.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <sys/file.h>
-#include <sys/ipc.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/shm.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
-#include <utime.h>
 
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "access/xlog_internal.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
@@ -62,9 +76,6 @@
 #include "libpq/pqcomm.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "postmaster/autovacuum.h"
-#include "postmaster/bgwriter.h"
-#include "postmaster/walwriter.h"
 #include "postmaster/postmaster.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
@@ -83,1032 +94,13 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "pgembed_internal.h"
+#include "pgembed_engine.h"
 
 /* main.o is linked with main renamed; these live there */
 extern const char *progname;
 
-/* The engine this copy of the library runs; NULL in the front copy. */
-static pgembed_engine *E = NULL;
-static int	datadir_fd = -1;
-static char datadir_abs[MAXPGPATH];
-
-/* ---------------------------------------------------------------------
- * Resource tracking, so that an engine that dies (even by PANIC) leaves no
- * descriptor, shared memory segment or mapping behind in the host.
- * ---------------------------------------------------------------------
- */
-#define MAX_TRACKED_FD (1 << 20)
-static uint64_t tracked_fds[MAX_TRACKED_FD / 64];
-
-static inline void
-track_fd(int fd)
-{
-	if (E != NULL && fd >= 0 && fd < MAX_TRACKED_FD)
-		tracked_fds[fd / 64] |= UINT64_C(1) << (fd % 64);
-}
-
-static inline void
-untrack_fd(int fd)
-{
-	if (fd >= 0 && fd < MAX_TRACKED_FD)
-		tracked_fds[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
-}
-
-#define MAX_TRACKED_SHM 64
-static int	shm_ids[MAX_TRACKED_SHM];
-static int	n_shm_ids;
-static void *shm_addrs[MAX_TRACKED_SHM];
-static int	n_shm_addrs;
-static struct
-{
-	void	   *addr;
-	size_t		len;
-}			shared_maps[MAX_TRACKED_SHM];
-static int	n_shared_maps;
-static char *posix_shm_names[MAX_TRACKED_SHM];
-static int	n_posix_shm_names;
-
-/* ---------------------------------------------------------------------
- * Private signal table
- * ---------------------------------------------------------------------
- */
-static struct sigaction vsig[PGEMBED_NSIG];
-static sigset_t vmask;
-static uint64_t vpending;
-
-static void
-deliver_signal(int sig)
-{
-	struct sigaction *a;
-
-	if (sig <= 0 || sig >= PGEMBED_NSIG)
-		return;
-	if (sigismember(&vmask, sig))
-	{
-		vpending |= UINT64_C(1) << sig;
-		return;
-	}
-	a = &vsig[sig];
-	if (a->sa_handler == SIG_IGN || a->sa_handler == SIG_DFL)
-		return;
-	if (a->sa_flags & SA_SIGINFO)
-	{
-		siginfo_t	si;
-
-		memset(&si, 0, sizeof(si));
-		si.si_signo = sig;
-		si.si_code = SI_USER;
-		si.si_pid = getpid();
-		a->sa_sigaction(sig, &si, NULL);
-	}
-	else
-		a->sa_handler(sig);
-}
-
-static void
-deliver_pending(void)
-{
-	for (int sig = 1; sig < PGEMBED_NSIG && vpending != 0; sig++)
-	{
-		if ((vpending & (UINT64_C(1) << sig)) && !sigismember(&vmask, sig))
-		{
-			vpending &= ~(UINT64_C(1) << sig);
-			deliver_signal(sig);
-		}
-	}
-}
-
-/* ---------------------------------------------------------------------
- * Leaving the engine
- * ---------------------------------------------------------------------
- */
-
-/* Gives control back to the caller of the API; returns when it calls in again. */
-static void
-engine_yield(void)
-{
-	E->yield(E);
-	if (E->alarm_pending)
-	{
-		E->alarm_pending = 0;
-		deliver_signal(SIGALRM);
-	}
-}
-
-/*
- * aset.c keeps up to MAX_FREE_CONTEXTS (100) deleted contexts per size class in
- * static freelists for reuse; they would stay allocated when this copy of the
- * library is unloaded.  Deleting a context into a full list frees the list, so
- * cycle 101 contexts of each class through it; the one left in the list is freed
- * here, as nothing will look at the list again.
- */
-#define FREELIST_FLUSH 101
-
-static void
-flush_context_freelists(void)
-{
-	MemoryContext cxts[FREELIST_FLUSH];
-
-	for (int kind = 0; kind < 2; kind++)
-	{
-		for (int i = 0; i < FREELIST_FLUSH; i++)
-			cxts[i] = (kind == 0)
-				? AllocSetContextCreate(TopMemoryContext, "pgembed flush", ALLOCSET_DEFAULT_SIZES)
-				: AllocSetContextCreate(TopMemoryContext, "pgembed flush", ALLOCSET_SMALL_SIZES);
-		for (int i = 0; i < FREELIST_FLUSH; i++)
-			MemoryContextDelete(cxts[i]);
-		free(cxts[FREELIST_FLUSH - 1]);
-	}
-}
-
-/*
- * After a clean exit (proc_exit has run every callback): give the backend's
- * memory back to this namespace's C library, which the slot's next engine reuses.
- */
-static void
-release_backend_memory(void)
-{
-	MemoryContext top = TopMemoryContext;
-
-	MemoryContextSwitchTo(top);
-	MemoryContextDeleteChildren(top);
-	flush_context_freelists();
-	CurrentMemoryContext = NULL;
-	TopMemoryContext = NULL;
-	MemoryContextDelete(top);
-	/* TopMemoryContext went to the (now unused) freelist: free it for good */
-	free(top);
-}
-
-pg_noreturn static void
-engine_die(int code, bool aborted)
-{
-	void	   *unused;
-
-	E->exit_code = code;
-	E->aborted = aborted;
-	E->tx_status = PGEMBED_TX_CLOSED;
-	E->state = ENGINE_DEAD;
-	if (!aborted)
-		release_backend_memory();
-	/* this stack is never resumed */
-	pgembed__switch(&unused, E->front_sp);
-	__builtin_unreachable();
-}
-
-pg_noreturn extern void __real_exit(int);
-pg_noreturn extern void __real__exit(int);
-pg_noreturn extern void __real_abort(void);
-
-void
-__wrap_exit(int code)
-{
-	if (E == NULL)
-		__real_exit(code);
-	engine_die(code, false);
-}
-
-void
-__wrap__exit(int code)
-{
-	if (E == NULL)
-		__real__exit(code);
-	engine_die(code, true);
-}
-
-void
-__wrap_abort(void)
-{
-	if (E == NULL)
-		__real_abort();
-	engine_die(134, true);
-}
-
-/* PostgreSQL's atexit() hook would run backend code at host exit, on any thread. */
-extern int	__real_atexit(void (*fn) (void));
-int
-__wrap_atexit(void (*fn) (void))
-{
-	if (E == NULL)
-		return __real_atexit(fn);
-	return 0;
-}
-
-/* ---------------------------------------------------------------------
- * Signals
- * ---------------------------------------------------------------------
- */
-extern int	__real_kill(pid_t pid, int sig);
-int
-__wrap_kill(pid_t pid, int sig)
-{
-	pid_t		self = getpid();
-
-	if (E == NULL)
-		return __real_kill(pid, sig);
-	if (pid == self || pid == -self)
-	{
-		/* the backend signalling itself (or "its process group") */
-		if (sig != 0)
-			deliver_signal(sig);
-		return 0;
-	}
-	if (pid == 0 || pid == -1)
-	{
-		/* PostmasterPid is 0 in single-user mode: no postmaster to tell */
-		return 0;
-	}
-	/* no other PostgreSQL process exists: never signal the host's neighbours */
-	errno = ESRCH;
-	return -1;
-}
-
-extern int	__real_raise(int sig);
-int
-__wrap_raise(int sig)
-{
-	if (E == NULL)
-		return __real_raise(sig);
-	if (sig == SIGABRT || sig == SIGKILL)
-		engine_die(128 + sig, true);
-	deliver_signal(sig);
-	return 0;
-}
-
-extern int	__real_sigaction(int sig, const struct sigaction *act, struct sigaction *oact);
-int
-__wrap_sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
-{
-	if (E == NULL)
-		return __real_sigaction(sig, act, oact);
-	if (sig <= 0 || sig >= PGEMBED_NSIG)
-	{
-		errno = EINVAL;
-		return -1;
-	}
-	if (oact)
-		*oact = vsig[sig];
-	if (act)
-		vsig[sig] = *act;
-	return 0;
-}
-
-extern int	__real_sigprocmask(int how, const sigset_t *set, sigset_t *oset);
-int
-__wrap_sigprocmask(int how, const sigset_t *set, sigset_t *oset)
-{
-	if (E == NULL)
-		return __real_sigprocmask(how, set, oset);
-	if (oset)
-		*oset = vmask;
-	if (set)
-	{
-		switch (how)
-		{
-			case SIG_BLOCK:
-				sigorset(&vmask, &vmask, set);
-				break;
-			case SIG_UNBLOCK:
-				for (int s = 1; s < PGEMBED_NSIG; s++)
-					if (sigismember(set, s))
-						sigdelset(&vmask, s);
-				break;
-			case SIG_SETMASK:
-				vmask = *set;
-				break;
-			default:
-				errno = EINVAL;
-				return -1;
-		}
-		deliver_pending();
-	}
-	return 0;
-}
-
-/* Error recovery must not restore a signal mask saved on another thread. */
-pg_noreturn extern void __real_siglongjmp(sigjmp_buf env, int val);
-void
-__wrap_siglongjmp(sigjmp_buf env, int val)
-{
-	if (E != NULL)
-		env[0].__mask_was_saved = 0;
-	__real_siglongjmp(env, val);
-}
-
-extern int	__real_setitimer(int which, const struct itimerval *nv, struct itimerval *ov);
-int
-__wrap_setitimer(int which, const struct itimerval *nv, struct itimerval *ov)
-{
-	int64_t		deadline = 0;
-
-	if (E == NULL || which != ITIMER_REAL)
-		return __real_setitimer(which, nv, ov);
-	if (ov)
-		memset(ov, 0, sizeof(*ov));
-	if (nv && (nv->it_value.tv_sec != 0 || nv->it_value.tv_usec != 0))
-	{
-		struct timespec now;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		deadline = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec +
-			(int64_t) nv->it_value.tv_sec * 1000000000 + (int64_t) nv->it_value.tv_usec * 1000;
-	}
-	E->timer_set(E, deadline);
-	return 0;
-}
-
-static mode_t vumask = 077;
-extern mode_t __real_umask(mode_t mask);
-mode_t
-__wrap_umask(mode_t mask)
-{
-	mode_t		old = vumask;
-
-	if (E == NULL)
-		return __real_umask(mask);
-	vumask = mask & 0777;
-	return old;
-}
-
-/* ---------------------------------------------------------------------
- * Files: relative paths are relative to the data directory
- * ---------------------------------------------------------------------
- */
-static inline bool
-relative(const char *path)
-{
-	return E != NULL && datadir_fd >= 0 && path != NULL && path[0] != '/';
-}
-
-static inline int
-dirfd_for(const char *path)
-{
-	return relative(path) ? datadir_fd : AT_FDCWD;
-}
-
-extern int	__real_open(const char *path, int flags, ...);
-int
-__wrap_open(const char *path, int flags, ...)
-{
-	mode_t		mode = 0;
-	int			fd;
-
-	if (flags & (O_CREAT | O_TMPFILE))
-	{
-		va_list		ap;
-
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	if (E == NULL)
-		return __real_open(path, flags, mode);
-	fd = openat(dirfd_for(path), path, flags, mode & ~vumask);
-	track_fd(fd);
-	return fd;
-}
-
-static int
-fopen_flags(const char *mode)
-{
-	int			flags;
-
-	switch (mode[0])
-	{
-		case 'r':
-			flags = 0;
-			break;
-		case 'w':
-			flags = O_CREAT | O_TRUNC;
-			break;
-		case 'a':
-			flags = O_CREAT | O_APPEND;
-			break;
-		default:
-			return -1;
-	}
-	flags |= strchr(mode, '+') ? O_RDWR : (mode[0] == 'r' ? O_RDONLY : O_WRONLY);
-	if (strchr(mode, 'x'))
-		flags |= O_EXCL;
-	if (strchr(mode, 'e'))
-		flags |= O_CLOEXEC;
-	return flags;
-}
-
-extern FILE *__real_fopen(const char *path, const char *mode);
-FILE *
-__wrap_fopen(const char *path, const char *mode)
-{
-	int			flags,
-				fd;
-	FILE	   *f;
-
-	if (E == NULL)
-		return __real_fopen(path, mode);
-	flags = fopen_flags(mode);
-	if (flags < 0)
-	{
-		errno = EINVAL;
-		return NULL;
-	}
-	/* create with the backend's umask (0600), not the host's */
-	fd = openat(dirfd_for(path), path, flags, 0666 & ~vumask);
-	if (fd < 0)
-		return NULL;
-	f = fdopen(fd, mode);
-	if (f == NULL)
-	{
-		int			save = errno;
-
-		close(fd);
-		errno = save;
-		return NULL;
-	}
-	track_fd(fd);
-	return f;
-}
-
-extern FILE *__real_freopen(const char *path, const char *mode, FILE *stream);
-FILE *
-__wrap_freopen(const char *path, const char *mode, FILE *stream)
-{
-	char		abspath[MAXPGPATH];
-
-	if (relative(path))
-	{
-		snprintf(abspath, sizeof(abspath), "%s/%s", datadir_abs, path);
-		path = abspath;
-	}
-	return __real_freopen(path, mode, stream);
-}
-
-extern int	__real_fclose(FILE *f);
-int
-__wrap_fclose(FILE *f)
-{
-	if (E != NULL && f != NULL)
-		untrack_fd(fileno(f));
-	return __real_fclose(f);
-}
-
-extern DIR *__real_opendir(const char *path);
-DIR *
-__wrap_opendir(const char *path)
-{
-	int			fd;
-	DIR		   *d;
-
-	if (E == NULL)
-		return __real_opendir(path);
-	fd = openat(dirfd_for(path), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (d == NULL)
-	{
-		int			save = errno;
-
-		close(fd);
-		errno = save;
-		return NULL;
-	}
-	track_fd(fd);
-	return d;
-}
-
-extern int	__real_closedir(DIR *d);
-int
-__wrap_closedir(DIR *d)
-{
-	if (E != NULL && d != NULL)
-		untrack_fd(dirfd(d));
-	return __real_closedir(d);
-}
-
-extern int	__real_close(int fd);
-int
-__wrap_close(int fd)
-{
-	if (E != NULL)
-		untrack_fd(fd);
-	return __real_close(fd);
-}
-
-#define WRAP_PATH_CALL(ret, name, params, real_args, at_call) \
-	extern ret __real_##name params; \
-	ret __wrap_##name params \
-	{ \
-		if (!relative(path)) \
-			return __real_##name real_args; \
-		return at_call; \
-	}
-
-WRAP_PATH_CALL(int, stat, (const char *path, struct stat *buf), (path, buf),
-			   fstatat(datadir_fd, path, buf, 0))
-WRAP_PATH_CALL(int, lstat, (const char *path, struct stat *buf), (path, buf),
-			   fstatat(datadir_fd, path, buf, AT_SYMLINK_NOFOLLOW))
-WRAP_PATH_CALL(int, access, (const char *path, int mode), (path, mode),
-			   faccessat(datadir_fd, path, mode, 0))
-WRAP_PATH_CALL(int, mkdir, (const char *path, mode_t mode), (path, mode),
-			   mkdirat(datadir_fd, path, mode))
-WRAP_PATH_CALL(int, rmdir, (const char *path), (path),
-			   unlinkat(datadir_fd, path, AT_REMOVEDIR))
-WRAP_PATH_CALL(int, unlink, (const char *path), (path),
-			   unlinkat(datadir_fd, path, 0))
-WRAP_PATH_CALL(ssize_t, readlink, (const char *path, char *buf, size_t size), (path, buf, size),
-			   readlinkat(datadir_fd, path, buf, size))
-WRAP_PATH_CALL(int, chmod, (const char *path, mode_t mode), (path, mode),
-			   fchmodat(datadir_fd, path, mode, 0))
-WRAP_PATH_CALL(int, chown, (const char *path, uid_t owner, gid_t group), (path, owner, group),
-			   fchownat(datadir_fd, path, owner, group, 0))
-
-extern int	__real_symlink(const char *target, const char *path);
-int
-__wrap_symlink(const char *target, const char *path)
-{
-	if (!relative(path))
-		return __real_symlink(target, path);
-	return symlinkat(target, datadir_fd, path);
-}
-
-extern int	__real_rename(const char *from, const char *to);
-int
-__wrap_rename(const char *from, const char *to)
-{
-	if (E == NULL)
-		return __real_rename(from, to);
-	return renameat(dirfd_for(from), from, dirfd_for(to), to);
-}
-
-extern int	__real_truncate(const char *path, off_t length);
-int
-__wrap_truncate(const char *path, off_t length)
-{
-	int			fd,
-				rc,
-				save;
-
-	if (!relative(path))
-		return __real_truncate(path, length);
-	fd = openat(datadir_fd, path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = ftruncate(fd, length);
-	save = errno;
-	close(fd);
-	errno = save;
-	return rc;
-}
-
-extern int	__real_utime(const char *path, const struct utimbuf *times);
-int
-__wrap_utime(const char *path, const struct utimbuf *times)
-{
-	struct timespec ts[2];
-
-	if (!relative(path))
-		return __real_utime(path, times);
-	if (times == NULL)
-		return utimensat(datadir_fd, path, NULL, 0);
-	ts[0].tv_sec = times->actime;
-	ts[0].tv_nsec = 0;
-	ts[1].tv_sec = times->modtime;
-	ts[1].tv_nsec = 0;
-	return utimensat(datadir_fd, path, ts, 0);
-}
-
-extern char *__real_realpath(const char *path, char *resolved);
-char *
-__wrap_realpath(const char *path, char *resolved)
-{
-	char		abspath[MAXPGPATH];
-
-	if (relative(path))
-	{
-		snprintf(abspath, sizeof(abspath), "%s/%s", datadir_abs, path);
-		path = abspath;
-	}
-	return __real_realpath(path, resolved);
-}
-
-/* The process's working directory is the host's: the backend never moves it. */
-extern int	__real_chdir(const char *path);
-int
-__wrap_chdir(const char *path)
-{
-	if (E == NULL)
-		return __real_chdir(path);
-	if (path != NULL && strcmp(path, datadir_abs) == 0)
-		return 0;
-	errno = EPERM;
-	return -1;
-}
-
-extern char *__real_getcwd(char *buf, size_t size);
-char *
-__wrap_getcwd(char *buf, size_t size)
-{
-	if (E == NULL || datadir_abs[0] == '\0')
-		return __real_getcwd(buf, size);
-	if (strlen(datadir_abs) + 1 > size)
-	{
-		errno = ERANGE;
-		return NULL;
-	}
-	strcpy(buf, datadir_abs);
-	return buf;
-}
-
-/* Shell commands (COPY ... PROGRAM, archive_command) start in the data directory. */
-static char *
-command_in_datadir(const char *command)
-{
-	StringInfoData s;
-
-	initStringInfo(&s);
-	appendStringInfoString(&s, "cd '");
-	for (const char *p = datadir_abs; *p; p++)
-	{
-		if (*p == '\'')
-			appendStringInfoString(&s, "'\\''");
-		else
-			appendStringInfoChar(&s, *p);
-	}
-	appendStringInfo(&s, "' && %s", command);
-	return s.data;
-}
-
-extern FILE *__real_popen(const char *command, const char *type);
-FILE *
-__wrap_popen(const char *command, const char *type)
-{
-	if (E == NULL || datadir_abs[0] == '\0')
-		return __real_popen(command, type);
-	return __real_popen(command_in_datadir(command), type);
-}
-
-extern int	__real_system(const char *command);
-int
-__wrap_system(const char *command)
-{
-	if (E == NULL || datadir_abs[0] == '\0' || command == NULL)
-		return __real_system(command);
-	return __real_system(command_in_datadir(command));
-}
-
-/*
- * Modules load into the engine's own namespace.  glibc cannot add objects to the
- * global scope of a secondary namespace (RTLD_GLOBAL crashes there), so modules
- * carry a DT_NEEDED on libpgembed.so instead, which binds them to this copy.
- */
-#define MAX_LOADED_MODULES 512
-static void *loaded_modules[MAX_LOADED_MODULES];
-static int	n_loaded_modules;
-
-extern void *__real_dlopen(const char *file, int mode);
-void *
-__wrap_dlopen(const char *file, int mode)
-{
-	void	   *handle;
-
-	if (E == NULL)
-		return __real_dlopen(file, mode);
-	handle = __real_dlopen(file, mode & ~RTLD_GLOBAL);
-	/* every reference the backend takes is given back when the engine ends */
-	if (handle != NULL && n_loaded_modules < MAX_LOADED_MODULES)
-		loaded_modules[n_loaded_modules++] = handle;
-	return handle;
-}
-
-/* descriptors created otherwise than by open() */
-extern int	__real_pipe(int fds[2]);
-int
-__wrap_pipe(int fds[2])
-{
-	int			rc = __real_pipe(fds);
-
-	if (rc == 0)
-	{
-		track_fd(fds[0]);
-		track_fd(fds[1]);
-	}
-	return rc;
-}
-
-extern int	__real_epoll_create1(int flags);
-int
-__wrap_epoll_create1(int flags)
-{
-	int			fd = __real_epoll_create1(flags);
-
-	track_fd(fd);
-	return fd;
-}
-
-extern int	__real_socket(int domain, int type, int protocol);
-int
-__wrap_socket(int domain, int type, int protocol)
-{
-	int			fd = __real_socket(domain, type, protocol);
-
-	track_fd(fd);
-	return fd;
-}
-
-extern int	__real_dup(int fd);
-int
-__wrap_dup(int fd)
-{
-	int			nfd = __real_dup(fd);
-
-	track_fd(nfd);
-	return nfd;
-}
-
-extern int	__real_dup2(int fd, int fd2);
-int
-__wrap_dup2(int fd, int fd2)
-{
-	/* the backend must never redirect the host's standard streams */
-	if (E != NULL && fd2 <= 2)
-	{
-		errno = EPERM;
-		return -1;
-	}
-	fd2 = __real_dup2(fd, fd2);
-	track_fd(fd2);
-	return fd2;
-}
-
-/* shared memory */
-extern int	__real_shmget(key_t key, size_t size, int flags);
-int
-__wrap_shmget(key_t key, size_t size, int flags)
-{
-	int			id = __real_shmget(key, size, flags);
-
-	if (E != NULL && id >= 0 && (flags & IPC_CREAT) && n_shm_ids < MAX_TRACKED_SHM)
-		shm_ids[n_shm_ids++] = id;
-	return id;
-}
-
-extern void *__real_shmat(int id, const void *addr, int flags);
-void *
-__wrap_shmat(int id, const void *addr, int flags)
-{
-	void	   *p = __real_shmat(id, addr, flags);
-
-	if (E != NULL && p != (void *) -1 && n_shm_addrs < MAX_TRACKED_SHM)
-		shm_addrs[n_shm_addrs++] = p;
-	return p;
-}
-
-extern int	__real_shmdt(const void *addr);
-int
-__wrap_shmdt(const void *addr)
-{
-	for (int i = 0; i < n_shm_addrs; i++)
-		if (shm_addrs[i] == addr)
-			shm_addrs[i] = shm_addrs[--n_shm_addrs];
-	return __real_shmdt(addr);
-}
-
-extern int	__real_shmctl(int id, int cmd, struct shmid_ds *buf);
-int
-__wrap_shmctl(int id, int cmd, struct shmid_ds *buf)
-{
-	if (cmd == IPC_RMID)
-		for (int i = 0; i < n_shm_ids; i++)
-			if (shm_ids[i] == id)
-				shm_ids[i] = shm_ids[--n_shm_ids];
-	return __real_shmctl(id, cmd, buf);
-}
-
-extern void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
-void *
-__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	void	   *p = __real_mmap(addr, len, prot, flags, fd, off);
-
-	if (E != NULL && p != MAP_FAILED && (flags & MAP_SHARED) && n_shared_maps < MAX_TRACKED_SHM)
-	{
-		shared_maps[n_shared_maps].addr = p;
-		shared_maps[n_shared_maps].len = len;
-		n_shared_maps++;
-	}
-	return p;
-}
-
-extern int	__real_munmap(void *addr, size_t len);
-int
-__wrap_munmap(void *addr, size_t len)
-{
-	for (int i = 0; i < n_shared_maps; i++)
-		if (shared_maps[i].addr == addr)
-			shared_maps[i] = shared_maps[--n_shared_maps];
-	return __real_munmap(addr, len);
-}
-
-extern int	__real_shm_open(const char *name, int flags, mode_t mode);
-int
-__wrap_shm_open(const char *name, int flags, mode_t mode)
-{
-	int			fd = __real_shm_open(name, flags, mode);
-
-	if (E != NULL && fd >= 0 && (flags & O_CREAT) && n_posix_shm_names < MAX_TRACKED_SHM)
-		posix_shm_names[n_posix_shm_names++] = strdup(name);
-	track_fd(fd);
-	return fd;
-}
-
-extern int	__real_shm_unlink(const char *name);
-int
-__wrap_shm_unlink(const char *name)
-{
-	for (int i = 0; i < n_posix_shm_names; i++)
-		if (strcmp(posix_shm_names[i], name) == 0)
-		{
-			free(posix_shm_names[i]);
-			posix_shm_names[i] = posix_shm_names[--n_posix_shm_names];
-			break;
-		}
-	return __real_shm_unlink(name);
-}
-
-/* Releases what a dead engine still holds.  Runs on the front's stack. */
-static void
-engine_release_resources(void)
-{
-	for (int i = 0; i < n_shm_addrs; i++)
-		__real_shmdt(shm_addrs[i]);
-	n_shm_addrs = 0;
-	for (int i = 0; i < n_shm_ids; i++)
-		__real_shmctl(shm_ids[i], IPC_RMID, NULL);
-	n_shm_ids = 0;
-	for (int i = 0; i < n_shared_maps; i++)
-		__real_munmap(shared_maps[i].addr, shared_maps[i].len);
-	n_shared_maps = 0;
-	for (int i = 0; i < n_posix_shm_names; i++)
-	{
-		__real_shm_unlink(posix_shm_names[i]);
-		free(posix_shm_names[i]);
-	}
-	n_posix_shm_names = 0;
-	for (int w = 0; w < MAX_TRACKED_FD / 64; w++)
-	{
-		while (tracked_fds[w] != 0)
-		{
-			int			bit = __builtin_ctzll(tracked_fds[w]);
-
-			tracked_fds[w] &= tracked_fds[w] - 1;
-			__real_close(w * 64 + bit);
-		}
-	}
-	if (datadir_fd >= 0)
-		__real_close(datadir_fd);
-	datadir_fd = -1;
-	/*
-	 * Modules (bundled or loaded by path): one left loaded would pin this copy of
-	 * the library, and the slot would need a new namespace next time.
-	 */
-	while (n_loaded_modules > 0)
-		dlclose(loaded_modules[--n_loaded_modules]);
-}
-
-/* ---------------------------------------------------------------------
- * The client connection: in-memory buffers instead of a socket
- * ---------------------------------------------------------------------
- */
-/*
- * Self-maintenance at the backend's idle point (waiting for a command, outside
- * any transaction): what the WAL writer and the checkpointer of a server do.  A
- * standalone backend's RequestCheckpoint() runs the checkpoint itself.  An error
- * goes to PostgresMain's own recovery, like any command's.
- */
-static void
-engine_maintenance(void)
-{
-	int			request = E->maintenance_request;
-
-	E->maintenance_request = 0;
-	if (IsTransactionOrTransactionBlock())
-		return;
-	if (request & MAINT_FLUSH_WAL)
-		(void) XLogBackgroundFlush();
-	if (request & (MAINT_CHECKPOINT_NOW | MAINT_CHECKPOINT_IF_DUE))
-	{
-		XLogSegNo	segno;
-		int			flags = 0;
-
-		XLByteToSeg(GetXLogInsertRecPtr(), segno, wal_segment_size);
-		if (XLogCheckpointNeeded(segno))
-			flags = CHECKPOINT_CAUSE_XLOG;
-		else if (request & MAINT_CHECKPOINT_NOW)
-			flags = CHECKPOINT_CAUSE_TIME;
-		if (flags != 0)
-		{
-			/* like the CHECKPOINT command: inside a transaction, for its resource owner */
-			StartTransactionCommand();
-			RequestCheckpoint(flags | CHECKPOINT_WAIT);
-			CommitTransactionCommand();
-		}
-	}
-}
-
-/* Front, engine idle: where the WAL stands, for deciding on maintenance without entering. */
-PGEMBED_EXPORT void pgembed__engine_wal_status(uint64_t *insert, uint64_t *redo, uint64_t *important,
-											   int *checkpoint_timeout_s, int *wal_writer_delay_ms,
-											   int *naptime_s, int *autovacuum_on);
-void
-pgembed__engine_wal_status(uint64_t *insert, uint64_t *redo, uint64_t *important,
-						   int *checkpoint_timeout_s, int *wal_writer_delay_ms,
-						   int *naptime_s, int *autovacuum_on)
-{
-	*insert = GetXLogInsertRecPtr();
-	*redo = GetRedoRecPtr();
-	*important = GetLastImportantRecPtr();
-	*checkpoint_timeout_s = CheckPointTimeout;
-	*wal_writer_delay_ms = WalWriterDelay;
-	*naptime_s = autovacuum_naptime;
-	*autovacuum_on = autovacuum_start_daemon;
-}
-
-/*
- * The front's own statements (the vacuum pass) run as the bootstrap superuser,
- * whoever the session is (a session role, or SET ROLE / SET SESSION
- * AUTHORIZATION in effect): like autovacuum, they must reach every table.
- * The switch happens while the backend reads the statement, before its
- * transaction starts (which records this user to restore on abort), and is
- * undone at the next idle read.  SECURITY_LOCAL_USERID_CHANGE forbids SET ROLE
- * and SET SESSION AUTHORIZATION meanwhile.  Those statements name everything
- * schema-qualified, so the session's search_path cannot redirect them.
- */
-static bool internal_user_active = false;
-static Oid	internal_saved_userid;
-static int	internal_saved_sec_context;
-
-static void
-internal_user_begin(void)
-{
-	if (internal_user_active)
-		return;
-	GetUserIdAndSecContext(&internal_saved_userid, &internal_saved_sec_context);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   internal_saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	internal_user_active = true;
-}
-
-static void
-internal_user_end(void)
-{
-	if (!internal_user_active)
-		return;
-	SetUserIdAndSecContext(internal_saved_userid, internal_saved_sec_context);
-	internal_user_active = false;
-}
-
-extern ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
-ssize_t
-__wrap_recv(int fd, void *buf, size_t len, int flags)
-{
-	size_t		n = 0;
-
-	if (E == NULL || fd != E->port_fd)
-		return __real_recv(fd, buf, len, flags);
-
-	for (;;)
-	{
-		while (E->in_index < E->nin && n < len)
-		{
-			pgembed_iov *seg = &E->in[E->in_index];
-			size_t		chunk = Min(len - n, seg->len - E->in_pos);
-
-			memcpy((char *) buf + n, seg->data + E->in_pos, chunk);
-			n += chunk;
-			E->in_pos += chunk;
-			if (E->in_pos == seg->len)
-			{
-				E->in_index++;
-				E->in_pos = 0;
-			}
-		}
-		if (n > 0)
-		{
-			if (E->internal_query)
-				internal_user_begin();
-			return n;
-		}
-		/* no input: the backend is idle between commands */
-		internal_user_end();
-		if (E->closing)
-			return 0;			/* EOF: the backend exits */
-		if (E->maintenance_request != 0)
-			engine_maintenance();
-		E->state = ENGINE_READY;
-		engine_yield();
-	}
-}
+/* the engine this copy of the library runs; NULL in the front's copy */
+pgembed_engine *engine_self = NULL;
 
 /* ---------------------------------------------------------------------
  * The session's user, as a client backend's start-up sets it
@@ -1132,7 +124,7 @@ static bool session_started = false;
 static void
 engine_session_start(void)
 {
-	const char *role = E->session_role;
+	const char *role = engine_self->session_role;
 	Relation	relsetting;
 	Snapshot	snapshot;
 
@@ -1143,7 +135,10 @@ engine_session_start(void)
 	{
 		char	   *name = GetUserNameFromId(BOOTSTRAP_SUPERUSERID, true);
 
-		/* a missing bootstrap superuser is the standalone mode's escape hatch: keep it */
+		/*
+		 * a missing bootstrap superuser is the standalone mode's escape
+		 * hatch: keep it
+		 */
 		if (name != NULL)
 			SetConfigOption("session_authorization", name, PGC_BACKEND, PGC_S_OVERRIDE);
 	}
@@ -1194,10 +189,11 @@ engine_session_start(void)
 	}
 
 	/*
-	 * A server's first OID assignment after initdb jumps to FirstNormalObjectId
-	 * (GetNewObjectId does so when IsPostmasterEnvironment); a standalone
-	 * backend goes on from where initdb stopped, and objects it creates would
-	 * count as system objects (OID < 16384).  Jump the same way.
+	 * A server's first OID assignment after initdb jumps to
+	 * FirstNormalObjectId (GetNewObjectId does so when
+	 * IsPostmasterEnvironment); a standalone backend goes on from where
+	 * initdb stopped, and objects it creates would count as system objects
+	 * (OID < 16384).  Jump the same way.
 	 */
 	LWLockAcquire(OidGenLock, LW_EXCLUSIVE);
 	if (TransamVariables->nextOid < (Oid) FirstNormalObjectId)
@@ -1219,6 +215,127 @@ engine_session_start(void)
 
 	CommitTransactionCommand();
 }
+
+/* ---------------------------------------------------------------------
+ * The client connection: in-memory buffers instead of a socket
+ * ---------------------------------------------------------------------
+ */
+extern ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
+extern ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags);
+ssize_t
+__wrap_recv(int fd, void *buf, size_t len, int flags)
+{
+	size_t		n = 0;
+
+	if (engine_self == NULL || fd != engine_self->port_fd)
+		return __real_recv(fd, buf, len, flags);
+
+	for (;;)
+	{
+		while (engine_self->in_index < engine_self->nin && n < len)
+		{
+			pgembed_iov *seg = &engine_self->in[engine_self->in_index];
+			size_t		chunk = Min(len - n, seg->len - engine_self->in_pos);
+
+			memcpy((char *) buf + n, seg->data + engine_self->in_pos, chunk);
+			n += chunk;
+			engine_self->in_pos += chunk;
+			if (engine_self->in_pos == seg->len)
+			{
+				engine_self->in_index++;
+				engine_self->in_pos = 0;
+			}
+		}
+		if (n > 0)
+		{
+			if (engine_self->internal_query)
+				engine_internal_user_begin();
+			return n;
+		}
+		/* no input: the backend is idle between commands */
+		engine_internal_user_end();
+		if (engine_self->closing)
+			return 0;			/* EOF: the backend exits */
+		if (engine_self->maintenance_request != 0)
+			engine_maintenance();
+		engine_self->state = ENGINE_READY;
+		engine_yield();
+	}
+}
+
+static int
+embed_putmessage(char msgtype, const char *s, size_t len)
+{
+	pgembed_buf *b = &engine_self->out;
+	uint32		nlen = pg_hton32((uint32) len + 4);
+
+	if (msgtype == PqMsg_BackendKeyData && !session_started)
+	{
+		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
+		session_started = true;
+		engine_session_start();
+	}
+	if (!pgembed_buf_reserve(engine_self, b, len + 6))
+		ereport(FATAL,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for a result of %zu bytes", b->len + len)));
+	b->data[b->len] = msgtype;
+	memcpy(b->data + b->len + 1, &nlen, 4);
+	if (len > 0)
+		memcpy(b->data + b->len + 5, s, len);
+	if (engine_self->raw_framing)
+		b->len += len + 5;
+	else
+	{
+		/* a NUL after each message lets the front terminate values in place */
+		b->data[b->len + 5 + len] = '\0';
+		b->len += len + 6;
+	}
+
+	if (msgtype == PqMsg_ReadyForQuery && len == 1)
+		engine_self->tx_status = s[0];
+	else if ((msgtype == PqMsg_CopyOutResponse && engine_self->out_yield_at != 0) ||
+			 (msgtype == PqMsg_CopyData && engine_self->out_yield_at != 0 && b->len >= engine_self->out_yield_at))
+	{
+		/* hand out COPY data in chunks: memory stays bounded */
+		engine_self->out_yielded = true;
+		engine_yield();
+		engine_self->out_yielded = false;
+	}
+	return 0;
+}
+
+static void
+embed_putmessage_noblock(char msgtype, const char *s, size_t len)
+{
+	(void) embed_putmessage(msgtype, s, len);
+}
+
+static void
+embed_comm_reset(void)
+{
+}
+
+static int
+embed_flush(void)
+{
+	return 0;
+}
+
+static bool
+embed_is_send_pending(void)
+{
+	return false;
+}
+
+static const PQcommMethods embed_comm_methods = {
+	.comm_reset = embed_comm_reset,
+	.flush = embed_flush,
+	.flush_if_writable = embed_flush,
+	.is_send_pending = embed_is_send_pending,
+	.putmessage = embed_putmessage,
+	.putmessage_noblock = embed_putmessage_noblock,
+};
 
 /* ---------------------------------------------------------------------
  * Utility commands: what a standalone backend skips
@@ -1299,7 +416,10 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 		CommandCounterIncrement();
 		if (created)
 		{
-			/* where CREATE put it (the search path could find a namesake first) */
+			/*
+			 * where CREATE put it (the search path could find a namesake
+			 * first)
+			 */
 			char	   *name;
 			Oid			nsp = QualifiedNameGetCreationNamespace(dictname, &name);
 
@@ -1313,80 +433,6 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	}
 }
 
-static int
-embed_putmessage(char msgtype, const char *s, size_t len)
-{
-	pgembed_buf *b = &E->out;
-	uint32		nlen = pg_hton32((uint32) len + 4);
-
-	if (msgtype == PqMsg_BackendKeyData && !session_started)
-	{
-		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
-		session_started = true;
-		engine_session_start();
-	}
-	if (!pgembed_buf_reserve(E, b, len + 6))
-		ereport(FATAL,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory for a result of %zu bytes", b->len + len)));
-	b->data[b->len] = msgtype;
-	memcpy(b->data + b->len + 1, &nlen, 4);
-	if (len > 0)
-		memcpy(b->data + b->len + 5, s, len);
-	if (E->raw_framing)
-		b->len += len + 5;
-	else
-	{
-		/* a NUL after each message lets the front terminate values in place */
-		b->data[b->len + 5 + len] = '\0';
-		b->len += len + 6;
-	}
-
-	if (msgtype == PqMsg_ReadyForQuery && len == 1)
-		E->tx_status = s[0];
-	else if ((msgtype == PqMsg_CopyOutResponse && E->out_yield_at != 0) ||
-			 (msgtype == PqMsg_CopyData && E->out_yield_at != 0 && b->len >= E->out_yield_at))
-	{
-		/* hand out COPY data in chunks: memory stays bounded */
-		E->out_yielded = true;
-		engine_yield();
-		E->out_yielded = false;
-	}
-	return 0;
-}
-
-static void
-embed_putmessage_noblock(char msgtype, const char *s, size_t len)
-{
-	(void) embed_putmessage(msgtype, s, len);
-}
-
-static void
-embed_comm_reset(void)
-{
-}
-
-static int
-embed_flush(void)
-{
-	return 0;
-}
-
-static bool
-embed_is_send_pending(void)
-{
-	return false;
-}
-
-static const PQcommMethods embed_comm_methods = {
-	.comm_reset = embed_comm_reset,
-	.flush = embed_flush,
-	.flush_if_writable = embed_flush,
-	.is_send_pending = embed_is_send_pending,
-	.putmessage = embed_putmessage,
-	.putmessage_noblock = embed_putmessage_noblock,
-};
-
 /* ---------------------------------------------------------------------
  * Server log: to the front, never to the host's stderr directly
  * ---------------------------------------------------------------------
@@ -1399,9 +445,9 @@ embed_log_hook(ErrorData *edata)
 	int			n;
 	int32		elevel;
 
-	if (E == NULL || !edata->output_to_server)
+	if (engine_self == NULL || !edata->output_to_server)
 		return;
-	b = &E->logbuf;
+	b = &engine_self->logbuf;
 	sev = (edata->elevel >= PANIC) ? "PANIC" :
 		(edata->elevel >= FATAL) ? "FATAL" :
 		(edata->elevel >= ERROR) ? "ERROR" :
@@ -1411,7 +457,7 @@ embed_log_hook(ErrorData *edata)
 		(edata->elevel >= LOG) ? "LOG" : "DEBUG";
 	n = snprintf(NULL, 0, "%s:  %s%s%s", sev, edata->message ? edata->message : "",
 				 edata->detail ? "\nDETAIL:  " : "", edata->detail ? edata->detail : "");
-	if (pgembed_buf_reserve(E, b, n + 1 + sizeof(int32)))
+	if (pgembed_buf_reserve(engine_self, b, n + 1 + sizeof(int32)))
 	{
 		elevel = edata->elevel;
 		memcpy(b->data + b->len, &elevel, sizeof(int32));
@@ -1444,7 +490,10 @@ apply_setting(const char *setting)
 }
 
 static const char *const engine_defaults[] = {
-	/* no progress timeouts during crash recovery: single-user mode registers none */
+	/*
+	 * no progress timeouts during crash recovery: single-user mode registers
+	 * none
+	 */
 	"log_startup_progress_interval=0",
 	"update_process_title=off",
 	"huge_pages=off",
@@ -1497,9 +546,9 @@ pgembed__engine_main(pgembed_engine *e)
 	struct sockaddr_un *un;
 	Dl_info		info;
 
-	E = e;
+	engine_self = e;
 	engine_used = true;
-	sigemptyset(&vmask);
+	engine_signals_init();
 
 	progname = "postgres";
 	MyProcPid = getpid();
@@ -1512,7 +561,10 @@ pgembed__engine_main(pgembed_engine *e)
 	PqCommMethods = &embed_comm_methods;
 	emit_log_hook = embed_log_hook;
 
-	/* share/ and lib/ derive from where this library lives: <root>/lib/libpgembed.so */
+	/*
+	 * share/ and lib/ derive from where this library lives:
+	 * <root>/lib/libpgembed.so
+	 */
 	if (dladdr((void *) pgembed__engine_main, &info) != 0 && info.dli_fname != NULL)
 	{
 		char		root[MAXPGPATH];
@@ -1520,8 +572,8 @@ pgembed__engine_main(pgembed_engine *e)
 		/* absolute, or PostgreSQL would resolve it against the data directory */
 		if (realpath(info.dli_fname, root) == NULL)
 			strlcpy(root, info.dli_fname, sizeof(root));
-		get_parent_directory(root);	/* <root>/lib */
-		get_parent_directory(root);	/* <root> */
+		get_parent_directory(root); /* <root>/lib */
+		get_parent_directory(root); /* <root> */
 		snprintf(my_exec_path, MAXPGPATH, "%s/bin/postgres", root);
 	}
 	if (pg_perm_setlocale(LC_COLLATE, "C") == NULL ||
@@ -1532,19 +584,20 @@ pgembed__engine_main(pgembed_engine *e)
 		pg_perm_setlocale(LC_TIME, "C") == NULL)
 		elog(FATAL, "could not adopt the C locale");
 
-	strlcpy(datadir_abs, e->datadir, sizeof(datadir_abs));
-	datadir_fd = openat(AT_FDCWD, datadir_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (datadir_fd < 0)
+	strlcpy(engine_datadir_abs, e->datadir, sizeof(engine_datadir_abs));
+	engine_datadir_fd = openat(AT_FDCWD, engine_datadir_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (engine_datadir_fd < 0)
 		ereport(FATAL,
 				(errcode_for_file_access(),
-				 errmsg("could not open data directory \"%s\": %m", datadir_abs)));
+				 errmsg("could not open data directory \"%s\": %m", engine_datadir_abs)));
 
 	InitStandaloneProcess(my_exec_path);
 
 	/*
-	 * The engine serves clients (the API, JDBC) over the protocol, as a client
-	 * backend does; a "standalone backend" may not LISTEN.  The checks that differ
-	 * for a client backend are connection limits, which a superuser skips.
+	 * The engine serves clients (the API, JDBC) over the protocol, as a
+	 * client backend does; a "standalone backend" may not LISTEN.  The checks
+	 * that differ for a client backend are connection limits, which a
+	 * superuser skips.
 	 */
 	MyBackendType = B_BACKEND;
 	InitializeGUCOptions();
@@ -1553,10 +606,10 @@ pgembed__engine_main(pgembed_engine *e)
 	for (int i = 0; i < e->nsettings; i++)
 		apply_setting(e->settings[i]);
 
-	if (!SelectConfigFiles(datadir_abs, progname))
+	if (!SelectConfigFiles(engine_datadir_abs, progname))
 		ereport(FATAL,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("could not read the configuration of \"%s\"", datadir_abs)));
+				 errmsg("could not read the configuration of \"%s\"", engine_datadir_abs)));
 	checkDataDir();
 	/* no ChangeToDataDir(): the host's working directory stays where it is */
 	CreateDataDirLockFile(false);
@@ -1601,12 +654,16 @@ pgembed__engine_main(pgembed_engine *e)
 	PostgresMain(e->dbname, MyProcPort->user_name);
 }
 
+/* ---------------------------------------------------------------------
+ * Calls from the front into a running or ended engine
+ * ---------------------------------------------------------------------
+ */
 /* Any thread: what the SIGINT handler of a backend does. */
 PGEMBED_EXPORT void pgembed__engine_cancel(pgembed_engine *e);
 void
 pgembed__engine_cancel(pgembed_engine *e)
 {
-	if (E != e || e->state == ENGINE_DEAD)
+	if (engine_self != e || e->state == ENGINE_DEAD)
 		return;
 	if (!proc_exit_inprogress)
 	{
@@ -1622,9 +679,9 @@ PGEMBED_EXPORT void pgembed__engine_alarm(pgembed_engine *e);
 void
 pgembed__engine_alarm(pgembed_engine *e)
 {
-	if (E != e || e->state == ENGINE_DEAD)
+	if (engine_self != e || e->state == ENGINE_DEAD)
 		return;
-	deliver_signal(SIGALRM);
+	engine_deliver_signal(SIGALRM);
 }
 
 /* After the engine died: close what it left open.  Front stack, any thread. */
@@ -1632,8 +689,8 @@ PGEMBED_EXPORT void pgembed__engine_cleanup(pgembed_engine *e);
 void
 pgembed__engine_cleanup(pgembed_engine *e)
 {
-	if (E != e)
+	if (engine_self != e)
 		return;
 	engine_release_resources();
-	E = NULL;
+	engine_self = NULL;
 }

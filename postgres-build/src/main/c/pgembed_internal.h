@@ -16,6 +16,8 @@
 #include "pgembedded.h"
 
 #define PGEMBED_EXPORT __attribute__((visibility("default")))
+/* for names shared by files of the library and by nobody else */
+#define PGEMBED_HIDDEN __attribute__((visibility("hidden")))
 
 /* Engine life cycle */
 typedef enum
@@ -60,8 +62,10 @@ struct pgembed_engine
 	char	   *session_role;	/* NULL: the bootstrap superuser */
 	char	  **settings;
 	int			nsettings;
-	int			lock_fd;		/* flock()ed pgembed.lock in the data directory */
-	uint64_t	dev, ino;		/* identity of the data directory */
+	int			lock_fd;		/* flock()ed pgembed.lock in the data
+								 * directory */
+	uint64_t	dev,
+				ino;			/* identity of the data directory */
 	int			owner_pid;		/* the process that opened it */
 
 	/* coroutine contexts: saved stack pointers */
@@ -79,7 +83,6 @@ struct pgembed_engine
 	volatile sig_atomic_t alarm_pending;
 
 	/* allocator of the front (results must be freeable from any thread) */
-	void	   *(*alloc) (size_t);
 	void	   *(*resize) (void *, size_t);
 
 	/* front callbacks used by the engine */
@@ -89,7 +92,8 @@ struct pgembed_engine
 	/* logging */
 	pgembed_log_fn log_fn;
 	void	   *log_context;
-	pgembed_buf logbuf;			/* pending log lines: [int32 elevel][NUL-terminated line]... */
+	pgembed_buf logbuf;			/* pending log lines: [int32
+								 * elevel][NUL-terminated line]... */
 
 	/* --- protocol exchange --- */
 	pgembed_iov in[PGEMBED_MAX_IOV];
@@ -97,28 +101,37 @@ struct pgembed_engine
 	int			in_index;
 	size_t		in_pos;
 	bool		closing;		/* recv() returns EOF: the backend exits */
-	pgembed_buf out;			/* messages the backend sent: [type][int32 len][payload][NUL] */
-	size_t		out_yield_at;	/* yield when out.len passes this (COPY OUT streaming); 0 = never */
-	bool		out_yielded;	/* the engine stopped mid-statement to hand out data */
-	bool		raw_framing;	/* messages exactly as on the wire (no trailing NUL) */
-	pgembed_buf raw_out;		/* output of the last pgembed_protocol_exchange */
+	pgembed_buf out;			/* messages the backend sent: [type][int32
+								 * len][payload][NUL] */
+	size_t		out_yield_at;	/* yield when out.len passes this (COPY OUT
+								 * streaming); 0 = never */
+	bool		out_yielded;	/* the engine stopped mid-statement to hand
+								 * out data */
+	bool		raw_framing;	/* messages exactly as on the wire (no
+								 * trailing NUL) */
+	pgembed_buf raw_out;		/* output of the last
+								 * pgembed_protocol_exchange */
 
 	/* --- self-maintenance (no checkpointer, WAL writer or autovacuum in single-user mode) --- */
-	volatile int maintenance_request;	/* MAINT_* flags for the engine's next idle read */
-	bool		internal_query;	/* the input is the front's own work: run it as the bootstrap superuser */
-	volatile bool maintenance_due;	/* set by the timer thread; run at the next idle point */
+	volatile int maintenance_request;	/* MAINT_* flags for the engine's next
+										 * idle read */
+	bool		internal_query; /* the input is the front's own work: run it
+								 * as the bootstrap superuser */
+	volatile bool maintenance_due;	/* set by the timer thread; run at the
+									 * next idle point */
 	bool		auto_maintenance;
 	int64_t		last_checkpoint_ns;
 	int64_t		last_vacuum_check_ns;
 	int64_t		last_flush_ns;
-	int64_t		flush_interval_ns;	/* wal_writer_delay, as of the last maintenance pass */
+	int64_t		flush_interval_ns;	/* wal_writer_delay, as of the last
+									 * maintenance pass */
 
 	/* --- engine state --- */
 	volatile engine_state state;
-	int			exit_code;
 	bool		aborted;		/* PANIC/abort() */
 	char		tx_status;
-	int			port_fd;		/* socketpair end the backend treats as its client socket */
+	int			port_fd;		/* socketpair end the backend treats as its
+								 * client socket */
 	int			peer_fd;
 
 	/* entry points inside the engine's copy */
@@ -131,21 +144,26 @@ struct pgembed_engine
 									  int *naptime_s, int *autovacuum_on);
 	uint64_t	last_redo;
 
-	/* result formats of prepared statements, for PGEMBED_FORMAT_AUTO (front only) */
+	/*
+	 * result formats of prepared statements, for PGEMBED_FORMAT_AUTO (front
+	 * only)
+	 */
 	struct pgembed_stmt_formats *stmt_formats;
 
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */
 	pgembed_buf scratch;		/* request bytes built by the front */
-	struct pgembed_engine *next_open;	/* registry of open engines */
 };
 
-#define MAINT_FLUSH_WAL			0x1	/* write and flush asynchronously committed WAL */
-#define MAINT_CHECKPOINT_IF_DUE	0x2	/* checkpoint when WAL volume (max_wal_size) calls for it */
-#define MAINT_CHECKPOINT_NOW	0x4	/* checkpoint (time-based, or asked for) */
+#define MAINT_FLUSH_WAL			0x1 /* write and flush asynchronously
+									 * committed WAL */
+#define MAINT_CHECKPOINT_IF_DUE	0x2 /* checkpoint when WAL volume
+									 * (max_wal_size) calls for it */
+#define MAINT_CHECKPOINT_NOW	0x4 /* checkpoint (time-based, or asked for) */
 
 /* asm: saves callee-saved registers on the current stack, stores sp in *from, switches to to */
 extern void pgembed__switch(void **from, void *to);
+
 /* asm: first frame of a new coroutine; calls r13(r12) */
 extern void pgembed__trampoline(void);
 

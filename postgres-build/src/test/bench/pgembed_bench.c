@@ -41,7 +41,8 @@ must(pgembed_result *r, const char *what)
 	pgembed_result_free(r);
 }
 
-static int	cmp(const void *a, const void *b)
+static int
+cmp(const void *a, const void *b)
 {
 	double		x = *(const double *) a,
 				y = *(const double *) b;
@@ -159,7 +160,11 @@ instances(const char *base)
 	workload(&a[0]);
 	workload(&a[1]);
 	one = now_ms() - t0;
-	/* the same work again: empty tables, or the reads would scan twice the rows */
+
+	/*
+	 * the same work again: empty tables, or the reads would scan twice the
+	 * rows
+	 */
 	must(pgembed_exec(a[0].e, "TRUNCATE w"), "truncate");
 	must(pgembed_exec(a[1].e, "TRUNCATE w"), "truncate");
 	t0 = now_ms();

@@ -21,7 +21,11 @@ test_stale_lock_with_reused_pid(void)
 	snprintf(dir, sizeof(dir), "%s", current_dir());
 	CHECK_STR(sqlstate_of(e, "CREATE TABLE kept(n int); INSERT INTO kept VALUES (7)"), "00000");
 	pgembed_close(e, NULL);
-	/* what a killed standalone backend leaves: its (negated) pid, here that of a live process */
+
+	/*
+	 * what a killed standalone backend leaves: its (negated) pid, here that
+	 * of a live process
+	 */
 	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
 	f = fopen(path, "w");
 	REQUIRE(f != NULL);
@@ -75,7 +79,11 @@ test_foreign_and_damaged_clusters(void)
 	snprintf(path, sizeof(path), "%s/global/pg_control", dir);
 	CHECK(truncate(path, 100) == 0);
 	expect_open_error(dir, "pg_control");
-	/* start-up PANICs there (no proc_exit callbacks): its postmaster.pid must not stay behind */
+
+	/*
+	 * start-up PANICs there (no proc_exit callbacks): its postmaster.pid must
+	 * not stay behind
+	 */
 	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
 	CHECK(access(path, F_OK) != 0);
 	snprintf(path, sizeof(path), "%s/pgembed.lock", dir);
@@ -250,7 +258,11 @@ test_hostile_statements(void)
 	/* still answers correctly */
 	CHECK_STR(scalar(e, "SELECT 6 * 7"), "42");
 	pgembed_close(e, NULL);
-	/* calls after close are refused, not crashes: covered by the lifecycle tests */
+
+	/*
+	 * calls after close are refused, not crashes: covered by the lifecycle
+	 * tests
+	 */
 	free(sql);
 }
 

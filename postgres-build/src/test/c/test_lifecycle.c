@@ -253,7 +253,11 @@ test_many_open_close_cycles(void)
 		e = reopen(dir, 0, NULL);
 		REQUIRE(e != NULL);
 		pgembed_result_free(pgembed_exec(e, "INSERT INTO c VALUES (1)"));
-		/* a module from outside the bundle, loaded by path, must unload with the engine */
+
+		/*
+		 * a module from outside the bundle, loaded by path, must unload with
+		 * the engine
+		 */
 		if (getenv("PGEMBED_TEST_MODULE") && i % 2 == 0)
 		{
 			char		sql[1200];
@@ -291,7 +295,11 @@ test_several_engines_isolated(void)
 		REQUIRE(engines[i] != NULL);
 		snprintf(dirs[i], sizeof(dirs[i]), "%s", current_dir());
 	}
-	/* same table name, same relfilenodes (same template): each keeps its own rows */
+
+	/*
+	 * same table name, same relfilenodes (same template): each keeps its own
+	 * rows
+	 */
 	for (int i = 0; i < 8; i++)
 	{
 		char		sql[200];

@@ -49,9 +49,14 @@ test_signals_untouched(void)
 
 	e = open_fresh(0, NULL);
 	REQUIRE(e != NULL);
-	CHECK_STR(sqlstate_of(e, "SELECT 1/0"), "22012");	/* error recovery (longjmp) */
+	CHECK_STR(sqlstate_of(e, "SELECT 1/0"), "22012");	/* error recovery
+														 * (longjmp) */
 	CHECK_STR(sqlstate_of(e, "SET statement_timeout = '1s'; SELECT pg_sleep(0.01)"), "00000");
-	/* the backend signalling itself and its "process group": stays inside the engine */
+
+	/*
+	 * the backend signalling itself and its "process group": stays inside the
+	 * engine
+	 */
 	CHECK_STR(sqlstate_of(e, "SELECT pg_cancel_backend(pg_backend_pid())"), "57014");
 	CHECK_STR(sqlstate_of(e, "SELECT pg_reload_conf()"), "00000");
 	sigemptyset(&mask_after);
@@ -195,7 +200,11 @@ test_cancel_and_timeouts(void)
 	CHECK_STR(scalar(e, "SELECT 'alive'"), "alive");
 
 	t0 = now_ms();
-	/* (separate statements: a failed statement rolls back a SET in its own implicit transaction) */
+
+	/*
+	 * (separate statements: a failed statement rolls back a SET in its own
+	 * implicit transaction)
+	 */
 	CHECK_STR(sqlstate_of(e, "SET statement_timeout = '100ms'"), "00000");
 	CHECK_STR(sqlstate_of(e, "SELECT pg_sleep(30)"), "57014");
 	CHECK(now_ms() - t0 < 10000);
@@ -286,7 +295,11 @@ test_working_directory_and_umask(void)
 	chdir(scratch_dir);
 	e = open_fresh(0, NULL);
 	REQUIRE(e != NULL);
-	/* a relative file written by the host during a query lands in the host's directory */
+
+	/*
+	 * a relative file written by the host during a query lands in the host's
+	 * directory
+	 */
 	pthread_create(&t, NULL, write_relative_file, NULL);
 	CHECK_STR(sqlstate_of(e, "SELECT pg_sleep(0.3)"), "00000");
 	pthread_join(t, NULL);
@@ -300,7 +313,8 @@ test_working_directory_and_umask(void)
 	CHECK_STR(sqlstate_of(e, "ALTER SYSTEM SET work_mem = '7MB'"), "00000");
 	snprintf(path, sizeof(path), "%s/postgresql.auto.conf", current_dir());
 	CHECK(stat(path, &st) == 0);
-	CHECK((st.st_mode & 077) == 0);	/* private to the user despite the host's umask 022 */
+	CHECK((st.st_mode & 077) == 0); /* private to the user despite the host's
+									 * umask 022 */
 	snprintf(path, sizeof(path), "%s/postgresql.auto.conf", scratch_dir);
 	CHECK(stat(path, &st) != 0);
 	CHECK(getcwd(cwd_after, sizeof(cwd_after)) != NULL);
@@ -381,7 +395,7 @@ test_stack_depth_small_thread(void)
 typedef struct
 {
 	pgembed_engine *e;
-	char		text[64];
+	char		formatted[64];
 	char		state[8];
 	int			close_rc;
 } other_thread_arg;
@@ -391,7 +405,7 @@ format_on_other_thread(void *p)
 {
 	other_thread_arg *a = p;
 
-	snprintf(a->text, sizeof(a->text), "%s",
+	snprintf(a->formatted, sizeof(a->formatted), "%s",
 			 scalar(a->e, "SELECT 1.5::float8::text || ' ' || to_char(12.5::numeric, '999D9') || ' ' || upper('abc')"));
 	snprintf(a->state, sizeof(a->state), "%s", sqlstate_of(a->e, "SELECT pg_sleep(0.01)"));
 	return NULL;
@@ -419,7 +433,7 @@ test_calls_from_other_threads(void)
 	a.e = e;
 	pthread_create(&t, NULL, format_on_other_thread, &a);
 	pthread_join(t, NULL);
-	CHECK_STR(a.text, "1.5   12.5 ABC");
+	CHECK_STR(a.formatted, "1.5   12.5 ABC");
 	CHECK_STR(a.state, "00000");
 	pthread_create(&t, NULL, close_on_other_thread, &a);
 	pthread_join(t, NULL);

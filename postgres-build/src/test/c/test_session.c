@@ -220,7 +220,11 @@ test_session_role_maintenance(void)
 	REQUIRE(prepare_app_role(dir, sizeof(dir)));
 	e = open_as(dir, "app", NULL);
 	REQUIRE(e != NULL);
-	/* bait: functions that would make app a superuser if maintenance called them */
+
+	/*
+	 * bait: functions that would make app a superuser if maintenance called
+	 * them
+	 */
 	CHECK_STR(sqlstate_of(e,
 						  "CREATE FUNCTION app.age(xid) RETURNS int LANGUAGE plpgsql AS "
 						  "$$ BEGIN EXECUTE 'ALTER ROLE app SUPERUSER'; RETURN 0; END $$;"

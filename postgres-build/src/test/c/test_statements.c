@@ -82,7 +82,7 @@ test_parameters(void)
 	CHECK(d == 2.5);
 	CHECK_INT(pgembed_result_get_int64(r, 0, 4, &i64), 0);
 	CHECK_INT(i64, 10000000000LL);
-	CHECK_INT(pgembed_result_get_int32(r, 0, 4, &i32), -1);	/* out of range */
+	CHECK_INT(pgembed_result_get_int32(r, 0, 4, &i32), -1); /* out of range */
 	pgembed_result_free(r);
 
 	/* binary parameter */
@@ -202,7 +202,11 @@ test_transactions(void)
 	CHECK_STR(sqlstate_of(db, "CREATE INDEX CONCURRENTLY ti ON t(n)"), "00000");
 	CHECK_STR(sqlstate_of(db, "ALTER SYSTEM SET work_mem = '5MB'"), "00000");
 	CHECK_STR(sqlstate_of(db, "CHECKPOINT"), "00000");
-	/* LISTEN/NOTIFY to itself: the notification arrives with the next idle point */
+
+	/*
+	 * LISTEN/NOTIFY to itself: the notification arrives with the next idle
+	 * point
+	 */
 	CHECK_STR(sqlstate_of(db, "LISTEN events"), "00000");
 	CHECK_STR(sqlstate_of(db, "NOTIFY events, 'hello'"), "00000");
 	CHECK_STR(scalar(db, "SELECT backend_type FROM pg_stat_activity WHERE pid = pg_backend_pid()"), "client backend");
@@ -305,7 +309,10 @@ test_copy_in_and_out(void)
 	CHECK(total > 100000 * 100);
 	CHECK_STR(scalar(db, "SELECT 1"), "1");
 
-	/* a notice raised while COPY produces its data (a trigger) is not the end of the data */
+	/*
+	 * a notice raised while COPY produces its data (a trigger) is not the end
+	 * of the data
+	 */
 	{
 		char		all[64] = "";
 
@@ -512,8 +519,13 @@ test_protocol_exchange(void)
 	{
 		/* unnamed statement, no parameter types */
 		static const char parse[] = "\0SELECT $1::int * 2\0\0\0";
-		/* unnamed portal and statement, text params, one value "21", text results */
+
+		/*
+		 * unnamed portal and statement, text params, one value "21", text
+		 * results
+		 */
 		static const char bind[] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 2, '2', '1', 0, 0};
+
 		/* unnamed portal, all rows */
 		static const char exec[] = {0, 0, 0, 0, 0};
 

@@ -69,8 +69,8 @@ any_row_contains(const char *sql, const char *needle, char *plan, size_t plan_si
 
 /* the small table of the distance tests: the L2 and the cosine neighbours of [3,3,3] differ */
 static const char *const small_items =
-	"CREATE TABLE items(id int PRIMARY KEY, embedding vector(3));"
-	"INSERT INTO items VALUES (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0,0,1]'), (4, '[10,10,10]'), (5, '[0.5,0.5,0]')";
+"CREATE TABLE items(id int PRIMARY KEY, embedding vector(3));"
+"INSERT INTO items VALUES (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0,0,1]'), (4, '[10,10,10]'), (5, '[0.5,0.5,0]')";
 
 static void
 test_create_extension_and_insert(void)
@@ -107,7 +107,11 @@ test_distance_ordering(void)
 	CHECK_STR(scalar(db, "SELECT round(('[1,2,3]'::vector <-> '[4,5,6]')::numeric, 6)"), "5.196152");
 	CHECK_STR(scalar(db, "SELECT round(('[1,0]'::vector <=> '[0,1]')::numeric, 6)"), "1.000000");
 	CHECK_STR(scalar(db, "SELECT '[1,2,3]'::vector <#> '[4,5,6]'"), "-32");
-	/* Euclidean: [0.5,0.5,0] is nearest to [3,3,3]; cosine: [10,10,10] points the same way */
+
+	/*
+	 * Euclidean: [0.5,0.5,0] is nearest to [3,3,3]; cosine: [10,10,10] points
+	 * the same way
+	 */
 	CHECK_STR(scalar(db, "SELECT id FROM items ORDER BY embedding <-> '[3,3,3]' LIMIT 1"), "5");
 	CHECK_STR(scalar(db, "SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY embedding <-> '[3,3,3]' LIMIT 3) s"),
 			  "5,1,2");
@@ -119,12 +123,12 @@ test_distance_ordering(void)
 
 /* 2000 points on a helix-like curve; the exact nearest neighbour of q is known by a scan */
 static const char *const many_items =
-	"CREATE TABLE items(id int PRIMARY KEY, embedding vector(3));"
-	"INSERT INTO items SELECT i, ARRAY[sin(i), cos(i), (i % 97) / 10.0]::vector FROM generate_series(1, 2000) i";
+"CREATE TABLE items(id int PRIMARY KEY, embedding vector(3));"
+"INSERT INTO items SELECT i, ARRAY[sin(i), cos(i), (i % 97) / 10.0]::vector FROM generate_series(1, 2000) i";
 static const char *const knn_query =
-	"SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY embedding <-> '[0.3,-0.8,4.2]' LIMIT 5) s";
+"SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY embedding <-> '[0.3,-0.8,4.2]' LIMIT 5) s";
 static const char *const knn_explain =
-	"EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[0.3,-0.8,4.2]' LIMIT 5";
+"EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[0.3,-0.8,4.2]' LIMIT 5";
 
 static void
 test_hnsw_index(void)
@@ -196,9 +200,9 @@ test_binary_io(void)
 	{
 		static const unsigned char expected[16] = {
 			0x00, 0x03, 0x00, 0x00,
-			0x3f, 0x80, 0x00, 0x00,		/* 1.0f */
-			0x40, 0x00, 0x00, 0x00,		/* 2.0f */
-			0x40, 0x40, 0x00, 0x00		/* 3.0f */
+			0x3f, 0x80, 0x00, 0x00, /* 1.0f */
+			0x40, 0x00, 0x00, 0x00, /* 2.0f */
+			0x40, 0x40, 0x00, 0x00	/* 3.0f */
 		};
 
 		CHECK(memcmp(pgembed_result_value(r, 0, 0), expected, sizeof(expected)) == 0);
@@ -215,7 +219,8 @@ test_binary_io(void)
 	{
 		unsigned char buf[4 + 2 * 4];
 		float		f[2] = {0.5f, -4.0f};
-		uint16_t	dim = htons(2), unused = 0;
+		uint16_t	dim = htons(2),
+					unused = 0;
 		const char *values[1] = {(const char *) buf};
 		int32_t		lengths[1] = {sizeof(buf)};
 		int32_t		formats[1] = {1};

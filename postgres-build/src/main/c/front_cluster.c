@@ -1,0 +1,341 @@
+/*-------------------------------------------------------------------------
+ *
+ * front_cluster.c
+ *	  Creating a database cluster, as a copy of the template made at build
+ *	  time.
+ *
+ * initdb runs once, when the library is built (make-template.sh); a new
+ * cluster is a copy of that template, file by file, in the kernel where it
+ * can be (copy_file_range: a reflink on file systems that have them).  A
+ * creation must survive being killed at any point: a marker file stands in the
+ * directory while it is filled, PG_VERSION (which makes a directory a
+ * cluster) comes last and through a rename, and a directory holding the marker
+ * but no PG_VERSION is the remains of an interrupted creation, wiped and done
+ * again.
+ *
+ * IDENTIFICATION
+ *	  postgres-build/src/main/c/front_cluster.c
+ *
+ *-------------------------------------------------------------------------
+ */
+
+/*------------------------
+ * INTERFACE ROUTINES
+ *
+ *		pgembed_is_cluster		- does a directory hold a cluster (PG_VERSION)
+ *		pgembed_create_cluster	- a new cluster in an empty or absent directory
+ *------------------------
+ */
+#include "pgembed_front.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* routines only used in this file */
+static bool is_empty_directory(const char *dir);
+static int	prepare_directory(const char *datadir, pgembed_error **error);
+static int	put_marker(const char *datadir, pgembed_error **error);
+static int	copy_template(const char *template, const char *datadir);
+
+int
+pgembed_is_cluster(const char *datadir)
+{
+	char		path[PATH_MAX];
+	struct stat st;
+
+	if (datadir == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/PG_VERSION", datadir);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char copy_target[PATH_MAX];
+static size_t copy_source_len;
+static pthread_mutex_t copy_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
+{
+	char		dst[PATH_MAX];
+
+	(void) ftw;
+
+	/*
+	 * written last, by pgembed_create_cluster: until then the copy is no
+	 * cluster
+	 */
+	if (strcmp(src + copy_source_len, "/PG_VERSION") == 0)
+		return 0;
+	if (snprintf(dst, sizeof(dst), "%s%s", copy_target, src + copy_source_len) >= (int) sizeof(dst))
+	{
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (type == FTW_D)
+	{
+		if (mkdir(dst, 0700) != 0 && errno != EEXIST)
+			return -1;
+		return 0;
+	}
+	if (type == FTW_F)
+	{
+		int			in = open(src, O_RDONLY | O_CLOEXEC);
+		int			out;
+		char		buf[65536];
+		ssize_t		n;
+
+		if (in < 0)
+			return -1;
+		out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (out < 0)
+		{
+			close(in);
+			return -1;
+		}
+
+		/*
+		 * in the kernel (a reflink where the file system can), else through a
+		 * buffer
+		 */
+		n = 0;
+		if (st->st_size > 0)
+		{
+			off_t		left = st->st_size;
+			ssize_t		c;
+
+			while (left > 0 && (c = copy_file_range(in, NULL, out, NULL, (size_t) left, 0)) > 0)
+				left -= c;
+			if (left > 0)
+			{
+				if (lseek(in, st->st_size - left, SEEK_SET) < 0 || lseek(out, st->st_size - left, SEEK_SET) < 0)
+					n = -1;
+				while (n >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+				{
+					if (write(out, buf, n) != n)
+					{
+						n = -1;
+						break;
+					}
+				}
+			}
+		}
+		close(in);
+		if (close(out) != 0 || n < 0)
+			return -1;
+		return 0;
+	}
+	return 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void) st;
+	(void) type;
+	if (ftw->level == 0)
+		return 0;				/* the directory itself stays */
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Copies the template's PG_VERSION into datadir through a rename: the copy becomes a cluster at once. */
+static int
+write_pg_version(const char *template, const char *datadir)
+{
+	char		src[PATH_MAX],
+				tmp[PATH_MAX],
+				dst[PATH_MAX],
+				buf[64];
+	int			in,
+				out;
+	ssize_t		n;
+
+	snprintf(src, sizeof(src), "%s/PG_VERSION", template);
+	snprintf(tmp, sizeof(tmp), "%s/PG_VERSION.tmp", datadir);
+	snprintf(dst, sizeof(dst), "%s/PG_VERSION", datadir);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	n = read(in, buf, sizeof(buf));
+	close(in);
+	if (n <= 0)
+		return -1;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -1;
+	if (write(out, buf, n) != n || close(out) != 0)
+		return -1;
+	return rename(tmp, dst);
+}
+
+int
+pgembed_create_cluster(const char *datadir, pgembed_error **error)
+{
+	char		template[PATH_MAX];
+
+	if (error)
+		*error = NULL;
+	if (datadir == NULL || datadir[0] == '\0')
+	{
+		if (error)
+			*error = front_make_error("22023", "ERROR", "no data directory given");
+		return -1;
+	}
+	snprintf(template, sizeof(template), "%s/share/postgresql/pgembed-template", pgembed_install_root());
+	if (!pgembed_is_cluster(template))
+	{
+		if (error)
+			*error = front_make_error("58P01", "ERROR", "the cluster template is missing at \"%s\"", template);
+		return -1;
+	}
+	if (prepare_directory(datadir, error) != 0 || put_marker(datadir, error) != 0)
+		return -1;
+	if (copy_template(template, datadir) != 0)
+	{
+		if (error)
+			*error = front_make_error("58000", "ERROR", "could not copy the template into \"%s\": %s",
+									  datadir, strerror(errno));
+		return -1;
+	}
+	{
+		char		marker[PATH_MAX];
+
+		snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
+		unlink(marker);
+	}
+	return 0;
+}
+
+static bool
+is_empty_directory(const char *dir)
+{
+	DIR		   *d;
+	struct dirent *de;
+	bool		isempty = true;
+
+	d = opendir(dir);
+	while (d && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			isempty = false;
+	if (d)
+		closedir(d);
+	return isempty;
+}
+
+/*
+ * The directory to create the cluster in: made, or found empty (or holding
+ * the remains of an interrupted creation, which are wiped).
+ */
+static int
+prepare_directory(const char *datadir, pgembed_error **error)
+{
+	struct stat st;
+
+	if (stat(datadir, &st) == 0)
+	{
+		bool		isempty;
+
+		if (!S_ISDIR(st.st_mode))
+		{
+			if (error)
+				*error = front_make_error("58000", "ERROR", "\"%s\" exists and is not a directory", datadir);
+			return -1;
+		}
+		isempty = is_empty_directory(datadir);
+		if (!isempty && !pgembed_is_cluster(datadir))
+		{
+			char		marker[PATH_MAX];
+
+			/*
+			 * a creation that was interrupted (a killed process): its remains
+			 * are ours
+			 */
+			snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
+			if (stat(marker, &st) == 0 && S_ISREG(st.st_mode) &&
+				nftw(datadir, remove_entry, 32, FTW_DEPTH | FTW_PHYS) == 0)
+				isempty = true;
+		}
+		if (!isempty)
+		{
+			if (error)
+				*error = front_make_error("58000", "ERROR", pgembed_is_cluster(datadir)
+										  ? "\"%s\" already holds a database cluster"
+										  : "\"%s\" is not empty and holds no database cluster; refusing to write into it",
+										  datadir);
+			return -1;
+		}
+		chmod(datadir, 0700);
+	}
+	else if (mkdir(datadir, 0700) != 0)
+	{
+		if (error)
+			*error = front_make_error("58000", "ERROR", "could not create \"%s\": %s", datadir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The marker of a creation in progress, until the copy is complete. */
+static int
+put_marker(const char *datadir, pgembed_error **error)
+{
+	char		marker[PATH_MAX];
+	int			fd;
+
+	snprintf(marker, sizeof(marker), "%s/" CREATING_MARKER, datadir);
+	fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		if (error)
+			*error = front_make_error("58000", "ERROR", "could not create \"%s\": %s", marker, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The template's files and directories, then PG_VERSION: the copy becomes a cluster. */
+static int
+copy_template(const char *template, const char *datadir)
+{
+	int			rc;
+
+	pthread_mutex_lock(&copy_lock);
+	snprintf(copy_target, sizeof(copy_target), "%s", datadir);
+	copy_source_len = strlen(template);
+	rc = nftw(template, copy_entry, 32, FTW_PHYS);
+	pthread_mutex_unlock(&copy_lock);
+	if (rc == 0)
+	{
+		/*
+		 * a template unpacked from an archive may have lost its empty
+		 * directories
+		 */
+		static const char *const subdirs[] = {
+			"global", "pg_wal", "pg_wal/archive_status", "pg_wal/summaries", "pg_commit_ts",
+			"pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans", "pg_twophase",
+			"pg_multixact", "pg_multixact/members", "pg_multixact/offsets", "base", "pg_replslot",
+			"pg_tblspc", "pg_stat", "pg_stat_tmp", "pg_xact", "pg_logical", "pg_logical/snapshots",
+			"pg_logical/mappings"
+		};
+		char		path[PATH_MAX];
+
+		for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++)
+		{
+			snprintf(path, sizeof(path), "%s/%s", datadir, subdirs[i]);
+			if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			{
+				rc = -1;
+				break;
+			}
+		}
+	}
+	if (rc == 0)
+		rc = write_pg_version(template, datadir);
+	return rc;
+}

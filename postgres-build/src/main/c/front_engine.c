@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ *
+ * front_engine.c
+ *	  Running an engine: the switch onto its stack and back, one exchange of
+ *	  messages, its log lines, and its end.
+ *
+ * An engine's backend runs on a stack of its own, entered on the calling
+ * thread by pgembed__switch (pgembed_switch.S), and hands control back when
+ * it waits for input (its recv() yields through front_yield) or ends.  One
+ * exchange gives the backend a request, runs it until it waits again and
+ * makes a result of what it wrote.  The caller holds the engine's lock.
+ *
+ * Log lines the backend wrote meanwhile reach the host after the switch back,
+ * on the calling thread: through the engine's callback, else the default one,
+ * else standard error.
+ *
+ * IDENTIFICATION
+ *	  postgres-build/src/main/c/front_engine.c
+ *
+ *-------------------------------------------------------------------------
+ */
+
+/*------------------------
+ * INTERFACE ROUTINES
+ *
+ * running:
+ *		front_run_engine		- run until the backend waits for input or ends
+ *		front_run_with_input	- the same, with request bytes to read
+ *		front_take_output		- hand what the backend wrote to the caller
+ *		front_exchange			- one request, one result
+ *		front_yield				- the engine's way back to the caller
+ *
+ * the engine's stack:
+ *		front_map_stack			- a stack with a guard page
+ *		front_init_coroutine	- the first frame, that enters the backend
+ *
+ * the end:
+ *		front_engine_release	- release an ended backend and its copy of the library
+ *		front_remove_stale_backend_lock	- postmaster.pid of a backend that died
+ *
+ * log lines:
+ *		pgembed_set_default_log_callback, pgembed_set_log_callback
+ *------------------------
+ */
+#include "pgembed_front.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* the engine this thread is inside, if any: the timer signal handler asks */
+__thread pgembed_engine *front_current_engine;
+
+/* where the log lines of an engine without a callback of its own go */
+static pgembed_log_fn default_log_fn;
+static void *default_log_context;
+
+/* ------------------------------------------------------------------------
+ * Running the engine
+ * ------------------------------------------------------------------------
+ */
+void
+front_yield(pgembed_engine *e)
+{
+	pgembed__switch(&e->engine_sp, e->front_sp);
+}
+
+static void
+flush_log(pgembed_engine *e)
+{
+	size_t		pos = 0;
+
+	while (pos + sizeof(int32_t) < e->logbuf.len)
+	{
+		int32_t		elevel;
+		const char *line = e->logbuf.data + pos + sizeof(int32_t);
+
+		memcpy(&elevel, e->logbuf.data + pos, sizeof(int32_t));
+		if (e->log_fn)
+			e->log_fn(e->log_context, elevel, line);
+		else if (default_log_fn)
+			default_log_fn(default_log_context, elevel, line);
+		else
+			fprintf(stderr, "pgembed: %s\n", line);
+		pos += sizeof(int32_t) + strlen(line) + 1;
+	}
+	e->logbuf.len = 0;
+}
+
+/* Runs the engine until it waits for input (or dies).  Caller holds e->lock. */
+void
+front_run_engine(pgembed_engine *e)
+{
+	pgembed_engine *outer = front_current_engine;
+
+	if (e->slot >= 0 && front_ctype_ready[e->slot] != front_slots[e->slot].ns_generation)
+	{
+		if (front_slots[e->slot].ctype_init != NULL)
+			front_slots[e->slot].ctype_init();
+		front_ctype_ready[e->slot] = front_slots[e->slot].ns_generation;
+	}
+	e->running_thread = pthread_self();
+	front_current_engine = e;
+	e->running = 1;
+	pgembed__switch(&e->front_sp, e->engine_sp);
+	e->running = 0;
+	front_current_engine = outer;
+	if (e->logbuf.len > 0)
+		flush_log(e);
+	if (e->state == ENGINE_DEAD && e->dl_handle != NULL)
+		front_engine_release(e);
+}
+
+/* Gives the backend these input segments (none: just resume it) and runs it. */
+void
+front_run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs)
+{
+	if (nsegs > 0)
+	{
+		memcpy(e->in, segs, sizeof(pgembed_iov) * nsegs);
+		e->nin = nsegs;
+		e->in_index = 0;
+		e->in_pos = 0;
+	}
+	front_run_engine(e);
+	e->nin = 0;
+}
+
+/* hands the collected messages to the caller and starts a new buffer */
+char *
+front_take_output(pgembed_engine *e, size_t *len)
+{
+	char	   *data = e->out.data;
+
+	*len = e->out.len;
+	e->out.data = NULL;
+	e->out.len = 0;
+	e->out.cap = 0;
+	if (data == NULL)
+		data = malloc(1);
+	return data;
+}
+
+pgembed_result *
+front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
+{
+	pgembed_iov input = {request, len};
+	char	   *buf;
+	size_t		buflen;
+	pgembed_result *r;
+
+	front_run_with_input(e, &input, 1);
+	buf = front_take_output(e, &buflen);
+	r = front_result_from_messages(buf, buflen, batch);
+	if (r == NULL)
+		return NULL;
+	if (!r->saw_ready)
+		r->tx_status = e->tx_status;	/* mid-COPY or mid-cursor: the
+										 * engine's status */
+	if (e->state == ENGINE_DEAD)
+	{
+		r->status = PGEMBED_FATAL;
+		r->tx_status = PGEMBED_TX_CLOSED;
+		if (!r->has_error)
+		{
+			pgembed_error *err = front_make_error("57P01", "FATAL",
+												  e->aborted ? "the engine aborted (PANIC); reopen the database to recover"
+												  : "the engine has ended");
+
+			if (err)
+			{
+				r->error = *err;
+				free(err);
+				r->has_error = true;
+			}
+		}
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * The engine's stack
+ * ------------------------------------------------------------------------
+ */
+void *
+front_map_stack(size_t size)
+{
+	void	   *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* guard page at the low end */
+	mprotect(p, 4096, PROT_NONE);
+	return p;
+}
+
+void
+front_init_coroutine(pgembed_engine *e)
+{
+	uintptr_t	top = ((uintptr_t) e->stack + e->stack_size) & ~(uintptr_t) 15;
+	uint64_t   *frame = (uint64_t *) (top - 80);
+	uint32_t	mxcsr = 0x1F80;
+	uint16_t	fpucw = 0x037F;
+
+	memset(frame, 0, 80);
+	memcpy(&frame[0], &mxcsr, 4);
+	memcpy((char *) &frame[0] + 4, &fpucw, 2);
+	frame[1] = 0;				/* r15 */
+	frame[2] = 0;				/* r14 */
+	frame[3] = (uint64_t) (uintptr_t) e->engine_main;	/* r13 */
+	frame[4] = (uint64_t) (uintptr_t) e;	/* r12 */
+	frame[5] = 0;				/* rbx */
+	frame[6] = 0;				/* rbp */
+	frame[7] = (uint64_t) (uintptr_t) pgembed__trampoline;
+	e->engine_sp = frame;
+}
+
+/* ------------------------------------------------------------------------
+ * Ending an engine
+ * ------------------------------------------------------------------------
+ */
+/* After the backend ended: release its resources and its copy of the library. */
+void
+front_engine_release(pgembed_engine *e)
+{
+	if (e->engine_cleanup && e->dl_handle)
+		e->engine_cleanup(e);
+	front_free_slot(e);
+	if (e->dl_handle)
+	{
+		/* the engine's cleanup closed the modules it loaded */
+		dlclose(e->dl_handle);
+		e->dl_handle = NULL;
+	}
+	e->engine_main = NULL;
+	e->engine_wal_status = NULL;
+	e->engine_cancel = NULL;
+	e->engine_alarm = NULL;
+	e->engine_cleanup = NULL;
+	if (e->stack)
+	{
+		munmap(e->stack, e->stack_size);
+		e->stack = NULL;
+	}
+	if (e->peer_fd >= 0)
+		close(e->peer_fd);
+	if (e->port_fd >= 0)
+		close(e->port_fd);
+	e->peer_fd = e->port_fd = -1;
+	if (e->lock_fd >= 0)
+	{
+		char		path[PATH_MAX];
+
+		/*
+		 * A backend that ended by PANIC (abort) ran no proc_exit callbacks
+		 * and left its postmaster.pid; with the flock still ours, it is no
+		 * one else's.
+		 */
+		front_remove_stale_backend_lock(e->datadir);
+		snprintf(path, sizeof(path), "%s/pgembed.lock", e->datadir);
+		unlink(path);
+		close(e->lock_fd);		/* releases the flock */
+		e->lock_fd = -1;
+	}
+}
+
+/* A pgembed lock file left by a process that died: our flock proves it is stale. */
+void
+front_remove_stale_backend_lock(const char *datadir)
+{
+	char		path[PATH_MAX];
+	char		buf[32];
+	int			fd;
+	ssize_t		n;
+
+	snprintf(path, sizeof(path), "%s/postmaster.pid", datadir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* a standalone backend writes its pid negated; a server's is positive */
+	if (buf[0] == '-')
+		unlink(path);
+}
+
+/* ------------------------------------------------------------------------
+ * Log callbacks
+ * ------------------------------------------------------------------------
+ */
+void
+pgembed_set_default_log_callback(pgembed_log_fn fn, void *context)
+{
+	pthread_mutex_lock(&front_registry_lock);
+	default_log_fn = fn;
+	default_log_context = context;
+	pthread_mutex_unlock(&front_registry_lock);
+}
+
+void
+pgembed_set_log_callback(pgembed_engine *e, pgembed_log_fn fn, void *context)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->log_fn = fn;
+	e->log_context = context;
+	pthread_mutex_unlock(&e->lock);
+}

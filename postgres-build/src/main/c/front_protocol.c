@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * front_protocol.c
+ *	  The protocol itself: a client's own frontend/backend messages, passed to
+ *	  the backend and back unchanged.
+ *
+ * The JDBC driver and serve mode (dev.pgembed.jdbc's WireSession) speak the
+ * protocol themselves.  This door gives the backend their bytes and returns
+ * its messages exactly as they would cross a socket (raw_framing: no trailing
+ * NUL, no result made of them), in chunks of PROTOCOL_OUT_CHUNK: a backend
+ * with more to say pauses there until the caller asks again.  While a client
+ * leaves the backend anywhere but idle outside a transaction, the engine is in
+ * FRONT_MODE_PROTOCOL and the other calls are refused.
+ *
+ * IDENTIFICATION
+ *	  postgres-build/src/main/c/front_protocol.c
+ *
+ *-------------------------------------------------------------------------
+ */
+
+/*------------------------
+ * INTERFACE ROUTINES
+ *
+ *		pgembed_protocol_exchange	- a client's bytes in, the backend's messages out
+ *		pgembed_backend_pid		- the pid BackendKeyData reports
+ *------------------------
+ */
+#include "pgembed_front.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#define PROTOCOL_OUT_CHUNK (1u << 20)
+
+int
+pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
+						  const char **out, size_t *out_length)
+{
+	pgembed_iov input = {in, in_length};
+	pgembed_buf done;
+	int			mode;
+	bool		idle;
+
+	if (e == NULL || out == NULL || out_length == NULL || (in == NULL && in_length > 0))
+		return -1;
+	*out = NULL;
+	*out_length = 0;
+	pthread_mutex_lock(&e->lock);
+	mode = e->mode;
+	if (e->state == ENGINE_DEAD || (mode != FRONT_MODE_IDLE && mode != FRONT_MODE_PROTOCOL) ||
+		(e->out_yielded && in_length > 0))
+	{
+		pthread_mutex_unlock(&e->lock);
+		return -1;
+	}
+	/* the previous output is released only now: the caller read it meanwhile */
+	done = e->raw_out;
+	e->raw_out.data = NULL;
+	e->raw_out.len = e->raw_out.cap = 0;
+	free(done.data);
+
+	e->raw_framing = true;
+	e->out_yield_at = PROTOCOL_OUT_CHUNK;
+	front_run_with_input(e, &input, in_length > 0 ? 1 : 0);
+	e->raw_framing = false;
+	e->out_yield_at = 0;
+	e->raw_out = e->out;
+	e->out.data = NULL;
+	e->out.len = e->out.cap = 0;
+	*out = e->raw_out.data ? e->raw_out.data : "";
+	*out_length = e->raw_out.len;
+
+	/* idle only right after ReadyForQuery outside a transaction */
+	idle = !e->out_yielded && e->tx_status == PGEMBED_TX_IDLE && e->raw_out.len >= 6 &&
+		e->raw_out.data[e->raw_out.len - 6] == 'Z';
+	e->mode = idle ? FRONT_MODE_IDLE : FRONT_MODE_PROTOCOL;
+	if (e->state == ENGINE_DEAD)
+	{
+		e->mode = FRONT_MODE_IDLE;
+		pthread_mutex_unlock(&e->lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return e->out_yielded ? 1 : 0;
+}
+
+int32_t
+pgembed_backend_pid(pgembed_engine *e)
+{
+	(void) e;
+	return (int32_t) getpid();
+}

@@ -1,0 +1,459 @@
+/*-------------------------------------------------------------------------
+ *
+ * front_statements.c
+ *	  Running statements: the simple and the extended query protocol,
+ *	  prepared statements with their result formats kept, and cursors.
+ *
+ * PGEMBED_FORMAT_AUTO asks for binary results of the types whose binary form
+ * the readers decode directly (is_binary_friendly in front_wire.c), so a call
+ * must know the result's columns before it binds.  pgembed_exec_params and
+ * pgembed_cursor_open therefore describe the statement first (Parse, Describe,
+ * Flush: one more run of the engine), whereas a prepared statement's
+ * description is kept from pgembed_prepare on (stmt_formats), so that
+ * executing it takes one run.  pgembed_exec has text results and no such
+ * step.
+ *
+ * IDENTIFICATION
+ *	  postgres-build/src/main/c/front_statements.c
+ *
+ *-------------------------------------------------------------------------
+ */
+
+/*------------------------
+ * INTERFACE ROUTINES
+ *
+ * statements:
+ *		pgembed_exec			- one or more statements, simple query protocol
+ *		pgembed_exec_params		- one statement with parameters
+ *
+ * prepared statements:
+ *		pgembed_prepare			- a named statement (and its result formats)
+ *		pgembed_describe_prepared	- its parameter and result description
+ *		pgembed_exec_prepared	- one execution
+ *		pgembed_exec_prepared_batch	- one execution per set of parameters, one sync
+ *		pgembed_deallocate		- the statement and its kept formats go
+ *		front_formats_forget_all	- an engine's kept formats go (at its end)
+ *
+ * cursors:
+ *		pgembed_cursor_open, pgembed_cursor_fetch, pgembed_cursor_close
+ *------------------------
+ */
+#include "pgembed_front.h"
+
+#include <stdlib.h>
+
+#define COPY_OUT_CHUNK (256u << 10)
+
+/* routines only used in this file */
+struct pgembed_stmt_formats;
+static void formats_forget(pgembed_engine *e, const char *name);
+static void formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc);
+static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
+
+/* ------------------------------------------------------------------------
+ * Statements
+ * ------------------------------------------------------------------------
+ */
+pgembed_result *
+pgembed_exec(pgembed_engine *e, const char *sql)
+{
+	pgembed_result *r;
+	size_t		s;
+
+	if (sql == NULL)
+		return front_result_error(PGEMBED_MISUSE, "22004", "the SQL text is NULL");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (!(front_msg_begin(e, 'Q', &s) && front_msg_str(e, sql)))
+		r = front_oom();
+	else
+	{
+		front_msg_end(e, s);
+		e->out_yield_at = COPY_OUT_CHUNK;
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+		front_set_mode_after(e, r);
+	}
+	front_leave(e);
+	return r;
+}
+
+/* Parse + Describe, then Bind with result formats chosen from the description. */
+static pgembed_result *
+describe_unnamed(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types)
+{
+	e->scratch.len = 0;
+	if (!(front_msg_parse(e, "", sql, nparams, types) && front_msg_describe(e, 'S', "") && front_msg_simple(e, 'H')))
+		return front_oom();
+	return front_exchange(e, e->scratch.data, e->scratch.len, false);
+}
+
+static pgembed_result *
+finish_with_sync(pgembed_engine *e, pgembed_result *partial)
+{
+	/*
+	 * a failed Parse/Describe: resynchronise so that the backend is idle
+	 * again
+	 */
+	pgembed_result *r;
+
+	e->scratch.len = 0;
+	if (!front_msg_simple(e, 'S'))
+		return partial;
+	r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	if (partial != NULL && r != NULL)
+		partial->tx_status = r->tx_status;
+	pgembed_result_free(r);
+	return partial;
+}
+
+pgembed_result *
+pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types,
+					const char *const *values, const int32_t *lengths, const int32_t *formats,
+					int result_format)
+{
+	pgembed_result *r,
+			   *desc = NULL;
+
+	if (sql == NULL || nparams < 0)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (result_format == PGEMBED_FORMAT_AUTO)
+	{
+		desc = describe_unnamed(e, sql, nparams, types);
+		if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
+		{
+			if (desc && desc->status == PGEMBED_ERROR)
+				desc = finish_with_sync(e, desc);
+			front_leave(e);
+			return desc ? desc : front_oom();
+		}
+		e->scratch.len = 0;
+	}
+	else if (!front_msg_parse(e, "", sql, nparams, types))
+	{
+		front_leave(e);
+		return front_oom();
+	}
+	if (!(front_msg_bind(e, "", "", nparams, values, lengths, formats, result_format, desc) &&
+		  front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
+		r = front_oom();
+	else
+	{
+		e->out_yield_at = COPY_OUT_CHUNK;
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	}
+	pgembed_result_free(desc);
+	front_set_mode_after(e, r);
+	front_leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparams, const uint32_t *types)
+{
+	pgembed_result *r;
+
+	if (name == NULL || sql == NULL || nparams < 0)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (!(front_msg_parse(e, name, sql, nparams, types) && front_msg_describe(e, 'S', name) && front_msg_simple(e, 'S')))
+		r = front_oom();
+	else
+	{
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+		formats_forget(e, name);
+		if (r != NULL && r->status != PGEMBED_ERROR && r->status != PGEMBED_FATAL && name[0] != '\0')
+		{
+			/* the same description, once more, for the cache */
+			pgembed_result *desc = describe_for_formats(e, name);
+
+			if (desc != NULL && desc->status != PGEMBED_ERROR && desc->status != PGEMBED_FATAL)
+				formats_remember(e, name, desc);
+			else if (desc != NULL)
+			{
+				if (desc->status == PGEMBED_ERROR)
+					desc = finish_with_sync(e, desc);
+				pgembed_result_free(desc);
+			}
+		}
+	}
+	front_leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_describe_prepared(pgembed_engine *e, const char *name)
+{
+	pgembed_result *r;
+
+	if (name == NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (!(front_msg_describe(e, 'S', name) && front_msg_simple(e, 'S')))
+		r = front_oom();
+	else
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	front_leave(e);
+	return r;
+}
+
+/*
+ * Result formats chosen for each prepared statement (PGEMBED_FORMAT_AUTO), so that
+ * executing it needs no Describe round: filled by pgembed_prepare, dropped when the
+ * statement is deallocated or an execution fails.
+ */
+typedef struct pgembed_stmt_formats
+{
+	struct pgembed_stmt_formats *next;
+	char	   *name;
+	pgembed_result *desc;		/* the description (fields) */
+} stmt_formats;
+
+static stmt_formats **
+formats_find(pgembed_engine *e, const char *name)
+{
+	stmt_formats **p = &e->stmt_formats;
+
+	while (*p != NULL && strcmp((*p)->name, name) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+static void
+formats_forget(pgembed_engine *e, const char *name)
+{
+	stmt_formats **p = formats_find(e, name);
+
+	if (*p != NULL)
+	{
+		stmt_formats *f = *p;
+
+		*p = f->next;
+		free(f->name);
+		pgembed_result_free(f->desc);
+		free(f);
+	}
+}
+
+void
+front_formats_forget_all(pgembed_engine *e)
+{
+	while (e->stmt_formats !=NULL)
+		formats_forget(e, e->stmt_formats->name);
+}
+
+static void
+formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
+{
+	stmt_formats *f;
+
+	formats_forget(e, name);
+	f = calloc(1, sizeof(*f));
+	if (f == NULL || (f->name = strdup(name)) == NULL)
+	{
+		free(f);
+		pgembed_result_free(desc);
+		return;
+	}
+	f->desc = desc;
+	f->next = e->stmt_formats;
+	e->stmt_formats = f;
+}
+
+/* Result formats for a prepared statement need its description. */
+static pgembed_result *
+describe_for_formats(pgembed_engine *e, const char *name)
+{
+	pgembed_result *d;
+
+	e->scratch.len = 0;
+	if (!(front_msg_describe(e, 'S', name) && front_msg_simple(e, 'H')))
+		return NULL;
+	d = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	e->scratch.len = 0;
+	return d;
+}
+
+pgembed_result *
+pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const char *const *values,
+					  const int32_t *lengths, const int32_t *formats, int result_format)
+{
+	pgembed_result *r,
+			   *desc = NULL;
+
+	if (name == NULL || nparams < 0)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	if (result_format == PGEMBED_FORMAT_AUTO)
+	{
+		stmt_formats *cached = *formats_find(e, name);
+
+		if (cached != NULL)
+			desc = cached->desc;
+		else
+		{
+			desc = describe_for_formats(e, name);
+			if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
+			{
+				if (desc && desc->status == PGEMBED_ERROR)
+					desc = finish_with_sync(e, desc);
+				front_leave(e);
+				return desc ? desc : front_oom();
+			}
+			formats_remember(e, name, desc);
+		}
+		e->scratch.len = 0;
+	}
+	if (!(front_msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
+		  front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
+		r = front_oom();
+	else
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+
+	/*
+	 * a failure may mean the statement changed or went away: describe it
+	 * afresh next time
+	 */
+	if (r == NULL || r->status == PGEMBED_ERROR || r->status == PGEMBED_FATAL)
+		formats_forget(e, name);
+	front_set_mode_after(e, r);
+	front_leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int nparams,
+							const char *const *values, const int32_t *lengths, const int32_t *formats)
+{
+	pgembed_result *r;
+	bool		ok = true;
+
+	if (name == NULL || nsets < 0 || nparams < 0 || (nparams > 0 && nsets > 0 && values == NULL))
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	for (int i = 0; ok && i < nsets; i++)
+	{
+		size_t		off = (size_t) i * nparams;
+
+		ok = front_msg_bind(e, "", name, nparams, values + off, lengths ? lengths + off : NULL,
+							formats ? formats + off : NULL, PGEMBED_FORMAT_TEXT, NULL) &&
+			front_msg_execute(e, "", 0);
+	}
+	if (!(ok && front_msg_simple(e, 'S')))
+		r = front_oom();
+	else
+		r = front_exchange(e, e->scratch.data, e->scratch.len, true);
+	front_leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_deallocate(pgembed_engine *e, const char *name)
+{
+	pgembed_result *r;
+
+	if (name == NULL)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	formats_forget(e, name);
+	if (!(front_msg_close(e, 'S', name) && front_msg_simple(e, 'S')))
+		r = front_oom();
+	else
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	front_leave(e);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Cursors: a portal executed N rows at a time, flushed rather than synced
+ * ------------------------------------------------------------------------
+ */
+#define CURSOR_PORTAL "pgembed_cursor"
+
+pgembed_result *
+pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types,
+					const char *const *values, const int32_t *lengths, const int32_t *formats,
+					int result_format, int64_t fetch_rows)
+{
+	pgembed_result *r,
+			   *desc;
+
+	if (sql == NULL || nparams < 0 || fetch_rows <= 0 || fetch_rows > INT32_MAX)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
+		return r;
+	desc = describe_unnamed(e, sql, nparams, types);
+	if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
+	{
+		if (desc && desc->status == PGEMBED_ERROR)
+			desc = finish_with_sync(e, desc);
+		front_leave(e);
+		return desc ? desc : front_oom();
+	}
+	e->scratch.len = 0;
+	if (!(front_msg_bind(e, CURSOR_PORTAL, "", nparams, values, lengths, formats, result_format, desc) &&
+		  front_msg_describe(e, 'P', CURSOR_PORTAL) && front_msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
+		  front_msg_simple(e, 'H')))
+		r = front_oom();
+	else
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	pgembed_result_free(desc);
+	if (r && r->status == PGEMBED_SUSPENDED)
+	{
+		e->mode = FRONT_MODE_CURSOR;
+	}
+	else if (r && r->status != PGEMBED_FATAL)
+	{
+		/* done in one go (or failed): end the implicit transaction */
+		r = finish_with_sync(e, r);
+	}
+	front_leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_cursor_fetch(pgembed_engine *e, int64_t fetch_rows)
+{
+	pgembed_result *r;
+
+	if (fetch_rows <= 0 || fetch_rows > INT32_MAX)
+		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if ((r = front_enter(e, FRONT_MODE_CURSOR)) != NULL)
+		return r;
+	/* the row description comes with Describe(portal) */
+	if (!(front_msg_describe(e, 'P', CURSOR_PORTAL) && front_msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
+		  front_msg_simple(e, 'H')))
+		r = front_oom();
+	else
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	if (r == NULL || r->status != PGEMBED_SUSPENDED)
+	{
+		e->mode = FRONT_MODE_IDLE;
+		if (r && r->status != PGEMBED_FATAL)
+			r = finish_with_sync(e, r);
+	}
+	front_leave(e);
+	return r;
+}
+
+pgembed_result *
+pgembed_cursor_close(pgembed_engine *e)
+{
+	pgembed_result *r;
+
+	if ((r = front_enter(e, FRONT_MODE_CURSOR)) != NULL)
+		return r;
+	if (!(front_msg_close(e, 'P', CURSOR_PORTAL) && front_msg_simple(e, 'S')))
+		r = front_oom();
+	else
+		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	e->mode = FRONT_MODE_IDLE;
+	front_leave(e);
+	return r;
+}

@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgembed_engine.h
+ *	  State shared by the files of the engine half of libpgembed: the engine
+ *	  this copy of the library runs, its data directory, the backend's umask,
+ *	  and the routines one file offers the others.
+ *
+ * Only the engine's files include this header, always after postgres.h.
+ * Every name here is hidden: the library is linked with -fvisibility=default
+ * next to all of PostgreSQL's globals, and these are nobody else's business.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGEMBED_ENGINE_H
+#define PGEMBED_ENGINE_H
+
+#include <sys/types.h>
+
+#include "pgembed_internal.h"
+
+/* pgembed_engine.c: the engine this copy of the library runs; NULL in the front copy */
+extern PGEMBED_HIDDEN pgembed_engine *engine_self;
+
+/* engine_maintenance.c: at the backend's idle read */
+extern PGEMBED_HIDDEN void engine_maintenance(void);
+extern PGEMBED_HIDDEN void engine_internal_user_begin(void);
+extern PGEMBED_HIDDEN void engine_internal_user_end(void);
+
+/* engine_process.c */
+extern PGEMBED_HIDDEN mode_t engine_umask;
+extern PGEMBED_HIDDEN void engine_signals_init(void);
+extern PGEMBED_HIDDEN void engine_deliver_signal(int sig);
+extern PGEMBED_HIDDEN void engine_yield(void);
+
+/* engine_files.c: the data directory, which relative paths are resolved against */
+extern PGEMBED_HIDDEN int engine_datadir_fd;
+extern PGEMBED_HIDDEN char engine_datadir_abs[MAXPGPATH];
+
+/* engine_resources.c */
+extern PGEMBED_HIDDEN void engine_track_fd(int fd);
+extern PGEMBED_HIDDEN void engine_untrack_fd(int fd);
+extern PGEMBED_HIDDEN void engine_release_resources(void);
+
+#endif							/* PGEMBED_ENGINE_H */

@@ -1,0 +1,235 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgembed_front.h
+ *	  What the files of the front share: results and errors, the slot table,
+ *	  the framing of the backend's messages, and the routines one file
+ *	  offers the others.
+ *
+ * The copy of the library the host loads is the "front": it never runs
+ * PostgreSQL code itself.  pgembed_open() loads a private copy of the same
+ * library into a new link-map namespace (dlmopen), so that every engine has
+ * its own PostgreSQL globals, its own C library state (locale, environment)
+ * and its own loaded modules, and runs PostgreSQL's backend on a stack of its
+ * own (see pgembed_engine.c).  Calls speak the frontend/backend protocol to
+ * that backend through memory; results are the backend's own messages, indexed
+ * in place.
+ *
+ * The front's files, each using only those above it:
+ *	front_accessors.c	reading results and errors (pgembed_result_*, ...)
+ *	front_result.c		making results and errors, from messages or not
+ *	front_wire.c		building the messages of a request
+ *	front_slots.c		the slot table, namespaces, the library's own file
+ *	front_engine.c		running an engine: its stack, an exchange, its end
+ *	front_maintenance.c	the timer thread and self-maintenance
+ *	front_call.c		entering and leaving an API call
+ *	front_statements.c	statements, prepared statements, cursors
+ *	front_copy.c		COPY FROM STDIN and TO STDOUT
+ *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
+ *	front_cluster.c		creating a cluster from the template
+ *	front_open.c		opening and closing; cancel, transaction status
+ *
+ * This header is private to the front, as libpq-int.h is to libpq.  The
+ * library is linked with default visibility next to all of PostgreSQL's
+ * globals, so every routine and variable declared here carries a front_
+ * prefix and PGEMBED_HIDDEN: it is shared by the front's files and seen by
+ * nobody else.  Include it first, as a backend file includes postgres.h.
+ *
+ * IDENTIFICATION
+ *	  postgres-build/src/main/c/pgembed_front.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGEMBED_FRONT_H
+#define PGEMBED_FRONT_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "pgembed_internal.h"
+
+#define MAX_ENGINES 15			/* glibc allows 16 link-map namespaces, one is
+								 * the host's */
+
+/* what an engine is in the middle of, between API calls (pgembed_engine.mode) */
+enum
+{
+	FRONT_MODE_IDLE,
+	FRONT_MODE_COPY_IN,
+	FRONT_MODE_COPY_OUT,
+	FRONT_MODE_CURSOR,
+	FRONT_MODE_PROTOCOL
+};
+
+/* ------------------------------------------------------------------------
+ * Errors and results
+ * ------------------------------------------------------------------------
+ */
+#define MAX_ERROR_FIELDS 24
+
+struct pgembed_error
+{
+	int			nfields;
+	char		codes[MAX_ERROR_FIELDS];
+	const char *values[MAX_ERROR_FIELDS];
+	char	   *owned;			/* set when the error owns its strings */
+};
+
+typedef struct
+{
+	const char *name;
+	uint32_t	type;
+	int32_t		typmod;
+	int32_t		format;
+} field_desc;
+
+struct pgembed_result
+{
+	pgembed_status status;
+	char		tx_status;
+	char	   *buf;			/* the backend's messages; cells point into it */
+	size_t		buflen;
+	const char *command_tag;
+	int64_t		rows_affected;
+	int			nfields;
+	field_desc *fields;
+	int			nparams;
+	uint32_t   *param_types;
+	int64_t		ntuples;
+	pgembed_cell *cells;
+	pgembed_error error;
+	bool		has_error;
+	bool		saw_ready;		/* a ReadyForQuery set tx_status */
+	int			nnotices;
+	pgembed_error *notices;
+};
+
+static inline uint32_t
+rd32(const char *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+static inline uint16_t
+rd16(const char *p)
+{
+	uint16_t	v;
+
+	memcpy(&v, p, 2);
+	return ntohs(v);
+}
+
+/* messages in a buffer: [type][int32 len][payload][NUL] */
+#define MSG_TYPE(p) ((p)[0])
+#define MSG_PAYLOAD(p) ((p) + 5)
+#define MSG_PAYLOAD_LEN(p) ((size_t) rd32((p) + 1) - 4)
+#define MSG_NEXT(p) ((p) + 6 + MSG_PAYLOAD_LEN(p))
+
+/* ------------------------------------------------------------------------
+ * Slots
+ * ------------------------------------------------------------------------
+ */
+/*
+ * A slot is a link-map namespace.  Its C library stays loaded between engines
+ * (pinned), so that the next engine of the slot reuses its heap: an unloaded
+ * namespace would leave its C library's arenas mapped for ever.
+ */
+typedef struct
+{
+	pgembed_engine *engine;
+	uint32_t	generation;
+	bool		has_namespace;
+	Lmid_t		lmid;
+	void	   *libc_pin;
+	uint32_t	ns_generation;	/* changes whenever the slot gets a new
+								 * namespace */
+	void		(*ctype_init) (void);	/* the namespace libc's __ctype_init */
+} engine_slot;
+
+/* the clock of timers and maintenance: CLOCK_MONOTONIC, in nanoseconds */
+static inline int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* present while a cluster is being created: its remains may be wiped and redone */
+#define CREATING_MARKER "pgembed.creating"
+
+/* ------------------------------------------------------------------------
+ * Routines and variables shared between the front's files, by file, in the
+ * order of the list above.
+ * ------------------------------------------------------------------------
+ */
+
+/* front_result.c: results and errors made from messages or by the front */
+extern PGEMBED_HIDDEN pgembed_error *front_make_error(const char *sqlstate, const char *severity,
+													  const char *fmt,...) __attribute__((format(printf, 3, 4)));
+extern PGEMBED_HIDDEN pgembed_error *front_copy_error(const pgembed_error *src);
+extern PGEMBED_HIDDEN pgembed_result *front_result_error(pgembed_status status, const char *sqlstate,
+														 const char *fmt,...) __attribute__((format(printf, 3, 4)));
+extern PGEMBED_HIDDEN pgembed_result *front_oom(void);
+extern PGEMBED_HIDDEN pgembed_result *front_result_from_messages(char *buf, size_t len, bool batch);
+
+/* front_wire.c: request messages, built in the engine's scratch buffer */
+extern PGEMBED_HIDDEN bool front_msg_begin(pgembed_engine *e, char type, size_t *start);
+extern PGEMBED_HIDDEN bool front_msg_str(pgembed_engine *e, const char *s);
+extern PGEMBED_HIDDEN void front_msg_end(pgembed_engine *e, size_t start);
+extern PGEMBED_HIDDEN bool front_msg_simple(pgembed_engine *e, char type);
+extern PGEMBED_HIDDEN bool front_msg_parse(pgembed_engine *e, const char *name, const char *sql,
+										   int nparams, const uint32_t *types);
+extern PGEMBED_HIDDEN bool front_msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int nparams,
+										  const char *const *values, const int32_t *lengths,
+										  const int32_t *formats, int result_format, const pgembed_result *desc);
+extern PGEMBED_HIDDEN bool front_msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows);
+extern PGEMBED_HIDDEN bool front_msg_describe(pgembed_engine *e, char what, const char *name);
+extern PGEMBED_HIDDEN bool front_msg_close(pgembed_engine *e, char what, const char *name);
+
+/* front_slots.c: the slot table, link-map namespaces, the library's own file */
+extern PGEMBED_HIDDEN pthread_mutex_t front_registry_lock;
+extern PGEMBED_HIDDEN pthread_cond_t front_timer_cond;
+extern PGEMBED_HIDDEN engine_slot front_slots[MAX_ENGINES];
+extern PGEMBED_HIDDEN __thread uint32_t front_ctype_ready[MAX_ENGINES];
+extern PGEMBED_HIDDEN const char *front_self_path(void);
+extern PGEMBED_HIDDEN int front_claim_slot(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_free_slot(pgembed_engine *e);
+extern PGEMBED_HIDDEN bool front_load_engine_copy(pgembed_engine *e);
+
+/* front_engine.c: running an engine on its own stack, one exchange at a time */
+extern PGEMBED_HIDDEN __thread pgembed_engine *front_current_engine;
+extern PGEMBED_HIDDEN void front_yield(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_run_engine(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs);
+extern PGEMBED_HIDDEN char *front_take_output(pgembed_engine *e, size_t *len);
+extern PGEMBED_HIDDEN pgembed_result *front_exchange(pgembed_engine *e, const char *request, size_t len,
+													 bool batch);
+extern PGEMBED_HIDDEN void front_engine_release(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_remove_stale_backend_lock(const char *datadir);
+extern PGEMBED_HIDDEN void *front_map_stack(size_t size);
+extern PGEMBED_HIDDEN void front_init_coroutine(pgembed_engine *e);
+
+/* front_maintenance.c: the timer thread, and the work of a server's background processes */
+extern PGEMBED_HIDDEN void front_timer_set(pgembed_engine *e, int64_t deadline_ns);
+extern PGEMBED_HIDDEN bool front_ensure_timer_machinery(void);
+extern PGEMBED_HIDDEN void front_maintain_if_due(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_maintenance_init(pgembed_engine *e);
+
+/* front_call.c: entering and leaving an API call */
+extern PGEMBED_HIDDEN pgembed_result *front_enter(pgembed_engine *e, int allowed_mode);
+extern PGEMBED_HIDDEN void front_leave(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_result *r);
+
+/* front_statements.c: statements and cursors */
+extern PGEMBED_HIDDEN void front_formats_forget_all(pgembed_engine *e);
+
+#endif							/* PGEMBED_FRONT_H */
