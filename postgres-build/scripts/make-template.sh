@@ -26,6 +26,23 @@ fi
 	|| { cat "$work/resetwal.log" >&2; exit 1; }
 # nothing specific to the build machine: time zones are set when a database opens
 sed -i -E '/^(timezone|log_timezone)[[:space:]]*=/d' "$work/data/postgresql.conf"
+# Only the settings: every open parses this file, and lexing the sample's 800 lines of
+# comments cost a fifth of opening a database.
+conf="$work/data/postgresql.conf"
+{
+	echo "# The settings initdb chose; share/postgresql/postgresql.conf.sample documents them all."
+	grep -Ev '^[[:space:]]*(#|$)' "$conf"
+} >"$conf.new"
+mv "$conf.new" "$conf"
+# The relation cache's init files (global/ and base/5/pg_internal.init), which an engine keeps
+# across clean restarts (engine_relcache.c): a single-user session builds and writes them, and
+# records which build did, so that the first open of a new database does not rebuild them.
+echo "COPY (SELECT pg_catalog.version()) TO '$work/data/pgembed.relcache';" \
+	| "${run[@]}" "$work/stage/bin/postgres" --single -D "$work/data" postgres >"$work/single.log" 2>&1 \
+	|| { cat "$work/single.log" >&2; exit 1; }
+for f in global/pg_internal.init base/5/pg_internal.init pgembed.relcache; do
+	[[ -s $work/data/$f ]] || { echo "[pgembed] the template's $f was not written" >&2; cat "$work/single.log" >&2; exit 1; }
+done
 cp -a "$work/data" "$template.tmp"
 chown -R "$(id -u):$(id -g)" "$template.tmp"
 chmod 700 "$template.tmp"
