@@ -273,6 +273,7 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 	{
 		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
 		session_started = true;
+		engine_relcache_started();
 		engine_session_start();
 	}
 	if (!pgembed_buf_reserve(engine_self, b, len + 6))
@@ -611,6 +612,7 @@ pgembed__engine_main(pgembed_engine *e)
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("could not read the configuration of \"%s\"", engine_datadir_abs)));
 	checkDataDir();
+	engine_relcache_starting();
 	/* no ChangeToDataDir(): the host's working directory stays where it is */
 	CreateDataDirLockFile(false);
 	LocalProcessControlFile(false);

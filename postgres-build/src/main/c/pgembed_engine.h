@@ -36,6 +36,11 @@ extern PGEMBED_HIDDEN void engine_yield(void);
 extern PGEMBED_HIDDEN int engine_datadir_fd;
 extern PGEMBED_HIDDEN char engine_datadir_abs[MAXPGPATH];
 
+/* engine_relcache.c: the relation cache's init files across clean restarts */
+extern PGEMBED_HIDDEN void engine_relcache_starting(void);
+extern PGEMBED_HIDDEN bool engine_relcache_keeps(const char *path);
+extern PGEMBED_HIDDEN void engine_relcache_started(void);
+
 /* engine_resources.c */
 extern PGEMBED_HIDDEN void engine_track_fd(int fd);
 extern PGEMBED_HIDDEN void engine_untrack_fd(int fd);
