@@ -395,6 +395,9 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	List	   *dictname = NIL;
 	bool		created = false;
 
+	if (engine_templates_needed_by(parsetree))
+		engine_templates_ensure();
+
 	/* names first: a tree that is not read-only may be scribbled on */
 	if (IsA(parsetree, DefineStmt) && ((DefineStmt *) parsetree)->kind == OBJECT_TSDICTIONARY)
 	{
@@ -652,6 +655,10 @@ pgembed__engine_main(pgembed_engine *e)
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = embed_process_utility;
+
+	/* a new cluster's postgres has its files; the template databases may not */
+	if (strcmp(e->dbname, "postgres") != 0)
+		engine_templates_ensure();
 
 	PostgresMain(e->dbname, MyProcPort->user_name);
 }

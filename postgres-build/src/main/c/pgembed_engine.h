@@ -16,6 +16,8 @@
 
 #include <sys/types.h>
 
+#include "nodes/nodes.h"
+
 #include "pgembed_internal.h"
 
 /* pgembed_engine.c: the engine this copy of the library runs; NULL in the front copy */
@@ -40,6 +42,10 @@ extern PGEMBED_HIDDEN char engine_datadir_abs[MAXPGPATH];
 extern PGEMBED_HIDDEN void engine_relcache_starting(void);
 extern PGEMBED_HIDDEN bool engine_relcache_keeps(const char *path);
 extern PGEMBED_HIDDEN void engine_relcache_started(void);
+
+/* engine_templates.c: template0's and template1's files when first needed */
+extern PGEMBED_HIDDEN void engine_templates_ensure(void);
+extern PGEMBED_HIDDEN bool engine_templates_needed_by(Node *parsetree);
 
 /* engine_resources.c */
 extern PGEMBED_HIDDEN void engine_track_fd(int fd);

@@ -172,6 +172,9 @@ now_ns(void)
  * ------------------------------------------------------------------------
  */
 
+/* front_cluster.c */
+extern PGEMBED_HIDDEN int front_flush_if_unflushed(const char *datadir);
+
 /* front_result.c: results and errors made from messages or by the front */
 extern PGEMBED_HIDDEN pgembed_error *front_make_error(const char *sqlstate, const char *severity,
 													  const char *fmt,...) __attribute__((format(printf, 3, 4)));

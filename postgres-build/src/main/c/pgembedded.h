@@ -113,9 +113,29 @@ const char *pgembed_install_root(void);
  * absent, an empty directory, or what a creation killed midway left (it holds
  * pgembed.creating and no PG_VERSION yet; it is wiped and redone).  PG_VERSION
  * is written last, so a cluster is complete once pgembed_is_cluster says so.
+ * The copy is on disk when the call returns (safe against a power loss).
  * Returns 0, or -1 with *error set (free it with pgembed_error_free).
  */
 int			pgembed_create_cluster(const char *datadir, pgembed_error **error);
+
+/* How pgembed_create_cluster_flush brings a new cluster to disk */
+#define PGEMBED_FLUSH_NOW	0	/* before the call returns (one syncfs):
+								 * survives a power loss */
+#define PGEMBED_FLUSH_SOON	1	/* by a thread of its own, right after the
+								 * call returns */
+#define PGEMBED_FLUSH_NEVER	2	/* left to the kernel: for clusters with
+								 * fsync=off */
+
+/*
+ * Like pgembed_create_cluster (which is PGEMBED_FLUSH_NOW), with the flush
+ * chosen.  PGEMBED_FLUSH_SOON returns without waiting for the disk: a power
+ * loss in the few milliseconds until the flush is done can leave the new
+ * cluster damaged (create it again); a pgembed.unflushed file stands in it
+ * until then, and an open in another process flushes it first.
+ * PGEMBED_FLUSH_NEVER leaves the copy to the kernel, as fsync=off does with
+ * everything else.
+ */
+int			pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error);
 
 /* 1 if datadir holds a PostgreSQL cluster (PG_VERSION present), else 0. */
 int			pgembed_is_cluster(const char *datadir);
