@@ -70,6 +70,12 @@ pgembed_result_rows_affected(const pgembed_result *r)
 	return r ? r->rows_affected : -1;
 }
 
+int64_t
+pgembed_result_failed_set(const pgembed_result *r)
+{
+	return r ? r->failed_set : -1;
+}
+
 char
 pgembed_result_transaction_status(const pgembed_result *r)
 {

@@ -13,6 +13,13 @@
  * executing it takes one run.  pgembed_exec has text results and no such
  * step.
  *
+ * A prepared statement runs on the direct path when it can (engine_direct.c):
+ * the request goes to the engine as a struct, beside a Flush and a Sync
+ * message instead of Bind, Describe and Execute; the engine answers with the
+ * same messages as a portal would.  A statement the engine leaves to the
+ * protocol (a utility statement) is marked, and takes the protocol from then
+ * on.
+ *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/front_statements.c
  *
@@ -40,12 +47,18 @@
  */
 #include "pgembed_front.h"
 
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define COPY_OUT_CHUNK (256u << 10)
 
 /* routines only used in this file */
 struct pgembed_stmt_formats;
+static pgembed_result *exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch);
+static bool direct_refused(pgembed_engine *e, const char *name);
+static void direct_refuse(pgembed_engine *e, const char *name);
+static void direct_unrefuse(pgembed_engine *e, const char *name);
 static void formats_forget(pgembed_engine *e, const char *name);
 static void formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc);
 static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
@@ -164,6 +177,7 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 	{
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 		formats_forget(e, name);
+		direct_unrefuse(e, name);
 		if (r != NULL && r->status != PGEMBED_ERROR && r->status != PGEMBED_FATAL && name[0] != '\0')
 		{
 			/* the same description, once more, for the cache */
@@ -243,6 +257,7 @@ front_formats_forget_all(pgembed_engine *e)
 {
 	while (e->stmt_formats !=NULL)
 		formats_forget(e, e->stmt_formats->name);
+	direct_unrefuse(e, NULL);
 }
 
 static void
@@ -308,8 +323,43 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 		}
 		e->scratch.len = 0;
 	}
-	if (!(front_msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
-		  front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
+	if (!direct_refused(e, name))
+	{
+		int16_t		rformats[64];
+		pgembed_direct req = {
+			.stmt = name,.nsets = 1,.nparams = nparams,.values = values,
+			.lengths = lengths,.formats = formats,.result_formats = rformats,.describe = true
+		};
+
+		if (result_format == PGEMBED_FORMAT_BINARY)
+		{
+			rformats[0] = 1;
+			req.nresult_formats = 1;
+		}
+		else if (result_format == PGEMBED_FORMAT_AUTO && desc != NULL && desc->nfields > 0)
+		{
+			int16_t    *f = desc->nfields <= 64 ? rformats : malloc(sizeof(int16_t) * desc->nfields);
+
+			if (f == NULL)
+			{
+				front_leave(e);
+				return front_oom();
+			}
+			for (int i = 0; i < desc->nfields; i++)
+				f[i] = front_is_binary_friendly(desc->fields[i].type) ? 1 : 0;
+			req.result_formats = f;
+			req.nresult_formats = desc->nfields;
+		}
+		r = exec_direct(e, &req, false);
+		if (req.result_formats != rformats)
+			free((void *) req.result_formats);
+		if (r == NULL)
+			direct_refuse(e, name);
+	}
+	if (r != NULL)
+		 /* done on the direct path */ ;
+	else if (!(front_msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
+			   front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
 		r = front_oom();
 	else
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
@@ -336,6 +386,21 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
+	if (nsets > 0 && !direct_refused(e, name))
+	{
+		pgembed_direct req = {
+			.stmt = name,.nsets = nsets,.nparams = nparams,.values = values,
+			.lengths = lengths,.formats = formats
+		};
+
+		r = exec_direct(e, &req, true);
+		if (r != NULL)
+		{
+			front_leave(e);
+			return r;
+		}
+		direct_refuse(e, name);
+	}
 	for (int i = 0; ok && i < nsets; i++)
 	{
 		size_t		off = (size_t) i * nparams;
@@ -352,6 +417,82 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 	return r;
 }
 
+/*
+ * The direct path (engine_direct.c): the request rides on a Flush message,
+ * and the Sync after it reports the transaction status, as after an Execute.
+ * NULL: the engine left the statement to the protocol, and did nothing.
+ */
+static pgembed_result *
+exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch)
+{
+	static const char flush_sync[] = {'H', 0, 0, 0, 4, 'S', 0, 0, 0, 4};
+	pgembed_result *r;
+
+	req->handled = false;
+	req->failed_set = -1;
+	e->direct = req;
+	r = front_exchange(e, flush_sync, sizeof(flush_sync), batch);
+	e->direct = NULL;
+	if (r != NULL && !req->handled && r->status != PGEMBED_FATAL)
+	{
+		pgembed_result_free(r);
+		return NULL;
+	}
+	if (r != NULL && batch && req->failed_set >= 0 && r->status == PGEMBED_ERROR)
+		r->failed_set = req->failed_set;
+	return r;
+}
+
+/* A prepared statement the direct path left to the protocol, by name. */
+typedef struct pgembed_refusal
+{
+	struct pgembed_refusal *next;
+	char		name[];
+} refusal;
+
+static bool
+direct_refused(pgembed_engine *e, const char *name)
+{
+	for (refusal *p = e->direct_refused; p != NULL; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return true;
+	return false;
+}
+
+static void
+direct_refuse(pgembed_engine *e, const char *name)
+{
+	size_t		len = strlen(name) + 1;
+	refusal    *p = malloc(offsetof(refusal, name) + len);
+
+	/* out of memory: the next call asks the engine again */
+	if (p == NULL)
+		return;
+	memcpy(p->name, name, len);
+	p->next = e->direct_refused;
+	e->direct_refused = p;
+}
+
+/* The statement was prepared again or deallocated (NULL: every statement, at the end). */
+static void
+direct_unrefuse(pgembed_engine *e, const char *name)
+{
+	refusal   **link = &e->direct_refused;
+
+	while (*link != NULL)
+	{
+		refusal    *p = *link;
+
+		if (name == NULL || strcmp(p->name, name) == 0)
+		{
+			*link = p->next;
+			free(p);
+		}
+		else
+			link = &p->next;
+	}
+}
+
 pgembed_result *
 pgembed_deallocate(pgembed_engine *e, const char *name)
 {
@@ -362,6 +503,7 @@ pgembed_deallocate(pgembed_engine *e, const char *name)
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	formats_forget(e, name);
+	direct_unrefuse(e, name);
 	if (!(front_msg_close(e, 'S', name) && front_msg_simple(e, 'S')))
 		r = front_oom();
 	else

@@ -320,6 +320,9 @@ embed_comm_reset(void)
 static int
 embed_flush(void)
 {
+	/* the Flush message of the front's direct request: run it */
+	if (engine_self->direct != NULL)
+		engine_direct_at_flush();
 	return 0;
 }
 

@@ -38,6 +38,9 @@ extern PGEMBED_HIDDEN void engine_yield(void);
 extern PGEMBED_HIDDEN int engine_datadir_fd;
 extern PGEMBED_HIDDEN char engine_datadir_abs[MAXPGPATH];
 
+/* engine_direct.c: prepared statements without protocol messages */
+extern PGEMBED_HIDDEN void engine_direct_at_flush(void);
+
 /* engine_relcache.c: the relation cache's init files across clean restarts */
 extern PGEMBED_HIDDEN void engine_relcache_starting(void);
 extern PGEMBED_HIDDEN bool engine_relcache_keeps(const char *path);

@@ -104,6 +104,7 @@ struct pgembed_result
 	pgembed_error error;
 	bool		has_error;
 	bool		saw_ready;		/* a ReadyForQuery set tx_status */
+	int64_t		failed_set;		/* a batch's set that failed, or -1 */
 	int			nnotices;
 	pgembed_error *notices;
 };
@@ -197,6 +198,7 @@ extern PGEMBED_HIDDEN bool front_msg_bind(pgembed_engine *e, const char *portal,
 extern PGEMBED_HIDDEN bool front_msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows);
 extern PGEMBED_HIDDEN bool front_msg_describe(pgembed_engine *e, char what, const char *name);
 extern PGEMBED_HIDDEN bool front_msg_close(pgembed_engine *e, char what, const char *name);
+extern PGEMBED_HIDDEN bool front_is_binary_friendly(uint32_t type);
 
 /* front_slots.c: the slot table, link-map namespaces, the library's own file */
 extern PGEMBED_HIDDEN pthread_mutex_t front_registry_lock;

@@ -50,6 +50,30 @@ typedef struct
 
 #define PGEMBED_MAX_IOV 8
 
+/*
+ * A prepared statement to execute without protocol messages (engine_direct.c):
+ * nsets executions (a batch) of nparams values each, in one transaction
+ * command.  The front owns it; the engine reads it and sets the outcome.
+ */
+typedef struct pgembed_direct
+{
+	const char *stmt;			/* the prepared statement's name */
+	int			nsets;
+	int			nparams;
+	const char *const *values;	/* nsets x nparams, row-major; NULL: SQL NULL */
+	const int32_t *lengths;		/* binary values' lengths (NULL: all text) */
+	const int32_t *formats;		/* per value: 0 text, 1 binary (NULL: all
+								 * text) */
+	int			nresult_formats;	/* as in Bind: 0 all text, 1 for all, or
+									 * one per column */
+	const int16_t *result_formats;
+	bool		describe;		/* RowDescription (or NoData) before the rows */
+	/* set by the engine */
+	bool		handled;		/* false: not a statement for this path,
+								 * nothing done */
+	int64_t		failed_set;		/* the set whose execution failed, or -1 */
+} pgembed_direct;
+
 struct pgembed_engine
 {
 	/* --- owned by the front --- */
@@ -111,6 +135,8 @@ struct pgembed_engine
 								 * trailing NUL) */
 	pgembed_buf raw_out;		/* output of the last
 								 * pgembed_protocol_exchange */
+	struct pgembed_direct *direct;	/* a request for the direct path, run at
+									 * the next Flush message; NULL: none */
 
 	/* --- self-maintenance (no checkpointer, WAL writer or autovacuum in single-user mode) --- */
 	volatile int maintenance_request;	/* MAINT_* flags for the engine's next
@@ -149,6 +175,8 @@ struct pgembed_engine
 	 * only)
 	 */
 	struct pgembed_stmt_formats *stmt_formats;
+	/* prepared statements the direct path left to the protocol (front only) */
+	struct pgembed_refusal *direct_refused;
 
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */

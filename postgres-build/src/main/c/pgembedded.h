@@ -304,6 +304,13 @@ const char *pgembed_result_command_tag(const pgembed_result *result);
 /* Rows affected (INSERT/UPDATE/DELETE/MERGE/COPY/...) or returned (SELECT); -1 if none. */
 int64_t		pgembed_result_rows_affected(const pgembed_result *result);
 
+/*
+ * pgembed_exec_prepared_batch's error: the index of the parameter set whose
+ * execution failed (the sets before it ran, and were undone with it); -1 when
+ * none did (no error, or not a batch).
+ */
+int64_t		pgembed_result_failed_set(const pgembed_result *result);
+
 /* Transaction status after the call (PGEMBED_TX_*). */
 char		pgembed_result_transaction_status(const pgembed_result *result);
 
