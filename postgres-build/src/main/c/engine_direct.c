@@ -169,6 +169,7 @@ run_request(pgembed_direct *req)
 		MemoryContext oldcontext;
 		CachedPlan *volatile cplan = NULL;
 		volatile bool several = false;
+		volatile bool all_inserted = false;
 
 		if (set > 0)
 		{
@@ -198,20 +199,28 @@ run_request(pgembed_direct *req)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		PG_TRY();
 		{
-			ParamListInfo params = make_params(psrc, req, set);
+			ParamListInfo params;
 			PlannedStmt *stmt;
 
-			cplan = GetCachedPlan(psrc, params, CurrentResourceOwner, NULL);
-			stmt = linitial_node(PlannedStmt, cplan->stmt_list);
-			if (list_length(cplan->stmt_list) != 1 || stmt->commandType == CMD_UTILITY)
-				several = true;
+			/* a plain INSERT's batch: every set in one insert, if it can */
+			if (set == 0 && req->nsets > 1 && engine_batch_insert(psrc, req))
+				all_inserted = true;
 			else
-				execute_one(psrc, stmt, params, &dest, req->describe && set == 0);
-			ReleaseCachedPlan(cplan, CurrentResourceOwner);
+			{
+				params = make_params(psrc, req, set);
+				cplan = GetCachedPlan(psrc, params, CurrentResourceOwner, NULL);
+				stmt = linitial_node(PlannedStmt, cplan->stmt_list);
+				if (list_length(cplan->stmt_list) != 1 || stmt->commandType == CMD_UTILITY)
+					several = true;
+				else
+					execute_one(psrc, stmt, params, &dest, req->describe && set == 0);
+				ReleaseCachedPlan(cplan, CurrentResourceOwner);
+			}
 		}
 		PG_CATCH();
 		{
-			req->failed_set = set;
+			if (req->failed_set < 0)
+				req->failed_set = set;
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
@@ -221,6 +230,8 @@ run_request(pgembed_direct *req)
 			disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextReset(setcontext);
 
+		if (all_inserted)
+			break;
 		if (several && set == 0)
 		{
 			/* a rule made several statements: the protocol runs them */

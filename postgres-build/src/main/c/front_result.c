@@ -357,8 +357,11 @@ settle_result(pgembed_result *r, message_scan *s, bool batch)
 	if (batch && !s->error_seen)
 		r->rows_affected = s->batch_rows;
 	if (batch && s->error_seen)
-		r->failed_set = s->completed;	/* each set ends with its
-										 * CommandComplete */
+	{
+		/* each set ends with its CommandComplete; none of them stays */
+		r->failed_set = s->completed;
+		r->rows_affected = -1;
+	}
 	if (s->result_rowdesc != NULL)
 		parse_row_description(r, MSG_PAYLOAD(s->result_rowdesc));
 

@@ -41,6 +41,10 @@ extern PGEMBED_HIDDEN char engine_datadir_abs[MAXPGPATH];
 /* engine_direct.c: prepared statements without protocol messages */
 extern PGEMBED_HIDDEN void engine_direct_at_flush(void);
 
+/* engine_batch.c: a batch of a plain INSERT as one set-oriented insert */
+struct CachedPlanSource;
+extern PGEMBED_HIDDEN bool engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req);
+
 /* engine_relcache.c: the relation cache's init files across clean restarts */
 extern PGEMBED_HIDDEN void engine_relcache_starting(void);
 extern PGEMBED_HIDDEN bool engine_relcache_keeps(const char *path);
