@@ -31,9 +31,9 @@
  * The privileges checked are INSERT on the target columns, as the INSERT's
  * executor checks them; a read-only transaction refuses it as an INSERT.
  *
- * What differs: one statement instead of n (pg_stat_statements counts one
- * COPY-free INSERT call per row no longer; statement_timeout is restarted per
- * row, statement_timestamp() advances per row as before), and the command tag
+ * What differs: one statement instead of n (log_statement logs it once,
+ * pg_stat_statements counts one call; statement_timeout is restarted per row
+ * and statement_timestamp() advances per row, as before), and the command tag
  * is "INSERT 0 <rows>".  An error names the failing set (the row's line
  * number in COPY's terms), and COPY's own error context line is removed, so
  * that the error reads as the row-by-row path's.
@@ -152,6 +152,7 @@ engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req)
 
 	rel = table_open(relid, RowExclusiveLock);
 	memset(&batch, 0, sizeof(batch));
+	batch.paramno = -1;
 	batch.attnums = palloc0_array(AttrNumber, req->nparams);
 	if (!relation_eligible(rel) ||
 		(attnamelist = target_columns(rel, stmt, psrc, batch.attnums)) == NIL)
@@ -201,6 +202,13 @@ engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req)
 		}
 	}
 
+	/* log_statement: once for the batch, which is one statement now */
+	if (log_statement == LOGSTMT_ALL || log_statement == LOGSTMT_MOD)
+		ereport(LOG,
+				(errmsg("execute %s: %s", req->stmt, psrc->query_string),
+				 errdetail("%d parameter sets, inserted as one batch.", req->nsets),
+				 errhidestmt(true)));
+
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, batch_source, attnamelist, NIL);
 	batch.text_routine = cstate->routine;
 	cstate->routine = &batch_routine;
@@ -217,6 +225,7 @@ engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req)
 
 		FlushErrorState();
 		MemoryContextSwitchTo(ecxt);
+		req->failed_in_bind = batch.paramno >= 0;
 		current = NULL;
 		req->failed_set = cstate->cur_lineno > 0 ? (int64) cstate->cur_lineno - 1 : 0;
 		strip_copy_context(edata, RelationGetRelationName(rel));
@@ -392,9 +401,9 @@ batch_one_row(CopyFromState cstate, ExprContext *econtext, Datum *values, bool *
 
 			if (!isnull)
 			{
-				int			len = strlen(vals[i]);
+				int			len = req->text_lengths ? lengths[i] : strlen(vals[i]);
 
-				pstring = pg_client_to_server(vals[i], len);
+				pstring = pg_client_to_server(req->text_lengths ? pnstrdup(vals[i], len) : vals[i], len);
 				bytes += len;
 			}
 			b->paramval = pstring;

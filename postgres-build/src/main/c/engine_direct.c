@@ -142,12 +142,14 @@ run_request(pgembed_direct *req)
 
 	req->handled = false;
 	req->failed_set = -1;
+	req->failed_in_bind = false;
 	pstmt = FetchPreparedStatement(req->stmt, false);
 	if (pstmt == NULL || pstmt->plansource->raw_parse_tree == NULL ||
 		req->nparams != pstmt->plansource->num_params || req->nsets < 1)
 		return;					/* the protocol path reports what is wrong */
 	psrc = pstmt->plansource;
-	if (!plannable(psrc->raw_parse_tree->stmt))
+	if (!plannable(psrc->raw_parse_tree->stmt) ||
+		(req->copy_only && (req->nsets < 2 || !IsA(psrc->raw_parse_tree->stmt, InsertStmt))))
 		return;
 	req->handled = true;
 
@@ -205,9 +207,14 @@ run_request(pgembed_direct *req)
 			/* a plain INSERT's batch: every set in one insert, if it can */
 			if (set == 0 && req->nsets > 1 && engine_batch_insert(psrc, req))
 				all_inserted = true;
+			else if (req->copy_only)
+				several = true; /* nothing done: the protocol runs it */
 			else
 			{
+				/* an error in between is Bind's, not Execute's */
+				req->failed_in_bind = true;
 				params = make_params(psrc, req, set);
+				req->failed_in_bind = false;
 				cplan = GetCachedPlan(psrc, params, CurrentResourceOwner, NULL);
 				stmt = linitial_node(PlannedStmt, cplan->stmt_list);
 				if (list_length(cplan->stmt_list) != 1 || stmt->commandType == CMD_UTILITY)
@@ -234,7 +241,10 @@ run_request(pgembed_direct *req)
 			break;
 		if (several && set == 0)
 		{
-			/* a rule made several statements: the protocol runs them */
+			/*
+			 * several statements (a rule), or not one insert: the protocol
+			 * runs it
+			 */
 			req->handled = false;
 			break;
 		}
@@ -310,7 +320,9 @@ make_params(CachedPlanSource *psrc, const pgembed_direct *req, int set)
 			char	   *pstring = NULL;
 
 			getTypeInputInfo(ptype, &typinput, &typioparam);
-			if (!isnull)
+			if (!isnull && req->text_lengths)
+				pstring = pg_client_to_server(pnstrdup(values[i], lengths[i]), lengths[i]);
+			else if (!isnull)
 				pstring = pg_client_to_server(values[i], strlen(values[i]));
 			cbdata.paramval = pstring;
 			pval = OidInputFunctionCall(typinput, pstring, typioparam, -1);
@@ -351,6 +363,7 @@ make_params(CachedPlanSource *psrc, const pgembed_direct *req, int set)
 		params->params[i].pflags = PARAM_FLAG_CONST;
 		params->params[i].ptype = ptype;
 	}
+	cbdata.paramno = -1;
 	error_context_stack = errcallback.previous;
 	if (log_parameter_max_length_on_error != 0)
 		params->paramValuesStr = BuildParamLogString(params, knownTextValues,

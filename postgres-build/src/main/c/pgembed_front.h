@@ -25,6 +25,7 @@
  *	front_statements.c	statements, prepared statements, cursors
  *	front_copy.c		COPY FROM STDIN and TO STDOUT
  *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
+ *	front_protocol_batch.c	a client's batch of one INSERT, on the direct path
  *	front_cluster.c		creating a cluster from the template
  *	front_open.c		opening and closing; cancel, transaction status
  *
@@ -172,6 +173,9 @@ now_ns(void)
  * order of the list above.
  * ------------------------------------------------------------------------
  */
+
+/* front_protocol_batch.c */
+extern PGEMBED_HIDDEN bool front_protocol_batch(pgembed_engine *e, const char *in, size_t len);
 
 /* front_cluster.c */
 extern PGEMBED_HIDDEN int front_flush_if_unflushed(const char *datadir);

@@ -68,10 +68,15 @@ typedef struct pgembed_direct
 									 * one per column */
 	const int16_t *result_formats;
 	bool		describe;		/* RowDescription (or NoData) before the rows */
+	bool		text_lengths;	/* text values end at their length, not at a
+								 * NUL (values out of Bind messages) */
+	bool		copy_only;		/* a batch only if it can run as one insert
+								 * (engine_batch.c) */
 	/* set by the engine */
 	bool		handled;		/* false: not a statement for this path,
 								 * nothing done */
 	int64_t		failed_set;		/* the set whose execution failed, or -1 */
+	bool		failed_in_bind; /* it failed converting its parameters */
 } pgembed_direct;
 
 struct pgembed_engine

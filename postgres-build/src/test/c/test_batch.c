@@ -275,10 +275,209 @@ test_what_stays_row_by_row(void)
 	CHECK_INT(pgembed_close(e, NULL), 0);
 }
 
+/* ---- the same over the protocol, as pgjdbc sends a batch ---- */
+
+static size_t
+put_message(char *buf, char type, const char *payload, size_t len)
+{
+	uint32_t	n = htonl((uint32_t) len + 4);
+
+	buf[0] = type;
+	memcpy(buf + 1, &n, 4);
+	if (len > 0)
+		memcpy(buf + 5, payload, len);
+	return len + 5;
+}
+
+/* a Bind of the unnamed portal to stmt with two text values (NULL: SQL NULL) */
+static size_t
+put_bind(char *buf, const char *stmt, const char *a, const char *b)
+{
+	char		p[512];
+	size_t		n = 0;
+	uint16_t	two = htons(2);
+	const char *v[2];
+
+	v[0] = a;
+	v[1] = b;
+	p[n++] = '\0';
+	memcpy(p + n, stmt, strlen(stmt) + 1);
+	n += strlen(stmt) + 1;
+	memset(p + n, 0, 2);		/* no format codes: text */
+	n += 2;
+	memcpy(p + n, &two, 2);
+	n += 2;
+	for (int i = 0; i < 2; i++)
+	{
+		uint32_t	len = htonl(v[i] ? (uint32_t) strlen(v[i]) : (uint32_t) -1);
+
+		memcpy(p + n, &len, 4);
+		n += 4;
+		if (v[i])
+		{
+			memcpy(p + n, v[i], strlen(v[i]));
+			n += strlen(v[i]);
+		}
+	}
+	memset(p + n, 0, 2);		/* no result format codes */
+	n += 2;
+	return put_message(buf, 'B', p, n);
+}
+
+/*
+ * The reply's messages as a line: their types, each ErrorResponse's SQLSTATE
+ * and each CommandComplete's tag, and the last ReadyForQuery's status.
+ */
+static const char *
+summary(const char *out, size_t len)
+{
+	static char buf[4096];
+	size_t		pos = 0,
+				n = 0;
+
+	buf[0] = '\0';
+	while (pos + 5 <= len && n < sizeof(buf) - 64)
+	{
+		uint32_t	mlen;
+		const char *pl = out + pos + 5;
+
+		memcpy(&mlen, out + pos + 1, 4);
+		mlen = ntohl(mlen);
+		n += snprintf(buf + n, sizeof(buf) - n, "%c", out[pos]);
+		if (out[pos] == 'C')
+			n += snprintf(buf + n, sizeof(buf) - n, "(%s)", pl);
+		else if (out[pos] == 'Z')
+			n += snprintf(buf + n, sizeof(buf) - n, "(%c)", pl[0]);
+		else if (out[pos] == 'E')
+		{
+			for (const char *f = pl; *f && f < pl + mlen - 4; f += strlen(f) + 1)
+				if (f[0] == 'C')
+					n += snprintf(buf + n, sizeof(buf) - n, "(%s)", f + 1);
+		}
+		n += snprintf(buf + n, sizeof(buf) - n, " ");
+		pos += 1 + mlen;
+	}
+	return buf;
+}
+
+/*
+ * pgjdbc's batch on both twins: [head] Parse S_x, Bind/Execute per pair,
+ * Sync.  Both replies must read the same.
+ */
+static void
+protocol_batch_on_twins(pgembed_engine *e, const char *head_sql, int npairs, const char *const *values,
+						const char *expect)
+{
+	char		got[2][4096];
+
+	for (int t = 0; t < 2; t++)
+	{
+		char	   *msg = malloc(65536);
+		size_t		len = 0;
+		char		parse[256];
+		char		stmt[16];
+		const char *out;
+		size_t		outlen;
+		static const char exec[] = {0, 0, 0, 0, 0};
+
+		snprintf(stmt, sizeof(stmt), "S_%s", t == 0 ? "fast" : "slow");
+		if (head_sql)
+		{
+			size_t		hl = strlen(head_sql);
+
+			/* the unnamed statement, bound and executed */
+			parse[0] = '\0';
+			memcpy(parse + 1, head_sql, hl + 1);
+			memset(parse + hl + 2, 0, 2);
+			len += put_message(msg + len, 'P', parse, hl + 4);
+			len += put_message(msg + len, 'B', "\0\0\0\0\0\0\0\0", 8);
+			len += put_message(msg + len, 'E', exec, sizeof(exec));
+		}
+		{
+			int			pl = snprintf(parse, sizeof(parse), "%s%cINSERT INTO %s VALUES ($1, $2)%c%c%c",
+									  stmt, 0, t == 0 ? "fast" : "slow", 0, 0, 0);
+
+			len += put_message(msg + len, 'P', parse, pl);
+		}
+		for (int k = 0; k < npairs; k++)
+		{
+			len += put_bind(msg + len, stmt, values[2 * k], values[2 * k + 1]);
+			len += put_message(msg + len, 'E', exec, sizeof(exec));
+		}
+		len += put_message(msg + len, 'S', "", 0);
+		CHECK_INT(pgembed_protocol_exchange(e, msg, len, &out, &outlen), 0);
+		snprintf(got[t], sizeof(got[t]), "%s", summary(out, outlen));
+		/* the statement goes, and whatever transaction the head opened */
+		len = put_message(msg, 'Q', "ROLLBACK", 9);
+		{
+			char		dealloc[64];
+			int			dl = snprintf(dealloc, sizeof(dealloc), "DEALLOCATE \"%s\"", stmt);
+
+			len = put_message(msg, 'Q', dealloc, dl + 1);
+			len += put_message(msg + len, 'Q', "ROLLBACK", 9);
+		}
+		CHECK_INT(pgembed_protocol_exchange(e, msg, len, &out, &outlen), 0);
+		free(msg);
+	}
+	CHECK_STR(got[0], got[1]);
+	CHECK_STR(got[0], expect);
+}
+
+static int	logged[2];
+
+static void
+count_executes(void *context, int elevel, const char *line)
+{
+	(void) context;
+	(void) elevel;
+	if (strstr(line, "execute S_fast:") != NULL)
+		logged[0]++;
+	if (strstr(line, "execute S_slow:") != NULL)
+		logged[1]++;
+}
+
+static void
+test_protocol_batches(void)
+{
+	const char *settings[] = {"log_statement=all"};
+	pgembed_engine *e = open_fresh(1, settings);
+	const char *ok[] = {"1", "a", "2", "b", "3", "c"};
+	const char *dup[] = {"1", "a", "2", "b", "1", "c"};
+	const char *bad[] = {"1", "a", "x", "b", "3", "c"};
+	const char *nul[] = {"1", "a", NULL, "b"};
+
+	REQUIRE(e != NULL);
+	make_twins(e, "id int PRIMARY KEY, v varchar(4)");
+	pgembed_set_log_callback(e, count_executes, NULL);
+	protocol_batch_on_twins(e, NULL, 3, ok, "1 2 C(INSERT 0 1) 2 C(INSERT 0 1) 2 C(INSERT 0 1) Z(I) ");
+	/* the fast twin's batch was one statement, the slow twin's three */
+	CHECK_INT(logged[0], 1);
+	CHECK_INT(logged[1], 3);
+	CHECK_STR(scalar(e, "SELECT string_agg(id || v, ',' ORDER BY id) FROM fast"), "1a,2b,3c");
+	CHECK_STR(sqlstate_of(e, "TRUNCATE fast, slow"), "00000");
+
+	/*
+	 * the failing pair has its BindComplete; one whose value does not convert
+	 * has none
+	 */
+	protocol_batch_on_twins(e, NULL, 3, dup, "1 2 C(INSERT 0 1) 2 C(INSERT 0 1) 2 E(23505) Z(I) ");
+	protocol_batch_on_twins(e, NULL, 3, bad, "1 2 C(INSERT 0 1) E(22P02) Z(I) ");
+	protocol_batch_on_twins(e, NULL, 2, nul, "1 2 C(INSERT 0 1) 2 E(23502) Z(I) ");
+	CHECK_STR(scalar(e, "SELECT count(*) FROM fast"), "0");
+	/* a transaction the head opens (pgjdbc's BEGIN), then the batch in it */
+	protocol_batch_on_twins(e, "BEGIN", 3, ok, "1 2 C(BEGIN) 1 2 C(INSERT 0 1) 2 C(INSERT 0 1) 2 C(INSERT 0 1) Z(T) ");
+	protocol_batch_on_twins(e, "BEGIN", 3, dup, "1 2 C(BEGIN) 1 2 C(INSERT 0 1) 2 C(INSERT 0 1) 2 E(23505) Z(E) ");
+	/* a head that fails: the batch is skipped up to the Sync */
+	protocol_batch_on_twins(e, "SELEC 1", 2, ok, "E(42601) Z(I) ");
+	CHECK_STR(scalar(e, "SELECT count(*) FROM fast"), "0");
+	CHECK_INT(pgembed_close(e, NULL), 0);
+}
+
 const test_case batch_tests[] = {
 	{"batch: defaults, generated columns and typmods as row by row", test_defaults_generated_and_typmods},
 	{"batch: errors name the failing set, as row by row", test_errors_name_the_failing_set},
 	{"batch: transaction blocks, read-only and column privileges", test_transactions_and_privileges},
 	{"batch: foreign keys, identity and ON CONFLICT stay row by row", test_what_stays_row_by_row},
+	{"batch: a JDBC batch over the protocol, as the backend replies", test_protocol_batches},
 	{NULL, NULL}
 };
