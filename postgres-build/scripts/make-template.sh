@@ -15,10 +15,12 @@ if [[ $(id -u) -eq 0 ]]; then
 	chown nobody:nogroup "$work/data"
 	run=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 fi
-# UTF8 with the builtin C.UTF-8 provider; small WAL segments keep copies cheap
+# UTF8 with the builtin C.UTF-8 provider. PostgreSQL's own 16 MB WAL segments: one large
+# transaction switches segments (a new file, its fsyncs) 16 times less often than with 1 MB
+# ones; a new cluster's copy of the first segment stays sparse (front_cluster.c).
 "${run[@]}" "$work/stage/bin/initdb" -D "$work/data" -U postgres -E UTF8 \
 	--locale-provider=builtin --builtin-locale=C.UTF-8 --locale=C \
-	--data-checksums --wal-segsize=1 --auth=trust --no-sync >"$work/initdb.log" 2>&1 \
+	--data-checksums --wal-segsize=16 --auth=trust --no-sync >"$work/initdb.log" 2>&1 \
 	|| { cat "$work/initdb.log" >&2; exit 1; }
 # user objects get OIDs from FirstNormalObjectId, as after a server's first start
 # (a standalone backend would otherwise hand out OIDs below 16384)
@@ -31,7 +33,10 @@ sed -i -E '/^(timezone|log_timezone)[[:space:]]*=/d' "$work/data/postgresql.conf
 conf="$work/data/postgresql.conf"
 {
 	echo "# The settings initdb chose; share/postgresql/postgresql.conf.sample documents them all."
-	grep -Ev '^[[:space:]]*(#|$)' "$conf"
+	grep -Ev '^[[:space:]]*(#|$)|^(max|min)_wal_size' "$conf"
+	# as with the 1 MB segments before: a checkpoint every 64 MB of WAL, two segments kept
+	echo "max_wal_size = 64MB"
+	echo "min_wal_size = 32MB"
 } >"$conf.new"
 mv "$conf.new" "$conf"
 # The relation cache's init files (global/ and base/5/pg_internal.init), which an engine keeps

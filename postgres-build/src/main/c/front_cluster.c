@@ -59,6 +59,8 @@ static bool is_empty_directory(const char *dir);
 static int	prepare_directory(const char *datadir, pgembed_error **error);
 static int	put_marker(const char *datadir, const char *name, pgembed_error **error);
 static int	copy_template(const char *template, const char *datadir, bool flush);
+static bool is_wal_segment(const char *rel);
+static ssize_t copy_wal_segment(int in, int out, off_t size);
 static int	flush_directory(const char *datadir);
 static int	fsync_directory(const char *datadir);
 static void flush_soon(const char *datadir);
@@ -125,10 +127,12 @@ copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
 
 		/*
 		 * in the kernel (a reflink where the file system can), else through a
-		 * buffer
+		 * buffer; a WAL segment only up to its end of WAL, the rest a hole
 		 */
 		n = 0;
-		if (st->st_size > 0)
+		if (is_wal_segment(src + copy_source_len))
+			n = copy_wal_segment(in, out, st->st_size);
+		else if (st->st_size > 0)
 		{
 			off_t		left = st->st_size;
 			ssize_t		c;
@@ -155,6 +159,44 @@ copy_entry(const char *src, const struct stat *st, int type, struct FTW *ftw)
 		return FTW_CONTINUE;
 	}
 	return FTW_CONTINUE;
+}
+
+/* pg_wal/ and 24 hexadecimal digits: a WAL segment file */
+static bool
+is_wal_segment(const char *rel)
+{
+	if (strncmp(rel, "/pg_wal/", 8) != 0 || strlen(rel + 8) != 24)
+		return false;
+	return strspn(rel + 8, "0123456789ABCDEF") == 24;
+}
+
+/*
+ * A WAL segment's pages up to the first that is all zeros (no record
+ * reaches past it), then the file's full size as a hole: the 16 MB segment
+ * of a new cluster costs what its records do.  A segment with holes is what
+ * PostgreSQL itself creates with wal_init_zero off; writes fill them.
+ * Returns 0, or -1 with errno set.
+ */
+static ssize_t
+copy_wal_segment(int in, int out, off_t size)
+{
+	char		page[8192];
+	ssize_t		n;
+
+	while ((n = read(in, page, sizeof(page))) > 0)
+	{
+		bool		zeros = true;
+
+		for (ssize_t i = 0; i < n && zeros; i++)
+			zeros = page[i] == 0;
+		if (zeros)
+			break;
+		if (write(out, page, n) != n)
+			return -1;
+	}
+	if (n < 0 || ftruncate(out, size) != 0)
+		return -1;
+	return 0;
 }
 
 static int
