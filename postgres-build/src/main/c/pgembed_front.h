@@ -80,13 +80,8 @@ struct pgembed_error
 	char	   *owned;			/* set when the error owns its strings */
 };
 
-typedef struct
-{
-	const char *name;
-	uint32_t	type;
-	int32_t		typmod;
-	int32_t		format;
-} field_desc;
+/* a result's column: the public layout, which pgembed_result_header points at */
+typedef pgembed_field field_desc;
 
 struct pgembed_result
 {

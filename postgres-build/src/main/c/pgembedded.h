@@ -46,6 +46,15 @@ typedef struct pgembed_cell
 								 * order) */
 } pgembed_cell;
 
+/* A column of a result, laid out for direct reads (pgembed_result_header). */
+typedef struct pgembed_field
+{
+	const char *name;
+	uint32_t	type;			/* type OID */
+	int32_t		typmod;
+	int32_t		format;			/* 0 text, 1 binary */
+} pgembed_field;
+
 /* Result status */
 typedef enum pgembed_status
 {
@@ -327,6 +336,29 @@ int			pgembed_result_field_format(const pgembed_result *result, int column);
 /* Parameter types of a described statement. */
 int			pgembed_result_nparams(const pgembed_result *result);
 uint32_t	pgembed_result_param_type(const pgembed_result *result, int index);
+
+/*
+ * What the accessors above return one call each, in one call: for callers
+ * to whom a call costs more than reading memory (a JVM's downcalls).  The
+ * pointers are valid until the result is freed.
+ */
+typedef struct pgembed_result_header
+{
+	int32_t		status;			/* pgembed_status */
+	int32_t		tx_status;		/* PGEMBED_TX_* */
+	int32_t		nfields;
+	int32_t		nnotices;
+	int64_t		ntuples;
+	int64_t		rows_affected;
+	int64_t		failed_set;
+	const char *command_tag;
+	const pgembed_field *fields;	/* nfields of them */
+	const pgembed_cell *cells;	/* ntuples x nfields */
+	const pgembed_error *error; /* NULL when the call succeeded */
+} pgembed_result_header;
+
+/* Fills *header with result's; 0, or -1 when either is NULL. */
+int			pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header);
 
 /* ntuples x nfields cells, row-major; valid until the result is freed. */
 const pgembed_cell *pgembed_result_cells(const pgembed_result *result);

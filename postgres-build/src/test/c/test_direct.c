@@ -359,7 +359,47 @@ test_idle_in_transaction_timeout_not_armed_while_running(void)
 	CHECK_INT(pgembed_close(e, NULL), 0);
 }
 
+/* pgembed_result_header_of: the accessors' answers in one struct */
+static void
+test_result_header(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	pgembed_result *r;
+	pgembed_result_header h;
+
+	REQUIRE(e != NULL);
+	pgembed_result_free(prepare_ok(e, "q", "SELECT n AS num, 'x' || n AS txt FROM generate_series(1, 3) n"));
+	r = pgembed_exec_prepared(e, "q", 0, NULL, NULL, NULL, PGEMBED_FORMAT_AUTO);
+	CHECK_INT(pgembed_result_header_of(r, &h), 0);
+	CHECK_INT(h.status, pgembed_result_status(r));
+	CHECK_INT(h.tx_status, pgembed_result_transaction_status(r));
+	CHECK_INT(h.ntuples, 3);
+	CHECK_INT(h.nfields, 2);
+	CHECK_INT(h.rows_affected, pgembed_result_rows_affected(r));
+	CHECK_INT(h.failed_set, -1);
+	CHECK_INT(h.nnotices, 0);
+	CHECK_STR(h.command_tag, "SELECT 3");
+	CHECK(h.error == NULL);
+	CHECK(h.cells == pgembed_result_cells(r));
+	CHECK_STR(h.fields[1].name, "txt");
+	CHECK_INT(h.fields[0].type, 23);
+	CHECK_INT(h.fields[0].format, 1);
+	CHECK_INT(h.fields[1].format, 0);
+	CHECK_INT(h.fields[1].typmod, -1);
+	CHECK_STR(h.cells[2 * 2 + 1].value, "x3");
+	pgembed_result_free(r);
+	r = pgembed_exec(e, "SELECT 1/0");
+	CHECK_INT(pgembed_result_header_of(r, &h), 0);
+	CHECK_INT(h.status, PGEMBED_ERROR);
+	CHECK(h.error == pgembed_result_error(r));
+	CHECK_STR(pgembed_error_sqlstate(h.error), "22012");
+	pgembed_result_free(r);
+	CHECK_INT(pgembed_result_header_of(NULL, &h), -1);
+	CHECK_INT(pgembed_close(e, NULL), 0);
+}
+
 const test_case direct_tests[] = {
+	{"direct: the result header in one call", test_result_header},
 	{"direct: results as over the protocol", test_results_as_over_the_protocol},
 	{"direct: errors and transaction states", test_errors_and_transaction_states},
 	{"direct: a failing batch names its set", test_batch_failure_names_its_set},

@@ -2814,6 +2814,65 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_result_header_of {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_result_header_of");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static FunctionDescriptor pgembed_result_header_of$descriptor() {
+        return pgembed_result_header_of.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static MethodHandle pgembed_result_header_of$handle() {
+        return pgembed_result_header_of.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static MemorySegment pgembed_result_header_of$address() {
+        return pgembed_result_header_of.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static int pgembed_result_header_of(MemorySegment result, MemorySegment header) {
+        var mh$ = pgembed_result_header_of.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_result_header_of", result, header);
+            }
+            return (int)mh$.invokeExact(result, header);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_result_cells {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             PgEmbeddedH.C_POINTER,
