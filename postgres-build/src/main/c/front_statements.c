@@ -55,7 +55,9 @@
 
 /* routines only used in this file */
 struct pgembed_stmt_formats;
-static pgembed_result *exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch);
+static pgembed_result *exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch,
+								   const char *rowdesc, size_t rowdesc_len);
+static char *auto_rowdesc(const pgembed_result *desc, size_t *len);
 static bool direct_refused(pgembed_engine *e, const char *name);
 static void direct_refuse(pgembed_engine *e, const char *name);
 static void direct_unrefuse(pgembed_engine *e, const char *name);
@@ -224,6 +226,10 @@ typedef struct pgembed_stmt_formats
 	struct pgembed_stmt_formats *next;
 	char	   *name;
 	pgembed_result *desc;		/* the description (fields) */
+	char	   *rowdesc;		/* the RowDescription (or NoData) an execution
+								 * with these formats has, as the engine
+								 * frames it; NULL when none was made */
+	size_t		rowdesc_len;
 } stmt_formats;
 
 static stmt_formats **
@@ -247,6 +253,7 @@ formats_forget(pgembed_engine *e, const char *name)
 
 		*p = f->next;
 		free(f->name);
+		free(f->rowdesc);
 		pgembed_result_free(f->desc);
 		free(f);
 	}
@@ -274,8 +281,54 @@ formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
 		return;
 	}
 	f->desc = desc;
+	f->rowdesc = auto_rowdesc(desc, &f->rowdesc_len);
 	f->next = e->stmt_formats;
 	e->stmt_formats = f;
+}
+
+/*
+ * The description a portal of the statement has under PGEMBED_FORMAT_AUTO:
+ * the statement's RowDescription with each column's format code set as Bind
+ * asked for it, or its NoData, with the engine's trailing NUL.  The direct
+ * path puts it ahead of the rows instead of having the backend build it
+ * again for every execution.  NULL when the description has neither.
+ */
+static char *
+auto_rowdesc(const pgembed_result *desc, size_t *len)
+{
+	for (const char *m = desc->buf; m < desc->buf + desc->buflen; m = MSG_NEXT(m))
+	{
+		char	   *copy;
+		char	   *p;
+		int			n;
+
+		if (MSG_TYPE(m) != 'T' && MSG_TYPE(m) != 'n')
+			continue;
+		*len = MSG_PAYLOAD_LEN(m) + 6;
+		copy = malloc(*len);
+		if (copy == NULL)
+			return NULL;
+		memcpy(copy, m, *len);
+		if (MSG_TYPE(m) == 'n')
+			return copy;
+		p = copy + 5;
+		n = rd16(p);
+		p += 2;
+		for (int i = 0; i < n; i++)
+		{
+			uint16_t	format;
+			uint32_t	type;
+
+			p += strlen(p) + 1 + 4 + 2; /* name, table OID, column number */
+			type = rd32(p);
+			p += 4 + 2 + 4;		/* type OID, length, typmod */
+			format = htons(front_is_binary_friendly(type) ? 1 : 0);
+			memcpy(p, &format, 2);
+			p += 2;
+		}
+		return copy;
+	}
+	return NULL;
 }
 
 /* Result formats for a prepared statement need its description. */
@@ -350,7 +403,9 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 			req.result_formats = f;
 			req.nresult_formats = desc->nfields;
 		}
-		r = exec_direct(e, &req, false);
+		stmt_formats *kept = result_format == PGEMBED_FORMAT_AUTO ? *formats_find(e, name) : NULL;
+
+		r = exec_direct(e, &req, false, kept ? kept->rowdesc : NULL, kept ? kept->rowdesc_len : 0);
 		if (req.result_formats != rformats)
 			free((void *) req.result_formats);
 		if (r == NULL)
@@ -393,7 +448,7 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 			.lengths = lengths,.formats = formats
 		};
 
-		r = exec_direct(e, &req, true);
+		r = exec_direct(e, &req, true, NULL, 0);
 		if (r != NULL)
 		{
 			front_leave(e);
@@ -423,13 +478,20 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
  * NULL: the engine left the statement to the protocol, and did nothing.
  */
 static pgembed_result *
-exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch)
+exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch, const char *rowdesc, size_t rowdesc_len)
 {
 	static const char flush_sync[] = {'H', 0, 0, 0, 4, 'S', 0, 0, 0, 4};
 	pgembed_result *r;
 
 	req->handled = false;
 	req->failed_set = -1;
+	/* a kept description goes ahead of what the engine writes */
+	if (rowdesc != NULL && pgembed_buf_reserve(e, &e->out, rowdesc_len))
+	{
+		memcpy(e->out.data + e->out.len, rowdesc, rowdesc_len);
+		e->out.len += rowdesc_len;
+		req->describe = false;
+	}
 	e->direct = req;
 	r = front_exchange(e, flush_sync, sizeof(flush_sync), batch);
 	e->direct = NULL;
