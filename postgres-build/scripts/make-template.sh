@@ -48,6 +48,10 @@ echo "COPY (SELECT pg_catalog.version()) TO '$work/data/pgembed.relcache';" \
 for f in global/pg_internal.init base/5/pg_internal.init pgembed.relcache; do
 	[[ -s $work/data/$f ]] || { echo "[pgembed] the template's $f was not written" >&2; cat "$work/single.log" >&2; exit 1; }
 done
+# Every new cluster copies postgres and the shared catalogs: without their free space maps and
+# visibility maps (74 of 370 files), which PostgreSQL builds again when it needs them, as for any
+# new table (template0 and template1, copied only on demand, keep theirs).
+rm -f "$work"/data/base/5/*_fsm "$work"/data/base/5/*_vm "$work"/data/global/*_fsm "$work"/data/global/*_vm
 cp -a "$work/data" "$template.tmp"
 chown -R "$(id -u):$(id -g)" "$template.tmp"
 chmod 700 "$template.tmp"
