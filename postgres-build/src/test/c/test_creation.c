@@ -1,5 +1,5 @@
 /*
- * test_cluster.c
+ * test_creation.c
  *	  A new cluster: what its copy leaves for later (template0 and template1),
  *	  how it is flushed, and the relation cache init files it keeps.
  */
@@ -216,14 +216,14 @@ test_unflushed_copy_flushed_at_open(void)
 	pgembed_error_free(err);
 }
 
-const test_case cluster_tests[] = {
-	{"cluster: template0 and template1 are left out of the copy", test_templates_left_out},
-	{"cluster: CREATE DATABASE puts the template databases in place", test_create_database_puts_templates_in_place},
-	{"cluster: a session on template1 gets its files first", test_session_on_template1},
-	{"cluster: relation cache init files kept after a clean close", test_init_files_kept_after_clean_close},
-	{"cluster: relation cache init files follow catalog changes", test_init_files_follow_catalog_changes},
-	{"cluster: relation cache init files rebuilt for another build", test_init_files_rebuilt_for_another_build},
-	{"cluster: a creation flushed soon drops its marker", test_flush_soon_removes_its_marker},
-	{"cluster: an unflushed copy is flushed at open", test_unflushed_copy_flushed_at_open},
+const test_case creation_tests[] = {
+	{"creation: template0 and template1 are left out of the copy", test_templates_left_out},
+	{"creation: CREATE DATABASE puts the template databases in place", test_create_database_puts_templates_in_place},
+	{"creation: a session on template1 gets its files first", test_session_on_template1},
+	{"creation: relation cache init files kept after a clean close", test_init_files_kept_after_clean_close},
+	{"creation: relation cache init files follow catalog changes", test_init_files_follow_catalog_changes},
+	{"creation: relation cache init files rebuilt for another build", test_init_files_rebuilt_for_another_build},
+	{"creation: a creation flushed soon drops its marker", test_flush_soon_removes_its_marker},
+	{"creation: an unflushed copy is flushed at open", test_unflushed_copy_flushed_at_open},
 	{NULL, NULL}
 };
