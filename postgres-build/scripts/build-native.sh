@@ -41,12 +41,16 @@ echo "$tree" > "$work/pg-tree.path"
 # ---- our C layer: compile what changed ----
 obj="$work/obj"
 mkdir -p "$obj"
-CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE"
+# our objects see PostgreSQL's headers as its own objects did (EXEC_BACKEND changes declarations)
+pg_defines=$("$stage/bin/pg_config" --cppflags | tr ' ' '\n' | grep '^-D' | tr '\n' ' ')
+CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE $pg_defines"
 CFLAGS_PG="$CFLAGS_PG -fno-semantic-interposition"
 headers_newest=$(stat -c %Y "$csrc"/*.h | sort -n | tail -1)
-# other flags than the objects were compiled with: compile them all again
-[[ "$(cat "$obj/cflags" 2>/dev/null)" == "$CFLAGS_PG" ]] || rm -f "$obj"/*.o
-echo "$CFLAGS_PG" > "$obj/cflags"
+# other flags or another PostgreSQL tree: every object is stale
+if [[ "$(cat "$obj/cflags" 2>/dev/null)" != "$CFLAGS_PG" ]]; then
+	rm -f "$obj"/*.o
+	echo "$CFLAGS_PG" > "$obj/cflags"
+fi
 # an object whose source was moved away or deleted must not be linked in
 for o in "$obj"/*.o; do
 	[[ -e $o && ! -f $csrc/$(basename "$o" .o) ]] && rm -f "$o"

@@ -30,12 +30,17 @@ cd "$tree/src"
 # C.UTF-8 provider covers UTF-8), no readline/zlib/zstd/lz4/openssl/libxml.
 # WAIT_USE_SELF_PIPE: latches are woken through a pipe instead of SIGURG + signalfd,
 # because in a multithreaded host any thread may take SIGURG and the wake-up is lost.
+# EXEC_BACKEND: PostgreSQL's own way of starting a postmaster child from nothing (a
+# parameter file, SubPostmasterMain, shared memory re-attached by address), used on
+# Windows and buildable on Linux.  A child in a fresh dlmopen namespace is exactly such a
+# child, so one build serves both the single-backend engines and a cluster with a real
+# postmaster.  It also makes the main shared memory segment System V (no anonymous mmap).
 step "configure"
 ./configure --prefix="$tree/stage" \
 	--without-icu --without-readline --without-zlib --without-zstd --without-lz4 \
 	--without-openssl --without-libxml --without-gssapi --without-ldap --without-pam \
 	--disable-rpath \
-	CFLAGS="-O2 -fPIC -g1" CPPFLAGS="-DWAIT_USE_SELF_PIPE" >"$tree/configure.log" 2>&1 \
+	CFLAGS="-O2 -fPIC -g1" CPPFLAGS="-DWAIT_USE_SELF_PIPE -DEXEC_BACKEND" >"$tree/configure.log" 2>&1 \
 	|| { tail -30 "$tree/configure.log" >&2; exit 1; }
 
 # Calls between PostgreSQL's own functions need not be interposable: libpgembed.so binds them

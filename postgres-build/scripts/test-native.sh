@@ -21,6 +21,10 @@ cc -O1 -g -fPIC -shared -o "$work/test/pgembed_test_module.so" "$module/src/test
 cc -O1 -g -Wall -o "$work/test/hello" "$module/../examples/c/hello.c" -I"$module/src/main/c" \
 	-L"$lib" -lpgembed -Wl,-rpath,"$lib"
 
+# 15 engines per process instead of 11: glibc sizes the static TLS of C library copies from
+# this tunable, read at process start (the budget test also runs a child without it)
+export GLIBC_TUNABLES=glibc.rtld.nns=16
+
 scratch=$(mktemp -d /tmp/pgembed-ctest.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 # the stock server refuses root: tests run it as nobody, from a world-readable copy

@@ -56,6 +56,9 @@
 
 #include "pgembed_engine.h"
 
+/* descriptors the wrappers open for themselves are closed directly, never tracked */
+extern int	__real_close(int fd);
+
 /* the data directory, opened and named by the engine's start */
 int			engine_datadir_fd = -1;
 char		engine_datadir_abs[MAXPGPATH];
@@ -152,11 +155,14 @@ __wrap_fopen(const char *path, const char *mode)
 	{
 		int			save = errno;
 
-		close(fd);
+		__real_close(fd);
 		errno = save;
 		return NULL;
 	}
 	engine_track_fd(fd);
+	/* a postmaster writing the parameters of the child it starts next */
+	if (engine_self->child_mode == PGEMBED_CHILD_POSTMASTER)
+		engine_postmaster_fopened(path, mode);
 	return f;
 }
 
@@ -203,7 +209,7 @@ __wrap_opendir(const char *path)
 	{
 		int			save = errno;
 
-		close(fd);
+		__real_close(fd);
 		errno = save;
 		return NULL;
 	}
@@ -221,13 +227,26 @@ __wrap_closedir(DIR *d)
 	return __real_closedir(d);
 }
 
-extern int	__real_close(int fd);
 extern int	__wrap_close(int fd);
 int
 __wrap_close(int fd)
 {
 	if (engine_self != NULL)
+	{
+		/*
+		 * The processes of a cluster share one descriptor table: each closes
+		 * only what it opened.  A child's client socket and the postmaster's
+		 * death pipe are somebody else's, whoever PostgreSQL thinks owns
+		 * them.
+		 */
+		if (engine_self->cluster != NULL && !engine_tracks_fd(fd))
+		{
+			if (engine_self->child_mode == PGEMBED_CHILD_POSTMASTER)
+				engine_postmaster_closed(fd);
+			return 0;
+		}
 		engine_untrack_fd(fd);
+	}
 	return __real_close(fd);
 }
 
@@ -311,7 +330,7 @@ __wrap_truncate(const char *path, off_t length)
 		return -1;
 	rc = ftruncate(fd, length);
 	save = errno;
-	close(fd);
+	__real_close(fd);
 	errno = save;
 	return rc;
 }

@@ -31,6 +31,7 @@
  * the private signal table:
  *		engine_signals_init		- no signal blocked, as an engine starts
  *		engine_deliver_signal	- run the backend's handler, or keep it pending
+ *		engine_deliver_pending	- run the handlers of pending and posted signals
  *
  * leaving the engine:
  *		engine_yield			- give control back to the caller of the API
@@ -56,29 +57,33 @@
 
 #include "pgembed_engine.h"
 
+/* routines only used in this file */
+pg_noreturn static void engine_die(bool aborted);
+
 /* ---------------------------------------------------------------------
  * Private signal table
  * ---------------------------------------------------------------------
  */
 static struct sigaction vsig[PGEMBED_NSIG];
 static sigset_t vmask;
-static uint64_t vpending;
+static uint64_t vpending;		/* changed atomically: a handler may interrupt
+								 * a change */
+static volatile sig_atomic_t delivering;	/* a delivery loop is running */
 
-void
-engine_deliver_signal(int sig)
+#define SIGBIT(sig)		(UINT64_C(1) << (sig))
+
+static void
+run_handler(int sig)
 {
-	struct sigaction *a;
+	struct sigaction *a = &vsig[sig];
+	sigset_t	saved = vmask;
 
-	if (sig <= 0 || sig >= PGEMBED_NSIG)
-		return;
-	if (sigismember(&vmask, sig))
-	{
-		vpending |= UINT64_C(1) << sig;
-		return;
-	}
-	a = &vsig[sig];
 	if (a->sa_handler == SIG_IGN || a->sa_handler == SIG_DFL)
 		return;
+	/* as the kernel does: the signal and sa_mask stay blocked while it runs */
+	if (!(a->sa_flags & SA_NODEFER))
+		sigaddset(&vmask, sig);
+	sigorset(&vmask, &vmask, &a->sa_mask);
 	if (a->sa_flags & SA_SIGINFO)
 	{
 		siginfo_t	si;
@@ -91,6 +96,24 @@ engine_deliver_signal(int sig)
 	}
 	else
 		a->sa_handler(sig);
+	vmask = saved;
+}
+
+/* An emulated SIGKILL: the engine ends at once, as a killed process does. */
+pg_noreturn static void
+die_killed(void)
+{
+	engine_self->exit_signal = SIGKILL;
+	engine_die(true);
+}
+
+void
+engine_deliver_signal(int sig)
+{
+	if (sig <= 0 || sig >= PGEMBED_NSIG)
+		return;
+	__atomic_fetch_or(&vpending, SIGBIT(sig), __ATOMIC_SEQ_CST);
+	engine_deliver_pending();
 }
 
 /* Called as an engine starts: no signal is blocked. */
@@ -100,16 +123,52 @@ engine_signals_init(void)
 	sigemptyset(&vmask);
 }
 
-static void
-deliver_pending(void)
+/*
+ * Runs the handlers of the pending signals that are not blocked, those that
+ * other processes of a cluster posted included.  One loop at a time: a
+ * handler that interrupts the loop leaves its signals to it.
+ */
+void
+engine_deliver_pending(void)
 {
-	for (int sig = 1; sig < PGEMBED_NSIG && vpending != 0; sig++)
+	if (delivering)
+		return;
+	delivering = 1;
+	for (;;)
 	{
-		if ((vpending & (UINT64_C(1) << sig)) && !sigismember(&vmask, sig))
+		uint64_t	ready;
+		int			sig = 0;
+
+		/* the usual case, on every entry into the engine: nothing at all */
+		if (__atomic_load_n(&engine_self->posted_signals, __ATOMIC_SEQ_CST) != 0)
+			__atomic_fetch_or(&vpending, __atomic_exchange_n(&engine_self->posted_signals, 0, __ATOMIC_SEQ_CST),
+							  __ATOMIC_SEQ_CST);
+		ready = __atomic_load_n(&vpending, __ATOMIC_SEQ_CST);
+		while (ready != 0 && sig == 0)
 		{
-			vpending &= ~(UINT64_C(1) << sig);
-			engine_deliver_signal(sig);
+			int			s = __builtin_ctzll(ready);
+
+			ready &= ready - 1;
+			if (s == SIGKILL || !sigismember(&vmask, s))
+				sig = s;
 		}
+		if (sig == 0)
+		{
+			delivering = 0;
+
+			/*
+			 * posted after the last look by a process whose poke found the
+			 * loop running
+			 */
+			if (__atomic_load_n(&engine_self->posted_signals, __ATOMIC_SEQ_CST) == 0)
+				return;
+			delivering = 1;
+			continue;
+		}
+		__atomic_fetch_and(&vpending, ~SIGBIT(sig), __ATOMIC_SEQ_CST);
+		if (sig == SIGKILL)
+			die_killed();
+		run_handler(sig);
 	}
 }
 
@@ -126,8 +185,10 @@ engine_yield(void)
 	if (engine_self->alarm_pending)
 	{
 		engine_self->alarm_pending = 0;
-		engine_deliver_signal(SIGALRM);
+		__atomic_fetch_or(&vpending, SIGBIT(SIGALRM), __ATOMIC_SEQ_CST);
 	}
+	/* what fired or was sent while the engine was away */
+	engine_deliver_pending();
 }
 
 /*
@@ -197,6 +258,7 @@ __wrap_exit(int code)
 {
 	if (engine_self == NULL)
 		__real_exit(code);
+	engine_self->exit_code = code;
 	engine_die(false);
 }
 
@@ -207,6 +269,7 @@ __wrap__exit(int code)
 {
 	if (engine_self == NULL)
 		__real__exit(code);
+	engine_self->exit_code = code;
 	engine_die(true);
 }
 
@@ -217,6 +280,7 @@ __wrap_abort(void)
 {
 	if (engine_self == NULL)
 		__real_abort();
+	engine_self->exit_signal = SIGABRT;
 	engine_die(true);
 }
 
@@ -251,6 +315,24 @@ __wrap_kill(pid_t pid, int sig)
 			engine_deliver_signal(sig);
 		return 0;
 	}
+	if (engine_self->route_kill != NULL)
+	{
+		/* a process of a cluster: the front routes it by pid, or says -errno */
+		int			rc = engine_self->route_kill(engine_self, pid, sig);
+
+		/*
+		 * what the routing posted for this process itself (a phantom's
+		 * SIGCHLD)
+		 */
+		if (engine_self->posted_signals != 0)
+			engine_deliver_pending();
+		if (rc < 0)
+		{
+			errno = -rc;
+			return -1;
+		}
+		return 0;
+	}
 	if (pid == 0 || pid == -1)
 	{
 		/* PostmasterPid is 0 in single-user mode: no postmaster to tell */
@@ -269,7 +351,10 @@ __wrap_raise(int sig)
 	if (engine_self == NULL)
 		return __real_raise(sig);
 	if (sig == SIGABRT || sig == SIGKILL)
+	{
+		engine_self->exit_signal = sig;
 		engine_die(true);
+	}
 	engine_deliver_signal(sig);
 	return 0;
 }
@@ -321,7 +406,7 @@ __wrap_sigprocmask(int how, const sigset_t *set, sigset_t *oset)
 				errno = EINVAL;
 				return -1;
 		}
-		deliver_pending();
+		engine_deliver_pending();
 	}
 	return 0;
 }

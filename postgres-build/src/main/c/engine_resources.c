@@ -26,6 +26,7 @@
  * tracking:
  *		engine_track_fd			- remember a descriptor the engine opened
  *		engine_untrack_fd		- forget one it closed
+ *		engine_tracks_fd		- did the engine open this one?
  *		engine_release_resources	- give back what a dead engine still holds
  *
  * modules:
@@ -73,9 +74,17 @@ engine_untrack_fd(int fd)
 		tracked_fds[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
 }
 
+bool
+engine_tracks_fd(int fd)
+{
+	return fd >= 0 && fd < MAX_TRACKED_FD && (tracked_fds[fd / 64] & (UINT64_C(1) << (fd % 64))) != 0;
+}
+
 #define MAX_TRACKED_SHM 64
 static int	shm_ids[MAX_TRACKED_SHM];
 static int	n_shm_ids;
+static int	shm_removed_ids[MAX_TRACKED_SHM];	/* IPC_RMID at attach */
+static int	n_shm_removed_ids;
 static void *shm_addrs[MAX_TRACKED_SHM];
 static int	n_shm_addrs;
 static struct
@@ -202,13 +211,33 @@ __wrap_shmget(key_t key, size_t size, int flags)
 
 extern void *__real_shmat(int id, const void *addr, int flags);
 extern void *__wrap_shmat(int id, const void *addr, int flags);
+extern int	__real_shmctl(int id, int cmd, struct shmid_ds *buf);
 void *
 __wrap_shmat(int id, const void *addr, int flags)
 {
 	void	   *p = __real_shmat(id, addr, flags);
 
-	if (engine_self != NULL && p != (void *) -1 && n_shm_addrs < MAX_TRACKED_SHM)
+	if (engine_self == NULL || p == (void *) -1)
+		return p;
+	if (n_shm_addrs < MAX_TRACKED_SHM)
 		shm_addrs[n_shm_addrs++] = p;
+
+	/*
+	 * A segment this engine created is marked for removal as soon as it is
+	 * attached: it stays usable (by id) while attached, and the kernel frees
+	 * it when the last attachment goes, even if the host is killed -9.  Its
+	 * key is free at once; PostgreSQL's interlock checks by id (IPC_STAT
+	 * still sees the attachments).
+	 */
+	for (int i = 0; i < n_shm_ids; i++)
+	{
+		if (shm_ids[i] != id)
+			continue;
+		if (__real_shmctl(id, IPC_RMID, NULL) == 0 && n_shm_removed_ids < MAX_TRACKED_SHM)
+			shm_removed_ids[n_shm_removed_ids++] = id;
+		shm_ids[i] = shm_ids[--n_shm_ids];
+		break;
+	}
 	return p;
 }
 
@@ -223,15 +252,23 @@ __wrap_shmdt(const void *addr)
 	return __real_shmdt(addr);
 }
 
-extern int	__real_shmctl(int id, int cmd, struct shmid_ds *buf);
 extern int	__wrap_shmctl(int id, int cmd, struct shmid_ds *buf);
 int
 __wrap_shmctl(int id, int cmd, struct shmid_ds *buf)
 {
 	if (cmd == IPC_RMID)
+	{
 		for (int i = 0; i < n_shm_ids; i++)
 			if (shm_ids[i] == id)
 				shm_ids[i] = shm_ids[--n_shm_ids];
+		/* PostgreSQL's own removal at shutdown: already done at attach */
+		for (int i = 0; i < n_shm_removed_ids; i++)
+			if (shm_removed_ids[i] == id)
+			{
+				shm_removed_ids[i] = shm_removed_ids[--n_shm_removed_ids];
+				return 0;
+			}
+	}
 	return __real_shmctl(id, cmd, buf);
 }
 
@@ -307,12 +344,19 @@ engine_release_resources(void)
 	for (int i = 0; i < n_shm_ids; i++)
 		__real_shmctl(shm_ids[i], IPC_RMID, NULL);
 	n_shm_ids = 0;
+	n_shm_removed_ids = 0;
 	for (int i = 0; i < n_shared_maps; i++)
 		__real_munmap(shared_maps[i].addr, shared_maps[i].len);
 	n_shared_maps = 0;
 	for (int i = 0; i < n_posix_shm_names; i++)
 	{
-		__real_shm_unlink(posix_shm_names[i]);
+		/*
+		 * A process of a cluster leaves the names to PostgreSQL: the other
+		 * processes may still use a segment it created (DSM counts them), and
+		 * the postmaster's start-up sweeps what a crash left.
+		 */
+		if (engine_self->cluster == NULL)
+			__real_shm_unlink(posix_shm_names[i]);
 		free(posix_shm_names[i]);
 	}
 	n_posix_shm_names = 0;

@@ -38,8 +38,41 @@ front_enter(pgembed_engine *e, int allowed_mode)
 	pthread_mutex_lock(&e->lock);
 	if (e->state == ENGINE_DEAD)
 	{
+		pgembed_result *last = NULL;
+
+		/*
+		 * It ended between calls (a backend of a cluster that was terminated
+		 * while idle): its last messages say why, once.
+		 */
+		if (e->out.len > 0)
+		{
+			size_t		len;
+			char	   *buf = front_take_output(e, &len);
+
+			last = front_result_from_messages(buf, len, false);
+
+			/*
+			 * quickdie() says why in a WARNING (57P02, a crash of another
+			 * process) before it ends the backend: that is the error
+			 */
+			if (last != NULL && !last->has_error && last->nnotices > 0)
+			{
+				last->error = last->notices[last->nnotices - 1];
+				last->has_error = true;
+			}
+			if (last != NULL && last->has_error)
+			{
+				last->status = PGEMBED_FATAL;
+				last->tx_status = PGEMBED_TX_CLOSED;
+			}
+			else
+			{
+				pgembed_result_free(last);
+				last = NULL;
+			}
+		}
 		pthread_mutex_unlock(&e->lock);
-		return front_result_error(PGEMBED_FATAL, "08003", "the engine has ended; open the database again");
+		return last ? last : front_result_error(PGEMBED_FATAL, "08003", "the engine has ended; open the database again");
 	}
 	if (e->mode != allowed_mode)
 	{

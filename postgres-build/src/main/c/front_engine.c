@@ -39,6 +39,7 @@
  *		front_remove_stale_backend_lock	- postmaster.pid of a backend that died
  *
  * log lines:
+ *		front_log_line			- one line, to the engine's or the default callback
  *		pgembed_set_default_log_callback, pgembed_set_log_callback
  *------------------------
  */
@@ -68,6 +69,18 @@ front_yield(pgembed_engine *e)
 	pgembed__switch(&e->engine_sp, e->front_sp);
 }
 
+/* One server log line: to fn, else to the default callback, else to standard error. */
+void
+front_log_line(pgembed_log_fn fn, void *context, int elevel, const char *line)
+{
+	if (fn)
+		fn(context, elevel, line);
+	else if (default_log_fn)
+		default_log_fn(default_log_context, elevel, line);
+	else
+		fprintf(stderr, "pgembed: %s\n", line);
+}
+
 static void
 flush_log(pgembed_engine *e)
 {
@@ -79,12 +92,7 @@ flush_log(pgembed_engine *e)
 		const char *line = e->logbuf.data + pos + sizeof(int32_t);
 
 		memcpy(&elevel, e->logbuf.data + pos, sizeof(int32_t));
-		if (e->log_fn)
-			e->log_fn(e->log_context, elevel, line);
-		else if (default_log_fn)
-			default_log_fn(default_log_context, elevel, line);
-		else
-			fprintf(stderr, "pgembed: %s\n", line);
+		front_log_line(e->log_fn, e->log_context, elevel, line);
 		pos += sizeof(int32_t) + strlen(line) + 1;
 	}
 	e->logbuf.len = 0;
@@ -111,7 +119,13 @@ front_run_engine(pgembed_engine *e)
 	if (e->logbuf.len > 0)
 		flush_log(e);
 	if (e->state == ENGINE_DEAD && e->dl_handle != NULL)
-		front_engine_release(e);
+	{
+		/* a process of a cluster: its postmaster learns of its end */
+		if (e->on_end != NULL)
+			e->on_end(e);
+		else
+			front_engine_release(e);
+	}
 }
 
 /* Gives the backend these input segments (none: just resume it) and runs it. */
@@ -241,6 +255,8 @@ front_engine_release(pgembed_engine *e)
 	e->engine_cancel = NULL;
 	e->engine_alarm = NULL;
 	e->engine_cleanup = NULL;
+	e->engine_signal = NULL;
+	e->engine_wakeup = NULL;
 	if (e->stack)
 	{
 		munmap(e->stack, e->stack_size);

@@ -58,18 +58,27 @@ static void
 timer_signal_handler(int sig, siginfo_t *si, void *uc)
 {
 	int			saved_errno = errno;
-	int			slot = si->si_value.sival_int >> 16;
+	int			slot = (si->si_value.sival_int & ~FRONT_POKE_BIT) >> 16;
 	uint32_t	gen = si->si_value.sival_int & 0xffff;
 	pgembed_engine *e;
 
 	(void) sig;
-	(void) uc;
 	if (slot < 0 || slot >= MAX_ENGINES)
 		return;
 	e = front_slots[slot].engine;
 	if (e == NULL || (front_slots[slot].generation & 0xffff) != gen)
 		return;
-	if (front_current_engine == e && e->running)
+	if (e->on_signal != NULL)
+	{
+		/*
+		 * a process of a cluster: poked (a signal was posted for it), or its
+		 * timer
+		 */
+		if (!(si->si_value.sival_int & FRONT_POKE_BIT))
+			__atomic_fetch_or(&e->posted_signals, UINT64_C(1) << SIGALRM, __ATOMIC_SEQ_CST);
+		e->on_signal(e, uc);
+	}
+	else if (front_current_engine == e && e->running)
 		e->engine_alarm(e);
 	else
 		e->alarm_pending = 1;
@@ -137,6 +146,8 @@ timer_thread_main(void *arg)
 					if (pthread_sigqueue(e->running_thread, PGEMBED_TIMER_SIGNAL, v) != 0)
 						e->alarm_pending = 1;
 				}
+				else if (e->on_idle_timer != NULL)
+					e->on_idle_timer(e);	/* an idle backend acts on it now */
 				else
 					e->alarm_pending = 1;
 			}

@@ -25,6 +25,13 @@
  *		pgembed_close			- end the backend, free the engine
  *		pgembed_cancel			- cancel the running statement (no lock taken)
  *		pgembed_transaction_status	- the engine's transaction status
+ *
+ * steps of opening that a cluster's processes share (front_multi.c):
+ *		front_engine_new		- a new engine, bound to nothing yet
+ *		front_engine_set_target	- the cluster, database, role and settings it is for
+ *		front_take_slot			- a slot: one engine per data directory
+ *		front_lock_data_directory - the flock on pgembed.lock
+ *		front_engine_free		- free a released engine
  *------------------------
  */
 #include "pgembed_front.h"
@@ -39,19 +46,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ENGINE_STACK_SIZE (16u << 20)
-
 /* routines only used in this file */
-static pgembed_engine *engine_new(void);
-static bool engine_set_target(pgembed_engine *e, const char *datadir, const char *dbname, const char *role,
-							  int nsettings, const char *const *settings, pgembed_error **error);
-static bool take_slot(pgembed_engine *e, pgembed_error **error);
-static bool lock_data_directory(pgembed_engine *e, pgembed_error **error);
 static bool load_engine(pgembed_engine *e, pgembed_error **error);
 static bool start_engine(pgembed_engine *e, pgembed_error **error);
 
-static void
-engine_free(pgembed_engine *e)
+void
+front_engine_free(pgembed_engine *e)
 {
 	front_formats_forget_all(e);
 	free(e->datadir);
@@ -84,7 +84,7 @@ pgembed_open(const char *datadir, const char *dbname, int nsettings, const char 
 
 /*
  * Opening, step by step.  Each step returns false with *error set, and leaves
- * what it took in the engine for front_engine_release and engine_free.
+ * what it took in the engine for front_engine_release and front_engine_free.
  */
 pgembed_engine *
 pgembed_open_as(const char *datadir, const char *dbname, const char *role,
@@ -101,25 +101,25 @@ pgembed_open_as(const char *datadir, const char *dbname, const char *role,
 			*error = front_make_error("22023", "ERROR", "invalid arguments to pgembed_open");
 		return NULL;
 	}
-	e = engine_new();
+	e = front_engine_new();
 	if (e == NULL)
 		return NULL;
-	if (!(engine_set_target(e, datadir, dbname, role, nsettings, settings, error) &&
-		  take_slot(e, error) &&
-		  lock_data_directory(e, error) &&
+	if (!(front_engine_set_target(e, datadir, dbname, role, nsettings, settings, error) &&
+		  front_take_slot(e, error) &&
+		  front_lock_data_directory(e, error) &&
 		  load_engine(e, error) &&
 		  start_engine(e, error)))
 	{
 		front_engine_release(e);
-		engine_free(e);
+		front_engine_free(e);
 		return NULL;
 	}
 	return e;
 }
 
 /* A new engine, bound to nothing yet. */
-static pgembed_engine *
-engine_new(void)
+pgembed_engine *
+front_engine_new(void)
 {
 	pgembed_engine *e = calloc(1, sizeof(*e));
 
@@ -138,9 +138,9 @@ engine_new(void)
 }
 
 /* The cluster, database, role and settings the engine is for, copied. */
-static bool
-engine_set_target(pgembed_engine *e, const char *datadir, const char *dbname, const char *role,
-				  int nsettings, const char *const *settings, pgembed_error **error)
+bool
+front_engine_set_target(pgembed_engine *e, const char *datadir, const char *dbname, const char *role,
+						int nsettings, const char *const *settings, pgembed_error **error)
 {
 	char		real[PATH_MAX];
 	struct stat st;
@@ -168,8 +168,8 @@ engine_set_target(pgembed_engine *e, const char *datadir, const char *dbname, co
 }
 
 /* A slot of the process's table: one engine per data directory. */
-static bool
-take_slot(pgembed_engine *e, pgembed_error **error)
+bool
+front_take_slot(pgembed_engine *e, pgembed_error **error)
 {
 	int			slot = front_claim_slot(e);
 
@@ -182,8 +182,8 @@ take_slot(pgembed_engine *e, pgembed_error **error)
 }
 
 /* The data directory against other processes: the flock on pgembed.lock. */
-static bool
-lock_data_directory(pgembed_engine *e, pgembed_error **error)
+bool
+front_lock_data_directory(pgembed_engine *e, pgembed_error **error)
 {
 	char		path[PATH_MAX];
 	bool		locked = false;
@@ -262,7 +262,13 @@ load_engine(pgembed_engine *e, pgembed_error **error)
 		OPEN_FAIL("58000", "FATAL", "could not start the timer thread");
 
 	if (!front_load_engine_copy(e))
-		OPEN_FAIL("58000", "FATAL", "could not load an engine copy of %s: %s", front_self_path(), dlerror());
+	{
+		const char *why = dlerror();
+
+		if (front_namespaces_exhausted(why))
+			OPEN_FAIL("53300", "FATAL", "%s", front_namespace_limit_message(why));
+		OPEN_FAIL("58000", "FATAL", "could not load an engine copy of %s: %s", front_self_path(), why ? why : "");
+	}
 	e->engine_main = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_main");
 	e->engine_cancel = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_cancel");
 	e->engine_alarm = (void (*) (pgembed_engine *)) dlsym(e->dl_handle, "pgembed__engine_alarm");
@@ -277,7 +283,7 @@ load_engine(pgembed_engine *e, pgembed_error **error)
 	e->port_fd = sv[0];
 	e->peer_fd = sv[1];
 
-	e->stack_size = ENGINE_STACK_SIZE;
+	e->stack_size = FRONT_ENGINE_STACK_SIZE;
 	e->stack = front_map_stack(e->stack_size);
 	if (e->stack == NULL)
 		OPEN_FAIL("53200", "FATAL", "could not map the engine's stack");
@@ -368,7 +374,7 @@ pgembed_close(pgembed_engine *e, pgembed_error **error)
 	if (e->dl_handle != NULL)
 		front_engine_release(e);
 	pthread_mutex_unlock(&e->lock);
-	engine_free(e);
+	front_engine_free(e);
 	return rc;
 }
 

@@ -89,6 +89,11 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 int32_t
 pgembed_backend_pid(pgembed_engine *e)
 {
-	(void) e;
+	/*
+	 * a backend of a cluster has a virtual pid; a single-backend engine the
+	 * process's
+	 */
+	if (e != NULL && e->vpid != 0)
+		return e->vpid;
 	return (int32_t) getpid();
 }

@@ -32,6 +32,7 @@
  *		front_claim_slot		- a free slot for a new engine, or why not
  *		front_free_slot			- give it back
  *		front_load_engine_copy	- a pristine copy of the library in the slot's namespace
+ *		front_namespace_limit_message, front_namespaces_exhausted - the namespace budget spent
  *		pgembed__slot_heap_in_use	- a test's view of a namespace's heap
  *------------------------
  */
@@ -120,8 +121,12 @@ front_claim_slot(pgembed_engine *e)
 	{
 		pgembed_engine *o = front_slots[i].engine;
 
-		/* after fork() the child inherits the table, not the engines */
-		if (o != NULL && o->owner_pid == getpid() && o->dev == e->dev && o->ino == e->ino)
+		/*
+		 * after fork() the child inherits the table, not the engines; the
+		 * processes of a cluster but its postmaster hold no directory (0, 0)
+		 */
+		if (o != NULL && o->owner_pid == getpid() && (e->dev != 0 || e->ino != 0) &&
+			o->dev == e->dev && o->ino == e->ino)
 		{
 			pthread_mutex_unlock(&front_registry_lock);
 			return -2;
@@ -192,6 +197,38 @@ front_load_engine_copy(pgembed_engine *e)
 	if (slot->libc_pin != NULL && slot->ctype_init == NULL)
 		return false;
 	return true;
+}
+
+/*
+ * Why another namespace could not be loaded, for a 53300.  glibc has 16
+ * link-map namespaces, the host's included, but sizes the static TLS every C
+ * library copy needs from the tunable glibc.rtld.nns (default 4): 11 copies
+ * load without it, 15 with glibc.rtld.nns=16, which only the environment a
+ * process starts with can set.  why: dlerror()'s text.
+ */
+const char *
+front_namespace_limit_message(const char *why)
+{
+	static __thread char msg[512];
+	int			loaded = 0;
+	const char *tunables = getenv("GLIBC_TUNABLES");
+
+	for (int i = 0; i < MAX_ENGINES; i++)
+		if (front_slots[i].has_namespace)
+			loaded++;
+	snprintf(msg, sizeof(msg),
+			 "too many engines: the process could not load another after %d (%s); glibc allows 11 per process, "
+			 "or 15 when the process is started with GLIBC_TUNABLES=glibc.rtld.nns=16 in its environment%s",
+			 loaded, why,
+			 (tunables != NULL && strstr(tunables, "glibc.rtld.nns=") != NULL) ? " (it is set)" : " (it is not set)");
+	return msg;
+}
+
+/* is why (dlerror()'s text) glibc running out of namespaces or of their static TLS? */
+bool
+front_namespaces_exhausted(const char *why)
+{
+	return why != NULL && (strstr(why, "static TLS") != NULL || strstr(why, "no more namespaces") != NULL);
 }
 
 /* Diagnostics for tests: bytes in use in the heap of slot i's namespace (-1: none). */

@@ -46,7 +46,12 @@
  *
  * the client connection:
  *		__wrap_recv				- the front's input; yield when there is none
- *		embed_comm_methods		- PqCommMethods: messages into the front's buffer
+ *		engine_comm_methods		- PqCommMethods: messages into the front's buffer
+ *
+ * the start of an engine of any kind:
+ *		engine_process_begin	- what main.c does before it dispatches
+ *		engine_process_environment - paths, locale and the data directory
+ *		engine_installation_path - <root>/bin/<program> of this library's payload
  *------------------------
  */
 #include "postgres.h"
@@ -259,7 +264,16 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 		if (engine_self->maintenance_request != 0)
 			engine_maintenance();
 		engine_self->state = ENGINE_READY;
+		engine_self->in_recv = true;
 		engine_yield();
+		engine_self->in_recv = false;
+
+		/*
+		 * A backend of a cluster acts on what other processes sent while it
+		 * was parked, as a server backend waiting for its client would.
+		 */
+		if (engine_self->cluster != NULL)
+			engine_absorb_interrupts(engine_self->in_index >= engine_self->nin);
 	}
 }
 
@@ -269,7 +283,7 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 	pgembed_buf *b = &engine_self->out;
 	uint32		nlen = pg_hton32((uint32) len + 4);
 
-	if (msgtype == PqMsg_BackendKeyData && !session_started)
+	if (msgtype == PqMsg_BackendKeyData && !session_started && engine_self->cluster == NULL)
 	{
 		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
 		session_started = true;
@@ -332,7 +346,7 @@ embed_is_send_pending(void)
 	return false;
 }
 
-static const PQcommMethods embed_comm_methods = {
+const PQcommMethods engine_comm_methods = {
 	.comm_reset = embed_comm_reset,
 	.flush = embed_flush,
 	.flush_if_writable = embed_flush,
@@ -471,7 +485,15 @@ embed_log_hook(ErrorData *edata)
 		snprintf(b->data + b->len + sizeof(int32), n + 1, "%s:  %s%s%s", sev,
 				 edata->message ? edata->message : "",
 				 edata->detail ? "\nDETAIL:  " : "", edata->detail ? edata->detail : "");
-		b->len += sizeof(int32) + n + 1;
+
+		/*
+		 * a process on a thread of its own never returns to a caller who
+		 * would flush
+		 */
+		if (engine_self->log_line != NULL)
+			engine_self->log_line(engine_self, elevel, b->data + b->len + sizeof(int32));
+		else
+			b->len += sizeof(int32) + n + 1;
 	}
 	edata->output_to_server = false;
 }
@@ -544,15 +566,14 @@ pgembed__engine_is_fresh(void)
 	return !engine_used;
 }
 
-PGEMBED_EXPORT void pgembed__engine_main(pgembed_engine *e);
-
+/*
+ * What main.c does for every PostgreSQL process before it dispatches, for an
+ * engine of any kind (engine_postmaster.c and engine_child.c start theirs
+ * with it too): this copy runs e, and logs through the front.
+ */
 void
-pgembed__engine_main(pgembed_engine *e)
+engine_process_begin(pgembed_engine *e)
 {
-	ClientSocket client;
-	struct sockaddr_un *un;
-	Dl_info		info;
-
 	engine_self = e;
 	engine_used = true;
 	engine_signals_init();
@@ -561,28 +582,38 @@ pgembed__engine_main(pgembed_engine *e)
 	MyProcPid = getpid();
 	MemoryContextInit();
 	(void) set_stack_base();
-
-	/* errors are protocol messages from here on */
-	FrontendProtocol = PG_PROTOCOL(3, 0);
-	whereToSendOutput = DestRemote;
-	PqCommMethods = &embed_comm_methods;
 	emit_log_hook = embed_log_hook;
+}
 
-	/*
-	 * share/ and lib/ derive from where this library lives:
-	 * <root>/lib/libpgembed.so
-	 */
-	if (dladdr((void *) pgembed__engine_main, &info) != 0 && info.dli_fname != NULL)
+/* <root>/bin/<program>, where this library is <root>/lib/libpgembed.so */
+void
+engine_installation_path(const char *program, char *path)
+{
+	Dl_info		info;
+	char		root[MAXPGPATH];
+
+	if (dladdr((void *) engine_installation_path, &info) == 0 || info.dli_fname == NULL)
 	{
-		char		root[MAXPGPATH];
-
-		/* absolute, or PostgreSQL would resolve it against the data directory */
-		if (realpath(info.dli_fname, root) == NULL)
-			strlcpy(root, info.dli_fname, sizeof(root));
-		get_parent_directory(root); /* <root>/lib */
-		get_parent_directory(root); /* <root> */
-		snprintf(my_exec_path, MAXPGPATH, "%s/bin/postgres", root);
+		path[0] = '\0';
+		return;
 	}
+	/* absolute, or PostgreSQL would resolve it against the data directory */
+	if (realpath(info.dli_fname, root) == NULL)
+		strlcpy(root, info.dli_fname, sizeof(root));
+	get_parent_directory(root); /* <root>/lib */
+	get_parent_directory(root); /* <root> */
+	snprintf(path, MAXPGPATH, "%s/bin/%s", root, program);
+}
+
+/*
+ * The process's surroundings: share/ and lib/ derive from where this library
+ * lives, the C locale, and the data directory, which relative paths are
+ * resolved against (the host's working directory stays where it is).
+ */
+void
+engine_process_environment(pgembed_engine *e)
+{
+	engine_installation_path("postgres", my_exec_path);
 	if (pg_perm_setlocale(LC_COLLATE, "C") == NULL ||
 		pg_perm_setlocale(LC_CTYPE, "C") == NULL ||
 		pg_perm_setlocale(LC_MESSAGES, "C") == NULL ||
@@ -597,6 +628,23 @@ pgembed__engine_main(pgembed_engine *e)
 		ereport(FATAL,
 				(errcode_for_file_access(),
 				 errmsg("could not open data directory \"%s\": %m", engine_datadir_abs)));
+}
+
+PGEMBED_EXPORT void pgembed__engine_main(pgembed_engine *e);
+
+void
+pgembed__engine_main(pgembed_engine *e)
+{
+	ClientSocket client;
+	struct sockaddr_un *un;
+
+	engine_process_begin(e);
+
+	/* errors are protocol messages from here on */
+	FrontendProtocol = PG_PROTOCOL(3, 0);
+	whereToSendOutput = DestRemote;
+	PqCommMethods = &engine_comm_methods;
+	engine_process_environment(e);
 
 	InitStandaloneProcess(my_exec_path);
 
@@ -654,7 +702,7 @@ pgembed__engine_main(pgembed_engine *e)
 	MyProcPort->user_name = pstrdup(e->session_role ? e->session_role : "postgres");
 	MyProcPort->remote_host = pstrdup("[local]");
 	MyProcPort->remote_port = pstrdup("");
-	PqCommMethods = &embed_comm_methods;
+	PqCommMethods = &engine_comm_methods;
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = embed_process_utility;

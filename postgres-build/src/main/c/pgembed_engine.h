@@ -16,12 +16,24 @@
 
 #include <sys/types.h>
 
+#include "libpq/libpq.h"
 #include "nodes/nodes.h"
 
 #include "pgembed_internal.h"
 
 /* pgembed_engine.c: the engine this copy of the library runs; NULL in the front copy */
 extern PGEMBED_HIDDEN pgembed_engine *engine_self;
+extern PGEMBED_HIDDEN const PQcommMethods engine_comm_methods;
+extern PGEMBED_HIDDEN void engine_process_begin(pgembed_engine *e);
+extern PGEMBED_HIDDEN void engine_process_environment(pgembed_engine *e);
+extern PGEMBED_HIDDEN void engine_installation_path(const char *program, char *path);
+
+/* engine_child.c: a process of a cluster */
+extern PGEMBED_HIDDEN void engine_absorb_interrupts(bool blocked);
+
+/* engine_postmaster.c */
+extern PGEMBED_HIDDEN void engine_postmaster_fopened(const char *path, const char *mode);
+extern PGEMBED_HIDDEN void engine_postmaster_closed(int fd);
 
 /* engine_maintenance.c: at the backend's idle read */
 extern PGEMBED_HIDDEN void engine_maintenance(void);
@@ -32,6 +44,7 @@ extern PGEMBED_HIDDEN void engine_internal_user_end(void);
 extern PGEMBED_HIDDEN mode_t engine_umask;
 extern PGEMBED_HIDDEN void engine_signals_init(void);
 extern PGEMBED_HIDDEN void engine_deliver_signal(int sig);
+extern PGEMBED_HIDDEN void engine_deliver_pending(void);
 extern PGEMBED_HIDDEN void engine_yield(void);
 
 /* engine_files.c: the data directory, which relative paths are resolved against */
@@ -57,6 +70,7 @@ extern PGEMBED_HIDDEN bool engine_templates_needed_by(Node *parsetree);
 /* engine_resources.c */
 extern PGEMBED_HIDDEN void engine_track_fd(int fd);
 extern PGEMBED_HIDDEN void engine_untrack_fd(int fd);
+extern PGEMBED_HIDDEN bool engine_tracks_fd(int fd);
 extern PGEMBED_HIDDEN void engine_release_resources(void);
 
 #endif							/* PGEMBED_ENGINE_H */

@@ -28,6 +28,9 @@
  *	front_protocol_batch.c	a client's batch of one INSERT, on the direct path
  *	front_cluster.c		creating a cluster from the template
  *	front_open.c		opening and closing; cancel, transaction status
+ *	front_processes.c	a cluster's processes: their table, signals, service
+ *	front_children.c	starting and ending them for the postmaster
+ *	front_multi.c		clusters with a real postmaster: open, connect, close
  *
  * This header is private to the front, as libpq-int.h is to libpq.  The
  * library is linked with default visibility next to all of PostgreSQL's
@@ -55,6 +58,10 @@
 
 #define MAX_ENGINES 15			/* glibc allows 16 link-map namespaces, one is
 								 * the host's */
+#define FRONT_ENGINE_STACK_SIZE (16u << 20) /* each engine's own stack */
+
+/* in the real-time signal's value (slot << 16 | generation): a poke, not the timer */
+#define FRONT_POKE_BIT (1 << 30)
 
 /* what an engine is in the middle of, between API calls (pgembed_engine.mode) */
 enum
@@ -208,6 +215,8 @@ extern PGEMBED_HIDDEN const char *front_self_path(void);
 extern PGEMBED_HIDDEN int front_claim_slot(pgembed_engine *e);
 extern PGEMBED_HIDDEN void front_free_slot(pgembed_engine *e);
 extern PGEMBED_HIDDEN bool front_load_engine_copy(pgembed_engine *e);
+extern PGEMBED_HIDDEN const char *front_namespace_limit_message(const char *why);
+extern PGEMBED_HIDDEN bool front_namespaces_exhausted(const char *why);
 
 /* front_engine.c: running an engine on its own stack, one exchange at a time */
 extern PGEMBED_HIDDEN __thread pgembed_engine *front_current_engine;
@@ -219,6 +228,7 @@ extern PGEMBED_HIDDEN pgembed_result *front_exchange(pgembed_engine *e, const ch
 													 bool batch);
 extern PGEMBED_HIDDEN void front_engine_release(pgembed_engine *e);
 extern PGEMBED_HIDDEN void front_remove_stale_backend_lock(const char *datadir);
+extern PGEMBED_HIDDEN void front_log_line(pgembed_log_fn fn, void *context, int elevel, const char *line);
 extern PGEMBED_HIDDEN void *front_map_stack(size_t size);
 extern PGEMBED_HIDDEN void front_init_coroutine(pgembed_engine *e);
 
@@ -235,5 +245,112 @@ extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_resul
 
 /* front_statements.c: statements and cursors */
 extern PGEMBED_HIDDEN void front_formats_forget_all(pgembed_engine *e);
+
+/* front_open.c: the steps of opening that a cluster's processes share */
+extern PGEMBED_HIDDEN pgembed_engine *front_engine_new(void);
+extern PGEMBED_HIDDEN bool front_engine_set_target(pgembed_engine *e, const char *datadir, const char *dbname,
+												   const char *role, int nsettings, const char *const *settings,
+												   pgembed_error **error);
+extern PGEMBED_HIDDEN bool front_take_slot(pgembed_engine *e, pgembed_error **error);
+extern PGEMBED_HIDDEN bool front_lock_data_directory(pgembed_engine *e, pgembed_error **error);
+extern PGEMBED_HIDDEN void front_engine_free(pgembed_engine *e);
+
+/* ------------------------------------------------------------------------
+ * Clusters with a real postmaster (front_processes.c, front_children.c,
+ * front_multi.c)
+ * ------------------------------------------------------------------------
+ */
+/* virtual pids: above any Linux pid_max (2^22), so never a real process */
+#define VPID_BASE		0x40000000
+#define VPID_CLUSTER_SHIFT 20
+#define MAX_PROCESSES	48		/* a cluster's processes at once, phantoms
+								 * included */
+
+#define SIGBIT(sig)		(UINT64_C(1) << (sig))
+
+typedef struct
+{
+	int32_t		vpid;			/* 0: free */
+	pgembed_engine *engine;		/* NULL: a phantom, or a process that ended */
+	bool		phantom;
+} cluster_process;
+
+typedef struct
+{
+	int32_t		vpid;
+	int			status;			/* as waitpid() reports it */
+} zombie;
+
+enum
+{
+	CONNECT_QUEUED,				/* waits for the postmaster's accept() */
+	CONNECT_ACCEPTED,			/* the postmaster is starting its backend */
+	CONNECT_SPAWNED,			/* the backend's engine is ready to run */
+	CONNECT_REFUSED				/* the postmaster is done with it, and started
+								 * no backend */
+};
+
+typedef struct pending_connect
+{
+	struct pending_connect *next;
+	pgembed_engine *engine;		/* the engine the backend will run in */
+	int			state;
+	char		why[512];		/* why a spawn failed */
+	bool		budget_spent;	/* ... because no namespace was left */
+} pending_connect;
+
+struct pgembed_cluster
+{
+	pthread_mutex_t lock;
+	pthread_cond_t changed;		/* start-up progress, spawns, the postmaster's
+								 * end */
+	int			id;
+	char	   *datadir;
+	pgembed_engine *postmaster;
+	pthread_t	postmaster_thread;
+	bool		postmaster_started;
+	bool		postmaster_ended;
+	int			postmaster_status;	/* how it ended, as waitpid() says */
+	int			death_watch_fd; /* the read end of its death pipe */
+	char		status[16];		/* postmaster.pid's status line: starting,
+								 * ready, stopping */
+	char		last_error[512];	/* the last ERROR or worse a process of
+									 * the cluster logged, for start-up errors */
+	int			listen_fd;		/* eventfd, EFD_SEMAPHORE: one count per
+								 * queued connection */
+	int			service_fd;		/* eventfd: wakes the service thread */
+	pthread_t	service_thread;
+	bool		service_started;
+	volatile bool service_stop;
+	int32_t		next_seq;
+	cluster_process processes[MAX_PROCESSES];
+	zombie		zombies[MAX_PROCESSES];
+	int			nzombies;
+	pending_connect *queued;	/* oldest first */
+	pending_connect *accepted;
+	pgembed_log_fn log_fn;
+	void	   *log_context;
+	pgembed_buf logq;			/* lines of processes on threads of their own:
+								 * [int32 elevel][line NUL]... */
+};
+
+/* front_processes.c: a cluster's processes, once they run */
+extern PGEMBED_HIDDEN cluster_process *front_cluster_find_process(pgembed_cluster *c, int32_t vpid);
+extern PGEMBED_HIDDEN int32_t front_cluster_register_process(pgembed_cluster *c, pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_cluster_add_zombie(pgembed_cluster *c, int32_t vpid, int status);
+extern PGEMBED_HIDDEN int front_cluster_exit_status(const pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_cluster_post_signal(pgembed_cluster *c, pgembed_engine *t, int sig);
+extern PGEMBED_HIDDEN int front_cluster_route_kill(pgembed_engine *from, int pid, int sig);
+extern PGEMBED_HIDDEN void front_cluster_process_signalled(pgembed_engine *e, void *ucontext);
+extern PGEMBED_HIDDEN void front_cluster_process_idle_timer(pgembed_engine *e);
+extern PGEMBED_HIDDEN void *front_cluster_service_main(void *arg);
+extern PGEMBED_HIDDEN void front_cluster_wake_service(pgembed_cluster *c);
+extern PGEMBED_HIDDEN void front_cluster_log_line(pgembed_engine *e, int elevel, const char *line);
+
+/* front_children.c: starting and ending them */
+extern PGEMBED_HIDDEN pgembed_engine *front_cluster_process_new(pgembed_cluster *c, int mode);
+extern PGEMBED_HIDDEN bool front_cluster_process_load(pgembed_engine *e, const char *main_name, char *why,
+													  size_t whylen, bool *budget_spent);
+extern PGEMBED_HIDDEN bool front_cluster_start_thread(pgembed_engine *e, pthread_t *thread, const char *name);
 
 #endif							/* PGEMBED_FRONT_H */

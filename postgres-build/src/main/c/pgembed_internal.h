@@ -186,7 +186,71 @@ struct pgembed_engine
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */
 	pgembed_buf scratch;		/* request bytes built by the front */
+
+	/*
+	 * --- a process of a cluster with a real postmaster (front_multi.c); NULL
+	 * and zeroes in a single-backend engine ---
+	 */
+	struct pgembed_cluster *cluster;
+	int			child_mode;		/* PGEMBED_CHILD_* */
+	int32_t		vpid;			/* the engine's getpid(); 0: the real pid */
+	char		child_kind[32]; /* --forkchild=<kind> */
+	char		child_params[128];	/* its BackendParameters file, relative to
+									 * the data directory */
+	int			listen_fd;		/* the postmaster's in-process listener (the
+								 * front's eventfd) */
+	int			death_watch_fd; /* the postmaster's death pipe, read end: its
+								 * children watch it after it ended */
+	int			exit_code;		/* exit(code) or _exit(code) */
+	int			exit_signal;	/* ended as if by this signal (abort, emulated
+								 * SIGKILL), else 0 */
+	volatile uint64_t posted_signals;	/* bit n: signal n, sent by another
+										 * process, not delivered yet */
+	volatile bool in_recv;		/* parked in recv() between calls */
+	volatile bool service_due;	/* the cluster's service thread should look */
+	uintptr_t	text_start;		/* the copy's code: where a fatal signal's
+								 * handler may end the process */
+	uintptr_t	text_end;
+
+	/*
+	 * what the front's own layers call for a process of a cluster
+	 * (front_multi.c)
+	 */
+	void		(*on_end) (struct pgembed_engine *e);	/* it ended: instead of
+														 * the release */
+	void		(*on_signal) (struct pgembed_engine *e, void *ucontext);	/* the real-time signal
+																			 * reached its thread */
+	void		(*on_idle_timer) (struct pgembed_engine *e);	/* its deadline passed
+																 * while it ran nowhere */
+	/* front routines the engine's wrappers call */
+	int			(*route_kill) (struct pgembed_engine *e, int pid, int sig);
+	int			(*spawn) (struct pgembed_engine *e, const char *kind, int mode, const char *params,
+						  int client_fd);
+	int			(*reap) (struct pgembed_engine *e, int pid, int *status, int options);
+	int			(*accept_inproc) (struct pgembed_engine *e);
+	void		(*pm_status) (struct pgembed_engine *e, const char *status);
+	void		(*release_inproc) (struct pgembed_engine *e, int fd);
+	void		(*log_line) (struct pgembed_engine *e, int elevel, const char *line);
+	/* entry points inside the engine's copy */
+	void		(*engine_signal) (struct pgembed_engine *e);
+	void		(*engine_wakeup) (void);	/* the copy's WakeupMyProc */
 };
+
+/* what a process of a cluster is (pgembed_engine.child_mode) */
+enum
+{
+	PGEMBED_CHILD_NONE,			/* a single-backend engine (pgembed_open) */
+	PGEMBED_CHILD_POSTMASTER,	/* PostmasterMain, on a thread of its own */
+	PGEMBED_CHILD_THREAD,		/* a child on a thread of its own
+								 * (checkpointer, startup, ...) */
+	PGEMBED_CHILD_COROUTINE,	/* an in-process client backend, run by the
+								 * threads that call the API on it */
+	PGEMBED_CHILD_PHANTOM		/* a child that needs no process (background
+								 * and WAL writer): never runs */
+};
+
+/* the unix_socket_directories entry that is a cluster's in-process listener */
+#define PGEMBED_INPROC_LISTENER "@pgembed-inproc"
 
 #define MAINT_FLUSH_WAL			0x1 /* write and flush asynchronously
 									 * committed WAL */

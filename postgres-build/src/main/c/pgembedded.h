@@ -211,6 +211,55 @@ void		pgembed_set_log_callback(pgembed_engine *engine, pgembed_log_fn fn, void *
  */
 void		pgembed_set_default_log_callback(pgembed_log_fn fn, void *context);
 
+/* ---- several backends at once: a cluster with a real postmaster ---- */
+
+/* A cluster served by PostgreSQL's own postmaster, inside this process. */
+typedef struct pgembed_cluster pgembed_cluster;
+
+/*
+ * Starts PostgreSQL's postmaster for the cluster in datadir on a thread of its
+ * own, with its checkpointer and start-up process, and returns once it accepts
+ * connections (after crash recovery, if the cluster needs it).  settings:
+ * "name=value" as for pgembed_open, given to the postmaster.  Each process of
+ * the cluster takes a link-map namespace of the process's budget (see
+ * pgembed_open): the postmaster and the checkpointer two, each backend one,
+ * and start-up one more while it runs.  The directory is the cluster's alone:
+ * pgembed_open of it is refused meanwhile.
+ * Returns NULL with *error set when the cluster could not start.
+ */
+pgembed_cluster *pgembed_cluster_open(const char *datadir, int nsettings, const char *const *settings,
+									  pgembed_error **error);
+
+/*
+ * A new backend of the cluster: an engine that runs PostgreSQL's client
+ * backend, concurrently with the cluster's other backends, with a server's
+ * isolation, locks and process identity (pgembed_backend_pid is its virtual
+ * pid, as pg_stat_activity shows it).  It runs on the threads that call the
+ * API on it, one call at a time, as an engine of pgembed_open does, and every
+ * statement call applies; pgembed_close ends it.  dbname NULL: "postgres";
+ * user NULL: "postgres".  settings: "name=value" session settings, sent in the
+ * start-up packet.  Returns NULL with *error set: 53300 when no namespace is
+ * left for another backend.
+ */
+pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, const char *user,
+								int nsettings, const char *const *settings, pgembed_error **error);
+
+/*
+ * Shuts the cluster down (a fast shutdown: backends still connected are
+ * terminated, the checkpointer writes the shutdown checkpoint) and frees it.
+ * Engines of its backends stay valid until pgembed_close, and report 57P01.
+ * Returns 0, or -1 with *error set (error may be NULL) when the postmaster
+ * did not end cleanly.
+ */
+int			pgembed_cluster_close(pgembed_cluster *cluster, pgembed_error **error);
+
+/*
+ * Server log lines of the cluster's processes (NULL: the default callback);
+ * backends connected afterwards log here too.  Lines of the postmaster and its
+ * background processes are delivered on a thread of the cluster's.
+ */
+void		pgembed_cluster_set_log_callback(pgembed_cluster *cluster, pgembed_log_fn fn, void *context);
+
 /* ---- statements ---- */
 
 /* Runs SQL text (several statements allowed); the result describes the last one. */

@@ -201,6 +201,8 @@ test_crash_recovery_after_kill9(void)
 	waitpid(pid, &status, 0);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	CHECK_INT(acked, 200);
+	/* the System V segment went with the process (removed at attach) */
+	CHECK_INT(sysv_segments_created_by(pid), 0);
 
 	pgembed_engine *e = reopen(dir, 0, NULL);
 

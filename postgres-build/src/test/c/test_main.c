@@ -8,8 +8,10 @@
 #include "test_util.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const char *scratch_dir;
@@ -168,6 +170,79 @@ map_count(void)
 	return n;
 }
 
+/* SysV shared memory segments that process pid created and that still exist */
+int
+sysv_segments_created_by(int pid)
+{
+	FILE	   *f = fopen("/proc/sysvipc/shm", "r");
+	char		line[512];
+	int			n = 0;
+
+	if (f == NULL)
+		return -1;
+	/* key shmid perms size cpid lpid nattch ...; a line of names first */
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		long		key,
+					shmid,
+					perms,
+					size,
+					cpid;
+
+		if (sscanf(line, "%ld %ld %ld %ld %ld", &key, &shmid, &perms, &size, &cpid) == 5 && cpid == pid)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+int
+run_child(const char *name, int nargs, const char *const *args, bool tunable, char *out, size_t outlen)
+{
+	int			fds[2];
+	pid_t		pid;
+	int			status;
+	size_t		len = 0;
+	ssize_t		n;
+
+	if (pipe(fds) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0)
+	{
+		const char *argv[64];
+		int			argc = 0;
+
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		argv[argc++] = "pgembed_test";
+		argv[argc++] = "--child";
+		argv[argc++] = name;
+		for (int i = 0; i < nargs && argc < 63; i++)
+			argv[argc++] = args[i];
+		argv[argc] = NULL;
+		if (tunable)
+			setenv("GLIBC_TUNABLES", "glibc.rtld.nns=16", 1);
+		else
+			unsetenv("GLIBC_TUNABLES");
+		execv("/proc/self/exe", (char *const *) argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (out != NULL && len + 1 < outlen && (n = read(fds[0], out + len, outlen - len - 1)) > 0)
+		len += n;
+	if (out != NULL)
+		out[len] = '\0';
+	close(fds[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+extern const test_child budget_children[];
+extern const test_case budget_tests[];
+extern const test_case cluster_tests[];
 extern const test_case result_tests[];
 extern const test_case lifecycle_tests[];
 extern const test_case creation_tests[];
@@ -183,12 +258,21 @@ extern const test_case session_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, creation_tests, statement_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests};
+	const test_case *suites[] = {result_tests, lifecycle_tests, creation_tests, statement_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
 	const char *filter = argc > 2 ? argv[2] : NULL;
 
+	/* a helper process of a test (run_child) */
+	if (argc >= 3 && strcmp(argv[1], "--child") == 0)
+	{
+		for (const test_child *c = budget_children; c->name != NULL; c++)
+			if (strcmp(c->name, argv[2]) == 0)
+				return c->fn(argc - 3, argv + 3);
+		fprintf(stderr, "no child helper \"%s\"\n", argv[2]);
+		return 2;
+	}
 	if (argc < 2)
 	{
 		fprintf(stderr, "usage: %s <scratch-dir> [filter]\n", argv[0]);

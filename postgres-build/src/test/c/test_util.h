@@ -26,6 +26,22 @@ const char *scalar(pgembed_engine *e, const char *sql);
 const char *sqlstate_of(pgembed_engine *e, const char *sql);
 long		rss_kb(void);
 long		map_count(void);
+int			sysv_segments_created_by(int pid);
+
+/*
+ * Runs this test binary again as "pgembed_test --child <name> <args...>" and
+ * returns its exit status (-1 if it could not run), its standard output in out.
+ * tunable: whether GLIBC_TUNABLES=glibc.rtld.nns=16 is in its environment.
+ */
+int			run_child(const char *name, int nargs, const char *const *args, bool tunable,
+					  char *out, size_t outlen);
+
+/* A child helper: what "--child <name>" runs; returns the exit status. */
+typedef struct
+{
+	const char *name;
+	int			(*fn) (int argc, char **argv);
+} test_child;
 
 #define CHECK(cond) \
 	do { if (!(cond)) test_fail(__FILE__, __LINE__, "%s", #cond); } while (0)

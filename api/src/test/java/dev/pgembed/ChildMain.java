@@ -70,7 +70,28 @@ public final class ChildMain {
                 System.out.println("closed");
             }
             case "acked-inserts" -> ackedInserts(Path.of(args[1]), Durability.valueOf(args[2]));
+            case "open-until-refused" -> openUntilRefused(Integer.parseInt(args[1]));
             default -> throw new IllegalArgumentException(args[0]);
+        }
+    }
+
+    /**
+     * Opens up to {@code max} in-memory databases at once until an open is refused; prints
+     * "opened N" and then "refused SQLSTATE message", or "refused none". See EngineBudgetTest.
+     */
+    private static void openUntilRefused(int max) {
+        java.util.List<PgEmbedded> open = new java.util.ArrayList<>();
+        String refusal = "none";
+        try {
+            for (int i = 0; i < max; i++) {
+                open.add(PgEmbedded.inMemory().durability(Durability.NONE).open());
+            }
+        } catch (PgException e) {
+            refusal = e.sqlState() + " " + e.getMessage();
+        } finally {
+            System.out.println("opened " + open.size());
+            System.out.println("refused " + refusal);
+            open.forEach(PgEmbedded::close);
         }
     }
 

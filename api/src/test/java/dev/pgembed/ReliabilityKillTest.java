@@ -102,6 +102,8 @@ class ReliabilityKillTest {
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(p.exitValue()).isEqualTo(137);
             reader.join();
+            // the System V segment of the killed engine went with it (removed as soon as it was attached)
+            assertThat(sysvSegmentsCreatedBy(p.pid())).as("shared memory left by kill %d", it).isZero();
 
             try (PgEmbedded db = PgEmbedded.builder(dir).durability(durability).open()) {
                 if (windowMs == 0) {
@@ -188,6 +190,15 @@ class ReliabilityKillTest {
             }
         }
         return out.toString();
+    }
+
+    /** System V shared memory segments that still exist and were created by process pid (ipcs -m -p). */
+    private static long sysvSegmentsCreatedBy(long pid) throws java.io.IOException {
+        // key shmid perms size cpid lpid nattch ...; the first line names the columns
+        try (var lines = Files.lines(Path.of("/proc/sysvipc/shm"))) {
+            return lines.skip(1).map(l -> l.trim().split("\\s+")).filter(f -> f.length > 4 && f[4].equals(Long.toString(pid)))
+                    .count();
+        }
     }
 
     private static boolean exists(PgEmbedded db, String table) {

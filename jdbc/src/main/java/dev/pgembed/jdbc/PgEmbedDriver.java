@@ -138,7 +138,11 @@ public final class PgEmbedDriver implements Driver {
         final Properties pgjdbc = new Properties();
 
         PgEmbedded.Builder builder() {
-            PgEmbedded.Builder b = memory ? PgEmbedded.inMemory() : PgEmbedded.builder(dir);
+            return applyTo(memory ? PgEmbedded.inMemory() : PgEmbedded.builder(dir));
+        }
+
+        /** The URL's open options and settings, set on b. */
+        PgEmbedded.Builder applyTo(PgEmbedded.Builder b) {
             if (durability != null) {
                 b.durability(durability);
             }

@@ -4,6 +4,12 @@ import dev.pgembed.PgEmbedded;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Parameter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -20,7 +26,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * <pre>{@code
  * @ExtendWith(PgEmbeddedExtension.class)
  * class OrderRepositoryTest {
- *     @FreshDatabase PgEmbedded db;               // a new database for every test method
+ *     @FreshDatabase PgEmbedded db;                   // a new database for every test method
+ *     @FreshDatabase(initializer = FlywayMigrations.class)
+ *     DataSource migrated;                             // a copy of the database Flyway migrated once
  *
  *     @Test
  *     void storesOrders() {
@@ -29,22 +37,32 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *     }
  *
  *     @Test
- *     void alsoAsParameter(PgEmbedded other) {     // injected, also fresh
- *         ...
+ *     void alsoAsParameter(PgEmbedded other, TestDatabase all) {   // injected, also fresh
+ *         all.dataSource(); all.jdbcUrl(); all.serve().getJdbcUrl(); ...
  *     }
  * }
  * }</pre>
  *
- * <p>Instance fields annotated with {@link FreshDatabase} get a database per test method, static
- * ones a database per test class; parameters of type {@link PgEmbedded} (annotated or not) get one
- * per invocation. Every database is closed and deleted when its scope ends, also when the test
- * fails. Databases are in memory and use {@link dev.pgembed.Durability#NONE} unless the annotation
- * says otherwise.
+ * <p>Fields annotated with {@link FreshDatabase} get a database per test method (instance fields) or per test
+ * class (static fields). Parameters of type {@link PgEmbedded}, {@link TestDatabase} or {@link ServedDatabase}
+ * (annotated or not), and {@code DataSource}, {@code Connection} or {@code String} (the JDBC URL) annotated with
+ * {@link FreshDatabase}, get one per invocation. Every database is closed and deleted when its scope ends, also
+ * when the test fails; connections injected are closed first. Databases are in memory and use
+ * {@link dev.pgembed.Durability#NONE} unless the annotation says otherwise.
+ *
+ * <p>Tests may run in parallel (JUnit's {@code junit.jupiter.execution.parallel.enabled}): a process holds at most
+ * 15 pgembed engines, so the extension keeps a bounded number of test databases open and makes the others wait
+ * for a free engine ({@code -Dpgembed.junit.maxOpen}, default 8).
  */
 public final class PgEmbeddedExtension
         implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, ParameterResolver {
 
     private static final Namespace NAMESPACE = Namespace.create(PgEmbeddedExtension.class);
+    /** Types injected without the annotation (pgembed's own). */
+    private static final Set<Class<?>> OWN = Set.of(PgEmbedded.class, TestDatabase.class, ServedDatabase.class);
+    /** Types injected with the annotation. */
+    private static final Set<Class<?>> VIEWS = Set.of(PgEmbedded.class, TestDatabase.class, ServedDatabase.class,
+            DataSource.class, Connection.class, String.class);
 
     /** Creates the extension; JUnit does this through {@code @ExtendWith}. */
     public PgEmbeddedExtension() {
@@ -54,7 +72,7 @@ public final class PgEmbeddedExtension
     public void beforeAll(ExtensionContext context) throws IllegalAccessException {
         for (Field field : annotatedFields(context.getRequiredTestClass())) {
             if (Modifier.isStatic(field.getModifiers())) {
-                field.set(null, open(context, field.getAnnotation(FreshDatabase.class), field.getName()));
+                field.set(null, inject(context, field.getType(), field.getAnnotation(FreshDatabase.class)));
             }
         }
     }
@@ -73,7 +91,7 @@ public final class PgEmbeddedExtension
         for (Object instance : context.getRequiredTestInstances().getAllInstances()) {
             for (Field field : annotatedFields(instance.getClass())) {
                 if (!Modifier.isStatic(field.getModifiers())) {
-                    field.set(instance, open(context, field.getAnnotation(FreshDatabase.class), field.getName()));
+                    field.set(instance, inject(context, field.getType(), field.getAnnotation(FreshDatabase.class)));
                 }
             }
         }
@@ -81,44 +99,56 @@ public final class PgEmbeddedExtension
 
     @Override
     public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
-        return parameterContext.getParameter().getType() == PgEmbedded.class;
+        Class<?> type = parameterContext.getParameter().getType();
+        return OWN.contains(type) || (VIEWS.contains(type) && parameterContext.isAnnotated(FreshDatabase.class));
     }
 
     @Override
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
         Parameter parameter = parameterContext.getParameter();
-        return open(extensionContext, parameter.getAnnotation(FreshDatabase.class), parameter.getName());
+        return inject(extensionContext, parameter.getType(), parameter.getAnnotation(FreshDatabase.class));
     }
 
-    private static PgEmbedded open(ExtensionContext context, FreshDatabase spec, String name) {
-        PgEmbedded.Builder builder = PgEmbedded.inMemory();
-        if (spec != null) {
-            builder.durability(spec.durability());
-            for (String setting : spec.settings()) {
-                int eq = setting.indexOf('=');
-                if (eq <= 0) {
-                    throw new ParameterResolutionException(
-                            "setting \"" + setting + "\" of " + name + " is not of the form name=value");
-                }
-                builder.setting(setting.substring(0, eq).trim(), setting.substring(eq + 1).trim());
-            }
-        } else {
-            builder.durability(dev.pgembed.Durability.NONE);
+    /** Opens a database, registers it to close with the context, and returns the view the type asks for. */
+    private static Object inject(ExtensionContext context, Class<?> type, FreshDatabase spec) {
+        TestDatabase.Options options;
+        try {
+            options = TestDatabase.Options.of(spec);
+            options.parsedSettings();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterResolutionException(e.getMessage(), e);
         }
-        PgEmbedded db = builder.open();
+        TestDatabase db = TestDatabase.open(options);
         // closed when the context (test method or class) ends, pass or fail
         context.getStore(NAMESPACE).put(new Object(), (ExtensionContext.Store.CloseableResource) db::close);
-        return db;
+        if (type == PgEmbedded.class) {
+            return db.pgEmbedded();
+        } else if (type == TestDatabase.class) {
+            return db;
+        } else if (type == ServedDatabase.class) {
+            return db.serve();
+        } else if (type == DataSource.class) {
+            return db.dataSource();
+        } else if (type == Connection.class) {
+            try {
+                return db.connection();
+            } catch (SQLException e) {
+                throw new ParameterResolutionException("could not connect to " + db, e);
+            }
+        } else {
+            return db.jdbcUrl();
+        }
     }
 
-    private static java.util.List<Field> annotatedFields(Class<?> type) {
-        java.util.List<Field> fields = new java.util.ArrayList<>();
+    private static List<Field> annotatedFields(Class<?> type) {
+        List<Field> fields = new ArrayList<>();
         for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
             for (Field field : c.getDeclaredFields()) {
                 if (field.isAnnotationPresent(FreshDatabase.class)) {
-                    if (field.getType() != PgEmbedded.class) {
-                        throw new ExtensionConfigurationException(
-                                "@FreshDatabase field " + field.getName() + " must be of type PgEmbedded");
+                    if (!VIEWS.contains(field.getType())) {
+                        throw new ExtensionConfigurationException("@FreshDatabase field " + field.getName()
+                                + " must be of type PgEmbedded, TestDatabase, ServedDatabase, DataSource, Connection"
+                                + " or String");
                     }
                     if (Modifier.isFinal(field.getModifiers())) {
                         throw new ExtensionConfigurationException(

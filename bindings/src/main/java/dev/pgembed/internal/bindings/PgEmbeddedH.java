@@ -1025,6 +1025,248 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_cluster_open {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_cluster_open");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * pgembed_cluster *pgembed_cluster_open(const char *datadir, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static FunctionDescriptor pgembed_cluster_open$descriptor() {
+        return pgembed_cluster_open.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * pgembed_cluster *pgembed_cluster_open(const char *datadir, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MethodHandle pgembed_cluster_open$handle() {
+        return pgembed_cluster_open.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * pgembed_cluster *pgembed_cluster_open(const char *datadir, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_cluster_open$address() {
+        return pgembed_cluster_open.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * pgembed_cluster *pgembed_cluster_open(const char *datadir, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_cluster_open(MemorySegment datadir, int nsettings, MemorySegment settings, MemorySegment error) {
+        var mh$ = pgembed_cluster_open.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_cluster_open", datadir, nsettings, settings, error);
+            }
+            return (MemorySegment)mh$.invokeExact(datadir, nsettings, settings, error);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_connect {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_connect");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, const char *user, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static FunctionDescriptor pgembed_connect$descriptor() {
+        return pgembed_connect.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, const char *user, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MethodHandle pgembed_connect$handle() {
+        return pgembed_connect.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, const char *user, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_connect$address() {
+        return pgembed_connect.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, const char *user, int nsettings, const char *const *settings, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_connect(MemorySegment cluster, MemorySegment dbname, MemorySegment user, int nsettings, MemorySegment settings, MemorySegment error) {
+        var mh$ = pgembed_connect.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_connect", cluster, dbname, user, nsettings, settings, error);
+            }
+            return (MemorySegment)mh$.invokeExact(cluster, dbname, user, nsettings, settings, error);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_cluster_close {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_cluster_close");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_close(pgembed_cluster *cluster, pgembed_error **error)
+     * }
+     */
+    public static FunctionDescriptor pgembed_cluster_close$descriptor() {
+        return pgembed_cluster_close.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_close(pgembed_cluster *cluster, pgembed_error **error)
+     * }
+     */
+    public static MethodHandle pgembed_cluster_close$handle() {
+        return pgembed_cluster_close.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_close(pgembed_cluster *cluster, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_cluster_close$address() {
+        return pgembed_cluster_close.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_cluster_close(pgembed_cluster *cluster, pgembed_error **error)
+     * }
+     */
+    public static int pgembed_cluster_close(MemorySegment cluster, MemorySegment error) {
+        var mh$ = pgembed_cluster_close.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_cluster_close", cluster, error);
+            }
+            return (int)mh$.invokeExact(cluster, error);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_cluster_set_log_callback {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_cluster_set_log_callback");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pgembed_cluster_set_log_callback(pgembed_cluster *cluster, pgembed_log_fn fn, void *context)
+     * }
+     */
+    public static FunctionDescriptor pgembed_cluster_set_log_callback$descriptor() {
+        return pgembed_cluster_set_log_callback.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pgembed_cluster_set_log_callback(pgembed_cluster *cluster, pgembed_log_fn fn, void *context)
+     * }
+     */
+    public static MethodHandle pgembed_cluster_set_log_callback$handle() {
+        return pgembed_cluster_set_log_callback.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pgembed_cluster_set_log_callback(pgembed_cluster *cluster, pgembed_log_fn fn, void *context)
+     * }
+     */
+    public static MemorySegment pgembed_cluster_set_log_callback$address() {
+        return pgembed_cluster_set_log_callback.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pgembed_cluster_set_log_callback(pgembed_cluster *cluster, pgembed_log_fn fn, void *context)
+     * }
+     */
+    public static void pgembed_cluster_set_log_callback(MemorySegment cluster, MemorySegment fn, MemorySegment context) {
+        var mh$ = pgembed_cluster_set_log_callback.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_cluster_set_log_callback", cluster, fn, context);
+            }
+            mh$.invokeExact(cluster, fn, context);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_exec {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             PgEmbeddedH.C_POINTER,

@@ -1,0 +1,10 @@
+CREATE INDEX address_customer ON address (customer);
+CREATE INDEX product_category ON product (category);
+CREATE INDEX product_attrs ON product USING gin (attrs);
+CREATE INDEX orders_customer_placed ON orders (customer, placed DESC);
+CREATE INDEX order_line_product ON order_line (product);
+CREATE INDEX payment_orders ON payment (orders);
+CREATE INDEX shipment_orders ON shipment (orders);
+CREATE INDEX review_product ON review (product, stars);
+CREATE VIEW order_total AS SELECT orders, sum(amount * quantity) AS total FROM order_line GROUP BY orders;
+CREATE FUNCTION current_price(p bigint) RETURNS numeric LANGUAGE sql STABLE AS $$ SELECT amount FROM price WHERE product = p AND valid_from <= current_date ORDER BY valid_from DESC LIMIT 1 $$;

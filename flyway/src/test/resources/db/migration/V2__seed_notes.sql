@@ -1,0 +1,1 @@
+INSERT INTO note (body, tags) VALUES ('first', '{a}'), ('second', '{a,b}');
