@@ -33,10 +33,12 @@ sed -i -E '/^(timezone|log_timezone)[[:space:]]*=/d' "$work/data/postgresql.conf
 conf="$work/data/postgresql.conf"
 {
 	echo "# The settings initdb chose; share/postgresql/postgresql.conf.sample documents them all."
-	grep -Ev '^[[:space:]]*(#|$)|^(max|min)_wal_size' "$conf"
-	# as with the 1 MB segments before: a checkpoint every 64 MB of WAL, two segments kept
+	grep -Ev '^[[:space:]]*(#|$)|^(max|min)_wal_size|^wal_buffers' "$conf"
+	# as with the 1 MB segments before: a checkpoint every 64 MB of WAL, two segments kept,
+	# and 1 MB of WAL buffers (PostgreSQL sizes them to a segment at most; every open zeroes them)
 	echo "max_wal_size = 64MB"
 	echo "min_wal_size = 32MB"
+	echo "wal_buffers = 1MB"
 } >"$conf.new"
 mv "$conf.new" "$conf"
 # The relation cache's init files (global/ and base/5/pg_internal.init), which an engine keeps
