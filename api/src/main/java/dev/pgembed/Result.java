@@ -1,6 +1,7 @@
 package dev.pgembed;
 
 import dev.pgembed.internal.bindings.PgEmbeddedH;
+import dev.pgembed.internal.bindings.pgembed_cell;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,7 +27,8 @@ import java.util.stream.StreamSupport;
  * <p>A result may be read by several threads at once while it is open.
  */
 public final class Result implements AutoCloseable, Iterable<Row> {
-    static final long CELL_SIZE = 16;
+    /* the cells of all rows, row after row, each a pgembed_cell as the bindings lay it out */
+    static final long CELL_SIZE = pgembed_cell.sizeof();
     /** All memory, but scoped to the result's arena: every read through it checks that the arena is alive. */
     final MemorySegment all;
     final MemorySegment cells;
