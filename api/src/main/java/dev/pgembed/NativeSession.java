@@ -258,10 +258,19 @@ final class NativeSession {
         }
     }
 
-    static void createCluster(Path d) {
+    /*
+     * A new cluster, on disk before this returns (DURABLE), flushed by a thread of its own right after
+     * (RELAXED: as its commits, a power loss in those milliseconds may cost it), or left to the kernel (NONE)
+     */
+    static void createCluster(Path d, Durability durability) {
+        int flush = switch (durability) {
+            case DURABLE -> PgEmbeddedH.PGEMBED_FLUSH_NOW();
+            case RELAXED -> PgEmbeddedH.PGEMBED_FLUSH_SOON();
+            case NONE -> PgEmbeddedH.PGEMBED_FLUSH_NEVER();
+        };
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            if (PgEmbeddedH.pgembed_create_cluster(arena.allocateFrom(d.toString()), errOut) != 0) {
+            if (PgEmbeddedH.pgembed_create_cluster_flush(arena.allocateFrom(d.toString()), flush, errOut) != 0) {
                 throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
             }
         }
