@@ -458,7 +458,7 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     private static Result newBatch(NativeSession.Raw r) {
-        return new Result(r.ptr(), Arena.ofShared(), true, r.notices());
+        return new Result(r, Arena.ofShared(), true);
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */
