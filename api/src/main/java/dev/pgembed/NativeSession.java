@@ -110,7 +110,8 @@ final class NativeSession {
         if (status == ERROR || status == FATAL || status == MISUSE) {
             PgException ex;
             try {
-                ex = PgException.fromNative(pgembed_result_header.error(header), status == FATAL);
+                ex = PgException.fromNative(pgembed_result_header.error(header), status == FATAL)
+                        .inBatch(pgembed_result_header.failed_set(header));
             } finally {
                 PgEmbeddedH.pgembed_result_free(raw);
             }
