@@ -1,19 +1,41 @@
 package dev.pgembed;
 
-import java.math.BigDecimal;
-import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.LocalTime;
-import java.time.OffsetDateTime;
+import java.lang.reflect.Array;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
-import java.util.function.Function;
-import java.util.function.IntFunction;
 
-/** Parses PostgreSQL's text form of one-dimensional arrays. */
+/** PostgreSQL's text form of one-dimensional arrays: written for parameters, parsed from results. */
 final class ArrayText {
     private ArrayText() {
+    }
+
+    /** The literal of a one-dimensional Java array of the element type's parameter classes. */
+    static String format(Object a, PgType element) {
+        int n = Array.getLength(a);
+        StringBuilder sb = new StringBuilder(2 + n * 4).append('{');
+        for (int i = 0; i < n; i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            Object e = Array.get(a, i);
+            if (e == null) {
+                sb.append("NULL");
+            } else if (element.bareInArrays) {
+                sb.append(element.text(e));
+            } else {
+                String s = element.text(e);
+                sb.append('"');
+                for (int k = 0; k < s.length(); k++) {
+                    char c = s.charAt(k);
+                    if (c == '"' || c == '\\') {
+                        sb.append('\\');
+                    }
+                    sb.append(c);
+                }
+                sb.append('"');
+            }
+        }
+        return sb.append('}').toString();
     }
 
     /** The elements (null for NULL), or null when the text is not a one-dimensional array. */
@@ -66,32 +88,5 @@ final class ArrayText {
             i++; // comma
         }
         return null;
-    }
-
-    static Object convert(int arrayType, List<String> elems) {
-        return switch (arrayType) {
-            case 1000 -> map(elems, Boolean[]::new, e -> e.equals("t") || e.equals("true"));
-            case 1005 -> map(elems, Short[]::new, Short::valueOf);
-            case 1007 -> map(elems, Integer[]::new, Integer::valueOf);
-            case 1016 -> map(elems, Long[]::new, Long::valueOf);
-            case 1021 -> map(elems, Float[]::new, Float::valueOf);
-            case 1022 -> map(elems, Double[]::new, Double::valueOf);
-            case 1231 -> map(elems, BigDecimal[]::new, BigDecimal::new);
-            case 2951 -> map(elems, UUID[]::new, UUID::fromString);
-            case 1182 -> map(elems, LocalDate[]::new, Row.Temporal::date);
-            case 1183 -> map(elems, LocalTime[]::new, Row.Temporal::time);
-            case 1115 -> map(elems, LocalDateTime[]::new, e -> Row.Temporal.timestamp(e).toLocalDateTime());
-            case 1185 -> map(elems, OffsetDateTime[]::new, Row.Temporal::timestamp);
-            default -> elems.toArray(new String[0]);
-        };
-    }
-
-    private static <T> T[] map(List<String> elems, IntFunction<T[]> make, Function<String, T> f) {
-        T[] a = make.apply(elems.size());
-        for (int i = 0; i < a.length; i++) {
-            String e = elems.get(i);
-            a[i] = e == null ? null : f.apply(e);
-        }
-        return a;
     }
 }

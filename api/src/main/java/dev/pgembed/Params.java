@@ -3,16 +3,8 @@ package dev.pgembed;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.reflect.Array;
-import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.LocalTime;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.util.UUID;
+import java.util.List;
 
 /** Encodes Java values as parameters of PostgreSQL's extended protocol (text form, binary for byte[]). */
 final class Params {
@@ -46,29 +38,42 @@ final class Params {
         return e;
     }
 
+    /* parameter sets of a batch, one after the other: set s's parameter i at s * nparams + i */
+    static Encoded encodeSets(List<Object[]> sets, int nparams) {
+        Encoded e = new Encoded(Math.multiplyExact(sets.size(), nparams));
+        for (int s = 0; s < sets.size(); s++) {
+            Object[] set = sets.get(s);
+            if (set.length != nparams) {
+                throw new IllegalArgumentException("parameter set " + s + " has " + set.length
+                        + " values, the first one has " + nparams);
+            }
+            for (int i = 0; i < nparams; i++) {
+                encodeOne(set[i], s * nparams + i, e.types, e.values, e.formats, i + 1);
+            }
+        }
+        return e;
+    }
+
     static void encodeOne(Object v, int i, int[] types, byte[][] values, int[] formats, int number) {
         if (v == null) {
-            types[i] = 0;
+            types[i] = PgType.Oid.UNSPECIFIED;
             values[i] = null;
-            formats[i] = 0;
+            formats[i] = NativeSession.FORMAT_TEXT;
             return;
         }
-        if (v instanceof byte[] b) {
-            types[i] = 17;
-            values[i] = b;
-            formats[i] = 1;
-            return;
-        }
-        int oid = oidOf(v);
-        if (oid < 0) {
+        PgType.Parameter p = PgType.parameter(v.getClass());
+        if (p == null) {
             throw new IllegalArgumentException("parameter $" + number + " has the unsupported type "
-                    + v.getClass().getName() + ": pass Integer, Long, Short, Double, Float, BigDecimal, String,"
-                    + " byte[], Boolean, UUID, LocalDate, LocalTime, LocalDateTime, OffsetDateTime, Instant,"
-                    + " arrays of these, or null");
+                    + v.getClass().getName() + ": pass " + PgType.PARAMETER_CLASSES + ", arrays of these, or null");
         }
-        types[i] = oid;
-        formats[i] = 0;
-        values[i] = nulTerminated(text(v));
+        types[i] = p.oid();
+        if (p.binary()) {
+            values[i] = (byte[]) v;
+            formats[i] = NativeSession.FORMAT_BINARY;
+            return;
+        }
+        formats[i] = NativeSession.FORMAT_TEXT;
+        values[i] = nulTerminated(p.text(v));
     }
 
     static byte[] nulTerminated(String s) {
@@ -82,169 +87,6 @@ final class Params {
         byte[] r = new byte[b.length + 1];
         System.arraycopy(b, 0, r, 0, b.length);
         return r;
-    }
-
-    /** The type OID to send for a value, 0 to let PostgreSQL infer it, -1 when unsupported. */
-    static int oidOf(Object v) {
-        return switch (v) {
-            case Integer x -> 23;
-            case Long x -> 20;
-            case Short x -> 21;
-            case Double x -> 701;
-            case Float x -> 700;
-            case BigDecimal x -> 1700;
-            case String x -> 0;
-            case Boolean x -> 16;
-            case UUID x -> 2950;
-            case LocalDate x -> 1082;
-            case LocalTime x -> 1083;
-            case LocalDateTime x -> 1114;
-            case OffsetDateTime x -> 1184;
-            case Instant x -> 1184;
-            case int[] x -> 1007;
-            case long[] x -> 1016;
-            case short[] x -> 1005;
-            case double[] x -> 1022;
-            case float[] x -> 1021;
-            case boolean[] x -> 1000;
-            case Integer[] x -> 1007;
-            case Long[] x -> 1016;
-            case Short[] x -> 1005;
-            case Double[] x -> 1022;
-            case Float[] x -> 1021;
-            case Boolean[] x -> 1000;
-            case BigDecimal[] x -> 1231;
-            case String[] x -> 1009;
-            case UUID[] x -> 2951;
-            case LocalDate[] x -> 1182;
-            case LocalTime[] x -> 1183;
-            case LocalDateTime[] x -> 1115;
-            case OffsetDateTime[] x -> 1185;
-            case Instant[] x -> 1185;
-            default -> -1;
-        };
-    }
-
-    /** PostgreSQL's text input form of a supported value. */
-    static String text(Object v) {
-        return switch (v) {
-            case String s -> s;
-            case Integer x -> x.toString();
-            case Long x -> x.toString();
-            case Short x -> x.toString();
-            case Double x -> x.toString();
-            case Float x -> x.toString();
-            case BigDecimal x -> x.toPlainString();
-            case Boolean x -> x ? "t" : "f";
-            case UUID x -> x.toString();
-            case LocalDate x -> date(x);
-            case LocalTime x -> x.toString();
-            case LocalDateTime x -> timestamp(x, null);
-            case OffsetDateTime x -> timestamp(x.toLocalDateTime(), x.getOffset());
-            case Instant x -> x.equals(Instant.MAX) ? "infinity" : x.equals(Instant.MIN) ? "-infinity"
-                    : timestamp(LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
-                    ZoneOffset.UTC);
-            default -> {
-                if (v.getClass().isArray()) {
-                    yield array(v);
-                }
-                throw new IllegalArgumentException("unsupported parameter type " + v.getClass().getName());
-            }
-        };
-    }
-
-    private static String array(Object a) {
-        int n = Array.getLength(a);
-        StringBuilder sb = new StringBuilder(2 + n * 4).append('{');
-        boolean numeric = a instanceof int[] || a instanceof long[] || a instanceof short[] || a instanceof double[]
-                || a instanceof float[] || a instanceof Integer[] || a instanceof Long[] || a instanceof Short[]
-                || a instanceof Double[] || a instanceof Float[] || a instanceof BigDecimal[];
-        for (int i = 0; i < n; i++) {
-            if (i > 0) {
-                sb.append(',');
-            }
-            Object e = Array.get(a, i);
-            if (e == null) {
-                sb.append("NULL");
-            } else if (numeric || e instanceof Boolean) {
-                sb.append(text(e));
-            } else {
-                String s = text(e);
-                sb.append('"');
-                for (int k = 0; k < s.length(); k++) {
-                    char c = s.charAt(k);
-                    if (c == '"' || c == '\\') {
-                        sb.append('\\');
-                    }
-                    sb.append(c);
-                }
-                sb.append('"');
-            }
-        }
-        return sb.append('}').toString();
-    }
-
-    static String date(LocalDate d) {
-        if (d.equals(LocalDate.MAX)) {
-            return "infinity";
-        }
-        if (d.equals(LocalDate.MIN)) {
-            return "-infinity";
-        }
-        StringBuilder sb = new StringBuilder(16);
-        appendDate(sb, d);
-        if (d.getYear() <= 0) {
-            sb.append(" BC");
-        }
-        return sb.toString();
-    }
-
-    private static void appendDate(StringBuilder sb, LocalDate d) {
-        int y = d.getYear() <= 0 ? 1 - d.getYear() : d.getYear();
-        String ys = Integer.toString(y);
-        for (int i = ys.length(); i < 4; i++) {
-            sb.append('0');
-        }
-        sb.append(ys).append('-');
-        two(sb, d.getMonthValue()).append('-');
-        two(sb, d.getDayOfMonth());
-    }
-
-    private static StringBuilder two(StringBuilder sb, int v) {
-        if (v < 10) {
-            sb.append('0');
-        }
-        return sb.append(v);
-    }
-
-    static String timestamp(LocalDateTime t, ZoneOffset offset) {
-        if (t.equals(LocalDateTime.MAX) || (offset != null && t.equals(OffsetDateTime.MAX.toLocalDateTime()))) {
-            return "infinity";
-        }
-        if (t.equals(LocalDateTime.MIN) || (offset != null && t.equals(OffsetDateTime.MIN.toLocalDateTime()))) {
-            return "-infinity";
-        }
-        StringBuilder sb = new StringBuilder(40);
-        appendDate(sb, t.toLocalDate());
-        sb.append(' ').append(t.toLocalTime());
-        if (t.toLocalTime().getSecond() == 0 && t.toLocalTime().getNano() == 0) {
-            sb.append(":00");
-        }
-        if (offset != null) {
-            int s = offset.getTotalSeconds();
-            sb.append(s < 0 ? '-' : '+');
-            s = Math.abs(s);
-            two(sb, s / 3600).append(':');
-            two(sb, (s / 60) % 60);
-            if (s % 60 != 0) {
-                sb.append(':');
-                two(sb, s % 60);
-            }
-        }
-        if (t.getYear() <= 0) {
-            sb.append(" BC");
-        }
-        return sb.toString();
     }
 
     /** Copies encoded parameters into native memory allocated from the arena. */
@@ -279,7 +121,7 @@ final class Params {
             } else {
                 MemorySegment.copy(v, 0, slab, ValueLayout.JAVA_BYTE, off, v.length);
                 vals.setAtIndex(ValueLayout.ADDRESS, i, MemorySegment.ofAddress(slab.address() + off));
-                lens.setAtIndex(ValueLayout.JAVA_INT, i, formats[i] == 1 ? v.length : v.length - 1);
+                lens.setAtIndex(ValueLayout.JAVA_INT, i, formats[i] == NativeSession.FORMAT_BINARY ? v.length : v.length - 1);
                 off += v.length;
             }
             fmts.setAtIndex(ValueLayout.JAVA_INT, i, formats[i]);

@@ -2,8 +2,6 @@ package dev.pgembed;
 
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
-import dev.pgembed.internal.bindings.PgEmbeddedH;
-import dev.pgembed.internal.bindings.pgembed_log_fn;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,39 +11,16 @@ import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * A PostgreSQL 18 database running inside this JVM: one backend session on one data directory, no
@@ -78,96 +53,58 @@ import java.util.stream.Stream;
  * At most 15 databases can be open at once in one process, and a directory can be open only once.
  */
 public final class PgEmbedded implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger("dev.pgembed");
-    private static final Set<PgEmbedded> OPEN = ConcurrentHashMap.newKeySet();
-    private static final Map<Long, String> NAMES = new ConcurrentHashMap<>();
-    private static final AtomicLong IDS = new AtomicLong();
-    private static volatile MemorySegment logStub;
-    private static boolean hookInstalled;
-
-    static final int COMMAND_OK = 0;
-    static final int TUPLES_OK = 1;
-    static final int EMPTY_QUERY = 2;
-    static final int COPY_IN = 3;
-    static final int COPY_OUT = 4;
-    static final int SUSPENDED = 5;
-    static final int ERROR = 6;
-    static final int FATAL = 7;
-    static final int MISUSE = 8;
-    static final int FORMAT_TEXT = 0;
-    static final int FORMAT_AUTO = -1;
-
-    private final long id = IDS.incrementAndGet();
-    private final Path dir;
-    private final boolean deleteOnClose;
-    private final Duration waitTimeout;
-    private final Consumer<Notice> noticeListener;
+    /*
+     * The facade. Each method checks its arguments, then runs its native part through session.call: Session
+     * takes turns (the lock, the owner of the session, the wait), NativeSession makes the native calls and
+     * checks their results. Opening's steps are Opening's, the process-wide registries Instances', and the
+     * types of parameters and values PgType's.
+     */
+    final long id = Instances.nextId();
+    final Path dir;
+    final boolean deleteOnClose;
     private final String sessionRole;
-    private final String label;
-
-    final ReentrantLock lock = new ReentrantLock();
-    private final Condition released = lock.newCondition();
-    private final Object engineGuard = new Object();
-    /* the native engine; null once released (guarded by engineGuard for cancel(), changed under lock) */
-    private MemorySegment engine;
-    private volatile boolean open = true;
-    private volatile boolean closed;
-    private volatile String endReason;
-    private volatile TransactionStatus txStatus = TransactionStatus.IDLE;
-    /* ownership (under lock): the Thread of a direct-API transaction, or an EngineBridge.Token */
-    private Object owner;
-    /* runs before direct API calls (pgembed-jdbc hands the session back); see EngineBridge */
-    private volatile EngineBridge.DirectHook directHook;
-    final Deque<Transaction> txStack = new ArrayDeque<>();
-    RowCursor openCursor;
+    final String label;
+    final Session session;
     private final AtomicLong statementIds = new AtomicLong();
     private final AtomicLong savepointIds = new AtomicLong();
-    private ExecutorService helper;
 
     static {
         EngineBridge.install(new BridgeAccess());
     }
 
-    /* the internal door of pgembed-jdbc (see EngineBridge): not API */
+    /*
+     * the internal door of pgembed-jdbc: EngineBridge's implementation, installed from here so that it can reach
+     * the session without making it public (the JDK's SharedSecrets pattern; see EngineBridge): not API
+     */
     private static final class BridgeAccess implements EngineBridge.Access {
         @Override
         public MemorySegment engine(PgEmbedded db) {
-            synchronized (db.engineGuard) {
-                return db.engine;
-            }
+            return db.session.natives().engineFromAnyThread();
         }
 
         @Override
         public int run(PgEmbedded db, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
-            return db.runAs(token, body);
+            return db.session.runAs(token, body);
         }
 
         @Override
         public void setDirectHook(PgEmbedded db, EngineBridge.DirectHook hook) {
-            db.directHook = hook;
+            db.session.setDirectHook(hook);
         }
 
         @Override
         public PgEmbedded findOpen(Path d) {
-            Path n = d.toAbsolutePath().normalize();
-            for (PgEmbedded db : OPEN) {
-                if (db.open && !db.deleteOnClose && db.dir.equals(n)) {
-                    return db;
-                }
-            }
-            return null;
+            return Instances.findOpen(d);
         }
     }
 
     private PgEmbedded(MemorySegment engine, Path dir, boolean deleteOnClose, Duration waitTimeout,
                        Consumer<Notice> noticeListener, String sessionRole) {
-        this.engine = engine;
         this.sessionRole = sessionRole;
         this.dir = dir;
         this.deleteOnClose = deleteOnClose;
-        this.waitTimeout = waitTimeout;
-        this.noticeListener = noticeListener;
         this.label = "PgEmbedded[" + dir + "]";
+        this.session = new Session(engine, label, waitTimeout, noticeListener, id);
     }
 
     // =============================================================================================
@@ -351,16 +288,16 @@ public final class PgEmbedded implements AutoCloseable {
          */
         public PgEmbedded open() {
             NativeLoader.load(nativeDirectory);
-            ensureLogStub();
+            Instances.ensureLogStub();
             Path d;
             boolean temp = dir == null;
             if (temp) {
-                d = createTempDir();
+                d = Opening.createTempDir();
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                prepareDirectory(d);
+                Opening.prepareDirectory(d, durability);
                 return start(d, temp);
             } catch (RuntimeException | Error e) {
                 if (temp) {
@@ -371,526 +308,16 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = new LinkedHashMap<>();
-            all.put("TimeZone", zoneSetting(timeZone != null ? timeZone : ZoneId.systemDefault()));
-            all.put("DateStyle", "ISO, MDY");
-            all.put("client_encoding", "UTF8");
-            if (durability != Durability.DURABLE) {
-                all.put("synchronous_commit", "off");
-            }
-            if (durability == Durability.NONE) {
-                all.put("fsync", "off");
-                all.put("full_page_writes", "off");
-            }
-            for (Map.Entry<String, String> s : settings.entrySet()) {
-                all.keySet().removeIf(k -> k.equalsIgnoreCase(s.getKey()));
-                all.put(s.getKey(), s.getValue());
-            }
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, Math.max(1, all.size()));
-                int i = 0;
-                for (Map.Entry<String, String> s : all.entrySet()) {
-                    arr.setAtIndex(ValueLayout.ADDRESS, i++, arena.allocateFrom(s.getKey() + "=" + s.getValue()));
-                }
-                MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-                MemorySegment e = PgEmbeddedH.pgembed_open_as(arena.allocateFrom(d.toString()),
-                        database == null ? MemorySegment.NULL : arena.allocateFrom(database),
-                        sessionRole == null ? MemorySegment.NULL : arena.allocateFrom(sessionRole),
-                        all.size(), arr, errOut);
-                if (e.address() == 0) {
-                    throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
-                }
-                PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
-                NAMES.put(db.id, d.getFileName() == null ? d.toString() : d.getFileName().toString());
-                PgEmbeddedH.pgembed_set_log_callback(e, logStub, MemorySegment.ofAddress(db.id));
-                OPEN.add(db);
-                installHook();
-                try {
-                    Backup.dropStaleSlots(db, d);
-                } catch (PgException ignored) {
-                    // a session role without REPLICATION cannot drop them; the next backup() will
-                }
-                return db;
-            }
-        }
-    }
-
-    private static String zoneSetting(ZoneId zone) {
-        if (zone instanceof ZoneOffset off) {
-            int s = off.getTotalSeconds();
-            if (s == 0) {
-                return "UTC";
-            }
-            // POSIX: the offset is west-positive
-            int a = Math.abs(s);
-            String hm = String.format(Locale.ROOT, "%02d:%02d:%02d", a / 3600, (a / 60) % 60, a % 60);
-            return "<" + (s > 0 ? "+" : "-") + hm.replace(":", "") + ">" + (s > 0 ? "-" : "+") + hm;
-        }
-        return zone.getId();
-    }
-
-    private static Path createTempDir() {
-        Path shm = Path.of("/dev/shm");
-        Path base = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
-        try {
-            return Files.createTempDirectory(base, "pgembed-mem-");
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not create a temporary directory under " + base, e);
-        }
-    }
-
-    private static void prepareDirectory(Path d) {
-        boolean create;
-        if (Files.isDirectory(d)) {
-            try (Stream<Path> s = Files.list(d)) {
-                create = s.findAny().isEmpty();
-            } catch (IOException e) {
-                throw new UncheckedIOException("could not read directory " + d, e);
-            }
-            if (!create) {
-                try (Arena arena = Arena.ofConfined()) {
-                    if (PgEmbeddedH.pgembed_is_cluster(arena.allocateFrom(d.toString())) == 0) {
-                        // what a creation killed midway left is created again (pgembed_create_cluster)
-                        create = Files.isRegularFile(d.resolve("pgembed.creating"));
-                        if (!create) {
-                            throw notCluster(d);
-                        }
-                    }
-                }
-            }
-        } else if (Files.exists(d)) {
-            throw notCluster(d);
-        } else {
-            create = true;
+            Map<String, String> all = Opening.settings(durability, timeZone, settings);
+            MemorySegment e = NativeSession.open(d, database, sessionRole, all);
+            PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
+            Instances.register(db, d);
             try {
-                if (d.getParent() != null) {
-                    Files.createDirectories(d.getParent());
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("could not create " + d.getParent(), e);
+                Backup.dropStaleSlots(db, d);
+            } catch (PgException ignored) {
+                // a session role without REPLICATION cannot drop them; the next backup() will
             }
-        }
-        if (create) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-                if (PgEmbeddedH.pgembed_create_cluster(arena.allocateFrom(d.toString()), errOut) != 0) {
-                    throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
-                }
-            }
-        }
-    }
-
-    private static PgException notCluster(Path d) {
-        return new PgException("55000", "\"" + d + "\" is neither empty nor a PostgreSQL database cluster"
-                + " (no PG_VERSION file): give an absent or empty directory to create a database, or the"
-                + " directory of an existing one");
-    }
-
-    /* an error returned through an out-parameter: copied, then freed */
-    private static PgException nativeError(MemorySegment err, String fallback) {
-        if (err.address() == 0) {
-            return new PgException("58000", fallback);
-        }
-        try {
-            return PgException.fromNative(err, false);
-        } finally {
-            PgEmbeddedH.pgembed_error_free(err);
-        }
-    }
-
-    // =============================================================================================
-    // Logging and shutdown
-    // =============================================================================================
-
-    private static synchronized void ensureLogStub() {
-        if (logStub == null) {
-            logStub = pgembed_log_fn.allocate(PgEmbedded::onLog, Arena.global());
-            // also for engines that are still starting (their messages come before open returns)
-            PgEmbeddedH.pgembed_set_default_log_callback(logStub, MemorySegment.NULL);
-        }
-    }
-
-    private static void onLog(MemorySegment context, int elevel, MemorySegment line) {
-        try {
-            System.Logger.Level level = elevel >= 22 ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG;
-            if (LOG.isLoggable(level)) {
-                String name = NAMES.getOrDefault(context.address(), "?");
-                LOG.log(level, "[" + name + "] " + line.getString(0));
-            }
-        } catch (Throwable ignored) {
-            // an exception must not unwind into native code
-        }
-    }
-
-    private static synchronized void installHook() {
-        if (!hookInstalled) {
-            hookInstalled = true;
-            Runtime.getRuntime().addShutdownHook(new Thread(PgEmbedded::closeAllAtExit, "pgembed-shutdown"));
-        }
-    }
-
-    private static void closeAllAtExit() {
-        for (PgEmbedded db : List.copyOf(OPEN)) {
-            try {
-                db.cancel();
-                if (db.lock.tryLock(5, TimeUnit.SECONDS)) {
-                    try {
-                        db.close();
-                    } finally {
-                        db.lock.unlock();
-                    }
-                } else {
-                    LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"
-                            + " of its cancellation; not closed cleanly at exit");
-                }
-            } catch (Throwable t) {
-                LOG.log(System.Logger.Level.WARNING, db.label + ": closing at exit failed", t);
-            }
-        }
-        if (OPEN.isEmpty() && logStub != null) {
-            // no log line may call back into a JVM that is going away
-            PgEmbeddedH.pgembed_set_default_log_callback(MemorySegment.NULL, MemorySegment.NULL);
-        }
-    }
-
-    // =============================================================================================
-    // Calls: lock, ownership, status
-    // =============================================================================================
-
-    /** A native operation run with the lock held and the engine open. */
-    @FunctionalInterface
-    interface Op<T> {
-        T run(MemorySegment engine) throws IOException;
-    }
-
-    /** Raw native result, checked: not an error. */
-    record Raw(MemorySegment ptr, int status, List<Notice> notices) {
-        long rowsAffected() {
-            return PgEmbeddedH.pgembed_result_rows_affected(ptr);
-        }
-
-        String commandTag() {
-            return PgEmbeddedH.pgembed_result_command_tag(ptr).getString(0);
-        }
-
-        void free() {
-            PgEmbeddedH.pgembed_result_free(ptr);
-        }
-    }
-
-    <T> T call(Op<T> op) {
-        enter();
-        try {
-            EngineBridge.DirectHook hook = directHook;
-            if (hook != null) {
-                hook.beforeDirectCall(engine);
-            }
-            return op.run(engine);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            exit();
-        }
-    }
-
-    private void enter() {
-        lock.lock();
-        try {
-            awaitTurn(Thread.currentThread());
-        } catch (RuntimeException | Error e) {
-            lock.unlock();
-            throw e;
-        }
-    }
-
-    private void exit() {
-        try {
-            Thread me = Thread.currentThread();
-            if (open && (!txStack.isEmpty() || openCursor != null || txStatus != TransactionStatus.IDLE)) {
-                owner = me;
-            } else if (owner != null) {
-                owner = null;
-                released.signalAll();
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /* me: the calling Thread (direct API) or an EngineBridge.Token (a protocol client) */
-    private void awaitTurn(Object me) {
-        ensureOpen();
-        if (owner == null || owner == me) {
-            return;
-        }
-        Thread self = Thread.currentThread();
-        long deadline = System.nanoTime() + waitTimeout.toNanos();
-        while (owner != null && owner != me) {
-            if (owner instanceof Thread t && !t.isAlive()) {
-                recoverAbandoned();
-                break;
-            }
-            Thread holder = owner instanceof Thread t ? t : ((EngineBridge.Token) owner).thread();
-            if (holder == self) {
-                throw new PgException("55P03", "this thread already holds an open transaction on " + label + " ("
-                        + describe(owner) + "), and " + (me instanceof Thread ? "the direct API" : me)
-                        + " wants the same database session: an embedded database has one session, so a second,"
-                        + " independent transaction cannot start on the thread that holds the first (it would wait"
-                        + " for itself). Commit or roll back the first one before, or use a savepoint / nested"
-                        + " transaction instead of a new one (e.g. Spring's REQUIRES_NEW)");
-            }
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                throw new PgException("55P03", "waited " + waitTimeout.toMillis() + " ms for the transaction of "
-                        + describe(owner) + " to end: a transaction belongs to the thread that began it (or to"
-                        + " its JDBC connection), other callers wait until it commits or rolls back (raise"
-                        + " transactionWaitTimeout, or keep transactions short)");
-            }
-            try {
-                released.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new PgException("57014", "interrupted while waiting for another thread's transaction");
-            }
-            ensureOpen();
-        }
-    }
-
-    private static String describe(Object owner) {
-        return owner instanceof Thread t ? "thread \"" + t.getName() + "\"" : String.valueOf(owner);
-    }
-
-    /* runs a protocol client's work (see EngineBridge.run) */
-    int runAs(EngineBridge.Token token, EngineBridge.Body body) throws IOException {
-        lock.lock();
-        try {
-            awaitTurn(token);
-            int state = body.run(engine);
-            switch (state) {
-                case EngineBridge.IDLE -> {
-                    txStatus = TransactionStatus.IDLE;
-                    if (owner != null) {
-                        owner = null;
-                        released.signalAll();
-                    }
-                }
-                case EngineBridge.IN_TRANSACTION, EngineBridge.FAILED, EngineBridge.BUSY -> {
-                    if (state != EngineBridge.BUSY) {
-                        txStatus = state == EngineBridge.FAILED ? TransactionStatus.FAILED
-                                : TransactionStatus.IN_TRANSACTION;
-                    }
-                    owner = token;
-                }
-                case EngineBridge.ENDED -> engineEnded("the engine ended");
-                default -> throw new IllegalArgumentException("state " + state);
-            }
-            return state;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /* the owner thread died with a transaction open: roll it back */
-    private void recoverAbandoned() {
-        LOG.log(System.Logger.Level.WARNING, label + ": thread \"" + ((Thread) owner).getName()
-                + "\" ended with a transaction open; rolling it back");
-        for (Transaction t : txStack) {
-            t.ended = true;
-        }
-        txStack.clear();
-        if (openCursor != null) {
-            RowCursor c = openCursor;
-            openCursor = null;
-            c.abandon();
-            if (c.viaHelper) {
-                // a cursor belongs to the OS thread that opened it: close it there
-                try {
-                    onHelper(en -> {
-                        PgEmbeddedH.pgembed_result_free(PgEmbeddedH.pgembed_cursor_close(en));
-                        return null;
-                    }, engine);
-                } catch (IOException | RuntimeException ignored) {
-                    // best effort
-                }
-            }
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom("ROLLBACK"));
-            int st = PgEmbeddedH.pgembed_result_status(raw);
-            if (st != MISUSE) {
-                txStatus = TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw));
-            }
-            PgEmbeddedH.pgembed_result_free(raw);
-            if (st == FATAL) {
-                engineEnded("the engine ended");
-            }
-        }
-        owner = null;
-    }
-
-    void ensureOpen() {
-        if (!open) {
-            String why = endReason;
-            throw new IllegalStateException(label + " is closed" + (why != null ? " (" + why + ")" : ""));
-        }
-    }
-
-    /**
-     * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
-     * transaction status; ends a COPY that a non-COPY call started.
-     */
-    Raw check(MemorySegment raw, boolean copyAllowed) {
-        if (raw.address() == 0) {
-            throw new PgException("53200", "out of memory");
-        }
-        int status = PgEmbeddedH.pgembed_result_status(raw);
-        List<Notice> notices = notices(raw);
-        if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
-            txStatus = TransactionStatus.of(PgEmbeddedH.pgembed_result_transaction_status(raw));
-        }
-        if (status == ERROR || status == FATAL || status == MISUSE) {
-            PgException ex;
-            try {
-                ex = PgException.fromNative(PgEmbeddedH.pgembed_result_error(raw), status == FATAL);
-            } finally {
-                PgEmbeddedH.pgembed_result_free(raw);
-            }
-            dispatch(notices);
-            if (status == FATAL) {
-                engineEnded("the engine ended: " + ex.sqlState() + " " + ex.getMessage());
-            }
-            throw ex;
-        }
-        dispatch(notices);
-        if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
-            PgEmbeddedH.pgembed_result_free(raw);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, status == COPY_IN
-                        ? arena.allocateFrom("COPY FROM STDIN is not supported by this method: use copyIn")
-                        : MemorySegment.NULL);
-                try {
-                    check(end, false).free();
-                } catch (PgException expected) {
-                    // the aborted COPY's error
-                }
-            }
-            throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
-                    + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
-        }
-        return new Raw(raw, status, notices);
-    }
-
-    private static List<Notice> notices(MemorySegment raw) {
-        int n = PgEmbeddedH.pgembed_result_notice_count(raw);
-        if (n <= 0) {
-            return List.of();
-        }
-        List<Notice> list = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            MemorySegment e = PgEmbeddedH.pgembed_result_notice(raw, i);
-            String sev = PgException.field(e, 'V');
-            list.add(new Notice(sev != null ? sev : PgException.field(e, 'S'), PgException.field(e, 'C'),
-                    PgException.field(e, 'M'), PgException.field(e, 'D'), PgException.field(e, 'H')));
-        }
-        return List.copyOf(list);
-    }
-
-    private void dispatch(List<Notice> notices) {
-        for (Notice n : notices) {
-            if (noticeListener != null) {
-                try {
-                    noticeListener.accept(n);
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.WARNING, "notice listener failed", e);
-                }
-            } else {
-                System.Logger.Level level = "WARNING".equals(n.severity()) ? System.Logger.Level.WARNING
-                        : System.Logger.Level.INFO;
-                if (LOG.isLoggable(level)) {
-                    LOG.log(level, n.toString());
-                }
-            }
-        }
-    }
-
-    /* the engine ended (FATAL): release it now so that the directory can be opened again */
-    private void engineEnded(String why) {
-        endReason = why;
-        open = false;
-        txStatus = TransactionStatus.CLOSED;
-        for (Transaction t : txStack) {
-            t.ended = true;
-        }
-        txStack.clear();
-        openCursor = null;
-        releaseEngine();
-        released.signalAll();
-    }
-
-    private void releaseEngine() {
-        MemorySegment e;
-        synchronized (engineGuard) {
-            e = engine;
-            engine = null;
-        }
-        if (e == null) {
-            return;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            if (PgEmbeddedH.pgembed_close(e, errOut) != 0) {
-                MemorySegment err = errOut.get(ValueLayout.ADDRESS, 0);
-                String msg = err.address() == 0 ? "unknown error" : PgException.field(err, 'M');
-                if (err.address() != 0) {
-                    PgEmbeddedH.pgembed_error_free(err);
-                }
-                LOG.log(System.Logger.Level.WARNING, label + ": the shutdown reported an error: " + msg);
-            }
-        }
-    }
-
-    /* runs work that spans several native calls bound to one OS thread (COPY, cursors) */
-    <T> T onOsThread(Op<T> op, MemorySegment e) throws IOException {
-        if (!Thread.currentThread().isVirtual()) {
-            return op.run(e);
-        }
-        return onHelper(op, e);
-    }
-
-    private <T> T onHelper(Op<T> op, MemorySegment e) throws IOException {
-        if (helper == null) {
-            helper = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "pgembed-helper-" + id);
-                t.setDaemon(true);
-                return t;
-            });
-        }
-        Future<T> f = helper.submit(() -> op.run(e));
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return f.get();
-                } catch (InterruptedException ie) {
-                    interrupted = true; // the native call must finish before the lock is released
-                } catch (ExecutionException ee) {
-                    Throwable c = ee.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    if (c instanceof Error err) {
-                        throw err;
-                    }
-                    throw new IllegalStateException(c);
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            return db;
         }
     }
 
@@ -910,22 +337,7 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public long execute(String sql, Object... params) {
         Objects.requireNonNull(sql, "sql");
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment raw;
-                if (params == null || params.length == 0) {
-                    raw = PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(sql));
-                } else {
-                    Params.Native p = Params.toNative(arena, params);
-                    raw = PgEmbeddedH.pgembed_exec_params(e, arena.allocateFrom(sql), p.count(), p.types(),
-                            p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
-                }
-                Raw r = check(raw, false);
-                long n = r.rowsAffected();
-                r.free();
-                return Math.max(0, n);
-            }
-        });
+        return session.call(n -> n.execute(sql, params));
     }
 
     /**
@@ -971,14 +383,7 @@ public final class PgEmbedded implements AutoCloseable {
 
     Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
         Objects.requireNonNull(sql, "sql");
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_exec_params(e, arena.allocateFrom(sql), p.count(), p.types(),
-                        p.values(), p.lengths(), p.formats(), FORMAT_AUTO), false);
-                return new Result(r.ptr(), resultArena, owns, r.notices());
-            }
-        });
+        return session.call(n -> n.query(resultArena, owns, sql, params));
     }
 
     /**
@@ -991,37 +396,18 @@ public final class PgEmbedded implements AutoCloseable {
     public PreparedStatement prepare(String sql) {
         Objects.requireNonNull(sql, "sql");
         String name = "pgembed_s" + statementIds.incrementAndGet();
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                check(PgEmbeddedH.pgembed_prepare(e, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
-                        MemorySegment.NULL), false).free();
-            }
+        return session.call(n -> {
+            n.prepare(name, sql);
             return new PreparedStatement(this, name, sql);
         });
     }
 
     long executePrepared(MemorySegment name, Object[] params) {
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, name, p.count(), p.values(),
-                        p.lengths(), p.formats(), FORMAT_TEXT), false);
-                long n = r.rowsAffected();
-                r.free();
-                return Math.max(0, n);
-            }
-        });
+        return session.call(n -> n.executePrepared(name, params));
     }
 
     Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_exec_prepared(e, name, p.count(), p.values(),
-                        p.lengths(), p.formats(), FORMAT_AUTO), false);
-                return new Result(r.ptr(), resultArena, owns, r.notices());
-            }
-        });
+        return session.call(n -> n.queryPrepared(resultArena, owns, name, params));
     }
 
     long executeBatch(String name, List<Object[]> sets) {
@@ -1030,40 +416,16 @@ public final class PgEmbedded implements AutoCloseable {
         }
         int nparams = sets.get(0).length;
         int nsets = sets.size();
-        int total = Math.multiplyExact(nsets, nparams);
-        int[] types = new int[total];
-        byte[][] values = new byte[total][];
-        int[] formats = new int[total];
-        for (int s = 0; s < nsets; s++) {
-            Object[] set = sets.get(s);
-            if (set.length != nparams) {
-                throw new IllegalArgumentException("parameter set " + s + " has " + set.length
-                        + " values, the first one has " + nparams);
-            }
-            for (int i = 0; i < nparams; i++) {
-                Params.encodeOne(set[i], s * nparams + i, types, values, formats, i + 1);
-            }
-        }
-        return call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, types, values, formats, false);
-                Raw r = check(PgEmbeddedH.pgembed_exec_prepared_batch(e, arena.allocateFrom(name), nsets, nparams,
-                        p.values(), p.lengths(), p.formats()), false);
-                long n = r.rowsAffected();
-                r.free();
-                return Math.max(0, n);
-            }
-        });
+        Params.Encoded e = Params.encodeSets(sets, nparams);
+        return session.call(n -> n.executeBatch(name, nsets, nparams, e));
     }
 
     void deallocate(String name) {
-        if (!open) {
+        if (!session.isOpen()) {
             return;
         }
-        call(e -> {
-            try (Arena arena = Arena.ofConfined()) {
-                check(PgEmbeddedH.pgembed_deallocate(e, arena.allocateFrom(name)), false).free();
-            }
+        session.call(n -> {
+            n.deallocate(name);
             return null;
         });
     }
@@ -1085,56 +447,52 @@ public final class PgEmbedded implements AutoCloseable {
             throw new IllegalArgumentException("fetchSize must be at least 1");
         }
         Thread caller = Thread.currentThread();
-        return call(e -> onOsThread(en -> {
-            try (Arena arena = Arena.ofConfined()) {
-                Params.Native p = Params.toNative(arena, params);
-                Raw r = check(PgEmbeddedH.pgembed_cursor_open(en, arena.allocateFrom(sql), p.count(), p.types(),
-                        p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
-                RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r), r.status() == SUSPENDED);
-                if (r.status() == SUSPENDED) {
-                    openCursor = c;
-                }
-                return c;
+        return session.callOnOsThread(n -> {
+            NativeSession.Raw r = n.cursorOpen(sql, params, fetchSize);
+            RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r), r.status() == NativeSession.SUSPENDED);
+            if (r.status() == NativeSession.SUSPENDED) {
+                session.setOpenCursor(c);
             }
-        }, e));
+            return c;
+        });
     }
 
-    private Result newBatch(Raw r) {
-        return new Result(r.ptr(), Arena.ofShared(), true, r.notices());
+    private static Result newBatch(NativeSession.Raw r) {
+        return new Result(r, Arena.ofShared(), true);
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */
     Result cursorFetch(RowCursor c, boolean[] more) {
-        return call(e -> onOsThread(en -> {
-            if (openCursor != c) {
+        return session.callOnOsThread(n -> {
+            if (!session.isOpenCursor(c)) {
                 throw new IllegalStateException("the cursor is no longer open");
             }
-            Raw r;
+            NativeSession.Raw r;
             try {
-                r = check(PgEmbeddedH.pgembed_cursor_fetch(en, c.fetchSize), false);
+                r = n.cursorFetch(c.fetchSize);
             } catch (RuntimeException ex) {
-                openCursor = null;
+                session.setOpenCursor(null);
                 throw ex;
             }
-            more[0] = r.status() == SUSPENDED;
+            more[0] = r.status() == NativeSession.SUSPENDED;
             if (!more[0]) {
-                openCursor = null;
+                session.setOpenCursor(null);
             }
             return newBatch(r);
-        }, e));
+        });
     }
 
     void cursorClose(RowCursor c) {
-        if (!open) {
+        if (!session.isOpen()) {
             return;
         }
-        call(e -> onOsThread(en -> {
-            if (openCursor == c) {
-                openCursor = null;
-                check(PgEmbeddedH.pgembed_cursor_close(en), false).free();
+        session.callOnOsThread(n -> {
+            if (session.isOpenCursor(c)) {
+                session.setOpenCursor(null);
+                n.cursorClose();
             }
             return null;
-        }, e));
+        });
     }
 
     /**
@@ -1163,105 +521,12 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public long copyIn(String copySql, Reader in) {
         Objects.requireNonNull(in, "in");
-        char[] chars = new char[16 * 1024];
-        char[] carry = new char[1];
-        boolean[] hasCarry = new boolean[1];
-        return copyIn(copySql, buf -> {
-            int start = 0;
-            if (hasCarry[0]) {
-                chars[0] = carry[0];
-                start = 1;
-                hasCarry[0] = false;
-            }
-            int n = in.read(chars, start, chars.length - start);
-            if (n < 0) {
-                if (start == 0) {
-                    return -1;
-                }
-                n = 0;
-            }
-            int len = start + n;
-            if (len > 0 && Character.isHighSurrogate(chars[len - 1]) && n > 0) {
-                carry[0] = chars[len - 1];
-                hasCarry[0] = true;
-                len--;
-            }
-            byte[] b = new String(chars, 0, len).getBytes(StandardCharsets.UTF_8);
-            System.arraycopy(b, 0, buf, 0, b.length); // 16 Ki chars fit in 64 KiB
-            return b.length;
-        });
+        return copyIn(copySql, new CopyStreams.ReaderSource(in));
     }
 
-    /**
-     * Starts a COPY and checks its direction; a COPY in the other direction is ended (a COPY FROM
-     * STDIN aborted, a COPY TO STDOUT drained) before the error, so the engine is idle again.
-     */
-    private void startCopy(MemorySegment en, Arena arena, String copySql, int want, String wrongDirection) {
-        Raw start = check(PgEmbeddedH.pgembed_exec(en, arena.allocateFrom(copySql)), true);
-        start.free();
-        if (start.status() == want) {
-            return;
-        }
-        try {
-            if (start.status() == COPY_IN) {
-                finishCopy(en, arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
-            } else if (start.status() == COPY_OUT) {
-                finishCopy(en, MemorySegment.NULL);
-            }
-        } catch (PgException aborted) {
-            // aborting a COPY FROM STDIN fails it (57014) by design: the caller's mistake is the error
-            PgException e = new PgException("42601", wrongDirection);
-            e.addSuppressed(aborted);
-            throw e;
-        }
-        throw new PgException("42601", wrongDirection);
-    }
-
-    @FunctionalInterface
-    private interface Chunks {
-        int read(byte[] buf) throws IOException;
-    }
-
-    private long copyIn(String copySql, Chunks source) {
+    private long copyIn(String copySql, CopyStreams.Source source) {
         Objects.requireNonNull(copySql, "copySql");
-        return call(e -> onOsThread(en -> {
-            try (Arena arena = Arena.ofConfined()) {
-                startCopy(en, arena, copySql, COPY_IN, "copyIn needs a COPY ... FROM STDIN statement");
-                int chunk = 64 * 1024;
-                MemorySegment buf = arena.allocate(chunk);
-                byte[] bytes = new byte[chunk];
-                try {
-                    while (true) {
-                        int n = source.read(bytes);
-                        if (n < 0) {
-                            break;
-                        }
-                        if (n == 0) {
-                            continue;
-                        }
-                        MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, n);
-                        if (PgEmbeddedH.pgembed_copy_put(en, buf, n) != 0) {
-                            break; // the error comes with copy_end
-                        }
-                    }
-                } catch (IOException | RuntimeException ex) {
-                    try {
-                        finishCopy(en, arena.allocateFrom("reading the client's data failed: " + ex));
-                    } catch (PgException aborted) {
-                        ex.addSuppressed(aborted);
-                    }
-                    throw ex;
-                }
-                return finishCopy(en, MemorySegment.NULL);
-            }
-        }, e));
-    }
-
-    private long finishCopy(MemorySegment en, MemorySegment errmsg) {
-        Raw r = check(PgEmbeddedH.pgembed_copy_end(en, errmsg), false);
-        long n = r.rowsAffected();
-        r.free();
-        return Math.max(0, n);
+        return session.callOnOsThread(n -> n.copyIn(copySql, source));
     }
 
     /**
@@ -1289,79 +554,19 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public long copyOut(String copySql, Writer out) {
         Objects.requireNonNull(out, "out");
-        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
-                .onUnmappableCharacter(CodingErrorAction.REPLACE);
-        CharBuffer chars = CharBuffer.allocate(64 * 1024);
-        ByteBuffer[] pending = {ByteBuffer.allocate(0)};
-        long rows = copyOut(copySql, (b, n) -> {
-            ByteBuffer in;
-            if (pending[0].hasRemaining()) {
-                in = ByteBuffer.allocate(pending[0].remaining() + n);
-                in.put(pending[0]).put(b, 0, n).flip();
-            } else {
-                in = ByteBuffer.wrap(b, 0, n);
-            }
-            while (true) {
-                CoderResult cr = dec.decode(in, chars, false);
-                chars.flip();
-                out.write(chars.array(), 0, chars.limit());
-                chars.clear();
-                if (!cr.isOverflow()) {
-                    break;
-                }
-            }
-            pending[0] = ByteBuffer.allocate(in.remaining()).put(in).flip();
-        });
+        CopyStreams.WriterSink sink = new CopyStreams.WriterSink(out);
+        long rows = copyOut(copySql, sink);
         try {
-            if (pending[0].hasRemaining()) {
-                out.write('\uFFFD');
-            }
-            out.flush();
+            sink.finish();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return rows;
     }
 
-    @FunctionalInterface
-    private interface Sink {
-        void write(byte[] b, int n) throws IOException;
-    }
-
-    private long copyOut(String copySql, Sink sink) {
+    private long copyOut(String copySql, CopyStreams.Sink sink) {
         Objects.requireNonNull(copySql, "copySql");
-        return call(e -> onOsThread(en -> {
-            try (Arena arena = Arena.ofConfined()) {
-                startCopy(en, arena, copySql, COPY_OUT, "copyOut needs a COPY ... TO STDOUT statement");
-                MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
-                byte[] bytes = new byte[64 * 1024];
-                IOException failed = null;
-                while (true) {
-                    long n = PgEmbeddedH.pgembed_copy_get(en, dataOut);
-                    if (n <= 0) {
-                        break;
-                    }
-                    if (failed != null) {
-                        continue; // drain
-                    }
-                    MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
-                    if (bytes.length < n) {
-                        bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
-                    }
-                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
-                    try {
-                        sink.write(bytes, (int) n);
-                    } catch (IOException ex) {
-                        failed = ex;
-                    }
-                }
-                long rows = finishCopy(en, MemorySegment.NULL);
-                if (failed != null) {
-                    throw failed;
-                }
-                return rows;
-            }
-        }, e));
+        return session.callOnOsThread(n -> n.copyOut(copySql, sink));
     }
 
     /**
@@ -1370,11 +575,7 @@ public final class PgEmbedded implements AutoCloseable {
      * statement runs.
      */
     public void cancel() {
-        synchronized (engineGuard) {
-            if (engine != null) {
-                PgEmbeddedH.pgembed_cancel(engine);
-            }
-        }
+        session.natives().cancel();
     }
 
     /**
@@ -1383,12 +584,12 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the status; {@link TransactionStatus#CLOSED} once closed
      */
     public TransactionStatus transactionStatus() {
-        return open ? txStatus : TransactionStatus.CLOSED;
+        return session.transactionStatus();
     }
 
     /** True until {@link #close()}, or until the engine ended with a FATAL error. */
     public boolean isOpen() {
-        return open;
+        return session.isOpen();
     }
 
     /** The data directory. */
@@ -1484,22 +685,19 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the transaction
      */
     public Transaction begin() {
-        return call(e -> {
-            boolean nested = !txStack.isEmpty() || txStatus != TransactionStatus.IDLE;
+        return session.call(n -> {
+            boolean nested = session.inTransaction();
             String sp = nested ? "pgembed_sp" + savepointIds.incrementAndGet() : null;
-            try (Arena arena = Arena.ofConfined()) {
-                check(PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(nested ? "SAVEPOINT " + sp : "BEGIN")), false)
-                        .free();
-            }
+            n.run(nested ? "SAVEPOINT " + sp : "BEGIN");
             Transaction tx = new Transaction(this, sp, Thread.currentThread());
-            txStack.push(tx);
+            session.pushTransaction(tx);
             return tx;
         });
     }
 
     /* commits (or rolls back) tx and everything nested in it */
     void endTransaction(Transaction tx, boolean commit) {
-        call(e -> {
+        session.call(n -> {
             if (tx.ended) {
                 return null;
             }
@@ -1507,24 +705,16 @@ public final class PgEmbedded implements AutoCloseable {
                     : commit ? "RELEASE SAVEPOINT " + tx.savepoint
                     : "ROLLBACK TO SAVEPOINT " + tx.savepoint + "; RELEASE SAVEPOINT " + tx.savepoint;
             boolean done = false;
-            try (Arena arena = Arena.ofConfined()) {
-                Raw r = check(PgEmbeddedH.pgembed_exec(e, arena.allocateFrom(sql)), false);
-                String tag = r.commandTag();
-                r.free();
+            try {
+                String tag = n.command(sql);
                 done = true;
                 if (commit && tx.savepoint == null && "ROLLBACK".equals(tag)) {
                     throw new PgException("25P02", "the transaction was rolled back, not committed, because a"
                             + " statement in it failed");
                 }
             } finally {
-                if (done || tx.savepoint == null || !open) {
-                    while (!txStack.isEmpty()) {
-                        Transaction t = txStack.pop();
-                        t.ended = true;
-                        if (t == tx) {
-                            break;
-                        }
-                    }
+                if (done || tx.savepoint == null || !session.isOpen()) {
+                    session.popTransactions(tx);
                 }
             }
             return null;
@@ -1553,15 +743,9 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public void backup(Path target) {
         Objects.requireNonNull(target, "target");
-        lock.lock();
-        try {
-            ensureOpen();
-            if (owner == Thread.currentThread()) {
-                throw new PgException("25001", "backup() cannot run inside this thread's open transaction on "
-                        + label + ": the copy must not wait for the transaction that waits for it");
-            }
-        } finally {
-            lock.unlock();
+        if (session.ownedByCurrentThread()) {
+            throw new PgException("25001", "backup() cannot run inside this thread's open transaction on "
+                    + label + ": the copy must not wait for the transaction that waits for it");
         }
         Backup.run(this, dir, target);
     }
@@ -1577,35 +761,10 @@ public final class PgEmbedded implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
+        if (!session.close()) {
             return;
         }
-        lock.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            if (open) {
-                endReason = null;
-            }
-            open = false;
-            for (Transaction t : txStack) {
-                t.ended = true;
-            }
-            txStack.clear();
-            openCursor = null;
-            owner = null;
-            releaseEngine();
-            released.signalAll();
-            if (helper != null) {
-                helper.shutdown();
-            }
-        } finally {
-            lock.unlock();
-        }
-        OPEN.remove(this);
-        NAMES.remove(id);
+        Instances.unregister(this);
         if (deleteOnClose) {
             NativeLoader.deleteRecursively(dir);
         }
@@ -1613,6 +772,6 @@ public final class PgEmbedded implements AutoCloseable {
 
     @Override
     public String toString() {
-        return label + (open ? "" : " (closed)");
+        return label + (session.isOpen() ? "" : " (closed)");
     }
 }

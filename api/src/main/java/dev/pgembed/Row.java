@@ -1,5 +1,8 @@
 package dev.pgembed;
 
+import dev.pgembed.PgType.Oid;
+import dev.pgembed.internal.bindings.pgembed_cell;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.math.BigDecimal;
@@ -10,7 +13,6 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -44,7 +46,13 @@ public final class Row {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    /* a pgembed_cell's fields: the value's address (read as a long), its length (-1 for NULL) and format */
     private static final ValueLayout.OfLong ADDR = ValueLayout.JAVA_LONG;
+    private static final long VALUE = pgembed_cell.value$offset();
+    private static final long LENGTH = pgembed_cell.length$offset();
+    private static final long FORMAT = pgembed_cell.format$offset();
+    private static final int BINARY = NativeSession.FORMAT_BINARY;
+    private static final int TEXT = NativeSession.FORMAT_TEXT;
 
     private final Result r;
     private final int row;
@@ -75,12 +83,12 @@ public final class Row {
         }
         long off = ((long) row * r.cols + col) * Result.CELL_SIZE;
         MemorySegment c = r.cells;
-        len = c.get(ValueLayout.JAVA_INT, off + 8);
+        len = c.get(ValueLayout.JAVA_INT, off + LENGTH);
         if (len < 0) {
             return false;
         }
-        addr = c.get(ADDR, off);
-        fmt = c.get(ValueLayout.JAVA_INT, off + 12);
+        addr = c.get(ADDR, off + VALUE);
+        fmt = c.get(ValueLayout.JAVA_INT, off + FORMAT);
         return true;
     }
 
@@ -118,16 +126,16 @@ public final class Row {
         if (!cell(col)) {
             throw isNullError(col);
         }
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             MemorySegment a = r.all;
             return switch (r.types[col]) {
-                case 21 -> a.get(I16, addr);
-                case 23 -> a.get(I32, addr);
-                case 26 -> Integer.toUnsignedLong(a.get(I32, addr));
-                case 20 -> a.get(I64, addr);
-                case 16 -> throw mismatch(col, javaType);
-                case 700 -> exactLong(col, javaType, a.get(F32, addr));
-                case 701 -> exactLong(col, javaType, a.get(F64, addr));
+                case Oid.INT2 -> a.get(I16, addr);
+                case Oid.INT4 -> a.get(I32, addr);
+                case Oid.OID -> Integer.toUnsignedLong(a.get(I32, addr));
+                case Oid.INT8 -> a.get(I64, addr);
+                case Oid.BOOL -> throw mismatch(col, javaType);
+                case Oid.FLOAT4 -> exactLong(col, javaType, a.get(F32, addr));
+                case Oid.FLOAT8 -> exactLong(col, javaType, a.get(F64, addr));
                 default -> throw mismatch(col, javaType);
             };
         }
@@ -225,15 +233,15 @@ public final class Row {
         if (!cell(col)) {
             throw isNullError(col);
         }
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             MemorySegment a = r.all;
             return switch (r.types[col]) {
-                case 700 -> a.get(F32, addr);
-                case 701 -> a.get(F64, addr);
-                case 21 -> a.get(I16, addr);
-                case 23 -> a.get(I32, addr);
-                case 26 -> Integer.toUnsignedLong(a.get(I32, addr));
-                case 20 -> a.get(I64, addr);
+                case Oid.FLOAT4 -> a.get(F32, addr);
+                case Oid.FLOAT8 -> a.get(F64, addr);
+                case Oid.INT2 -> a.get(I16, addr);
+                case Oid.INT4 -> a.get(I32, addr);
+                case Oid.OID -> Integer.toUnsignedLong(a.get(I32, addr));
+                case Oid.INT8 -> a.get(I64, addr);
                 default -> throw mismatch(col, "double");
             };
         }
@@ -251,13 +259,13 @@ public final class Row {
 
     /** The value as a float. */
     public float getFloat(int col) {
-        if (cell(col) && fmt == 1 && r.types[col] == 700) {
+        if (cell(col) && fmt == BINARY && r.types[col] == Oid.FLOAT4) {
             return r.all.get(F32, addr);
         }
         if (!cell(col)) {
             throw isNullError(col);
         }
-        if (fmt == 0) {
+        if (fmt == TEXT) {
             try {
                 return Float.parseFloat(text());
             } catch (NumberFormatException e) {
@@ -277,8 +285,8 @@ public final class Row {
         if (!cell(col)) {
             throw isNullError(col);
         }
-        if (fmt == 1) {
-            if (r.types[col] != 16) {
+        if (fmt == BINARY) {
+            if (r.types[col] != Oid.BOOL) {
                 throw mismatch(col, "boolean");
             }
             return r.all.get(ValueLayout.JAVA_BYTE, addr) != 0;
@@ -318,18 +326,18 @@ public final class Row {
         if (!cell(col)) {
             return null;
         }
-        if (fmt == 0) {
+        if (fmt == TEXT) {
             return text();
         }
         MemorySegment a = r.all;
         return switch (r.types[col]) {
-            case 16 -> a.get(ValueLayout.JAVA_BYTE, addr) != 0 ? "t" : "f";
-            case 21 -> Short.toString(a.get(I16, addr));
-            case 23 -> Integer.toString(a.get(I32, addr));
-            case 26 -> Long.toString(Integer.toUnsignedLong(a.get(I32, addr)));
-            case 20 -> Long.toString(a.get(I64, addr));
-            case 700 -> FloatText.of(a.get(F32, addr));
-            case 701 -> FloatText.of(a.get(F64, addr));
+            case Oid.BOOL -> a.get(ValueLayout.JAVA_BYTE, addr) != 0 ? "t" : "f";
+            case Oid.INT2 -> Short.toString(a.get(I16, addr));
+            case Oid.INT4 -> Integer.toString(a.get(I32, addr));
+            case Oid.OID -> Long.toString(Integer.toUnsignedLong(a.get(I32, addr)));
+            case Oid.INT8 -> Long.toString(a.get(I64, addr));
+            case Oid.FLOAT4 -> FloatText.of(a.get(F32, addr));
+            case Oid.FLOAT8 -> FloatText.of(a.get(F64, addr));
             default -> throw mismatch(col, "String");
         };
     }
@@ -345,7 +353,7 @@ public final class Row {
             return null;
         }
         MemorySegment a = r.all;
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             byte[] b = new byte[len];
             MemorySegment.copy(a, ValueLayout.JAVA_BYTE, addr, b, 0, len);
             return b;
@@ -363,7 +371,7 @@ public final class Row {
             }
             return b;
         }
-        if (r.types[col] != 17) {
+        if (r.types[col] != Oid.BYTEA) {
             byte[] b = new byte[len];
             MemorySegment.copy(a, ValueLayout.JAVA_BYTE, addr, b, 0, len);
             return b;
@@ -402,9 +410,9 @@ public final class Row {
         if (!cell(col)) {
             return null;
         }
-        if (fmt == 1) {
+        if (fmt == BINARY) {
             return switch (r.types[col]) {
-                case 700, 701 -> BigDecimal.valueOf(getDouble(col));
+                case Oid.FLOAT4, Oid.FLOAT8 -> BigDecimal.valueOf(getDouble(col));
                 default -> BigDecimal.valueOf(getLong(col));
             };
         }
@@ -445,7 +453,7 @@ public final class Row {
             return null;
         }
         try {
-            return Temporal.date(s);
+            return TemporalText.parseDate(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalDate");
         }
@@ -463,7 +471,7 @@ public final class Row {
             return null;
         }
         try {
-            return Temporal.time(s);
+            return TemporalText.parseTime(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalTime");
         }
@@ -481,7 +489,7 @@ public final class Row {
             return null;
         }
         try {
-            return Temporal.timestamp(s).toLocalDateTime();
+            return TemporalText.parseTimestamp(s).toLocalDateTime();
         } catch (RuntimeException e) {
             throw mismatch(col, "LocalDateTime");
         }
@@ -502,7 +510,7 @@ public final class Row {
             return null;
         }
         try {
-            return Temporal.timestamp(s);
+            return TemporalText.parseTimestamp(s);
         } catch (RuntimeException e) {
             throw mismatch(col, "OffsetDateTime");
         }
@@ -539,34 +547,42 @@ public final class Row {
             return null;
         }
         int type = r.types[col];
-        return switch (type) {
-            case 16 -> getBoolean(col);
-            case 21 -> getShort(col);
-            case 23 -> getInt(col);
-            case 20, 26 -> getLong(col);
-            case 700 -> getFloat(col);
-            case 701 -> getDouble(col);
-            case 1700 -> {
-                String s = getString(col);
-                yield switch (s) {
-                    case "NaN" -> Double.NaN;
-                    case "Infinity" -> Double.POSITIVE_INFINITY;
-                    case "-Infinity" -> Double.NEGATIVE_INFINITY;
-                    default -> new BigDecimal(s);
-                };
-            }
-            case 17 -> getBytes(col);
-            case 2950 -> getUuid(col);
-            case 1082 -> getLocalDate(col);
-            case 1083 -> getLocalTime(col);
-            case 1114 -> getLocalDateTime(col);
-            case 1184 -> getOffsetDateTime(col);
-            case 1000, 1005, 1007, 1016, 1021, 1022, 1231, 1009, 1015, 1014, 2951, 1182, 1183, 1115, 1185 -> {
-                String s = getString(col);
-                List<String> elems = ArrayText.parse(s);
-                yield elems == null ? s : ArrayText.convert(type, elems);
-            }
-            default -> getString(col);
+        PgType scalar = PgType.ofOid(type);
+        if (scalar != null) {
+            return switch (scalar.getter) {
+                case BOOLEAN -> getBoolean(col);
+                case SHORT -> getShort(col);
+                case INT -> getInt(col);
+                case LONG -> getLong(col);
+                case FLOAT -> getFloat(col);
+                case DOUBLE -> getDouble(col);
+                case NUMERIC -> numeric(col);
+                case BYTES -> getBytes(col);
+                case UUID -> getUuid(col);
+                case LOCAL_DATE -> getLocalDate(col);
+                case LOCAL_TIME -> getLocalTime(col);
+                case LOCAL_DATE_TIME -> getLocalDateTime(col);
+                case OFFSET_DATE_TIME -> getOffsetDateTime(col);
+                case STRING -> getString(col);
+            };
+        }
+        PgType element = PgType.ofArrayOid(type);
+        if (element != null) {
+            String s = getString(col);
+            List<String> elems = ArrayText.parse(s);
+            return elems == null ? s : element.elements(elems);
+        }
+        return getString(col);
+    }
+
+    /* a numeric's value: BigDecimal, or Double for NaN and the infinities, which BigDecimal cannot hold */
+    private Object numeric(int col) {
+        String s = getString(col);
+        return switch (s) {
+            case "NaN" -> Double.NaN;
+            case "Infinity" -> Double.POSITIVE_INFINITY;
+            case "-Infinity" -> Double.NEGATIVE_INFINITY;
+            default -> new BigDecimal(s);
         };
     }
 
@@ -582,94 +598,5 @@ public final class Row {
             values.add(getString(i));
         }
         return "Row" + values;
-    }
-
-    /** Parsing of PostgreSQL's ISO date/time output. */
-    static final class Temporal {
-        private Temporal() {
-        }
-
-        static LocalDate date(String s) {
-            if (s.equals("infinity")) {
-                return LocalDate.MAX;
-            }
-            if (s.equals("-infinity")) {
-                return LocalDate.MIN;
-            }
-            boolean bc = s.endsWith(" BC");
-            int dash = s.indexOf('-', 1);
-            int y = Integer.parseInt(s, 0, dash, 10);
-            int m = Integer.parseInt(s, dash + 1, dash + 3, 10);
-            int d = Integer.parseInt(s, dash + 4, dash + 6, 10);
-            return LocalDate.of(bc ? 1 - y : y, m, d);
-        }
-
-        static LocalTime time(String s) {
-            // HH:MM:SS[.ffffff][+offset for timetz]
-            int end = s.length();
-            for (int i = 8; i < s.length(); i++) {
-                char c = s.charAt(i);
-                if (c == '+' || c == '-') {
-                    end = i;
-                    break;
-                }
-            }
-            return timeOf(s, 0, end);
-        }
-
-        private static LocalTime timeOf(String s, int from, int end) {
-            int h = Integer.parseInt(s, from, from + 2, 10);
-            int m = Integer.parseInt(s, from + 3, from + 5, 10);
-            int sec = end >= from + 8 ? Integer.parseInt(s, from + 6, from + 8, 10) : 0;
-            int nanos = 0;
-            if (end > from + 9 && s.charAt(from + 8) == '.') {
-                int digits = end - (from + 9);
-                nanos = Integer.parseInt(s, from + 9, end, 10);
-                for (int i = digits; i < 9; i++) {
-                    nanos *= 10;
-                }
-            }
-            if (h == 24) {
-                return LocalTime.MAX;
-            }
-            return LocalTime.of(h, m, sec, nanos);
-        }
-
-        /** A timestamp or timestamptz (no offset: UTC). */
-        static OffsetDateTime timestamp(String s) {
-            if (s.equals("infinity")) {
-                return OffsetDateTime.MAX;
-            }
-            if (s.equals("-infinity")) {
-                return OffsetDateTime.MIN;
-            }
-            boolean bc = s.endsWith(" BC");
-            int end = bc ? s.length() - 3 : s.length();
-            int space = s.indexOf(' ');
-            if (space < 0 || space > end) {
-                return OffsetDateTime.of(date(s).atStartOfDay(), ZoneOffset.UTC);
-            }
-            LocalDate d = date(bc ? s.substring(0, space) + " BC" : s.substring(0, space));
-            int tEnd = end;
-            int offStart = -1;
-            for (int i = space + 9; i < end; i++) {
-                char c = s.charAt(i);
-                if (c == '+' || c == '-') {
-                    tEnd = i;
-                    offStart = i;
-                    break;
-                }
-            }
-            LocalTime t = timeOf(s, space + 1, tEnd);
-            ZoneOffset off = ZoneOffset.UTC;
-            if (offStart >= 0) {
-                int sign = s.charAt(offStart) == '-' ? -1 : 1;
-                int oh = Integer.parseInt(s, offStart + 1, offStart + 3, 10);
-                int om = end >= offStart + 6 ? Integer.parseInt(s, offStart + 4, offStart + 6, 10) : 0;
-                int os = end >= offStart + 9 ? Integer.parseInt(s, offStart + 7, offStart + 9, 10) : 0;
-                off = ZoneOffset.ofTotalSeconds(sign * (oh * 3600 + om * 60 + os));
-            }
-            return OffsetDateTime.of(d, t, off);
-        }
     }
 }

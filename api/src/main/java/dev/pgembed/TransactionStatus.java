@@ -9,14 +9,5 @@ public enum TransactionStatus {
     /** A transaction block is open but failed: it only accepts ROLLBACK. */
     FAILED,
     /** The database was closed or ended. */
-    CLOSED;
-
-    static TransactionStatus of(byte code) {
-        return switch (code) {
-            case 'I' -> IDLE;
-            case 'T' -> IN_TRANSACTION;
-            case 'E' -> FAILED;
-            default -> CLOSED;
-        };
-    }
+    CLOSED
 }

@@ -17,6 +17,14 @@ import java.util.Objects;
  * may run the next exchange, and every other caller (other tokens and the direct Java API) waits, at most
  * the instance's transaction wait timeout (then {@code PgException} 55P03). A caller that would wait for
  * a token or transaction held by its own thread fails at once with 55P03 (it would wait for itself).
+ *
+ * <p>The door follows the JDK's SharedSecrets pattern ({@code jdk.internal.access.SharedSecrets}): this class is
+ * public so that another package can call it, and its implementation ({@link Access}) lives inside
+ * {@link PgEmbedded}, which installs it from its class initialisation, so that the engine pointer and the
+ * turn-taking stay private to {@code dev.pgembed}. {@code PgEmbedded} and {@code EngineBridge} therefore refer
+ * to each other on purpose: the cycle is what keeps the engine out of {@code PgEmbedded}'s public API.
+ * {@link #engine(PgEmbedded)} and the other entry points initialise {@code PgEmbedded} first when the JDBC
+ * module reaches the door before any database was opened.
  */
 public final class EngineBridge {
     /** {@link Body} result: the backend is idle outside a transaction (ReadyForQuery 'I'); releases the token's turn. */

@@ -1,0 +1,106 @@
+package dev.pgembed;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What pgembed keeps per process rather than per database: the open instances, the names their engines' log
+ * lines carry, the one log callback stub shared by every engine, and the shutdown hook that closes what is
+ * still open when the JVM exits.
+ */
+final class Instances {
+    private static final System.Logger LOG = System.getLogger("dev.pgembed");
+    private static final Set<PgEmbedded> OPEN = ConcurrentHashMap.newKeySet();
+    private static final Map<Long, String> NAMES = new ConcurrentHashMap<>();
+    private static final AtomicLong IDS = new AtomicLong();
+    private static volatile MemorySegment logStub;
+    private static boolean hookInstalled;
+
+    private Instances() {
+    }
+
+    static long nextId() {
+        return IDS.incrementAndGet();
+    }
+
+    static synchronized void ensureLogStub() {
+        if (logStub == null) {
+            logStub = NativeSession.logCallback(Instances::onLog);
+            // also for engines that are still starting (their messages come before open returns)
+            NativeSession.setDefaultLogCallback(logStub);
+        }
+    }
+
+    private static void onLog(MemorySegment context, int elevel, MemorySegment line) {
+        try {
+            System.Logger.Level level = elevel >= 22 ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG;
+            if (LOG.isLoggable(level)) {
+                String name = NAMES.getOrDefault(context.address(), "?");
+                LOG.log(level, "[" + name + "] " + line.getString(0));
+            }
+        } catch (Throwable ignored) {
+            // an exception must not unwind into native code
+        }
+    }
+
+    /* a database just opened on d: its log lines carry d's name, and the shutdown hook closes it */
+    static void register(PgEmbedded db, Path d) {
+        NAMES.put(db.id, d.getFileName() == null ? d.toString() : d.getFileName().toString());
+        db.session.natives().setLogCallback(logStub, db.id);
+        OPEN.add(db);
+        installHook();
+    }
+
+    static void unregister(PgEmbedded db) {
+        OPEN.remove(db);
+        NAMES.remove(db.id);
+    }
+
+    /* the open instance on a directory (absolute, normalised) that a JDBC URL may share, or null */
+    static PgEmbedded findOpen(Path d) {
+        Path n = d.toAbsolutePath().normalize();
+        for (PgEmbedded db : OPEN) {
+            if (db.isOpen() && !db.deleteOnClose && db.dir.equals(n)) {
+                return db;
+            }
+        }
+        return null;
+    }
+
+    private static synchronized void installHook() {
+        if (!hookInstalled) {
+            hookInstalled = true;
+            Runtime.getRuntime().addShutdownHook(new Thread(Instances::closeAllAtExit, "pgembed-shutdown"));
+        }
+    }
+
+    private static void closeAllAtExit() {
+        for (PgEmbedded db : List.copyOf(OPEN)) {
+            try {
+                db.cancel();
+                if (db.session.lock.tryLock(5, TimeUnit.SECONDS)) {
+                    try {
+                        db.close();
+                    } finally {
+                        db.session.lock.unlock();
+                    }
+                } else {
+                    LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"
+                            + " of its cancellation; not closed cleanly at exit");
+                }
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.WARNING, db.label + ": closing at exit failed", t);
+            }
+        }
+        if (OPEN.isEmpty() && logStub != null) {
+            // no log line may call back into a JVM that is going away
+            NativeSession.setDefaultLogCallback(MemorySegment.NULL);
+        }
+    }
+}

@@ -1,0 +1,546 @@
+package dev.pgembed;
+
+import dev.pgembed.internal.bindings.PgEmbeddedH;
+import dev.pgembed.internal.bindings.pgembed_log_fn;
+import dev.pgembed.internal.bindings.pgembed_result_header;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The native side of one database session: the only class of this package that calls the generated
+ * bindings ({@link PgEmbeddedH}), besides {@link Result} and {@link PgException} reading a result's fields
+ * (as sqlite-jdbc's {@code DB} is its one door to {@code NativeDB}). It owns the engine pointer, turns each
+ * operation of the API into its native calls, and checks every native result: an error becomes a
+ * {@link PgException} (the result freed), notices go to the listener, the transaction status and the end
+ * of the engine are reported to the {@link Events} of the session.
+ *
+ * <p>It does no turn-taking: every method except {@link #cancel()} and {@link #engineFromAnyThread()} runs
+ * with the session's lock held and the caller's turn ({@link Session#call}), the methods of COPY and
+ * cursors on the OS thread that started them.
+ */
+final class NativeSession {
+    private static final System.Logger LOG = System.getLogger("dev.pgembed");
+
+    /* the statuses of pgembed_status and the result formats this class passes, as the header defines them */
+    static final int COPY_IN = PgEmbeddedH.PGEMBED_COPY_IN();
+    static final int COPY_OUT = PgEmbeddedH.PGEMBED_COPY_OUT();
+    static final int SUSPENDED = PgEmbeddedH.PGEMBED_SUSPENDED();
+    static final int ERROR = PgEmbeddedH.PGEMBED_ERROR();
+    static final int FATAL = PgEmbeddedH.PGEMBED_FATAL();
+    static final int MISUSE = PgEmbeddedH.PGEMBED_MISUSE();
+    static final int FORMAT_TEXT = PgEmbeddedH.PGEMBED_FORMAT_TEXT();
+    static final int FORMAT_BINARY = PgEmbeddedH.PGEMBED_FORMAT_BINARY();
+    static final int FORMAT_AUTO = PgEmbeddedH.PGEMBED_FORMAT_AUTO();
+
+    /** What a checked result tells the session that runs it. */
+    interface Events {
+        /** The transaction status after a statement. */
+        void transactionStatus(TransactionStatus status);
+
+        /** The engine ended (a FATAL error): the session is over. */
+        void engineEnded(String why);
+    }
+
+    private final String label;
+    private final Consumer<Notice> noticeListener;
+    private final Events events;
+    private final Object engineGuard = new Object();
+    /* pgembed_result_header_of's answer, read at once: one downcall per result instead of ten and four per column */
+    private final MemorySegment header = Arena.ofAuto().allocate(pgembed_result_header.layout());
+    /* the native engine; null once released (guarded by engineGuard for cancel(), changed under the session's lock) */
+    private MemorySegment engine;
+
+    NativeSession(MemorySegment engine, String label, Consumer<Notice> noticeListener, Events events) {
+        this.engine = engine;
+        this.label = label;
+        this.noticeListener = noticeListener;
+        this.events = events;
+    }
+
+    /* the engine, for a caller that holds the session's lock (under which it changes) */
+    MemorySegment engine() {
+        return engine;
+    }
+
+    /* the engine for a caller without the session's lock (EngineBridge.engine); null once released */
+    MemorySegment engineFromAnyThread() {
+        synchronized (engineGuard) {
+            return engine;
+        }
+    }
+
+    /**
+     * Raw native result, checked: not an error. The rest is its header (pgembed_result_header): the row and
+     * column counts, the columns (pgembed_field), the cells and the command tag, as native pointers that live
+     * as long as the result.
+     */
+    record Raw(MemorySegment ptr, int status, List<Notice> notices, long rowsAffected, long ntuples, int nfields,
+               MemorySegment fields, MemorySegment cells, MemorySegment tag) {
+        String commandTag() {
+            return tag.reinterpret(Long.MAX_VALUE).getString(0);
+        }
+
+        void free() {
+            PgEmbeddedH.pgembed_result_free(ptr);
+        }
+    }
+
+    /**
+     * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
+     * transaction status; ends a COPY that a non-COPY call started.
+     */
+    Raw check(MemorySegment raw, boolean copyAllowed) {
+        if (raw.address() == 0) {
+            throw new PgException("53200", "out of memory");
+        }
+        PgEmbeddedH.pgembed_result_header_of(raw, header);
+        int status = pgembed_result_header.status(header);
+        List<Notice> notices = pgembed_result_header.nnotices(header) == 0 ? List.of() : notices(raw);
+        if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
+            events.transactionStatus(transactionStatus(pgembed_result_header.tx_status(header)));
+        }
+        if (status == ERROR || status == FATAL || status == MISUSE) {
+            PgException ex;
+            try {
+                ex = PgException.fromNative(pgembed_result_header.error(header), status == FATAL)
+                        .inBatch(pgembed_result_header.failed_set(header));
+            } finally {
+                PgEmbeddedH.pgembed_result_free(raw);
+            }
+            dispatch(notices);
+            if (status == FATAL) {
+                events.engineEnded("the engine ended: " + ex.sqlState() + " " + ex.getMessage());
+            }
+            throw ex;
+        }
+        dispatch(notices);
+        if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
+            PgEmbeddedH.pgembed_result_free(raw);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, status == COPY_IN
+                        ? arena.allocateFrom("COPY FROM STDIN is not supported by this method: use copyIn")
+                        : MemorySegment.NULL);
+                try {
+                    check(end, false).free();
+                } catch (PgException expected) {
+                    // the aborted COPY's error
+                }
+            }
+            throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
+                    + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
+        }
+        return new Raw(raw, status, notices, pgembed_result_header.rows_affected(header),
+                pgembed_result_header.ntuples(header), pgembed_result_header.nfields(header),
+                pgembed_result_header.fields(header), pgembed_result_header.cells(header),
+                pgembed_result_header.command_tag(header));
+    }
+
+    /* a result's transaction status (its PGEMBED_TX_* code) */
+    private static TransactionStatus transactionStatus(int code) {
+        if (code == PgEmbeddedH.PGEMBED_TX_IDLE()) {
+            return TransactionStatus.IDLE;
+        }
+        if (code == PgEmbeddedH.PGEMBED_TX_INBLOCK()) {
+            return TransactionStatus.IN_TRANSACTION;
+        }
+        if (code == PgEmbeddedH.PGEMBED_TX_FAILED()) {
+            return TransactionStatus.FAILED;
+        }
+        return TransactionStatus.CLOSED;
+    }
+
+    /* the rows a statement affected (0 when it tells none), its result checked and freed */
+    private long rowsAffected(MemorySegment raw) {
+        Raw r = check(raw, false);
+        long n = r.rowsAffected();
+        r.free();
+        return Math.max(0, n);
+    }
+
+    /* a query's result, checked, owned by resultArena (closed with it when owns) */
+    private Result result(MemorySegment raw, Arena resultArena, boolean owns) {
+        Raw r = check(raw, false);
+        return new Result(r, resultArena, owns);
+    }
+
+    private static List<Notice> notices(MemorySegment raw) {
+        int n = PgEmbeddedH.pgembed_result_notice_count(raw);
+        if (n <= 0) {
+            return List.of();
+        }
+        List<Notice> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            MemorySegment e = PgEmbeddedH.pgembed_result_notice(raw, i);
+            String sev = PgException.field(e, 'V');
+            list.add(new Notice(sev != null ? sev : PgException.field(e, 'S'), PgException.field(e, 'C'),
+                    PgException.field(e, 'M'), PgException.field(e, 'D'), PgException.field(e, 'H')));
+        }
+        return List.copyOf(list);
+    }
+
+    private void dispatch(List<Notice> notices) {
+        for (Notice n : notices) {
+            if (noticeListener != null) {
+                try {
+                    noticeListener.accept(n);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "notice listener failed", e);
+                }
+            } else {
+                System.Logger.Level level = "WARNING".equals(n.severity()) ? System.Logger.Level.WARNING
+                        : System.Logger.Level.INFO;
+                if (LOG.isLoggable(level)) {
+                    LOG.log(level, n.toString());
+                }
+            }
+        }
+    }
+
+    /* ends the engine (a shutdown checkpoint) unless released already; an error is logged, not thrown */
+    void release() {
+        MemorySegment e;
+        synchronized (engineGuard) {
+            e = engine;
+            engine = null;
+        }
+        if (e == null) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            if (PgEmbeddedH.pgembed_close(e, errOut) != 0) {
+                MemorySegment err = errOut.get(ValueLayout.ADDRESS, 0);
+                String msg = err.address() == 0 ? "unknown error" : PgException.field(err, 'M');
+                if (err.address() != 0) {
+                    PgEmbeddedH.pgembed_error_free(err);
+                }
+                LOG.log(System.Logger.Level.WARNING, label + ": the shutdown reported an error: " + msg);
+            }
+        }
+    }
+
+    /* from any thread: cancels the running statement, if any */
+    void cancel() {
+        synchronized (engineGuard) {
+            if (engine != null) {
+                PgEmbeddedH.pgembed_cancel(engine);
+            }
+        }
+    }
+
+    // =============================================================================================
+    // Opening, clusters, logging
+    // =============================================================================================
+
+    /* starts an engine on d (a cluster) with settings "name=value"; returns it, or throws its error */
+    static MemorySegment open(Path d, String database, String role, Map<String, String> settings) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, Math.max(1, settings.size()));
+            int i = 0;
+            for (Map.Entry<String, String> s : settings.entrySet()) {
+                arr.setAtIndex(ValueLayout.ADDRESS, i++, arena.allocateFrom(s.getKey() + "=" + s.getValue()));
+            }
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment e = PgEmbeddedH.pgembed_open_as(arena.allocateFrom(d.toString()),
+                    database == null ? MemorySegment.NULL : arena.allocateFrom(database),
+                    role == null ? MemorySegment.NULL : arena.allocateFrom(role),
+                    settings.size(), arr, errOut);
+            if (e.address() == 0) {
+                throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
+            }
+            return e;
+        }
+    }
+
+    static boolean isCluster(Path d) {
+        try (Arena arena = Arena.ofConfined()) {
+            return PgEmbeddedH.pgembed_is_cluster(arena.allocateFrom(d.toString())) != 0;
+        }
+    }
+
+    /*
+     * A new cluster, on disk before this returns (DURABLE), flushed by a thread of its own right after
+     * (RELAXED: as its commits, a power loss in those milliseconds may cost it), or left to the kernel (NONE)
+     */
+    static void createCluster(Path d, Durability durability) {
+        int flush = switch (durability) {
+            case DURABLE -> PgEmbeddedH.PGEMBED_FLUSH_NOW();
+            case RELAXED -> PgEmbeddedH.PGEMBED_FLUSH_SOON();
+            case NONE -> PgEmbeddedH.PGEMBED_FLUSH_NEVER();
+        };
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            if (PgEmbeddedH.pgembed_create_cluster_flush(arena.allocateFrom(d.toString()), flush, errOut) != 0) {
+                throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
+            }
+        }
+    }
+
+    /* an error returned through an out-parameter: copied, then freed */
+    private static PgException nativeError(MemorySegment err, String fallback) {
+        if (err.address() == 0) {
+            return new PgException("58000", fallback);
+        }
+        try {
+            return PgException.fromNative(err, false);
+        } finally {
+            PgEmbeddedH.pgembed_error_free(err);
+        }
+    }
+
+    /** Receives an engine's log line; must not throw (it runs as an upcall from native code). */
+    @FunctionalInterface
+    interface LogLine {
+        void log(MemorySegment context, int elevel, MemorySegment line);
+    }
+
+    /* a native function pointer that calls f, alive as long as the JVM */
+    static MemorySegment logCallback(LogLine f) {
+        return pgembed_log_fn.allocate(f::log, Arena.global());
+    }
+
+    /* the callback of engines without one of their own (those still starting); NULL for none */
+    static void setDefaultLogCallback(MemorySegment callback) {
+        PgEmbeddedH.pgembed_set_default_log_callback(callback, MemorySegment.NULL);
+    }
+
+    /* this engine's callback, called with context as its first argument */
+    void setLogCallback(MemorySegment callback, long context) {
+        PgEmbeddedH.pgembed_set_log_callback(engine, callback, MemorySegment.ofAddress(context));
+    }
+
+    // =============================================================================================
+    // Statements
+    // =============================================================================================
+
+    long execute(String sql, Object[] params) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment raw;
+            if (params == null || params.length == 0) {
+                raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql));
+            } else {
+                Params.Native p = Params.toNative(arena, params);
+                raw = PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                        p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
+            }
+            return rowsAffected(raw);
+        }
+    }
+
+    Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, params);
+            return result(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                    p.values(), p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
+        }
+    }
+
+    /* runs a statement of the session's own (BEGIN, SAVEPOINT, COMMIT, ...) and returns its command tag */
+    String command(String sql) {
+        try (Arena arena = Arena.ofConfined()) {
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false);
+            String tag = r.commandTag();
+            r.free();
+            return tag;
+        }
+    }
+
+    /* like command(), for a caller that needs no tag */
+    void run(String sql) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false).free();
+        }
+    }
+
+    /*
+     * ROLLBACK for a session whose owner thread died: its result is not checked (nobody is there to receive
+     * the error), only the transaction status and the end of the engine are reported
+     */
+    void rollbackAbandoned() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom("ROLLBACK"));
+            int st = PgEmbeddedH.pgembed_result_status(raw);
+            if (st != MISUSE) {
+                events.transactionStatus(transactionStatus(PgEmbeddedH.pgembed_result_transaction_status(raw)));
+            }
+            PgEmbeddedH.pgembed_result_free(raw);
+            if (st == FATAL) {
+                events.engineEnded("the engine ended");
+            }
+        }
+    }
+
+    // =============================================================================================
+    // Prepared statements
+    // =============================================================================================
+
+    void prepare(String name, String sql) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
+                    MemorySegment.NULL), false).free();
+        }
+    }
+
+    long executePrepared(MemorySegment name, Object[] params) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, params);
+            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
+                    p.lengths(), p.formats(), FORMAT_TEXT));
+        }
+    }
+
+    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, params);
+            return result(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
+                    p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
+        }
+    }
+
+    long executeBatch(String name, int nsets, int nparams, Params.Encoded sets) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, sets.types, sets.values, sets.formats, false);
+            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), nsets,
+                    nparams, p.values(), p.lengths(), p.formats()));
+        }
+    }
+
+    void deallocate(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(PgEmbeddedH.pgembed_deallocate(engine, arena.allocateFrom(name)), false).free();
+        }
+    }
+
+    // =============================================================================================
+    // Cursors
+    // =============================================================================================
+
+    /* the first batch; status SUSPENDED when more follow */
+    Raw cursorOpen(String sql, Object[] params, int fetchSize) {
+        try (Arena arena = Arena.ofConfined()) {
+            Params.Native p = Params.toNative(arena, params);
+            return check(PgEmbeddedH.pgembed_cursor_open(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                    p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
+        }
+    }
+
+    /* the next batch; status SUSPENDED when more follow */
+    Raw cursorFetch(int fetchSize) {
+        return check(PgEmbeddedH.pgembed_cursor_fetch(engine, fetchSize), false);
+    }
+
+    void cursorClose() {
+        check(PgEmbeddedH.pgembed_cursor_close(engine), false).free();
+    }
+
+    /* closes the cursor of a thread that died: nobody receives the result */
+    void cursorCloseAbandoned() {
+        PgEmbeddedH.pgembed_result_free(PgEmbeddedH.pgembed_cursor_close(engine));
+    }
+
+    // =============================================================================================
+    // COPY
+    // =============================================================================================
+
+    long copyIn(String copySql, CopyStreams.Source source) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            startCopy(arena, copySql, COPY_IN, "copyIn needs a COPY ... FROM STDIN statement");
+            int chunk = 64 * 1024;
+            MemorySegment buf = arena.allocate(chunk);
+            byte[] bytes = new byte[chunk];
+            try {
+                while (true) {
+                    int n = source.read(bytes);
+                    if (n < 0) {
+                        break;
+                    }
+                    if (n == 0) {
+                        continue;
+                    }
+                    MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, n);
+                    if (PgEmbeddedH.pgembed_copy_put(engine, buf, n) != 0) {
+                        break; // the error comes with copy_end
+                    }
+                }
+            } catch (IOException | RuntimeException ex) {
+                try {
+                    finishCopy(arena.allocateFrom("reading the client's data failed: " + ex));
+                } catch (PgException aborted) {
+                    ex.addSuppressed(aborted);
+                }
+                throw ex;
+            }
+            return finishCopy(MemorySegment.NULL);
+        }
+    }
+
+    long copyOut(String copySql, CopyStreams.Sink sink) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            startCopy(arena, copySql, COPY_OUT, "copyOut needs a COPY ... TO STDOUT statement");
+            MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
+            byte[] bytes = new byte[64 * 1024];
+            IOException failed = null;
+            while (true) {
+                long n = PgEmbeddedH.pgembed_copy_get(engine, dataOut);
+                if (n <= 0) {
+                    break;
+                }
+                if (failed != null) {
+                    continue; // drain
+                }
+                MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
+                if (bytes.length < n) {
+                    bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
+                }
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
+                try {
+                    sink.write(bytes, (int) n);
+                } catch (IOException ex) {
+                    failed = ex;
+                }
+            }
+            long rows = finishCopy(MemorySegment.NULL);
+            if (failed != null) {
+                throw failed;
+            }
+            return rows;
+        }
+    }
+
+    /**
+     * Starts a COPY and checks its direction; a COPY in the other direction is ended (a COPY FROM
+     * STDIN aborted, a COPY TO STDOUT drained) before the error, so the engine is idle again.
+     */
+    private void startCopy(Arena arena, String copySql, int want, String wrongDirection) {
+        Raw start = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(copySql)), true);
+        start.free();
+        if (start.status() == want) {
+            return;
+        }
+        try {
+            if (start.status() == COPY_IN) {
+                finishCopy(arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
+            } else if (start.status() == COPY_OUT) {
+                finishCopy(MemorySegment.NULL);
+            }
+        } catch (PgException aborted) {
+            // aborting a COPY FROM STDIN fails it (57014) by design: the caller's mistake is the error
+            PgException e = new PgException("42601", wrongDirection);
+            e.addSuppressed(aborted);
+            throw e;
+        }
+        throw new PgException("42601", wrongDirection);
+    }
+
+    private long finishCopy(MemorySegment errmsg) {
+        return rowsAffected(PgEmbeddedH.pgembed_copy_end(engine, errmsg));
+    }
+}
