@@ -5,7 +5,8 @@
  *	  prepared statements with their result formats kept, and cursors.
  *
  * PGEMBED_FORMAT_AUTO asks for binary results of the types whose binary form
- * the readers decode directly (is_binary_friendly in front_wire.c), so a call
+ * the readers decode directly (is_binary_friendly in front_wire.c: built-in
+ * ones, and the extension types named by pgembed_set_binary_types), so a call
  * must know the result's columns before it binds.  pgembed_exec_params and
  * pgembed_cursor_open therefore describe the statement first (Parse, Describe,
  * Flush: one more run of the engine), whereas a prepared statement's
@@ -41,6 +42,9 @@
  *		pgembed_deallocate		- the statement and its kept formats go
  *		front_formats_forget_all	- an engine's kept formats go (at its end)
  *
+ * result formats:
+ *		pgembed_set_binary_types	- extension types AUTO fetches in binary too
+ *
  * cursors:
  *		pgembed_cursor_open, pgembed_cursor_fetch, pgembed_cursor_close
  *------------------------
@@ -57,7 +61,8 @@
 struct pgembed_stmt_formats;
 static pgembed_result *exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch,
 								   const char *rowdesc, size_t rowdesc_len);
-static char *auto_rowdesc(const pgembed_result *desc, size_t *len);
+static char *auto_rowdesc(pgembed_engine *e, const pgembed_result *desc,
+						  size_t *len);
 static bool direct_refused(pgembed_engine *e, const char *name);
 static void direct_refuse(pgembed_engine *e, const char *name);
 static void direct_unrefuse(pgembed_engine *e, const char *name);
@@ -281,7 +286,7 @@ formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
 		return;
 	}
 	f->desc = desc;
-	f->rowdesc = auto_rowdesc(desc, &f->rowdesc_len);
+	f->rowdesc = auto_rowdesc(e, desc, &f->rowdesc_len);
 	f->next = e->stmt_formats;
 	e->stmt_formats = f;
 }
@@ -294,7 +299,7 @@ formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
  * again for every execution.  NULL when the description has neither.
  */
 static char *
-auto_rowdesc(const pgembed_result *desc, size_t *len)
+auto_rowdesc(pgembed_engine *e, const pgembed_result *desc, size_t *len)
 {
 	for (const char *m = desc->buf; m < desc->buf + desc->buflen; m = MSG_NEXT(m))
 	{
@@ -322,7 +327,7 @@ auto_rowdesc(const pgembed_result *desc, size_t *len)
 			p += strlen(p) + 1 + 4 + 2; /* name, table OID, column number */
 			type = rd32(p);
 			p += 4 + 2 + 4;		/* type OID, length, typmod */
-			format = htons(front_is_binary_friendly(type) ? 1 : 0);
+			format = htons(front_is_binary_friendly(e, type) ? 1 : 0);
 			memcpy(p, &format, 2);
 			p += 2;
 		}
@@ -399,7 +404,7 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 				return front_oom();
 			}
 			for (int i = 0; i < desc->nfields; i++)
-				f[i] = front_is_binary_friendly(desc->fields[i].type) ? 1 : 0;
+				f[i] = front_is_binary_friendly(e, desc->fields[i].type) ? 1 : 0;
 			req.result_formats = f;
 			req.nresult_formats = desc->nfields;
 		}
@@ -572,6 +577,46 @@ pgembed_deallocate(pgembed_engine *e, const char *name)
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	front_leave(e);
 	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Result formats: the extension types AUTO fetches in binary
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * An extension's types have the OIDs their database gave them, so the caller
+ * looks them up and names them here; front_msg_bind consults the list at
+ * every bind, kept descriptions of prepared statements included (their kept
+ * RowDescriptions, which carry the format codes, are made again here).
+ */
+int
+pgembed_set_binary_types(pgembed_engine *e, int count, const uint32_t *types)
+{
+	uint32_t   *copy = NULL;
+
+	if (e == NULL || count < 0 || (count > 0 && types == NULL))
+		return -1;
+	if (count > 0)
+	{
+		copy = malloc(sizeof(uint32_t) * count);
+		if (copy == NULL)
+			return -1;
+		memcpy(copy, types, sizeof(uint32_t) * count);
+	}
+	/* under the engine's lock: a call on another thread may be binding */
+	pthread_mutex_lock(&e->lock);
+	free(e->binary_types);
+	e->binary_types = copy;
+	e->nbinary_types = count;
+	/* the kept RowDescriptions carry the format codes: made again */
+	for (stmt_formats *f = e->stmt_formats; f != NULL; f = f->next)
+	{
+		free(f->rowdesc);
+		f->rowdesc = auto_rowdesc(e, f->desc, &f->rowdesc_len);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------

@@ -204,7 +204,7 @@ extern PGEMBED_HIDDEN bool front_msg_bind(pgembed_engine *e, const char *portal,
 extern PGEMBED_HIDDEN bool front_msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows);
 extern PGEMBED_HIDDEN bool front_msg_describe(pgembed_engine *e, char what, const char *name);
 extern PGEMBED_HIDDEN bool front_msg_close(pgembed_engine *e, char what, const char *name);
-extern PGEMBED_HIDDEN bool front_is_binary_friendly(uint32_t type);
+extern PGEMBED_HIDDEN bool front_is_binary_friendly(pgembed_engine *e, uint32_t type);
 
 /* front_slots.c: the slot table, link-map namespaces, the library's own file */
 extern PGEMBED_HIDDEN pthread_mutex_t front_registry_lock;

@@ -182,6 +182,9 @@ struct pgembed_engine
 	struct pgembed_stmt_formats *stmt_formats;
 	/* prepared statements the direct path left to the protocol (front only) */
 	struct pgembed_refusal *direct_refused;
+	/* pgembed_set_binary_types: more types AUTO fetches in binary */
+	uint32_t   *binary_types;
+	int			nbinary_types;
 
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */

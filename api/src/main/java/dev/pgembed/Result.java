@@ -44,9 +44,12 @@ public final class Result implements AutoCloseable, Iterable<Row> {
     private final String commandTag;
     private final long rowsAffected;
     private final List<Notice> notices;
+    /** The OIDs of extension types in the database of the result (read when a column is of one). */
+    final ExtensionTypes extensionTypes;
 
     /* the result of a checked call: its counts, columns and cells come from the header the check read */
-    Result(NativeSession.Raw raw, Arena arena, boolean ownsArena) {
+    Result(NativeSession.Raw raw, Arena arena, boolean ownsArena, ExtensionTypes extensionTypes) {
+        this.extensionTypes = extensionTypes;
         this.arena = arena;
         this.ownsArena = ownsArena;
         this.notices = raw.notices();
