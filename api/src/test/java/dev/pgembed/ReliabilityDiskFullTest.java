@@ -99,13 +99,13 @@ class ReliabilityDiskFullTest {
             assertThat(present).as("acknowledged commits after the disk filled").containsAll(acked);
             assertThat(IntegrityCheck.run(again).problems()).isEmpty();
             again.execute("CREATE UNLOGGED TABLE scratch (v text)");
-            // reading the rows above set their hint bits, logged as full pages (data checksums): more WAL
-            // than max_wal_size's share, so a checkpoint is due; taken now, not once the disk is full (a
-            // checkpoint that cannot write its files PANICs, as in any PostgreSQL)
-            again.execute("CHECKPOINT");
             // a fresh WAL segment with room for the few records to come (an abort's, a commit's)
             again.query("SELECT pg_switch_wal()").close();
             again.execute("INSERT INTO filler VALUES (0, '\\x00')");
+            // a new segment since the last checkpoint's redo makes one due (max_wal_size 64 MB is two 16 MB
+            // segments' worth): taken now, not at an idle point once the disk is full (a checkpoint that
+            // cannot write its files PANICs, as in any PostgreSQL)
+            again.execute("CHECKPOINT");
             // now fill the file system to the last byte: the next write that needs space is not the WAL's
             fillUp(ballast);
             assertThatThrownBy(() -> again.execute("INSERT INTO scratch SELECT repeat('s', 1000) FROM generate_series(1, 100000)"))
