@@ -44,7 +44,7 @@ PGEMBED_TEST_PG_STAGE="$scratch/pg-stage" PGEMBED_TEST_MODULE="$work/test/pgembe
 # start-up and shutdown included) must show no madvise/mmap/munmap/brk per query and
 # no descriptor probe at start-up
 if command -v strace >/dev/null 2>&1; then
-	cc -O2 -o "$work/test/pgembed_bench" "$module/src/test/bench/pgembed_bench.c" -I"$module/src/main/c" \
+	cc -O2 -o "$work/test/pgembed_bench" "$module"/src/test/bench/*.c -I"$module/src/main/c" \
 		-L"$lib" -lpgembed -lpthread -Wl,-rpath,"$lib"
 	strace -f -c -o "$scratch/strace.txt" "$work/test/pgembed_bench" "$scratch/strace-db" select1 >/dev/null 2>&1
 	awk '$NF ~ /^(madvise|mmap|munmap|brk|dup|dup2|dup3)$/ { calls = ($4 ~ /^[0-9]+$/) ? $4 : $5; print $NF, calls;
