@@ -28,6 +28,8 @@ public final class PgException extends RuntimeException {
     private final @Nullable String datatype;
     private final @Nullable String constraint;
     private final boolean fatal;
+    /* set once, before it is thrown, for the error of a batch */
+    private long batchIndex = -1;
 
     PgException(String sqlState, String message) {
         this(sqlState, "ERROR", message, null, null, 0, null, null, null, null, null, null, false, null);
@@ -175,6 +177,22 @@ public final class PgException extends RuntimeException {
      */
     public boolean isFatal() {
         return fatal;
+    }
+
+    /**
+     * For the error of {@link PreparedStatement#executeBatch}: the index of the parameter set whose execution
+     * failed (the sets before it ran, and were undone with it); -1 for any other error.
+     *
+     * @return the index of the failing parameter set, or -1
+     */
+    public long batchIndex() {
+        return batchIndex;
+    }
+
+    /* the failing set of a batch, when the native result names one */
+    PgException inBatch(long index) {
+        batchIndex = index;
+        return this;
     }
 
     @Override
