@@ -460,6 +460,17 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
  * Server log: to the front, never to the host's stderr directly
  * ---------------------------------------------------------------------
  */
+
+/* pgembedded.h names elog.h's levels, which a log callback receives as they are */
+StaticAssertDecl(PGEMBED_LOG_DEBUG5 == DEBUG5 && PGEMBED_LOG_DEBUG4 == DEBUG4 &&
+				 PGEMBED_LOG_DEBUG3 == DEBUG3 && PGEMBED_LOG_DEBUG2 == DEBUG2 &&
+				 PGEMBED_LOG_DEBUG1 == DEBUG1 && PGEMBED_LOG_LOG == LOG &&
+				 PGEMBED_LOG_LOG_SERVER_ONLY == LOG_SERVER_ONLY &&
+				 PGEMBED_LOG_INFO == INFO && PGEMBED_LOG_NOTICE == NOTICE &&
+				 PGEMBED_LOG_WARNING == WARNING && PGEMBED_LOG_ERROR == ERROR &&
+				 PGEMBED_LOG_FATAL == FATAL && PGEMBED_LOG_PANIC == PANIC,
+				 "PGEMBED_LOG_* differ from elog.h's levels");
+
 static void
 embed_log_hook(ErrorData *edata)
 {

@@ -106,8 +106,35 @@ typedef enum pgembed_status
 #define PGEMBED_FORMAT_BINARY	1
 #define PGEMBED_FORMAT_AUTO		(-1)
 
-/* Log callback: server log lines (checkpoints, warnings ...). */
+/*
+ * Log callback: server log lines (checkpoints, warnings ...).  elevel is one of
+ * the PGEMBED_LOG_* levels below.
+ */
 typedef void (*pgembed_log_fn) (void *context, int elevel, const char *line);
+
+/*
+ * Log levels: PostgreSQL's own (elog.h's numbers, checked against it when the
+ * library is built).  A callback receives the lines log_min_messages lets into
+ * the server log (WARNING and above by default, and LOG); the statement's own
+ * messages also reach its caller, as the result's error or notices.  Mind that
+ * the server log ranks LOG above ERROR although its number is smaller: compare
+ * with == for it, not with >=.
+ */
+#define PGEMBED_LOG_DEBUG5		10
+#define PGEMBED_LOG_DEBUG4		11
+#define PGEMBED_LOG_DEBUG3		12
+#define PGEMBED_LOG_DEBUG2		13
+#define PGEMBED_LOG_DEBUG1		14
+#define PGEMBED_LOG_LOG			15	/* operational: checkpoints, start-up */
+#define PGEMBED_LOG_LOG_SERVER_ONLY 16	/* as LOG, never sent to a client */
+#define PGEMBED_LOG_INFO		17
+#define PGEMBED_LOG_NOTICE		18
+#define PGEMBED_LOG_WARNING		19
+#define PGEMBED_LOG_ERROR		21	/* the statement or task failed */
+#define PGEMBED_LOG_FATAL		22	/* the engine (or a cluster's process)
+									 * ended */
+#define PGEMBED_LOG_PANIC		23	/* the engine ended; the cluster needs
+									 * crash recovery */
 
 /* ---- library ---- */
 

@@ -46,7 +46,7 @@ quiet_log(void *context, int elevel, const char *line)
 {
 	(void) context;
 	/* only what looks wrong reaches the test output */
-	if (elevel >= 21)			/* ERROR and above */
+	if (elevel >= PGEMBED_LOG_ERROR)
 		fprintf(stdout, "    [server] %s\n", line);
 }
 

@@ -40,6 +40,11 @@ final class NativeSession {
     static final int FORMAT_TEXT = PgEmbeddedH.PGEMBED_FORMAT_TEXT();
     static final int FORMAT_BINARY = PgEmbeddedH.PGEMBED_FORMAT_BINARY();
     static final int FORMAT_AUTO = PgEmbeddedH.PGEMBED_FORMAT_AUTO();
+    /* the server log levels a log callback receives that Instances tells apart (PGEMBED_LOG_*) */
+    static final int LOG_DEBUG5 = PgEmbeddedH.PGEMBED_LOG_DEBUG5();
+    static final int LOG_DEBUG2 = PgEmbeddedH.PGEMBED_LOG_DEBUG2();
+    static final int LOG_FATAL = PgEmbeddedH.PGEMBED_LOG_FATAL();
+    static final int LOG_PANIC = PgEmbeddedH.PGEMBED_LOG_PANIC();
 
     /** What a checked result tells the session that runs it. */
     interface Events {
