@@ -65,40 +65,51 @@ __thread uint32_t front_ctype_ready[MAX_ENGINES];
  * The library itself
  * ------------------------------------------------------------------------
  */
+/*
+ * The library's own path and the installation root above it are computed
+ * once, whichever thread asks first: opens may start on several threads at
+ * once, and a buffer filled while another thread reads it would give that one
+ * half a path.
+ */
+static char self_path[PATH_MAX];
+static char install_root[PATH_MAX];
+static pthread_once_t paths_once = PTHREAD_ONCE_INIT;
+
+static void
+compute_paths(void)
+{
+	Dl_info		info;
+	char	   *slash;
+
+	if (dladdr((void *) front_self_path, &info) != 0 && info.dli_fname)
+	{
+		/* the host may have loaded us through a relative path */
+		if (realpath(info.dli_fname, self_path) == NULL)
+			snprintf(self_path, sizeof(self_path), "%s", info.dli_fname);
+	}
+	/* <root>/lib/libpgembed.so */
+	snprintf(install_root, sizeof(install_root), "%s", self_path);
+	for (int i = 0; i < 2; i++)
+	{
+		slash = strrchr(install_root, '/');
+		if (slash == NULL)
+			break;
+		*slash = '\0';
+	}
+}
+
 const char *
 front_self_path(void)
 {
-	static char path[PATH_MAX];
-	Dl_info		info;
-
-	if (path[0] == '\0' && dladdr((void *) front_self_path, &info) != 0 && info.dli_fname)
-	{
-		/* the host may have loaded us through a relative path */
-		if (realpath(info.dli_fname, path) == NULL)
-			snprintf(path, sizeof(path), "%s", info.dli_fname);
-	}
-	return path;
+	pthread_once(&paths_once, compute_paths);
+	return self_path;
 }
 
 const char *
 pgembed_install_root(void)
 {
-	static char root[PATH_MAX];
-
-	if (root[0] == '\0')
-	{
-		char	   *slash;
-
-		strncpy(root, front_self_path(), sizeof(root) - 1);
-		for (int i = 0; i < 2; i++)
-		{
-			slash = strrchr(root, '/');
-			if (slash == NULL)
-				break;
-			*slash = '\0';
-		}
-	}
-	return root;
+	pthread_once(&paths_once, compute_paths);
+	return install_root;
 }
 
 const char *

@@ -241,6 +241,7 @@ run_child(const char *name, int nargs, const char *const *args, bool tunable, ch
 }
 
 extern const test_child budget_children[];
+extern const test_child lifecycle_children[];
 extern const test_case budget_tests[];
 extern const test_case cluster_tests[];
 extern const test_case result_tests[];
@@ -264,9 +265,12 @@ main(int argc, char **argv)
 	/* a helper process of a test (run_child) */
 	if (argc >= 3 && strcmp(argv[1], "--child") == 0)
 	{
-		for (const test_child *c = budget_children; c->name != NULL; c++)
-			if (strcmp(c->name, argv[2]) == 0)
-				return c->fn(argc - 3, argv + 3);
+		const test_child *const tables[] = {budget_children, lifecycle_children};
+
+		for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+			for (const test_child *c = tables[t]; c->name != NULL; c++)
+				if (strcmp(c->name, argv[2]) == 0)
+					return c->fn(argc - 3, argv + 3);
 		fprintf(stderr, "no child helper \"%s\"\n", argv[2]);
 		return 2;
 	}
