@@ -105,18 +105,29 @@ front_leave(pgembed_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/*
+ * A COPY started by an extended query leaves the backend in that query until
+ * a Sync (its implicit transaction open, and after an error every message
+ * skipped until one).  The Sync that followed Execute is read and ignored by
+ * COPY FROM STDIN (copyfromparse.c accepts it for libpq's sake); after COPY TO
+ * STDOUT it is still to be read; a request that ended with Flush sent none.
+ * Whichever way, pgembed_copy_end sends the Sync the COPY still lacks, as
+ * libpq's pqEndcopy3 does for a COPY of an extended query.
+ */
 void
-front_set_mode_after(pgembed_engine *e, pgembed_result *r)
+front_set_mode_after(pgembed_engine *e, pgembed_result *r, int request_ended)
 {
 	if (r == NULL)
 		return;
 	if (r->status == PGEMBED_COPY_IN)
 	{
 		e->mode = FRONT_MODE_COPY_IN;
+		e->copy_needs_sync = request_ended != FRONT_ENDED_QUERY;
 	}
 	else if (r->status == PGEMBED_COPY_OUT)
 	{
 		e->mode = FRONT_MODE_COPY_OUT;
+		e->copy_needs_sync = request_ended == FRONT_ENDED_FLUSH;
 	}
 	else if (r->status == PGEMBED_FATAL)
 		e->mode = FRONT_MODE_IDLE;

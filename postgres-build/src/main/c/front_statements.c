@@ -44,11 +44,16 @@
 
 #define COPY_OUT_CHUNK (256u << 10)
 
+/* the message with which a batch stops a COPY it started (it finds the error by it) */
+#define BATCH_COPY_REFUSED "pgembed: COPY cannot run in a batch"
+
 /* routines only used in this file */
 struct pgembed_stmt_formats;
 static void formats_forget(pgembed_engine *e, const char *name);
 static void formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc);
 static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
+static pgembed_result *copy_description(const pgembed_result *r);
+static pgembed_result *refuse_copy_in_batch(pgembed_result *r);
 
 /* ------------------------------------------------------------------------
  * Statements
@@ -71,7 +76,7 @@ pgembed_exec(pgembed_engine *e, const char *sql)
 		front_msg_end(e, s);
 		e->out_yield_at = COPY_OUT_CHUNK;
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
-		front_set_mode_after(e, r);
+		front_set_mode_after(e, r, FRONT_ENDED_QUERY);
 	}
 	front_leave(e);
 	return r;
@@ -87,13 +92,15 @@ describe_unnamed(pgembed_engine *e, const char *sql, int nparams, const uint32_t
 	return front_exchange(e, e->scratch.data, e->scratch.len, false);
 }
 
-static pgembed_result *
-finish_with_sync(pgembed_engine *e, pgembed_result *partial)
+/*
+ * The backend is in an extended query that ended with Flush (a failed
+ * Parse/Describe, a cursor that finished, a COPY of a cursor): a Sync ends it
+ * (its implicit transaction, or the skipping after an error) so that the
+ * backend is idle again.  The partial result gets the transaction status.
+ */
+pgembed_result *
+front_finish_with_sync(pgembed_engine *e, pgembed_result *partial)
 {
-	/*
-	 * a failed Parse/Describe: resynchronise so that the backend is idle
-	 * again
-	 */
 	pgembed_result *r;
 
 	e->scratch.len = 0;
@@ -124,7 +131,7 @@ pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint3
 		if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
 		{
 			if (desc && desc->status == PGEMBED_ERROR)
-				desc = finish_with_sync(e, desc);
+				desc = front_finish_with_sync(e, desc);
 			front_leave(e);
 			return desc ? desc : front_oom();
 		}
@@ -144,7 +151,7 @@ pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint3
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	}
 	pgembed_result_free(desc);
-	front_set_mode_after(e, r);
+	front_set_mode_after(e, r, FRONT_ENDED_SYNC);
 	front_leave(e);
 	return r;
 }
@@ -165,19 +172,7 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 		formats_forget(e, name);
 		if (r != NULL && r->status != PGEMBED_ERROR && r->status != PGEMBED_FATAL && name[0] != '\0')
-		{
-			/* the same description, once more, for the cache */
-			pgembed_result *desc = describe_for_formats(e, name);
-
-			if (desc != NULL && desc->status != PGEMBED_ERROR && desc->status != PGEMBED_FATAL)
-				formats_remember(e, name, desc);
-			else if (desc != NULL)
-			{
-				if (desc->status == PGEMBED_ERROR)
-					desc = finish_with_sync(e, desc);
-				pgembed_result_free(desc);
-			}
-		}
+			formats_remember(e, name, copy_description(r));
 	}
 	front_leave(e);
 	return r;
@@ -251,6 +246,8 @@ formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
 	stmt_formats *f;
 
 	formats_forget(e, name);
+	if (desc == NULL)
+		return;					/* out of memory: described again when run */
 	f = calloc(1, sizeof(*f));
 	if (f == NULL || (f->name = strdup(name)) == NULL)
 	{
@@ -261,6 +258,23 @@ formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
 	f->desc = desc;
 	f->next = e->stmt_formats;
 	e->stmt_formats = f;
+}
+
+/*
+ * The description a Parse/Describe/Sync returned, once more for the cache: its
+ * messages (no rows) indexed afresh.  A second Describe would leave the
+ * backend in an extended query, and the transaction Describe starts open,
+ * until the next call's Sync.
+ */
+static pgembed_result *
+copy_description(const pgembed_result *r)
+{
+	char	   *buf = malloc(r->buflen > 0 ? r->buflen : 1);
+
+	if (buf == NULL)
+		return NULL;
+	memcpy(buf, r->buf, r->buflen);
+	return front_result_from_messages(buf, r->buflen, false);
 }
 
 /* Result formats for a prepared statement need its description. */
@@ -300,7 +314,7 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 			if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
 			{
 				if (desc && desc->status == PGEMBED_ERROR)
-					desc = finish_with_sync(e, desc);
+					desc = front_finish_with_sync(e, desc);
 				front_leave(e);
 				return desc ? desc : front_oom();
 			}
@@ -320,7 +334,7 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 	 */
 	if (r == NULL || r->status == PGEMBED_ERROR || r->status == PGEMBED_FATAL)
 		formats_forget(e, name);
-	front_set_mode_after(e, r);
+	front_set_mode_after(e, r, FRONT_ENDED_SYNC);
 	front_leave(e);
 	return r;
 }
@@ -331,6 +345,7 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 {
 	pgembed_result *r;
 	bool		ok = true;
+	size_t		s;
 
 	if (name == NULL || nsets < 0 || nparams < 0 || (nparams > 0 && nsets > 0 && values == NULL))
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
@@ -343,13 +358,60 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 		ok = front_msg_bind(e, "", name, nparams, values + off, lengths ? lengths + off : NULL,
 							formats ? formats + off : NULL, PGEMBED_FORMAT_TEXT, NULL) &&
 			front_msg_execute(e, "", 0);
+
+		/*
+		 * A COPY FROM STDIN would read the next set's Bind as COPY data (a
+		 * protocol violation, FATAL): a CopyFail after the first execution
+		 * ends such a COPY before it reads anything else, and is ignored by a
+		 * backend that is not in COPY.  A COPY TO STDOUT fails at its start
+		 * (copy_out_abort).  Either error skips the rest until the Sync.
+		 */
+		if (ok && i == 0)
+			ok = front_msg_begin(e, 'f', &s) && front_msg_str(e, BATCH_COPY_REFUSED);
+		if (ok && i == 0)
+			front_msg_end(e, s);
 	}
 	if (!(ok && front_msg_simple(e, 'S')))
 		r = front_oom();
 	else
+	{
+		e->out_yield_at = COPY_OUT_CHUNK;
+		e->copy_out_abort = BATCH_COPY_REFUSED;
 		r = front_exchange(e, e->scratch.data, e->scratch.len, true);
+		e->copy_out_abort = NULL;
+		e->out_yield_at = 0;
+		r = refuse_copy_in_batch(r);
+	}
 	front_leave(e);
 	return r;
+}
+
+/*
+ * The error of a COPY that a batch stopped (57014, "COPY from stdin failed:
+ * <BATCH_COPY_REFUSED>" or its TO STDOUT twin) becomes what it is: a feature
+ * the batch does not offer.
+ */
+static pgembed_result *
+refuse_copy_in_batch(pgembed_result *r)
+{
+	const char *state,
+			   *msg;
+	pgembed_result *refused;
+
+	if (r == NULL || r->status != PGEMBED_ERROR)
+		return r;
+	state = pgembed_error_field(&r->error, PGEMBED_DIAG_SQLSTATE);
+	msg = pgembed_error_field(&r->error, PGEMBED_DIAG_MESSAGE_PRIMARY);
+	if (state == NULL || msg == NULL || strcmp(state, "57014") != 0 || strstr(msg, BATCH_COPY_REFUSED) == NULL)
+		return r;
+	refused = front_result_error(PGEMBED_ERROR, "0A000",
+								 "COPY FROM STDIN and COPY TO STDOUT cannot run in a batch: run the COPY with"
+								 " pgembed_exec or pgembed_exec_params and stream its data");
+	if (refused == NULL)
+		return r;
+	refused->tx_status = r->tx_status;
+	pgembed_result_free(r);
+	return refused;
 }
 
 pgembed_result *
@@ -392,7 +454,7 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 	if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
 	{
 		if (desc && desc->status == PGEMBED_ERROR)
-			desc = finish_with_sync(e, desc);
+			desc = front_finish_with_sync(e, desc);
 		front_leave(e);
 		return desc ? desc : front_oom();
 	}
@@ -402,17 +464,25 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 		  front_msg_simple(e, 'H')))
 		r = front_oom();
 	else
+	{
+		e->out_yield_at = COPY_OUT_CHUNK;
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	}
 	pgembed_result_free(desc);
 	if (r && r->status == PGEMBED_SUSPENDED)
 	{
 		e->mode = FRONT_MODE_CURSOR;
 	}
+	else if (r && (r->status == PGEMBED_COPY_IN || r->status == PGEMBED_COPY_OUT))
+	{
+		/* the statement was a COPY: its data and end go as after pgembed_exec */
+	}
 	else if (r && r->status != PGEMBED_FATAL)
 	{
 		/* done in one go (or failed): end the implicit transaction */
-		r = finish_with_sync(e, r);
+		r = front_finish_with_sync(e, r);
 	}
+	front_set_mode_after(e, r, FRONT_ENDED_FLUSH);
 	front_leave(e);
 	return r;
 }
@@ -436,7 +506,7 @@ pgembed_cursor_fetch(pgembed_engine *e, int64_t fetch_rows)
 	{
 		e->mode = FRONT_MODE_IDLE;
 		if (r && r->status != PGEMBED_FATAL)
-			r = finish_with_sync(e, r);
+			r = front_finish_with_sync(e, r);
 	}
 	front_leave(e);
 	return r;

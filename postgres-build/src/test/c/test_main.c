@@ -252,11 +252,12 @@ extern const test_case maintenance_tests[];
 extern const test_case hostile_tests[];
 extern const test_case vector_tests[];
 extern const test_case session_tests[];
+extern const test_case sync_tests[];
 
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests};
+	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, sync_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
