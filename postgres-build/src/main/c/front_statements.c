@@ -326,7 +326,10 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 		  front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
 		r = front_oom();
 	else
+	{
+		e->out_yield_at = COPY_OUT_CHUNK;
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	}
 
 	/*
 	 * a failure may mean the statement changed or went away: describe it

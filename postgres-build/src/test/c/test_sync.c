@@ -174,6 +174,30 @@ test_cursor_over_copy(void)
 	teardown();
 }
 
+/* A prepared COPY TO STDOUT streams its data as any other COPY does. */
+static void
+test_prepared_copy_out_streams(void)
+{
+	pgembed_result *r;
+	const char *chunk;
+
+	REQUIRE(setup());
+	CHECK_STR(sqlstate_of(db, "INSERT INTO t VALUES (1), (2)"), "00000");
+	r = pgembed_prepare(db, "out", "COPY (SELECT x FROM t ORDER BY x) TO STDOUT", 0, NULL);
+	pgembed_result_free(r);
+	r = pgembed_exec_prepared(db, "out", 0, NULL, NULL, NULL, PGEMBED_FORMAT_TEXT);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COPY_OUT);
+	pgembed_result_free(r);
+	CHECK(pgembed_copy_get(db, &chunk) == 4 && memcmp(chunk, "1\n2\n", 4) == 0);
+	CHECK_INT(pgembed_copy_get(db, &chunk), 0);
+	r = pgembed_copy_end(db, NULL);
+	CHECK_STR(pgembed_result_command_tag(r), "COPY 2");
+	CHECK_INT(pgembed_result_transaction_status(r), PGEMBED_TX_IDLE);
+	pgembed_result_free(r);
+	CHECK_FRESH(13);
+	teardown();
+}
+
 /* A batch stops a COPY before it reads or writes anything: 0A000, no effect. */
 static void
 test_batch_refuses_copy(void)
@@ -273,6 +297,7 @@ const test_case sync_tests[] = {
 	{"sync: an aborted COPY of an extended query loses no later statement", test_extended_copy_in_aborted},
 	{"sync: a COPY of an extended query is committed at its end", test_extended_copy_in_committed},
 	{"sync: a cursor over COPY streams it and ends it", test_cursor_over_copy},
+	{"sync: a prepared COPY TO STDOUT streams its data", test_prepared_copy_out_streams},
 	{"sync: a batch refuses COPY before it runs", test_batch_refuses_copy},
 	{"sync: an aborted COPY TO STDOUT does nothing", test_copy_out_aborted},
 	{"sync: preparing leaves no transaction open", test_prepare_leaves_no_transaction},

@@ -330,6 +330,11 @@ public final class PgEmbedded implements AutoCloseable {
      * returned (SELECT); 0 for other statements. Without parameters the text may hold several statements
      * separated by semicolons (the count is the last one's).
      *
+     * <p>{@code COPY ... FROM STDIN} and {@code COPY ... TO STDOUT} need {@link #copyIn} and {@link #copyOut}:
+     * here and in the other statement methods they are refused with 0A000, stopped before they read or
+     * write any data (so they have no effect; like any failed statement, the refusal fails an open
+     * transaction block).
+     *
      * @param sql    the SQL text, with placeholders {@code $1}, {@code $2}, ... for the parameters
      * @param params the parameter values (see {@link #query(String, Object...)} for the supported types)
      * @return the rows affected
@@ -536,7 +541,8 @@ public final class PgEmbedded implements AutoCloseable {
      * @param out     receives the data; not closed
      * @return the rows copied
      * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails (the rest of the data is discarded)
+     * @throws UncheckedIOException when writing fails (the COPY is aborted where it stands, as
+     *                              {@link #copyIn(String, InputStream)} aborts on a failed read)
      */
     public long copyOut(String copySql, OutputStream out) {
         Objects.requireNonNull(out, "out");
@@ -550,7 +556,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @param out     receives the data; not closed
      * @return the rows copied
      * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails
+     * @throws UncheckedIOException when writing fails (the COPY is aborted)
      */
     public long copyOut(String copySql, Writer out) {
         Objects.requireNonNull(out, "out");
