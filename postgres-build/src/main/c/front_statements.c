@@ -54,6 +54,7 @@ static void formats_remember(pgembed_engine *e, const char *name, pgembed_result
 static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
 static pgembed_result *copy_description(const pgembed_result *r);
 static pgembed_result *refuse_copy_in_batch(pgembed_result *r);
+static pgembed_result *cursor_finish(pgembed_engine *e, pgembed_result *partial);
 
 /* ------------------------------------------------------------------------
  * Statements
@@ -441,6 +442,29 @@ pgembed_deallocate(pgembed_engine *e, const char *name)
  */
 #define CURSOR_PORTAL "pgembed_cursor"
 
+/*
+ * Ends a cursor whose rows are all fetched (or whose statement failed):
+ * Close, then Sync.  The Sync alone ends the portal only with the implicit
+ * transaction; in a transaction block the exhausted portal stayed, and the
+ * next cursor's Bind failed with 42P03 (cursor "pgembed_cursor" already
+ * exists).  After an error the backend skips the Close until the Sync, and
+ * closing a portal that does not exist is no error.
+ */
+static pgembed_result *
+cursor_finish(pgembed_engine *e, pgembed_result *partial)
+{
+	pgembed_result *r;
+
+	e->scratch.len = 0;
+	if (!(front_msg_close(e, 'P', CURSOR_PORTAL) && front_msg_simple(e, 'S')))
+		return partial;
+	r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	if (partial != NULL && r != NULL)
+		partial->tx_status = r->tx_status;
+	pgembed_result_free(r);
+	return partial;
+}
+
 pgembed_result *
 pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types,
 					const char *const *values, const int32_t *lengths, const int32_t *formats,
@@ -462,7 +486,14 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 		return desc ? desc : front_oom();
 	}
 	e->scratch.len = 0;
-	if (!(front_msg_bind(e, CURSOR_PORTAL, "", nparams, values, lengths, formats, result_format, desc) &&
+
+	/*
+	 * A portal of that name left by an earlier cursor (a COPY through a
+	 * cursor, ended in a transaction block) would fail the Bind: close it
+	 * first (no error when there is none; no cursor is open here).
+	 */
+	if (!(front_msg_close(e, 'P', CURSOR_PORTAL) &&
+		  front_msg_bind(e, CURSOR_PORTAL, "", nparams, values, lengths, formats, result_format, desc) &&
 		  front_msg_describe(e, 'P', CURSOR_PORTAL) && front_msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
 		  front_msg_simple(e, 'H')))
 		r = front_oom();
@@ -482,8 +513,11 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 	}
 	else if (r && r->status != PGEMBED_FATAL)
 	{
-		/* done in one go (or failed): end the implicit transaction */
-		r = front_finish_with_sync(e, r);
+		/*
+		 * done in one go (or failed): the portal goes, and the implicit
+		 * transaction ends
+		 */
+		r = cursor_finish(e, r);
 	}
 	front_set_mode_after(e, r, FRONT_ENDED_FLUSH);
 	front_leave(e);
@@ -509,7 +543,7 @@ pgembed_cursor_fetch(pgembed_engine *e, int64_t fetch_rows)
 	{
 		e->mode = FRONT_MODE_IDLE;
 		if (r && r->status != PGEMBED_FATAL)
-			r = front_finish_with_sync(e, r);
+			r = cursor_finish(e, r);
 	}
 	front_leave(e);
 	return r;

@@ -174,6 +174,56 @@ test_cursor_over_copy(void)
 	teardown();
 }
 
+/* opens a cursor over sql, reads it to its end, fetch_rows at a time: the rows read */
+static int64_t
+cursor_read_all(const char *sql, int64_t fetch_rows)
+{
+	pgembed_result *r = pgembed_cursor_open(db, sql, 0, NULL, NULL, NULL, NULL, PGEMBED_FORMAT_TEXT, fetch_rows);
+	int64_t		rows = 0;
+
+	while (r != NULL)
+	{
+		int			status = pgembed_result_status(r);
+
+		rows += pgembed_result_ntuples(r);
+		pgembed_result_free(r);
+		if (status != PGEMBED_SUSPENDED)
+			return status == PGEMBED_TUPLES_OK ? rows : -status;
+		r = pgembed_cursor_fetch(db, fetch_rows);
+	}
+	return -1;
+}
+
+/*
+ * In a transaction block a cursor read to its end left its portal: the next
+ * cursor failed with 42P03 (cursor "pgembed_cursor" already exists).
+ */
+static void
+test_cursor_in_transaction_block(void)
+{
+	pgembed_result *r;
+
+	REQUIRE(setup());
+	CHECK_STR(sqlstate_of(db, "BEGIN"), "00000");
+	CHECK_INT(cursor_read_all("SELECT generate_series(1, 5)", 2), 5);
+	CHECK_INT(cursor_read_all("SELECT generate_series(1, 3)", 10), 3);
+	CHECK_INT(cursor_read_all("SELECT 1", 1), 1);
+	/* a COPY through a cursor, ended in the block, leaves its portal too */
+	r = pgembed_cursor_open(db, "COPY t FROM STDIN", 0, NULL, NULL, NULL, NULL, PGEMBED_FORMAT_AUTO, 10);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_COPY_IN);
+	pgembed_result_free(r);
+	CHECK_INT(pgembed_copy_put(db, "20\n", 3), 0);
+	r = pgembed_copy_end(db, NULL);
+	CHECK_STR(pgembed_result_command_tag(r), "COPY 1");
+	CHECK_INT(pgembed_result_transaction_status(r), PGEMBED_TX_INBLOCK);
+	pgembed_result_free(r);
+	CHECK_INT(cursor_read_all("SELECT x FROM t", 10), 1);
+	CHECK_STR(sqlstate_of(db, "COMMIT"), "00000");
+	CHECK_STR(scalar(db, "SELECT count(*) FROM t"), "1");
+	CHECK_FRESH(21);
+	teardown();
+}
+
 /* A prepared COPY TO STDOUT streams its data as any other COPY does. */
 static void
 test_prepared_copy_out_streams(void)
@@ -298,6 +348,7 @@ const test_case sync_tests[] = {
 	{"sync: a COPY of an extended query is committed at its end", test_extended_copy_in_committed},
 	{"sync: a cursor over COPY streams it and ends it", test_cursor_over_copy},
 	{"sync: a prepared COPY TO STDOUT streams its data", test_prepared_copy_out_streams},
+	{"sync: cursors one after another in a transaction block", test_cursor_in_transaction_block},
 	{"sync: a batch refuses COPY before it runs", test_batch_refuses_copy},
 	{"sync: an aborted COPY TO STDOUT does nothing", test_copy_out_aborted},
 	{"sync: preparing leaves no transaction open", test_prepare_leaves_no_transaction},
