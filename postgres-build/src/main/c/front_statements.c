@@ -44,6 +44,12 @@
 
 #define COPY_OUT_CHUNK (256u << 10)
 
+/*
+ * The protocol counts a statement's parameters in 16 bits (Parse, Bind): a
+ * larger count would wrap and reach the backend as a malformed message.
+ */
+#define MAX_PARAMS 65535
+
 /* the message with which a batch stops a COPY it started (it finds the error by it) */
 #define BATCH_COPY_REFUSED "pgembed: COPY cannot run in a batch"
 
@@ -54,6 +60,7 @@ static void formats_remember(pgembed_engine *e, const char *name, pgembed_result
 static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
 static pgembed_result *copy_description(const pgembed_result *r);
 static pgembed_result *refuse_copy_in_batch(pgembed_result *r);
+static pgembed_result *too_many_params(int nparams);
 static pgembed_result *cursor_finish(pgembed_engine *e, pgembed_result *partial);
 
 /* ------------------------------------------------------------------------
@@ -81,6 +88,20 @@ pgembed_exec(pgembed_engine *e, const char *sql)
 	}
 	front_leave(e);
 	return r;
+}
+
+/*
+ * The refusal of a statement with more parameters than the protocol can
+ * count: nothing is sent, so an open transaction is not affected (as with
+ * libpq, which refuses it before sending).
+ */
+static pgembed_result *
+too_many_params(int nparams)
+{
+	return front_result_error(PGEMBED_MISUSE, "54000",
+							  "too many parameters: %d, a statement can have at most %d"
+							  " (pass an array instead, as in = ANY($1), or use COPY)",
+							  nparams, MAX_PARAMS);
 }
 
 /* Parse + Describe, then Bind with result formats chosen from the description. */
@@ -124,6 +145,8 @@ pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint3
 
 	if (sql == NULL || nparams < 0)
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (result_format == PGEMBED_FORMAT_AUTO)
@@ -164,6 +187,8 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 
 	if (name == NULL || sql == NULL || nparams < 0)
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (!(front_msg_parse(e, name, sql, nparams, types) && front_msg_describe(e, 'S', name) && front_msg_simple(e, 'S')))
@@ -301,6 +326,8 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 
 	if (name == NULL || nparams < 0)
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (result_format == PGEMBED_FORMAT_AUTO)
@@ -353,6 +380,8 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 
 	if (name == NULL || nsets < 0 || nparams < 0 || (nparams > 0 && nsets > 0 && values == NULL))
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	for (int i = 0; ok && i < nsets; i++)
@@ -475,6 +504,8 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 
 	if (sql == NULL || nparams < 0 || fetch_rows <= 0 || fetch_rows > INT32_MAX)
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	desc = describe_unnamed(e, sql, nparams, types);

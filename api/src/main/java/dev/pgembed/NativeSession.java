@@ -309,10 +309,10 @@ final class NativeSession {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment raw;
             if (params == null || params.length == 0) {
-                raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql));
+                raw = PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql));
             } else {
                 Params.Native p = Params.toNative(arena, params);
-                raw = PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                raw = PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
                         p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
             }
             return rowsAffected(raw);
@@ -322,7 +322,7 @@ final class NativeSession {
     Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params);
-            return result(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            return result(PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
         }
     }
@@ -330,7 +330,7 @@ final class NativeSession {
     /* runs a statement of the session's own (BEGIN, SAVEPOINT, COMMIT, ...) and returns its command tag */
     String command(String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false);
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql)), false);
             String tag = r.commandTag();
             r.free();
             return tag;
@@ -340,7 +340,7 @@ final class NativeSession {
     /* like command(), for a caller that needs no tag */
     void run(String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false).free();
+            check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql)), false).free();
         }
     }
 
@@ -368,7 +368,7 @@ final class NativeSession {
 
     void prepare(String name, String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
+            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), sqlText(arena, sql), 0,
                     MemorySegment.NULL), false).free();
         }
     }
@@ -411,7 +411,7 @@ final class NativeSession {
     Raw cursorOpen(String sql, Object[] params, int fetchSize) {
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params);
-            return check(PgEmbeddedH.pgembed_cursor_open(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            return check(PgEmbeddedH.pgembed_cursor_open(engine, sqlText(arena, sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
         }
     }
@@ -497,12 +497,17 @@ final class NativeSession {
         }
     }
 
+    /* the SQL text as the engine takes it: strict UTF-8, no NUL (see Utf8) */
+    private static MemorySegment sqlText(Arena arena, String sql) {
+        return Utf8.cString(arena, sql, "the SQL text");
+    }
+
     /**
      * Starts a COPY and checks its direction; a COPY in the other direction is aborted before the error
      * (at its start: it has done nothing), so the engine is idle again.
      */
     private void startCopy(Arena arena, String copySql, int want, String wrongDirection) {
-        Raw start = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(copySql)), true);
+        Raw start = check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, copySql)), true);
         start.free();
         if (start.status() == want) {
             return;
