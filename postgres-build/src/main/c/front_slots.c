@@ -33,6 +33,7 @@
  *		front_free_slot			- give it back
  *		front_load_engine_copy	- a pristine copy of the library in the slot's namespace
  *		front_namespace_limit_message, front_namespaces_exhausted - the namespace budget spent
+ *		front_slot_trim_heap	- the free memory of a slot's heap back to the system
  *		pgembed__slot_heap_in_use	- a test's view of a namespace's heap
  *------------------------
  */
@@ -240,6 +241,25 @@ bool
 front_namespaces_exhausted(const char *why)
 {
 	return why != NULL && (strstr(why, "static TLS") != NULL || strstr(why, "no more namespaces") != NULL);
+}
+
+/*
+ * Gives the free memory of slot i's heap back to the system.  A C library
+ * copy in a namespace other than the first cannot grow its heap with brk: it
+ * maps memory instead and never unmaps it, so what a large statement freed
+ * stayed resident until the engine closed; malloc_trim releases the free
+ * pages (it takes the heap's locks: safe beside the namespace's own threads).
+ */
+void
+front_slot_trim_heap(int i)
+{
+	int			(*trim) (size_t);
+
+	if (i < 0 || i >= MAX_ENGINES || !front_slots[i].has_namespace)
+		return;
+	trim = (int (*) (size_t)) dlsym(front_slots[i].libc_pin, "malloc_trim");
+	if (trim != NULL)
+		trim(0);
 }
 
 /* Diagnostics for tests: bytes in use in the heap of slot i's namespace (-1: none). */

@@ -221,6 +221,7 @@ extern PGEMBED_HIDDEN void front_free_slot(pgembed_engine *e);
 extern PGEMBED_HIDDEN bool front_load_engine_copy(pgembed_engine *e);
 extern PGEMBED_HIDDEN const char *front_namespace_limit_message(const char *why);
 extern PGEMBED_HIDDEN bool front_namespaces_exhausted(const char *why);
+extern PGEMBED_HIDDEN void front_slot_trim_heap(int i);
 
 /* front_engine.c: running an engine on its own stack, one exchange at a time */
 extern PGEMBED_HIDDEN __thread pgembed_engine *front_current_engine;

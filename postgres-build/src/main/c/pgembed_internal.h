@@ -160,6 +160,8 @@ struct pgembed_engine
 									 * will not read: pgembed_copy_end sends
 									 * one */
 	pgembed_buf scratch;		/* request bytes built by the front */
+	size_t		bytes_since_trim;	/* request and result bytes since the
+									 * engine's heap was last trimmed */
 
 	/*
 	 * --- a process of a cluster with a real postmaster (front_multi.c); NULL
