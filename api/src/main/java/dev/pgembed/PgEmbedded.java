@@ -134,9 +134,12 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     /**
-     * A builder for a throw-away database in a temporary directory (under /dev/shm when it exists and is
-     * writable, else under java.io.tmpdir), deleted on {@link #close()}. Its durability defaults to
-     * {@link Durability#NONE}.
+     * A builder for a throw-away database in a temporary directory, deleted on {@link #close()}. The
+     * directory is made under {@link Builder#memoryDirectory(Path)} when given, else under the system
+     * property {@code pgembed.memory.dir}, else under /dev/shm when it exists, is writable and has 256 MB
+     * free, else under java.io.tmpdir (with a warning on the {@code dev.pgembed} logger: Docker's default
+     * /dev/shm of 64 MB holds two databases). Its durability defaults to {@link Durability#NONE}, wherever
+     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache.
      *
      * @return a builder; finish with {@link Builder#open()}
      */
@@ -154,6 +157,7 @@ public final class PgEmbedded implements AutoCloseable {
         private Duration transactionWaitTimeout = Duration.ofSeconds(30);
         private Consumer<Notice> noticeListener;
         private Path nativeDirectory;
+        private Path memoryDirectory;
         private String sessionRole;
 
         private Builder(Path dir) {
@@ -281,6 +285,21 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         /**
+         * Where an {@link #inMemory()} database's temporary directory is made (see there for the default).
+         *
+         * @param parent the directory to make it in (created when absent)
+         * @return this builder
+         * @throws IllegalStateException for a builder of a given directory ({@link #builder(Path)})
+         */
+        public Builder memoryDirectory(Path parent) {
+            if (dir != null) {
+                throw new IllegalStateException("memoryDirectory is for PgEmbedded.inMemory(); this builder opens " + dir);
+            }
+            this.memoryDirectory = Objects.requireNonNull(parent, "parent");
+            return this;
+        }
+
+        /**
          * Opens the database.
          *
          * @return the open database
@@ -292,7 +311,7 @@ public final class PgEmbedded implements AutoCloseable {
             Path d;
             boolean temp = dir == null;
             if (temp) {
-                d = Opening.createTempDir();
+                d = Opening.createTempDir(memoryDirectory);
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
