@@ -327,7 +327,7 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings);
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
             MemorySegment e = NativeSession.open(d, database, sessionRole, all);
             PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
             Instances.register(db, d);
