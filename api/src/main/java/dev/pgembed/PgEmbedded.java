@@ -316,7 +316,7 @@ public final class PgEmbedded implements AutoCloseable {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                Opening.prepareDirectory(d);
+                Opening.prepareDirectory(d, durability);
                 return start(d, temp);
             } catch (RuntimeException | Error e) {
                 if (temp) {
@@ -483,7 +483,7 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     private static Result newBatch(NativeSession.Raw r, NativeSession n) {
-        return new Result(r.ptr(), Arena.ofShared(), true, r.notices(), n.extensionTypes());
+        return new Result(r, Arena.ofShared(), true, n.extensionTypes());
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */
