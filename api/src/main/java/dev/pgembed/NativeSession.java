@@ -132,7 +132,8 @@ final class NativeSession {
 
     /**
      * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
-     * transaction status; ends a COPY that a non-COPY call started.
+     * transaction status; aborts a COPY that a non-COPY call started (a COPY TO STDOUT stops at its start,
+     * before it does anything), so that the refused statement has no effect.
      */
     Raw check(MemorySegment raw, boolean copyAllowed) {
         if (raw.address() == 0) {
@@ -162,9 +163,9 @@ final class NativeSession {
         if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
             PgEmbeddedH.pgembed_result_free(raw);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, status == COPY_IN
-                        ? arena.allocateFrom("COPY FROM STDIN is not supported by this method: use copyIn")
-                        : MemorySegment.NULL);
+                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, arena.allocateFrom(status == COPY_IN
+                        ? "COPY FROM STDIN is not supported by this method: use copyIn"
+                        : "COPY TO STDOUT is not supported by this method: use copyOut"));
                 try {
                     check(end, false).free();
                 } catch (PgException expected) {
@@ -441,10 +442,10 @@ final class NativeSession {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment raw;
             if (params == null || params.length == 0) {
-                raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql));
+                raw = PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql));
             } else {
                 Params.Native p = Params.toNative(arena, params, types, null);
-                raw = PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                raw = PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
                         p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
             }
             n = rowsAffected(raw);
@@ -458,7 +459,7 @@ final class NativeSession {
         Result r;
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, null);
-            r = result(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            r = result(PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
         }
         afterStatement(sql);
@@ -468,7 +469,7 @@ final class NativeSession {
     /* runs a statement of the session's own (BEGIN, SAVEPOINT, COMMIT, ...) and returns its command tag */
     String command(String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false);
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql)), false);
             String tag = r.commandTag();
             r.free();
             return tag;
@@ -478,7 +479,7 @@ final class NativeSession {
     /* like command(), for a caller that needs no tag */
     void run(String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false).free();
+            check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql)), false).free();
         }
     }
 
@@ -507,7 +508,7 @@ final class NativeSession {
     void prepare(String name, String sql) {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
+            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), sqlText(arena, sql), 0,
                     MemorySegment.NULL), false).free();
         }
     }
@@ -557,7 +558,7 @@ final class NativeSession {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, null);
-            return check(PgEmbeddedH.pgembed_cursor_open(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            return check(PgEmbeddedH.pgembed_cursor_open(engine, sqlText(arena, sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
         }
     }
@@ -617,40 +618,43 @@ final class NativeSession {
             startCopy(arena, copySql, COPY_OUT, "copyOut needs a COPY ... TO STDOUT statement");
             MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
             byte[] bytes = new byte[64 * 1024];
-            IOException failed = null;
-            while (true) {
-                long n = PgEmbeddedH.pgembed_copy_get(engine, dataOut);
-                if (n <= 0) {
-                    break;
-                }
-                if (failed != null) {
-                    continue; // drain
-                }
-                MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
-                if (bytes.length < n) {
-                    bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
-                }
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
-                try {
+            try {
+                while (true) {
+                    long n = PgEmbeddedH.pgembed_copy_get(engine, dataOut);
+                    if (n <= 0) {
+                        break;
+                    }
+                    MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
+                    if (bytes.length < n) {
+                        bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
+                    }
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
                     sink.write(bytes, (int) n);
-                } catch (IOException ex) {
-                    failed = ex;
                 }
+            } catch (IOException | RuntimeException ex) {
+                // the COPY stops where it stands (a COPY (INSERT ...) TO STDOUT does no more)
+                try {
+                    finishCopy(arena.allocateFrom("writing the client's data failed: " + ex));
+                } catch (PgException aborted) {
+                    ex.addSuppressed(aborted);
+                }
+                throw ex;
             }
-            long rows = finishCopy(MemorySegment.NULL);
-            if (failed != null) {
-                throw failed;
-            }
-            return rows;
+            return finishCopy(MemorySegment.NULL);
         }
     }
 
+    /* the SQL text as the engine takes it: strict UTF-8, no NUL (see Utf8) */
+    private static MemorySegment sqlText(Arena arena, String sql) {
+        return Utf8.cString(arena, sql, "the SQL text");
+    }
+
     /**
-     * Starts a COPY and checks its direction; a COPY in the other direction is ended (a COPY FROM
-     * STDIN aborted, a COPY TO STDOUT drained) before the error, so the engine is idle again.
+     * Starts a COPY and checks its direction; a COPY in the other direction is aborted before the error
+     * (at its start: it has done nothing), so the engine is idle again.
      */
     private void startCopy(Arena arena, String copySql, int want, String wrongDirection) {
-        Raw start = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(copySql)), true);
+        Raw start = check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, copySql)), true);
         start.free();
         if (start.status() == want) {
             return;
@@ -659,10 +663,10 @@ final class NativeSession {
             if (start.status() == COPY_IN) {
                 finishCopy(arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
             } else if (start.status() == COPY_OUT) {
-                finishCopy(MemorySegment.NULL);
+                finishCopy(arena.allocateFrom("copyIn was given a COPY TO STDOUT"));
             }
         } catch (PgException aborted) {
-            // aborting a COPY FROM STDIN fails it (57014) by design: the caller's mistake is the error
+            // aborting a COPY fails it (57014) by design: the caller's mistake is the error
             PgException e = new PgException("42601", wrongDirection);
             e.addSuppressed(aborted);
             throw e;

@@ -28,6 +28,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
@@ -89,8 +90,7 @@ public final class NativeLoader {
                 System.load(lib.toAbsolutePath().toString());
             } catch (UnsatisfiedLinkError e) {
                 UnsatisfiedLinkError error = new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage()
-                        + ". If the directory is on a filesystem mounted noexec, choose another one with"
-                        + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)");
+                        + ": " + remedy(dir));
                 error.initCause(e);
                 throw error;
             }
@@ -284,9 +284,30 @@ public final class NativeLoader {
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("could not extract pgembed's native files into " + target
-                    + " (" + e + "): make the directory writable or choose another one with"
-                    + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)", e);
+                    + " (" + e + "): " + remedy(base), e);
         }
+    }
+
+    /*
+     * What to do about a directory the native files cannot be extracted into or loaded from. A writable
+     * directory on a file system mounted noexec (a hardened /tmp or home) fails too: the library cannot be
+     * mapped from it, and the extracted programs do not verify as executable.
+     */
+    static String remedy(Path dir) {
+        String choose = " with -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)";
+        Optional<Path> noexec = Mounts.noexecMountPoint(dir);
+        if (noexec.isPresent()) {
+            return dir + " is on a file system mounted noexec (at " + noexec.get() + "), from which native code"
+                    + " cannot be loaded: choose a directory on another file system" + choose;
+        }
+        Path p = dir;
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        if (p != null && !Files.isWritable(p)) {
+            return p + " is not writable: make it writable or choose another directory" + choose;
+        }
+        return "choose another directory" + choose;
     }
 
     private static String suffix() {

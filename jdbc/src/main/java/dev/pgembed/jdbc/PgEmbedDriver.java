@@ -40,7 +40,8 @@ import org.jspecify.annotations.Nullable;
  * Query options ({@code ?a=b&c=d}): {@code durability=durable|relaxed|none}, {@code timeZone=Europe/Paris},
  * {@code transactionWaitTimeout=30s} (or milliseconds), {@code sessionRole=app} (the session belongs to that
  * role, not to the superuser: see {@link PgEmbedded.Builder#sessionRole(String)}; a database already open
- * with another session role is refused with SQLSTATE 28000), any pgjdbc connection property (for example
+ * with another session role is refused with SQLSTATE 28000), {@code memoryDir=/path} (where a
+ * {@code memory:} database's temporary directory is made: see {@link PgEmbedded#inMemory()}), any pgjdbc connection property (for example
  * {@code prepareThreshold=1}, {@code ApplicationName=x}) goes to pgjdbc, and any other {@code name=value} is a
  * PostgreSQL setting ({@code work_mem=64MB}). The open options apply when the database is opened; a database
  * already open keeps its own. Properties passed to {@code connect} go to pgjdbc.
@@ -139,6 +140,7 @@ public final class PgEmbedDriver implements Driver {
         ZoneId timeZone;
         Duration waitTimeout;
         String sessionRole;
+        Path memoryDir;
         final Map<String, String> settings = new LinkedHashMap<>();
         final Properties pgjdbc = new Properties();
 
@@ -159,6 +161,9 @@ public final class PgEmbedDriver implements Driver {
             }
             if (sessionRole != null) {
                 b.sessionRole(sessionRole);
+            }
+            if (memoryDir != null && memory) {
+                b.memoryDirectory(memoryDir);
             }
             settings.forEach(b::setting);
             return b;
@@ -213,6 +218,12 @@ public final class PgEmbedDriver implements Driver {
                         }
                     }
                     case "transactionWaitTimeout" -> p.waitTimeout = duration(v);
+                    case "memoryDir" -> {
+                        if (v.isEmpty()) {
+                            throw new SQLException("memoryDir needs a directory", "08001");
+                        }
+                        p.memoryDir = Path.of(v).toAbsolutePath().normalize();
+                    }
                     case "sessionRole" -> {
                         if (v.isEmpty()) {
                             throw new SQLException("sessionRole needs a role name", "08001");
