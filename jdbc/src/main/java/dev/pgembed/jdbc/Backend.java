@@ -61,8 +61,12 @@ final class Backend {
     final boolean ownsDb;
     private int refs; // under LOCK
 
-    /* under the db's lock */
-    private Object current = DIRECT;
+    /* changed on the turn (read without it by mayBeCurrent) */
+    private volatile Object current = DIRECT;
+    /* connections that ended without the turn: what the next holder cleans up for them */
+    private final java.util.Queue<Ended> endedElsewhere = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /* start-up answers by request (see WireSession's start-up): a pool's connections open without waiting */
+    private final Map<String, Startup> startups = new ConcurrentHashMap<>();
     private Map<String, String> directSettings = Map.of();
     private List<String> directChannels = List.of();
     private final NativeExchange nat = new NativeExchange();
@@ -189,8 +193,53 @@ final class Backend {
     // Under the db's lock (inside EngineBridge bodies and the direct hook)
     // ---------------------------------------------------------------------------------------------
 
+    /** The values a start-up request was answered with (ParameterStatus values in WireSession's order, and the pid). */
+    record Startup(String[] values, int pid) {
+    }
+
+    Startup startup(String key) {
+        return startups.get(key);
+    }
+
+    void remember(String key, Startup s) {
+        if (startups.size() < 64) {
+            startups.put(key, s);
+        }
+    }
+
+    /* a connection that ended while another held the turn, and the Close messages of its prepared statements */
+    private record Ended(WireSession session, Wire.Buf closes) {
+    }
+
+    /** The connection ended without the turn: the next holder forgets it and closes its prepared statements. */
+    void endedElsewhere(WireSession s, Wire.Buf closes) {
+        endedElsewhere.add(new Ended(s, closes));
+    }
+
+    /** Whether s may be the session of the backend now (read without the turn). */
+    boolean mayBeCurrent(WireSession s) {
+        return current == s;
+    }
+
+    /* on the turn: the cleanup of connections that ended without it */
+    private void settleEnded(MemorySegment engine) {
+        Ended e;
+        while ((e = endedElsewhere.poll()) != null) {
+            if (current == e.session()) {
+                current = GONE;
+            }
+            if (e.closes().len > 5) {
+                scratch.clear();
+                nat.exchangeAll(engine, e.closes().b, 0, e.closes().len, scratch);
+            }
+        }
+    }
+
     /** Makes s (a WireSession, or DIRECT) the session of the backend; the backend is idle. */
     void switchTo(Object s, MemorySegment engine) {
+        if (!endedElsewhere.isEmpty()) {
+            settleEnded(engine);
+        }
         Object out = current;
         if (out == s) {
             return;

@@ -224,7 +224,9 @@ public class InProcessSocket extends Socket {
             return;
         }
         if (!io.tryLock()) {
-            session.cancelIfRunning(); // closed from another thread while a statement runs (Connection.abort)
+            // closed from another thread while a statement runs or waits for its turn (Connection.abort, a pool's
+            // shutdown): the statement is cancelled, the wait ends at once
+            session.abortFromAnotherThread();
             io.lock();
         }
         try {

@@ -202,4 +202,39 @@ final class Wire {
         }
         return r;
     }
+
+    /**
+     * A PostgreSQL time setting (lock_timeout, statement_timeout) in milliseconds: a bare number is milliseconds
+     * (pg_settings' unit for both), else a number with us, ms, s, min, h or d; 0 for none or what does not parse.
+     */
+    static long milliseconds(String value) {
+        if (value == null) {
+            return 0;
+        }
+        String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        int i = 0;
+        while (i < v.length() && (Character.isDigit(v.charAt(i)) || v.charAt(i) == '.')) {
+            i++;
+        }
+        if (i == 0) {
+            return 0;
+        }
+        double n;
+        try {
+            n = Double.parseDouble(v.substring(0, i));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+        double factor = switch (v.substring(i).trim()) {
+            case "", "ms" -> 1;
+            case "us" -> 0.001;
+            case "s" -> 1000;
+            case "min" -> 60_000;
+            case "h" -> 3_600_000;
+            case "d" -> 86_400_000;
+            default -> 0;
+        };
+        double ms = n * factor;
+        return ms <= 0 ? 0 : Math.max(1, (long) Math.min(ms, Long.MAX_VALUE / 2.0));
+    }
 }

@@ -88,6 +88,8 @@ final class WireSession {
     private final Set<String> statements = new HashSet<>();
 
     private int state = EngineBridge.IDLE;
+    /* idle, but keeping the turn: the connection holds session-scoped state (EngineBridge.HELD) */
+    private boolean pinned;
     private boolean more;
     private boolean skipUntilSync;
 
@@ -183,6 +185,9 @@ final class WireSession {
     }
 
     private void readyPhase() throws IOException {
+        if (answersPing()) {
+            return;
+        }
         byte[] b = w.b;
         int p = 0;
         in.clear();
@@ -216,6 +221,36 @@ final class WireSession {
         if (terminate) {
             end();
         }
+    }
+
+    /*
+     * A connection check (pgjdbc's isValid, which pools call before lending a connection: a simple query with an
+     * empty string) of a connection that does not hold the session is answered here, as the backend would answer
+     * it (EmptyQueryResponse, ReadyForQuery 'I'), without waiting for the turn: a pool must learn at once that the
+     * connection is alive, whoever holds the session.
+     */
+    private boolean answersPing() {
+        if (state != EngineBridge.IDLE || more || skipUntilSync || w.len < 6 || w.b[0] != 'Q') {
+            return false;
+        }
+        int total = 1 + Wire.int32(w.b, 1);
+        if (total != w.len) {
+            return false;
+        }
+        for (int i = 5; i < total - 1; i++) {
+            byte c = w.b[i];
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                return false;
+            }
+        }
+        if (pinned || !backend.db.isOpen()) {
+            return false;
+        }
+        w.len = 0;
+        r.put('I');
+        r.int32(4);
+        Wire.readyForQuery(r, 'I');
+        return true;
     }
 
     private void consume(int n) {
@@ -502,10 +537,16 @@ final class WireSession {
         prefix = ("pgembed" + id + "_").getBytes(StandardCharsets.US_ASCII);
         nat = new NativeExchange();
         settings = set;
+        timeoutsFrom(set);
         String[] values = new String[REPORTED.length];
         String[] error = new String[2];
         int pid;
-        try {
+        // the same start-up request answered before (a pool's connections all send the same): no wait for the turn
+        Backend.Startup known = backend.startup(startupKey(set));
+        if (known != null) {
+            System.arraycopy(known.values(), 0, values, 0, REPORTED.length);
+            pid = known.pid();
+        } else try {
             StringBuilder sql = new StringBuilder("SELECT ");
             for (int i = 0; i < REPORTED.length; i++) {
                 sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
@@ -559,6 +600,9 @@ final class WireSession {
                 return EngineBridge.IDLE;
             });
             pid = pidOut[0];
+            if (error[0] == null) {
+                backend.remember(startupKey(set), new Backend.Startup(values.clone(), pid));
+            }
         } catch (PgException e) {
             error[0] = e.sqlState();
             error[1] = e.getMessage();
@@ -599,6 +643,12 @@ final class WireSession {
         r.end(at);
         Wire.readyForQuery(r, 'I');
         phase = Phase.READY;
+    }
+
+    /* what decides the start-up answer: the settings, and in serve mode the database asked for */
+    private String startupKey(Map<String, String> set) {
+        String wanted = database == null || database.isEmpty() ? user : database;
+        return (checkDatabase ? wanted : "") + "\u0000" + set;
     }
 
     /* "-c a=b -c x=y" and "--a=b" */
@@ -643,6 +693,12 @@ final class WireSession {
     void saved(Map<String, String> settings, List<String> channels) {
         this.settings = settings;
         this.channels = channels;
+        timeoutsFrom(settings);
+    }
+
+    /* the connection's lock_timeout and statement_timeout bound its waits for the turn */
+    private void timeoutsFrom(Map<String, String> s) {
+        token.timeouts(Wire.milliseconds(s.get("lock_timeout")), Wire.milliseconds(s.get("statement_timeout")));
     }
 
     // =============================================================================================
@@ -662,8 +718,16 @@ final class WireSession {
             return;
         }
         try {
-            if (state != EngineBridge.IDLE || more || !statements.isEmpty() || backend.isCurrent(this)) {
+            if (state != EngineBridge.IDLE || more) {
+                // it holds the turn (a transaction, an unfinished exchange): no wait
                 state = EngineBridge.run(backend.db, token, this::settle);
+            } else if (!statements.isEmpty() || backend.mayBeCurrent(this)) {
+                // the turn may be another's: never wait for it; the next holder cleans up instead
+                int st = EngineBridge.tryRun(backend.db, token, this::settle);
+                if (st == EngineBridge.NOT_RUN) {
+                    backend.endedElsewhere(this, closeMessages());
+                    statements.clear();
+                }
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "pgembed-jdbc: could not clean up after " + token, e);
@@ -697,16 +761,7 @@ final class WireSession {
             st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : NativeExchange.stateOf(rc, sink.b, sink.len);
         }
         if (st == EngineBridge.IDLE && !statements.isEmpty()) {
-            Wire.Buf m = new Wire.Buf(64 + statements.size() * 32);
-            for (String s : statements) {
-                int at = m.begin('C');
-                m.put('S');
-                m.put(prefix, 0, prefix.length);
-                m.cstr(s);
-                m.end(at);
-            }
-            int at = m.begin('S');
-            m.end(at);
+            Wire.Buf m = closeMessages();
             sink.clear();
             rc = nat.exchangeAll(engine, m.b, 0, m.len, sink);
             st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : NativeExchange.stateOf(rc, sink.b, sink.len);
@@ -714,6 +769,21 @@ final class WireSession {
         }
         backend.ended(this);
         return st;
+    }
+
+    /* Close messages for this connection's prepared statements, and a Sync */
+    private Wire.Buf closeMessages() {
+        Wire.Buf m = new Wire.Buf(64 + statements.size() * 32);
+        for (String s : statements) {
+            int at = m.begin('C');
+            m.put('S');
+            m.put(prefix, 0, prefix.length);
+            m.cstr(s);
+            m.end(at);
+        }
+        int at = m.begin('S');
+        m.end(at);
+        return m;
     }
 
     private void release() {
@@ -729,9 +799,16 @@ final class WireSession {
         }
     }
 
-    /** For Socket.close from another thread: interrupts this connection's running statement. */
-    void cancelIfRunning() {
+    /**
+     * For Socket.close from another thread (Connection.abort, a pool's shutdown): interrupts this connection's
+     * running statement, and ends its wait for the turn at once (the wait fails with 08003).
+     */
+    void abortFromAnotherThread() {
         Backend b = backend;
+        EngineBridge.Token t = token;
+        if (b != null && t != null) {
+            EngineBridge.abort(b.db, t);
+        }
         if (b != null && b.running == this) {
             b.db.cancel();
         }
