@@ -251,6 +251,9 @@ final class Backend {
         if (out instanceof WireSession w && !w.takeSettingsChanged() && handOverUnchanged(w, s, engine)) {
             return;
         }
+        if (out == DIRECT) {
+            refuseWhileDirectHolds(engine);
+        }
         Wire.Reply r = simpleQuery(engine, out == GONE ? RESET : CAPTURE_AND_RESET);
         List<String[]> prepared = r.results.isEmpty() ? List.of() : r.results.get(r.results.size() - 1);
         if (r.error == null && !prepared.isEmpty()) {
@@ -293,6 +296,40 @@ final class Backend {
         if (error != null) {
             LOG.log(System.Logger.Level.WARNING, "restoring a session setting failed: " + error);
         }
+    }
+
+    /** A hand-over refused: the incoming connection's request fails with this SQLSTATE and message. */
+    static final class Refused extends RuntimeException {
+        final String sqlState;
+
+        Refused(String sqlState, String message) {
+            super(message, null, false, false);
+            this.sqlState = sqlState;
+        }
+    }
+
+    /*
+     * The direct API (whose statements are not seen here) holding a session-level advisory lock or a cursor WITH
+     * HOLD keeps the session: a connection cannot take it over (its statement fails with 55P03 naming why) until
+     * the direct API releases them, as a connection holding them keeps it (WireSession.lookForHeldState).
+     */
+    private void refuseWhileDirectHolds(MemorySegment engine) {
+        Wire.Reply q = simpleQuery(engine, WireSession.HELD_STATE);
+        if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
+            return;
+        }
+        String[] row = q.results.get(0).get(0);
+        long locks = Long.parseLong(row[0]);
+        long cursors = Long.parseLong(row[1]);
+        if (locks + cursors == 0) {
+            return;
+        }
+        current = DIRECT;
+        throw new Refused("55P03", "the direct Java API holds " + (locks > 0 ? locks
+                + " session-level advisory lock(s)" : "") + (locks > 0 && cursors > 0 ? " and " : "")
+                + (cursors > 0 ? cursors + " cursor(s) WITH HOLD" : "") + " on the database session that JDBC"
+                + " connections share: a connection cannot take the session over until the direct API releases them"
+                + " (pg_advisory_unlock, CLOSE)");
     }
 
     /*

@@ -32,7 +32,7 @@ final class WireSession {
     /* pgjdbc's PgBufferedOutputStream flushes by itself when full; big COPY or batch data goes on early */
     private static final int EAGER_SEND = 1 << 20;
     /* what a connection holds that outlives a transaction and keeps the turn (see lookForHeldState) */
-    private static final String HELD_STATE = "SELECT (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype ="
+    static final String HELD_STATE = "SELECT (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype ="
             + " 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted), (SELECT count(*) FROM"
             + " pg_catalog.pg_cursors WHERE is_holdable)";
     private static final String[] REPORTED = {"server_version", "server_encoding", "client_encoding", "DateStyle",
@@ -367,7 +367,9 @@ final class WireSession {
             exchange(in.b, in.len);
         } catch (PgException e) {
             // no turn (another connection's transaction, or this thread's own): answer like a backend would
-            failBatch(e);
+            failBatch(e.sqlState(), e.getMessage());
+        } catch (Backend.Refused e) {
+            failBatch(e.sqlState, e.getMessage());
         }
     }
 
@@ -537,8 +539,7 @@ final class WireSession {
     }
 
     /* answers the messages in 'in' with the error, as a backend skips to Sync after an error */
-    private void failBatch(PgException e) {
-        String msg = e.getMessage();
+    private void failBatch(String sqlState, String msg) {
         boolean erred = false;
         int p = 0;
         while (p + 5 <= in.len) {
@@ -546,12 +547,12 @@ final class WireSession {
             p += 1 + Wire.int32(in.b, p + 1);
             if (type == 'S' || type == 'Q') {
                 if (!erred) {
-                    Wire.errorResponse(r, "ERROR", e.sqlState(), msg);
+                    Wire.errorResponse(r, "ERROR", sqlState, msg);
                 }
                 Wire.readyForQuery(r, 'I');
                 erred = false;
             } else if (!erred && type != 'H') {
-                Wire.errorResponse(r, "ERROR", e.sqlState(), msg);
+                Wire.errorResponse(r, "ERROR", sqlState, msg);
                 erred = true;
             }
         }
@@ -779,6 +780,10 @@ final class WireSession {
             }
         } catch (PgException e) {
             error[0] = e.sqlState();
+            error[1] = e.getMessage();
+            pid = 0;
+        } catch (Backend.Refused e) {
+            error[0] = e.sqlState;
             error[1] = e.getMessage();
             pid = 0;
         } catch (IllegalStateException e) {

@@ -1,11 +1,16 @@
 package dev.pgembed.jdbc;
 
+import dev.pgembed.PgEmbedded;
+import dev.pgembed.PgException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -124,6 +129,38 @@ class SessionStateTest {
             execute(a, "PREPARE p AS SELECT 1");
             execute(b, "PREPARE p AS SELECT 2");
             assertThat(one(b, "EXECUTE p")).isEqualTo("2");
+        }
+    }
+
+    @Test
+    void advisoryLocksExcludeBetweenTheDirectApiAndConnections(@TempDir Path dir) throws Exception {
+        Path data = dir.resolve("db");
+        try (PgEmbedded db = PgEmbedded.builder(data).transactionWaitTimeout(Duration.ofMillis(400)).open();
+             Connection c = DriverManager.getConnection("jdbc:pgembed:" + data)) {
+            assertThat(one(c, "SELECT 1")).isEqualTo("1");
+            try (var r = db.query("SELECT pg_try_advisory_lock(42)")) {
+                assertThat(r.row(0).getBoolean(0)).isTrue();
+            }
+            // the connection cannot take the session over while the direct API holds the lock: refused clearly
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> one(c, "SELECT pg_try_advisory_lock(42)"))
+                    .isInstanceOfSatisfying(SQLException.class, e -> {
+                        assertThat(e.getSQLState()).isEqualTo("55P03");
+                        assertThat(e.getMessage()).contains("direct Java API holds 1 session-level advisory lock");
+                    });
+            try (var r = db.query("SELECT pg_advisory_unlock(42)")) {
+                assertThat(r.row(0).getBoolean(0)).isTrue();
+            }
+            assertThat(one(c, "SELECT pg_try_advisory_lock(42)")).isEqualTo("t");
+            // the other way round the direct API waits for the connection, at most its transaction wait timeout
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                    () -> CompletableFuture.supplyAsync(() -> db.query("SELECT pg_try_advisory_lock(42)"),
+                            r -> Thread.ofPlatform().daemon().start(r)).join())
+                    .hasCauseInstanceOf(PgException.class)
+                    .satisfies(e -> assertThat(((PgException) e.getCause()).sqlState()).isEqualTo("55P03"));
+            execute(c, "SELECT pg_advisory_unlock_all()");
+            try (var r = db.query("SELECT pg_try_advisory_lock(42)")) {
+                assertThat(r.row(0).getBoolean(0)).isTrue();
+            }
         }
     }
 }
