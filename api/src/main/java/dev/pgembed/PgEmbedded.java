@@ -94,6 +94,16 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         @Override
+        public int tryRun(PgEmbedded db, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
+            return db.session.tryRunAs(token, body);
+        }
+
+        @Override
+        public void abort(PgEmbedded db, EngineBridge.Token token) {
+            db.session.abortWait(token);
+        }
+
+        @Override
         public @Nullable PgEmbedded findOpen(Path d) {
             return Instances.findOpen(d);
         }
@@ -788,9 +798,22 @@ public final class PgEmbedded implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!session.close()) {
+        if (!session.close(null)) {
             return;
         }
+        closed();
+    }
+
+    /* closes unless a call still runs after wait; false when it did not close (or was closed before) */
+    boolean closeWithin(Duration wait) {
+        if (!session.close(wait)) {
+            return false;
+        }
+        closed();
+        return true;
+    }
+
+    private void closed() {
         Instances.unregister(this);
         if (deleteOnClose) {
             NativeLoader.deleteRecursively(dir);
