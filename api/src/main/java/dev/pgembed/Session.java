@@ -27,11 +27,13 @@ import java.util.function.Consumer;
  * thread (their native calls must stay on one OS thread).
  *
  * <p>The native calls themselves are {@link NativeSession}'s; an {@link Op} receives it once the caller
- * has its turn.
+ * has its turn. The {@link PgEmbeddedListener}s hear of the waits for a turn, of the statements' outcomes and of
+ * the end of the engine from here.
  */
 final class Session implements NativeSession.Events {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
+    private final PgEmbedded db;
     private final String label;
     private final long id;
     private final Duration waitTimeout;
@@ -52,7 +54,9 @@ final class Session implements NativeSession.Events {
     private RowCursor openCursor;
     private ExecutorService helper;
 
-    Session(MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener, long id) {
+    Session(PgEmbedded db, MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener,
+            long id) {
+        this.db = db;
         this.label = label;
         this.id = id;
         this.waitTimeout = waitTimeout;
@@ -80,6 +84,25 @@ final class Session implements NativeSession.Events {
         txStatus = status;
     }
 
+    @Override
+    public void engineReleased() {
+        Listeners.engineClosed(db);
+    }
+
+    @Override
+    public void statementsSucceeded(int count) {
+        if (!Listeners.none()) {
+            Listeners.statementsSucceeded(db, count);
+        }
+    }
+
+    @Override
+    public void statementFailed(String sqlState) {
+        if (!Listeners.none()) {
+            Listeners.statementFailed(db, sqlState);
+        }
+    }
+
     /** A native operation run with the lock held and the engine open. */
     @FunctionalInterface
     interface Op<T> {
@@ -103,12 +126,46 @@ final class Session implements NativeSession.Events {
     }
 
     private void enter() {
-        lock.lock();
+        takeTurn(Thread.currentThread());
+    }
+
+    /*
+     * Takes the lock and waits for me's turn (see awaitTurn); returns with the lock held, or releases it and
+     * throws. A caller that has to wait (the lock is taken, or the session has another owner) is reported to the
+     * listeners; one whose turn is free at once is not.
+     */
+    private void takeTurn(Object me) {
+        boolean locked = lock.tryLock();
+        if (locked && (owner == null || owner == me)) {
+            try {
+                ensureOpen();
+            } catch (RuntimeException | Error e) {
+                lock.unlock();
+                throw e;
+            }
+            return;
+        }
+        boolean report = !Listeners.none();
+        long start = report ? System.nanoTime() : 0;
+        if (report) {
+            Listeners.turnWaitStarted(db);
+        }
+        boolean gotTurn = false;
         try {
-            awaitTurn(Thread.currentThread());
-        } catch (RuntimeException | Error e) {
-            lock.unlock();
-            throw e;
+            if (!locked) {
+                lock.lock();
+            }
+            try {
+                awaitTurn(me);
+                gotTurn = true;
+            } catch (RuntimeException | Error e) {
+                lock.unlock();
+                throw e;
+            }
+        } finally {
+            if (report) {
+                Listeners.turnWaitEnded(db, System.nanoTime() - start, gotTurn);
+            }
         }
     }
 
@@ -171,9 +228,8 @@ final class Session implements NativeSession.Events {
 
     /* runs a protocol client's work (see EngineBridge.run) */
     int runAs(EngineBridge.Token token, EngineBridge.Body body) throws IOException {
-        lock.lock();
+        takeTurn(token);
         try {
-            awaitTurn(token);
             int state = body.run(natives.engine());
             switch (state) {
                 case EngineBridge.IDLE -> {
