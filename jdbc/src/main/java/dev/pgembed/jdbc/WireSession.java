@@ -81,6 +81,8 @@ final class WireSession {
     private byte[] prefix;
     private int secret;
     private NativeExchange nat;
+    /* the statements the backend's replies end, for the listeners (under the db's lock, in exchanges) */
+    private final ReplyScanner replies = new ReplyScanner();
 
     /* session state kept while other connections use the backend (read and written under the db's lock) */
     private Map<String, String> settings = new LinkedHashMap<>();
@@ -311,7 +313,9 @@ final class WireSession {
                 } finally {
                     backend.running = null;
                 }
+                int before = r.len;
                 nat.appendTo(r);
+                replies.scan(backend.db, r.b, before, r.len - before);
                 more = rc == NativeExchange.MORE;
                 return nat.state(rc);
             });
