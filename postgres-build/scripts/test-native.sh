@@ -34,13 +34,17 @@ cp -a "$tree/stage" "$scratch/pg-stage"
 "$work/test/hello" "$scratch/hello-db"
 # setsid: the suite runs as its own process-group leader, so that a stray kill(0)
 # or kill(-pid) from the backend would reach it and fail the run
+# pgvector's tests skip only when the build left it out (pgvector.done names the version built)
+if [[ -f $tree/pgvector.done ]]; then
+	export PGEMBED_TEST_PGVECTOR=$(awk '{print $2}' "$tree/pgvector.done")
+fi
 PGEMBED_TEST_PG_STAGE="$scratch/pg-stage" PGEMBED_TEST_MODULE="$work/test/pgembed_test_module.so" setsid --wait "$work/test/pgembed_test" "$scratch"
 
 # no system call per query: strace over 100 000 prepared SELECT 1 (whole process,
 # start-up and shutdown included) must show no madvise/mmap/munmap/brk per query and
 # no descriptor probe at start-up
 if command -v strace >/dev/null 2>&1; then
-	cc -O2 -o "$work/test/pgembed_bench" "$module/src/test/bench/pgembed_bench.c" -I"$module/src/main/c" \
+	cc -O2 -o "$work/test/pgembed_bench" "$module"/src/test/bench/*.c -I"$module/src/main/c" \
 		-L"$lib" -lpgembed -lpthread -Wl,-rpath,"$lib"
 	strace -f -c -o "$scratch/strace.txt" "$work/test/pgembed_bench" "$scratch/strace-db" select1 >/dev/null 2>&1
 	awk '$NF ~ /^(madvise|mmap|munmap|brk|dup|dup2|dup3)$/ { calls = ($4 ~ /^[0-9]+$/) ? $4 : $5; print $NF, calls;

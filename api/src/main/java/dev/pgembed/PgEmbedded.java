@@ -386,7 +386,10 @@ public final class PgEmbedded implements AutoCloseable {
      * (int8), Short (int2), Double (float8), Float (float4), BigDecimal (numeric), String (type inferred
      * by PostgreSQL), byte[] (bytea), Boolean, UUID, LocalDate (date), LocalTime (time), LocalDateTime
      * (timestamp), OffsetDateTime and Instant (timestamptz), arrays of these (including int[], long[],
-     * short[], double[], float[], boolean[]), and null. Other types throw {@link IllegalArgumentException}.
+     * short[], double[], float[], boolean[]), {@link SparseVector} (pgvector's sparsevec, in binary), and null.
+     * Other types throw {@link IllegalArgumentException}. A float[] is a real[] here ({@code $1::vector} makes
+     * it a pgvector vector); in a {@link PreparedStatement} it takes its parameter's type, and a vector
+     * parameter gets it in binary.
      *
      * @param sql    one SQL statement, with placeholders {@code $1}, {@code $2}, ...
      * @param params the parameter values
@@ -438,22 +441,20 @@ public final class PgEmbedded implements AutoCloseable {
         });
     }
 
-    long executePrepared(MemorySegment name, Object[] params) {
-        return session.call(n -> n.executePrepared(name, params));
+    long executePrepared(PreparedStatement ps, Object[] params) {
+        return session.call(n -> n.executePrepared(ps.nativeName(), params, ps.declaredTypes(n, params)));
     }
 
-    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
-        return session.call(n -> n.queryPrepared(resultArena, owns, name, params));
+    Result queryPrepared(Arena resultArena, boolean owns, PreparedStatement ps, Object[] params) {
+        return session.call(n -> n.queryPrepared(resultArena, owns, ps.nativeName(), params,
+                ps.declaredTypes(n, params)));
     }
 
-    long executeBatch(String name, List<Object[]> sets) {
+    long executeBatch(PreparedStatement ps, List<Object[]> sets) {
         if (sets.isEmpty()) {
             return 0;
         }
-        int nparams = sets.get(0).length;
-        int nsets = sets.size();
-        Params.Encoded e = Params.encodeSets(sets, nparams);
-        return session.call(n -> n.executeBatch(name, nsets, nparams, e));
+        return session.call(n -> n.executeBatch(ps.name(), sets, ps.declaredTypes(n, sets.get(0))));
     }
 
     void deallocate(String name) {
@@ -485,7 +486,7 @@ public final class PgEmbedded implements AutoCloseable {
         Thread caller = Thread.currentThread();
         return session.callOnOsThread(n -> {
             NativeSession.Raw r = n.cursorOpen(sql, params, fetchSize);
-            RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r), r.status() == NativeSession.SUSPENDED);
+            RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r, n), r.status() == NativeSession.SUSPENDED);
             if (r.status() == NativeSession.SUSPENDED) {
                 session.setOpenCursor(c);
             }
@@ -493,8 +494,8 @@ public final class PgEmbedded implements AutoCloseable {
         });
     }
 
-    private static Result newBatch(NativeSession.Raw r) {
-        return new Result(r.ptr(), Arena.ofShared(), true, r.notices());
+    private static Result newBatch(NativeSession.Raw r, NativeSession n) {
+        return new Result(r.ptr(), Arena.ofShared(), true, r.notices(), n.extensionTypes());
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */
@@ -514,7 +515,7 @@ public final class PgEmbedded implements AutoCloseable {
             if (!more[0]) {
                 session.setOpenCursor(null);
             }
-            return newBatch(r);
+            return newBatch(r, n);
         });
     }
 
