@@ -20,8 +20,8 @@ import java.util.function.Consumer;
  * bindings ({@link PgEmbeddedH}), besides {@link Result} and {@link PgException} reading a result's fields
  * (as sqlite-jdbc's {@code DB} is its one door to {@code NativeDB}). It owns the engine pointer, turns each
  * operation of the API into its native calls, and checks every native result: an error becomes a
- * {@link PgException} (the result freed), notices go to the listener, the transaction status and the end
- * of the engine are reported to the {@link Events} of the session.
+ * {@link PgException} (the result freed), notices go to the listener, the transaction status, the end
+ * of the engine and each statement's outcome are reported to the {@link Events} of the session.
  *
  * <p>It does no turn-taking: every method except {@link #cancel()} and {@link #engineFromAnyThread()} runs
  * with the session's lock held and the caller's turn ({@link Session#call}), the methods of COPY and
@@ -53,7 +53,19 @@ final class NativeSession {
 
         /** The engine ended (a FATAL error): the session is over. */
         void engineEnded(String why);
+
+        /** The engine is gone (closed, or released after it ended); once. */
+        void engineReleased();
+
+        /** Statements completed without error (a batch completes one per parameter set). */
+        void statementsSucceeded(int count);
+
+        /** A statement (or the preparation of one) failed with this SQLSTATE. */
+        void statementFailed(String sqlState);
     }
+
+    /* check()'s statements argument for a result that reports nothing (an aborted COPY's end) */
+    private static final int UNCOUNTED = -1;
 
     private final String label;
     private final Consumer<Notice> noticeListener;
@@ -132,11 +144,23 @@ final class NativeSession {
 
     /**
      * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
-     * transaction status; aborts a COPY that a non-COPY call started (a COPY TO STDOUT stops at its start,
-     * before it does anything), so that the refused statement has no effect.
+     * transaction status, reports the statement's outcome; aborts a COPY that a non-COPY call started (a COPY
+     * TO STDOUT stops at its start, before it does anything), so that the refused statement has no effect.
      */
     Raw check(MemorySegment raw, boolean copyAllowed) {
+        return check(raw, copyAllowed, 1);
+    }
+
+    /*
+     * check() of a result that completes `statements` statements when it is no error and ends the statement
+     * (not a cursor's suspended batch, not the start of a COPY): 0 for a protocol step (Parse, Deallocate),
+     * whose failure still counts; UNCOUNTED for none at all
+     */
+    private Raw check(MemorySegment raw, boolean copyAllowed, int statements) {
         if (raw.address() == 0) {
+            if (statements != UNCOUNTED) {
+                events.statementFailed("53200");
+            }
             throw new PgException("53200", "out of memory");
         }
         PgEmbeddedH.pgembed_result_header_of(raw, header);
@@ -154,12 +178,19 @@ final class NativeSession {
                 PgEmbeddedH.pgembed_result_free(raw);
             }
             dispatch(notices);
+            if (statements != UNCOUNTED) {
+                events.statementFailed(ex.sqlState());
+            }
             if (status == FATAL) {
                 events.engineEnded("the engine ended: " + ex.sqlState() + " " + ex.getMessage());
             }
             throw ex;
         }
         dispatch(notices);
+        boolean ends = status != SUSPENDED && status != COPY_IN && status != COPY_OUT;
+        if (ends && statements > 0) {
+            events.statementsSucceeded(statements);
+        }
         if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
             PgEmbeddedH.pgembed_result_free(raw);
             try (Arena arena = Arena.ofConfined()) {
@@ -167,10 +198,13 @@ final class NativeSession {
                         ? "COPY FROM STDIN is not supported by this method: use copyIn"
                         : "COPY TO STDOUT is not supported by this method: use copyOut"));
                 try {
-                    check(end, false).free();
+                    check(end, false, UNCOUNTED).free();
                 } catch (PgException expected) {
                     // the aborted COPY's error
                 }
+            }
+            if (statements != UNCOUNTED) {
+                events.statementFailed("0A000");
             }
             throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
                     + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
@@ -197,7 +231,12 @@ final class NativeSession {
 
     /* the rows a statement affected (0 when it tells none), its result checked and freed */
     private long rowsAffected(MemorySegment raw) {
-        Raw r = check(raw, false);
+        return rowsAffected(raw, 1);
+    }
+
+    /* rowsAffected() of a result that completes `statements` statements */
+    private long rowsAffected(MemorySegment raw, int statements) {
+        Raw r = check(raw, false, statements);
         long n = r.rowsAffected();
         r.free();
         return Math.max(0, n);
@@ -254,7 +293,9 @@ final class NativeSession {
         }
         Map<String, Integer> found = new HashMap<>();
         try (Arena arena = Arena.ofConfined()) {
-            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false);
+            // pgembed's own statement: not one of the caller's for the listeners
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false,
+                    UNCOUNTED);
             try {
                 long n = PgEmbeddedH.pgembed_result_ntuples(r.ptr());
                 for (int i = 0; i < n; i++) {
@@ -274,7 +315,7 @@ final class NativeSession {
 
     /* the parameter types a prepared statement declares (its own or those PostgreSQL inferred) */
     int[] parameterTypes(MemorySegment name) {
-        Raw r = check(PgEmbeddedH.pgembed_describe_prepared(engine, name), false);
+        Raw r = check(PgEmbeddedH.pgembed_describe_prepared(engine, name), false, 0); // a protocol step
         try {
             int[] t = new int[PgEmbeddedH.pgembed_result_nparams(r.ptr())];
             for (int i = 0; i < t.length; i++) {
@@ -331,7 +372,9 @@ final class NativeSession {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            if (PgEmbeddedH.pgembed_close(e, errOut) != 0) {
+            int rc = PgEmbeddedH.pgembed_close(e, errOut);
+            events.engineReleased();
+            if (rc != 0) {
                 MemorySegment err = errOut.get(ValueLayout.ADDRESS, 0);
                 String msg = err.address() == 0 ? "unknown error" : PgException.field(err, 'M');
                 if (err.address() != 0) {
@@ -509,7 +552,7 @@ final class NativeSession {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
             check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), sqlText(arena, sql), 0,
-                    MemorySegment.NULL), false).free();
+                    MemorySegment.NULL), false, 0).free();
         }
     }
 
@@ -539,13 +582,13 @@ final class NativeSession {
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, e.types, e.values, e.formats, false);
             return rowsAffected(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), sets.size(),
-                    nparams, p.values(), p.lengths(), p.formats()));
+                    nparams, p.values(), p.lengths(), p.formats()), sets.size());
         }
     }
 
     void deallocate(String name) {
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_deallocate(engine, arena.allocateFrom(name)), false).free();
+            check(PgEmbeddedH.pgembed_deallocate(engine, arena.allocateFrom(name)), false, 0).free();
         }
     }
 
@@ -659,22 +702,32 @@ final class NativeSession {
         if (start.status() == want) {
             return;
         }
+        // a statement other than a COPY ran (and counted); a COPY in the wrong direction fails as 42601
+        boolean copy = start.status() == COPY_IN || start.status() == COPY_OUT;
         try {
             if (start.status() == COPY_IN) {
-                finishCopy(arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
+                finishCopy(arena.allocateFrom("copyOut was given a COPY FROM STDIN"), UNCOUNTED);
             } else if (start.status() == COPY_OUT) {
-                finishCopy(arena.allocateFrom("copyIn was given a COPY TO STDOUT"));
+                finishCopy(arena.allocateFrom("copyIn was given a COPY TO STDOUT"), UNCOUNTED);
             }
         } catch (PgException aborted) {
             // aborting a COPY fails it (57014) by design: the caller's mistake is the error
             PgException e = new PgException("42601", wrongDirection);
             e.addSuppressed(aborted);
+            events.statementFailed(e.sqlState());
             throw e;
+        }
+        if (copy) {
+            events.statementFailed("42601");
         }
         throw new PgException("42601", wrongDirection);
     }
 
     private long finishCopy(MemorySegment errmsg) {
-        return rowsAffected(PgEmbeddedH.pgembed_copy_end(engine, errmsg));
+        return finishCopy(errmsg, 1);
+    }
+
+    private long finishCopy(MemorySegment errmsg, int statements) {
+        return rowsAffected(PgEmbeddedH.pgembed_copy_end(engine, errmsg), statements);
     }
 }

@@ -107,6 +107,16 @@ public final class PgEmbedded implements AutoCloseable {
         public @Nullable PgEmbedded findOpen(Path d) {
             return Instances.findOpen(d);
         }
+
+        @Override
+        public void statementsSucceeded(PgEmbedded db, int count) {
+            Listeners.statementsSucceeded(db, count);
+        }
+
+        @Override
+        public void statementFailed(PgEmbedded db, String sqlState) {
+            Listeners.statementFailed(db, sqlState);
+        }
     }
 
     private PgEmbedded(MemorySegment engine, Path dir, boolean deleteOnClose, Duration waitTimeout,
@@ -115,7 +125,7 @@ public final class PgEmbedded implements AutoCloseable {
         this.dir = dir;
         this.deleteOnClose = deleteOnClose;
         this.label = "PgEmbedded[" + dir + "]";
-        this.session = new Session(engine, label, waitTimeout, noticeListener, id);
+        this.session = new Session(this, engine, label, waitTimeout, noticeListener, id);
     }
 
     // =============================================================================================
@@ -342,6 +352,7 @@ public final class PgEmbedded implements AutoCloseable {
             MemorySegment e = NativeSession.open(d, database, sessionRole, all);
             PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
             Instances.register(db, d);
+            Listeners.engineOpened(db);
             try {
                 Backup.dropStaleSlots(db, d);
             } catch (PgException ignored) {
@@ -349,6 +360,31 @@ public final class PgEmbedded implements AutoCloseable {
             }
             return db;
         }
+    }
+
+    // =============================================================================================
+    // Listeners
+    // =============================================================================================
+
+    /**
+     * Registers a listener for every database of this process, those open now (it receives
+     * {@link PgEmbeddedListener#engineOpened(PgEmbedded)} for each of them at once) and those opened later,
+     * however they are opened. Adding a listener that is registered already does nothing.
+     *
+     * @param listener the listener
+     */
+    public static void addListener(PgEmbeddedListener listener) {
+        Listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Unregisters a listener. An event being delivered on another thread at that moment may still reach it.
+     *
+     * @param listener the listener
+     * @return true when it was registered
+     */
+    public static boolean removeListener(PgEmbeddedListener listener) {
+        return Listeners.remove(Objects.requireNonNull(listener, "listener"));
     }
 
     // =============================================================================================

@@ -31,7 +31,9 @@ import java.util.function.Consumer;
  *
  * <p>The lock only guards this bookkeeping and is never held during a native call: waiting, timing out and
  * being aborted therefore never depend on how long another caller's statement runs. The native calls
- * themselves are {@link NativeSession}'s; an {@link Op} receives it once the caller has its turn.
+ * themselves are {@link NativeSession}'s; an {@link Op} receives it once the caller has its turn. The
+ * {@link PgEmbeddedListener}s hear of the waits for a turn, of the statements' outcomes and of the end of the
+ * engine from here.
  */
 final class Session implements NativeSession.Events {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
@@ -46,6 +48,7 @@ final class Session implements NativeSession.Events {
         }
     };
 
+    private final PgEmbedded db;
     private final String label;
     private final long id;
     private final Duration waitTimeout;
@@ -87,7 +90,9 @@ final class Session implements NativeSession.Events {
         }
     }
 
-    Session(MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener, long id) {
+    Session(PgEmbedded db, MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener,
+            long id) {
+        this.db = db;
         this.label = label;
         this.id = id;
         this.waitTimeout = waitTimeout;
@@ -113,6 +118,25 @@ final class Session implements NativeSession.Events {
     @Override
     public void transactionStatus(TransactionStatus status) {
         txStatus = status;
+    }
+
+    @Override
+    public void engineReleased() {
+        Listeners.engineClosed(db);
+    }
+
+    @Override
+    public void statementsSucceeded(int count) {
+        if (!Listeners.none()) {
+            Listeners.statementsSucceeded(db, count);
+        }
+    }
+
+    @Override
+    public void statementFailed(String sqlState) {
+        if (!Listeners.none()) {
+            Listeners.statementFailed(db, sqlState);
+        }
     }
 
     /** A native operation run on the caller's turn with the engine open. */
@@ -161,10 +185,30 @@ final class Session implements NativeSession.Events {
                 return true;
             }
             failIfWaitingForItself(me, self);
-            await(me, self);
+            awaitReported(me, self);
             return true;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /*
+     * under lock: await, announced to the listeners (only callers that have to wait are; the listeners run
+     * under the lock, as metrics do: they must not block)
+     */
+    private void awaitReported(Object me, Thread self) {
+        if (Listeners.none()) {
+            await(me, self);
+            return;
+        }
+        long start = System.nanoTime();
+        Listeners.turnWaitStarted(db);
+        boolean gotTurn = false;
+        try {
+            await(me, self);
+            gotTurn = true;
+        } finally {
+            Listeners.turnWaitEnded(db, System.nanoTime() - start, gotTurn);
         }
     }
 

@@ -154,6 +154,10 @@ public final class EngineBridge {
         void abort(PgEmbedded db, Token token);
 
         @Nullable PgEmbedded findOpen(Path dir);
+
+        void statementsSucceeded(PgEmbedded db, int count);
+
+        void statementFailed(PgEmbedded db, String sqlState);
     }
 
     private static volatile Access access;
@@ -235,5 +239,15 @@ public final class EngineBridge {
     /** The open instance on a directory (absolute, normalised), or null. */
     public static @Nullable PgEmbedded findOpen(Path dir) {
         return access().findOpen(dir);
+    }
+
+    /** Reports statements a protocol client's exchange completed without error to the listeners. */
+    public static void statementsSucceeded(PgEmbedded db, int count) {
+        access().statementsSucceeded(db, count);
+    }
+
+    /** Reports a statement of a protocol client that failed with this SQLSTATE to the listeners. */
+    public static void statementFailed(PgEmbedded db, String sqlState) {
+        access().statementFailed(db, sqlState);
     }
 }

@@ -85,6 +85,8 @@ final class WireSession {
     private byte[] prefix;
     private int secret;
     private NativeExchange nat;
+    /* the statements the backend's replies end, for the listeners (under the db's lock, in exchanges) */
+    private final ReplyScanner replies = new ReplyScanner();
 
     /* session state kept while other connections use the backend (read and written under the db's lock) */
     private Map<String, String> settings = new LinkedHashMap<>();
@@ -394,6 +396,7 @@ final class WireSession {
                 }
                 int from = r.len;
                 nat.appendTo(r);
+                replies.scan(backend.db, r.b, from, r.len - from);
                 more = rc == NativeExchange.MORE;
                 int now = nat.state(rc);
                 if (backend.anyListening()) {
