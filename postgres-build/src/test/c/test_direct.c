@@ -328,6 +328,7 @@ test_cancel_and_statement_timeout(void)
 	CHECK(strstr(pgembed_error_message(pgembed_result_error(r)), "statement timeout") != NULL);
 	CHECK(time(NULL) - t0 < 10);
 	pgembed_result_free(r);
+
 	/*
 	 * each execution of a batch has its own timeout: three sleeps of 0.4 s
 	 * under a 1 s timeout (together 1.2 s; margins wide enough for a loaded
