@@ -69,7 +69,7 @@ if [[ -n $cross_host ]]; then
 	# under the emulator strace would count the emulator's own calls
 	echo "syscall check: skipped for $platform (run by an emulator)"
 elif command -v strace >/dev/null 2>&1; then
-	cc -O2 -o "$work/test/pgembed_bench" "$module/src/test/bench/pgembed_bench.c" -I"$module/src/main/c" \
+	cc -O2 -o "$work/test/pgembed_bench" "$module"/src/test/bench/*.c -I"$module/src/main/c" \
 		-L"$lib" -lpgembed -lpthread -Wl,-rpath,"$lib"
 	strace -f -c -o "$scratch/strace.txt" "$work/test/pgembed_bench" "$scratch/strace-db" select1 >/dev/null 2>&1
 	awk '$NF ~ /^(madvise|mmap|munmap|brk|dup|dup2|dup3)$/ { calls = ($4 ~ /^[0-9]+$/) ? $4 : $5; print $NF, calls;

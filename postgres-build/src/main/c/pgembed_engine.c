@@ -259,6 +259,8 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 		}
 		/* no input: the backend is idle between commands */
 		engine_internal_user_end();
+		if (engine_self->reserved_workers > 0)
+			engine_release_workers();
 		if (engine_self->closing)
 			return 0;			/* EOF: the backend exits */
 		if (engine_self->maintenance_request != 0)

@@ -30,6 +30,9 @@ extern PGEMBED_HIDDEN void engine_installation_path(const char *program, char *p
 /* engine_child.c: a process of a cluster */
 extern PGEMBED_HIDDEN void engine_absorb_interrupts(bool blocked);
 
+/* engine_workers.c: parallel workers */
+extern PGEMBED_HIDDEN void engine_release_workers(void);
+
 /* engine_postmaster.c */
 extern PGEMBED_HIDDEN void engine_postmaster_fopened(const char *path, const char *mode);
 extern PGEMBED_HIDDEN void engine_postmaster_closed(int fd);

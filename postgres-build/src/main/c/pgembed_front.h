@@ -29,6 +29,7 @@
  *	front_open.c		opening and closing; cancel, transaction status
  *	front_processes.c	a cluster's processes: their table, signals, service
  *	front_children.c	starting and ending them for the postmaster
+ *	front_workers.c		namespaces reserved for parallel workers
  *	front_multi.c		clusters with a real postmaster: open, connect, close
  *
  * This header is private to the front, as libpq-int.h is to libpq.  The
@@ -298,6 +299,16 @@ typedef struct pending_connect
 	bool		budget_spent;	/* ... because no namespace was left */
 } pending_connect;
 
+/* a namespace held for a parallel worker its leader registered (front_workers.c) */
+#define MAX_RESERVATIONS MAX_ENGINES
+
+typedef struct
+{
+	pgembed_engine *engine;		/* loaded, not started; NULL: a free entry */
+	pgembed_engine *owner;		/* the leader */
+	pgembed_worker_key key;
+} worker_reservation;
+
 struct pgembed_cluster
 {
 	pthread_mutex_t lock;
@@ -327,6 +338,7 @@ struct pgembed_cluster
 	int			nzombies;
 	pending_connect *queued;	/* oldest first */
 	pending_connect *accepted;
+	worker_reservation reservations[MAX_RESERVATIONS];
 	pgembed_log_fn log_fn;
 	void	   *log_context;
 	pgembed_buf logq;			/* lines of processes on threads of their own:
@@ -351,5 +363,11 @@ extern PGEMBED_HIDDEN pgembed_engine *front_cluster_process_new(pgembed_cluster 
 extern PGEMBED_HIDDEN bool front_cluster_process_load(pgembed_engine *e, const char *main_name, char *why,
 													  size_t whylen, bool *budget_spent);
 extern PGEMBED_HIDDEN bool front_cluster_start_thread(pgembed_engine *e, pthread_t *thread, const char *name);
+
+/* front_workers.c: namespaces reserved for parallel workers */
+extern PGEMBED_HIDDEN bool front_cluster_reserve_worker(pgembed_engine *leader, const pgembed_worker_key *key);
+extern PGEMBED_HIDDEN void front_cluster_release_workers(pgembed_engine *owner, const pgembed_worker_key *key);
+extern PGEMBED_HIDDEN pgembed_engine *front_cluster_take_reservation(pgembed_cluster *c,
+																	 const pgembed_worker_key *key);
 
 #endif							/* PGEMBED_FRONT_H */

@@ -50,6 +50,20 @@ typedef struct
 
 #define PGEMBED_MAX_IOV 8
 
+/*
+ * A parallel worker, as its leader registers it and the postmaster starts it
+ * (the fields of its BackgroundWorker that parallel.c sets): the key of the
+ * namespace reserved for it (front_workers.c).
+ */
+typedef struct pgembed_worker_key
+{
+	int32_t		leader;			/* the leader's virtual pid (bgw_notify_pid) */
+	uint32_t	segment;		/* the parallel context's DSM segment
+								 * (bgw_main_arg) */
+	int32_t		number;			/* ParallelWorkerNumber (bgw_extra); -1: every
+								 * worker of the segment */
+} pgembed_worker_key;
+
 struct pgembed_engine
 {
 	/* --- owned by the front --- */
@@ -195,12 +209,16 @@ struct pgembed_engine
 	/* front routines the engine's wrappers call */
 	int			(*route_kill) (struct pgembed_engine *e, int pid, int sig);
 	int			(*spawn) (struct pgembed_engine *e, const char *kind, int mode, const char *params,
-						  int client_fd);
+						  int client_fd, const struct pgembed_worker_key *worker);
 	int			(*reap) (struct pgembed_engine *e, int pid, int *status, int options);
 	int			(*accept_inproc) (struct pgembed_engine *e);
 	void		(*pm_status) (struct pgembed_engine *e, const char *status);
 	void		(*release_inproc) (struct pgembed_engine *e, int fd);
 	void		(*log_line) (struct pgembed_engine *e, int elevel, const char *line);
+	bool		(*reserve_worker) (struct pgembed_engine *e, const struct pgembed_worker_key *worker);
+	void		(*release_workers) (struct pgembed_engine *e, const struct pgembed_worker_key *worker);
+	volatile int reserved_workers;	/* namespaces reserved for e's parallel
+									 * workers that no worker took yet */
 	/* entry points inside the engine's copy */
 	void		(*engine_signal) (struct pgembed_engine *e);
 	void		(*engine_wakeup) (void);	/* the copy's WakeupMyProc */

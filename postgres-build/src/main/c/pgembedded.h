@@ -234,6 +234,22 @@ pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, co
  */
 int			pgembed_cluster_close(pgembed_cluster *cluster, pgembed_error **error);
 
+/* How pgembed_cluster_stop shuts a cluster down, as pg_ctl stop -m names them. */
+typedef enum
+{
+	PGEMBED_STOP_FAST = 0,		/* pgembed_cluster_close: terminate backends,
+								 * write the shutdown checkpoint */
+	PGEMBED_STOP_IMMEDIATE = 1	/* every process quits at once, no checkpoint:
+								 * the next open runs crash recovery */
+} pgembed_stop_mode;
+
+/*
+ * Shuts the cluster down in mode and frees it, as pgembed_cluster_close does
+ * (which is pgembed_cluster_stop with PGEMBED_STOP_FAST).  An immediate stop
+ * leaves the directory as a crash would, with everything committed in its WAL.
+ */
+int			pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error);
+
 /*
  * Server log lines of the cluster's processes (NULL: the default callback);
  * backends connected afterwards log here too.  Lines of the postmaster and its

@@ -1180,6 +1180,84 @@ public class PgEmbeddedH {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int PGEMBED_STOP_FAST = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.PGEMBED_STOP_FAST = 0
+     * }
+     */
+    public static int PGEMBED_STOP_FAST() {
+        return PGEMBED_STOP_FAST;
+    }
+    private static final int PGEMBED_STOP_IMMEDIATE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.PGEMBED_STOP_IMMEDIATE = 1
+     * }
+     */
+    public static int PGEMBED_STOP_IMMEDIATE() {
+        return PGEMBED_STOP_IMMEDIATE;
+    }
+
+    private static class pgembed_cluster_stop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_cluster_stop");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error)
+     * }
+     */
+    public static FunctionDescriptor pgembed_cluster_stop$descriptor() {
+        return pgembed_cluster_stop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error)
+     * }
+     */
+    public static MethodHandle pgembed_cluster_stop$handle() {
+        return pgembed_cluster_stop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_cluster_stop$address() {
+        return pgembed_cluster_stop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error)
+     * }
+     */
+    public static int pgembed_cluster_stop(MemorySegment cluster, int mode, MemorySegment error) {
+        var mh$ = pgembed_cluster_stop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_cluster_stop", cluster, mode, error);
+            }
+            return (int)mh$.invokeExact(cluster, mode, error);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 
     private static class pgembed_cluster_set_log_callback {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
