@@ -37,8 +37,15 @@ cd "$tree/src"
 # Windows and buildable on Linux.  A child in a fresh dlmopen namespace is exactly such a
 # child, so one build serves both the single-backend engines and a cluster with a real
 # postmaster.  It also makes the main shared memory segment System V (no anonymous mmap).
+# A cross configure cannot run its link test programs and assumes "no" for what it cannot
+# run: the backend must still export its symbols for the modules it loads (as configure
+# finds natively on Linux), or initdb's postgres cannot load dict_snowball.so.
+cross_answers=()
+if [[ -n $cross_host ]]; then
+	cross_answers=(pgac_cv_prog_cc_LDFLAGS_EX_BE__Wl___export_dynamic=yes)
+fi
 step "configure"
-./configure --prefix="$tree/stage" \
+./configure --prefix="$tree/stage" "${cross_answers[@]}" \
 	--without-icu --without-readline --without-zlib --without-zstd --without-lz4 \
 	--without-openssl --without-libxml --without-gssapi --without-ldap --without-pam \
 	--disable-rpath ${cross_host:+--host=$cross_host} \

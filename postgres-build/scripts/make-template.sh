@@ -11,11 +11,9 @@ rm -rf "$template" "$template.tmp"
 work=$(mktemp -d /tmp/pgembed-initdb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cp -a "$stage" "$work/stage"
-if [[ -n $cross_host ]]; then
-	# initdb starts postgres by its path (popen of a shell command): no binfmt handler is assumed
-	mv "$work/stage/bin/postgres" "$work/stage/bin/postgres.target"
-	target_wrapper "$work/stage/bin/postgres.target" "$work/stage/bin/postgres"
-fi
+# cross-compiled: initdb and the postgres it starts by path run under the emulator, through
+# wrappers (no binfmt handler is assumed)
+target_wrap_stage "$work/stage"
 mkdir "$work/data"
 run=()
 if [[ $(id -u) -eq 0 ]]; then
@@ -24,13 +22,13 @@ if [[ $(id -u) -eq 0 ]]; then
 	run=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 fi
 # UTF8 with the builtin C.UTF-8 provider; small WAL segments keep copies cheap
-"${run[@]}" "${target_run[@]}" "$work/stage/bin/initdb" -D "$work/data" -U postgres -E UTF8 \
+"${run[@]}" "$work/stage/bin/initdb" -D "$work/data" -U postgres -E UTF8 \
 	--locale-provider=builtin --builtin-locale=C.UTF-8 --locale=C \
 	--data-checksums --wal-segsize=1 --auth=trust --no-sync >"$work/initdb.log" 2>&1 \
 	|| { cat "$work/initdb.log" >&2; exit 1; }
 # user objects get OIDs from FirstNormalObjectId, as after a server's first start
 # (a standalone backend would otherwise hand out OIDs below 16384)
-"${run[@]}" "${target_run[@]}" "$work/stage/bin/pg_resetwal" -o 16384 "$work/data" >"$work/resetwal.log" 2>&1 \
+"${run[@]}" "$work/stage/bin/pg_resetwal" -o 16384 "$work/data" >"$work/resetwal.log" 2>&1 \
 	|| { cat "$work/resetwal.log" >&2; exit 1; }
 # nothing specific to the build machine: time zones are set when a database opens
 sed -i -E '/^(timezone|log_timezone)[[:space:]]*=/d' "$work/data/postgresql.conf"

@@ -40,12 +40,27 @@ fi
 # programs start by name).  The program sees the script's path as its argv[0] (qemu's -0):
 # PostgreSQL finds its share directory from it, and an EXEC_BACKEND postmaster re-executes
 # itself by it, which must again go through the emulator.
+# <libdir>, if given, is the program's LD_LIBRARY_PATH (set for it alone, qemu's -E).
 target_wrapper() {
-	local prog=$1 script=$2
+	local prog=$1 script=$2 libdir=${3:-}
 	if [[ ${#target_run[@]} -eq 0 ]]; then
 		ln -sf "$prog" "$script"
 	else
-		printf '#!/bin/sh\nexec %s -0 "$0" "%s" "$@"\n' "${target_run[*]}" "$prog" > "$script"
+		printf '#!/bin/sh\nexec %s %s-0 "$0" "%s" "$@"\n' "${target_run[*]}" \
+			"${libdir:+-E LD_LIBRARY_PATH=$libdir }" "$prog" > "$script"
 		chmod 755 "$script"
 	fi
+}
+
+# target_wrap_stage <stage>: in a copy of a cross-compiled staging install, puts a wrapper in
+# place of every program of bin/ (the program moves to <name>.target), with the stage's lib/
+# as library path: the stock tools need its libpq, which the build machine may lack.
+target_wrap_stage() {
+	local stage=$1 prog
+	[[ -n $cross_host ]] || return 0
+	for prog in "$stage"/bin/*; do
+		[[ $prog == *.target ]] && continue
+		mv "$prog" "$prog.target"
+		target_wrapper "$prog.target" "$prog" "$stage/lib"
+	done
 }

@@ -39,10 +39,7 @@ suite=("$work/test/pgembed_test")
 if [[ -n $cross_host ]]; then
 	# the stock tools, started by the tests through a shell, and the suite, which re-executes
 	# itself for its helper processes (PGEMBED_TEST_SELF), run through the emulator
-	for prog in "$scratch"/pg-stage/bin/*; do
-		mv "$prog" "$prog.target"
-		target_wrapper "$prog.target" "$prog"
-	done
+	target_wrap_stage "$scratch/pg-stage"
 	target_wrapper "$work/test/pgembed_test" "$work/test/pgembed_test-run"
 	export PGEMBED_TEST_SELF="$work/test/pgembed_test-run"
 	suite=("$PGEMBED_TEST_SELF")
