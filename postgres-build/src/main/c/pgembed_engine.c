@@ -279,6 +279,8 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 	}
 }
 
+static void copy_out_abort_if_asked(void);
+
 static int
 embed_putmessage(char msgtype, const char *s, size_t len)
 {
@@ -289,6 +291,7 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 	{
 		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
 		session_started = true;
+		engine_relcache_started();
 		engine_session_start();
 	}
 	if (!pgembed_buf_reserve(engine_self, b, len + 6))
@@ -314,11 +317,35 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 			 (msgtype == PqMsg_CopyData && engine_self->out_yield_at != 0 && b->len >= engine_self->out_yield_at))
 	{
 		/* hand out COPY data in chunks: memory stays bounded */
-		engine_self->out_yielded = true;
-		engine_yield();
-		engine_self->out_yielded = false;
+		if (engine_self->copy_out_abort == NULL)
+		{
+			engine_self->out_yielded = true;
+			engine_yield();
+			engine_self->out_yielded = false;
+		}
+		copy_out_abort_if_asked();
 	}
 	return 0;
+}
+
+/*
+ * The front stops a COPY TO STDOUT at a pause (pgembed_copy_end with a
+ * message, or a call that streams no COPY data), as CopyFail stops a COPY FROM
+ * STDIN: the error ends the statement before it does more, and its
+ * transaction then fails as after any error.  Raised between two messages,
+ * where an error of the data's own production could be raised as well.
+ */
+static void
+copy_out_abort_if_asked(void)
+{
+	const char *why = engine_self->copy_out_abort;
+
+	if (why == NULL)
+		return;
+	engine_self->copy_out_abort = NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("COPY to stdout failed: %s", why)));
 }
 
 static void
@@ -335,6 +362,9 @@ embed_comm_reset(void)
 static int
 embed_flush(void)
 {
+	/* the Flush message of the front's direct request: run it */
+	if (engine_self->direct != NULL)
+		engine_direct_at_flush();
 	return 0;
 }
 
@@ -410,6 +440,9 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	List	   *dictname = NIL;
 	bool		created = false;
 
+	if (engine_templates_needed_by(parsetree))
+		engine_templates_ensure();
+
 	/* names first: a tree that is not read-only may be scribbled on */
 	if (IsA(parsetree, DefineStmt) && ((DefineStmt *) parsetree)->kind == OBJECT_TSDICTIONARY)
 	{
@@ -453,6 +486,17 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
  * Server log: to the front, never to the host's stderr directly
  * ---------------------------------------------------------------------
  */
+
+/* pgembedded.h names elog.h's levels, which a log callback receives as they are */
+StaticAssertDecl(PGEMBED_LOG_DEBUG5 == DEBUG5 && PGEMBED_LOG_DEBUG4 == DEBUG4 &&
+				 PGEMBED_LOG_DEBUG3 == DEBUG3 && PGEMBED_LOG_DEBUG2 == DEBUG2 &&
+				 PGEMBED_LOG_DEBUG1 == DEBUG1 && PGEMBED_LOG_LOG == LOG &&
+				 PGEMBED_LOG_LOG_SERVER_ONLY == LOG_SERVER_ONLY &&
+				 PGEMBED_LOG_INFO == INFO && PGEMBED_LOG_NOTICE == NOTICE &&
+				 PGEMBED_LOG_WARNING == WARNING && PGEMBED_LOG_ERROR == ERROR &&
+				 PGEMBED_LOG_FATAL == FATAL && PGEMBED_LOG_PANIC == PANIC,
+				 "PGEMBED_LOG_* differ from elog.h's levels");
+
 static void
 embed_log_hook(ErrorData *edata)
 {
@@ -661,6 +705,7 @@ pgembed__engine_main(pgembed_engine *e)
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("could not read the configuration of \"%s\"", engine_datadir_abs)));
 	checkDataDir();
+	engine_relcache_starting();
 	/* no ChangeToDataDir(): the host's working directory stays where it is */
 	CreateDataDirLockFile(false);
 	LocalProcessControlFile(false);
@@ -700,6 +745,10 @@ pgembed__engine_main(pgembed_engine *e)
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = embed_process_utility;
+
+	/* a new cluster's postgres has its files; the template databases may not */
+	if (strcmp(e->dbname, "postgres") != 0)
+		engine_templates_ensure();
 
 	PostgresMain(e->dbname, MyProcPort->user_name);
 }

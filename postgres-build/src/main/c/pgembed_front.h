@@ -25,6 +25,7 @@
  *	front_statements.c	statements, prepared statements, cursors
  *	front_copy.c		COPY FROM STDIN and TO STDOUT
  *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
+ *	front_protocol_batch.c	a client's batch of one INSERT, on the direct path
  *	front_cluster.c		creating a cluster from the template
  *	front_open.c		opening and closing; cancel, transaction status
  *	front_processes.c	a cluster's processes: their table, signals, service
@@ -73,6 +74,14 @@ enum
 	FRONT_MODE_PROTOCOL
 };
 
+/* how the request that a result answers ended (front_set_mode_after) */
+enum
+{
+	FRONT_ENDED_QUERY,			/* a simple Query message */
+	FRONT_ENDED_SYNC,			/* extended query messages, then Sync */
+	FRONT_ENDED_FLUSH			/* extended query messages, then Flush */
+};
+
 /* ------------------------------------------------------------------------
  * Errors and results
  * ------------------------------------------------------------------------
@@ -87,13 +96,8 @@ struct pgembed_error
 	char	   *owned;			/* set when the error owns its strings */
 };
 
-typedef struct
-{
-	const char *name;
-	uint32_t	type;
-	int32_t		typmod;
-	int32_t		format;
-} field_desc;
+/* a result's column: the public layout, which pgembed_result_header points at */
+typedef pgembed_field field_desc;
 
 struct pgembed_result
 {
@@ -112,6 +116,7 @@ struct pgembed_result
 	pgembed_error error;
 	bool		has_error;
 	bool		saw_ready;		/* a ReadyForQuery set tx_status */
+	int64_t		failed_set;		/* a batch's set that failed, or -1 */
 	int			nnotices;
 	pgembed_error *notices;
 };
@@ -180,6 +185,12 @@ now_ns(void)
  * ------------------------------------------------------------------------
  */
 
+/* front_protocol_batch.c */
+extern PGEMBED_HIDDEN bool front_protocol_batch(pgembed_engine *e, const char *in, size_t len);
+
+/* front_cluster.c */
+extern PGEMBED_HIDDEN int front_flush_if_unflushed(const char *datadir);
+
 /* front_result.c: results and errors made from messages or by the front */
 extern PGEMBED_HIDDEN pgembed_error *front_make_error(const char *sqlstate, const char *severity,
 													  const char *fmt,...) __attribute__((format(printf, 3, 4)));
@@ -202,6 +213,7 @@ extern PGEMBED_HIDDEN bool front_msg_bind(pgembed_engine *e, const char *portal,
 extern PGEMBED_HIDDEN bool front_msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows);
 extern PGEMBED_HIDDEN bool front_msg_describe(pgembed_engine *e, char what, const char *name);
 extern PGEMBED_HIDDEN bool front_msg_close(pgembed_engine *e, char what, const char *name);
+extern PGEMBED_HIDDEN bool front_is_binary_friendly(pgembed_engine *e, uint32_t type);
 
 /* front_slots.c: the slot table, link-map namespaces, the library's own file */
 extern PGEMBED_HIDDEN pthread_mutex_t front_registry_lock;
@@ -214,6 +226,7 @@ extern PGEMBED_HIDDEN void front_free_slot(pgembed_engine *e);
 extern PGEMBED_HIDDEN bool front_load_engine_copy(pgembed_engine *e);
 extern PGEMBED_HIDDEN const char *front_namespace_limit_message(const char *why);
 extern PGEMBED_HIDDEN bool front_namespaces_exhausted(const char *why);
+extern PGEMBED_HIDDEN void front_slot_trim_heap(int i);
 
 /* front_engine.c: running an engine on its own stack, one exchange at a time */
 extern PGEMBED_HIDDEN __thread pgembed_engine *front_current_engine;
@@ -241,10 +254,11 @@ extern PGEMBED_HIDDEN void front_maintenance_init(pgembed_engine *e);
 /* front_call.c: entering and leaving an API call */
 extern PGEMBED_HIDDEN pgembed_result *front_enter(pgembed_engine *e, int allowed_mode);
 extern PGEMBED_HIDDEN void front_leave(pgembed_engine *e);
-extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_result *r);
+extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_result *r, int request_ended);
 
 /* front_statements.c: statements and cursors */
 extern PGEMBED_HIDDEN void front_formats_forget_all(pgembed_engine *e);
+extern PGEMBED_HIDDEN pgembed_result *front_finish_with_sync(pgembed_engine *e, pgembed_result *partial);
 
 /* front_open.c: the steps of opening that a cluster's processes share */
 extern PGEMBED_HIDDEN pgembed_engine *front_engine_new(void);

@@ -46,7 +46,7 @@ quiet_log(void *context, int elevel, const char *line)
 {
 	(void) context;
 	/* only what looks wrong reaches the test output */
-	if (elevel >= 21)			/* ERROR and above */
+	if (elevel >= PGEMBED_LOG_ERROR)
 		fprintf(stdout, "    [server] %s\n", line);
 }
 
@@ -281,6 +281,7 @@ selected(const char *name, const char *filter)
 }
 
 extern const test_child budget_children[];
+extern const test_child lifecycle_children[];
 extern const test_child background_children[];
 extern const test_case background_tests[];
 extern const test_case server_feature_tests[];
@@ -289,17 +290,21 @@ extern const test_case cluster_tests[];
 extern const test_case result_tests[];
 extern const test_case switch_tests[];
 extern const test_case lifecycle_tests[];
+extern const test_case creation_tests[];
 extern const test_case statement_tests[];
+extern const test_case direct_tests[];
+extern const test_case batch_tests[];
 extern const test_case safety_tests[];
 extern const test_case maintenance_tests[];
 extern const test_case hostile_tests[];
 extern const test_case vector_tests[];
 extern const test_case session_tests[];
+extern const test_case sync_tests[];
 
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, switch_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests, server_feature_tests};
+	const test_case *suites[] = {result_tests, switch_tests, lifecycle_tests, creation_tests, statement_tests, sync_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests, server_feature_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
@@ -308,7 +313,7 @@ main(int argc, char **argv)
 	/* a helper process of a test (run_child) */
 	if (argc >= 3 && strcmp(argv[1], "--child") == 0)
 	{
-		const test_child *const helpers[] = {budget_children, background_children};
+		const test_child *const helpers[] = {budget_children, lifecycle_children, background_children};
 
 		for (size_t h = 0; h < sizeof(helpers) / sizeof(helpers[0]); h++)
 			for (const test_child *c = helpers[h]; c->name != NULL; c++)

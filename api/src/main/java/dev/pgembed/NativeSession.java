@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import dev.pgembed.internal.bindings.pgembed_log_fn;
+import dev.pgembed.internal.bindings.pgembed_result_header;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -39,6 +40,11 @@ final class NativeSession {
     static final int FORMAT_TEXT = PgEmbeddedH.PGEMBED_FORMAT_TEXT();
     static final int FORMAT_BINARY = PgEmbeddedH.PGEMBED_FORMAT_BINARY();
     static final int FORMAT_AUTO = PgEmbeddedH.PGEMBED_FORMAT_AUTO();
+    /* the server log levels a log callback receives that Instances tells apart (PGEMBED_LOG_*) */
+    static final int LOG_DEBUG5 = PgEmbeddedH.PGEMBED_LOG_DEBUG5();
+    static final int LOG_DEBUG2 = PgEmbeddedH.PGEMBED_LOG_DEBUG2();
+    static final int LOG_FATAL = PgEmbeddedH.PGEMBED_LOG_FATAL();
+    static final int LOG_PANIC = PgEmbeddedH.PGEMBED_LOG_PANIC();
 
     /** What a checked result tells the session that runs it. */
     interface Events {
@@ -53,6 +59,8 @@ final class NativeSession {
     private final Consumer<Notice> noticeListener;
     private final Events events;
     private final Object engineGuard = new Object();
+    /* pgembed_result_header_of's answer, read at once: one downcall per result instead of ten and four per column */
+    private final MemorySegment header = Arena.ofAuto().allocate(pgembed_result_header.layout());
     /* the native engine; null once released (guarded by engineGuard for cancel(), changed under the session's lock) */
     private MemorySegment engine;
     /* the OIDs of the type table's extension types in this database (pgvector's) */
@@ -106,14 +114,15 @@ final class NativeSession {
         }
     }
 
-    /** Raw native result, checked: not an error. */
-    record Raw(MemorySegment ptr, int status, List<Notice> notices) {
-        long rowsAffected() {
-            return PgEmbeddedH.pgembed_result_rows_affected(ptr);
-        }
-
+    /**
+     * Raw native result, checked: not an error. The rest is its header (pgembed_result_header): the row and
+     * column counts, the columns (pgembed_field), the cells and the command tag, as native pointers that live
+     * as long as the result.
+     */
+    record Raw(MemorySegment ptr, int status, List<Notice> notices, long rowsAffected, long ntuples, int nfields,
+               MemorySegment fields, MemorySegment cells, MemorySegment tag) {
         String commandTag() {
-            return PgEmbeddedH.pgembed_result_command_tag(ptr).getString(0);
+            return tag.reinterpret(Long.MAX_VALUE).getString(0);
         }
 
         void free() {
@@ -123,21 +132,24 @@ final class NativeSession {
 
     /**
      * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
-     * transaction status; ends a COPY that a non-COPY call started.
+     * transaction status; aborts a COPY that a non-COPY call started (a COPY TO STDOUT stops at its start,
+     * before it does anything), so that the refused statement has no effect.
      */
     Raw check(MemorySegment raw, boolean copyAllowed) {
         if (raw.address() == 0) {
             throw new PgException("53200", "out of memory");
         }
-        int status = PgEmbeddedH.pgembed_result_status(raw);
-        List<Notice> notices = notices(raw);
+        PgEmbeddedH.pgembed_result_header_of(raw, header);
+        int status = pgembed_result_header.status(header);
+        List<Notice> notices = pgembed_result_header.nnotices(header) == 0 ? List.of() : notices(raw);
         if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
-            events.transactionStatus(transactionStatus(raw));
+            events.transactionStatus(transactionStatus(pgembed_result_header.tx_status(header)));
         }
         if (status == ERROR || status == FATAL || status == MISUSE) {
             PgException ex;
             try {
-                ex = PgException.fromNative(PgEmbeddedH.pgembed_result_error(raw), status == FATAL);
+                ex = PgException.fromNative(pgembed_result_header.error(header), status == FATAL)
+                        .inBatch(pgembed_result_header.failed_set(header));
             } finally {
                 PgEmbeddedH.pgembed_result_free(raw);
             }
@@ -151,9 +163,9 @@ final class NativeSession {
         if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
             PgEmbeddedH.pgembed_result_free(raw);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, status == COPY_IN
-                        ? arena.allocateFrom("COPY FROM STDIN is not supported by this method: use copyIn")
-                        : MemorySegment.NULL);
+                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, arena.allocateFrom(status == COPY_IN
+                        ? "COPY FROM STDIN is not supported by this method: use copyIn"
+                        : "COPY TO STDOUT is not supported by this method: use copyOut"));
                 try {
                     check(end, false).free();
                 } catch (PgException expected) {
@@ -163,12 +175,14 @@ final class NativeSession {
             throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
                     + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
         }
-        return new Raw(raw, status, notices);
+        return new Raw(raw, status, notices, pgembed_result_header.rows_affected(header),
+                pgembed_result_header.ntuples(header), pgembed_result_header.nfields(header),
+                pgembed_result_header.fields(header), pgembed_result_header.cells(header),
+                pgembed_result_header.command_tag(header));
     }
 
-    /* a result's transaction status (PGEMBED_TX_*) */
-    private static TransactionStatus transactionStatus(MemorySegment raw) {
-        int code = PgEmbeddedH.pgembed_result_transaction_status(raw);
+    /* a result's transaction status (its PGEMBED_TX_* code) */
+    private static TransactionStatus transactionStatus(int code) {
         if (code == PgEmbeddedH.PGEMBED_TX_IDLE()) {
             return TransactionStatus.IDLE;
         }
@@ -192,7 +206,7 @@ final class NativeSession {
     /* a query's result, checked, owned by resultArena (closed with it when owns) */
     private Result result(MemorySegment raw, Arena resultArena, boolean owns) {
         Raw r = check(raw, false);
-        Result res = new Result(r.ptr(), resultArena, owns, r.notices(), extensionTypes);
+        Result res = new Result(r, resultArena, owns, extensionTypes);
         // a column of a user-defined type not seen before may be an extension type created since the last lookup
         for (int i = 0; i < res.cols; i++) {
             extensionTypes.seen(res.types[i]);
@@ -367,10 +381,19 @@ final class NativeSession {
         }
     }
 
-    static void createCluster(Path d) {
+    /*
+     * A new cluster, on disk before this returns (DURABLE), flushed by a thread of its own right after
+     * (RELAXED: as its commits, a power loss in those milliseconds may cost it), or left to the kernel (NONE)
+     */
+    static void createCluster(Path d, Durability durability) {
+        int flush = switch (durability) {
+            case DURABLE -> PgEmbeddedH.PGEMBED_FLUSH_NOW();
+            case RELAXED -> PgEmbeddedH.PGEMBED_FLUSH_SOON();
+            case NONE -> PgEmbeddedH.PGEMBED_FLUSH_NEVER();
+        };
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            if (PgEmbeddedH.pgembed_create_cluster(arena.allocateFrom(d.toString()), errOut) != 0) {
+            if (PgEmbeddedH.pgembed_create_cluster_flush(arena.allocateFrom(d.toString()), flush, errOut) != 0) {
                 throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
             }
         }
@@ -419,10 +442,10 @@ final class NativeSession {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment raw;
             if (params == null || params.length == 0) {
-                raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql));
+                raw = PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql));
             } else {
                 Params.Native p = Params.toNative(arena, params, types, null);
-                raw = PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                raw = PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
                         p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
             }
             n = rowsAffected(raw);
@@ -436,7 +459,7 @@ final class NativeSession {
         Result r;
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, null);
-            r = result(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            r = result(PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
         }
         afterStatement(sql);
@@ -446,7 +469,7 @@ final class NativeSession {
     /* runs a statement of the session's own (BEGIN, SAVEPOINT, COMMIT, ...) and returns its command tag */
     String command(String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false);
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql)), false);
             String tag = r.commandTag();
             r.free();
             return tag;
@@ -456,7 +479,7 @@ final class NativeSession {
     /* like command(), for a caller that needs no tag */
     void run(String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false).free();
+            check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql)), false).free();
         }
     }
 
@@ -469,7 +492,7 @@ final class NativeSession {
             MemorySegment raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom("ROLLBACK"));
             int st = PgEmbeddedH.pgembed_result_status(raw);
             if (st != MISUSE) {
-                events.transactionStatus(transactionStatus(raw));
+                events.transactionStatus(transactionStatus(PgEmbeddedH.pgembed_result_transaction_status(raw)));
             }
             PgEmbeddedH.pgembed_result_free(raw);
             if (st == FATAL) {
@@ -485,7 +508,7 @@ final class NativeSession {
     void prepare(String name, String sql) {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
+            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), sqlText(arena, sql), 0,
                     MemorySegment.NULL), false).free();
         }
     }
@@ -535,7 +558,7 @@ final class NativeSession {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, null);
-            return check(PgEmbeddedH.pgembed_cursor_open(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            return check(PgEmbeddedH.pgembed_cursor_open(engine, sqlText(arena, sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
         }
     }
@@ -595,40 +618,43 @@ final class NativeSession {
             startCopy(arena, copySql, COPY_OUT, "copyOut needs a COPY ... TO STDOUT statement");
             MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
             byte[] bytes = new byte[64 * 1024];
-            IOException failed = null;
-            while (true) {
-                long n = PgEmbeddedH.pgembed_copy_get(engine, dataOut);
-                if (n <= 0) {
-                    break;
-                }
-                if (failed != null) {
-                    continue; // drain
-                }
-                MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
-                if (bytes.length < n) {
-                    bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
-                }
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
-                try {
+            try {
+                while (true) {
+                    long n = PgEmbeddedH.pgembed_copy_get(engine, dataOut);
+                    if (n <= 0) {
+                        break;
+                    }
+                    MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
+                    if (bytes.length < n) {
+                        bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
+                    }
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
                     sink.write(bytes, (int) n);
-                } catch (IOException ex) {
-                    failed = ex;
                 }
+            } catch (IOException | RuntimeException ex) {
+                // the COPY stops where it stands (a COPY (INSERT ...) TO STDOUT does no more)
+                try {
+                    finishCopy(arena.allocateFrom("writing the client's data failed: " + ex));
+                } catch (PgException aborted) {
+                    ex.addSuppressed(aborted);
+                }
+                throw ex;
             }
-            long rows = finishCopy(MemorySegment.NULL);
-            if (failed != null) {
-                throw failed;
-            }
-            return rows;
+            return finishCopy(MemorySegment.NULL);
         }
     }
 
+    /* the SQL text as the engine takes it: strict UTF-8, no NUL (see Utf8) */
+    private static MemorySegment sqlText(Arena arena, String sql) {
+        return Utf8.cString(arena, sql, "the SQL text");
+    }
+
     /**
-     * Starts a COPY and checks its direction; a COPY in the other direction is ended (a COPY FROM
-     * STDIN aborted, a COPY TO STDOUT drained) before the error, so the engine is idle again.
+     * Starts a COPY and checks its direction; a COPY in the other direction is aborted before the error
+     * (at its start: it has done nothing), so the engine is idle again.
      */
     private void startCopy(Arena arena, String copySql, int want, String wrongDirection) {
-        Raw start = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(copySql)), true);
+        Raw start = check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, copySql)), true);
         start.free();
         if (start.status() == want) {
             return;
@@ -637,10 +663,10 @@ final class NativeSession {
             if (start.status() == COPY_IN) {
                 finishCopy(arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
             } else if (start.status() == COPY_OUT) {
-                finishCopy(MemorySegment.NULL);
+                finishCopy(arena.allocateFrom("copyIn was given a COPY TO STDOUT"));
             }
         } catch (PgException aborted) {
-            // aborting a COPY FROM STDIN fails it (57014) by design: the caller's mistake is the error
+            // aborting a COPY fails it (57014) by design: the caller's mistake is the error
             PgException e = new PgException("42601", wrongDirection);
             e.addSuppressed(aborted);
             throw e;

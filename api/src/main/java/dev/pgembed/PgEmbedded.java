@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A PostgreSQL 18 database running inside this JVM: one backend session on one data directory, no
@@ -93,7 +94,17 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         @Override
-        public PgEmbedded findOpen(Path d) {
+        public int tryRun(PgEmbedded db, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
+            return db.session.tryRunAs(token, body);
+        }
+
+        @Override
+        public void abort(PgEmbedded db, EngineBridge.Token token) {
+            db.session.abortWait(token);
+        }
+
+        @Override
+        public @Nullable PgEmbedded findOpen(Path d) {
             return Instances.findOpen(d);
         }
     }
@@ -134,9 +145,12 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     /**
-     * A builder for a throw-away database in a temporary directory (under /dev/shm when it exists and is
-     * writable, else under java.io.tmpdir), deleted on {@link #close()}. Its durability defaults to
-     * {@link Durability#NONE}.
+     * A builder for a throw-away database in a temporary directory, deleted on {@link #close()}. The
+     * directory is made under {@link Builder#memoryDirectory(Path)} when given, else under the system
+     * property {@code pgembed.memory.dir}, else under /dev/shm when it exists, is writable and has 256 MB
+     * free, else under java.io.tmpdir (with a warning on the {@code dev.pgembed} logger: Docker's default
+     * /dev/shm of 64 MB holds two databases). Its durability defaults to {@link Durability#NONE}, wherever
+     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache.
      *
      * @return a builder; finish with {@link Builder#open()}
      */
@@ -154,6 +168,7 @@ public final class PgEmbedded implements AutoCloseable {
         private Duration transactionWaitTimeout = Duration.ofSeconds(30);
         private Consumer<Notice> noticeListener;
         private Path nativeDirectory;
+        private Path memoryDirectory;
         private String sessionRole;
 
         private Builder(Path dir) {
@@ -281,6 +296,21 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         /**
+         * Where an {@link #inMemory()} database's temporary directory is made (see there for the default).
+         *
+         * @param parent the directory to make it in (created when absent)
+         * @return this builder
+         * @throws IllegalStateException for a builder of a given directory ({@link #builder(Path)})
+         */
+        public Builder memoryDirectory(Path parent) {
+            if (dir != null) {
+                throw new IllegalStateException("memoryDirectory is for PgEmbedded.inMemory(); this builder opens " + dir);
+            }
+            this.memoryDirectory = Objects.requireNonNull(parent, "parent");
+            return this;
+        }
+
+        /**
          * Opens the database.
          *
          * @return the open database
@@ -292,12 +322,12 @@ public final class PgEmbedded implements AutoCloseable {
             Path d;
             boolean temp = dir == null;
             if (temp) {
-                d = Opening.createTempDir();
+                d = Opening.createTempDir(memoryDirectory);
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                Opening.prepareDirectory(d);
+                Opening.prepareDirectory(d, durability);
                 return start(d, temp);
             } catch (RuntimeException | Error e) {
                 if (temp) {
@@ -308,7 +338,7 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings);
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
             MemorySegment e = NativeSession.open(d, database, sessionRole, all);
             PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
             Instances.register(db, d);
@@ -330,12 +360,17 @@ public final class PgEmbedded implements AutoCloseable {
      * returned (SELECT); 0 for other statements. Without parameters the text may hold several statements
      * separated by semicolons (the count is the last one's).
      *
+     * <p>{@code COPY ... FROM STDIN} and {@code COPY ... TO STDOUT} need {@link #copyIn} and {@link #copyOut}:
+     * here and in the other statement methods they are refused with 0A000, stopped before they read or
+     * write any data (so they have no effect; like any failed statement, the refusal fails an open
+     * transaction block).
+     *
      * @param sql    the SQL text, with placeholders {@code $1}, {@code $2}, ... for the parameters
      * @param params the parameter values (see {@link #query(String, Object...)} for the supported types)
      * @return the rows affected
      * @throws PgException when the statement fails
      */
-    public long execute(String sql, Object... params) {
+    public long execute(String sql, @Nullable Object... params) {
         Objects.requireNonNull(sql, "sql");
         return session.call(n -> n.execute(sql, params));
     }
@@ -360,7 +395,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the result, owning its memory
      * @throws PgException when the statement fails
      */
-    public Result query(String sql, Object... params) {
+    public Result query(String sql, @Nullable Object... params) {
         // confined: closing a shared arena is a handshake with every thread (tens of microseconds)
         Arena arena = Arena.ofConfined();
         try {
@@ -380,7 +415,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the result
      * @throws PgException when the statement fails
      */
-    public Result query(Arena arena, String sql, Object... params) {
+    public Result query(Arena arena, String sql, @Nullable Object... params) {
         return query(Objects.requireNonNull(arena, "arena"), false, sql, params);
     }
 
@@ -442,7 +477,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @param params    the parameter values (see {@link #query(String, Object...)})
      * @return the cursor; close it (try-with-resources) when not read to the end
      */
-    public RowCursor cursor(String sql, int fetchSize, Object... params) {
+    public RowCursor cursor(String sql, int fetchSize, @Nullable Object... params) {
         Objects.requireNonNull(sql, "sql");
         if (fetchSize < 1) {
             throw new IllegalArgumentException("fetchSize must be at least 1");
@@ -459,7 +494,7 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     private static Result newBatch(NativeSession.Raw r, NativeSession n) {
-        return new Result(r.ptr(), Arena.ofShared(), true, r.notices(), n.extensionTypes());
+        return new Result(r, Arena.ofShared(), true, n.extensionTypes());
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */
@@ -537,7 +572,8 @@ public final class PgEmbedded implements AutoCloseable {
      * @param out     receives the data; not closed
      * @return the rows copied
      * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails (the rest of the data is discarded)
+     * @throws UncheckedIOException when writing fails (the COPY is aborted where it stands, as
+     *                              {@link #copyIn(String, InputStream)} aborts on a failed read)
      */
     public long copyOut(String copySql, OutputStream out) {
         Objects.requireNonNull(out, "out");
@@ -551,7 +587,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @param out     receives the data; not closed
      * @return the rows copied
      * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails
+     * @throws UncheckedIOException when writing fails (the COPY is aborted)
      */
     public long copyOut(String copySql, Writer out) {
         Objects.requireNonNull(out, "out");
@@ -588,12 +624,12 @@ public final class PgEmbedded implements AutoCloseable {
         return session.transactionStatus();
     }
 
-    /** True until {@link #close()}, or until the engine ended with a FATAL error. */
+    /** {@return true until {@link #close()}, or until the engine ended with a FATAL error} */
     public boolean isOpen() {
         return session.isOpen();
     }
 
-    /** The data directory. */
+    /** {@return the data directory} */
     public Path directory() {
         return dir;
     }
@@ -762,9 +798,22 @@ public final class PgEmbedded implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!session.close()) {
+        if (!session.close(null)) {
             return;
         }
+        closed();
+    }
+
+    /* closes unless a call still runs after wait; false when it did not close (or was closed before) */
+    boolean closeWithin(Duration wait) {
+        if (!session.close(wait)) {
+            return false;
+        }
+        closed();
+        return true;
+    }
+
+    private void closed() {
         Instances.unregister(this);
         if (deleteOnClose) {
             NativeLoader.deleteRecursively(dir);

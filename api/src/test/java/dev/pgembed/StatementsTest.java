@@ -193,8 +193,12 @@ class StatementsTest {
             }
             // a failing batch outside a transaction leaves nothing behind
             List<Object[]> bad = List.of(new Object[]{30_000, "a", 1.0}, new Object[]{1, "dup", 2.0});
-            assertThatThrownBy(() -> insert.executeBatch(bad)).isInstanceOfSatisfying(PgException.class,
-                    e -> assertThat(e.isUniqueViolation()).isTrue());
+            assertThatThrownBy(() -> insert.executeBatch(bad)).isInstanceOfSatisfying(PgException.class, e -> {
+                assertThat(e.isUniqueViolation()).isTrue();
+                assertThat(e.batchIndex()).as("the failing set").isEqualTo(1);
+            });
+            assertThatThrownBy(() -> insert.execute(1, "dup", 2.0)).isInstanceOfSatisfying(PgException.class,
+                    e -> assertThat(e.batchIndex()).isEqualTo(-1));
             try (Result r = db.query("SELECT count(*) FROM batch")) {
                 assertThat(r.row(0).getLong(0)).isEqualTo(25_001);
             }
@@ -399,6 +403,26 @@ class StatementsTest {
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(10_000);
         } finally {
             db.execute("RESET statement_timeout");
+        }
+    }
+
+    /* the Javadoc said exact and case-sensitive while "A" found "a": code and doc now agree, as pgjdbc's findColumn */
+    @Test
+    void columnsAreFoundExactlyFirstThenIgnoringCase() {
+        try (Result r = db.query("SELECT 1 AS a, 2 AS \"A\", 3 AS \"Mixed\"")) {
+            assertThat(r.columnIndex("a")).isZero();
+            assertThat(r.columnIndex("A")).as("the exact match wins").isEqualTo(1);
+            assertThat(r.columnIndex("Mixed")).isEqualTo(2);
+            assertThat(r.columnIndex("MIXED")).as("otherwise the first ignoring case").isEqualTo(2);
+            assertThat(r.row(0).getInt("mixed")).isEqualTo(3);
+            assertThatThrownBy(() -> r.columnIndex("b")).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("no column named \"b\"");
+        }
+        try (Result r = db.query("SELECT 1 AS x, 2 AS \"X\"")) {
+            assertThat(r.columnIndex("X")).isEqualTo(1);
+        }
+        try (Result r = db.query("SELECT 1 AS y")) {
+            assertThat(r.columnIndex("Y")).isZero();
         }
     }
 }

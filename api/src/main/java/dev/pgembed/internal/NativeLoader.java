@@ -28,8 +28,10 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Extracts the native payload of {@code pgembed-postgres} (libpgembed.so, PostgreSQL's modules and
@@ -53,20 +55,13 @@ public final class NativeLoader {
     public record Entry(String sha256, long size, String path) {
     }
 
-    /** The parsed manifest; {@code dirs} are the directories that must exist even when empty. */
+    /**
+     * The parsed manifest; {@code dirs} are every directory of the payload, made even when empty (a jar keeps
+     * no empty directories, and the template cluster's empty ones are needed; pgembed_create_cluster makes
+     * them again in each new cluster).
+     */
     public record Manifest(byte[] bytes, String hash, String minGlibc, List<Entry> files, List<String> dirs) {
     }
-
-    /*
-     * The manifest lists files only, so the template cluster's empty directories (which PostgreSQL needs)
-     * would be lost: these are initdb's subdirectories (PostgreSQL 18). "dir <path>" manifest lines add more.
-     */
-    private static final String TEMPLATE = "share/postgresql/pgembed-template/";
-    private static final List<String> TEMPLATE_DIRS = List.of("global", "pg_wal/archive_status", "pg_wal/summaries",
-            "pg_commit_ts", "pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans", "pg_twophase",
-            "pg_multixact", "pg_multixact/members", "pg_multixact/offsets", "base", "base/1", "pg_replslot",
-            "pg_tblspc", "pg_stat", "pg_stat_tmp", "pg_xact", "pg_logical", "pg_logical/snapshots",
-            "pg_logical/mappings");
 
     /**
      * Extracts (when needed) and loads libpgembed.so, once per JVM.
@@ -76,7 +71,7 @@ public final class NativeLoader {
      *                {@code ~/.cache/pgembed/native}); ignored once the library is loaded
      * @return the installation root (holding lib/ and share/)
      */
-    public static Path load(Path baseDir) {
+    public static Path load(@Nullable Path baseDir) {
         Path root = loadedRoot;
         if (root != null) {
             return root;
@@ -95,8 +90,7 @@ public final class NativeLoader {
                 System.load(lib.toAbsolutePath().toString());
             } catch (UnsatisfiedLinkError e) {
                 UnsatisfiedLinkError error = new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage()
-                        + ". If the directory is on a filesystem mounted noexec, choose another one with"
-                        + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)");
+                        + ": " + remedy(dir));
                 error.initCause(e);
                 throw error;
             }
@@ -222,11 +216,6 @@ public final class NativeLoader {
         if (files.isEmpty()) {
             throw new IllegalStateException(MANIFEST + " lists no files");
         }
-        if (files.stream().anyMatch(e -> e.path().startsWith(TEMPLATE))) {
-            for (String d : TEMPLATE_DIRS) {
-                dirs.add(TEMPLATE + d);
-            }
-        }
         return new Manifest(bytes, HexFormat.of().formatHex(sha256().digest(bytes)), minGlibc, List.copyOf(files),
                 List.copyOf(dirs));
     }
@@ -295,9 +284,30 @@ public final class NativeLoader {
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("could not extract pgembed's native files into " + target
-                    + " (" + e + "): make the directory writable or choose another one with"
-                    + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)", e);
+                    + " (" + e + "): " + remedy(base), e);
         }
+    }
+
+    /*
+     * What to do about a directory the native files cannot be extracted into or loaded from. A writable
+     * directory on a file system mounted noexec (a hardened /tmp or home) fails too: the library cannot be
+     * mapped from it, and the extracted programs do not verify as executable.
+     */
+    static String remedy(Path dir) {
+        String choose = " with -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)";
+        Optional<Path> noexec = Mounts.noexecMountPoint(dir);
+        if (noexec.isPresent()) {
+            return dir + " is on a file system mounted noexec (at " + noexec.get() + "), from which native code"
+                    + " cannot be loaded: choose a directory on another file system" + choose;
+        }
+        Path p = dir;
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        if (p != null && !Files.isWritable(p)) {
+            return p + " is not writable: make it writable or choose another directory" + choose;
+        }
+        return "choose another directory" + choose;
     }
 
     private static String suffix() {

@@ -17,32 +17,32 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code flush()}, then sent through {@code pgembed_protocol_exchange}; the backend's replies become
  * readable at once. Socket options are accepted and ignored; nothing touches the network.
  */
-public class InProcessSocket extends Socket {
+class InProcessSocket extends Socket {
     private final WireSession session;
     private final ReentrantLock io = new ReentrantLock();
     private final InputStream input = new In();
     private final OutputStream output = new Out();
-    private volatile boolean connected;
     private volatile boolean closed;
     private int soTimeout;
     private boolean tcpNoDelay;
     private boolean keepAlive;
 
     /**
+     * A socket to the database registered under a key; it connects on {@link #connect}.
+     *
      * @param key the registry key of the database (see {@link InProcessSocketFactory})
      */
-    public InProcessSocket(String key) {
+    InProcessSocket(String key) {
         this.session = new WireSession(Objects.requireNonNull(key, "key"));
     }
 
+    /* nothing to connect: the socket is connected from the start (isConnected), its backend is the key's */
     @Override
     public void connect(SocketAddress endpoint) {
-        connected = true;
     }
 
     @Override
     public void connect(SocketAddress endpoint, int timeout) {
-        connected = true;
     }
 
     @Override
@@ -224,7 +224,9 @@ public class InProcessSocket extends Socket {
             return;
         }
         if (!io.tryLock()) {
-            session.cancelIfRunning(); // closed from another thread while a statement runs (Connection.abort)
+            // closed from another thread while a statement runs or waits for its turn (Connection.abort, a pool's
+            // shutdown): the statement is cancelled, the wait ends at once
+            session.abortFromAnotherThread();
             io.lock();
         }
         try {
@@ -274,7 +276,18 @@ public class InProcessSocket extends Socket {
                         session.continueOutput();
                         continue;
                     }
-                    if (soTimeout > 0) {
+                    if (session.deliverNotifications()) {
+                        continue;
+                    }
+                    // no request: the client waits for a notification (pgjdbc's getNotifications), as long as a
+                    // socket's read would: soTimeout, or until one arrives when the connection listens
+                    if (soTimeout > 0 || session.listens()) {
+                        if (session.awaitNotification(soTimeout)) {
+                            continue;
+                        }
+                        if (closed || session.aborted()) {
+                            throw new SocketException("Socket closed");
+                        }
                         throw new SocketTimeoutException("Read timed out");
                     }
                     throw new SocketException("pgembed-jdbc: the client waits for a reply but sent no request");
@@ -288,7 +301,8 @@ public class InProcessSocket extends Socket {
         public int available() {
             io.lock();
             try {
-                return session.available();
+                int n = session.available();
+                return n > 0 ? n : session.notificationBytes();
             } finally {
                 io.unlock();
             }
