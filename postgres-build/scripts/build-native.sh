@@ -5,10 +5,11 @@
 #   <payload-dir>  gets <platform>/{lib/libpgembed.so, lib/postgresql/*.so, share/postgresql/...,
 #                  pgembed.manifest, COPYRIGHT}; the Maven module packages it into the jar.
 #   <work-dir>     our objects (target/native): only changed C files are recompiled.
-#   <platform>     what the Maven build packages (pgembed.platform): must be this host's, as
-#                  the payload is compiled natively (no cross-compilation).
+#   <platform>     the payload to build (pgembed.platform): default the host's; linux-aarch64 on an
+#                  x86_64 host is cross-compiled (platform.sh), with the same sources and options.
 # PostgreSQL's compiled tree, its staging install and the template cluster live in
-# $PGEMBED_CACHE (default ~/.cache/pgembed), keyed by version and build-script hash.
+# $PGEMBED_CACHE (default ~/.cache/pgembed), keyed by version and build-script hash (and the
+# platform, for a cross build).
 set -euo pipefail
 
 module=$(cd "$1" && pwd)
@@ -22,23 +23,22 @@ log() { echo "[pgembed] $* ($(( SECONDS - start )) s)" >&2; }
 
 PG_VERSION=18.6
 PG_SHA256=555610c24d53e4316da5b7d3fc25c279d96856d5e0e23ee308c328c5fa881d9f
-platform=linux-$(uname -m | sed 's/aarch64/aarch64/; s/x86_64/x86_64/')
-if [[ -n ${4:-} && $4 != "$platform" ]]; then
-	echo "[pgembed] this host builds the $platform payload, but the build packages pgembed.platform=$4:" \
-		"build on a $4 host (the payload is compiled natively)" >&2
-	exit 1
-fi
+source "$scripts/platform.sh" "${4:-}"
 
-"$scripts/install-build-deps.sh"
+"$scripts/install-build-deps.sh" "$platform"
 
 tarball=$("$scripts/fetch-source.sh" postgresql "$PG_VERSION" "$PG_SHA256" "postgresql-$PG_VERSION.tar.bz2" \
 	"https://ftp.postgresql.org/pub/source/v$PG_VERSION/postgresql-$PG_VERSION.tar.bz2" \
 	postgresql-18 "postgresql-18_$PG_VERSION.orig.tar.bz2")
 
-key=$(cat "$scripts/build-postgres.sh" | sha256sum | cut -c1-12)
-tree="$cache/pg-$PG_VERSION-$key"
-"$scripts/build-postgres.sh" "$tarball" "$tree"
-"$scripts/build-pgvector.sh" "$tree"
+# a cross build also depends on the toolchain and emulator settings of platform.sh
+if [[ -n $cross_host ]]; then
+	tree="$cache/pg-$PG_VERSION-$platform-$(cat "$scripts/build-postgres.sh" "$scripts/platform.sh" | sha256sum | cut -c1-12)"
+else
+	tree="$cache/pg-$PG_VERSION-$(sha256sum "$scripts/build-postgres.sh" | cut -c1-12)"
+fi
+"$scripts/build-postgres.sh" "$tarball" "$tree" "$platform"
+"$scripts/build-pgvector.sh" "$tree" "$platform"
 src="$tree/src"
 stage="$tree/stage"
 # let tests and benchmarks find the stock tools of the same build
@@ -49,7 +49,7 @@ echo "$tree" > "$work/pg-tree.path"
 obj="$work/obj"
 mkdir -p "$obj"
 # our objects see PostgreSQL's headers as its own objects did (EXEC_BACKEND changes declarations)
-pg_defines=$("$stage/bin/pg_config" --cppflags | tr ' ' '\n' | grep '^-D' | tr '\n' ' ')
+pg_defines=$("${target_run[@]}" "$stage/bin/pg_config" --cppflags | tr ' ' '\n' | grep '^-D' | tr '\n' ' ')
 CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE $pg_defines"
 CFLAGS_PG="$CFLAGS_PG -fno-semantic-interposition"
 headers_newest=$(stat -c %Y "$csrc"/*.h | sort -n | tail -1)
@@ -66,13 +66,16 @@ compiled=0
 for f in "$csrc"/*.c "$csrc"/*.S; do
 	o="$obj/$(basename "$f").o"
 	if [[ ! -f $o || $(stat -c %Y "$f") -gt $(stat -c %Y "$o") || $headers_newest -gt $(stat -c %Y "$o") ]]; then
-		gcc $CFLAGS_PG -c "$f" -o "$o"
+		$target_cc $CFLAGS_PG -c "$f" -o "$o"
 		compiled=$((compiled + 1))
 	fi
 done
 log "C layer: $compiled file(s) compiled"
-# our C code stays in PostgreSQL's layout: pgindent from the same tree (half a second)
-"$scripts/check-format.sh" "$tree"
+# our C code stays in PostgreSQL's layout: pgindent from the same tree (half a second); a
+# cross-compiled tree's pg_bsd_indent does not run here, and the host's build checks the same files
+if [[ -z $cross_host ]]; then
+	"$scripts/check-format.sh" "$tree"
+fi
 
 # ---- link one shared library ----
 lib="$work/libpgembed.so"
@@ -80,10 +83,10 @@ objlist="$work/backend-objects.txt"
 if [[ ! -f $objlist || $tree/.done -nt $objlist ]]; then
 	(cd "$src" && cat $(find src/backend -name objfiles.txt) | tr ' ' '\n' | grep -v '^$' \
 		| grep -v '^src/backend/main/main.o$' | sort -u | sed "s|^|$src/|") > "$objlist"
-	objcopy --redefine-sym main=postgres_main "$src/src/backend/main/main.o" "$work/main.o"
+	${target_bin}objcopy --redefine-sym main=postgres_main "$src/src/backend/main/main.o" "$work/main.o"
 fi
 # the symbols to wrap: every __wrap_<name> our objects define (the engine's wrappers)
-wraps=$(nm --defined-only "$obj"/*.o | awk '$2 == "T" && $3 ~ /^__wrap_./ { print substr($3, 8) }' | sort -u)
+wraps=$(${target_bin}nm --defined-only "$obj"/*.o | awk '$2 == "T" && $3 ~ /^__wrap_./ { print substr($3, 8) }' | sort -u)
 [[ -n $wraps ]] || { echo "[pgembed] no __wrap_ routine defined in $obj" >&2; exit 1; }
 wrapflags=$(printf -- '-Wl,--wrap=%s ' $wraps)
 # Calls to functions the library defines bind to the library itself, not through a PLT stub:
@@ -97,7 +100,7 @@ need_link=0
 [[ "$(cat "$work/link.flags" 2>/dev/null)" == "$linkflags" ]] || need_link=1
 for o in "$obj"/*.o "$objlist"; do [[ $o -nt $lib ]] && need_link=1; done
 if [[ $need_link -eq 1 ]]; then
-	gcc -shared -o "$lib.tmp" $(cat "$objlist") "$work/main.o" \
+	$target_cc -shared -o "$lib.tmp" $(cat "$objlist") "$work/main.o" \
 		"$src/src/timezone/localtime.o" "$src/src/timezone/pgtz.o" "$src/src/timezone/strftime.o" \
 		"$obj"/*.o \
 		-Wl,--whole-archive "$src/src/common/libpgcommon_srv.a" "$src/src/port/libpgport_srv.a" -Wl,--no-whole-archive \
@@ -110,7 +113,7 @@ fi
 # ---- template cluster (cached with the tree) ----
 template="$tree/template-$(sha256sum "$scripts/make-template.sh" | cut -c1-12)"
 if [[ ! -f $template/PG_VERSION ]]; then
-	"$scripts/make-template.sh" "$stage" "$template"
+	"$scripts/make-template.sh" "$stage" "$template" "$platform"
 	log "template cluster created"
 fi
 

@@ -5,7 +5,9 @@
 #   <tree-dir>/stage/lib/postgresql/vector.so
 #   <tree-dir>/stage/share/postgresql/extension/vector.control, vector--*.sql, LICENSE.pgvector
 #
-# Usage: build-pgvector.sh <tree-dir>
+# Usage: build-pgvector.sh <tree-dir> [<platform>]
+#   <platform>  of the tree (default the host's): for a cross-compiled tree PGXS's pg_config runs
+#               under the emulator (platform.sh) and names the tree's cross compiler
 #   <tree-dir>/pgvector         unpacked, patched and compiled source; its test/ holds pgvector's
 #                               regression tests, which the conformance module runs
 #   <tree-dir>/pgvector.done    written last; names version, tarball checksum and patch
@@ -25,8 +27,9 @@
 # goes on without it (the vector tests then report themselves skipped).
 set -euo pipefail
 
-tree=${1:?usage: build-pgvector.sh <tree-dir>}
+tree=${1:?usage: build-pgvector.sh <tree-dir> [<platform>]}
 scripts=$(cd "$(dirname "$0")" && pwd)
+source "$scripts/platform.sh" "${2:-}"
 start=$SECONDS
 log() { echo "[pgembed] $* ($(( SECONDS - start )) s)" >&2; }
 die() { echo "[pgembed] pgvector: $*" >&2; exit 1; }
@@ -39,6 +42,10 @@ PGVECTOR_PATCH="$scripts/../patches/pgvector-$PGVECTOR_VERSION-pg18.patch"
 stage="$tree/stage"
 pg_config="$stage/bin/pg_config"
 [[ -f $tree/.done && -x $pg_config ]] || die "no complete PostgreSQL tree at $tree (run build-postgres.sh first)"
+if [[ -n $cross_host ]]; then
+	target_wrapper "$pg_config" "$tree/pg_config-run"
+	pg_config="$tree/pg_config-run"
+fi
 done_file="$tree/pgvector.done"
 src="$tree/pgvector"
 buildlog="$tree/pgvector-build.log"

@@ -3,13 +3,15 @@
 # installs a staging tree beside it. Everything lives outside target/ so that
 # `mvn clean` never throws away the three-minute compile.
 #
-# Usage: build-postgres.sh <tarball> <tree-dir>
+# Usage: build-postgres.sh <tarball> <tree-dir> [<platform>]
+#   <platform>         default the host's; linux-aarch64 on x86_64 cross-compiles (platform.sh)
 #   <tree-dir>/src     configured and compiled source tree
 #   <tree-dir>/stage   `make install` of the same build (bin, lib, include, share)
 #   <tree-dir>/.done   written last; its presence means the tree is complete
 set -euo pipefail
 
 tarball=$1 tree=$2
+source "$(dirname "$0")/platform.sh" "${3:-}"
 log() { echo "[pgembed] $*" >&2; }
 step_start=$SECONDS
 step() { log "$1 ($(( SECONDS - step_start )) s elapsed)"; }
@@ -35,11 +37,18 @@ cd "$tree/src"
 # Windows and buildable on Linux.  A child in a fresh dlmopen namespace is exactly such a
 # child, so one build serves both the single-backend engines and a cluster with a real
 # postmaster.  It also makes the main shared memory segment System V (no anonymous mmap).
+# A cross configure cannot run its link test programs and assumes "no" for what it cannot
+# run: the backend must still export its symbols for the modules it loads (as configure
+# finds natively on Linux), or initdb's postgres cannot load dict_snowball.so.
+cross_answers=()
+if [[ -n $cross_host ]]; then
+	cross_answers=(pgac_cv_prog_cc_LDFLAGS_EX_BE__Wl___export_dynamic=yes)
+fi
 step "configure"
-./configure --prefix="$tree/stage" \
+./configure --prefix="$tree/stage" "${cross_answers[@]}" \
 	--without-icu --without-readline --without-zlib --without-zstd --without-lz4 \
 	--without-openssl --without-libxml --without-gssapi --without-ldap --without-pam \
-	--disable-rpath \
+	--disable-rpath ${cross_host:+--host=$cross_host} \
 	CFLAGS="-O2 -fPIC -g1" CPPFLAGS="-DWAIT_USE_SELF_PIPE -DEXEC_BACKEND" >"$tree/configure.log" 2>&1 \
 	|| { tail -30 "$tree/configure.log" >&2; exit 1; }
 
@@ -56,7 +65,13 @@ make -j"$jobs" -s -C contrib >"$tree/make-contrib.log" 2>&1 || { tail -40 "$tree
 step "compiling the regression module"
 make -j"$jobs" -s -C src/test/regress >"$tree/make-regress.log" 2>&1 || { tail -40 "$tree/make-regress.log" >&2; exit 1; }
 step "installing the staging tree"
-make -s install >"$tree/install.log" 2>&1 || { tail -40 "$tree/install.log" >&2; exit 1; }
+# zic compiles the time zone data at install time: a cross-compiled one runs under the emulator
+zic=()
+if [[ -n $cross_host ]]; then
+	target_wrapper "$tree/src/src/timezone/zic" "$tree/zic-run"
+	zic=(ZIC="$tree/zic-run")
+fi
+make -s install "${zic[@]}" >"$tree/install.log" 2>&1 || { tail -40 "$tree/install.log" >&2; exit 1; }
 make -s -C contrib install >>"$tree/install.log" 2>&1 || { tail -40 "$tree/install.log" >&2; exit 1; }
 touch "$tree/.done"
 step "PostgreSQL built"

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Creates the template cluster that new databases are copied from.
-# Usage: make-template.sh <stage> <template-dir>
+# Usage: make-template.sh <stage> <template-dir> [<platform>]
+#   <platform>  of the stage (default the host's): a cross-compiled initdb runs under the emulator
+#               (platform.sh), and so does the postgres it starts, through a wrapper in its place
 set -euo pipefail
 stage=$1 template=$2
+source "$(dirname "$0")/platform.sh" "${3:-}"
 rm -rf "$template" "$template.tmp"
 # initdb refuses to run as root: run it as an unprivileged user from a world-readable copy
 work=$(mktemp -d /tmp/pgembed-initdb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cp -a "$stage" "$work/stage"
+# cross-compiled: initdb and the postgres it starts by path run under the emulator, through
+# wrappers (no binfmt handler is assumed)
+target_wrap_stage "$work/stage"
 mkdir "$work/data"
 run=()
 if [[ $(id -u) -eq 0 ]]; then

@@ -3,6 +3,8 @@
 # Usage: stage-payload.sh <libpgembed.so> <stage> <template> <pg-src> <out-dir>
 set -euo pipefail
 lib=$1 stage=$2 template=$3 src=$4 out=$5
+# the folder is named after the platform: its binutils read the files (platform.sh)
+source "$(dirname "$0")/platform.sh" "$(basename "$out")"
 # modules that need a library other than glibc's (libpq) are left out
 excluded='^(dblink|postgres_fdw|libpqwalreceiver)\.so$'
 rm -rf "$out.tmp"
@@ -28,11 +30,11 @@ cp "$src/COPYRIGHT" "$out.tmp/COPYRIGHT"
 mkdir -p "$out.tmp/bin"
 for t in psql pg_dump pg_restore; do
 	cp "$stage/bin/$t" "$out.tmp/bin/$t"
-	strip --strip-debug "$out.tmp/bin/$t"
+	${target_bin}strip --strip-debug "$out.tmp/bin/$t"
 	patchelf --set-rpath '$ORIGIN/../lib' "$out.tmp/bin/$t"
 done
 cp -L "$stage/lib/libpq.so.5" "$out.tmp/lib/libpq.so.5"
-strip --strip-debug "$out.tmp/lib/libpq.so.5"
+${target_bin}strip --strip-debug "$out.tmp/lib/libpq.so.5"
 
 # glibc only (and the tools their libpq): refuse anything else
 glibc='libc|libm|libdl|libpthread|librt|ld-linux-x86-64|ld-linux-aarch64'
@@ -51,9 +53,9 @@ check_needed "$glibc|libpgembed" "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/pos
 # and every symbol a module uses comes from glibc (versioned) or from libpgembed.so: a module
 # built outside PostgreSQL's tree (pgvector) must not rely on a library nobody names
 defined=$(mktemp)
-nm -D --defined-only "$out.tmp/lib/libpgembed.so" | awk '{sub(/@.*/, "", $3); print $3}' | LC_ALL=C sort -u > "$defined"
+${target_bin}nm -D --defined-only "$out.tmp/lib/libpgembed.so" | awk '{sub(/@.*/, "", $3); print $3}' | LC_ALL=C sort -u > "$defined"
 for m in "$out.tmp"/lib/postgresql/*.so; do
-	bad=$(nm -D --undefined-only "$m" | awk '$1 == "U" && $2 !~ /@GLIBC_/ {print $2}' | LC_ALL=C sort -u \
+	bad=$(${target_bin}nm -D --undefined-only "$m" | awk '$1 == "U" && $2 !~ /@GLIBC_/ {print $2}' | LC_ALL=C sort -u \
 		| LC_ALL=C comm -23 - "$defined" | tr '\n' ' ')
 	if [[ -n $bad ]]; then
 		echo "[pgembed] $(basename "$m") uses symbols neither glibc nor libpgembed.so defines: $bad" >&2
@@ -66,7 +68,7 @@ check_needed "$glibc" "$out.tmp/lib/libpq.so.5"
 check_needed "$glibc|libpq" "$out.tmp"/bin/*
 min_glibc=$(for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so "$out.tmp/lib/libpq.so.5" \
 		"$out.tmp"/bin/*; do
-	objdump -T "$f" | grep -o 'GLIBC_[0-9.]*' || true; done | sed 's/GLIBC_//' | sort -V | tail -1)
+	${target_bin}objdump -T "$f" | grep -o 'GLIBC_[0-9.]*' || true; done | sed 's/GLIBC_//' | sort -V | tail -1)
 
 {
 	echo "pgembed-manifest 1"

@@ -112,9 +112,16 @@ front_run_engine(pgembed_engine *e)
 	}
 	e->running_thread = pthread_self();
 	front_current_engine = e;
-	e->running = 1;
+
+	/*
+	 * Release: a thread that sees running set (the timer thread, a signal's
+	 * sender) also sees running_thread.  On a weakly ordered processor
+	 * (aarch64) two plain stores may become visible in either order; x86's
+	 * total store order hid that.
+	 */
+	__atomic_store_n(&e->running, 1, __ATOMIC_RELEASE);
 	pgembed__switch(&e->front_sp, e->engine_sp);
-	e->running = 0;
+	__atomic_store_n(&e->running, 0, __ATOMIC_RELEASE);
 	front_current_engine = outer;
 	if (e->logbuf.len > 0)
 		flush_log(e);
@@ -216,22 +223,8 @@ front_map_stack(size_t size)
 void
 front_init_coroutine(pgembed_engine *e)
 {
-	uintptr_t	top = ((uintptr_t) e->stack + e->stack_size) & ~(uintptr_t) 15;
-	uint64_t   *frame = (uint64_t *) (top - 80);
-	uint32_t	mxcsr = 0x1F80;
-	uint16_t	fpucw = 0x037F;
-
-	memset(frame, 0, 80);
-	memcpy(&frame[0], &mxcsr, 4);
-	memcpy((char *) &frame[0] + 4, &fpucw, 2);
-	frame[1] = 0;				/* r15 */
-	frame[2] = 0;				/* r14 */
-	frame[3] = (uint64_t) (uintptr_t) e->engine_main;	/* r13 */
-	frame[4] = (uint64_t) (uintptr_t) e;	/* r12 */
-	frame[5] = 0;				/* rbx */
-	frame[6] = 0;				/* rbp */
-	frame[7] = (uint64_t) (uintptr_t) pgembed__trampoline;
-	e->engine_sp = frame;
+	e->engine_sp = front_coroutine_frame(e->stack, e->stack_size,
+										 (void (*) (void *)) e->engine_main, e);
 }
 
 /* ------------------------------------------------------------------------

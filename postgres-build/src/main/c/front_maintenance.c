@@ -138,7 +138,8 @@ timer_thread_main(void *arg)
 			if (e->timer_deadline_ns <= now)
 			{
 				e->timer_deadline_ns = 0;
-				if (e->running)
+				/* acquire: pairs with front_engine.c's release of running */
+				if (__atomic_load_n(&e->running, __ATOMIC_ACQUIRE))
 				{
 					union sigval v;
 

@@ -226,7 +226,14 @@ front_cluster_route_kill(pgembed_engine *from, int pid, int sig)
 		{
 			/*
 			 * a latch's wake-up: write its self-pipe from here, as its
-			 * handler would
+			 * handler would.  WakeupMyProc reads the target's `waiting`,
+			 * which its own thread writes, and needs no barrier of ours on a
+			 * weakly ordered processor either: the target stores waiting,
+			 * then issues pg_memory_barrier before it reads is_set
+			 * (WaitEventSetWait); the sender stored is_set, then issued
+			 * pg_memory_barrier before it got here (SetLatch).  With a full
+			 * barrier on both sides, at least one of them sees the other's
+			 * store: the target does not sleep, or the byte is written.
 			 */
 			p->engine->engine_wakeup();
 		}
@@ -243,6 +250,10 @@ interrupted_in_copy(const pgembed_engine *e, void *ucontext)
 {
 #if defined(__x86_64__)
 	uintptr_t	pc = (uintptr_t) ((ucontext_t *) ucontext)->uc_mcontext.gregs[REG_RIP];
+
+	return pc >= e->text_start && pc < e->text_end;
+#elif defined(__aarch64__)
+	uintptr_t	pc = (uintptr_t) ((ucontext_t *) ucontext)->uc_mcontext.pc;
 
 	return pc >= e->text_start && pc < e->text_end;
 #else

@@ -242,6 +242,9 @@ extern PGEMBED_HIDDEN void front_log_line(pgembed_log_fn fn, void *context, int 
 extern PGEMBED_HIDDEN void *front_map_stack(size_t size);
 extern PGEMBED_HIDDEN void front_init_coroutine(pgembed_engine *e);
 
+/* front_coroutine.c */
+extern PGEMBED_HIDDEN void *front_coroutine_frame(void *stack, size_t size, void (*fn) (void *), void *arg);
+
 /* front_maintenance.c: the timer thread, and the work of a server's background processes */
 extern PGEMBED_HIDDEN void front_timer_set(pgembed_engine *e, int64_t deadline_ns);
 extern PGEMBED_HIDDEN bool front_ensure_timer_machinery(void);

@@ -291,7 +291,7 @@ enum
 /* asm: saves callee-saved registers on the current stack, stores sp in *from, switches to to */
 extern void pgembed__switch(void **from, void *to);
 
-/* asm: first frame of a new coroutine; calls r13(r12) */
+/* asm: first frame of a new coroutine; calls r13(r12) (x86_64), x20(x19) (aarch64) */
 extern void pgembed__trampoline(void);
 
 /* buffer helpers (allocator from the engine struct) */

@@ -2,7 +2,7 @@
  * test_main.c
  *	  A small test runner for the C API; its last line is "N passed, N failed".
  *
- * Usage: pgembed_test <scratch-dir> [test-name-substring]
+ * Usage: pgembed_test <scratch-dir> [test-name-substring[|substring...]]
  * Every test gets a fresh database under the scratch directory.
  */
 #include "test_util.h"
@@ -223,7 +223,8 @@ start_child(const char *name, int nargs, const char *const *args, bool tunable, 
 			setenv("GLIBC_TUNABLES", "glibc.rtld.nns=16", 1);
 		else
 			unsetenv("GLIBC_TUNABLES");
-		execv("/proc/self/exe", (char *const *) argv);
+		/* a suite run by an emulator re-executes itself through it */
+		execv(getenv("PGEMBED_TEST_SELF") ? getenv("PGEMBED_TEST_SELF") : "/proc/self/exe", (char *const *) argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -257,6 +258,28 @@ run_child(const char *name, int nargs, const char *const *args, bool tunable, ch
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* filter: substrings separated by '|'; a test runs when its name contains one */
+static bool
+selected(const char *name, const char *filter)
+{
+	const char *p = filter;
+
+	if (filter == NULL)
+		return true;
+	for (;;)
+	{
+		const char *bar = strchr(p, '|');
+		size_t		len = bar ? (size_t) (bar - p) : strlen(p);
+
+		for (const char *n = name; len > 0 && strlen(n) >= len; n++)
+			if (strncmp(n, p, len) == 0)
+				return true;
+		if (bar == NULL)
+			return false;
+		p = bar + 1;
+	}
+}
+
 extern const test_child budget_children[];
 extern const test_child lifecycle_children[];
 extern const test_child background_children[];
@@ -265,6 +288,7 @@ extern const test_case server_feature_tests[];
 extern const test_case budget_tests[];
 extern const test_case cluster_tests[];
 extern const test_case result_tests[];
+extern const test_case switch_tests[];
 extern const test_case lifecycle_tests[];
 extern const test_case creation_tests[];
 extern const test_case statement_tests[];
@@ -280,7 +304,7 @@ extern const test_case sync_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, creation_tests, statement_tests, sync_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests, server_feature_tests};
+	const test_case *suites[] = {result_tests, switch_tests, lifecycle_tests, creation_tests, statement_tests, sync_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests, server_feature_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
@@ -309,7 +333,7 @@ main(int argc, char **argv)
 	{
 		for (const test_case *t = suites[s]; t->name != NULL; t++)
 		{
-			if (filter && strstr(t->name, filter) == NULL)
+			if (!selected(t->name, filter))
 				continue;
 			failures_in_test = 0;
 			skipped_test = 0;
