@@ -51,6 +51,13 @@ if command -v strace >/dev/null 2>&1; then
 		if (calls + 0 > 1000) bad = 1 } END { exit bad }' "$scratch/strace.txt" \
 		&& echo "syscall check: passed (counts above, over 100 000 queries)" \
 		|| { echo "syscall check: FAILED"; cat "$scratch/strace.txt"; exit 1; }
+	# a durable creation reaches the disk with one syncfs, not with an fsync per file
+	strace -f -c -e trace=syncfs,fsync,fdatasync -o "$scratch/strace-create.txt" \
+		"$work/test/pgembed_bench" "$scratch/strace-create-db" create >/dev/null 2>&1
+	awk '$NF ~ /^(syncfs|fsync|fdatasync)$/ { calls = ($4 ~ /^[0-9]+$/) ? $4 : $5; print $NF, calls; n[$NF] = calls }
+		END { exit !(n["syncfs"] == 1 && n["fsync"] + n["fdatasync"] <= 2) }' "$scratch/strace-create.txt" \
+		&& echo "flush check: passed (a durable creation: one syncfs)" \
+		|| { echo "flush check: FAILED"; cat "$scratch/strace-create.txt"; exit 1; }
 else
 	echo "syscall check: skipped (strace not installed)"
 fi

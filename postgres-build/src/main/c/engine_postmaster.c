@@ -96,6 +96,12 @@ pgembed__postmaster_main(pgembed_engine *e)
 
 	engine_process_begin(e);
 	engine_process_environment(e);
+
+	/*
+	 * a backend of the cluster may need template0's or template1's files
+	 * (engine_templates.c)
+	 */
+	engine_templates_ensure();
 	argv = palloc(sizeof(char *) * (3 + 2 * n + 1));
 	argv[argc++] = "postgres";
 	argv[argc++] = "-D";

@@ -289,6 +289,7 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 	{
 		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
 		session_started = true;
+		engine_relcache_started();
 		engine_session_start();
 	}
 	if (!pgembed_buf_reserve(engine_self, b, len + 6))
@@ -335,6 +336,9 @@ embed_comm_reset(void)
 static int
 embed_flush(void)
 {
+	/* the Flush message of the front's direct request: run it */
+	if (engine_self->direct != NULL)
+		engine_direct_at_flush();
 	return 0;
 }
 
@@ -410,6 +414,9 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	List	   *dictname = NIL;
 	bool		created = false;
 
+	if (engine_templates_needed_by(parsetree))
+		engine_templates_ensure();
+
 	/* names first: a tree that is not read-only may be scribbled on */
 	if (IsA(parsetree, DefineStmt) && ((DefineStmt *) parsetree)->kind == OBJECT_TSDICTIONARY)
 	{
@@ -453,6 +460,17 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
  * Server log: to the front, never to the host's stderr directly
  * ---------------------------------------------------------------------
  */
+
+/* pgembedded.h names elog.h's levels, which a log callback receives as they are */
+StaticAssertDecl(PGEMBED_LOG_DEBUG5 == DEBUG5 && PGEMBED_LOG_DEBUG4 == DEBUG4 &&
+				 PGEMBED_LOG_DEBUG3 == DEBUG3 && PGEMBED_LOG_DEBUG2 == DEBUG2 &&
+				 PGEMBED_LOG_DEBUG1 == DEBUG1 && PGEMBED_LOG_LOG == LOG &&
+				 PGEMBED_LOG_LOG_SERVER_ONLY == LOG_SERVER_ONLY &&
+				 PGEMBED_LOG_INFO == INFO && PGEMBED_LOG_NOTICE == NOTICE &&
+				 PGEMBED_LOG_WARNING == WARNING && PGEMBED_LOG_ERROR == ERROR &&
+				 PGEMBED_LOG_FATAL == FATAL && PGEMBED_LOG_PANIC == PANIC,
+				 "PGEMBED_LOG_* differ from elog.h's levels");
+
 static void
 embed_log_hook(ErrorData *edata)
 {
@@ -661,6 +679,7 @@ pgembed__engine_main(pgembed_engine *e)
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("could not read the configuration of \"%s\"", engine_datadir_abs)));
 	checkDataDir();
+	engine_relcache_starting();
 	/* no ChangeToDataDir(): the host's working directory stays where it is */
 	CreateDataDirLockFile(false);
 	LocalProcessControlFile(false);
@@ -700,6 +719,10 @@ pgembed__engine_main(pgembed_engine *e)
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = embed_process_utility;
+
+	/* a new cluster's postgres has its files; the template databases may not */
+	if (strcmp(e->dbname, "postgres") != 0)
+		engine_templates_ensure();
 
 	PostgresMain(e->dbname, MyProcPort->user_name);
 }

@@ -25,6 +25,7 @@
  *	front_statements.c	statements, prepared statements, cursors
  *	front_copy.c		COPY FROM STDIN and TO STDOUT
  *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
+ *	front_protocol_batch.c	a client's batch of one INSERT, on the direct path
  *	front_cluster.c		creating a cluster from the template
  *	front_open.c		opening and closing; cancel, transaction status
  *	front_processes.c	a cluster's processes: their table, signals, service
@@ -87,13 +88,8 @@ struct pgembed_error
 	char	   *owned;			/* set when the error owns its strings */
 };
 
-typedef struct
-{
-	const char *name;
-	uint32_t	type;
-	int32_t		typmod;
-	int32_t		format;
-} field_desc;
+/* a result's column: the public layout, which pgembed_result_header points at */
+typedef pgembed_field field_desc;
 
 struct pgembed_result
 {
@@ -112,6 +108,7 @@ struct pgembed_result
 	pgembed_error error;
 	bool		has_error;
 	bool		saw_ready;		/* a ReadyForQuery set tx_status */
+	int64_t		failed_set;		/* a batch's set that failed, or -1 */
 	int			nnotices;
 	pgembed_error *notices;
 };
@@ -180,6 +177,12 @@ now_ns(void)
  * ------------------------------------------------------------------------
  */
 
+/* front_protocol_batch.c */
+extern PGEMBED_HIDDEN bool front_protocol_batch(pgembed_engine *e, const char *in, size_t len);
+
+/* front_cluster.c */
+extern PGEMBED_HIDDEN int front_flush_if_unflushed(const char *datadir);
+
 /* front_result.c: results and errors made from messages or by the front */
 extern PGEMBED_HIDDEN pgembed_error *front_make_error(const char *sqlstate, const char *severity,
 													  const char *fmt,...) __attribute__((format(printf, 3, 4)));
@@ -202,6 +205,7 @@ extern PGEMBED_HIDDEN bool front_msg_bind(pgembed_engine *e, const char *portal,
 extern PGEMBED_HIDDEN bool front_msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows);
 extern PGEMBED_HIDDEN bool front_msg_describe(pgembed_engine *e, char what, const char *name);
 extern PGEMBED_HIDDEN bool front_msg_close(pgembed_engine *e, char what, const char *name);
+extern PGEMBED_HIDDEN bool front_is_binary_friendly(pgembed_engine *e, uint32_t type);
 
 /* front_slots.c: the slot table, link-map namespaces, the library's own file */
 extern PGEMBED_HIDDEN pthread_mutex_t front_registry_lock;

@@ -6,6 +6,8 @@
  *	  postmaster: its open time, time and memory per backend, the backends the
  *	  namespace budget allows, two CPU-bound queries in parallel against one;
  *	  and what its background processes bring (bench_background.c).
+ *	  Modes for strace: select1 (100 000 prepared SELECT 1), create (a cluster's
+ *	  creation alone).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -393,7 +395,7 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: %s <new-dir> [all|select1|cluster|background]\n", argv[0]);
+		fprintf(stderr, "usage: %s <new-dir> [all|select1|cluster|create|background]\n", argv[0]);
 		return 2;
 	}
 	dir = argv[1];
@@ -402,6 +404,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", pgembed_error_message(err));
 		return 1;
 	}
+	if (strcmp(mode, "create") == 0)
+		return 0;				/* for strace: the creation's flushes */
 	if (strcmp(mode, "cluster") == 0)
 	{
 		cluster_figures(dir);

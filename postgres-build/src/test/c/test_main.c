@@ -46,7 +46,7 @@ quiet_log(void *context, int elevel, const char *line)
 {
 	(void) context;
 	/* only what looks wrong reaches the test output */
-	if (elevel >= 21)			/* ERROR and above */
+	if (elevel >= PGEMBED_LOG_ERROR)
 		fprintf(stdout, "    [server] %s\n", line);
 }
 
@@ -265,7 +265,10 @@ extern const test_case budget_tests[];
 extern const test_case cluster_tests[];
 extern const test_case result_tests[];
 extern const test_case lifecycle_tests[];
+extern const test_case creation_tests[];
 extern const test_case statement_tests[];
+extern const test_case direct_tests[];
+extern const test_case batch_tests[];
 extern const test_case safety_tests[];
 extern const test_case maintenance_tests[];
 extern const test_case hostile_tests[];
@@ -275,7 +278,7 @@ extern const test_case session_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests, server_feature_tests};
+	const test_case *suites[] = {result_tests, lifecycle_tests, creation_tests, statement_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, background_tests, server_feature_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;

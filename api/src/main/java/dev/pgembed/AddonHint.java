@@ -3,6 +3,7 @@ package dev.pgembed;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Names the artifact to add when PostgreSQL reports an extension missing that pgembed ships as an add-on
@@ -20,7 +21,7 @@ final class AddonHint {
     }
 
     /** The hint to report: PostgreSQL's, followed by the artifact to add when the extension is an add-on's. */
-    static String of(String sqlState, String message, String hint) {
+    static @Nullable String of(@Nullable String sqlState, @Nullable String message, @Nullable String hint) {
         if (!FEATURE_NOT_SUPPORTED.equals(sqlState) || message == null) {
             return hint;
         }

@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A PostgreSQL 18 database running inside this JVM: one backend session on one data directory, no
@@ -93,7 +94,7 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         @Override
-        public PgEmbedded findOpen(Path d) {
+        public @Nullable PgEmbedded findOpen(Path d) {
             return Instances.findOpen(d);
         }
     }
@@ -297,7 +298,7 @@ public final class PgEmbedded implements AutoCloseable {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                Opening.prepareDirectory(d);
+                Opening.prepareDirectory(d, durability);
                 return start(d, temp);
             } catch (RuntimeException | Error e) {
                 if (temp) {
@@ -335,7 +336,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the rows affected
      * @throws PgException when the statement fails
      */
-    public long execute(String sql, Object... params) {
+    public long execute(String sql, @Nullable Object... params) {
         Objects.requireNonNull(sql, "sql");
         return session.call(n -> n.execute(sql, params));
     }
@@ -360,7 +361,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the result, owning its memory
      * @throws PgException when the statement fails
      */
-    public Result query(String sql, Object... params) {
+    public Result query(String sql, @Nullable Object... params) {
         // confined: closing a shared arena is a handshake with every thread (tens of microseconds)
         Arena arena = Arena.ofConfined();
         try {
@@ -380,7 +381,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @return the result
      * @throws PgException when the statement fails
      */
-    public Result query(Arena arena, String sql, Object... params) {
+    public Result query(Arena arena, String sql, @Nullable Object... params) {
         return query(Objects.requireNonNull(arena, "arena"), false, sql, params);
     }
 
@@ -442,7 +443,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @param params    the parameter values (see {@link #query(String, Object...)})
      * @return the cursor; close it (try-with-resources) when not read to the end
      */
-    public RowCursor cursor(String sql, int fetchSize, Object... params) {
+    public RowCursor cursor(String sql, int fetchSize, @Nullable Object... params) {
         Objects.requireNonNull(sql, "sql");
         if (fetchSize < 1) {
             throw new IllegalArgumentException("fetchSize must be at least 1");
@@ -459,7 +460,7 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     private static Result newBatch(NativeSession.Raw r, NativeSession n) {
-        return new Result(r.ptr(), Arena.ofShared(), true, r.notices(), n.extensionTypes());
+        return new Result(r, Arena.ofShared(), true, n.extensionTypes());
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */
@@ -588,12 +589,12 @@ public final class PgEmbedded implements AutoCloseable {
         return session.transactionStatus();
     }
 
-    /** True until {@link #close()}, or until the engine ended with a FATAL error. */
+    /** {@return true until {@link #close()}, or until the engine ended with a FATAL error} */
     public boolean isOpen() {
         return session.isOpen();
     }
 
-    /** The data directory. */
+    /** {@return the data directory} */
     public Path directory() {
         return dir;
     }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * <b>Internal, not API</b>: the door through which pgembed's own JDBC module ({@code pgembed-jdbc}) reaches
@@ -49,7 +50,7 @@ public final class EngineBridge {
         }
 
         /** The thread that ran this token's last exchange, or null. */
-        public Thread thread() {
+        public @Nullable Thread thread() {
             return thread;
         }
 
@@ -83,7 +84,7 @@ public final class EngineBridge {
 
         void setDirectHook(PgEmbedded db, DirectHook hook);
 
-        PgEmbedded findOpen(Path dir);
+        @Nullable PgEmbedded findOpen(Path dir);
     }
 
     private static volatile Access access;
@@ -142,7 +143,7 @@ public final class EngineBridge {
     }
 
     /** The open instance on a directory (absolute, normalised), or null. */
-    public static PgEmbedded findOpen(Path dir) {
+    public static @Nullable PgEmbedded findOpen(Path dir) {
         return access().findOpen(dir);
     }
 }

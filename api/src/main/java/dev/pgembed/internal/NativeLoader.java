@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Extracts the native payload of {@code pgembed-postgres} (libpgembed.so, PostgreSQL's modules and
@@ -62,20 +63,13 @@ public final class NativeLoader {
     public record Entry(String sha256, long size, String path) {
     }
 
-    /** The parsed manifest; {@code dirs} are the directories that must exist even when empty. */
+    /**
+     * The parsed manifest; {@code dirs} are every directory of the payload, made even when empty (a jar keeps
+     * no empty directories, and the template cluster's empty ones are needed; pgembed_create_cluster makes
+     * them again in each new cluster).
+     */
     public record Manifest(byte[] bytes, String hash, String minGlibc, List<Entry> files, List<String> dirs) {
     }
-
-    /*
-     * The manifest lists files only, so the template cluster's empty directories (which PostgreSQL needs)
-     * would be lost: these are initdb's subdirectories (PostgreSQL 18). "dir <path>" manifest lines add more.
-     */
-    private static final String TEMPLATE = "share/postgresql/pgembed-template/";
-    private static final List<String> TEMPLATE_DIRS = List.of("global", "pg_wal/archive_status", "pg_wal/summaries",
-            "pg_commit_ts", "pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans", "pg_twophase",
-            "pg_multixact", "pg_multixact/members", "pg_multixact/offsets", "base", "base/1", "pg_replslot",
-            "pg_tblspc", "pg_stat", "pg_stat_tmp", "pg_xact", "pg_logical", "pg_logical/snapshots",
-            "pg_logical/mappings");
 
     /**
      * Extracts (when needed) and loads libpgembed.so, once per JVM.
@@ -85,7 +79,7 @@ public final class NativeLoader {
      *                {@code ~/.cache/pgembed/native}); ignored once the library is loaded
      * @return the installation root (holding lib/ and share/)
      */
-    public static Path load(Path baseDir) {
+    public static Path load(@Nullable Path baseDir) {
         Path root = loadedRoot;
         if (root != null) {
             return root;
@@ -217,11 +211,6 @@ public final class NativeLoader {
         if (files.isEmpty()) {
             throw new IllegalStateException(MANIFEST + " lists no files");
         }
-        if (files.stream().anyMatch(e -> e.path().startsWith(TEMPLATE))) {
-            for (String d : TEMPLATE_DIRS) {
-                dirs.add(TEMPLATE + d);
-            }
-        }
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         all.writeBytes(bytes);
         for (byte[] addon : addonManifests()) {
@@ -237,7 +226,7 @@ public final class NativeLoader {
     }
 
     /* Adds the file and dir lines of one manifest to the lists; returns its min-glibc line's version. */
-    private static String parse(byte[] bytes, List<Entry> files, List<String> dirs) {
+    private static @Nullable String parse(byte[] bytes, List<Entry> files, List<String> dirs) {
         String minGlibc = null;
         for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
             if (line.startsWith("min-glibc ")) {

@@ -17,32 +17,32 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code flush()}, then sent through {@code pgembed_protocol_exchange}; the backend's replies become
  * readable at once. Socket options are accepted and ignored; nothing touches the network.
  */
-public class InProcessSocket extends Socket {
+class InProcessSocket extends Socket {
     private final WireSession session;
     private final ReentrantLock io = new ReentrantLock();
     private final InputStream input = new In();
     private final OutputStream output = new Out();
-    private volatile boolean connected;
     private volatile boolean closed;
     private int soTimeout;
     private boolean tcpNoDelay;
     private boolean keepAlive;
 
     /**
+     * A socket to the database registered under a key; it connects on {@link #connect}.
+     *
      * @param key the registry key of the database (see {@link InProcessSocketFactory})
      */
-    public InProcessSocket(String key) {
+    InProcessSocket(String key) {
         this.session = new WireSession(Objects.requireNonNull(key, "key"));
     }
 
+    /* nothing to connect: the socket is connected from the start (isConnected), its backend is the key's */
     @Override
     public void connect(SocketAddress endpoint) {
-        connected = true;
     }
 
     @Override
     public void connect(SocketAddress endpoint, int timeout) {
-        connected = true;
     }
 
     @Override

@@ -22,6 +22,7 @@ import java.util.UUID;
 import java.util.logging.Logger;
 
 import org.postgresql.PGProperty;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A JDBC driver for PostgreSQL running inside this JVM. Connections are real pgjdbc connections
@@ -65,13 +66,17 @@ public final class PgEmbedDriver implements Driver {
 
     private final org.postgresql.Driver pgjdbc = new org.postgresql.Driver();
 
+    /** A driver; {@link DriverManager} and {@link java.util.ServiceLoader} make one, the class registers one. */
+    public PgEmbedDriver() {
+    }
+
     @Override
-    public boolean acceptsURL(String url) {
+    public boolean acceptsURL(@Nullable String url) {
         return url != null && url.regionMatches(true, 0, PREFIX, 0, PREFIX.length());
     }
 
     @Override
-    public Connection connect(String url, Properties info) throws SQLException {
+    public @Nullable Connection connect(@Nullable String url, Properties info) throws SQLException {
         if (!acceptsURL(url)) {
             return null;
         }

@@ -21,7 +21,7 @@ final class NativeAccess {
         }
     }
 
-    /** @return what to add, for each way a Boot application is started */
+    /** {@return what to add, for each way a Boot application is started} */
     static String message() {
         Module m = PgEmbedded.class.getModule();
         String name = m.isNamed() ? m.getName() : "ALL-UNNAMED";

@@ -95,6 +95,150 @@ public class PgEmbeddedH {
     public static int PGEMBED_FORMAT_BINARY() {
         return PGEMBED_FORMAT_BINARY;
     }
+    private static final int PGEMBED_LOG_DEBUG5 = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG5 10
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG5() {
+        return PGEMBED_LOG_DEBUG5;
+    }
+    private static final int PGEMBED_LOG_DEBUG4 = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG4 11
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG4() {
+        return PGEMBED_LOG_DEBUG4;
+    }
+    private static final int PGEMBED_LOG_DEBUG3 = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG3 12
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG3() {
+        return PGEMBED_LOG_DEBUG3;
+    }
+    private static final int PGEMBED_LOG_DEBUG2 = (int)13L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG2 13
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG2() {
+        return PGEMBED_LOG_DEBUG2;
+    }
+    private static final int PGEMBED_LOG_DEBUG1 = (int)14L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG1 14
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG1() {
+        return PGEMBED_LOG_DEBUG1;
+    }
+    private static final int PGEMBED_LOG_LOG = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_LOG 15
+     * }
+     */
+    public static int PGEMBED_LOG_LOG() {
+        return PGEMBED_LOG_LOG;
+    }
+    private static final int PGEMBED_LOG_LOG_SERVER_ONLY = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_LOG_SERVER_ONLY 16
+     * }
+     */
+    public static int PGEMBED_LOG_LOG_SERVER_ONLY() {
+        return PGEMBED_LOG_LOG_SERVER_ONLY;
+    }
+    private static final int PGEMBED_LOG_INFO = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_INFO 17
+     * }
+     */
+    public static int PGEMBED_LOG_INFO() {
+        return PGEMBED_LOG_INFO;
+    }
+    private static final int PGEMBED_LOG_NOTICE = (int)18L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_NOTICE 18
+     * }
+     */
+    public static int PGEMBED_LOG_NOTICE() {
+        return PGEMBED_LOG_NOTICE;
+    }
+    private static final int PGEMBED_LOG_WARNING = (int)19L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_WARNING 19
+     * }
+     */
+    public static int PGEMBED_LOG_WARNING() {
+        return PGEMBED_LOG_WARNING;
+    }
+    private static final int PGEMBED_LOG_ERROR = (int)21L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_ERROR 21
+     * }
+     */
+    public static int PGEMBED_LOG_ERROR() {
+        return PGEMBED_LOG_ERROR;
+    }
+    private static final int PGEMBED_LOG_FATAL = (int)22L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_FATAL 22
+     * }
+     */
+    public static int PGEMBED_LOG_FATAL() {
+        return PGEMBED_LOG_FATAL;
+    }
+    private static final int PGEMBED_LOG_PANIC = (int)23L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_PANIC 23
+     * }
+     */
+    public static int PGEMBED_LOG_PANIC() {
+        return PGEMBED_LOG_PANIC;
+    }
+    private static final int PGEMBED_FLUSH_NOW = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_FLUSH_NOW 0
+     * }
+     */
+    public static int PGEMBED_FLUSH_NOW() {
+        return PGEMBED_FLUSH_NOW;
+    }
+    private static final int PGEMBED_FLUSH_SOON = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_FLUSH_SOON 1
+     * }
+     */
+    public static int PGEMBED_FLUSH_SOON() {
+        return PGEMBED_FLUSH_SOON;
+    }
+    private static final int PGEMBED_FLUSH_NEVER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_FLUSH_NEVER 2
+     * }
+     */
+    public static int PGEMBED_FLUSH_NEVER() {
+        return PGEMBED_FLUSH_NEVER;
+    }
     private static final int PGEMBED_COMMAND_OK = (int)0L;
     /**
      * {@snippet lang=c :
@@ -343,6 +487,66 @@ public class PgEmbeddedH {
                 traceDowncall("pgembed_create_cluster", datadir, error);
             }
             return (int)mh$.invokeExact(datadir, error);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_create_cluster_flush {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_create_cluster_flush");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error)
+     * }
+     */
+    public static FunctionDescriptor pgembed_create_cluster_flush$descriptor() {
+        return pgembed_create_cluster_flush.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error)
+     * }
+     */
+    public static MethodHandle pgembed_create_cluster_flush$handle() {
+        return pgembed_create_cluster_flush.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_create_cluster_flush$address() {
+        return pgembed_create_cluster_flush.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error)
+     * }
+     */
+    public static int pgembed_create_cluster_flush(MemorySegment datadir, int flush, MemorySegment error) {
+        var mh$ = pgembed_create_cluster_flush.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_create_cluster_flush", datadir, flush, error);
+            }
+            return (int)mh$.invokeExact(datadir, flush, error);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2463,6 +2667,64 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_result_failed_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_LONG,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_result_failed_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pgembed_result_failed_set(const pgembed_result *result)
+     * }
+     */
+    public static FunctionDescriptor pgembed_result_failed_set$descriptor() {
+        return pgembed_result_failed_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pgembed_result_failed_set(const pgembed_result *result)
+     * }
+     */
+    public static MethodHandle pgembed_result_failed_set$handle() {
+        return pgembed_result_failed_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pgembed_result_failed_set(const pgembed_result *result)
+     * }
+     */
+    public static MemorySegment pgembed_result_failed_set$address() {
+        return pgembed_result_failed_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pgembed_result_failed_set(const pgembed_result *result)
+     * }
+     */
+    public static long pgembed_result_failed_set(MemorySegment result) {
+        var mh$ = pgembed_result_failed_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_result_failed_set", result);
+            }
+            return (long)mh$.invokeExact(result);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_result_transaction_status {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             PgEmbeddedH.C_CHAR,
@@ -3044,6 +3306,65 @@ public class PgEmbeddedH {
                 traceDowncall("pgembed_result_param_type", result, index);
             }
             return (int)mh$.invokeExact(result, index);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_result_header_of {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_result_header_of");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static FunctionDescriptor pgembed_result_header_of$descriptor() {
+        return pgembed_result_header_of.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static MethodHandle pgembed_result_header_of$handle() {
+        return pgembed_result_header_of.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static MemorySegment pgembed_result_header_of$address() {
+        return pgembed_result_header_of.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static int pgembed_result_header_of(MemorySegment result, MemorySegment header) {
+        var mh$ = pgembed_result_header_of.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_result_header_of", result, header);
+            }
+            return (int)mh$.invokeExact(result, header);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
