@@ -344,7 +344,8 @@ pgembed_result *pgembed_exec_prepared(pgembed_engine *engine, const char *name,
  * Executes a prepared statement once per parameter set (nsets x nparams values,
  * row-major), in one call and one implicit transaction (or the open one).  The
  * result carries the total rows affected; on error nothing of the batch remains
- * unless an explicit transaction was open.
+ * unless an explicit transaction was open.  A COPY FROM STDIN or TO STDOUT
+ * statement is stopped before it reads or writes data: 0A000.
  */
 pgembed_result *pgembed_exec_prepared_batch(pgembed_engine *engine, const char *name,
 											int nsets, int nparams,
@@ -358,7 +359,8 @@ pgembed_result *pgembed_deallocate(pgembed_engine *engine, const char *name);
  * Cursor: runs a statement and returns at most fetch_rows rows; status
  * PGEMBED_SUSPENDED means more rows follow (pgembed_cursor_fetch), TUPLES_OK means
  * done.  While a cursor is open the engine serves only that cursor's calls (from
- * any thread: the caller decides who owns it).
+ * any thread: the caller decides who owns it).  A COPY statement returns
+ * PGEMBED_COPY_IN or _OUT, as from pgembed_exec.
  */
 pgembed_result *pgembed_cursor_open(pgembed_engine *engine, const char *sql,
 									int nparams, const uint32_t *types,
@@ -373,13 +375,21 @@ pgembed_result *pgembed_cursor_close(pgembed_engine *engine);
 /* After PGEMBED_COPY_IN: sends a chunk of data (any split).  0 or -1 (error: end the copy to see it). */
 int			pgembed_copy_put(pgembed_engine *engine, const char *data, size_t length);
 
-/* Ends COPY FROM STDIN; errmsg != NULL aborts it.  Returns the COPY's final result. */
+/*
+ * Ends the COPY in progress and returns its final result; the engine is then
+ * idle, whichever call started the COPY.  errmsg != NULL aborts it: COPY FROM
+ * STDIN fails with "COPY from stdin failed: <errmsg>" (57014); COPY TO STDOUT
+ * whose data is not complete yet stops where it stands with "COPY to stdout
+ * failed: <errmsg>" (57014), one whose data was all produced has ended and is
+ * not undone.  An aborted COPY fails its transaction as any error does.
+ */
 pgembed_result *pgembed_copy_end(pgembed_engine *engine, const char *errmsg);
 
 /*
  * After PGEMBED_COPY_OUT: returns the length of the next chunk and points *data
  * at it (valid until the next call), 0 when the data is complete, -1 on error.
- * Then pgembed_copy_end(engine, NULL) returns the COPY's final result.
+ * Then pgembed_copy_end(engine, NULL) returns the COPY's final result.  A COPY
+ * TO STDOUT pauses at its start, before it produces anything.
  */
 int64_t		pgembed_copy_get(pgembed_engine *engine, const char **data);
 

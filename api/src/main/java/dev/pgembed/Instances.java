@@ -2,11 +2,11 @@ package dev.pgembed;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -105,13 +105,7 @@ final class Instances {
         for (PgEmbedded db : List.copyOf(OPEN)) {
             try {
                 db.cancel();
-                if (db.session.lock.tryLock(5, TimeUnit.SECONDS)) {
-                    try {
-                        db.close();
-                    } finally {
-                        db.session.lock.unlock();
-                    }
-                } else {
+                if (!db.closeWithin(Duration.ofSeconds(5)) && db.isOpen()) {
                     LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"
                             + " of its cancellation; not closed cleanly at exit");
                 }

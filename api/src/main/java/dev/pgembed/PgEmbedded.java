@@ -94,8 +94,28 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         @Override
+        public int tryRun(PgEmbedded db, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
+            return db.session.tryRunAs(token, body);
+        }
+
+        @Override
+        public void abort(PgEmbedded db, EngineBridge.Token token) {
+            db.session.abortWait(token);
+        }
+
+        @Override
         public @Nullable PgEmbedded findOpen(Path d) {
             return Instances.findOpen(d);
+        }
+
+        @Override
+        public void statementsSucceeded(PgEmbedded db, int count) {
+            Listeners.statementsSucceeded(db, count);
+        }
+
+        @Override
+        public void statementFailed(PgEmbedded db, String sqlState) {
+            Listeners.statementFailed(db, sqlState);
         }
     }
 
@@ -105,7 +125,7 @@ public final class PgEmbedded implements AutoCloseable {
         this.dir = dir;
         this.deleteOnClose = deleteOnClose;
         this.label = "PgEmbedded[" + dir + "]";
-        this.session = new Session(engine, label, waitTimeout, noticeListener, id);
+        this.session = new Session(this, engine, label, waitTimeout, noticeListener, id);
     }
 
     // =============================================================================================
@@ -135,9 +155,12 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     /**
-     * A builder for a throw-away database in a temporary directory (under /dev/shm when it exists and is
-     * writable, else under java.io.tmpdir), deleted on {@link #close()}. Its durability defaults to
-     * {@link Durability#NONE}.
+     * A builder for a throw-away database in a temporary directory, deleted on {@link #close()}. The
+     * directory is made under {@link Builder#memoryDirectory(Path)} when given, else under the system
+     * property {@code pgembed.memory.dir}, else under /dev/shm when it exists, is writable and has 256 MB
+     * free, else under java.io.tmpdir (with a warning on the {@code dev.pgembed} logger: Docker's default
+     * /dev/shm of 64 MB holds two databases). Its durability defaults to {@link Durability#NONE}, wherever
+     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache.
      *
      * @return a builder; finish with {@link Builder#open()}
      */
@@ -155,6 +178,7 @@ public final class PgEmbedded implements AutoCloseable {
         private Duration transactionWaitTimeout = Duration.ofSeconds(30);
         private Consumer<Notice> noticeListener;
         private Path nativeDirectory;
+        private Path memoryDirectory;
         private String sessionRole;
 
         private Builder(Path dir) {
@@ -282,6 +306,21 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         /**
+         * Where an {@link #inMemory()} database's temporary directory is made (see there for the default).
+         *
+         * @param parent the directory to make it in (created when absent)
+         * @return this builder
+         * @throws IllegalStateException for a builder of a given directory ({@link #builder(Path)})
+         */
+        public Builder memoryDirectory(Path parent) {
+            if (dir != null) {
+                throw new IllegalStateException("memoryDirectory is for PgEmbedded.inMemory(); this builder opens " + dir);
+            }
+            this.memoryDirectory = Objects.requireNonNull(parent, "parent");
+            return this;
+        }
+
+        /**
          * Opens the database.
          *
          * @return the open database
@@ -293,7 +332,7 @@ public final class PgEmbedded implements AutoCloseable {
             Path d;
             boolean temp = dir == null;
             if (temp) {
-                d = Opening.createTempDir();
+                d = Opening.createTempDir(memoryDirectory);
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
@@ -309,10 +348,11 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings);
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
             MemorySegment e = NativeSession.open(d, database, sessionRole, all);
             PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
             Instances.register(db, d);
+            Listeners.engineOpened(db);
             try {
                 Backup.dropStaleSlots(db, d);
             } catch (PgException ignored) {
@@ -323,6 +363,31 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     // =============================================================================================
+    // Listeners
+    // =============================================================================================
+
+    /**
+     * Registers a listener for every database of this process, those open now (it receives
+     * {@link PgEmbeddedListener#engineOpened(PgEmbedded)} for each of them at once) and those opened later,
+     * however they are opened. Adding a listener that is registered already does nothing.
+     *
+     * @param listener the listener
+     */
+    public static void addListener(PgEmbeddedListener listener) {
+        Listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Unregisters a listener. An event being delivered on another thread at that moment may still reach it.
+     *
+     * @param listener the listener
+     * @return true when it was registered
+     */
+    public static boolean removeListener(PgEmbeddedListener listener) {
+        return Listeners.remove(Objects.requireNonNull(listener, "listener"));
+    }
+
+    // =============================================================================================
     // Statements
     // =============================================================================================
 
@@ -330,6 +395,11 @@ public final class PgEmbedded implements AutoCloseable {
      * Runs a statement and returns the number of rows it affected (INSERT/UPDATE/DELETE/MERGE/COPY) or
      * returned (SELECT); 0 for other statements. Without parameters the text may hold several statements
      * separated by semicolons (the count is the last one's).
+     *
+     * <p>{@code COPY ... FROM STDIN} and {@code COPY ... TO STDOUT} need {@link #copyIn} and {@link #copyOut}:
+     * here and in the other statement methods they are refused with 0A000, stopped before they read or
+     * write any data (so they have no effect; like any failed statement, the refusal fails an open
+     * transaction block).
      *
      * @param sql    the SQL text, with placeholders {@code $1}, {@code $2}, ... for the parameters
      * @param params the parameter values (see {@link #query(String, Object...)} for the supported types)
@@ -538,7 +608,8 @@ public final class PgEmbedded implements AutoCloseable {
      * @param out     receives the data; not closed
      * @return the rows copied
      * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails (the rest of the data is discarded)
+     * @throws UncheckedIOException when writing fails (the COPY is aborted where it stands, as
+     *                              {@link #copyIn(String, InputStream)} aborts on a failed read)
      */
     public long copyOut(String copySql, OutputStream out) {
         Objects.requireNonNull(out, "out");
@@ -552,7 +623,7 @@ public final class PgEmbedded implements AutoCloseable {
      * @param out     receives the data; not closed
      * @return the rows copied
      * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails
+     * @throws UncheckedIOException when writing fails (the COPY is aborted)
      */
     public long copyOut(String copySql, Writer out) {
         Objects.requireNonNull(out, "out");
@@ -763,9 +834,22 @@ public final class PgEmbedded implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!session.close()) {
+        if (!session.close(null)) {
             return;
         }
+        closed();
+    }
+
+    /* closes unless a call still runs after wait; false when it did not close (or was closed before) */
+    boolean closeWithin(Duration wait) {
+        if (!session.close(wait)) {
+            return false;
+        }
+        closed();
+        return true;
+    }
+
+    private void closed() {
         Instances.unregister(this);
         if (deleteOnClose) {
             NativeLoader.deleteRecursively(dir);

@@ -129,9 +129,12 @@ public final class Result implements AutoCloseable, Iterable<Row> {
     }
 
     /**
-     * The index of a column.
+     * The index of a column, found as pgjdbc's {@code ResultSet.findColumn} finds it: the first column whose
+     * name is exactly {@code name} (as PostgreSQL reports it: unquoted identifiers in lower case); if there is
+     * none, the first whose name equals it ignoring case. So {@code "A"} finds a column {@code a}, unless a
+     * column {@code "A"} exists.
      *
-     * @param name the column's name (exact, case-sensitive as PostgreSQL reports it)
+     * @param name the column's name
      * @return its 0-based index
      * @throws IllegalArgumentException when no column has that name
      */

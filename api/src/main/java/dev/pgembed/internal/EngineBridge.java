@@ -15,9 +15,11 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A protocol client (a JDBC connection) is identified by a {@link Token}, not by a thread: while an
  * exchange run under a token leaves the backend anywhere but idle outside a transaction, only that token
- * may run the next exchange, and every other caller (other tokens and the direct Java API) waits, at most
- * the instance's transaction wait timeout (then {@code PgException} 55P03). A caller that would wait for
- * a token or transaction held by its own thread fails at once with 55P03 (it would wait for itself).
+ * may run the next exchange, and every other caller (other tokens and the direct Java API) waits, in arrival
+ * order, at most the instance's transaction wait timeout (then {@code PgException} 55P03) or the token's own
+ * {@link Token#timeouts lock_timeout / statement_timeout}. A caller that would wait for a token or transaction
+ * held by its own thread fails at once with 55P03 (it would wait for itself); an aborted token's wait fails at
+ * once with 08003.
  *
  * <p>The door follows the JDK's SharedSecrets pattern ({@code jdk.internal.access.SharedSecrets}): this class is
  * public so that another package can call it, and its implementation ({@link Access}) lives inside
@@ -38,11 +40,22 @@ public final class EngineBridge {
     public static final int BUSY = 3;
     /** {@link Body} result: the engine ended; the instance closes itself. */
     public static final int ENDED = 4;
+    /**
+     * {@link Body} result: idle outside a transaction, but the token keeps the turn: its connection holds
+     * session-scoped state another connection must not see (see {@link Token#holding(String)}).
+     */
+    public static final int HELD = 5;
+    /** {@link #tryRun} result: the turn was not free, the body did not run. */
+    public static final int NOT_RUN = -1;
 
     /** The identity of a protocol client (a JDBC connection), usable from any thread. */
     public static final class Token {
         private final String description;
         private volatile Thread thread;
+        private volatile boolean aborted;
+        private volatile long lockTimeoutMillis;
+        private volatile long statementTimeoutMillis;
+        private volatile String holding;
 
         /** @param description how messages name the holder, for example {@code "JDBC connection #3"} */
         public Token(String description) {
@@ -54,6 +67,49 @@ public final class EngineBridge {
             return thread;
         }
 
+        /** True once {@link EngineBridge#abort} was called: the token's waits fail at once (08003). */
+        public boolean isAborted() {
+            return aborted;
+        }
+
+        /**
+         * The connection's own {@code lock_timeout} and {@code statement_timeout} in milliseconds (0: not set): a
+         * wait for the turn lasts at most the smaller of those set (failing as PostgreSQL's timeouts do, 55P03 and
+         * 57014), else the instance's transaction wait timeout.
+         *
+         * @param lockTimeout      lock_timeout, 0 for none
+         * @param statementTimeout statement_timeout, 0 for none
+         */
+        public void timeouts(long lockTimeout, long statementTimeout) {
+            this.lockTimeoutMillis = lockTimeout;
+            this.statementTimeoutMillis = statementTimeout;
+        }
+
+        /** @return lock_timeout as set by {@link #timeouts}, in milliseconds (0: none) */
+        public long lockTimeoutMillis() {
+            return lockTimeoutMillis;
+        }
+
+        /** @return statement_timeout as set by {@link #timeouts}, in milliseconds (0: none) */
+        public long statementTimeoutMillis() {
+            return statementTimeoutMillis;
+        }
+
+        /**
+         * What the token holds while it keeps the turn outside a transaction ({@link #HELD}), for the messages of
+         * those who wait, for example {@code "a session-level advisory lock"}; null when nothing.
+         *
+         * @param what the description, or null
+         */
+        public void holding(String what) {
+            this.holding = what;
+        }
+
+        /** @return what {@link #holding(String)} said, or null */
+        public String holding() {
+            return holding;
+        }
+
         @Override
         public String toString() {
             Thread t = thread;
@@ -61,19 +117,28 @@ public final class EngineBridge {
         }
     }
 
-    /** Work run with the instance's lock held and the token's turn; returns one of the state constants. */
+    /** Work run on the token's turn (no other call runs meanwhile); returns one of the state constants. */
     @FunctionalInterface
     public interface Body {
         int run(MemorySegment engine) throws IOException;
     }
 
     /**
-     * Runs before every call of the direct Java API, with the lock held and the caller's turn (the backend is
+     * Runs before every call of the direct Java API, on the caller's turn (the backend is
      * idle, or in the calling thread's own transaction).
      */
     @FunctionalInterface
     public interface DirectHook {
         void beforeDirectCall(MemorySegment engine) throws IOException;
+
+        /**
+         * Runs after a direct API call that left the backend idle outside a transaction, still on the caller's
+         * turn; true when the direct API must keep the session until its next call (it holds session-scoped state
+         * that a protocol client must not see), which makes protocol clients wait.
+         */
+        default boolean afterDirectCall(MemorySegment engine) throws IOException {
+            return false;
+        }
     }
 
     /** Implemented by {@link PgEmbedded}. */
@@ -82,9 +147,17 @@ public final class EngineBridge {
 
         int run(PgEmbedded db, Token token, Body body) throws IOException;
 
+        int tryRun(PgEmbedded db, Token token, Body body) throws IOException;
+
         void setDirectHook(PgEmbedded db, DirectHook hook);
 
+        void abort(PgEmbedded db, Token token);
+
         @Nullable PgEmbedded findOpen(Path dir);
+
+        void statementsSucceeded(PgEmbedded db, int count);
+
+        void statementFailed(PgEmbedded db, String sqlState);
     }
 
     private static volatile Access access;
@@ -123,7 +196,7 @@ public final class EngineBridge {
     }
 
     /**
-     * Runs body with db's lock held once token has the turn (see the class comment); the state it returns
+     * Runs body once token has the turn (see the class comment); the state it returns
      * decides whether the token keeps the turn.
      *
      * @throws dev.pgembed.PgException 55P03 when the turn did not come in time, or would never come
@@ -137,6 +210,27 @@ public final class EngineBridge {
         });
     }
 
+    /**
+     * Makes the token's waits for the turn on db fail at once with 08003, now and later (its connection was
+     * closed or aborted from another thread); returns at once, whatever db's calls are doing.
+     */
+    public static void abort(PgEmbedded db, Token token) {
+        token.aborted = true;
+        access().abort(db, token);
+    }
+
+    /**
+     * Runs body like {@link #run} when token can have the turn at once (nobody else holds it or waits for it);
+     * otherwise returns {@link #NOT_RUN} without waiting.
+     */
+    public static int tryRun(PgEmbedded db, Token token, Body body) throws IOException {
+        Objects.requireNonNull(token, "token");
+        return access().tryRun(db, token, engine -> {
+            token.thread = Thread.currentThread();
+            return body.run(engine);
+        });
+    }
+
     /** Installs (or removes, with null) the hook that runs before every direct API call on db. */
     public static void setDirectHook(PgEmbedded db, DirectHook hook) {
         access().setDirectHook(db, hook);
@@ -145,5 +239,15 @@ public final class EngineBridge {
     /** The open instance on a directory (absolute, normalised), or null. */
     public static @Nullable PgEmbedded findOpen(Path dir) {
         return access().findOpen(dir);
+    }
+
+    /** Reports statements a protocol client's exchange completed without error to the listeners. */
+    public static void statementsSucceeded(PgEmbedded db, int count) {
+        access().statementsSucceeded(db, count);
+    }
+
+    /** Reports a statement of a protocol client that failed with this SQLSTATE to the listeners. */
+    public static void statementFailed(PgEmbedded db, String sqlState) {
+        access().statementFailed(db, sqlState);
     }
 }

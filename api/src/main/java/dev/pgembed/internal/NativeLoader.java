@@ -30,16 +30,17 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Extracts the native payload of {@code pgembed-postgres} (libpgembed.so, PostgreSQL's modules and
- * share files, the template cluster) into a cache directory and loads the library.
+ * Extracts the native payload of {@code pgembed-postgres} for the running platform (libpgembed.so, PostgreSQL's
+ * modules and share files, the template cluster; see {@link Platforms}) into a cache directory and loads the
+ * library.
  *
- * <p>Add-on artifacts (such as {@code pgembed-postgis}) each carry a {@code linux-x86_64/pgembed-addon.manifest}
+ * <p>Add-on artifacts (such as {@code pgembed-postgis}) each carry a {@code <platform>/pgembed-addon.manifest}
  * in the same format: their files are extracted into the same tree (an extension's module into
  * {@code lib/postgresql}, its scripts into {@code share/postgresql/extension}), and the directory's name
  * covers them, so adding or removing one gives a tree of its own.
@@ -48,10 +49,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class NativeLoader {
 
-    /** The resource folder of the only supported platform. */
-    public static final String PLATFORM = "linux-x86_64";
-    private static final String MANIFEST = PLATFORM + "/pgembed.manifest";
-    private static final String ADDON_MANIFEST = PLATFORM + "/pgembed-addon.manifest";
+    private static final String MANIFEST = "pgembed.manifest";
+    private static final String ADDON_MANIFEST = "pgembed-addon.manifest";
     private static final String COMPLETE = ".complete";
 
     private static volatile Path loadedRoot;
@@ -64,11 +63,11 @@ public final class NativeLoader {
     }
 
     /**
-     * The parsed manifest; {@code dirs} are every directory of the payload, made even when empty (a jar keeps
-     * no empty directories, and the template cluster's empty ones are needed; pgembed_create_cluster makes
-     * them again in each new cluster).
+     * The parsed manifest of one platform's payload (its resources lie under {@code platform/}); {@code dirs} are
+     * the directories that must exist even when empty.
      */
-    public record Manifest(byte[] bytes, String hash, String minGlibc, List<Entry> files, List<String> dirs) {
+    public record Manifest(String platform, byte[] bytes, String hash, String minGlibc, List<Entry> files,
+                           List<String> dirs) {
     }
 
     /**
@@ -88,18 +87,18 @@ public final class NativeLoader {
             if (loadedRoot != null) {
                 return loadedRoot;
             }
-            checkPlatform();
-            checkNativeAccess();
             Manifest manifest = readManifest();
+            NativeAccess.check();
             checkLibc(manifest.minGlibc());
             Path dir = extract(baseDir != null ? baseDir : defaultBaseDir(), manifest);
             Path lib = dir.resolve("lib/libpgembed.so");
             try {
                 System.load(lib.toAbsolutePath().toString());
+            } catch (IllegalCallerException e) {
+                throw NativeAccess.denied(e);
             } catch (UnsatisfiedLinkError e) {
                 UnsatisfiedLinkError error = new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage()
-                        + ". If the directory is on a filesystem mounted noexec, choose another one with"
-                        + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)");
+                        + ": " + remedy(dir));
                 error.initCause(e);
                 throw error;
             }
@@ -119,27 +118,6 @@ public final class NativeLoader {
             return Path.of(xdg, "pgembed", "native");
         }
         return Path.of(System.getProperty("user.home"), ".cache", "pgembed", "native");
-    }
-
-    private static void checkPlatform() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            throw new IllegalStateException("pgembed runs on Linux x86_64 only, this JVM runs on "
-                    + System.getProperty("os.name") + " " + System.getProperty("os.arch")
-                    + ": run it on a Linux x86_64 host (or container)");
-        }
-    }
-
-    private static void checkNativeAccess() {
-        Module module = NativeLoader.class.getModule();
-        if (!module.isNativeAccessEnabled()) {
-            String name = module.isNamed() ? module.getName() : "ALL-UNNAMED";
-            throw new IllegalStateException("pgembed needs native access, which is not enabled for "
-                    + (module.isNamed() ? "module " + name : "the class path")
-                    + ": add --enable-native-access=" + name
-                    + " (or the module name) to the java command");
-        }
     }
 
     private static void checkLibc(String minGlibc) {
@@ -190,30 +168,38 @@ public final class NativeLoader {
         return n;
     }
 
-    /**
-     * Reads and parses {@code linux-x86_64/pgembed.manifest} from the class path, with the manifest of every
-     * add-on on it ({@code linux-x86_64/pgembed-addon.manifest}).
-     */
+    /** Reads and parses the running platform's {@code <platform>/pgembed.manifest} from the class path. */
     public static Manifest readManifest() {
+        return readManifest(Platforms.current());
+    }
+
+    /**
+     * Reads and parses a platform's {@code <platform>/pgembed.manifest} from the class path.
+     *
+     * @param platform one of {@link Platforms#KNOWN}
+     * @return the manifest
+     * @throws IllegalStateException when that platform's payload is not on the class path
+     */
+    public static Manifest readManifest(String platform) {
+        String name = platform + "/" + MANIFEST;
         byte[] bytes;
-        try (InputStream in = resource(MANIFEST)) {
+        try (InputStream in = resource(name)) {
             if (in == null) {
-                throw new IllegalStateException("the native payload " + MANIFEST + " is not on the class path:"
-                        + " add the dependency dev.pgembed:pgembed-postgres (same version as pgembed-api)");
+                throw missingPayload(platform);
             }
             bytes = in.readAllBytes();
         } catch (IOException e) {
-            throw new UncheckedIOException("could not read " + MANIFEST, e);
+            throw new UncheckedIOException("could not read " + name, e);
         }
         List<Entry> files = new ArrayList<>();
         List<String> dirs = new ArrayList<>();
         String minGlibc = parse(bytes, files, dirs);
         if (files.isEmpty()) {
-            throw new IllegalStateException(MANIFEST + " lists no files");
+            throw new IllegalStateException(name + " lists no files");
         }
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         all.writeBytes(bytes);
-        for (byte[] addon : addonManifests()) {
+        for (byte[] addon : addonManifests(platform)) {
             String needs = parse(addon, files, dirs);
             if (needs != null && (minGlibc == null || compareVersions(needs, minGlibc) > 0)) {
                 minGlibc = needs;
@@ -221,7 +207,7 @@ public final class NativeLoader {
             all.writeBytes(addon);
         }
         byte[] combined = all.toByteArray();
-        return new Manifest(combined, HexFormat.of().formatHex(sha256().digest(combined)), minGlibc,
+        return new Manifest(platform, combined, HexFormat.of().formatHex(sha256().digest(combined)), minGlibc,
                 List.copyOf(files), List.copyOf(dirs));
     }
 
@@ -248,8 +234,8 @@ public final class NativeLoader {
         return minGlibc;
     }
 
-    /* The add-on manifests on the class path, in an order that does not depend on the class path's. */
-    private static List<byte[]> addonManifests() {
+    /* A platform's add-on manifests on the class path, in an order that does not depend on the class path's. */
+    private static List<byte[]> addonManifests(String platform) {
         ClassLoader cl = NativeLoader.class.getClassLoader();
         if (cl == null) {
             cl = Thread.currentThread().getContextClassLoader();
@@ -258,17 +244,36 @@ public final class NativeLoader {
         if (cl == null) {
             return found;
         }
+        String name = platform + "/" + ADDON_MANIFEST;
         try {
-            for (URL url : Collections.list(cl.getResources(ADDON_MANIFEST))) {
+            for (URL url : Collections.list(cl.getResources(name))) {
                 try (InputStream in = url.openStream()) {
                     found.add(in.readAllBytes());
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("could not read " + ADDON_MANIFEST, e);
+            throw new UncheckedIOException("could not read " + name, e);
         }
         found.sort(Comparator.comparing(b -> HexFormat.of().formatHex(sha256().digest(b))));
         return found;
+    }
+
+    /* no payload for this platform: which artifact to add, and which payloads are there instead */
+    private static IllegalStateException missingPayload(String platform) {
+        List<String> present = new ArrayList<>();
+        for (String p : Platforms.KNOWN) {
+            try (InputStream in = resource(p + "/" + MANIFEST)) {
+                if (in != null) {
+                    present.add(p);
+                }
+            } catch (IOException ignored) {
+                // counts as absent
+            }
+        }
+        return new IllegalStateException("pgembed's native payload for " + platform + " is not on the class path"
+                + (present.isEmpty() ? "" : " (only the one for " + String.join(", ", present) + " is)")
+                + ": add the dependency dev.pgembed:pgembed-postgres with <classifier>" + platform + "</classifier>"
+                + " (same version as pgembed-api)");
     }
 
     private static InputStream resource(String name) {
@@ -335,9 +340,30 @@ public final class NativeLoader {
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("could not extract pgembed's native files into " + target
-                    + " (" + e + "): make the directory writable or choose another one with"
-                    + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)", e);
+                    + " (" + e + "): " + remedy(base), e);
         }
+    }
+
+    /*
+     * What to do about a directory the native files cannot be extracted into or loaded from. A writable
+     * directory on a file system mounted noexec (a hardened /tmp or home) fails too: the library cannot be
+     * mapped from it, and the extracted programs do not verify as executable.
+     */
+    static String remedy(Path dir) {
+        String choose = " with -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)";
+        Optional<Path> noexec = Mounts.noexecMountPoint(dir);
+        if (noexec.isPresent()) {
+            return dir + " is on a file system mounted noexec (at " + noexec.get() + "), from which native code"
+                    + " cannot be loaded: choose a directory on another file system" + choose;
+        }
+        Path p = dir;
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        if (p != null && !Files.isWritable(p)) {
+            return p + " is not writable: make it writable or choose another directory" + choose;
+        }
+        return "choose another directory" + choose;
     }
 
     private static String suffix() {
@@ -382,9 +408,10 @@ public final class NativeLoader {
             Files.createDirectories(p.getParent());
             MessageDigest md = sha256();
             long n;
-            try (InputStream in = resource(PLATFORM + "/" + e.path())) {
+            String name = manifest.platform() + "/" + e.path();
+            try (InputStream in = resource(name)) {
                 if (in == null) {
-                    throw new IOException("resource " + PLATFORM + "/" + e.path() + " is missing from the class path");
+                    throw new IOException("resource " + name + " is missing from the class path");
                 }
                 try (OutputStream out = new DigestOutputStream(Files.newOutputStream(p), md)) {
                     n = in.transferTo(out);

@@ -224,7 +224,9 @@ class InProcessSocket extends Socket {
             return;
         }
         if (!io.tryLock()) {
-            session.cancelIfRunning(); // closed from another thread while a statement runs (Connection.abort)
+            // closed from another thread while a statement runs or waits for its turn (Connection.abort, a pool's
+            // shutdown): the statement is cancelled, the wait ends at once
+            session.abortFromAnotherThread();
             io.lock();
         }
         try {
@@ -274,7 +276,18 @@ class InProcessSocket extends Socket {
                         session.continueOutput();
                         continue;
                     }
-                    if (soTimeout > 0) {
+                    if (session.deliverNotifications()) {
+                        continue;
+                    }
+                    // no request: the client waits for a notification (pgjdbc's getNotifications), as long as a
+                    // socket's read would: soTimeout, or until one arrives when the connection listens
+                    if (soTimeout > 0 || session.listens()) {
+                        if (session.awaitNotification(soTimeout)) {
+                            continue;
+                        }
+                        if (closed || session.aborted()) {
+                            throw new SocketException("Socket closed");
+                        }
                         throw new SocketTimeoutException("Read timed out");
                     }
                     throw new SocketException("pgembed-jdbc: the client waits for a reply but sent no request");
@@ -288,7 +301,8 @@ class InProcessSocket extends Socket {
         public int available() {
             io.lock();
             try {
-                return session.available();
+                int n = session.available();
+                return n > 0 ? n : session.notificationBytes();
             } finally {
                 io.unlock();
             }

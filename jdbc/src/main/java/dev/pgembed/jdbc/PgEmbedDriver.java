@@ -38,9 +38,12 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@code jdbc:pgembed:memory:}: a private throw-away database for this one connection.</li>
  * </ul>
  * Query options ({@code ?a=b&c=d}): {@code durability=durable|relaxed|none}, {@code timeZone=Europe/Paris},
- * {@code transactionWaitTimeout=30s} (or milliseconds), {@code sessionRole=app} (the session belongs to that
+ * {@code transactionWaitTimeout=30s} (or milliseconds), {@code engineWait=30s} (how long opening a database waits
+ * for a free engine when the process's engine budget is spent, SQLSTATE 53300; default 30 s, or
+ * {@code -Dpgembed.engineWait}), {@code sessionRole=app} (the session belongs to that
  * role, not to the superuser: see {@link PgEmbedded.Builder#sessionRole(String)}; a database already open
- * with another session role is refused with SQLSTATE 28000), any pgjdbc connection property (for example
+ * with another session role is refused with SQLSTATE 28000), {@code memoryDir=/path} (where a
+ * {@code memory:} database's temporary directory is made: see {@link PgEmbedded#inMemory()}), any pgjdbc connection property (for example
  * {@code prepareThreshold=1}, {@code ApplicationName=x}) goes to pgjdbc, and any other {@code name=value} is a
  * PostgreSQL setting ({@code work_mem=64MB}). The open options apply when the database is opened; a database
  * already open keeps its own. Properties passed to {@code connect} go to pgjdbc.
@@ -88,13 +91,7 @@ public final class PgEmbedDriver implements Driver {
             }
         }
         props.putAll(p.pgjdbc);
-        Backend b;
-        try {
-            b = Backend.acquire(p.target, p.dir, () -> p.builder().open());
-        } catch (RuntimeException e) {
-            throw new SQLException("could not open the database of " + url + ": " + e.getMessage(),
-                    e instanceof dev.pgembed.PgException pe ? pe.sqlState() : "08001", e);
-        }
+        Backend b = acquire(p, url);
         try {
             String role = b.db.sessionRole().orElse(null);
             if (p.sessionRole != null && !p.sessionRole.equals(role)) {
@@ -107,6 +104,38 @@ public final class PgEmbedDriver implements Driver {
             return connectKey(b.key, props);
         } finally {
             b.release();
+        }
+    }
+
+    /*
+     * The backend of the URL's database; when opening it is refused with 53300 (the process's engine budget is
+     * spent: tests in parallel, many databases), waits for an engine to be closed, at most engineWait, retrying
+     * outside Backend's lock (a closing connection needs it to free its engine).
+     */
+    private static Backend acquire(Parsed p, String url) throws SQLException {
+        long deadline = System.nanoTime() + p.engineWait.toNanos();
+        long pauseMillis = 10;
+        while (true) {
+            try {
+                return Backend.acquire(p.target, p.dir, () -> p.builder().open());
+            } catch (dev.pgembed.PgException e) {
+                if (!"53300".equals(e.sqlState()) || System.nanoTime() - deadline >= 0) {
+                    String waited = "53300".equals(e.sqlState()) && !p.engineWait.isZero()
+                            ? " (waited " + p.engineWait.toMillis() + " ms for a free engine: engineWait / "
+                            + "-Dpgembed.engineWait)" : "";
+                    throw new SQLException("could not open the database of " + url + waited + ": " + e.getMessage(),
+                            e.sqlState(), e);
+                }
+            } catch (RuntimeException e) {
+                throw new SQLException("could not open the database of " + url + ": " + e.getMessage(), "08001", e);
+            }
+            try {
+                Thread.sleep(pauseMillis);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for a free engine", "57014", ie);
+            }
+            pauseMillis = Math.min(pauseMillis * 2, 200);
         }
     }
 
@@ -138,7 +167,10 @@ public final class PgEmbedDriver implements Driver {
         Durability durability;
         ZoneId timeZone;
         Duration waitTimeout;
+        /* how long an open refused with 53300 is retried (see acquire) */
+        Duration engineWait = defaultEngineWait();
         String sessionRole;
+        Path memoryDir;
         final Map<String, String> settings = new LinkedHashMap<>();
         final Properties pgjdbc = new Properties();
 
@@ -159,6 +191,9 @@ public final class PgEmbedDriver implements Driver {
             }
             if (sessionRole != null) {
                 b.sessionRole(sessionRole);
+            }
+            if (memoryDir != null && memory) {
+                b.memoryDirectory(memoryDir);
             }
             settings.forEach(b::setting);
             return b;
@@ -213,6 +248,13 @@ public final class PgEmbedDriver implements Driver {
                         }
                     }
                     case "transactionWaitTimeout" -> p.waitTimeout = duration(v);
+                    case "memoryDir" -> {
+                        if (v.isEmpty()) {
+                            throw new SQLException("memoryDir needs a directory", "08001");
+                        }
+                        p.memoryDir = Path.of(v).toAbsolutePath().normalize();
+                    }
+                    case "engineWait" -> p.engineWait = duration(v);
                     case "sessionRole" -> {
                         if (v.isEmpty()) {
                             throw new SQLException("sessionRole needs a role name", "08001");
@@ -232,6 +274,18 @@ public final class PgEmbedDriver implements Driver {
         return p;
     }
 
+    private static Duration defaultEngineWait() {
+        String v = System.getProperty("pgembed.engineWait");
+        if (v != null) {
+            try {
+                return duration(v);
+            } catch (SQLException e) {
+                // an unreadable property: the default
+            }
+        }
+        return Duration.ofSeconds(30);
+    }
+
     private static Duration duration(String v) throws SQLException {
         try {
             String s = v.trim().toLowerCase(Locale.ROOT);
@@ -246,7 +300,7 @@ public final class PgEmbedDriver implements Driver {
             }
             return Duration.ofMillis(Long.parseLong(s));
         } catch (RuntimeException e) {
-            throw new SQLException("invalid transactionWaitTimeout \"" + v + "\"", "08001", e);
+            throw new SQLException("invalid duration \"" + v + "\" (transactionWaitTimeout, engineWait)", "08001", e);
         }
     }
 

@@ -528,7 +528,7 @@ public final class PgEmbedServer implements AutoCloseable {
             } catch (IOException e) {
                 closeChannel();
             }
-            session.cancelIfRunning();
+            session.abortFromAnotherThread();
         }
 
         void closeChannel() {

@@ -55,7 +55,6 @@ public final class PgEmbedDatabase implements DisposableBean {
      * @throws IllegalStateException when the URL and the properties contradict each other
      */
     static PgEmbedDatabase open(@Nullable String url, PgEmbedProperties properties, @Nullable String freshFor) {
-        NativeAccess.check();
         PgEmbedUrl parsed = url == null || freshFor != null ? null : PgEmbedUrl.parse(url);
         Path dir = freshFor != null ? null : directory(parsed, properties);
         Path temp = null;
@@ -74,11 +73,6 @@ public final class PgEmbedDatabase implements DisposableBean {
         PgEmbedded db;
         try {
             db = builder.open();
-        } catch (IllegalCallerException e) {
-            if (temp != null) {
-                deleteRecursively(temp);
-            }
-            throw new IllegalStateException(NativeAccess.message(), e);
         } catch (RuntimeException e) {
             if (temp != null) {
                 deleteRecursively(temp);
