@@ -85,10 +85,11 @@ if [[ -n $debpkg ]] && command -v apt-get >/dev/null 2>&1; then
 		fi
 	fi
 	srclist=/etc/apt/sources.list.d/pgembed-deb-src.sources
-	# the Debian revisions of this upstream version (e.g. 0.8.0-1 for 0.8.0), newest last
+	# the Debian revisions of this upstream version (e.g. 0.8.0-1 for 0.8.0, or 3.6.4+dfsg-2
+	# for 3.6.4 when Debian repacked the upstream tarball), newest last
 	debian_version() {
 		apt-cache showsrc "$debpkg" 2>/dev/null | sed -n 's/^Version: //p' \
-			| grep -E "^([0-9]+:)?${version//./\\.}-" | sort -V | tail -1 || true
+			| grep -E "^([0-9]+:)?${version//./\\.}(\+[a-z]+[0-9]*)?-" | sort -V | tail -1 || true
 	}
 	if [[ -z $(debian_version) ]]; then
 		if [[ ! -f $srclist ]]; then
@@ -111,7 +112,10 @@ if [[ -n $debpkg ]] && command -v apt-get >/dev/null 2>&1; then
 	[[ -n $debver ]] || { log "$name: Debian's sources offer no $debpkg $version"; exit 1; }
 	work=$(mktemp -d "$dest_dir/apt.XXXXXX")
 	log "$name: apt-get source --download-only $debpkg=$debver"
-	(cd "$work" && apt-get source --download-only -qq "$debpkg=$debver" >&2) || { rm -rf "$work"; log "apt-get source failed"; exit 1; }
+	# a failure is not final: for some packages the archive serves the orig tarball (all we
+	# need, checked below) but no longer the .dsc and Debian tarball (postgis 3.6.4+dfsg-2)
+	(cd "$work" && apt-get source --download-only -qq "$debpkg=$debver" >&2) \
+		|| log "$name: apt-get source reported an error; looking for $debfile among what it fetched"
 	cand=$(ls "$work"/$debfile 2>/dev/null | head -1 || true)
 	if [[ -n $cand ]]; then
 		rc=0; verify "$cand" || rc=$?

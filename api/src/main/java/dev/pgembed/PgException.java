@@ -81,7 +81,8 @@ public final class PgException extends RuntimeException {
         }
         boolean isFatal = fatal || "FATAL".equals(severity) || "PANIC".equals(severity);
         return new PgException(sqlState != null ? sqlState : "XX000", severity != null ? severity : "ERROR",
-                message != null ? message : "", field(error, 'D'), field(error, 'H'), position, field(error, 'W'),
+                message != null ? message : "", field(error, 'D'), AddonHint.of(sqlState, message, field(error, 'H')),
+                position, field(error, 'W'),
                 field(error, 's'), field(error, 't'), field(error, 'c'), field(error, 'd'), field(error, 'n'),
                 isFatal, null);
     }

@@ -1,5 +1,6 @@
 package dev.pgembed.internal;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -9,6 +10,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.net.URL;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +26,7 @@ import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -37,11 +40,17 @@ import org.jspecify.annotations.Nullable;
  * modules and share files, the template cluster; see {@link Platforms}) into a cache directory and loads the
  * library.
  *
+ * <p>Add-on artifacts (such as {@code pgembed-postgis}) each carry a {@code <platform>/pgembed-addon.manifest}
+ * in the same format: their files are extracted into the same tree (an extension's module into
+ * {@code lib/postgresql}, its scripts into {@code share/postgresql/extension}), and the directory's name
+ * covers them, so adding or removing one gives a tree of its own.
+ *
  * <p>Not public API: used by {@code dev.pgembed.PgEmbedded}.
  */
 public final class NativeLoader {
 
     private static final String MANIFEST = "pgembed.manifest";
+    private static final String ADDON_MANIFEST = "pgembed-addon.manifest";
     private static final String COMPLETE = ".complete";
 
     private static volatile Path loadedRoot;
@@ -182,9 +191,29 @@ public final class NativeLoader {
         } catch (IOException e) {
             throw new UncheckedIOException("could not read " + name, e);
         }
-        String minGlibc = null;
         List<Entry> files = new ArrayList<>();
         List<String> dirs = new ArrayList<>();
+        String minGlibc = parse(bytes, files, dirs);
+        if (files.isEmpty()) {
+            throw new IllegalStateException(name + " lists no files");
+        }
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        all.writeBytes(bytes);
+        for (byte[] addon : addonManifests(platform)) {
+            String needs = parse(addon, files, dirs);
+            if (needs != null && (minGlibc == null || compareVersions(needs, minGlibc) > 0)) {
+                minGlibc = needs;
+            }
+            all.writeBytes(addon);
+        }
+        byte[] combined = all.toByteArray();
+        return new Manifest(platform, combined, HexFormat.of().formatHex(sha256().digest(combined)), minGlibc,
+                List.copyOf(files), List.copyOf(dirs));
+    }
+
+    /* Adds the file and dir lines of one manifest to the lists; returns its min-glibc line's version. */
+    private static @Nullable String parse(byte[] bytes, List<Entry> files, List<String> dirs) {
+        String minGlibc = null;
         for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
             if (line.startsWith("min-glibc ")) {
                 minGlibc = line.substring(10).trim();
@@ -202,11 +231,31 @@ public final class NativeLoader {
                 dirs.add(d);
             }
         }
-        if (files.isEmpty()) {
-            throw new IllegalStateException(name + " lists no files");
+        return minGlibc;
+    }
+
+    /* A platform's add-on manifests on the class path, in an order that does not depend on the class path's. */
+    private static List<byte[]> addonManifests(String platform) {
+        ClassLoader cl = NativeLoader.class.getClassLoader();
+        if (cl == null) {
+            cl = Thread.currentThread().getContextClassLoader();
         }
-        return new Manifest(platform, bytes, HexFormat.of().formatHex(sha256().digest(bytes)), minGlibc,
-                List.copyOf(files), List.copyOf(dirs));
+        List<byte[]> found = new ArrayList<>();
+        if (cl == null) {
+            return found;
+        }
+        String name = platform + "/" + ADDON_MANIFEST;
+        try {
+            for (URL url : Collections.list(cl.getResources(name))) {
+                try (InputStream in = url.openStream()) {
+                    found.add(in.readAllBytes());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read " + name, e);
+        }
+        found.sort(Comparator.comparing(b -> HexFormat.of().formatHex(sha256().digest(b))));
+        return found;
     }
 
     /* no payload for this platform: which artifact to add, and which payloads are there instead */
