@@ -22,7 +22,8 @@
  *	front_engine.c		running an engine: its stack, an exchange, its end
  *	front_maintenance.c	the timer thread and self-maintenance
  *	front_call.c		entering and leaving an API call
- *	front_statements.c	statements, prepared statements, cursors
+ *	front_statements.c	statements run once, cursors
+ *	front_prepared.c	prepared statements: kept formats, direct path, batches
  *	front_copy.c		COPY FROM STDIN and TO STDOUT
  *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
  *	front_protocol_batch.c	a client's batch of one INSERT, on the direct path
@@ -176,6 +177,15 @@ now_ns(void)
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* a statement's output the engine hands out at a time (out_yield_at): COPY TO STDOUT's chunk */
+#define COPY_OUT_CHUNK (256u << 10)
+
+/*
+ * The protocol counts a statement's parameters in 16 bits (Parse, Bind): a
+ * larger count would wrap and reach the backend as a malformed message.
+ */
+#define MAX_PARAMS 65535
+
 /* present while a cluster is being created: its remains may be wiped and redone */
 #define CREATING_MARKER "pgembed.creating"
 
@@ -256,9 +266,12 @@ extern PGEMBED_HIDDEN pgembed_result *front_enter(pgembed_engine *e, int allowed
 extern PGEMBED_HIDDEN void front_leave(pgembed_engine *e);
 extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_result *r, int request_ended);
 
-/* front_statements.c: statements and cursors */
-extern PGEMBED_HIDDEN void front_formats_forget_all(pgembed_engine *e);
+/* front_statements.c: statements run once, and cursors */
+extern PGEMBED_HIDDEN pgembed_result *front_too_many_params(int nparams);
 extern PGEMBED_HIDDEN pgembed_result *front_finish_with_sync(pgembed_engine *e, pgembed_result *partial);
+
+/* front_prepared.c: prepared statements */
+extern PGEMBED_HIDDEN void front_formats_forget_all(pgembed_engine *e);
 
 /* front_open.c: the steps of opening that a cluster's processes share */
 extern PGEMBED_HIDDEN pgembed_engine *front_engine_new(void);
