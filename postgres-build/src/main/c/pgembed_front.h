@@ -19,6 +19,7 @@
  *	front_result.c		making results and errors, from messages or not
  *	front_wire.c		building the messages of a request
  *	front_slots.c		the slot table, namespaces, the library's own file
+ *	front_coroutine.c	a coroutine's first frame, as pgembed_switch.S restores
  *	front_engine.c		running an engine: its stack, an exchange, its end
  *	front_maintenance.c	the timer thread and self-maintenance
  *	front_call.c		entering and leaving an API call
