@@ -54,6 +54,8 @@ struct pgembed_engine
 {
 	/* --- owned by the front --- */
 	pthread_mutex_t lock;
+	pthread_cond_t output_ready;	/* (with lock) output written while idle,
+									 * or the end (pgembed_wait_output) */
 	void	   *dl_handle;		/* the engine's copy of libpgembed.so */
 	long		lmid;			/* its link-map namespace */
 	int			slot;			/* namespace slot index */
@@ -111,6 +113,10 @@ struct pgembed_engine
 								 * trailing NUL) */
 	pgembed_buf raw_out;		/* output of the last
 								 * pgembed_protocol_exchange */
+	bool		out_raw;		/* out holds messages in raw framing */
+	bool		idle_raw;		/* the last call was a protocol client's: what
+								 * the backend writes while idle is framed for
+								 * it */
 
 	/* --- self-maintenance (no checkpointer, WAL writer or autovacuum in single-user mode) --- */
 	volatile int maintenance_request;	/* MAINT_* flags for the engine's next

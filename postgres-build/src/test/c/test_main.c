@@ -243,6 +243,7 @@ run_child(const char *name, int nargs, const char *const *args, bool tunable, ch
 extern const test_child budget_children[];
 extern const test_case budget_tests[];
 extern const test_case cluster_tests[];
+extern const test_case cluster_wire_tests[];
 extern const test_case result_tests[];
 extern const test_case lifecycle_tests[];
 extern const test_case statement_tests[];
@@ -255,7 +256,7 @@ extern const test_case session_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests};
+	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
