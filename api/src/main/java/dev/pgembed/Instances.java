@@ -29,6 +29,11 @@ final class Instances {
         return IDS.incrementAndGet();
     }
 
+    /* the log callback stub (ensureLogStub ran) */
+    static MemorySegment logStub() {
+        return logStub;
+    }
+
     static synchronized void ensureLogStub() {
         if (logStub == null) {
             logStub = NativeSession.logCallback(Instances::onLog);
@@ -84,6 +89,9 @@ final class Instances {
         for (PgEmbedded db : List.copyOf(OPEN)) {
             try {
                 db.cancel();
+                if (db.cluster != null) {
+                    db.cluster.cancelAll();
+                }
                 if (db.session.lock.tryLock(5, TimeUnit.SECONDS)) {
                     try {
                         db.close();

@@ -10,14 +10,14 @@ import java.util.Objects;
  * across transactions until {@link #close()}. Thread-safe like the database it belongs to.
  */
 public final class PreparedStatement implements AutoCloseable {
-    private final PgEmbedded db;
+    private final SqlSession db;
     private final String name;
     /* the name in native memory, made once: every execution passes it */
     private final MemorySegment nativeName;
     private final String sql;
     private volatile boolean closed;
 
-    PreparedStatement(PgEmbedded db, String name, String sql) {
+    PreparedStatement(SqlSession db, String name, String sql) {
         this.db = db;
         this.name = name;
         this.nativeName = Arena.ofAuto().allocateFrom(name);
@@ -43,7 +43,7 @@ public final class PreparedStatement implements AutoCloseable {
     /**
      * Executes the statement.
      *
-     * @param params the parameter values (see {@link PgEmbedded#query(String, Object...)})
+     * @param params the parameter values (see {@link SqlSession#query(String, Object...)})
      * @return the rows affected (or returned)
      */
     public long execute(Object... params) {

@@ -51,12 +51,33 @@ final class Session implements NativeSession.Events {
     private final Deque<Transaction> txStack = new ArrayDeque<>();
     private RowCursor openCursor;
     private ExecutorService helper;
+    /* a new backend when this one ended while its cluster goes on (null: the end of the engine is the end) */
+    private final Reconnect reconnect;
+    /* the engine ended and the next call connects a new backend (under lock) */
+    private boolean lost;
+
+    /** Connects a new backend for the session (a cluster's backend ended: terminated, or a crash restart). */
+    @FunctionalInterface
+    interface Reconnect {
+        /** @throws PgException when no backend could be connected */
+        MemorySegment connect(Duration within);
+    }
 
     Session(MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener, long id) {
+        this(engine, label, waitTimeout, noticeListener, id, null, null);
+    }
+
+    /*
+     * onRelease: runs each time an engine of the session is released; reconnect: the session outlives its
+     * backend (the database's own session in a cluster), else null
+     */
+    Session(MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener, long id,
+            Runnable onRelease, Reconnect reconnect) {
         this.label = label;
         this.id = id;
         this.waitTimeout = waitTimeout;
-        this.natives = new NativeSession(engine, label, noticeListener, this);
+        this.reconnect = reconnect;
+        this.natives = new NativeSession(engine, label, noticeListener, this, onRelease);
     }
 
     NativeSession natives() {
@@ -69,6 +90,14 @@ final class Session implements NativeSession.Events {
 
     boolean isOpen() {
         return open;
+    }
+
+    /* throws when the session is closed (or its engine ended for good) */
+    void requireOpen() {
+        if (!open) {
+            String why = endReason;
+            throw new IllegalStateException(label + " is closed" + (why != null ? " (" + why + ")" : ""));
+        }
     }
 
     TransactionStatus transactionStatus() {
@@ -229,17 +258,35 @@ final class Session implements NativeSession.Events {
             String why = endReason;
             throw new IllegalStateException(label + " is closed" + (why != null ? " (" + why + ")" : ""));
         }
+        if (lost) {
+            // the backend ended (its FATAL went to the call that met it): a new one, as a reconnecting client would
+            natives.attach(reconnect.connect(waitTimeout));
+            lost = false;
+            txStatus = TransactionStatus.IDLE;
+        }
     }
 
-    /* the engine ended (FATAL): release it now so that the directory can be opened again */
+    /*
+     * the engine ended (FATAL): release it now so that the directory can be opened again; a session that
+     * outlives its backend connects a new one at its next call
+     */
     @Override
     public void engineEnded(String why) {
-        endReason = why;
-        open = false;
-        txStatus = TransactionStatus.CLOSED;
         endAllTransactions();
         openCursor = null;
         natives.release();
+        if (reconnect != null && !closed) {
+            LOG.log(System.Logger.Level.DEBUG, label + ": " + why + "; the next call connects a new backend");
+            lost = true;
+            txStatus = TransactionStatus.IDLE;
+            if (owner != null) {
+                owner = null;
+            }
+        } else {
+            endReason = why;
+            open = false;
+            txStatus = TransactionStatus.CLOSED;
+        }
         released.signalAll();
     }
 
@@ -319,6 +366,22 @@ final class Session implements NativeSession.Events {
             t.ended = true;
         }
         txStack.clear();
+    }
+
+    /* the outermost open transaction begun through origin (a session sharing this backend), or null */
+    Transaction outermostOpenTransaction(SqlSession origin) {
+        lock.lock();
+        try {
+            Transaction found = null;
+            for (Transaction t : txStack) { // innermost first
+                if (t.origin() == origin && !t.ended) {
+                    found = t;
+                }
+            }
+            return found;
+        } finally {
+            lock.unlock();
+        }
     }
 
     boolean isOpenCursor(RowCursor c) {
