@@ -1,6 +1,7 @@
 package dev.pgembed.jdbc;
 
 import dev.pgembed.PgException;
+import dev.pgembed.PgSession;
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 
@@ -23,6 +24,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * passed through {@code pgembed_protocol_exchange} (statement and portal names prefixed per connection,
  * Terminate intercepted), and the backend's replies handed back to the reader. Not thread-safe: the
  * socket serialises its calls.
+ *
+ * <p>On a database with several backends ({@code PgEmbedded.Builder.backends}) the connection gets a backend of
+ * its own ({@link EngineBridge#openSession}), started with the client's start-up settings: its messages go to
+ * that backend as they are, and output the backend writes while idle (a notification, its FATAL when it was
+ * terminated) can be waited for ({@link #awaitOutput(int)}). When none is left it shares the database's own
+ * backend through the {@link Backend}, taking turns at transaction boundaries.
  */
 final class WireSession {
     private static final System.Logger LOG = System.getLogger("dev.pgembed.jdbc");
@@ -77,6 +84,10 @@ final class WireSession {
     private boolean checkDatabase;
     private volatile Phase phase = Phase.STARTUP;
     private Backend backend;
+    /* the connection's own backend (null: it shares the database's through the Backend) */
+    private PgSession own;
+    /* a request of this connection runs on its own backend now (for CancelRequest) */
+    private volatile boolean ownRunning;
     private EngineBridge.Token token;
     private byte[] prefix;
     private int secret;
@@ -206,7 +217,11 @@ final class WireSession {
                 p = w.len;
                 break;
             }
-            transform(b, p, total, type);
+            if (own != null) {
+                in.put(b, p, total); // a backend of its own: no names to keep apart
+            } else {
+                transform(b, p, total, type);
+            }
             p += total;
         }
         consume(p);
@@ -302,7 +317,7 @@ final class WireSession {
     private void exchange(byte[] data, int len) throws IOException {
         int st;
         try {
-            st = EngineBridge.run(backend.db, token, engine -> {
+            st = own != null ? exchangeOwn(data, len) : EngineBridge.run(backend.db, token, engine -> {
                 backend.switchTo(this, engine);
                 backend.running = this;
                 int rc;
@@ -319,12 +334,64 @@ final class WireSession {
             eof = true;
             throw new IOException("pgembed-jdbc: " + closed.getMessage(), closed);
         }
+        ended(st);
+    }
+
+    private void ended(int st) {
         state = st;
         if (st == EngineBridge.ENDED) {
             more = false;
             eof = true;
             phase = Phase.ENDED;
         }
+    }
+
+    /* on the connection's own backend: the messages go as they are */
+    private int exchangeOwn(byte[] data, int len) throws IOException {
+        return EngineBridge.run(own, token, engine -> {
+            ownRunning = true;
+            int rc;
+            try {
+                rc = nat.exchange(engine, data, 0, len);
+            } finally {
+                ownRunning = false;
+            }
+            nat.appendTo(r);
+            more = rc == NativeExchange.MORE;
+            return nat.state(rc);
+        });
+    }
+
+    /** True when the client may wait for output it did not ask for: its backend is its own and idle. */
+    boolean canAwaitOutput() {
+        return own != null && phase == Phase.READY && !more && !eof;
+    }
+
+    /**
+     * Waits at most timeoutMs for output the connection's own backend writes while idle (a notification, a
+     * FATAL) and makes it readable; true when something came (or the backend ended). Holds the backend's turn
+     * meanwhile, so keep the slices short: closing the database waits for them.
+     */
+    boolean awaitOutput(int timeoutMs) throws IOException {
+        int before = r.len;
+        int st;
+        try {
+            st = EngineBridge.run(own, token, engine -> {
+                if (PgEmbeddedH.pgembed_wait_output(engine, timeoutMs) == 0) {
+                    return state;
+                }
+                int rc = nat.exchange(engine, in.b, 0, 0);
+                nat.appendTo(r);
+                more = rc == NativeExchange.MORE;
+                // idle output carries no ReadyForQuery: the transaction state stays what it was
+                return rc == NativeExchange.ENDED ? EngineBridge.ENDED : more ? EngineBridge.BUSY : state;
+            });
+        } catch (IllegalStateException closed) {
+            eof = true;
+            throw new IOException("pgembed-jdbc: " + closed.getMessage(), closed);
+        }
+        ended(st);
+        return r.len > before || eof || more;
     }
 
     /* answers the messages in 'in' with the error, as a backend skips to Sync after an error */
@@ -384,8 +451,8 @@ final class WireSession {
 
     private static void cancel(int secret) {
         WireSession s = BY_SECRET.get(secret);
-        if (s != null && s.backend != null && s.backend.running == s) {
-            s.backend.db.cancel();
+        if (s != null) {
+            s.cancelIfRunning();
         }
     }
 
@@ -505,15 +572,39 @@ final class WireSession {
         String[] values = new String[REPORTED.length];
         String[] error = new String[2];
         int pid;
+        StringBuilder sql = new StringBuilder("SELECT ");
+        for (int i = 0; i < REPORTED.length; i++) {
+            sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
+                    .append(", true)");
+        }
+        sql.append(", pg_catalog.current_database()");
+        // libpq's default database is the user name
+        String wanted = database == null || database.isEmpty() ? user : database;
         try {
-            StringBuilder sql = new StringBuilder("SELECT ");
-            for (int i = 0; i < REPORTED.length; i++) {
-                sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
-                        .append(", true)");
-            }
-            sql.append(", pg_catalog.current_database()");
+            // a backend of its own when the database has one to give: the client's database, its settings
+            own = EngineBridge.openSession(backend.db, checkDatabase ? wanted : null, set);
+        } catch (PgException e) {
+            fatal(e.sqlState(), e.getMessage());
+            release();
+            return;
+        } catch (IllegalStateException e) {
+            fatal("57P01", e.getMessage());
+            release();
+            return;
+        }
+        try {
             int[] pidOut = new int[1];
-            state = EngineBridge.run(backend.db, token, engine -> {
+            state = own != null ? EngineBridge.run(own, token, engine -> {
+                Wire.Reply q = Backend.simpleQuery(nat, engine, sql.toString());
+                if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
+                    error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
+                    error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
+                    return EngineBridge.IDLE;
+                }
+                System.arraycopy(q.results.get(0).get(0), 0, values, 0, REPORTED.length);
+                pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
+                return EngineBridge.IDLE;
+            }) : EngineBridge.run(backend.db, token, engine -> {
                 // applying the start-up settings must not fail silently: try them here first
                 if (!set.isEmpty()) {
                     settings = Map.of();
@@ -545,8 +636,6 @@ final class WireSession {
                 }
                 String[] row = q.results.get(0).get(0);
                 String served = row[REPORTED.length];
-                // libpq's default database is the user name
-                String wanted = database == null || database.isEmpty() ? user : database;
                 if (checkDatabase && !wanted.equals(served)) {
                     error[0] = "3D000";
                     error[1] = "database \"" + wanted + "\" does not exist: this pgembed instance serves only"
@@ -570,6 +659,9 @@ final class WireSession {
         }
         if (error[0] != null) {
             fatal(error[0], error[1]);
+            if (own != null) {
+                own.close();
+            }
             release();
             return;
         }
@@ -661,6 +753,16 @@ final class WireSession {
         if (!wasReady || backend == null) {
             return;
         }
+        if (own != null) {
+            try {
+                own.close(); // its backend ends: an open transaction is rolled back with it
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "pgembed-jdbc: could not close the backend of " + token, e);
+            } finally {
+                release();
+            }
+            return;
+        }
         try {
             if (state != EngineBridge.IDLE || more || !statements.isEmpty() || backend.isCurrent(this)) {
                 state = EngineBridge.run(backend.db, token, this::settle);
@@ -731,6 +833,13 @@ final class WireSession {
 
     /** For Socket.close from another thread: interrupts this connection's running statement. */
     void cancelIfRunning() {
+        PgSession o = own;
+        if (o != null) {
+            if (ownRunning) {
+                o.cancel();
+            }
+            return;
+        }
         Backend b = backend;
         if (b != null && b.running == this) {
             b.db.cancel();
