@@ -65,11 +65,14 @@ fi
 if [[ -n $url ]] && command -v curl >/dev/null 2>&1; then
 	log "$name: trying $url"
 	if curl -fsSL --connect-timeout 10 --max-time 300 -o "$dest.part" "$url" 2>/dev/null; then
-		mv "$dest.part" "$dest"
-		accept "$dest"
+		# a download that does not match is thrown away and the next route tried
+		rc=0; verify "$dest.part" || rc=$?
+		if [[ $rc -eq 0 ]]; then mv "$dest.part" "$dest"; echo "$dest"; exit 0; fi
+		log "$name: the file $url served does not match the pinned checksum: not using it"
+	else
+		log "$name: official download not reachable"
 	fi
 	rm -f "$dest.part"
-	log "$name: official download not reachable"
 fi
 
 # 4. Debian source package
@@ -82,7 +85,12 @@ if [[ -n $debpkg ]] && command -v apt-get >/dev/null 2>&1; then
 		fi
 	fi
 	srclist=/etc/apt/sources.list.d/pgembed-deb-src.sources
-	if ! apt-cache showsrc "$debpkg" 2>/dev/null | grep -q "^Version: $version"; then
+	# the Debian revisions of this upstream version (e.g. 0.8.0-1 for 0.8.0), newest last
+	debian_version() {
+		apt-cache showsrc "$debpkg" 2>/dev/null | sed -n 's/^Version: //p' \
+			| grep -E "^([0-9]+:)?${version//./\\.}-" | sort -V | tail -1 || true
+	}
+	if [[ -z $(debian_version) ]]; then
 		if [[ ! -f $srclist ]]; then
 			log "$name: enabling deb-src entries derived from this machine's apt sources ($srclist)"
 			uris=$( { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' || true;
@@ -98,9 +106,12 @@ if [[ -n $debpkg ]] && command -v apt-get >/dev/null 2>&1; then
 		log "$name: apt-get update"
 		$sudo apt-get update -qq >&2
 	fi
+	# pinned: without a version apt-get fetches whatever the newest suite has
+	debver=$(debian_version)
+	[[ -n $debver ]] || { log "$name: Debian's sources offer no $debpkg $version"; exit 1; }
 	work=$(mktemp -d "$dest_dir/apt.XXXXXX")
-	log "$name: apt-get source --download-only $debpkg=$version*"
-	(cd "$work" && apt-get source --download-only -qq "$debpkg" >&2) || { rm -rf "$work"; log "apt-get source failed"; exit 1; }
+	log "$name: apt-get source --download-only $debpkg=$debver"
+	(cd "$work" && apt-get source --download-only -qq "$debpkg=$debver" >&2) || { rm -rf "$work"; log "apt-get source failed"; exit 1; }
 	cand=$(ls "$work"/$debfile 2>/dev/null | head -1 || true)
 	if [[ -n $cand ]]; then
 		rc=0; verify "$cand" || rc=$?

@@ -48,6 +48,20 @@ check_needed() {
 	done
 }
 check_needed "$glibc|libpgembed" "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so
+# and every symbol a module uses comes from glibc (versioned) or from libpgembed.so: a module
+# built outside PostgreSQL's tree (pgvector) must not rely on a library nobody names
+defined=$(mktemp)
+nm -D --defined-only "$out.tmp/lib/libpgembed.so" | awk '{sub(/@.*/, "", $3); print $3}' | LC_ALL=C sort -u > "$defined"
+for m in "$out.tmp"/lib/postgresql/*.so; do
+	bad=$(nm -D --undefined-only "$m" | awk '$1 == "U" && $2 !~ /@GLIBC_/ {print $2}' | LC_ALL=C sort -u \
+		| LC_ALL=C comm -23 - "$defined" | tr '\n' ' ')
+	if [[ -n $bad ]]; then
+		echo "[pgembed] $(basename "$m") uses symbols neither glibc nor libpgembed.so defines: $bad" >&2
+		rm -f "$defined"
+		exit 1
+	fi
+done
+rm -f "$defined"
 check_needed "$glibc" "$out.tmp/lib/libpq.so.5"
 check_needed "$glibc|libpq" "$out.tmp"/bin/*
 min_glibc=$(for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so "$out.tmp/lib/libpq.so.5" \

@@ -34,6 +34,10 @@ cp -a "$tree/stage" "$scratch/pg-stage"
 "$work/test/hello" "$scratch/hello-db"
 # setsid: the suite runs as its own process-group leader, so that a stray kill(0)
 # or kill(-pid) from the backend would reach it and fail the run
+# pgvector's tests skip only when the build left it out (pgvector.done names the version built)
+if [[ -f $tree/pgvector.done ]]; then
+	export PGEMBED_TEST_PGVECTOR=$(awk '{print $2}' "$tree/pgvector.done")
+fi
 PGEMBED_TEST_PG_STAGE="$scratch/pg-stage" PGEMBED_TEST_MODULE="$work/test/pgembed_test_module.so" setsid --wait "$work/test/pgembed_test" "$scratch"
 
 # no system call per query: strace over 100 000 prepared SELECT 1 (whole process,

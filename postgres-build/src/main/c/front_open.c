@@ -54,6 +54,7 @@ void
 front_engine_free(pgembed_engine *e)
 {
 	front_formats_forget_all(e);
+	free(e->binary_types);
 	free(e->datadir);
 	free(e->dbname);
 	free(e->session_role);

@@ -5,7 +5,8 @@
  *	  prepared statements with their result formats kept, and cursors.
  *
  * PGEMBED_FORMAT_AUTO asks for binary results of the types whose binary form
- * the readers decode directly (is_binary_friendly in front_wire.c), so a call
+ * the readers decode directly (is_binary_friendly in front_wire.c: built-in
+ * ones, and the extension types named by pgembed_set_binary_types), so a call
  * must know the result's columns before it binds.  pgembed_exec_params and
  * pgembed_cursor_open therefore describe the statement first (Parse, Describe,
  * Flush: one more run of the engine), whereas a prepared statement's
@@ -34,6 +35,9 @@
  *		pgembed_deallocate		- the statement and its kept formats go
  *		front_formats_forget_all	- an engine's kept formats go (at its end)
  *
+ * result formats:
+ *		pgembed_set_binary_types	- extension types AUTO fetches in binary too
+ *
  * cursors:
  *		pgembed_cursor_open, pgembed_cursor_fetch, pgembed_cursor_close
  *------------------------
@@ -41,6 +45,7 @@
 #include "pgembed_front.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define COPY_OUT_CHUNK (256u << 10)
 
@@ -368,6 +373,39 @@ pgembed_deallocate(pgembed_engine *e, const char *name)
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	front_leave(e);
 	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Result formats: the extension types AUTO fetches in binary
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * An extension's types have the OIDs their database gave them, so the caller
+ * looks them up and names them here; front_msg_bind consults the list at
+ * every bind, kept descriptions of prepared statements included.
+ */
+int
+pgembed_set_binary_types(pgembed_engine *e, int count, const uint32_t *types)
+{
+	uint32_t   *copy = NULL;
+
+	if (e == NULL || count < 0 || (count > 0 && types == NULL))
+		return -1;
+	if (count > 0)
+	{
+		copy = malloc(sizeof(uint32_t) * count);
+		if (copy == NULL)
+			return -1;
+		memcpy(copy, types, sizeof(uint32_t) * count);
+	}
+	/* under the engine's lock: a call on another thread may be binding */
+	pthread_mutex_lock(&e->lock);
+	free(e->binary_types);
+	e->binary_types = copy;
+	e->nbinary_types = count;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------

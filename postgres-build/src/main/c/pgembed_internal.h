@@ -155,6 +155,9 @@ struct pgembed_engine
 	 * only)
 	 */
 	struct pgembed_stmt_formats *stmt_formats;
+	/* pgembed_set_binary_types: more types AUTO fetches in binary */
+	uint32_t   *binary_types;
+	int			nbinary_types;
 
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */

@@ -89,11 +89,13 @@ typedef enum pgembed_status
 #define PGEMBED_DIAG_SOURCE_LINE		'L'
 #define PGEMBED_DIAG_SOURCE_FUNCTION	'R'
 
-/* Result formats */
+/*
+ * Result formats.  AUTO: binary for bool, int2/4/8, float4/8, oid and the
+ * types named by pgembed_set_binary_types; text for the others.
+ */
 #define PGEMBED_FORMAT_TEXT		0
 #define PGEMBED_FORMAT_BINARY	1
-#define PGEMBED_FORMAT_AUTO		(-1)	/* binary for bool, int2/4/8,
-										 * float4/8, oid; text otherwise */
+#define PGEMBED_FORMAT_AUTO		(-1)
 
 /* Log callback: server log lines (checkpoints, warnings ...). */
 typedef void (*pgembed_log_fn) (void *context, int elevel, const char *line);
@@ -166,6 +168,14 @@ void		pgembed_set_auto_maintenance(pgembed_engine *engine, int enabled);
 
 /* Runs a maintenance pass now (whatever is due); 0, or -1 when the engine is busy or ended. */
 int			pgembed_maintain(pgembed_engine *engine);
+
+/*
+ * Types that PGEMBED_FORMAT_AUTO also fetches in binary, besides the built-in ones: an
+ * extension's types, whose OIDs the caller looked up (pgembed's Java API passes pgvector's
+ * vector, halfvec and sparsevec). Replaces the previous list; count 0 empties it. 0, or -1
+ * for bad arguments or when out of memory.
+ */
+int			pgembed_set_binary_types(pgembed_engine *engine, int count, const uint32_t *types);
 
 /* Interrupts the statement running on engine (from any thread); it fails with 57014. */
 void		pgembed_cancel(pgembed_engine *engine);

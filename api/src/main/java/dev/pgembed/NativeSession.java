@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -56,6 +57,37 @@ final class NativeSession {
     private MemorySegment engine;
     /* runs once per engine released: a backend of a cluster gives its place back (null: nothing to do) */
     private final Runnable onRelease;
+    /* the OIDs of the type table's extension types in this database (pgvector's) */
+    private final ExtensionTypes extensionTypes = new ExtensionTypes();
+    /* what parameter encoding needs of them: a missing OID is looked up before the statement fails */
+    private final Params.Types types = new Params.Types() {
+        @Override
+        public int oidOf(PgType t) {
+            Integer oid = extensionTypes.oid(t);
+            if (oid == null) {
+                lookUpExtensionTypes(true);
+                oid = extensionTypes.oid(t);
+            }
+            if (oid == null) {
+                throw new PgException("42704", "type \"" + t.typeName + "\" does not exist: it comes with the "
+                        + t.extension + " extension (CREATE EXTENSION " + t.extension + ")");
+            }
+            return oid;
+        }
+
+        @Override
+        public PgType ofOid(int oid) {
+            PgType t = extensionTypes.ofOid(oid);
+            if (t == null && oid >= ExtensionTypes.FIRST_NORMAL_OID) {
+                extensionTypes.seen(oid);
+                if (extensionTypes.isStale()) {
+                    lookUpExtensionTypes(true);
+                    t = extensionTypes.ofOid(oid);
+                }
+            }
+            return t;
+        }
+    };
 
     NativeSession(MemorySegment engine, String label, Consumer<Notice> noticeListener, Events events) {
         this(engine, label, noticeListener, events, null);
@@ -178,7 +210,84 @@ final class NativeSession {
     /* a query's result, checked, owned by resultArena (closed with it when owns) */
     private Result result(MemorySegment raw, Arena resultArena, boolean owns) {
         Raw r = check(raw, false);
-        return new Result(r.ptr(), resultArena, owns, r.notices());
+        Result res = new Result(r.ptr(), resultArena, owns, r.notices(), extensionTypes);
+        // a column of a user-defined type not seen before may be an extension type created since the last lookup
+        for (int i = 0; i < res.cols; i++) {
+            extensionTypes.seen(res.types[i]);
+        }
+        lookUpExtensionTypesIfDue();
+        return res;
+    }
+
+    // =============================================================================================
+    // The OIDs of extension types
+    // =============================================================================================
+
+    /* the extension types of the type table, as this database knows them */
+    ExtensionTypes extensionTypes() {
+        return extensionTypes;
+    }
+
+    /*
+     * A due lookup runs only outside a transaction block: there it is a transaction of its own and cannot
+     * affect the caller's (a failure of it, a snapshot taken early)
+     */
+    private void lookUpExtensionTypesIfDue() {
+        if (extensionTypes.isStale()) {
+            lookUpExtensionTypes(false);
+        }
+    }
+
+    /* after a statement the caller ran: one that names an extension may have created or dropped types */
+    private void afterStatement(String sql) {
+        if (ExtensionTypes.namesExtension(sql)) {
+            extensionTypes.changed();
+        }
+        lookUpExtensionTypesIfDue();
+    }
+
+    /*
+     * Looks the types up and tells the C front to return them in binary. inBlock: also inside a healthy
+     * transaction block, for a parameter that cannot be sent otherwise. A lookup that cannot run now (a
+     * cursor or COPY in progress, a failed transaction) leaves the types stale for the next one.
+     */
+    private void lookUpExtensionTypes(boolean inBlock) {
+        int tx = PgEmbeddedH.pgembed_transaction_status(engine);
+        if (tx != PgEmbeddedH.PGEMBED_TX_IDLE() && !(inBlock && tx == PgEmbeddedH.PGEMBED_TX_INBLOCK())) {
+            return;
+        }
+        Map<String, Integer> found = new HashMap<>();
+        try (Arena arena = Arena.ofConfined()) {
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false);
+            try {
+                long n = PgEmbeddedH.pgembed_result_ntuples(r.ptr());
+                for (int i = 0; i < n; i++) {
+                    found.put(PgEmbeddedH.pgembed_result_value(r.ptr(), i, 0).getString(0),
+                            Integer.parseUnsignedInt(PgEmbeddedH.pgembed_result_value(r.ptr(), i, 1).getString(0)));
+                }
+            } finally {
+                r.free();
+            }
+            int[] oids = extensionTypes.found(found);
+            PgEmbeddedH.pgembed_set_binary_types(engine, oids.length,
+                    oids.length == 0 ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, oids));
+        } catch (PgException notNow) {
+            LOG.log(System.Logger.Level.DEBUG, "the lookup of extension types waits: " + notNow.getMessage());
+        }
+    }
+
+    /* the parameter types a prepared statement declares (its own or those PostgreSQL inferred) */
+    int[] parameterTypes(MemorySegment name) {
+        Raw r = check(PgEmbeddedH.pgembed_describe_prepared(engine, name), false);
+        try {
+            int[] t = new int[PgEmbeddedH.pgembed_result_nparams(r.ptr())];
+            for (int i = 0; i < t.length; i++) {
+                t[i] = PgEmbeddedH.pgembed_result_param_type(r.ptr(), i);
+            }
+            return t;
+        } finally {
+            r.free();
+        }
     }
 
     private static List<Notice> notices(MemorySegment raw) {
@@ -390,25 +499,33 @@ final class NativeSession {
     // =============================================================================================
 
     long execute(String sql, Object[] params) {
+        lookUpExtensionTypesIfDue();
+        long n;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment raw;
             if (params == null || params.length == 0) {
                 raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql));
             } else {
-                Params.Native p = Params.toNative(arena, params);
+                Params.Native p = Params.toNative(arena, params, types, null);
                 raw = PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
                         p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
             }
-            return rowsAffected(raw);
+            n = rowsAffected(raw);
         }
+        afterStatement(sql);
+        return n;
     }
 
     Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
+        lookUpExtensionTypesIfDue();
+        Result r;
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, params);
-            return result(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            Params.Native p = Params.toNative(arena, params, types, null);
+            r = result(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
         }
+        afterStatement(sql);
+        return r;
     }
 
     /* runs a statement of the session's own (BEGIN, SAVEPOINT, COMMIT, ...) and returns its command tag */
@@ -451,32 +568,39 @@ final class NativeSession {
     // =============================================================================================
 
     void prepare(String name, String sql) {
+        lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
             check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
                     MemorySegment.NULL), false).free();
         }
     }
 
-    long executePrepared(MemorySegment name, Object[] params) {
+    /* declared: the statement's parameter types when a parameter's encoding depends on them, else null */
+    long executePrepared(MemorySegment name, Object[] params, int[] declared) {
+        lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, params);
+            Params.Native p = Params.toNative(arena, params, types, declared);
             return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
                     p.lengths(), p.formats(), FORMAT_TEXT));
         }
     }
 
-    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
+    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params, int[] declared) {
+        lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, params);
+            Params.Native p = Params.toNative(arena, params, types, declared);
             return result(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
                     p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
         }
     }
 
-    long executeBatch(String name, int nsets, int nparams, Params.Encoded sets) {
+    long executeBatch(String name, List<Object[]> sets, int[] declared) {
+        lookUpExtensionTypesIfDue();
+        int nparams = sets.get(0).length;
+        Params.Encoded e = Params.encodeSets(sets, nparams, types, declared);
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, sets.types, sets.values, sets.formats, false);
-            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), nsets,
+            Params.Native p = Params.toNative(arena, e.types, e.values, e.formats, false);
+            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), sets.size(),
                     nparams, p.values(), p.lengths(), p.formats()));
         }
     }
@@ -493,8 +617,9 @@ final class NativeSession {
 
     /* the first batch; status SUSPENDED when more follow */
     Raw cursorOpen(String sql, Object[] params, int fetchSize) {
+        lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, params);
+            Params.Native p = Params.toNative(arena, params, types, null);
             return check(PgEmbeddedH.pgembed_cursor_open(engine, arena.allocateFrom(sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
         }

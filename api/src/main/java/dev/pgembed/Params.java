@@ -6,9 +6,48 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-/** Encodes Java values as parameters of PostgreSQL's extended protocol (text form, binary for byte[]). */
+/**
+ * Encodes Java values as parameters of PostgreSQL's extended protocol: text form, binary for byte[] and for
+ * the extension types of the type table, whose OIDs come from the session ({@link Types}). Where the statement
+ * declares its parameter types (a prepared statement), a value an extension type takes in binary is sent so
+ * (a float[] for a vector parameter).
+ */
 final class Params {
     private Params() {
+    }
+
+    /** What encoding needs from the session: the OIDs of extension types in its database. */
+    interface Types {
+        /** The OID of an extension type; throws PgException (42704) when the database has none. */
+        int oidOf(PgType t);
+
+        /** The extension type of an OID (a declared parameter type), or null. */
+        PgType ofOid(int oid);
+    }
+
+    /** For callers without a session: no extension types. */
+    static final Types NO_EXTENSIONS = new Types() {
+        @Override
+        public int oidOf(PgType t) {
+            throw new PgException("42704", "type \"" + t.typeName + "\" does not exist");
+        }
+
+        @Override
+        public PgType ofOid(int oid) {
+            return null;
+        }
+    };
+
+    /** True when a parameter's encoding depends on the type the statement declares for it (a float[]). */
+    static boolean dependsOnDeclaredTypes(Object[] params) {
+        if (params != null) {
+            for (Object p : params) {
+                if (p instanceof float[]) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Parameters ready for a native call: OIDs, values (text NUL-terminated), lengths, formats. */
@@ -30,16 +69,25 @@ final class Params {
     }
 
     static Encoded encode(Object[] params) {
+        return encode(params, NO_EXTENSIONS, null);
+    }
+
+    /* declared: the statement's parameter types (null when it has none to tell) */
+    static Encoded encode(Object[] params, Types t, int[] declared) {
         Object[] p = params == null ? new Object[0] : params;
         Encoded e = new Encoded(p.length);
         for (int i = 0; i < p.length; i++) {
-            encodeOne(p[i], i, e.types, e.values, e.formats, i + 1);
+            encodeOne(p[i], i, e.types, e.values, e.formats, i + 1, t, declaredType(declared, i));
         }
         return e;
     }
 
+    private static int declaredType(int[] declared, int i) {
+        return declared != null && i < declared.length ? declared[i] : PgType.Oid.UNSPECIFIED;
+    }
+
     /* parameter sets of a batch, one after the other: set s's parameter i at s * nparams + i */
-    static Encoded encodeSets(List<Object[]> sets, int nparams) {
+    static Encoded encodeSets(List<Object[]> sets, int nparams, Types t, int[] declared) {
         Encoded e = new Encoded(Math.multiplyExact(sets.size(), nparams));
         for (int s = 0; s < sets.size(); s++) {
             Object[] set = sets.get(s);
@@ -48,23 +96,39 @@ final class Params {
                         + " values, the first one has " + nparams);
             }
             for (int i = 0; i < nparams; i++) {
-                encodeOne(set[i], s * nparams + i, e.types, e.values, e.formats, i + 1);
+                encodeOne(set[i], s * nparams + i, e.types, e.values, e.formats, i + 1, t, declaredType(declared, i));
             }
         }
         return e;
     }
 
-    static void encodeOne(Object v, int i, int[] types, byte[][] values, int[] formats, int number) {
+    static void encodeOne(Object v, int i, int[] types, byte[][] values, int[] formats, int number, Types t,
+                          int declared) {
         if (v == null) {
             types[i] = PgType.Oid.UNSPECIFIED;
             values[i] = null;
             formats[i] = NativeSession.FORMAT_TEXT;
             return;
         }
+        // the statement's own type for the parameter, when it is an extension type that takes v in binary
+        PgType declaredType = declared == PgType.Oid.UNSPECIFIED ? null : t.ofOid(declared);
+        byte[] asDeclared = declaredType == null ? null : declaredType.binary(v);
+        if (asDeclared != null) {
+            types[i] = declared;
+            values[i] = asDeclared;
+            formats[i] = NativeSession.FORMAT_BINARY;
+            return;
+        }
         PgType.Parameter p = PgType.parameter(v.getClass());
         if (p == null) {
             throw new IllegalArgumentException("parameter $" + number + " has the unsupported type "
                     + v.getClass().getName() + ": pass " + PgType.PARAMETER_CLASSES + ", arrays of these, or null");
+        }
+        if (p.type().isExtension()) {
+            types[i] = t.oidOf(p.type());
+            values[i] = p.type().binary(v);
+            formats[i] = NativeSession.FORMAT_BINARY;
+            return;
         }
         types[i] = p.oid();
         if (p.binary()) {
@@ -132,8 +196,8 @@ final class Params {
         return new Native(n, typs, vals, lens, fmts);
     }
 
-    static Native toNative(Arena arena, Object[] params) {
-        Encoded e = encode(params);
+    static Native toNative(Arena arena, Object[] params, Types t, int[] declared) {
+        Encoded e = encode(params, t, declared);
         return toNative(arena, e.types, e.values, e.formats, true);
     }
 }

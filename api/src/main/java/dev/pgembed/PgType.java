@@ -19,11 +19,16 @@ import java.util.function.Function;
  * ways) look types up here, so a new type is one row, plus its line in the type lists of the Javadoc of
  * {@link PgEmbedded#query(String, Object...)} (parameters) and of {@link Row} (results).
  *
- * <p>Not in the table: the binary forms. Results come in binary only for the types the C front chooses
- * under {@code PGEMBED_FORMAT_AUTO} (its {@code is_binary_friendly}: bool, int2, int4, int8, oid, float4,
- * float8); {@link Row}'s typed getters read those in place, switching on the {@link Oid} constants, since
- * each getter converts them its own way on the hot path. A byte[] parameter (bytea) is sent in binary as
- * it is.
+ * <p>Not in the table: the binary forms of the built-in types. Results come in binary only for the types
+ * the C front chooses under {@code PGEMBED_FORMAT_AUTO} (its {@code is_binary_friendly}: bool, int2, int4,
+ * int8, oid, float4, float8, and the extension types it is told of); {@link Row}'s typed getters read those
+ * in place, switching on the {@link Oid} constants, since each getter converts them its own way on the hot
+ * path. A byte[] parameter (bytea) is sent in binary as it is.
+ *
+ * <p>The rows of an extension's types (pgvector's vector, halfvec, sparsevec) have no fixed OID: a database
+ * gives them theirs when the extension is created, and {@link ExtensionTypes} finds them by name. Their values
+ * travel in binary both ways ({@link VectorCodec}); a row names the Java classes it encodes when a statement
+ * declares a parameter of its type (a float[] for a vector parameter).
  *
  * <p>The order of the rows is the order in which the message about an unsupported parameter lists the
  * parameter classes.
@@ -65,7 +70,15 @@ enum PgType {
     // results only
     OID(type(Oid.OID, 0, Long.class).read(Getter.LONG)),
     VARCHAR(type(Oid.VARCHAR, Oid.VARCHAR_ARRAY, String.class).read(Getter.STRING).elements(e -> e)),
-    BPCHAR(type(Oid.BPCHAR, Oid.BPCHAR_ARRAY, String.class).read(Getter.STRING).elements(e -> e));
+    BPCHAR(type(Oid.BPCHAR, Oid.BPCHAR_ARRAY, String.class).read(Getter.STRING).elements(e -> e)),
+    // pgvector: a float[] is a vector or halfvec where the statement declares one, a SparseVector always a sparsevec
+    VECTOR(extension("vector", "vector", float[].class).read(Getter.FLOAT_ARRAY)
+            .binary(float[].class, v -> VectorCodec.vector((float[]) v))),
+    HALFVEC(extension("vector", "halfvec", float[].class).read(Getter.FLOAT_ARRAY)
+            .binary(float[].class, v -> VectorCodec.halfvec((float[]) v))),
+    SPARSEVEC(extension("vector", "sparsevec", SparseVector.class).extensionParameter().read(Getter.SPARSE_VECTOR)
+            .binary(SparseVector.class, v -> VectorCodec.sparsevec((SparseVector) v))
+            .binary(float[].class, v -> VectorCodec.sparsevec(SparseVector.of((float[]) v))));
 
     /** Type OIDs (as in PostgreSQL's pg_type.dat); an array type's is its element type's name + _ARRAY. */
     static final class Oid {
@@ -114,11 +127,14 @@ enum PgType {
      */
     enum Getter {
         BOOLEAN, SHORT, INT, LONG, FLOAT, DOUBLE, NUMERIC, BYTES, UUID, LOCAL_DATE, LOCAL_TIME, LOCAL_DATE_TIME,
-        OFFSET_DATE_TIME, STRING
+        OFFSET_DATE_TIME, STRING, FLOAT_ARRAY, SPARSE_VECTOR
     }
 
-    /** The type's OID. */
+    /** The type's OID; 0 for an extension's type, whose OID is its database's (see {@link ExtensionTypes}). */
     final int oid;
+    /** For an extension's type: the extension and the type's name; null for the built-in types. */
+    final String extension;
+    final String typeName;
     /** Its array type's OID; 0 when arrays of it are neither parameters nor read as Java arrays. */
     final int arrayOid;
     /** The class of its values in results (and of an array's elements). */
@@ -134,9 +150,16 @@ enum PgType {
     /** How getObject reads a value of the type. */
     final Getter getter;
     private final Function<String, ?> elements;
+    /* the classes of values sent in the type's binary form, with their encoders (extension types) */
+    private final List<Class<?>> binaryClasses;
+    private final List<Function<Object, byte[]>> binaryEncoders;
 
     PgType(Spec s) {
         this.oid = s.oid;
+        this.extension = s.extension;
+        this.typeName = s.typeName;
+        this.binaryClasses = List.copyOf(s.binaryClasses);
+        this.binaryEncoders = List.copyOf(s.binaryEncoders);
         this.arrayOid = s.arrayOid;
         this.javaClass = s.javaClass;
         this.parameterClasses = List.copyOf(s.parameterClasses);
@@ -152,6 +175,21 @@ enum PgType {
     /** The text form of a parameter of the type (one of its parameter classes, not an array). */
     String text(Object v) {
         return text.apply(v);
+    }
+
+    /** True for an extension's type (no fixed OID). */
+    boolean isExtension() {
+        return extension != null;
+    }
+
+    /** v in the type's binary form, or null when the type does not take v's class so. */
+    byte[] binary(Object v) {
+        for (int i = 0; i < binaryClasses.size(); i++) {
+            if (binaryClasses.get(i).isInstance(v)) {
+                return binaryEncoders.get(i).apply(v);
+            }
+        }
+        return null;
     }
 
     /** An array's elements read from their text (null elements stay null), in an array of the type's class. */
@@ -222,7 +260,9 @@ enum PgType {
         BY_OID = new PgType[max + 1];
         BY_ARRAY_OID = new PgType[max + 1];
         for (PgType t : values()) {
-            BY_OID[t.oid] = t;
+            if (!t.isExtension()) {
+                BY_OID[t.oid] = t;
+            }
             if (t.arrayOid != 0) {
                 BY_ARRAY_OID[t.arrayOid] = t;
             }
@@ -235,7 +275,7 @@ enum PgType {
         return p == UNSUPPORTED ? null : p;
     }
 
-    /** The type of an OID, or null when the table has none. */
+    /** The built-in type of an OID, or null when the table has none (extension types: {@link ExtensionTypes}). */
     static PgType ofOid(int oid) {
         return oid >= 0 && oid < BY_OID.length ? BY_OID[oid] : null;
     }
@@ -251,6 +291,13 @@ enum PgType {
         return new Spec(oid, arrayOid, javaClass);
     }
 
+    private static Spec extension(String extension, String typeName, Class<?> javaClass) {
+        Spec s = new Spec(0, 0, javaClass);
+        s.extension = extension;
+        s.typeName = typeName;
+        return s;
+    }
+
     /** One row while it is written: what the constructor reads. */
     private static final class Spec {
         final int oid;
@@ -264,6 +311,10 @@ enum PgType {
         boolean bare;
         Getter getter;
         Function<String, ?> elements;
+        String extension;
+        String typeName;
+        final List<Class<?>> binaryClasses = new ArrayList<>();
+        final List<Function<Object, byte[]>> binaryEncoders = new ArrayList<>();
 
         Spec(int oid, int arrayOid, Class<?> javaClass) {
             this.oid = oid;
@@ -313,6 +364,19 @@ enum PgType {
 
         Spec elements(Function<String, ?> f) {
             this.elements = f;
+            return this;
+        }
+
+        /* values of javaClass are parameters of this extension type (sent in its binary form) */
+        Spec extensionParameter() {
+            this.parameterClasses.add(javaClass);
+            return this;
+        }
+
+        /* values of c are sent in the type's binary form, encoded by f */
+        Spec binary(Class<?> c, Function<Object, byte[]> f) {
+            this.binaryClasses.add(c);
+            this.binaryEncoders.add(f);
             return this;
         }
     }

@@ -8,6 +8,12 @@ import java.util.Objects;
 /**
  * A statement prepared on the server (parsed once, planned per PostgreSQL's plan cache rules), kept
  * across transactions until {@link #close()}. Thread-safe like the database it belongs to.
+ *
+ * <p>Its parameters have the types the statement gives them, and a value is sent in the form its parameter's
+ * type takes where that matters: a {@code float[]} for a {@code vector} (or {@code halfvec}, {@code sparsevec})
+ * parameter goes in that type's binary form, as in {@code INSERT INTO items VALUES ($1, $2)} or
+ * {@code ORDER BY embedding <-> $1}; for a {@code real[]} parameter, and in {@link PgEmbedded#query(String,
+ * Object...)}, it is a {@code real[]}.
  */
 public final class PreparedStatement implements AutoCloseable {
     private final SqlSession db;
@@ -16,6 +22,8 @@ public final class PreparedStatement implements AutoCloseable {
     private final MemorySegment nativeName;
     private final String sql;
     private volatile boolean closed;
+    /* the parameter types the statement declares, described once when a parameter needs them */
+    private volatile int[] declared;
 
     PreparedStatement(SqlSession db, String name, String sql) {
         this.db = db;
@@ -28,6 +36,23 @@ public final class PreparedStatement implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("prepared statement " + name + " is closed");
         }
+    }
+
+    MemorySegment nativeName() {
+        return nativeName;
+    }
+
+    /* the statement's parameter types when the encoding of params depends on them (a float[]), else null */
+    int[] declaredTypes(NativeSession n, Object[] params) {
+        if (!Params.dependsOnDeclaredTypes(params)) {
+            return null;
+        }
+        int[] d = declared;
+        if (d == null) {
+            d = n.parameterTypes(nativeName);
+            declared = d;
+        }
+        return d;
     }
 
     /** The server-side name, for example {@code pgembed_s1}. */
@@ -48,7 +73,7 @@ public final class PreparedStatement implements AutoCloseable {
      */
     public long execute(Object... params) {
         check();
-        return db.executePrepared(nativeName, params);
+        return db.executePrepared(this, params);
     }
 
     /**
@@ -62,7 +87,7 @@ public final class PreparedStatement implements AutoCloseable {
         check();
         Arena arena = Arena.ofConfined();
         try {
-            return db.queryPrepared(arena, true, nativeName, params);
+            return db.queryPrepared(arena, true, this, params);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -78,7 +103,7 @@ public final class PreparedStatement implements AutoCloseable {
      */
     public Result query(Arena arena, Object... params) {
         check();
-        return db.queryPrepared(Objects.requireNonNull(arena, "arena"), false, nativeName, params);
+        return db.queryPrepared(Objects.requireNonNull(arena, "arena"), false, this, params);
     }
 
     /**
@@ -90,7 +115,7 @@ public final class PreparedStatement implements AutoCloseable {
      */
     public long executeBatch(List<Object[]> paramSets) {
         check();
-        return db.executeBatch(name, Objects.requireNonNull(paramSets, "paramSets"));
+        return db.executeBatch(this, Objects.requireNonNull(paramSets, "paramSets"));
     }
 
     /** Deallocates the statement on the server. Idempotent. */

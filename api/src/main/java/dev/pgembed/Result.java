@@ -41,8 +41,11 @@ public final class Result implements AutoCloseable, Iterable<Row> {
     private final String commandTag;
     private final long rowsAffected;
     private final List<Notice> notices;
+    /** The OIDs of extension types in the database of the result (read when a column is of one). */
+    final ExtensionTypes extensionTypes;
 
-    Result(MemorySegment raw, Arena arena, boolean ownsArena, List<Notice> notices) {
+    Result(MemorySegment raw, Arena arena, boolean ownsArena, List<Notice> notices, ExtensionTypes extensionTypes) {
+        this.extensionTypes = extensionTypes;
         this.arena = arena;
         this.ownsArena = ownsArena;
         this.notices = notices;

@@ -36,9 +36,14 @@ import java.util.UUID;
  * ±Infinity → Double), bytea → byte[], uuid → UUID, date → LocalDate, time → LocalTime, timestamp →
  * LocalDateTime, timestamptz → OffsetDateTime, one-dimensional arrays of these → the Java array of the
  * element's type (Boolean[], Short[], Integer[], Long[], Float[], Double[], BigDecimal[], String[], UUID[],
- * LocalDate[], LocalTime[], LocalDateTime[], OffsetDateTime[]), everything else (text, varchar, json,
- * interval, multidimensional arrays, ...) → its text form as String. The date/time infinities map to the
- * MIN/MAX constants of the Java types, BC years to years &lt;= 0.
+ * LocalDate[], LocalTime[], LocalDateTime[], OffsetDateTime[]), pgvector's vector and halfvec → float[]
+ * and sparsevec → {@link SparseVector}, everything else (text, varchar, json, interval, bit, multidimensional
+ * arrays, ...) → its text form as String. The date/time infinities map to the MIN/MAX constants of the Java
+ * types, BC years to years &lt;= 0.
+ *
+ * <p>pgvector's types come in binary once the session knows their OIDs in its database: from the start
+ * when the extension was there, otherwise after the statement that created it (outside a transaction block,
+ * else after the block). Until then they come as text, which the same getters parse.
  */
 public final class Row {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -338,8 +343,103 @@ public final class Row {
             case Oid.INT8 -> Long.toString(a.get(I64, addr));
             case Oid.FLOAT4 -> FloatText.of(a.get(F32, addr));
             case Oid.FLOAT8 -> FloatText.of(a.get(F64, addr));
-            default -> throw mismatch(col, "String");
+            default -> {
+                PgType t = r.extensionTypes.ofOid(r.types[col]);
+                if (t == PgType.VECTOR || t == PgType.HALFVEC) {
+                    yield vectorText(getFloatArray(col));
+                }
+                if (t == PgType.SPARSEVEC) {
+                    yield getSparseVector(col).toString();
+                }
+                throw mismatch(col, "String");
+            }
         };
+    }
+
+    /* pgvector's text form of a vector: each element as the shortest decimal that reads back the same */
+    private static String vectorText(float[] v) {
+        StringBuilder b = new StringBuilder(v.length * 8 + 2).append('[');
+        for (int i = 0; i < v.length; i++) {
+            if (i > 0) {
+                b.append(',');
+            }
+            b.append(FloatText.of(v[i]));
+        }
+        return b.append(']').toString();
+    }
+
+    /**
+     * The value of a pgvector {@code vector} or {@code halfvec} column (or a {@code sparsevec}, made dense, or
+     * a {@code real[]} or {@code double precision[]}) as a float[]; null for NULL. A vector arrives in binary
+     * and is read in place, without a text form in between.
+     *
+     * @throws PgException (42804) for a column of another type, or an array with a NULL element
+     */
+    public float[] getFloatArray(int col) {
+        if (!cell(col)) {
+            return null;
+        }
+        int type = r.types[col];
+        PgType t = r.extensionTypes.ofOid(type);
+        if (t == PgType.VECTOR || t == PgType.HALFVEC) {
+            if (fmt == BINARY) {
+                MemorySegment v = r.all.asSlice(addr, len);
+                return t == PgType.VECTOR ? VectorCodec.vector(v) : VectorCodec.halfvec(v);
+            }
+            return VectorCodec.parseVector(text());
+        }
+        if (t == PgType.SPARSEVEC) {
+            return getSparseVector(col).toArray();
+        }
+        if (fmt == TEXT && (type == Oid.FLOAT4_ARRAY || type == Oid.FLOAT8_ARRAY)) {
+            List<String> elems = ArrayText.parse(text());
+            if (elems != null) {
+                float[] f = new float[elems.size()];
+                for (int i = 0; i < f.length; i++) {
+                    if (elems.get(i) == null) {
+                        throw mismatch(col, "float[] (an element is NULL)");
+                    }
+                    f[i] = Float.parseFloat(elems.get(i));
+                }
+                return f;
+            }
+        }
+        // a vector of an extension this session has not looked up yet (created inside the current transaction)
+        if (fmt == TEXT && len > 0 && r.all.get(ValueLayout.JAVA_BYTE, addr) == '[') {
+            return VectorCodec.parseVector(text());
+        }
+        throw mismatch(col, "float[]");
+    }
+
+    /** The value as a float[]. */
+    public float[] getFloatArray(String column) {
+        return getFloatArray(r.columnIndex(column));
+    }
+
+    /**
+     * The value of a pgvector {@code sparsevec} column; null for NULL.
+     *
+     * @throws PgException (42804) for a column of another type
+     */
+    public SparseVector getSparseVector(int col) {
+        if (!cell(col)) {
+            return null;
+        }
+        if (r.extensionTypes.ofOid(r.types[col]) == PgType.SPARSEVEC && fmt == BINARY) {
+            return VectorCodec.sparsevec(r.all.asSlice(addr, len));
+        }
+        if (fmt == TEXT && len > 0 && r.all.get(ValueLayout.JAVA_BYTE, addr) == '{') {
+            String s = text();
+            if (s.contains("}/")) {
+                return VectorCodec.parseSparse(s);
+            }
+        }
+        throw mismatch(col, "SparseVector");
+    }
+
+    /** The value as a SparseVector. */
+    public SparseVector getSparseVector(String column) {
+        return getSparseVector(r.columnIndex(column));
     }
 
     /** The value as a String. */
@@ -548,6 +648,9 @@ public final class Row {
         }
         int type = r.types[col];
         PgType scalar = PgType.ofOid(type);
+        if (scalar == null) {
+            scalar = r.extensionTypes.ofOid(type);
+        }
         if (scalar != null) {
             return switch (scalar.getter) {
                 case BOOLEAN -> getBoolean(col);
@@ -564,6 +667,8 @@ public final class Row {
                 case LOCAL_DATE_TIME -> getLocalDateTime(col);
                 case OFFSET_DATE_TIME -> getOffsetDateTime(col);
                 case STRING -> getString(col);
+                case FLOAT_ARRAY -> getFloatArray(col);
+                case SPARSE_VECTOR -> getSparseVector(col);
             };
         }
         PgType element = PgType.ofArrayOid(type);

@@ -76,7 +76,10 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
      * (int8), Short (int2), Double (float8), Float (float4), BigDecimal (numeric), String (type inferred
      * by PostgreSQL), byte[] (bytea), Boolean, UUID, LocalDate (date), LocalTime (time), LocalDateTime
      * (timestamp), OffsetDateTime and Instant (timestamptz), arrays of these (including int[], long[],
-     * short[], double[], float[], boolean[]), and null. Other types throw {@link IllegalArgumentException}.
+     * short[], double[], float[], boolean[]), {@link SparseVector} (pgvector's sparsevec, in binary), and null.
+     * Other types throw {@link IllegalArgumentException}. A float[] is a real[] here ({@code $1::vector} makes
+     * it a pgvector vector); in a {@link PreparedStatement} it takes its parameter's type, and a vector
+     * parameter gets it in binary.
      *
      * @param sql    one SQL statement, with placeholders {@code $1}, {@code $2}, ...
      * @param params the parameter values
@@ -128,22 +131,20 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
         });
     }
 
-    long executePrepared(MemorySegment name, Object[] params) {
-        return turns().call(n -> n.executePrepared(name, params));
+    long executePrepared(PreparedStatement ps, Object[] params) {
+        return turns().call(n -> n.executePrepared(ps.nativeName(), params, ps.declaredTypes(n, params)));
     }
 
-    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params) {
-        return turns().call(n -> n.queryPrepared(resultArena, owns, name, params));
+    Result queryPrepared(Arena resultArena, boolean owns, PreparedStatement ps, Object[] params) {
+        return turns().call(n -> n.queryPrepared(resultArena, owns, ps.nativeName(), params,
+                ps.declaredTypes(n, params)));
     }
 
-    long executeBatch(String name, List<Object[]> sets) {
+    long executeBatch(PreparedStatement ps, List<Object[]> sets) {
         if (sets.isEmpty()) {
             return 0;
         }
-        int nparams = sets.get(0).length;
-        int nsets = sets.size();
-        Params.Encoded e = Params.encodeSets(sets, nparams);
-        return turns().call(n -> n.executeBatch(name, nsets, nparams, e));
+        return turns().call(n -> n.executeBatch(ps.name(), sets, ps.declaredTypes(n, sets.get(0))));
     }
 
     void deallocate(String name) {
@@ -175,7 +176,7 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
         Thread caller = Thread.currentThread();
         return turns().callOnOsThread(n -> {
             NativeSession.Raw r = n.cursorOpen(sql, params, fetchSize);
-            RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r), r.status() == NativeSession.SUSPENDED);
+            RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r, n), r.status() == NativeSession.SUSPENDED);
             if (r.status() == NativeSession.SUSPENDED) {
                 turns().setOpenCursor(c);
             }
@@ -183,8 +184,8 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
         });
     }
 
-    private static Result newBatch(NativeSession.Raw r) {
-        return new Result(r.ptr(), Arena.ofShared(), true, r.notices());
+    private static Result newBatch(NativeSession.Raw r, NativeSession n) {
+        return new Result(r.ptr(), Arena.ofShared(), true, r.notices(), n.extensionTypes());
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */
@@ -204,7 +205,7 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
             if (!more[0]) {
                 turns().setOpenCursor(null);
             }
-            return newBatch(r);
+            return newBatch(r, n);
         });
     }
 

@@ -34,6 +34,10 @@ class PgTypeTest {
     @Test
     void everyRowIsFoundByItsOidAndItsArrayOid() {
         for (PgType t : PgType.values()) {
+            if (t.isExtension()) {
+                assertThat(t.oid).as("%s: an extension's type has its database's OID", t).isZero();
+                continue;
+            }
             assertThat(PgType.ofOid(t.oid)).as("%s by OID", t).isSameAs(t);
             if (t.arrayOid != 0) {
                 assertThat(PgType.ofArrayOid(t.arrayOid)).as("%s by array OID", t).isSameAs(t);
@@ -99,10 +103,39 @@ class PgTypeTest {
             assertThatThrownBy(() -> sent(v)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("parameter $1 has the unsupported type " + v.getClass().getName() + ": pass Integer,"
                             + " Long, Short, Double, Float, BigDecimal, String, byte[], Boolean, UUID, LocalDate,"
-                            + " LocalTime, LocalDateTime, OffsetDateTime, Instant, arrays of these, or null");
+                            + " LocalTime, LocalDateTime, OffsetDateTime, Instant, SparseVector, arrays of these,"
+                            + " or null");
         }
         assertThatThrownBy(() -> sent("a\0b")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("NUL character");
+    }
+
+    @Test
+    void extensionTypesTakeTheirOidFromTheSessionAndTheirValuesInBinary() {
+        // as a session whose database has pgvector with these OIDs
+        Params.Types pgvector = new Params.Types() {
+            @Override
+            public int oidOf(PgType t) {
+                return t == PgType.SPARSEVEC ? 16_390 : 16_385;
+            }
+
+            @Override
+            public PgType ofOid(int oid) {
+                return oid == 16_385 ? PgType.VECTOR : oid == 16_388 ? PgType.HALFVEC : null;
+            }
+        };
+        SparseVector s = new SparseVector(3, new int[] {1}, new float[] {2f});
+        Params.Encoded e = Params.encode(new Object[] {s, new float[] {1f}, new float[] {1f}, new float[] {1f}},
+                pgvector, new int[] {0, 16_385, 16_388, 1021});
+        assertThat(e.types).containsExactly(16_390, 16_385, 16_388, 1021);
+        assertThat(e.formats).containsExactly(1, 1, 1, 0);
+        assertThat(e.values[0]).isEqualTo(VectorCodec.sparsevec(s));
+        assertThat(e.values[1]).isEqualTo(VectorCodec.vector(new float[] {1f}));
+        assertThat(e.values[2]).isEqualTo(VectorCodec.halfvec(new float[] {1f}));
+        assertThat(new String(e.values[3], 0, e.values[3].length - 1, StandardCharsets.UTF_8)).isEqualTo("{1.0}");
+        assertThat(sent(new float[] {1f, 2.5f})).as("without a declared type a float[] is a real[]")
+                .isEqualTo("1021 0 {1.0,2.5}");
+        assertThatThrownBy(() -> sent(s)).isInstanceOf(PgException.class).hasMessageContaining("sparsevec");
     }
 
     @Test

@@ -20,9 +20,14 @@ import java.util.Map;
  * through {@link WireClient} (psql's simple protocol); {@code jdbc} runs both sides through pgjdbc, pgembed's
  * on {@code jdbc:pgembed:} (see {@link JdbcClient} for what is compared there).
  *
+ * <p>The same comparison runs on pgvector's regression SQL ({@link Suite#PGVECTOR}: the test/sql files of the
+ * source the build compiled, with {@code CREATE EXTENSION vector} in the database of both sides, which run the
+ * same vector.so from the stage).
+ *
  * <p>System properties: {@code pgembed.tree.file} (the file naming the compiled PostgreSQL tree) or
  * {@code pgembed.tree}; {@code conformance.files} ("all" or a comma-separated list of test names);
- * {@code conformance.mode} ({@code api}, the default, or {@code jdbc}); {@code conformance.expected} (the
+ * {@code conformance.mode} ({@code api}, the default, or {@code jdbc}); {@code conformance.suite}
+ * ({@code regression}, the default, or {@code pgvector}); {@code conformance.expected} (the
  * expected-differences file); {@code conformance.work} (a scratch directory for the report).
  */
 public final class Conformance implements AutoCloseable {
@@ -65,6 +70,21 @@ public final class Conformance implements AutoCloseable {
     }
     static final String DATABASE = "regression";
 
+    /** Which SQL files run. */
+    public enum Suite {
+        /** PostgreSQL's regression suite, src/test/regress/sql in the order of parallel_schedule. */
+        REGRESSION(""),
+        /** pgvector's, <tree>/pgvector/test/sql in name order (as its Makefile runs them); names "pgvector/<test>". */
+        PGVECTOR("pgvector/");
+
+        /** What this suite's test names begin with (the keys of expected-differences.txt too). */
+        final String prefix;
+
+        Suite(String prefix) {
+            this.prefix = prefix;
+        }
+    }
+
     /** The files of the CI subset: quick to load, covering the core types and statements. */
     public static final List<String> CI_FILES = List.of("test_setup", "boolean", "char", "name", "varchar", "text",
             "int2", "int4", "int8", "float4", "float8", "numeric", "strings", "copy", "create_misc", "create_table",
@@ -72,6 +92,9 @@ public final class Conformance implements AutoCloseable {
 
     final Path tree;
     final Path regress;
+    private final Suite suite;
+    /** Where the suite's .sql files are. */
+    private final Path sqlDir;
     final Path work;
     final PrintStream log;
     private final Path shared;
@@ -130,13 +153,23 @@ public final class Conformance implements AutoCloseable {
 
     public Conformance(Path tree, Path work, Path expectedFile, PrintStream log, Mode mode)
             throws IOException, InterruptedException {
+        this(tree, work, expectedFile, log, mode, Suite.REGRESSION);
+    }
+
+    public Conformance(Path tree, Path work, Path expectedFile, PrintStream log, Mode mode, Suite suite)
+            throws IOException, InterruptedException {
         this.tree = tree;
         this.mode = mode;
+        this.suite = suite;
         if (mode == Mode.JDBC) {
             // pgjdbc closes its connection when DateStyle stops beginning with ISO
             session.put("DateStyle", "ISO, MDY");
         }
         this.regress = tree.resolve("src/src/test/regress");
+        this.sqlDir = suite == Suite.PGVECTOR ? tree.resolve("pgvector/test/sql") : regress.resolve("sql");
+        if (suite == Suite.PGVECTOR && !Files.isDirectory(sqlDir)) {
+            throw new IllegalStateException("pgvector is not in this build (no " + sqlDir + ")");
+        }
         this.work = work;
         this.log = log;
         this.expected = new ExpectedDifferences(expectedFile, mode);
@@ -147,7 +180,8 @@ public final class Conformance implements AutoCloseable {
         if (!Files.isRegularFile(so)) {
             throw new IllegalStateException("regress.so is missing: " + so + " (build postgres-build first)");
         }
-        Files.createDirectories(work);
+        // psql's \copy ... 'results/x' is relative to pg_regress's output directory, which has results/
+        Files.createDirectories(work.resolve("results"));
         // everything the server (user nobody) reads or writes lives under a world-readable temp directory
         shared = Files.createTempDirectory(Path.of("/tmp"), "pgembed-conformance-");
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopQuietly));
@@ -178,7 +212,9 @@ public final class Conformance implements AutoCloseable {
         server = StockServer.start(tree.resolve("stage"), shared.resolve("server"), SERVER);
         log.printf(Locale.ROOT, "conformance: stock server on 127.0.0.1:%d (%s), started in %.1f s%n", server.port,
                 server.data, (System.nanoTime() - t0) / 1e9);
-        sides = new Sides(mode, log, session, server.port, shared.resolve("pgembed-data"));
+        // pgvector's tests run where pg_regress --load-extension=vector would have created it
+        sides = new Sides(mode, log, session, server.port, shared.resolve("pgembed-data"),
+                suite == Suite.PGVECTOR ? List.of("CREATE EXTENSION vector") : List.of());
         Sides.Side embed = sides.embed;
         Sides.Side stock = sides.stock;
         for (Sides.Side s : List.of(embed, stock)) {
@@ -194,9 +230,16 @@ public final class Conformance implements AutoCloseable {
         stock.env.put("PG_LIBDIR", libServer.toString());
     }
 
-    /** The test names of parallel_schedule, flattened, in order. */
+    /** The test names of the suite in order: parallel_schedule's, flattened, or pgvector's sorted. */
     public List<String> schedule() throws IOException {
         List<String> names = new ArrayList<>();
+        if (suite == Suite.PGVECTOR) {
+            try (java.util.stream.Stream<Path> s = Files.list(sqlDir)) {
+                s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".sql")).sorted()
+                        .forEach(n -> names.add(suite.prefix + n.substring(0, n.length() - 4)));
+            }
+            return names;
+        }
         for (String l : Files.readAllLines(regress.resolve("parallel_schedule"))) {
             l = l.strip();
             if (l.startsWith("test:")) {
@@ -222,7 +265,8 @@ public final class Conformance implements AutoCloseable {
         if (selected != null) {
             for (String s : selected) {
                 if (!all.contains(s)) {
-                    throw new IllegalArgumentException("not in parallel_schedule: " + s);
+                    throw new IllegalArgumentException("not a test of the " + suite.name().toLowerCase(Locale.ROOT)
+                            + " suite: " + s);
                 }
             }
         }
@@ -260,7 +304,7 @@ public final class Conformance implements AutoCloseable {
         FileRun f = new FileRun(name, report, sides, expected, mode, work);
         String error = null;
         try {
-            byte[] raw = Files.readAllBytes(regress.resolve("sql").resolve(name + ".sql"));
+            byte[] raw = Files.readAllBytes(sqlDir.resolve(name.substring(suite.prefix.length()) + ".sql"));
             String text;
             try {
                 text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(raw)).toString();
@@ -349,10 +393,13 @@ public final class Conformance implements AutoCloseable {
         Path tree = treeFromProperties();
         String exp = System.getProperty("conformance.expected", "conformance/expected-differences.txt");
         Mode mode = modeFromProperty(System.getProperty("conformance.mode"));
-        Path work = Path.of(System.getProperty("conformance.work", "target/conformance"), mode.name().toLowerCase(Locale.ROOT));
+        String suiteName = System.getProperty("conformance.suite", "");
+        Suite suite = suiteName.isBlank() ? Suite.REGRESSION : Suite.valueOf(suiteName.strip().toUpperCase(Locale.ROOT));
+        Path work = Path.of(System.getProperty("conformance.work", "target/conformance"),
+                suite.prefix + mode.name().toLowerCase(Locale.ROOT));
         List<String> files = filesFromProperty(args.length > 0 ? args[0] : System.getProperty("conformance.files"), null);
         Summary s;
-        try (Conformance c = new Conformance(tree, work, Path.of(exp), System.out, mode)) {
+        try (Conformance c = new Conformance(tree, work, Path.of(exp), System.out, mode, suite)) {
             s = c.run(files);
         }
         System.exit(s.unexpected().isEmpty() && s.stale().isEmpty() ? 0 : 1);

@@ -61,9 +61,12 @@ final class Sides implements AutoCloseable {
         return t;
     });
 
-    /** Creates the regression database on both sides (pgembed's in embedData) and connects to it. */
-    Sides(Conformance.Mode mode, PrintStream log, Map<String, String> session, int port, Path embedData)
-            throws IOException {
+    /**
+     * Creates the regression database on both sides (pgembed's in embedData), runs the setup statements in it
+     * on both sides ({@code CREATE EXTENSION vector} for pgvector's suite) and connects to it.
+     */
+    Sides(Conformance.Mode mode, PrintStream log, Map<String, String> session, int port, Path embedData,
+          List<String> setup) throws IOException {
         this.mode = mode;
         this.log = log;
         this.session = session;
@@ -83,6 +86,17 @@ final class Sides implements AutoCloseable {
             }
         }
         db = embedBuilder(embedData).database(Conformance.DATABASE).open();
+        if (!setup.isEmpty()) {
+            try (WireClient c = connectServer(Conformance.DATABASE)) {
+                for (String sql : setup) {
+                    db.execute(sql);
+                    WireClient.Reply r = c.query(sql, null);
+                    if (!r.outcome().ok()) {
+                        throw new IllegalStateException("server: " + sql + ": " + r.outcome().brief());
+                    }
+                }
+            }
+        }
         if (mode == Conformance.Mode.API) {
             client = connectServer(Conformance.DATABASE);
         } else {

@@ -1,17 +1,21 @@
 package dev.pgembed.conformance;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Runs the CI subset of the regression suite through pgembed and the stock server, in both modes (the Java
  * API, and pgjdbc on jdbc:pgembed:), and fails on a difference that expected-differences.txt does not list
  * and on a listed difference of these files that did not occur. {@code -Dconformance.files.ci=all} (or a
- * list) selects other files.
+ * list) selects other files. pgvector's regression SQL, all of it, is compared the same way (the stock server
+ * runs the same vector.so from the stage); skipped only when the build left pgvector out.
  */
 class ConformanceTest {
     @Test
@@ -24,13 +28,30 @@ class ConformanceTest {
         run(Conformance.Mode.JDBC);
     }
 
+    @ParameterizedTest
+    @EnumSource(Conformance.Mode.class)
+    void pgvectorSqlMatchesStockServer(Conformance.Mode mode) throws Exception {
+        runPgvector(mode);
+    }
+
     private static void run(Conformance.Mode mode) throws Exception {
-        Path tree = Conformance.treeFromProperties();
         List<String> files = Conformance.filesFromProperty(System.getProperty("conformance.files"), Conformance.CI_FILES);
-        Path work = Path.of(System.getProperty("conformance.work", "target/conformance"), mode.name().toLowerCase());
+        run(mode, Conformance.Suite.REGRESSION, files);
+    }
+
+    private static void runPgvector(Conformance.Mode mode) throws Exception {
+        assumeTrue(VectorRegress.built(Conformance.treeFromProperties()), "pgvector is not in this build");
+        run(mode, Conformance.Suite.PGVECTOR, null);
+    }
+
+    private static void run(Conformance.Mode mode, Conformance.Suite suite, List<String> files) throws Exception {
+        Path tree = Conformance.treeFromProperties();
+        Path work = Path.of(System.getProperty("conformance.work", "target/conformance"),
+                suite.prefix + mode.name().toLowerCase());
         Conformance.Summary s;
         try (Conformance c = new Conformance(tree, work,
-                Path.of(System.getProperty("conformance.expected", "expected-differences.txt")), System.out, mode)) {
+                Path.of(System.getProperty("conformance.expected", "expected-differences.txt")), System.out, mode,
+                suite)) {
             s = c.run(files);
         }
         assertThat(s.compared()).as("statements compared").isGreaterThan(0);

@@ -51,6 +51,15 @@ class ExamplesTest {
     }
 
     @Test
+    void vectorSearch() {
+        // a small data set: the example's own default is 100 000 rows of 384 dimensions
+        String out = run(() -> VectorSearch.main(new String[] {"2000", "32", "20"}));
+        assertThat(out).contains("Stored 2,000 random 32-dimension embeddings", "Index Scan using items_embedding_idx");
+        double recall = Double.parseDouble(out.replaceAll("(?s).*ef_search 200: .*recall@10 ([0-9.]+).*", "$1"));
+        assertThat(recall).isGreaterThan(0.9);
+    }
+
+    @Test
     void transactions() {
         assertThat(run(() -> Transactions.main(new String[0])))
                 .contains("Transfer refused").contains("Inner part rolled back").contains("carol  20");

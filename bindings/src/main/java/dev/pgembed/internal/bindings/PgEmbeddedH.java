@@ -706,6 +706,66 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_set_binary_types {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_set_binary_types");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_set_binary_types(pgembed_engine *engine, int count, const uint32_t *types)
+     * }
+     */
+    public static FunctionDescriptor pgembed_set_binary_types$descriptor() {
+        return pgembed_set_binary_types.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_set_binary_types(pgembed_engine *engine, int count, const uint32_t *types)
+     * }
+     */
+    public static MethodHandle pgembed_set_binary_types$handle() {
+        return pgembed_set_binary_types.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_set_binary_types(pgembed_engine *engine, int count, const uint32_t *types)
+     * }
+     */
+    public static MemorySegment pgembed_set_binary_types$address() {
+        return pgembed_set_binary_types.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_set_binary_types(pgembed_engine *engine, int count, const uint32_t *types)
+     * }
+     */
+    public static int pgembed_set_binary_types(MemorySegment engine, int count, MemorySegment types) {
+        var mh$ = pgembed_set_binary_types.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_set_binary_types", engine, count, types);
+            }
+            return (int)mh$.invokeExact(engine, count, types);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_cancel {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             PgEmbeddedH.C_POINTER
