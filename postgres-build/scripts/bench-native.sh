@@ -6,7 +6,7 @@ module=$(cd "$(dirname "$0")/.." && pwd)
 lib="$module/target/classes/linux-$(uname -m)/lib"
 out="$module/target/native/bench"
 mkdir -p "$out"
-cc -O2 -o "$out/pgembed_bench" "$module/src/test/bench/pgembed_bench.c" -I"$module/src/main/c" \
+cc -O2 -o "$out/pgembed_bench" "$module"/src/test/bench/*.c -I"$module/src/main/c" \
 	-L"$lib" -lpgembed -lpthread -Wl,-rpath,"$lib"
 scratch=$(mktemp -d /tmp/pgembed-bench.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT

@@ -44,6 +44,7 @@ mkdir -p "$obj"
 # our objects see PostgreSQL's headers as its own objects did (EXEC_BACKEND changes declarations)
 pg_defines=$("$stage/bin/pg_config" --cppflags | tr ' ' '\n' | grep '^-D' | tr '\n' ' ')
 CFLAGS_PG="-O2 -fPIC -g1 -Wall -Wmissing-prototypes -Wpointer-arith -fvisibility=default -I$csrc -I$src/src/include -D_GNU_SOURCE $pg_defines"
+CFLAGS_PG="$CFLAGS_PG -fno-semantic-interposition"
 headers_newest=$(stat -c %Y "$csrc"/*.h | sort -n | tail -1)
 # other flags or another PostgreSQL tree: every object is stale
 if [[ "$(cat "$obj/cflags" 2>/dev/null)" != "$CFLAGS_PG" ]]; then
@@ -78,16 +79,24 @@ fi
 wraps=$(nm --defined-only "$obj"/*.o | awk '$2 == "T" && $3 ~ /^__wrap_./ { print substr($3, 8) }' | sort -u)
 [[ -n $wraps ]] || { echo "[pgembed] no __wrap_ routine defined in $obj" >&2; exit 1; }
 wrapflags=$(printf -- '-Wl,--wrap=%s ' $wraps)
+# Calls to functions the library defines bind to the library itself, not through a PLT stub:
+# every copy (the front, each engine in its namespace) resolved them to itself anyway, and
+# nothing outside interposes PostgreSQL's functions (modules call into their engine's copy;
+# the --wrap targets are the C library's). Data keeps its default binding.
+bindflags="-Wl,-Bsymbolic-functions"
+linkflags="$wrapflags $bindflags"
 need_link=0
 [[ -f $lib ]] || need_link=1
+[[ "$(cat "$work/link.flags" 2>/dev/null)" == "$linkflags" ]] || need_link=1
 for o in "$obj"/*.o "$objlist"; do [[ $o -nt $lib ]] && need_link=1; done
 if [[ $need_link -eq 1 ]]; then
 	gcc -shared -o "$lib.tmp" $(cat "$objlist") "$work/main.o" \
 		"$src/src/timezone/localtime.o" "$src/src/timezone/pgtz.o" "$src/src/timezone/strftime.o" \
 		"$obj"/*.o \
 		-Wl,--whole-archive "$src/src/common/libpgcommon_srv.a" "$src/src/port/libpgport_srv.a" -Wl,--no-whole-archive \
-		$wrapflags -Wl,--no-undefined -Wl,-soname,libpgembed.so -Wl,-z,noexecstack -lm -ldl -lpthread
+		$linkflags -Wl,--no-undefined -Wl,-soname,libpgembed.so -Wl,-z,noexecstack -lm -ldl -lpthread
 	mv "$lib.tmp" "$lib"
+	echo "$linkflags" > "$work/link.flags"
 	log "linked $(du -h "$lib" | cut -f1) libpgembed.so"
 fi
 

@@ -43,6 +43,11 @@ step "configure"
 	CFLAGS="-O2 -fPIC -g1" CPPFLAGS="-DWAIT_USE_SELF_PIPE -DEXEC_BACKEND" >"$tree/configure.log" 2>&1 \
 	|| { tail -30 "$tree/configure.log" >&2; exit 1; }
 
+# Calls between PostgreSQL's own functions need not be interposable: libpgembed.so binds them
+# to itself (-Bsymbolic-functions in build-native.sh), so the compiler may call them directly
+# and inline them. Make appends COPT to CFLAGS (Makefile.global).
+export COPT="-fno-semantic-interposition"
+
 jobs=$(nproc)
 step "compiling the server and tools (make -j$jobs)"
 make -j"$jobs" -s >"$tree/make.log" 2>&1 || { tail -40 "$tree/make.log" >&2; exit 1; }

@@ -44,13 +44,20 @@ PGEMBED_TEST_PG_STAGE="$scratch/pg-stage" PGEMBED_TEST_MODULE="$work/test/pgembe
 # start-up and shutdown included) must show no madvise/mmap/munmap/brk per query and
 # no descriptor probe at start-up
 if command -v strace >/dev/null 2>&1; then
-	cc -O2 -o "$work/test/pgembed_bench" "$module/src/test/bench/pgembed_bench.c" -I"$module/src/main/c" \
+	cc -O2 -o "$work/test/pgembed_bench" "$module"/src/test/bench/*.c -I"$module/src/main/c" \
 		-L"$lib" -lpgembed -lpthread -Wl,-rpath,"$lib"
 	strace -f -c -o "$scratch/strace.txt" "$work/test/pgembed_bench" "$scratch/strace-db" select1 >/dev/null 2>&1
 	awk '$NF ~ /^(madvise|mmap|munmap|brk|dup|dup2|dup3)$/ { calls = ($4 ~ /^[0-9]+$/) ? $4 : $5; print $NF, calls;
 		if (calls + 0 > 1000) bad = 1 } END { exit bad }' "$scratch/strace.txt" \
 		&& echo "syscall check: passed (counts above, over 100 000 queries)" \
 		|| { echo "syscall check: FAILED"; cat "$scratch/strace.txt"; exit 1; }
+	# a durable creation reaches the disk with one syncfs, not with an fsync per file
+	strace -f -c -e trace=syncfs,fsync,fdatasync -o "$scratch/strace-create.txt" \
+		"$work/test/pgembed_bench" "$scratch/strace-create-db" create >/dev/null 2>&1
+	awk '$NF ~ /^(syncfs|fsync|fdatasync)$/ { calls = ($4 ~ /^[0-9]+$/) ? $4 : $5; print $NF, calls; n[$NF] = calls }
+		END { exit !(n["syncfs"] == 1 && n["fsync"] + n["fdatasync"] <= 2) }' "$scratch/strace-create.txt" \
+		&& echo "flush check: passed (a durable creation: one syncfs)" \
+		|| { echo "flush check: FAILED"; cat "$scratch/strace-create.txt"; exit 1; }
 else
 	echo "syscall check: skipped (strace not installed)"
 fi

@@ -270,8 +270,23 @@ WRAP_PATH_CALL(int, mkdir, (const char *path, mode_t mode), (path, mode),
 			   mkdirat(engine_datadir_fd, path, mode))
 WRAP_PATH_CALL(int, rmdir, (const char *path), (path),
 			   unlinkat(engine_datadir_fd, path, AT_REMOVEDIR))
-WRAP_PATH_CALL(int, unlink, (const char *path), (path),
-			   unlinkat(engine_datadir_fd, path, 0))
+
+extern int	__real_unlink(const char *path);
+extern int	__wrap_unlink(const char *path);
+int
+__wrap_unlink(const char *path)
+{
+	/*
+	 * StartupXLOG's removal of the relation cache init files, after a clean
+	 * stop
+	 */
+	if (engine_self != NULL && engine_relcache_keeps(path))
+		return 0;
+	if (!relative(path))
+		return __real_unlink(path);
+	return unlinkat(engine_datadir_fd, path, 0);
+}
+
 WRAP_PATH_CALL(ssize_t, readlink, (const char *path, char *buf, size_t size), (path, buf, size),
 			   readlinkat(engine_datadir_fd, path, buf, size))
 WRAP_PATH_CALL(int, chmod, (const char *path, mode_t mode), (path, mode),

@@ -11,7 +11,8 @@
  *	- fork_process() asks the front to start the child in a new engine
  *	  (engine_child.c), which reads the BackendParameters file that
  *	  internal_forkexec wrote, as a fork+exec'd child would; the kind comes
- *	  from postmaster_child_launch(), the file's name from its fopen();
+ *	  from postmaster_child_launch(), the file's name from its fopen(); the
+ *	  background and WAL writers may be phantoms, which need no namespace;
  *	- waitpid() reaps the children that ended, from the front's queue;
  *	- the unix_socket_directories entry PGEMBED_INPROC_LISTENER is the
  *	  in-process listener: an eventfd of the front in the postmaster's
@@ -35,7 +36,7 @@
  *		engine_postmaster_fopened - notes the parameter file of the next child
  *		engine_postmaster_closed - an in-process connection it started no backend for
  *		__wrap_postmaster_child_launch - notes the kind of child being started
- *		__wrap_fork_process		- starts it through the front
+ *		__wrap_fork_process		- starts it through the front, or a phantom
  *		__wrap_waitpid			- reaps children that ended
  *		__wrap_ListenServerPort	- the in-process listener
  *		__wrap_accept			- an in-process connection
@@ -49,30 +50,33 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "libpq/libpq.h"
 #include "libpq/pqcomm.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "postmaster/fork_process.h"
 #include "postmaster/postmaster.h"
 #include "storage/fd.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/pidfile.h"
 
 #include "pgembed_engine.h"
 
 /*
- * What the postmaster of a cluster needs to be told, whatever the settings:
- * the in-process listener and no TCP, no process pgembed does not provide
- * (I/O workers, the logical replication launcher, autovacuum: stage C), and
- * no ps display or huge pages, which would act on the host process.
+ * What the postmaster of a cluster is told before the caller's settings
+ * (which may override these): the in-process listener and no TCP, no process
+ * pgembed does not provide yet (I/O workers, the logical replication
+ * launcher), one autovacuum worker at a time (each process takes one of the
+ * few namespaces while it runs), and no ps display or huge pages, which
+ * would act on the host process.
  */
 static const char *const postmaster_defaults[] = {
 	"listen_addresses=",
 	"unix_socket_directories=" PGEMBED_INPROC_LISTENER,
 	"io_method=sync",
-	"autovacuum=off",
-	"max_worker_processes=0",
-	"max_parallel_workers=0",
-	"max_parallel_workers_per_gather=0",
+	"autovacuum_max_workers=1",
 	"max_logical_replication_workers=0",
 	"max_wal_senders=0",
 	"max_connections=20",
@@ -92,6 +96,12 @@ pgembed__postmaster_main(pgembed_engine *e)
 
 	engine_process_begin(e);
 	engine_process_environment(e);
+
+	/*
+	 * a backend of the cluster may need template0's or template1's files
+	 * (engine_templates.c)
+	 */
+	engine_templates_ensure();
 	argv = palloc(sizeof(char *) * (3 + 2 * n + 1));
 	argv[argc++] = "postgres";
 	argv[argc++] = "-D";
@@ -121,6 +131,8 @@ static struct
 	BackendType type;
 	int			client_fd;
 	char		params[MAXPGPATH];
+	bool		parallel;		/* a parallel worker, of this key */
+	pgembed_worker_key worker;
 }			launching = {B_INVALID, -1, ""};
 
 /* a descriptor accept() handed out for the in-process listener */
@@ -173,10 +185,54 @@ __wrap_postmaster_child_launch(BackendType child_type, int child_slot, void *sta
 	launching.type = child_type;
 	launching.client_fd = client_sock ? client_sock->sock : -1;
 	launching.params[0] = '\0';
+	launching.parallel = false;
+	if (child_type == B_BG_WORKER && startup_data != NULL && startup_data_len >= sizeof(BackgroundWorker))
+	{
+		const BackgroundWorker *w = startup_data;
+
+		/*
+		 * the fields by which its leader reserved its namespace
+		 * (engine_workers.c)
+		 */
+		if (w->bgw_flags & BGWORKER_CLASS_PARALLEL)
+		{
+			launching.parallel = true;
+			launching.worker.leader = w->bgw_notify_pid;
+			launching.worker.segment = DatumGetUInt32(w->bgw_main_arg);
+			memcpy(&launching.worker.number, w->bgw_extra, sizeof(int32));
+		}
+	}
 	pid = __real_postmaster_child_launch(child_type, child_slot, startup_data, startup_data_len, client_sock);
 	launching.type = B_INVALID;
 	launching.client_fd = -1;
 	return pid;
+}
+
+/*
+ * Is the background or WAL writer to run as a process of its own, or as a
+ * phantom?  Each process takes a namespace of the few the host has, and
+ * backends write their own buffers and WAL without them; but under
+ * synchronous_commit=off only the WAL writer flushes WAL on a timer, so it
+ * runs then.  The settings pgembed.walwriter (on, off, auto: the default)
+ * and pgembed.bgwriter (on, off: the default) decide otherwise; they are
+ * read when the postmaster starts the process.
+ */
+static bool
+writer_wanted(BackendType type)
+{
+	const char *name = type == B_WAL_WRITER ? "pgembed.walwriter" : "pgembed.bgwriter";
+	const char *value = GetConfigOption(name, true, false);
+	bool		on;
+
+	if (value == NULL || value[0] == '\0' || pg_strcasecmp(value, "auto") == 0)
+		return type == B_WAL_WRITER && synchronous_commit == SYNCHRONOUS_COMMIT_OFF;
+	if (parse_bool(value, &on))
+		return on;
+	ereport(WARNING,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for parameter \"%s\": \"%s\"", name, value),
+			 errhint("Valid values are \"on\", \"off\" and \"auto\".")));
+	return type == B_WAL_WRITER && synchronous_commit == SYNCHRONOUS_COMMIT_OFF;
 }
 
 /*
@@ -211,7 +267,8 @@ __wrap_fork_process(void)
 		pm->death_watch_fd = postmaster_alive_fds[POSTMASTER_FD_WATCH];
 		engine_untrack_fd(pm->death_watch_fd);
 	}
-	if (launching.type == B_BG_WRITER || launching.type == B_WAL_WRITER)
+	if ((launching.type == B_BG_WRITER || launching.type == B_WAL_WRITER) &&
+		!writer_wanted(launching.type))
 		mode = PGEMBED_CHILD_PHANTOM;
 	else if (launching.client_fd >= 0 && is_inproc_fd(launching.client_fd))
 		mode = PGEMBED_CHILD_COROUTINE;
@@ -223,7 +280,8 @@ __wrap_fork_process(void)
 	}
 	else
 		mode = PGEMBED_CHILD_THREAD;
-	pid = pm->spawn(pm, PostmasterChildName(launching.type), mode, launching.params, launching.client_fd);
+	pid = pm->spawn(pm, PostmasterChildName(launching.type), mode, launching.params, launching.client_fd,
+					launching.parallel ? &launching.worker : NULL);
 	/* a phantom reads no parameters, and a child that never started cannot */
 	if (mode == PGEMBED_CHILD_PHANTOM || pid < 0)
 		(void) unlink(launching.params);

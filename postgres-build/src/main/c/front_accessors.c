@@ -21,7 +21,8 @@
  *
  * the result as a whole:
  *		pgembed_result_status, _error, _command_tag, _rows_affected,
- *		pgembed_result_transaction_status, _notice_count, _notice
+ *		pgembed_result_transaction_status, _notice_count, _notice, _failed_set
+ *		pgembed_result_header_of	- all of the above and the columns, in one call
  *
  * its columns and parameters:
  *		pgembed_result_nfields, _field_name, _field_index, _field_type,
@@ -68,6 +69,31 @@ int64_t
 pgembed_result_rows_affected(const pgembed_result *r)
 {
 	return r ? r->rows_affected : -1;
+}
+
+int
+pgembed_result_header_of(const pgembed_result *r, pgembed_result_header *h)
+{
+	if (r == NULL || h == NULL)
+		return -1;
+	h->status = r->status;
+	h->tx_status = r->tx_status;
+	h->nfields = r->nfields;
+	h->nnotices = r->nnotices;
+	h->ntuples = r->ntuples;
+	h->rows_affected = r->rows_affected;
+	h->failed_set = r->failed_set;
+	h->command_tag = r->command_tag;
+	h->fields = r->fields;
+	h->cells = r->cells;
+	h->error = r->has_error ? &r->error : NULL;
+	return 0;
+}
+
+int64_t
+pgembed_result_failed_set(const pgembed_result *r)
+{
+	return r ? r->failed_set : -1;
 }
 
 char

@@ -90,11 +90,13 @@ front_enter(pgembed_engine *e, int allowed_mode)
 		if (allowed_mode == FRONT_MODE_IDLE)
 			refusal = front_result_error(PGEMBED_MISUSE, "55000",
 										 "%s is in progress on this engine; finish it first", names[mode]);
+
 		else
 			refusal = front_result_error(PGEMBED_MISUSE, "55000", "no %s is in progress on this engine",
 										 names[allowed_mode] + 2);
+
 		if (refusal)
-			refusal->tx_status = tx;
+			refusal   ->tx_status = tx;
 		return refusal;
 	}
 	e->scratch.len = 0;

@@ -8,13 +8,16 @@
  * Each fork_process() of the postmaster comes here as a spawn, and the
  * child becomes a new engine in a namespace of its own that runs
  * SubPostmasterMain (engine_child.c):
- *	- the checkpointer and the startup process on threads of their own;
+ *	- the background processes (checkpointer, startup process, autovacuum
+ *	  launcher and workers, WAL writer under synchronous_commit=off) on
+ *	  threads of their own, each running the process's own main loop;
  *	- a client backend as a coroutine, run by the thread that called
  *	  pgembed_connect() and then by every thread that calls the API on it,
  *	  exactly as a single-backend engine is;
- *	- the background writer and the WAL writer as phantoms: a virtual pid
- *	  with nothing behind it, which ends when it is told to.  Backends write
- *	  their own buffers and WAL meanwhile.
+ *	- the background writer, and the WAL writer of a durable cluster, as
+ *	  phantoms unless asked for (engine_postmaster.c): a virtual pid with
+ *	  nothing behind it, which ends when it is told to.  Backends write their
+ *	  own buffers and WAL meanwhile.
  * A process that ends is released first and only then reported to the
  * postmaster, so that a restarting postmaster never races a half-gone child.
  *
@@ -57,7 +60,8 @@
 typedef Elf64_Phdr program_header;
 
 /* routines only used in this file */
-static int	cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params, int client_fd);
+static int	cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params, int client_fd,
+						  const pgembed_worker_key *worker);
 static int	cluster_reap(pgembed_engine *pm, int pid, int *status, int options);
 static int	cluster_accept(pgembed_engine *pm);
 static void cluster_status(pgembed_engine *pm, const char *status);
@@ -88,6 +92,8 @@ front_cluster_process_new(pgembed_cluster *c, int mode)
 	e->accept_inproc = cluster_accept;
 	e->pm_status = cluster_status;
 	e->release_inproc = cluster_release_inproc;
+	e->reserve_worker = front_cluster_reserve_worker;
+	e->release_workers = front_cluster_release_workers;
 
 	/* its log goes out at once: it returns to no caller that would flush it */
 	if (mode != PGEMBED_CHILD_COROUTINE)
@@ -217,18 +223,21 @@ front_cluster_start_thread(pgembed_engine *e, pthread_t *thread, const char *nam
 
 /*
  * The postmaster's fork_process(), on the postmaster's thread: start a child
- * of kind (its --forkchild name) that reads its parameters from params.
+ * of kind (its --forkchild name) that reads its parameters from params; a
+ * parallel worker (worker not NULL) in the engine reserved for it, if any.
  * Returns the child's virtual pid, or -1 (the postmaster handles a failed
  * fork: it logs it, and tells a client on its socket).
  */
 static int
-cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params, int client_fd)
+cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params, int client_fd,
+			  const pgembed_worker_key *worker)
 {
 	pgembed_cluster *c = pm->cluster;
 	pending_connect *pc = NULL;
 	pgembed_engine *e;
 	char		why[512] = "";
 	bool		budget_spent = false;
+	bool		reserved = false;
 	int32_t		vpid = -1;
 
 	if (mode == PGEMBED_CHILD_PHANTOM)
@@ -255,19 +264,22 @@ cluster_spawn(pgembed_engine *pm, const char *kind, int mode, const char *params
 			return -1;
 		e = pc->engine;
 	}
+	else if (worker != NULL && (e = front_cluster_take_reservation(c, worker)) != NULL)
+		reserved = true;		/* slot, namespace and copy are there */
 	else if ((e = front_cluster_process_new(c, mode)) == NULL)
 		return -1;
 
 	snprintf(e->child_kind, sizeof(e->child_kind), "%s", kind);
 	snprintf(e->child_params, sizeof(e->child_params), "%s", params);
-	e->slot = front_claim_slot(e);
+	if (!reserved)
+		e->slot = front_claim_slot(e);
 	if (e->slot < 0)
 	{
 		budget_spent = true;
 		snprintf(why, sizeof(why), "no namespace is left: all %d of the process's hold engines or processes of clusters",
 				 MAX_ENGINES);
 	}
-	else if (front_cluster_process_load(e, "pgembed__child_main", why, sizeof(why), &budget_spent))
+	else if (reserved || front_cluster_process_load(e, "pgembed__child_main", why, sizeof(why), &budget_spent))
 	{
 		pthread_mutex_lock(&c->lock);
 		vpid = front_cluster_register_process(c, e);
@@ -438,6 +450,10 @@ process_ended(pgembed_engine *e)
 	sigemptyset(&rt);
 	sigaddset(&rt, PGEMBED_TIMER_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &rt, NULL);
+
+	/* namespaces it held for parallel workers that never started */
+	if (e->reserved_workers > 0)
+		front_cluster_release_workers(e, NULL);
 
 	pthread_mutex_lock(&c->lock);
 	if ((p = front_cluster_find_process(c, vpid)) != NULL)

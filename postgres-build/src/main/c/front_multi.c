@@ -10,7 +10,8 @@
  * in-process listener and runs the backend the postmaster starts for it
  * (front_children.c) through its start-up on the calling thread.
  * pgembed_cluster_close() asks the postmaster for a fast shutdown and waits
- * for its end.  front_processes.c keeps the processes' table and signals.
+ * for its end; pgembed_cluster_stop() may ask for an immediate one instead.
+ * front_processes.c keeps the processes' table and signals.
  *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/front_multi.c
@@ -24,6 +25,7 @@
  *		pgembed_cluster_open	- start the postmaster; wait until it accepts connections
  *		pgembed_connect			- a new backend of the cluster, as an engine
  *		pgembed_cluster_close	- fast shutdown, then free the cluster
+ *		pgembed_cluster_stop	- fast or immediate shutdown, then free the cluster
  *		pgembed_cluster_set_log_callback - where the cluster's server log goes
  *------------------------
  */
@@ -407,7 +409,7 @@ pgembed_connect(pgembed_cluster *c, const char *dbname, const char *user, int ns
 }
 
 int
-pgembed_cluster_close(pgembed_cluster *c, pgembed_error **error)
+pgembed_cluster_stop(pgembed_cluster *c, pgembed_stop_mode mode, pgembed_error **error)
 {
 	int			rc = 0;
 
@@ -415,14 +417,21 @@ pgembed_cluster_close(pgembed_cluster *c, pgembed_error **error)
 		*error = NULL;
 	if (c == NULL)
 		return 0;
+	if (mode != PGEMBED_STOP_FAST && mode != PGEMBED_STOP_IMMEDIATE)
+	{
+		if (error)
+			*error = front_make_error("22023", "ERROR", "invalid stop mode %d", (int) mode);
+		return -1;
+	}
 
 	/*
-	 * a fast shutdown: backends are terminated, the checkpointer writes the
-	 * shutdown checkpoint
+	 * The postmaster's own shutdown modes (pg_ctl stop -m fast / immediate):
+	 * SIGINT terminates the backends and has the checkpointer write the
+	 * shutdown checkpoint; SIGQUIT makes every process quit at once.
 	 */
 	pthread_mutex_lock(&c->lock);
 	if (!c->postmaster_ended)
-		front_cluster_post_signal(c, c->postmaster, SIGINT);
+		front_cluster_post_signal(c, c->postmaster, mode == PGEMBED_STOP_IMMEDIATE ? SIGQUIT : SIGINT);
 	while (!c->postmaster_ended)
 		pthread_cond_wait(&c->changed, &c->lock);
 	pthread_mutex_unlock(&c->lock);
@@ -437,6 +446,12 @@ pgembed_cluster_close(pgembed_cluster *c, pgembed_error **error)
 	front_engine_free(c->postmaster);
 	cluster_free(c);
 	return rc;
+}
+
+int
+pgembed_cluster_close(pgembed_cluster *c, pgembed_error **error)
+{
+	return pgembed_cluster_stop(c, PGEMBED_STOP_FAST, error);
 }
 
 void

@@ -250,6 +250,9 @@ front_lock_data_directory(pgembed_engine *e, pgembed_error **error)
 	snprintf(path, sizeof(path), "%s/" CREATING_MARKER, e->datadir);
 	unlink(path);				/* left by a creation killed after it was
 								 * complete */
+	if (front_flush_if_unflushed(e->datadir) != 0)
+		OPEN_FAIL("58030", "FATAL", "could not flush the new cluster in \"%s\": %s", e->datadir,
+				  strerror(errno));
 	return true;
 }
 

@@ -91,7 +91,9 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 
 	e->raw_framing = true;
 	e->out_yield_at = PROTOCOL_OUT_CHUNK;
-	front_run_with_input(e, &input, in_length > 0 ? 1 : 0);
+	/* a batch of one INSERT runs on the direct path when it can */
+	if (in_length == 0 || !front_protocol_batch(e, in, in_length))
+		front_run_with_input(e, &input, in_length > 0 ? 1 : 0);
 	e->raw_framing = false;
 	e->out_yield_at = 0;
 	take_raw_output(e, out, out_length);

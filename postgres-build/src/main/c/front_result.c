@@ -133,6 +133,7 @@ result_new(pgembed_status status)
 		return NULL;
 	r->status = status;
 	r->rows_affected = -1;
+	r->failed_set = -1;
 	r->tx_status = PGEMBED_TX_IDLE;
 	r->command_tag = empty;
 	return r;
@@ -218,6 +219,7 @@ typedef struct
 	bool		error_seen;
 	int			nnotices;
 	int64_t		batch_rows;
+	int64_t		completed;		/* statements that ended before the error */
 } message_scan;
 
 /*
@@ -287,6 +289,7 @@ scan_message(pgembed_result *r, message_scan *s, const char *m)
 			if (s->error_seen)
 				break;
 			end_of_statement(r, s, m);
+			s->completed++;
 			break;
 		case 'I':
 			if (s->error_seen)
@@ -353,6 +356,12 @@ settle_result(pgembed_result *r, message_scan *s, bool batch)
 	}
 	if (batch && !s->error_seen)
 		r->rows_affected = s->batch_rows;
+	if (batch && s->error_seen)
+	{
+		/* each set ends with its CommandComplete; none of them stays */
+		r->failed_set = s->completed;
+		r->rows_affected = -1;
+	}
 	if (s->result_rowdesc != NULL)
 		parse_row_description(r, MSG_PAYLOAD(s->result_rowdesc));
 

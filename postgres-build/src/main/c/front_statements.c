@@ -14,6 +14,13 @@
  * executing it takes one run.  pgembed_exec has text results and no such
  * step.
  *
+ * A prepared statement runs on the direct path when it can (engine_direct.c):
+ * the request goes to the engine as a struct, beside a Flush and a Sync
+ * message instead of Bind, Describe and Execute; the engine answers with the
+ * same messages as a portal would.  A statement the engine leaves to the
+ * protocol (a utility statement) is marked, and takes the protocol from then
+ * on.
+ *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/front_statements.c
  *
@@ -44,6 +51,7 @@
  */
 #include "pgembed_front.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +59,13 @@
 
 /* routines only used in this file */
 struct pgembed_stmt_formats;
+static pgembed_result *exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch,
+								   const char *rowdesc, size_t rowdesc_len);
+static char *auto_rowdesc(pgembed_engine *e, const pgembed_result *desc,
+						  size_t *len);
+static bool direct_refused(pgembed_engine *e, const char *name);
+static void direct_refuse(pgembed_engine *e, const char *name);
+static void direct_unrefuse(pgembed_engine *e, const char *name);
 static void formats_forget(pgembed_engine *e, const char *name);
 static void formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc);
 static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
@@ -169,6 +184,7 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 	{
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 		formats_forget(e, name);
+		direct_unrefuse(e, name);
 		if (r != NULL && r->status != PGEMBED_ERROR && r->status != PGEMBED_FATAL && name[0] != '\0')
 		{
 			/* the same description, once more, for the cache */
@@ -215,6 +231,10 @@ typedef struct pgembed_stmt_formats
 	struct pgembed_stmt_formats *next;
 	char	   *name;
 	pgembed_result *desc;		/* the description (fields) */
+	char	   *rowdesc;		/* the RowDescription (or NoData) an execution
+								 * with these formats has, as the engine
+								 * frames it; NULL when none was made */
+	size_t		rowdesc_len;
 } stmt_formats;
 
 static stmt_formats **
@@ -238,6 +258,7 @@ formats_forget(pgembed_engine *e, const char *name)
 
 		*p = f->next;
 		free(f->name);
+		free(f->rowdesc);
 		pgembed_result_free(f->desc);
 		free(f);
 	}
@@ -248,6 +269,7 @@ front_formats_forget_all(pgembed_engine *e)
 {
 	while (e->stmt_formats !=NULL)
 		formats_forget(e, e->stmt_formats->name);
+	direct_unrefuse(e, NULL);
 }
 
 static void
@@ -264,8 +286,54 @@ formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
 		return;
 	}
 	f->desc = desc;
+	f->rowdesc = auto_rowdesc(e, desc, &f->rowdesc_len);
 	f->next = e->stmt_formats;
 	e->stmt_formats = f;
+}
+
+/*
+ * The description a portal of the statement has under PGEMBED_FORMAT_AUTO:
+ * the statement's RowDescription with each column's format code set as Bind
+ * asked for it, or its NoData, with the engine's trailing NUL.  The direct
+ * path puts it ahead of the rows instead of having the backend build it
+ * again for every execution.  NULL when the description has neither.
+ */
+static char *
+auto_rowdesc(pgembed_engine *e, const pgembed_result *desc, size_t *len)
+{
+	for (const char *m = desc->buf; m < desc->buf + desc->buflen; m = MSG_NEXT(m))
+	{
+		char	   *copy;
+		char	   *p;
+		int			n;
+
+		if (MSG_TYPE(m) != 'T' && MSG_TYPE(m) != 'n')
+			continue;
+		*len = MSG_PAYLOAD_LEN(m) + 6;
+		copy = malloc(*len);
+		if (copy == NULL)
+			return NULL;
+		memcpy(copy, m, *len);
+		if (MSG_TYPE(m) == 'n')
+			return copy;
+		p = copy + 5;
+		n = rd16(p);
+		p += 2;
+		for (int i = 0; i < n; i++)
+		{
+			uint16_t	format;
+			uint32_t	type;
+
+			p += strlen(p) + 1 + 4 + 2; /* name, table OID, column number */
+			type = rd32(p);
+			p += 4 + 2 + 4;		/* type OID, length, typmod */
+			format = htons(front_is_binary_friendly(e, type) ? 1 : 0);
+			memcpy(p, &format, 2);
+			p += 2;
+		}
+		return copy;
+	}
+	return NULL;
 }
 
 /* Result formats for a prepared statement need its description. */
@@ -313,8 +381,45 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 		}
 		e->scratch.len = 0;
 	}
-	if (!(front_msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
-		  front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
+	if (!direct_refused(e, name))
+	{
+		int16_t		rformats[64];
+		pgembed_direct req = {
+			.stmt = name,.nsets = 1,.nparams = nparams,.values = values,
+			.lengths = lengths,.formats = formats,.result_formats = rformats,.describe = true
+		};
+
+		if (result_format == PGEMBED_FORMAT_BINARY)
+		{
+			rformats[0] = 1;
+			req.nresult_formats = 1;
+		}
+		else if (result_format == PGEMBED_FORMAT_AUTO && desc != NULL && desc->nfields > 0)
+		{
+			int16_t    *f = desc->nfields <= 64 ? rformats : malloc(sizeof(int16_t) * desc->nfields);
+
+			if (f == NULL)
+			{
+				front_leave(e);
+				return front_oom();
+			}
+			for (int i = 0; i < desc->nfields; i++)
+				f[i] = front_is_binary_friendly(e, desc->fields[i].type) ? 1 : 0;
+			req.result_formats = f;
+			req.nresult_formats = desc->nfields;
+		}
+		stmt_formats *kept = result_format == PGEMBED_FORMAT_AUTO ? *formats_find(e, name) : NULL;
+
+		r = exec_direct(e, &req, false, kept ? kept->rowdesc : NULL, kept ? kept->rowdesc_len : 0);
+		if (req.result_formats != rformats)
+			free((void *) req.result_formats);
+		if (r == NULL)
+			direct_refuse(e, name);
+	}
+	if (r != NULL)
+		 /* done on the direct path */ ;
+	else if (!(front_msg_bind(e, "", name, nparams, values, lengths, formats, result_format, desc) &&
+			   front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
 		r = front_oom();
 	else
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
@@ -341,6 +446,21 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
+	if (nsets > 0 && !direct_refused(e, name))
+	{
+		pgembed_direct req = {
+			.stmt = name,.nsets = nsets,.nparams = nparams,.values = values,
+			.lengths = lengths,.formats = formats
+		};
+
+		r = exec_direct(e, &req, true, NULL, 0);
+		if (r != NULL)
+		{
+			front_leave(e);
+			return r;
+		}
+		direct_refuse(e, name);
+	}
 	for (int i = 0; ok && i < nsets; i++)
 	{
 		size_t		off = (size_t) i * nparams;
@@ -357,6 +477,89 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 	return r;
 }
 
+/*
+ * The direct path (engine_direct.c): the request rides on a Flush message,
+ * and the Sync after it reports the transaction status, as after an Execute.
+ * NULL: the engine left the statement to the protocol, and did nothing.
+ */
+static pgembed_result *
+exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch, const char *rowdesc, size_t rowdesc_len)
+{
+	static const char flush_sync[] = {'H', 0, 0, 0, 4, 'S', 0, 0, 0, 4};
+	pgembed_result *r;
+
+	req->handled = false;
+	req->failed_set = -1;
+	/* a kept description goes ahead of what the engine writes */
+	if (rowdesc != NULL && pgembed_buf_reserve(e, &e->out, rowdesc_len))
+	{
+		memcpy(e->out.data + e->out.len, rowdesc, rowdesc_len);
+		e->out.len += rowdesc_len;
+		req->describe = false;
+	}
+	e->direct = req;
+	r = front_exchange(e, flush_sync, sizeof(flush_sync), batch);
+	e->direct = NULL;
+	if (r != NULL && !req->handled && r->status != PGEMBED_FATAL)
+	{
+		pgembed_result_free(r);
+		return NULL;
+	}
+	if (r != NULL && batch && req->failed_set >= 0 && r->status == PGEMBED_ERROR)
+		r->failed_set = req->failed_set;
+	return r;
+}
+
+/* A prepared statement the direct path left to the protocol, by name. */
+typedef struct pgembed_refusal
+{
+	struct pgembed_refusal *next;
+	char		name[];
+} refusal;
+
+static bool
+direct_refused(pgembed_engine *e, const char *name)
+{
+	for (refusal *p = e->direct_refused; p != NULL; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return true;
+	return false;
+}
+
+static void
+direct_refuse(pgembed_engine *e, const char *name)
+{
+	size_t		len = strlen(name) + 1;
+	refusal    *p = malloc(offsetof(refusal, name) + len);
+
+	/* out of memory: the next call asks the engine again */
+	if (p == NULL)
+		return;
+	memcpy(p->name, name, len);
+	p->next = e->direct_refused;
+	e->direct_refused = p;
+}
+
+/* The statement was prepared again or deallocated (NULL: every statement, at the end). */
+static void
+direct_unrefuse(pgembed_engine *e, const char *name)
+{
+	refusal   **link = &e->direct_refused;
+
+	while (*link != NULL)
+	{
+		refusal    *p = *link;
+
+		if (name == NULL || strcmp(p->name, name) == 0)
+		{
+			*link = p->next;
+			free(p);
+		}
+		else
+			link = &p->next;
+	}
+}
+
 pgembed_result *
 pgembed_deallocate(pgembed_engine *e, const char *name)
 {
@@ -367,6 +570,7 @@ pgembed_deallocate(pgembed_engine *e, const char *name)
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	formats_forget(e, name);
+	direct_unrefuse(e, name);
 	if (!(front_msg_close(e, 'S', name) && front_msg_simple(e, 'S')))
 		r = front_oom();
 	else
@@ -383,7 +587,8 @@ pgembed_deallocate(pgembed_engine *e, const char *name)
 /*
  * An extension's types have the OIDs their database gave them, so the caller
  * looks them up and names them here; front_msg_bind consults the list at
- * every bind, kept descriptions of prepared statements included.
+ * every bind, kept descriptions of prepared statements included (their kept
+ * RowDescriptions, which carry the format codes, are made again here).
  */
 int
 pgembed_set_binary_types(pgembed_engine *e, int count, const uint32_t *types)
@@ -404,6 +609,12 @@ pgembed_set_binary_types(pgembed_engine *e, int count, const uint32_t *types)
 	free(e->binary_types);
 	e->binary_types = copy;
 	e->nbinary_types = count;
+	/* the kept RowDescriptions carry the format codes: made again */
+	for (stmt_formats *f = e->stmt_formats; f != NULL; f = f->next)
+	{
+		free(f->rowdesc);
+		f->rowdesc = auto_rowdesc(e, f->desc, &f->rowdesc_len);
+	}
 	pthread_mutex_unlock(&e->lock);
 	return 0;
 }

@@ -110,8 +110,8 @@ front_msg_parse(pgembed_engine *e, const char *name, const char *sql, int nparam
 }
 
 /* the built-in types the readers decode, and those of pgembed_set_binary_types */
-static bool
-is_binary_friendly(pgembed_engine *e, uint32_t type)
+bool
+front_is_binary_friendly(pgembed_engine *e, uint32_t type)
 {
 	switch (type)
 	{
@@ -165,7 +165,7 @@ front_msg_bind(pgembed_engine *e, const char *portal, const char *stmt, int npar
 	{
 		ok = ok && msg_i16(e, desc->nfields);
 		for (int i = 0; ok && i < desc->nfields; i++)
-			ok = msg_i16(e, is_binary_friendly(e, desc->fields[i].type) ? 1 : 0);
+			ok = msg_i16(e, front_is_binary_friendly(e, desc->fields[i].type) ? 1 : 0);
 	}
 	else if (result_format == PGEMBED_FORMAT_BINARY)
 		ok = ok && msg_i16(e, 1) && msg_i16(e, 1);

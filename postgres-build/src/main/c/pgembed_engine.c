@@ -259,6 +259,8 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 		}
 		/* no input: the backend is idle between commands */
 		engine_internal_user_end();
+		if (engine_self->reserved_workers > 0)
+			engine_release_workers();
 		if (engine_self->closing)
 			return 0;			/* EOF: the backend exits */
 		if (engine_self->maintenance_request != 0)
@@ -287,6 +289,7 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 	{
 		/* PostgresMain finished InitPostgres; its first ReadyForQuery follows */
 		session_started = true;
+		engine_relcache_started();
 		engine_session_start();
 	}
 	if (!pgembed_buf_reserve(engine_self, b, len + 6))
@@ -333,6 +336,9 @@ embed_comm_reset(void)
 static int
 embed_flush(void)
 {
+	/* the Flush message of the front's direct request: run it */
+	if (engine_self->direct != NULL)
+		engine_direct_at_flush();
 	return 0;
 }
 
@@ -407,6 +413,9 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	Node	   *parsetree = pstmt->utilityStmt;
 	List	   *dictname = NIL;
 	bool		created = false;
+
+	if (engine_templates_needed_by(parsetree))
+		engine_templates_ensure();
 
 	/* names first: a tree that is not read-only may be scribbled on */
 	if (IsA(parsetree, DefineStmt) && ((DefineStmt *) parsetree)->kind == OBJECT_TSDICTIONARY)
@@ -659,6 +668,7 @@ pgembed__engine_main(pgembed_engine *e)
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("could not read the configuration of \"%s\"", engine_datadir_abs)));
 	checkDataDir();
+	engine_relcache_starting();
 	/* no ChangeToDataDir(): the host's working directory stays where it is */
 	CreateDataDirLockFile(false);
 	LocalProcessControlFile(false);
@@ -698,6 +708,10 @@ pgembed__engine_main(pgembed_engine *e)
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = embed_process_utility;
+
+	/* a new cluster's postgres has its files; the template databases may not */
+	if (strcmp(e->dbname, "postgres") != 0)
+		engine_templates_ensure();
 
 	PostgresMain(e->dbname, MyProcPort->user_name);
 }

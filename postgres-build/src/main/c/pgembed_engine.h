@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "libpq/libpq.h"
+#include "nodes/nodes.h"
 
 #include "pgembed_internal.h"
 
@@ -29,6 +30,9 @@ extern PGEMBED_HIDDEN void engine_installation_path(const char *program, char *p
 
 /* engine_child.c: a process of a cluster */
 extern PGEMBED_HIDDEN void engine_absorb_interrupts(bool blocked);
+
+/* engine_workers.c: parallel workers */
+extern PGEMBED_HIDDEN void engine_release_workers(void);
 
 /* engine_postmaster.c */
 extern PGEMBED_HIDDEN void engine_postmaster_fopened(const char *path, const char *mode);
@@ -49,6 +53,22 @@ extern PGEMBED_HIDDEN void engine_yield(void);
 /* engine_files.c: the data directory, which relative paths are resolved against */
 extern PGEMBED_HIDDEN int engine_datadir_fd;
 extern PGEMBED_HIDDEN char engine_datadir_abs[MAXPGPATH];
+
+/* engine_direct.c: prepared statements without protocol messages */
+extern PGEMBED_HIDDEN void engine_direct_at_flush(void);
+
+/* engine_batch.c: a batch of a plain INSERT as one set-oriented insert */
+struct CachedPlanSource;
+extern PGEMBED_HIDDEN bool engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req);
+
+/* engine_relcache.c: the relation cache's init files across clean restarts */
+extern PGEMBED_HIDDEN void engine_relcache_starting(void);
+extern PGEMBED_HIDDEN bool engine_relcache_keeps(const char *path);
+extern PGEMBED_HIDDEN void engine_relcache_started(void);
+
+/* engine_templates.c: template0's and template1's files when first needed */
+extern PGEMBED_HIDDEN void engine_templates_ensure(void);
+extern PGEMBED_HIDDEN bool engine_templates_needed_by(Node *parsetree);
 
 /* engine_resources.c */
 extern PGEMBED_HIDDEN void engine_track_fd(int fd);

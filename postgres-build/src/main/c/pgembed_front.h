@@ -25,10 +25,12 @@
  *	front_statements.c	statements, prepared statements, cursors
  *	front_copy.c		COPY FROM STDIN and TO STDOUT
  *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
+ *	front_protocol_batch.c	a client's batch of one INSERT, on the direct path
  *	front_cluster.c		creating a cluster from the template
  *	front_open.c		opening and closing; cancel, transaction status
  *	front_processes.c	a cluster's processes: their table, signals, service
  *	front_children.c	starting and ending them for the postmaster
+ *	front_workers.c		namespaces reserved for parallel workers
  *	front_multi.c		clusters with a real postmaster: open, connect, close
  *
  * This header is private to the front, as libpq-int.h is to libpq.  The
@@ -86,13 +88,8 @@ struct pgembed_error
 	char	   *owned;			/* set when the error owns its strings */
 };
 
-typedef struct
-{
-	const char *name;
-	uint32_t	type;
-	int32_t		typmod;
-	int32_t		format;
-} field_desc;
+/* a result's column: the public layout, which pgembed_result_header points at */
+typedef pgembed_field field_desc;
 
 struct pgembed_result
 {
@@ -111,6 +108,7 @@ struct pgembed_result
 	pgembed_error error;
 	bool		has_error;
 	bool		saw_ready;		/* a ReadyForQuery set tx_status */
+	int64_t		failed_set;		/* a batch's set that failed, or -1 */
 	int			nnotices;
 	pgembed_error *notices;
 };
@@ -179,6 +177,12 @@ now_ns(void)
  * ------------------------------------------------------------------------
  */
 
+/* front_protocol_batch.c */
+extern PGEMBED_HIDDEN bool front_protocol_batch(pgembed_engine *e, const char *in, size_t len);
+
+/* front_cluster.c */
+extern PGEMBED_HIDDEN int front_flush_if_unflushed(const char *datadir);
+
 /* front_result.c: results and errors made from messages or by the front */
 extern PGEMBED_HIDDEN pgembed_error *front_make_error(const char *sqlstate, const char *severity,
 													  const char *fmt,...) __attribute__((format(printf, 3, 4)));
@@ -201,6 +205,7 @@ extern PGEMBED_HIDDEN bool front_msg_bind(pgembed_engine *e, const char *portal,
 extern PGEMBED_HIDDEN bool front_msg_execute(pgembed_engine *e, const char *portal, int32_t maxrows);
 extern PGEMBED_HIDDEN bool front_msg_describe(pgembed_engine *e, char what, const char *name);
 extern PGEMBED_HIDDEN bool front_msg_close(pgembed_engine *e, char what, const char *name);
+extern PGEMBED_HIDDEN bool front_is_binary_friendly(pgembed_engine *e, uint32_t type);
 
 /* front_slots.c: the slot table, link-map namespaces, the library's own file */
 extern PGEMBED_HIDDEN pthread_mutex_t front_registry_lock;
@@ -296,6 +301,16 @@ typedef struct pending_connect
 	bool		budget_spent;	/* ... because no namespace was left */
 } pending_connect;
 
+/* a namespace held for a parallel worker its leader registered (front_workers.c) */
+#define MAX_RESERVATIONS MAX_ENGINES
+
+typedef struct
+{
+	pgembed_engine *engine;		/* loaded, not started; NULL: a free entry */
+	pgembed_engine *owner;		/* the leader */
+	pgembed_worker_key key;
+} worker_reservation;
+
 struct pgembed_cluster
 {
 	pthread_mutex_t lock;
@@ -325,6 +340,7 @@ struct pgembed_cluster
 	int			nzombies;
 	pending_connect *queued;	/* oldest first */
 	pending_connect *accepted;
+	worker_reservation reservations[MAX_RESERVATIONS];
 	pgembed_log_fn log_fn;
 	void	   *log_context;
 	pgembed_buf logq;			/* lines of processes on threads of their own:
@@ -349,5 +365,11 @@ extern PGEMBED_HIDDEN pgembed_engine *front_cluster_process_new(pgembed_cluster 
 extern PGEMBED_HIDDEN bool front_cluster_process_load(pgembed_engine *e, const char *main_name, char *why,
 													  size_t whylen, bool *budget_spent);
 extern PGEMBED_HIDDEN bool front_cluster_start_thread(pgembed_engine *e, pthread_t *thread, const char *name);
+
+/* front_workers.c: namespaces reserved for parallel workers */
+extern PGEMBED_HIDDEN bool front_cluster_reserve_worker(pgembed_engine *leader, const pgembed_worker_key *key);
+extern PGEMBED_HIDDEN void front_cluster_release_workers(pgembed_engine *owner, const pgembed_worker_key *key);
+extern PGEMBED_HIDDEN pgembed_engine *front_cluster_take_reservation(pgembed_cluster *c,
+																	 const pgembed_worker_key *key);
 
 #endif							/* PGEMBED_FRONT_H */

@@ -50,6 +50,49 @@ typedef struct
 
 #define PGEMBED_MAX_IOV 8
 
+/*
+ * A prepared statement to execute without protocol messages (engine_direct.c):
+ * nsets executions (a batch) of nparams values each, in one transaction
+ * command.  The front owns it; the engine reads it and sets the outcome.
+ */
+typedef struct pgembed_direct
+{
+	const char *stmt;			/* the prepared statement's name */
+	int			nsets;
+	int			nparams;
+	const char *const *values;	/* nsets x nparams, row-major; NULL: SQL NULL */
+	const int32_t *lengths;		/* binary values' lengths (NULL: all text) */
+	const int32_t *formats;		/* per value: 0 text, 1 binary (NULL: all
+								 * text) */
+	int			nresult_formats;	/* as in Bind: 0 all text, 1 for all, or
+									 * one per column */
+	const int16_t *result_formats;
+	bool		describe;		/* RowDescription (or NoData) before the rows */
+	bool		text_lengths;	/* text values end at their length, not at a
+								 * NUL (values out of Bind messages) */
+	bool		copy_only;		/* a batch only if it can run as one insert
+								 * (engine_batch.c) */
+	/* set by the engine */
+	bool		handled;		/* false: not a statement for this path,
+								 * nothing done */
+	int64_t		failed_set;		/* the set whose execution failed, or -1 */
+	bool		failed_in_bind; /* it failed converting its parameters */
+} pgembed_direct;
+
+/*
+ * A parallel worker, as its leader registers it and the postmaster starts it
+ * (the fields of its BackgroundWorker that parallel.c sets): the key of the
+ * namespace reserved for it (front_workers.c).
+ */
+typedef struct pgembed_worker_key
+{
+	int32_t		leader;			/* the leader's virtual pid (bgw_notify_pid) */
+	uint32_t	segment;		/* the parallel context's DSM segment
+								 * (bgw_main_arg) */
+	int32_t		number;			/* ParallelWorkerNumber (bgw_extra); -1: every
+								 * worker of the segment */
+} pgembed_worker_key;
+
 struct pgembed_engine
 {
 	/* --- owned by the front --- */
@@ -117,6 +160,8 @@ struct pgembed_engine
 	bool		idle_raw;		/* the last call was a protocol client's: what
 								 * the backend writes while idle is framed for
 								 * it */
+	struct pgembed_direct *direct;	/* a request for the direct path, run at
+									 * the next Flush message; NULL: none */
 
 	/* --- self-maintenance (no checkpointer, WAL writer or autovacuum in single-user mode) --- */
 	volatile int maintenance_request;	/* MAINT_* flags for the engine's next
@@ -155,6 +200,8 @@ struct pgembed_engine
 	 * only)
 	 */
 	struct pgembed_stmt_formats *stmt_formats;
+	/* prepared statements the direct path left to the protocol (front only) */
+	struct pgembed_refusal *direct_refused;
 	/* pgembed_set_binary_types: more types AUTO fetches in binary */
 	uint32_t   *binary_types;
 	int			nbinary_types;
@@ -201,12 +248,16 @@ struct pgembed_engine
 	/* front routines the engine's wrappers call */
 	int			(*route_kill) (struct pgembed_engine *e, int pid, int sig);
 	int			(*spawn) (struct pgembed_engine *e, const char *kind, int mode, const char *params,
-						  int client_fd);
+						  int client_fd, const struct pgembed_worker_key *worker);
 	int			(*reap) (struct pgembed_engine *e, int pid, int *status, int options);
 	int			(*accept_inproc) (struct pgembed_engine *e);
 	void		(*pm_status) (struct pgembed_engine *e, const char *status);
 	void		(*release_inproc) (struct pgembed_engine *e, int fd);
 	void		(*log_line) (struct pgembed_engine *e, int elevel, const char *line);
+	bool		(*reserve_worker) (struct pgembed_engine *e, const struct pgembed_worker_key *worker);
+	void		(*release_workers) (struct pgembed_engine *e, const struct pgembed_worker_key *worker);
+	volatile int reserved_workers;	/* namespaces reserved for e's parallel
+									 * workers that no worker took yet */
 	/* entry points inside the engine's copy */
 	void		(*engine_signal) (struct pgembed_engine *e);
 	void		(*engine_wakeup) (void);	/* the copy's WakeupMyProc */

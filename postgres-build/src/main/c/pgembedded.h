@@ -46,6 +46,15 @@ typedef struct pgembed_cell
 								 * order) */
 } pgembed_cell;
 
+/* A column of a result, laid out for direct reads (pgembed_result_header). */
+typedef struct pgembed_field
+{
+	const char *name;
+	uint32_t	type;			/* type OID */
+	int32_t		typmod;
+	int32_t		format;			/* 0 text, 1 binary */
+} pgembed_field;
+
 /* Result status */
 typedef enum pgembed_status
 {
@@ -115,9 +124,29 @@ const char *pgembed_install_root(void);
  * absent, an empty directory, or what a creation killed midway left (it holds
  * pgembed.creating and no PG_VERSION yet; it is wiped and redone).  PG_VERSION
  * is written last, so a cluster is complete once pgembed_is_cluster says so.
+ * The copy is on disk when the call returns (safe against a power loss).
  * Returns 0, or -1 with *error set (free it with pgembed_error_free).
  */
 int			pgembed_create_cluster(const char *datadir, pgembed_error **error);
+
+/* How pgembed_create_cluster_flush brings a new cluster to disk */
+#define PGEMBED_FLUSH_NOW	0	/* before the call returns (one syncfs):
+								 * survives a power loss */
+#define PGEMBED_FLUSH_SOON	1	/* by a thread of its own, right after the
+								 * call returns */
+#define PGEMBED_FLUSH_NEVER	2	/* left to the kernel: for clusters with
+								 * fsync=off */
+
+/*
+ * Like pgembed_create_cluster (which is PGEMBED_FLUSH_NOW), with the flush
+ * chosen.  PGEMBED_FLUSH_SOON returns without waiting for the disk: a power
+ * loss in the few milliseconds until the flush is done can leave the new
+ * cluster damaged (create it again); a pgembed.unflushed file stands in it
+ * until then, and an open in another process flushes it first.
+ * PGEMBED_FLUSH_NEVER leaves the copy to the kernel, as fsync=off does with
+ * everything else.
+ */
+int			pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error);
 
 /* 1 if datadir holds a PostgreSQL cluster (PG_VERSION present), else 0. */
 int			pgembed_is_cluster(const char *datadir);
@@ -233,6 +262,22 @@ pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, co
  * did not end cleanly.
  */
 int			pgembed_cluster_close(pgembed_cluster *cluster, pgembed_error **error);
+
+/* How pgembed_cluster_stop shuts a cluster down, as pg_ctl stop -m names them. */
+typedef enum
+{
+	PGEMBED_STOP_FAST = 0,		/* pgembed_cluster_close: terminate backends,
+								 * write the shutdown checkpoint */
+	PGEMBED_STOP_IMMEDIATE = 1	/* every process quits at once, no checkpoint:
+								 * the next open runs crash recovery */
+} pgembed_stop_mode;
+
+/*
+ * Shuts the cluster down in mode and frees it, as pgembed_cluster_close does
+ * (which is pgembed_cluster_stop with PGEMBED_STOP_FAST).  An immediate stop
+ * leaves the directory as a crash would, with everything committed in its WAL.
+ */
+int			pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error);
 
 /*
  * Server log lines of the cluster's processes (NULL: the default callback);
@@ -354,6 +399,13 @@ const char *pgembed_result_command_tag(const pgembed_result *result);
 /* Rows affected (INSERT/UPDATE/DELETE/MERGE/COPY/...) or returned (SELECT); -1 if none. */
 int64_t		pgembed_result_rows_affected(const pgembed_result *result);
 
+/*
+ * pgembed_exec_prepared_batch's error: the index of the parameter set whose
+ * execution failed (the sets before it ran, and were undone with it); -1 when
+ * none did (no error, or not a batch).
+ */
+int64_t		pgembed_result_failed_set(const pgembed_result *result);
+
 /* Transaction status after the call (PGEMBED_TX_*). */
 char		pgembed_result_transaction_status(const pgembed_result *result);
 
@@ -370,6 +422,29 @@ int			pgembed_result_field_format(const pgembed_result *result, int column);
 /* Parameter types of a described statement. */
 int			pgembed_result_nparams(const pgembed_result *result);
 uint32_t	pgembed_result_param_type(const pgembed_result *result, int index);
+
+/*
+ * What the accessors above return one call each, in one call: for callers
+ * to whom a call costs more than reading memory (a JVM's downcalls).  The
+ * pointers are valid until the result is freed.
+ */
+typedef struct pgembed_result_header
+{
+	int32_t		status;			/* pgembed_status */
+	int32_t		tx_status;		/* PGEMBED_TX_* */
+	int32_t		nfields;
+	int32_t		nnotices;
+	int64_t		ntuples;
+	int64_t		rows_affected;
+	int64_t		failed_set;
+	const char *command_tag;
+	const pgembed_field *fields;	/* nfields of them */
+	const pgembed_cell *cells;	/* ntuples x nfields */
+	const pgembed_error *error; /* NULL when the call succeeded */
+} pgembed_result_header;
+
+/* Fills *header with result's; 0, or -1 when either is NULL. */
+int			pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header);
 
 /* ntuples x nfields cells, row-major; valid until the result is freed. */
 const pgembed_cell *pgembed_result_cells(const pgembed_result *result);

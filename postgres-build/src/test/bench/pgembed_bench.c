@@ -4,7 +4,10 @@
  *	  open time, SELECT 1 per call, 25 000 prepared INSERTs in one transaction,
  *	  COPY of 1 000 000 rows, cancel latency; and for a cluster with a real
  *	  postmaster: its open time, time and memory per backend, the backends the
- *	  namespace budget allows, two CPU-bound queries in parallel against one.
+ *	  namespace budget allows, two CPU-bound queries in parallel against one;
+ *	  and what its background processes bring (bench_background.c).
+ *	  Modes for strace: select1 (100 000 prepared SELECT 1), create (a cluster's
+ *	  creation alone).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pgembedded.h"
+#include "bench.h"
 
-static double
+double
 now_ms(void)
 {
 	struct timespec ts;
@@ -24,7 +27,7 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void
+void
 quiet(void *c, int l, const char *s)
 {
 	(void) c;
@@ -32,7 +35,7 @@ quiet(void *c, int l, const char *s)
 	(void) s;
 }
 
-static void
+void
 must(pgembed_result *r, const char *what)
 {
 	if (pgembed_result_error(r))
@@ -43,7 +46,7 @@ must(pgembed_result *r, const char *what)
 	pgembed_result_free(r);
 }
 
-static int
+int
 cmp(const void *a, const void *b)
 {
 	double		x = *(const double *) a,
@@ -217,14 +220,20 @@ timed_query(void *p)
 	return NULL;
 }
 
-static pgembed_cluster *
+pgembed_cluster *
 cluster_open_quiet(const char *dir)
+{
+	return cluster_open_with(dir, 0, NULL);
+}
+
+pgembed_cluster *
+cluster_open_with(const char *dir, int nsettings, const char *const *settings)
 {
 	pgembed_error *err = NULL;
 	pgembed_cluster *c;
 
 	pgembed_set_default_log_callback(quiet, NULL);
-	c = pgembed_cluster_open(dir, 0, NULL, &err);
+	c = pgembed_cluster_open(dir, nsettings, settings, &err);
 	if (c == NULL)
 	{
 		fprintf(stderr, "cluster open: %s\n", pgembed_error_message(err));
@@ -386,7 +395,7 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: %s <new-dir> [all|select1|cluster]\n", argv[0]);
+		fprintf(stderr, "usage: %s <new-dir> [all|select1|cluster|create|background]\n", argv[0]);
 		return 2;
 	}
 	dir = argv[1];
@@ -395,9 +404,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", pgembed_error_message(err));
 		return 1;
 	}
+	if (strcmp(mode, "create") == 0)
+		return 0;				/* for strace: the creation's flushes */
 	if (strcmp(mode, "cluster") == 0)
 	{
 		cluster_figures(dir);
+		return 0;
+	}
+	if (strcmp(mode, "background") == 0)
+	{
+		background_figures(dir);
 		return 0;
 	}
 	if (strcmp(mode, "select1") == 0)
@@ -530,5 +546,6 @@ main(int argc, char **argv)
 	pgembed_close(e, NULL);
 	instances(dir);
 	cluster_figures(dir);
+	background_figures(dir);
 	return 0;
 }

@@ -196,14 +196,11 @@ sysv_segments_created_by(int pid)
 	return n;
 }
 
-int
-run_child(const char *name, int nargs, const char *const *args, bool tunable, char *out, size_t outlen)
+pid_t
+start_child(const char *name, int nargs, const char *const *args, bool tunable, int *out_fd)
 {
 	int			fds[2];
 	pid_t		pid;
-	int			status;
-	size_t		len = 0;
-	ssize_t		n;
 
 	if (pipe(fds) != 0)
 		return -1;
@@ -230,23 +227,49 @@ run_child(const char *name, int nargs, const char *const *args, bool tunable, ch
 		_exit(127);
 	}
 	close(fds[1]);
-	while (out != NULL && len + 1 < outlen && (n = read(fds[0], out + len, outlen - len - 1)) > 0)
+	if (pid < 0)
+	{
+		close(fds[0]);
+		return -1;
+	}
+	*out_fd = fds[0];
+	return pid;
+}
+
+int
+run_child(const char *name, int nargs, const char *const *args, bool tunable, char *out, size_t outlen)
+{
+	int			fd;
+	pid_t		pid = start_child(name, nargs, args, tunable, &fd);
+	int			status;
+	size_t		len = 0;
+	ssize_t		n;
+
+	if (pid < 0)
+		return -1;
+	while (out != NULL && len + 1 < outlen && (n = read(fd, out + len, outlen - len - 1)) > 0)
 		len += n;
 	if (out != NULL)
 		out[len] = '\0';
-	close(fds[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+	close(fd);
+	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 extern const test_child budget_children[];
+extern const test_child background_children[];
+extern const test_case background_tests[];
+extern const test_case server_feature_tests[];
 extern const test_case budget_tests[];
 extern const test_case cluster_tests[];
 extern const test_case cluster_wire_tests[];
 extern const test_case result_tests[];
 extern const test_case lifecycle_tests[];
+extern const test_case creation_tests[];
 extern const test_case statement_tests[];
+extern const test_case direct_tests[];
+extern const test_case batch_tests[];
 extern const test_case safety_tests[];
 extern const test_case maintenance_tests[];
 extern const test_case hostile_tests[];
@@ -256,7 +279,7 @@ extern const test_case session_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, statement_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests};
+	const test_case *suites[] = {result_tests, lifecycle_tests, creation_tests, statement_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests, background_tests, server_feature_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
@@ -265,9 +288,12 @@ main(int argc, char **argv)
 	/* a helper process of a test (run_child) */
 	if (argc >= 3 && strcmp(argv[1], "--child") == 0)
 	{
-		for (const test_child *c = budget_children; c->name != NULL; c++)
-			if (strcmp(c->name, argv[2]) == 0)
-				return c->fn(argc - 3, argv + 3);
+		const test_child *const helpers[] = {budget_children, background_children};
+
+		for (size_t h = 0; h < sizeof(helpers) / sizeof(helpers[0]); h++)
+			for (const test_child *c = helpers[h]; c->name != NULL; c++)
+				if (strcmp(c->name, argv[2]) == 0)
+					return c->fn(argc - 3, argv + 3);
 		fprintf(stderr, "no child helper \"%s\"\n", argv[2]);
 		return 2;
 	}

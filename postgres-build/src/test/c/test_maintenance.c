@@ -14,7 +14,7 @@ scalar_long(pgembed_engine *e, const char *sql)
 static void
 test_wal_stays_bounded(void)
 {
-	const char *settings[] = {"max_wal_size=32MB", "min_wal_size=4MB", "fsync=off", "synchronous_commit=off"};
+	const char *settings[] = {"max_wal_size=32MB", "min_wal_size=32MB", "fsync=off", "synchronous_commit=off"};
 	pgembed_engine *e = open_fresh(4, settings);
 	long		max_wal = 0,
 				generated;

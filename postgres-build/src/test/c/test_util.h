@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "pgembedded.h"
 
@@ -35,6 +36,23 @@ int			sysv_segments_created_by(int pid);
  */
 int			run_child(const char *name, int nargs, const char *const *args, bool tunable,
 					  char *out, size_t outlen);
+
+/*
+ * Clusters with a real postmaster (test_cluster_util.c): a fresh one with these
+ * settings, a backend of it, its close (a failure is the test's), and logs
+ * that show only ERROR and worse, or nothing.
+ */
+pgembed_cluster *cluster_fresh(int nsettings, const char *const *settings);
+pgembed_engine *backend(pgembed_cluster *c);
+void		close_cluster(pgembed_cluster *c);
+void		quiet_cluster_log(void *context, int elevel, const char *line);
+void		silent_log(void *context, int elevel, const char *line);
+
+/*
+ * Starts the same child as run_child without waiting for it: returns its pid
+ * (-1 if it could not start) and its standard output's read end in *out_fd.
+ */
+pid_t		start_child(const char *name, int nargs, const char *const *args, bool tunable, int *out_fd);
 
 /* A child helper: what "--child <name>" runs; returns the exit status. */
 typedef struct

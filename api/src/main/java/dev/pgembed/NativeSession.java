@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import dev.pgembed.internal.bindings.pgembed_log_fn;
+import dev.pgembed.internal.bindings.pgembed_result_header;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -53,6 +54,8 @@ final class NativeSession {
     private final Consumer<Notice> noticeListener;
     private final Events events;
     private final Object engineGuard = new Object();
+    /* pgembed_result_header_of's answer, read at once: one downcall per result instead of ten and four per column */
+    private final MemorySegment header = Arena.ofAuto().allocate(pgembed_result_header.layout());
     /* the native engine; null once released (guarded by engineGuard for cancel(), changed under the session's lock) */
     private MemorySegment engine;
     /* runs once per engine released: a backend of a cluster gives its place back (null: nothing to do) */
@@ -124,14 +127,15 @@ final class NativeSession {
         }
     }
 
-    /** Raw native result, checked: not an error. */
-    record Raw(MemorySegment ptr, int status, List<Notice> notices) {
-        long rowsAffected() {
-            return PgEmbeddedH.pgembed_result_rows_affected(ptr);
-        }
-
+    /**
+     * Raw native result, checked: not an error. The rest is its header (pgembed_result_header): the row and
+     * column counts, the columns (pgembed_field), the cells and the command tag, as native pointers that live
+     * as long as the result.
+     */
+    record Raw(MemorySegment ptr, int status, List<Notice> notices, long rowsAffected, long ntuples, int nfields,
+               MemorySegment fields, MemorySegment cells, MemorySegment tag) {
         String commandTag() {
-            return PgEmbeddedH.pgembed_result_command_tag(ptr).getString(0);
+            return tag.reinterpret(Long.MAX_VALUE).getString(0);
         }
 
         void free() {
@@ -147,15 +151,17 @@ final class NativeSession {
         if (raw.address() == 0) {
             throw new PgException("53200", "out of memory");
         }
-        int status = PgEmbeddedH.pgembed_result_status(raw);
-        List<Notice> notices = notices(raw);
+        PgEmbeddedH.pgembed_result_header_of(raw, header);
+        int status = pgembed_result_header.status(header);
+        List<Notice> notices = pgembed_result_header.nnotices(header) == 0 ? List.of() : notices(raw);
         if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
-            events.transactionStatus(transactionStatus(raw));
+            events.transactionStatus(transactionStatus(pgembed_result_header.tx_status(header)));
         }
         if (status == ERROR || status == FATAL || status == MISUSE) {
             PgException ex;
             try {
-                ex = PgException.fromNative(PgEmbeddedH.pgembed_result_error(raw), status == FATAL);
+                ex = PgException.fromNative(pgembed_result_header.error(header), status == FATAL)
+                        .inBatch(pgembed_result_header.failed_set(header));
             } finally {
                 PgEmbeddedH.pgembed_result_free(raw);
             }
@@ -181,12 +187,14 @@ final class NativeSession {
             throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
                     + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
         }
-        return new Raw(raw, status, notices);
+        return new Raw(raw, status, notices, pgembed_result_header.rows_affected(header),
+                pgembed_result_header.ntuples(header), pgembed_result_header.nfields(header),
+                pgembed_result_header.fields(header), pgembed_result_header.cells(header),
+                pgembed_result_header.command_tag(header));
     }
 
-    /* a result's transaction status (PGEMBED_TX_*) */
-    private static TransactionStatus transactionStatus(MemorySegment raw) {
-        int code = PgEmbeddedH.pgembed_result_transaction_status(raw);
+    /* a result's transaction status (its PGEMBED_TX_* code) */
+    private static TransactionStatus transactionStatus(int code) {
         if (code == PgEmbeddedH.PGEMBED_TX_IDLE()) {
             return TransactionStatus.IDLE;
         }
@@ -210,7 +218,7 @@ final class NativeSession {
     /* a query's result, checked, owned by resultArena (closed with it when owns) */
     private Result result(MemorySegment raw, Arena resultArena, boolean owns) {
         Raw r = check(raw, false);
-        Result res = new Result(r.ptr(), resultArena, owns, r.notices(), extensionTypes);
+        Result res = new Result(r, resultArena, owns, extensionTypes);
         // a column of a user-defined type not seen before may be an extension type created since the last lookup
         for (int i = 0; i < res.cols; i++) {
             extensionTypes.seen(res.types[i]);
@@ -452,10 +460,19 @@ final class NativeSession {
         }
     }
 
-    static void createCluster(Path d) {
+    /*
+     * A new cluster, on disk before this returns (DURABLE), flushed by a thread of its own right after
+     * (RELAXED: as its commits, a power loss in those milliseconds may cost it), or left to the kernel (NONE)
+     */
+    static void createCluster(Path d, Durability durability) {
+        int flush = switch (durability) {
+            case DURABLE -> PgEmbeddedH.PGEMBED_FLUSH_NOW();
+            case RELAXED -> PgEmbeddedH.PGEMBED_FLUSH_SOON();
+            case NONE -> PgEmbeddedH.PGEMBED_FLUSH_NEVER();
+        };
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            if (PgEmbeddedH.pgembed_create_cluster(arena.allocateFrom(d.toString()), errOut) != 0) {
+            if (PgEmbeddedH.pgembed_create_cluster_flush(arena.allocateFrom(d.toString()), flush, errOut) != 0) {
                 throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not create a cluster in " + d);
             }
         }
@@ -554,7 +571,7 @@ final class NativeSession {
             MemorySegment raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom("ROLLBACK"));
             int st = PgEmbeddedH.pgembed_result_status(raw);
             if (st != MISUSE) {
-                events.transactionStatus(transactionStatus(raw));
+                events.transactionStatus(transactionStatus(PgEmbeddedH.pgembed_result_transaction_status(raw)));
             }
             PgEmbeddedH.pgembed_result_free(raw);
             if (st == FATAL) {

@@ -64,7 +64,8 @@ final class Opening {
         }
     }
 
-    static void prepareDirectory(Path d) {
+    /* the directory to open: an existing cluster, or a new one flushed as the durability asks */
+    static void prepareDirectory(Path d, Durability durability) {
         boolean create;
         if (Files.isDirectory(d)) {
             try (Stream<Path> s = Files.list(d)) {
@@ -94,7 +95,7 @@ final class Opening {
             }
         }
         if (create) {
-            NativeSession.createCluster(d);
+            NativeSession.createCluster(d, durability);
         }
     }
 

@@ -340,7 +340,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                Opening.prepareDirectory(d);
+                Opening.prepareDirectory(d, durability);
                 return start(d, temp);
             } catch (RuntimeException | Error e) {
                 if (temp) {

@@ -27,6 +27,8 @@ public final class PgException extends RuntimeException {
     private final String datatype;
     private final String constraint;
     private final boolean fatal;
+    /* set once, before it is thrown, for the error of a batch */
+    private long batchIndex = -1;
 
     PgException(String sqlState, String message) {
         this(sqlState, "ERROR", message, null, null, 0, null, null, null, null, null, null, false, null);
@@ -171,6 +173,22 @@ public final class PgException extends RuntimeException {
     /** True when the database engine ended with this error: the instance is closed; open the database again. */
     public boolean isFatal() {
         return fatal;
+    }
+
+    /**
+     * For the error of {@link PreparedStatement#executeBatch}: the index of the parameter set whose execution
+     * failed (the sets before it ran, and were undone with it); -1 for any other error.
+     *
+     * @return the index of the failing parameter set, or -1
+     */
+    public long batchIndex() {
+        return batchIndex;
+    }
+
+    /* the failing set of a batch, when the native result names one */
+    PgException inBatch(long index) {
+        batchIndex = index;
+        return this;
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import dev.pgembed.internal.bindings.pgembed_cell;
+import dev.pgembed.internal.bindings.pgembed_field;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -29,6 +30,8 @@ import java.util.stream.StreamSupport;
 public final class Result implements AutoCloseable, Iterable<Row> {
     /* the cells of all rows, row after row, each a pgembed_cell as the bindings lay it out */
     static final long CELL_SIZE = pgembed_cell.sizeof();
+    /* a column's description, a pgembed_field */
+    static final long FIELD_SIZE = pgembed_field.sizeof();
     /** All memory, but scoped to the result's arena: every read through it checks that the arena is alive. */
     final MemorySegment all;
     final MemorySegment cells;
@@ -44,38 +47,39 @@ public final class Result implements AutoCloseable, Iterable<Row> {
     /** The OIDs of extension types in the database of the result (read when a column is of one). */
     final ExtensionTypes extensionTypes;
 
-    Result(MemorySegment raw, Arena arena, boolean ownsArena, List<Notice> notices, ExtensionTypes extensionTypes) {
+    /* the result of a checked call: its counts, columns and cells come from the header the check read */
+    Result(NativeSession.Raw raw, Arena arena, boolean ownsArena, ExtensionTypes extensionTypes) {
         this.extensionTypes = extensionTypes;
         this.arena = arena;
         this.ownsArena = ownsArena;
-        this.notices = notices;
-        MemorySegment res;
+        this.notices = raw.notices();
         try {
-            res = raw.reinterpret(arena, PgEmbeddedH::pgembed_result_free);
+            raw.ptr().reinterpret(arena, PgEmbeddedH::pgembed_result_free);
         } catch (RuntimeException e) {
-            PgEmbeddedH.pgembed_result_free(raw);
+            raw.free();
             throw e;
         }
-        long n = PgEmbeddedH.pgembed_result_ntuples(res);
+        long n = raw.ntuples();
         if (n > Integer.MAX_VALUE) {
             throw new PgException("54000", "the result has more than 2^31 rows: use a cursor");
         }
         rows = (int) n;
-        cols = PgEmbeddedH.pgembed_result_nfields(res);
+        cols = raw.nfields();
         types = new int[cols];
         List<Column> cs = new ArrayList<>(cols);
+        MemorySegment fields = cols == 0 ? MemorySegment.NULL : raw.fields().reinterpret(cols * FIELD_SIZE);
         for (int i = 0; i < cols; i++) {
-            types[i] = PgEmbeddedH.pgembed_result_field_type(res, i);
-            cs.add(new Column(PgEmbeddedH.pgembed_result_field_name(res, i).getString(0), types[i],
-                    PgEmbeddedH.pgembed_result_field_typmod(res, i), PgEmbeddedH.pgembed_result_field_format(res, i)));
+            MemorySegment f = fields.asSlice(i * FIELD_SIZE, FIELD_SIZE);
+            types[i] = pgembed_field.type(f);
+            cs.add(new Column(pgembed_field.name(f).reinterpret(Long.MAX_VALUE).getString(0), types[i],
+                    pgembed_field.typmod(f), pgembed_field.format(f)));
         }
         columns = Collections.unmodifiableList(cs);
-        commandTag = PgEmbeddedH.pgembed_result_command_tag(res).getString(0);
-        rowsAffected = PgEmbeddedH.pgembed_result_rows_affected(res);
+        commandTag = raw.commandTag();
+        rowsAffected = raw.rowsAffected();
         all = MemorySegment.NULL.reinterpret(Long.MAX_VALUE, arena, null);
         long count = (long) rows * cols;
-        MemorySegment c = PgEmbeddedH.pgembed_result_cells(res);
-        cells = count == 0 ? all.asSlice(0, 0) : c.reinterpret(count * CELL_SIZE, arena, null);
+        cells = count == 0 ? all.asSlice(0, 0) : raw.cells().reinterpret(count * CELL_SIZE, arena, null);
     }
 
     /** The number of rows. */

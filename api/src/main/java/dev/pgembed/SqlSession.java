@@ -185,7 +185,7 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
     }
 
     private static Result newBatch(NativeSession.Raw r, NativeSession n) {
-        return new Result(r.ptr(), Arena.ofShared(), true, r.notices(), n.extensionTypes());
+        return new Result(r, Arena.ofShared(), true, n.extensionTypes());
     }
 
     /* next batch of the open cursor; null result status tells whether more follow */

@@ -25,6 +25,27 @@ class LifecycleTest {
     }
 
     @Test
+    void aNewDatabaseIsFlushedAsItsDurabilitySays(@TempDir Path tmp) throws Exception {
+        // DURABLE: on disk before open returns; RELAXED: flushed right after, a marker until then
+        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("durable")).durability(Durability.DURABLE).open()) {
+            assertThat(tmp.resolve("durable/pgembed.unflushed")).doesNotExist();
+        }
+        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("relaxed")).durability(Durability.RELAXED).open()) {
+            Path marker = tmp.resolve("relaxed/pgembed.unflushed");
+            for (int i = 0; i < 500 && Files.exists(marker); i++) {
+                Thread.sleep(10);
+            }
+            assertThat(marker).doesNotExist();
+        }
+        // the template databases come when first needed
+        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("none")).durability(Durability.NONE).open()) {
+            assertThat(tmp.resolve("none/base/1")).doesNotExist();
+            db.execute("CREATE DATABASE other");
+            assertThat(tmp.resolve("none/base/1")).isDirectory();
+        }
+    }
+
+    @Test
     void createsInAnEmptyDirectory(@TempDir Path tmp) {
         try (PgEmbedded db = PgEmbedded.builder(tmp).durability(Durability.NONE).open();
              Result r = db.query("SELECT 1 + 1")) {

@@ -30,7 +30,7 @@ class ReliabilityWalTest {
         long atEnd;
         int rounds = 0;
         try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.RELAXED)
-                .setting("max_wal_size", MAX_WAL_MB + "MB").setting("min_wal_size", "8MB").open()) {
+                .setting("max_wal_size", MAX_WAL_MB + "MB").setting("min_wal_size", "32MB").open()) {
             Path walDir = dir.resolve("pg_wal");
             Thread watcher = Thread.ofPlatform().daemon().start(() -> {
                 while (!Thread.currentThread().isInterrupted()) {

@@ -193,8 +193,12 @@ class StatementsTest {
             }
             // a failing batch outside a transaction leaves nothing behind
             List<Object[]> bad = List.of(new Object[]{30_000, "a", 1.0}, new Object[]{1, "dup", 2.0});
-            assertThatThrownBy(() -> insert.executeBatch(bad)).isInstanceOfSatisfying(PgException.class,
-                    e -> assertThat(e.isUniqueViolation()).isTrue());
+            assertThatThrownBy(() -> insert.executeBatch(bad)).isInstanceOfSatisfying(PgException.class, e -> {
+                assertThat(e.isUniqueViolation()).isTrue();
+                assertThat(e.batchIndex()).as("the failing set").isEqualTo(1);
+            });
+            assertThatThrownBy(() -> insert.execute(1, "dup", 2.0)).isInstanceOfSatisfying(PgException.class,
+                    e -> assertThat(e.batchIndex()).isEqualTo(-1));
             try (Result r = db.query("SELECT count(*) FROM batch")) {
                 assertThat(r.row(0).getLong(0)).isEqualTo(25_001);
             }

@@ -172,7 +172,8 @@ public final class Benchmarks {
             if (o.wants("pglite")) {
                 pgliteWhy = o.smoke() ? "smoke mode" : PgliteEngine.unavailable(pgliteDir);
             }
-            List<Workloads.Workload> speed = Workloads.speedTest(o.div());
+            List<Workloads.Workload> speed = new ArrayList<>(Workloads.speedTest(o.div()));
+            speed.addAll(Workloads.literal(Workloads.speedTest(o.div())));
             int rtOps = Math.max(10, 2000 / o.div());
             List<Workloads.Workload> rt = Workloads.roundTrips(rtOps);
             for (Workloads.Workload w : speed) {

@@ -26,6 +26,15 @@ interface Engine extends AutoCloseable {
 
     void exec(String sql) throws Exception;
 
+    /**
+     * Runs a query given as SQL text and reads every column of every row; returns the rows read. By
+     * default {@link #exec}, for engines whose {@code exec} reads what a query returns.
+     */
+    default int queryText(String sql) throws Exception {
+        exec(sql);
+        return -1;
+    }
+
     Stmt prepare(String sql) throws Exception;
 
     void begin() throws Exception;
@@ -46,7 +55,11 @@ interface Engine extends AutoCloseable {
         }
         for (Workloads.Step s : w.steps()) {
             if (s.params() == null) {
-                exec(s.sql());
+                if (s.query()) {
+                    queryText(s.sql());
+                } else {
+                    exec(s.sql());
+                }
                 continue;
             }
             try (Stmt st = prepare(s.sql())) {

@@ -38,6 +38,25 @@ final class PgEmbedEngine implements Engine {
     }
 
     @Override
+    public int queryText(String sql) {
+        try (Result r = db.query(sql)) {
+            return readAll(r);
+        }
+    }
+
+    private static int readAll(Result r) {
+        int cols = r.columnCount();
+        int n = r.rowCount();
+        for (int i = 0; i < n; i++) {
+            Row row = r.row(i);
+            for (int c = 0; c < cols; c++) {
+                row.getString(c);
+            }
+        }
+        return n;
+    }
+
+    @Override
     public Stmt prepare(String sql) {
         PreparedStatement ps = db.prepare(dollar(sql));
         return new Stmt() {
@@ -49,15 +68,7 @@ final class PgEmbedEngine implements Engine {
             @Override
             public int query(Object... params) {
                 try (Result r = ps.query(params)) {
-                    int cols = r.columnCount();
-                    int n = r.rowCount();
-                    for (int i = 0; i < n; i++) {
-                        Row row = r.row(i);
-                        for (int c = 0; c < cols; c++) {
-                            row.getString(c);
-                        }
-                    }
-                    return n;
+                    return readAll(r);
                 }
             }
 

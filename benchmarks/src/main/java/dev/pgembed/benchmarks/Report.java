@@ -81,6 +81,9 @@ final class Report {
                 .append(" batch path (pgembed `executeBatch`, JDBC `executeBatch`; PGlite has none and loops);")
                 .append(" the bulk load is COPY for PostgreSQL engines (`copyIn`, `CopyManager`, PGlite's")
                 .append(" `/dev/blob`) and one transaction of batched prepared INSERTs for SQLite.\n");
+        b.append("- The literal-SQL speed test runs the same statements as SQL text with the values written in:")
+                .append(" one plain statement per parameter set, no prepared statement and no batch (pgembed")
+                .append(" `query`/`execute`, JDBC `Statement`, PGlite `query` without parameters).\n");
         b.append("- The server is our own PostgreSQL build started by the harness (defaults, fsync on); its")
                 .append(" \"fresh database\" is CREATE DATABASE plus a connection, its \"open\" a new connection.\n");
         for (String n : r.notes) {
@@ -105,21 +108,31 @@ final class Report {
             String base = g.baseline;
             String baseLabel = r.targets.stream().filter(t -> t.id().equals(base)).map(Target::label).findFirst()
                     .orElse(null);
+            // the ratio column: pgembed's direct API against the baseline, beside pgembed's column
+            Target primary = cols.stream().filter(t -> t.id().startsWith("pgembed-") && !t.id().contains("jdbc"))
+                    .findFirst().orElse(null);
+            boolean ratioColumn = primary != null && baseLabel != null;
             b.append("\n## ").append(g.title).append("\n\n");
             b.append(baseLabel == null ? "No SQLite-on-disk baseline in this run.\n\n"
-                    : "In brackets: the ratio to " + baseLabel + " (above 1: slower than it).\n\n");
+                    : "In brackets and in the ratio column: the ratio to " + baseLabel
+                    + " (above 1: slower than it). The geometric mean of a speed test's 16 ratios closes it.\n\n");
             b.append("| Workload | unit |");
             for (Target t : cols) {
                 b.append(' ').append(t.label()).append(" |");
+                if (ratioColumn && t == primary) {
+                    b.append(" ratio (").append(t.label()).append(" ÷ SQLite) |");
+                }
             }
+            int ncols = cols.size() + (ratioColumn ? 1 : 0);
             b.append("\n|---|---|");
-            b.append("---:|".repeat(cols.size()));
+            b.append("---:|".repeat(ncols));
             b.append('\n');
-            String section = null;
-            for (Results.Row row : r.rows.values()) {
-                if (!row.section().equals(section)) {
-                    section = row.section();
-                    b.append("| **").append(section).append("** | |").append(" |".repeat(cols.size())).append('\n');
+            List<Results.Row> rows = new ArrayList<>(r.rows.values());
+            for (int i = 0; i < rows.size(); i++) {
+                Results.Row row = rows.get(i);
+                String section = row.section();
+                if (i == 0 || !rows.get(i - 1).section().equals(section)) {
+                    b.append("| **").append(section).append("** | |").append(" |".repeat(ncols)).append('\n');
                 }
                 b.append("| ").append(row.label()).append(" | ").append(row.unit()).append(" |");
                 Double bv = r.get(row.id(), base);
@@ -135,11 +148,59 @@ final class Report {
                         }
                     }
                     b.append(" |");
+                    if (ratioColumn && t == primary) {
+                        b.append(' ').append(v == null || bv == null || bv <= 0 ? "—"
+                                : String.format(Locale.ROOT, "%.2f×", v / bv)).append(" |");
+                    }
                 }
                 b.append('\n');
+                boolean lastOfSection = i + 1 == rows.size() || !rows.get(i + 1).section().equals(section);
+                if (lastOfSection && isSpeedTest(section) && baseLabel != null) {
+                    geometricMeanRow(b, r, rows, section, cols, base, ratioColumn ? primary : null);
+                }
             }
         }
         return b.toString();
+    }
+
+    static boolean isSpeedTest(String section) {
+        return section.equals(Workloads.SPEED) || section.equals(Workloads.LITERAL);
+    }
+
+    /**
+     * The geometric mean of each target's ratios to the baseline over a section's rows (only a target
+     * with a value in every row gets one).
+     */
+    static Double geometricMean(Results r, List<Results.Row> rows, String section, String target, String base) {
+        double logSum = 0;
+        int n = 0;
+        for (Results.Row row : rows) {
+            if (!row.section().equals(section)) {
+                continue;
+            }
+            Double v = r.get(row.id(), target);
+            Double bv = r.get(row.id(), base);
+            if (v == null || bv == null || v <= 0 || bv <= 0) {
+                return null;
+            }
+            logSum += Math.log(v / bv);
+            n++;
+        }
+        return n == 0 ? null : Math.exp(logSum / n);
+    }
+
+    private static void geometricMeanRow(StringBuilder b, Results r, List<Results.Row> rows, String section,
+                                         List<Target> cols, String base, Target primary) {
+        b.append("| *Geometric mean of the ratios to SQLite* | × |");
+        for (Target t : cols) {
+            Double gm = geometricMean(r, rows, section, t.id(), base);
+            b.append(' ').append(gm == null ? "—" : t.id().equals(base) ? "1"
+                    : String.format(Locale.ROOT, "*%.2f×*", gm)).append(" |");
+            if (t == primary) {
+                b.append(' ').append(gm == null ? "—" : String.format(Locale.ROOT, "**%.2f×**", gm)).append(" |");
+            }
+        }
+        b.append('\n');
     }
 
     static void chart(Results r, Path png) throws IOException {

@@ -85,6 +85,7 @@ final class Workloads {
     }
 
     static final String SPEED = "Speed test (SQLite speedtest, as in PGlite's benchmark)";
+    static final String LITERAL = "Speed test, literal SQL (no prepared statements)";
     static final String ROUND_TRIP = "Round trips (mean per operation)";
 
     /** The 16 tests of SQLite's speedtest, counts divided by {@code div}. */
@@ -162,6 +163,46 @@ final class Workloads {
         w.add(new Workload("s16", SPEED, "16: DROP TABLE", false, List.of(
                 Step.exec("DROP TABLE t1"), Step.exec("DROP TABLE t2"), Step.exec("DROP TABLE t3"))));
         return w;
+    }
+
+    /**
+     * The same workloads as SQL text alone: every parameter set becomes its own statement with the values
+     * written into it, run as plain SQL (no prepared statement, no batch).
+     */
+    static List<Workload> literal(List<Workload> prepared) {
+        List<Workload> w = new ArrayList<>();
+        for (Workload p : prepared) {
+            List<Step> steps = new ArrayList<>();
+            for (Step s : p.steps()) {
+                if (s.params() == null) {
+                    steps.add(s);
+                    continue;
+                }
+                for (Object[] values : s.params()) {
+                    steps.add(new Step(inline(s.sql(), values), null, s.query()));
+                }
+            }
+            w.add(new Workload("l" + p.id().substring(1), LITERAL, p.label(), p.inTransaction(), steps));
+        }
+        return w;
+    }
+
+    /** {@code sql} with each {@code ?} replaced by the next value as a literal (no {@code ?} in the workloads' literals). */
+    static String inline(String sql, Object[] values) {
+        StringBuilder b = new StringBuilder(sql.length() + 32);
+        int n = 0;
+        for (int i = 0; i < sql.length(); i++) {
+            char c = sql.charAt(i);
+            if (c != '?') {
+                b.append(c);
+            } else if (values[n] instanceof Number num) {
+                b.append(num);
+                n++;
+            } else {
+                b.append('\'').append(String.valueOf(values[n++]).replace("'", "''")).append('\'');
+            }
+        }
+        return b.toString();
     }
 
     private static List<Object[]> rows(Lcg rnd, int from, int count) {

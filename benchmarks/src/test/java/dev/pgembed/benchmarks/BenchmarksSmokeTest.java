@@ -30,8 +30,12 @@ class BenchmarksSmokeTest {
         assertThat(md).contains("nproc", "kernel", "JDK", "JMH");
 
         List<Workloads.Workload> expected = new ArrayList<>(Workloads.speedTest(100));
+        expected.addAll(Workloads.literal(Workloads.speedTest(100)));
         expected.addAll(Workloads.roundTrips(20));
-        assertThat(expected).hasSize(16 + 12);
+        assertThat(expected).hasSize(16 + 16 + 12);
+        for (Workloads.Workload w : expected) {
+            assertThat(r.rows).containsKey(w.id());
+        }
         List<String> labels = new ArrayList<>(expected.stream().map(Workloads.Workload::label).toList());
         labels.addAll(List.of("SELECT 1, mean", "SELECT 1, p50", "SELECT 1, p99",
                 "Create a fresh database", "Open an existing database"));
@@ -41,8 +45,12 @@ class BenchmarksSmokeTest {
             int start = lines.indexOf("## " + g.title);
             assertThat(start).as(g.title).isPositive();
             String header = lines.stream().skip(start).filter(l -> l.startsWith("| Workload")).findFirst().orElseThrow();
-            int engines = header.split("\\|").length - 3; // "", Workload, unit, engines...
-            assertThat(engines).isEqualTo(g == Target.Group.DURABLE ? 2 : 4);
+            int engines = header.split("\\|").length - 3; // "", Workload, unit, engines and the ratio...
+            assertThat(engines).isEqualTo(g == Target.Group.DURABLE ? 2 + 1 : 4 + 1);
+            assertThat(header).contains("ratio (pgembed");
+            // each speed test, prepared and literal, ends with its geometric mean
+            assertThat(lines.stream().skip(start).takeWhile(l -> !l.startsWith("## ") || l.equals("## " + g.title))
+                    .filter(l -> l.startsWith("| *Geometric mean")).count()).isEqualTo(2);
             for (String label : labels) {
                 String row = lines.stream().skip(start).filter(l -> l.startsWith("| " + label)).findFirst()
                         .orElseThrow(() -> new AssertionError("no row " + label + " in " + g));
@@ -53,7 +61,7 @@ class BenchmarksSmokeTest {
                     if (label.startsWith("Open an existing") && cell.equals("—")) {
                         continue; // in-memory databases cannot be opened again
                     }
-                    assertThat(cell).as(label + " column " + i + " in " + g).matches("[0-9.]+( \\([0-9.]+×\\))?");
+                    assertThat(cell).as(label + " column " + i + " in " + g).matches("[0-9.]+( \\([0-9.]+×\\))?|[0-9.]+×");
                 }
             }
         }

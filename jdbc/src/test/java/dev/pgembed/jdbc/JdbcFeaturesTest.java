@@ -156,6 +156,53 @@ class JdbcFeaturesTest {
         }
     }
 
+    /*
+     * A batch of a plain INSERT runs as one set-oriented insert; its twin, kept row by row by a statement
+     * trigger that does nothing, must see the same update counts, error and rows.
+     */
+    @Test
+    void batchFailureAsRowByRow() throws Exception {
+        try (Connection c = connect(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE fast_b (id int PRIMARY KEY, v varchar(3)); CREATE TABLE slow_b (LIKE fast_b INCLUDING ALL)");
+            s.execute("CREATE FUNCTION nothing_b() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$");
+            s.execute("CREATE TRIGGER nothing AFTER INSERT ON slow_b FOR EACH STATEMENT EXECUTE FUNCTION nothing_b()");
+            List<String> outcomes = new ArrayList<>();
+            for (String table : List.of("fast_b", "slow_b")) {
+                for (Object[][] batch : new Object[][][]{
+                        {{1, "a"}, {2, "b"}, {3, "c"}},             // fine
+                        {{4, "a"}, {5, "b"}, {4, "c"}, {6, "d"}},   // a duplicate key at 2
+                        {{7, "a"}, {8, "long"}}}) {                 // too long for varchar(3) at 1
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table + " VALUES (?, ?)")) {
+                        for (Object[] row : batch) {
+                            ps.setInt(1, (Integer) row[0]);
+                            ps.setString(2, (String) row[1]);
+                            ps.addBatch();
+                        }
+                        try {
+                            outcomes.add(table + " " + java.util.Arrays.toString(ps.executeBatch()));
+                        } catch (java.sql.BatchUpdateException e) {
+                            SQLException next = e.getNextException();
+                            outcomes.add(table + " " + java.util.Arrays.toString(e.getUpdateCounts()) + " "
+                                    + (next != null ? next.getSQLState() + " " + next.getMessage().replace("slow_b", "fast_b") : e.getSQLState()));
+                        }
+                    }
+                }
+                try (ResultSet rs = s.executeQuery("SELECT string_agg(id || v, ',' ORDER BY id) FROM " + table)) {
+                    rs.next();
+                    outcomes.add(table + " " + rs.getString(1));
+                }
+            }
+            int half = outcomes.size() / 2;
+            for (int i = 0; i < half; i++) {
+                assertThat(outcomes.get(i).substring(5)).isEqualTo(outcomes.get(half + i).substring(5));
+            }
+            assertThat(outcomes.get(0)).isEqualTo("fast_b [1, 1, 1]");
+            assertThat(outcomes.get(1)).contains("23505");
+            assertThat(outcomes.get(2)).contains("22001");
+            assertThat(outcomes.get(3)).isEqualTo("fast_b 1a,2b,3c");
+        }
+    }
+
     @Test
     void copyInAndOut() throws Exception {
         try (Connection c = connect(); Statement s = c.createStatement()) {

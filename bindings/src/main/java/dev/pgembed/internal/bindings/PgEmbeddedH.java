@@ -95,6 +95,33 @@ public class PgEmbeddedH {
     public static int PGEMBED_FORMAT_BINARY() {
         return PGEMBED_FORMAT_BINARY;
     }
+    private static final int PGEMBED_FLUSH_NOW = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_FLUSH_NOW 0
+     * }
+     */
+    public static int PGEMBED_FLUSH_NOW() {
+        return PGEMBED_FLUSH_NOW;
+    }
+    private static final int PGEMBED_FLUSH_SOON = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_FLUSH_SOON 1
+     * }
+     */
+    public static int PGEMBED_FLUSH_SOON() {
+        return PGEMBED_FLUSH_SOON;
+    }
+    private static final int PGEMBED_FLUSH_NEVER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_FLUSH_NEVER 2
+     * }
+     */
+    public static int PGEMBED_FLUSH_NEVER() {
+        return PGEMBED_FLUSH_NEVER;
+    }
     private static final int PGEMBED_COMMAND_OK = (int)0L;
     /**
      * {@snippet lang=c :
@@ -343,6 +370,66 @@ public class PgEmbeddedH {
                 traceDowncall("pgembed_create_cluster", datadir, error);
             }
             return (int)mh$.invokeExact(datadir, error);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_create_cluster_flush {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_create_cluster_flush");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error)
+     * }
+     */
+    public static FunctionDescriptor pgembed_create_cluster_flush$descriptor() {
+        return pgembed_create_cluster_flush.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error)
+     * }
+     */
+    public static MethodHandle pgembed_create_cluster_flush$handle() {
+        return pgembed_create_cluster_flush.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_create_cluster_flush$address() {
+        return pgembed_create_cluster_flush.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_create_cluster_flush(const char *datadir, int flush, pgembed_error **error)
+     * }
+     */
+    public static int pgembed_create_cluster_flush(MemorySegment datadir, int flush, MemorySegment error) {
+        var mh$ = pgembed_create_cluster_flush.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_create_cluster_flush", datadir, flush, error);
+            }
+            return (int)mh$.invokeExact(datadir, flush, error);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1176,6 +1263,84 @@ public class PgEmbeddedH {
                 traceDowncall("pgembed_cluster_close", cluster, error);
             }
             return (int)mh$.invokeExact(cluster, error);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int PGEMBED_STOP_FAST = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.PGEMBED_STOP_FAST = 0
+     * }
+     */
+    public static int PGEMBED_STOP_FAST() {
+        return PGEMBED_STOP_FAST;
+    }
+    private static final int PGEMBED_STOP_IMMEDIATE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.PGEMBED_STOP_IMMEDIATE = 1
+     * }
+     */
+    public static int PGEMBED_STOP_IMMEDIATE() {
+        return PGEMBED_STOP_IMMEDIATE;
+    }
+
+    private static class pgembed_cluster_stop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_cluster_stop");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error)
+     * }
+     */
+    public static FunctionDescriptor pgembed_cluster_stop$descriptor() {
+        return pgembed_cluster_stop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error)
+     * }
+     */
+    public static MethodHandle pgembed_cluster_stop$handle() {
+        return pgembed_cluster_stop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error)
+     * }
+     */
+    public static MemorySegment pgembed_cluster_stop$address() {
+        return pgembed_cluster_stop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_cluster_stop(pgembed_cluster *cluster, pgembed_stop_mode mode, pgembed_error **error)
+     * }
+     */
+    public static int pgembed_cluster_stop(MemorySegment cluster, int mode, MemorySegment error) {
+        var mh$ = pgembed_cluster_stop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_cluster_stop", cluster, mode, error);
+            }
+            return (int)mh$.invokeExact(cluster, mode, error);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2444,6 +2609,64 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_result_failed_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_LONG,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_result_failed_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pgembed_result_failed_set(const pgembed_result *result)
+     * }
+     */
+    public static FunctionDescriptor pgembed_result_failed_set$descriptor() {
+        return pgembed_result_failed_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pgembed_result_failed_set(const pgembed_result *result)
+     * }
+     */
+    public static MethodHandle pgembed_result_failed_set$handle() {
+        return pgembed_result_failed_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pgembed_result_failed_set(const pgembed_result *result)
+     * }
+     */
+    public static MemorySegment pgembed_result_failed_set$address() {
+        return pgembed_result_failed_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pgembed_result_failed_set(const pgembed_result *result)
+     * }
+     */
+    public static long pgembed_result_failed_set(MemorySegment result) {
+        var mh$ = pgembed_result_failed_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_result_failed_set", result);
+            }
+            return (long)mh$.invokeExact(result);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_result_transaction_status {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             PgEmbeddedH.C_CHAR,
@@ -3025,6 +3248,65 @@ public class PgEmbeddedH {
                 traceDowncall("pgembed_result_param_type", result, index);
             }
             return (int)mh$.invokeExact(result, index);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_result_header_of {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_result_header_of");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static FunctionDescriptor pgembed_result_header_of$descriptor() {
+        return pgembed_result_header_of.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static MethodHandle pgembed_result_header_of$handle() {
+        return pgembed_result_header_of.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static MemorySegment pgembed_result_header_of$address() {
+        return pgembed_result_header_of.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_result_header_of(const pgembed_result *result, pgembed_result_header *header)
+     * }
+     */
+    public static int pgembed_result_header_of(MemorySegment result, MemorySegment header) {
+        var mh$ = pgembed_result_header_of.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_result_header_of", result, header);
+            }
+            return (int)mh$.invokeExact(result, header);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
