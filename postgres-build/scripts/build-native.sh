@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds libpgembed.so and the runtime payload.
 #
-# Usage: build-native.sh <module-dir> <payload-dir> <work-dir>
+# Usage: build-native.sh <module-dir> <payload-dir> <work-dir> [<platform>]
 #   <payload-dir>  gets <platform>/{lib/libpgembed.so, lib/postgresql/*.so, share/postgresql/...,
 #                  pgembed.manifest, COPYRIGHT}; the Maven module packages it into the jar.
 #   <work-dir>     our objects (target/native): only changed C files are recompiled.
+#   <platform>     what the Maven build packages (pgembed.platform): must be this host's, as
+#                  the payload is compiled natively (no cross-compilation).
 # PostgreSQL's compiled tree, its staging install and the template cluster live in
 # $PGEMBED_CACHE (default ~/.cache/pgembed), keyed by version and build-script hash.
 set -euo pipefail
@@ -21,6 +23,11 @@ log() { echo "[pgembed] $* ($(( SECONDS - start )) s)" >&2; }
 PG_VERSION=18.6
 PG_SHA256=555610c24d53e4316da5b7d3fc25c279d96856d5e0e23ee308c328c5fa881d9f
 platform=linux-$(uname -m | sed 's/aarch64/aarch64/; s/x86_64/x86_64/')
+if [[ -n ${4:-} && $4 != "$platform" ]]; then
+	echo "[pgembed] this host builds the $platform payload, but the build packages pgembed.platform=$4:" \
+		"build on a $4 host (the payload is compiled natively)" >&2
+	exit 1
+fi
 
 "$scripts/install-build-deps.sh"
 

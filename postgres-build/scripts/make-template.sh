@@ -34,9 +34,11 @@ conf="$work/data/postgresql.conf"
 {
 	echo "# The settings initdb chose; share/postgresql/postgresql.conf.sample documents them all."
 	grep -Ev '^[[:space:]]*(#|$)|^(max|min)_wal_size|^wal_buffers' "$conf"
-	# as with the 1 MB segments before: a checkpoint every 64 MB of WAL, two segments kept,
-	# and 1 MB of WAL buffers (PostgreSQL sizes them to a segment at most; every open zeroes them)
-	echo "max_wal_size = 64MB"
+	# a checkpoint every 32 MB of WAL, as with the 1 MB segments before: PostgreSQL checkpoints
+	# after (max_wal_size / segment size / (1 + checkpoint_completion_target)) - 1 segments, so
+	# 96 MB of 16 MB segments gives 2 (64 MB gave 1: twice as many checkpoints); two segments
+	# kept, and 1 MB of WAL buffers (PostgreSQL sizes them to a segment at most; every open zeroes them)
+	echo "max_wal_size = 96MB"
 	echo "min_wal_size = 32MB"
 	echo "wal_buffers = 1MB"
 } >"$conf.new"

@@ -410,8 +410,11 @@ copy_template(const char *template, const char *datadir, bool flush)
 	if (rc == 0)
 	{
 		/*
-		 * a template unpacked from an archive may have lost its empty
-		 * directories
+		 * A template unpacked from an archive may have lost its empty
+		 * directories.  This is the one list of them: initdb's subdirs[]
+		 * (PostgreSQL 18) and pg_wal, which initdb makes apart; base/1 holds
+		 * template1's files, so it is never empty.  The Java loader needs no
+		 * list: the payload's manifest names every directory.
 		 */
 		static const char *const subdirs[] = {
 			"global", "pg_wal", "pg_wal/archive_status", "pg_wal/summaries", "pg_commit_ts",

@@ -193,6 +193,9 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
 			ok = front_msg_begin(e, 'c', &s);
 		if (ok)
 			front_msg_end(e, s);
+		/* a COPY of an extended query: end that query too (front_call.c) */
+		if (ok && e->copy_needs_sync)
+			ok = front_msg_simple(e, 'S');
 		r = ok ? front_exchange(e, e->scratch.data, e->scratch.len, false) : front_oom();
 	}
 	else
@@ -201,21 +204,27 @@ pgembed_copy_end(pgembed_engine *e, const char *errmsg)
 		char	   *buf;
 		size_t		len;
 
+		/*
+		 * Aborted: a backend paused before the end of its data fails the COPY
+		 * where it stands (57014), before the statement does more.
+		 */
+		if (errmsg != NULL)
+			e->copy_out_abort = errmsg;
 		while (e->out_yielded && e->state != ENGINE_DEAD)
 		{
 			e->out.len = 0;
 			front_run_engine(e);
 		}
-		if (e->state != ENGINE_DEAD && e->out.len == 0)
-		{
-			/* nothing pending: the final messages were already consumed */
-		}
+		e->copy_out_abort = NULL;
 		buf = front_take_output(e, &len);
 		r = front_result_from_messages(buf, len, false);
 		if (r && e->state == ENGINE_DEAD)
 			r->status = PGEMBED_FATAL;
+		else if (r && e->copy_needs_sync)
+			r = front_finish_with_sync(e, r);
 	}
 	e->mode = FRONT_MODE_IDLE;
+	e->copy_needs_sync = false;
 	e->out_yield_at = 0;
 	front_leave(e);
 	return r;

@@ -217,6 +217,7 @@ front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 	front_frame_output(e, false);
 	front_run_with_input(e, &input, 1);
 	buf = front_take_output(e, &buflen);
+	e->bytes_since_trim += len + buflen;
 	r = front_result_from_messages(buf, buflen, batch);
 	if (r == NULL)
 		return NULL;

@@ -223,46 +223,63 @@ front_timer_set(pgembed_engine *e, int64_t deadline_ns)
 	pthread_mutex_unlock(&front_registry_lock);
 }
 
+/*
+ * The first opens of a process may run on several threads at once: the
+ * machinery starts under a lock of its own (not front_registry_lock, which
+ * the new timer thread takes), and its flag is read without one only once set.
+ * A failure is not remembered: the next open tries again.
+ */
+static pthread_mutex_t timer_start_lock = PTHREAD_MUTEX_INITIALIZER;
+
 bool
 front_ensure_timer_machinery(void)
 {
-	if (timer_thread_started)
-		return true;
-
 	struct sigaction sa;
 	pthread_condattr_t ca;
 	pthread_t	t;
 	pthread_attr_t attr;
+	bool		ok = false;
 
+	if (__atomic_load_n(&timer_thread_started, __ATOMIC_ACQUIRE))
+		return true;
+	pthread_mutex_lock(&timer_start_lock);
+	if (timer_thread_started)
+	{
+		pthread_mutex_unlock(&timer_start_lock);
+		return true;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = timer_signal_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(PGEMBED_TIMER_SIGNAL, &sa, NULL) != 0)
-		return false;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&front_timer_cond, &ca);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (sigaction(PGEMBED_TIMER_SIGNAL, &sa, NULL) == 0)
+	{
+		/* no thread waits on the condition variable before this one starts */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&front_timer_cond, &ca);
+		pthread_condattr_destroy(&ca);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 
-	/*
-	 * it runs maintenance and may call a host (JVM) log callback: a normal
-	 * stack
-	 */
-	pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
-	if (pthread_create(&t, &attr, timer_thread_main, NULL) != 0)
-		return false;
-	atexit(close_maintenance_gate);
-	pthread_setname_np(t, "pgembed-timer");
-	timer_thread_started = true;
-	return true;
+		/*
+		 * it runs maintenance and may call a host (JVM) log callback: a
+		 * normal stack
+		 */
+		pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
+		if (pthread_create(&t, &attr, timer_thread_main, NULL) == 0)
+		{
+			atexit(close_maintenance_gate);
+			pthread_setname_np(t, "pgembed-timer");
+			__atomic_store_n(&timer_thread_started, true, __ATOMIC_RELEASE);
+			ok = true;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&timer_start_lock);
+	return ok;
 }
 
-/* ------------------------------------------------------------------------
- * Self-maintenance
- * ------------------------------------------------------------------------
- */
 /* ------------------------------------------------------------------------
  * Self-maintenance
  * ------------------------------------------------------------------------

@@ -423,7 +423,7 @@ front_cluster_log_line(pgembed_engine *e, int elevel, const char *line)
 	int32_t		lev = elevel;
 
 	pthread_mutex_lock(&c->lock);
-	if (elevel >= 21)			/* ERROR and above */
+	if (elevel >= PGEMBED_LOG_ERROR)
 		snprintf(c->last_error, sizeof(c->last_error), "%s", line);
 	if (pgembed_buf_reserve(e, &c->logq, sizeof(lev) + n))
 	{

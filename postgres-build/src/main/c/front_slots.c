@@ -33,6 +33,7 @@
  *		front_free_slot			- give it back
  *		front_load_engine_copy	- a pristine copy of the library in the slot's namespace
  *		front_namespace_limit_message, front_namespaces_exhausted - the namespace budget spent
+ *		front_slot_trim_heap	- the free memory of a slot's heap back to the system
  *		pgembed__slot_heap_in_use	- a test's view of a namespace's heap
  *------------------------
  */
@@ -65,40 +66,51 @@ __thread uint32_t front_ctype_ready[MAX_ENGINES];
  * The library itself
  * ------------------------------------------------------------------------
  */
+/*
+ * The library's own path and the installation root above it are computed
+ * once, whichever thread asks first: opens may start on several threads at
+ * once, and a buffer filled while another thread reads it would give that one
+ * half a path.
+ */
+static char self_path[PATH_MAX];
+static char install_root[PATH_MAX];
+static pthread_once_t paths_once = PTHREAD_ONCE_INIT;
+
+static void
+compute_paths(void)
+{
+	Dl_info		info;
+	char	   *slash;
+
+	if (dladdr((void *) front_self_path, &info) != 0 && info.dli_fname)
+	{
+		/* the host may have loaded us through a relative path */
+		if (realpath(info.dli_fname, self_path) == NULL)
+			snprintf(self_path, sizeof(self_path), "%s", info.dli_fname);
+	}
+	/* <root>/lib/libpgembed.so */
+	snprintf(install_root, sizeof(install_root), "%s", self_path);
+	for (int i = 0; i < 2; i++)
+	{
+		slash = strrchr(install_root, '/');
+		if (slash == NULL)
+			break;
+		*slash = '\0';
+	}
+}
+
 const char *
 front_self_path(void)
 {
-	static char path[PATH_MAX];
-	Dl_info		info;
-
-	if (path[0] == '\0' && dladdr((void *) front_self_path, &info) != 0 && info.dli_fname)
-	{
-		/* the host may have loaded us through a relative path */
-		if (realpath(info.dli_fname, path) == NULL)
-			snprintf(path, sizeof(path), "%s", info.dli_fname);
-	}
-	return path;
+	pthread_once(&paths_once, compute_paths);
+	return self_path;
 }
 
 const char *
 pgembed_install_root(void)
 {
-	static char root[PATH_MAX];
-
-	if (root[0] == '\0')
-	{
-		char	   *slash;
-
-		strncpy(root, front_self_path(), sizeof(root) - 1);
-		for (int i = 0; i < 2; i++)
-		{
-			slash = strrchr(root, '/');
-			if (slash == NULL)
-				break;
-			*slash = '\0';
-		}
-	}
-	return root;
+	pthread_once(&paths_once, compute_paths);
+	return install_root;
 }
 
 const char *
@@ -229,6 +241,25 @@ bool
 front_namespaces_exhausted(const char *why)
 {
 	return why != NULL && (strstr(why, "static TLS") != NULL || strstr(why, "no more namespaces") != NULL);
+}
+
+/*
+ * Gives the free memory of slot i's heap back to the system.  A C library
+ * copy in a namespace other than the first cannot grow its heap with brk: it
+ * maps memory instead and never unmaps it, so what a large statement freed
+ * stayed resident until the engine closed; malloc_trim releases the free
+ * pages (it takes the heap's locks: safe beside the namespace's own threads).
+ */
+void
+front_slot_trim_heap(int i)
+{
+	int			(*trim) (size_t);
+
+	if (i < 0 || i >= MAX_ENGINES || !front_slots[i].has_namespace)
+		return;
+	trim = (int (*) (size_t)) dlsym(front_slots[i].libc_pin, "malloc_trim");
+	if (trim != NULL)
+		trim(0);
 }
 
 /* Diagnostics for tests: bytes in use in the heap of slot i's namespace (-1: none). */

@@ -57,6 +57,15 @@
 
 #define COPY_OUT_CHUNK (256u << 10)
 
+/*
+ * The protocol counts a statement's parameters in 16 bits (Parse, Bind): a
+ * larger count would wrap and reach the backend as a malformed message.
+ */
+#define MAX_PARAMS 65535
+
+/* the message with which a batch stops a COPY it started (it finds the error by it) */
+#define BATCH_COPY_REFUSED "pgembed: COPY cannot run in a batch"
+
 /* routines only used in this file */
 struct pgembed_stmt_formats;
 static pgembed_result *exec_direct(pgembed_engine *e, pgembed_direct *req, bool batch,
@@ -69,6 +78,10 @@ static void direct_unrefuse(pgembed_engine *e, const char *name);
 static void formats_forget(pgembed_engine *e, const char *name);
 static void formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc);
 static pgembed_result *describe_for_formats(pgembed_engine *e, const char *name);
+static pgembed_result *copy_description(const pgembed_result *r);
+static pgembed_result *refuse_copy_in_batch(pgembed_result *r);
+static pgembed_result *too_many_params(int nparams);
+static pgembed_result *cursor_finish(pgembed_engine *e, pgembed_result *partial);
 
 /* ------------------------------------------------------------------------
  * Statements
@@ -91,10 +104,24 @@ pgembed_exec(pgembed_engine *e, const char *sql)
 		front_msg_end(e, s);
 		e->out_yield_at = COPY_OUT_CHUNK;
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
-		front_set_mode_after(e, r);
+		front_set_mode_after(e, r, FRONT_ENDED_QUERY);
 	}
 	front_leave(e);
 	return r;
+}
+
+/*
+ * The refusal of a statement with more parameters than the protocol can
+ * count: nothing is sent, so an open transaction is not affected (as with
+ * libpq, which refuses it before sending).
+ */
+static pgembed_result *
+too_many_params(int nparams)
+{
+	return front_result_error(PGEMBED_MISUSE, "54000",
+							  "too many parameters: %d, a statement can have at most %d"
+							  " (pass an array instead, as in = ANY($1), or use COPY)",
+							  nparams, MAX_PARAMS);
 }
 
 /* Parse + Describe, then Bind with result formats chosen from the description. */
@@ -107,13 +134,15 @@ describe_unnamed(pgembed_engine *e, const char *sql, int nparams, const uint32_t
 	return front_exchange(e, e->scratch.data, e->scratch.len, false);
 }
 
-static pgembed_result *
-finish_with_sync(pgembed_engine *e, pgembed_result *partial)
+/*
+ * The backend is in an extended query that ended with Flush (a failed
+ * Parse/Describe, a cursor that finished, a COPY of a cursor): a Sync ends it
+ * (its implicit transaction, or the skipping after an error) so that the
+ * backend is idle again.  The partial result gets the transaction status.
+ */
+pgembed_result *
+front_finish_with_sync(pgembed_engine *e, pgembed_result *partial)
 {
-	/*
-	 * a failed Parse/Describe: resynchronise so that the backend is idle
-	 * again
-	 */
 	pgembed_result *r;
 
 	e->scratch.len = 0;
@@ -136,6 +165,8 @@ pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint3
 
 	if (sql == NULL || nparams < 0)
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (result_format == PGEMBED_FORMAT_AUTO)
@@ -144,7 +175,7 @@ pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint3
 		if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
 		{
 			if (desc && desc->status == PGEMBED_ERROR)
-				desc = finish_with_sync(e, desc);
+				desc = front_finish_with_sync(e, desc);
 			front_leave(e);
 			return desc ? desc : front_oom();
 		}
@@ -164,7 +195,7 @@ pgembed_exec_params(pgembed_engine *e, const char *sql, int nparams, const uint3
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
 	}
 	pgembed_result_free(desc);
-	front_set_mode_after(e, r);
+	front_set_mode_after(e, r, FRONT_ENDED_SYNC);
 	front_leave(e);
 	return r;
 }
@@ -176,6 +207,8 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 
 	if (name == NULL || sql == NULL || nparams < 0)
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (!(front_msg_parse(e, name, sql, nparams, types) && front_msg_describe(e, 'S', name) && front_msg_simple(e, 'S')))
@@ -186,19 +219,7 @@ pgembed_prepare(pgembed_engine *e, const char *name, const char *sql, int nparam
 		formats_forget(e, name);
 		direct_unrefuse(e, name);
 		if (r != NULL && r->status != PGEMBED_ERROR && r->status != PGEMBED_FATAL && name[0] != '\0')
-		{
-			/* the same description, once more, for the cache */
-			pgembed_result *desc = describe_for_formats(e, name);
-
-			if (desc != NULL && desc->status != PGEMBED_ERROR && desc->status != PGEMBED_FATAL)
-				formats_remember(e, name, desc);
-			else if (desc != NULL)
-			{
-				if (desc->status == PGEMBED_ERROR)
-					desc = finish_with_sync(e, desc);
-				pgembed_result_free(desc);
-			}
-		}
+			formats_remember(e, name, copy_description(r));
 	}
 	front_leave(e);
 	return r;
@@ -278,6 +299,8 @@ formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
 	stmt_formats *f;
 
 	formats_forget(e, name);
+	if (desc == NULL)
+		return;					/* out of memory: described again when run */
 	f = calloc(1, sizeof(*f));
 	if (f == NULL || (f->name = strdup(name)) == NULL)
 	{
@@ -289,6 +312,23 @@ formats_remember(pgembed_engine *e, const char *name, pgembed_result *desc)
 	f->rowdesc = auto_rowdesc(e, desc, &f->rowdesc_len);
 	f->next = e->stmt_formats;
 	e->stmt_formats = f;
+}
+
+/*
+ * The description a Parse/Describe/Sync returned, once more for the cache: its
+ * messages (no rows) indexed afresh.  A second Describe would leave the
+ * backend in an extended query, and the transaction Describe starts open,
+ * until the next call's Sync.
+ */
+static pgembed_result *
+copy_description(const pgembed_result *r)
+{
+	char	   *buf = malloc(r->buflen > 0 ? r->buflen : 1);
+
+	if (buf == NULL)
+		return NULL;
+	memcpy(buf, r->buf, r->buflen);
+	return front_result_from_messages(buf, r->buflen, false);
 }
 
 /*
@@ -359,6 +399,8 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 
 	if (name == NULL || nparams < 0)
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (result_format == PGEMBED_FORMAT_AUTO)
@@ -373,7 +415,7 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 			if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
 			{
 				if (desc && desc->status == PGEMBED_ERROR)
-					desc = finish_with_sync(e, desc);
+					desc = front_finish_with_sync(e, desc);
 				front_leave(e);
 				return desc ? desc : front_oom();
 			}
@@ -422,7 +464,10 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 			   front_msg_describe(e, 'P', "") && front_msg_execute(e, "", 0) && front_msg_simple(e, 'S')))
 		r = front_oom();
 	else
+	{
+		e->out_yield_at = COPY_OUT_CHUNK;
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	}
 
 	/*
 	 * a failure may mean the statement changed or went away: describe it
@@ -430,7 +475,7 @@ pgembed_exec_prepared(pgembed_engine *e, const char *name, int nparams, const ch
 	 */
 	if (r == NULL || r->status == PGEMBED_ERROR || r->status == PGEMBED_FATAL)
 		formats_forget(e, name);
-	front_set_mode_after(e, r);
+	front_set_mode_after(e, r, FRONT_ENDED_SYNC);
 	front_leave(e);
 	return r;
 }
@@ -441,9 +486,12 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 {
 	pgembed_result *r;
 	bool		ok = true;
+	size_t		s;
 
 	if (name == NULL || nsets < 0 || nparams < 0 || (nparams > 0 && nsets > 0 && values == NULL))
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	if (nsets > 0 && !direct_refused(e, name))
@@ -468,13 +516,60 @@ pgembed_exec_prepared_batch(pgembed_engine *e, const char *name, int nsets, int 
 		ok = front_msg_bind(e, "", name, nparams, values + off, lengths ? lengths + off : NULL,
 							formats ? formats + off : NULL, PGEMBED_FORMAT_TEXT, NULL) &&
 			front_msg_execute(e, "", 0);
+
+		/*
+		 * A COPY FROM STDIN would read the next set's Bind as COPY data (a
+		 * protocol violation, FATAL): a CopyFail after the first execution
+		 * ends such a COPY before it reads anything else, and is ignored by a
+		 * backend that is not in COPY.  A COPY TO STDOUT fails at its start
+		 * (copy_out_abort).  Either error skips the rest until the Sync.
+		 */
+		if (ok && i == 0)
+			ok = front_msg_begin(e, 'f', &s) && front_msg_str(e, BATCH_COPY_REFUSED);
+		if (ok && i == 0)
+			front_msg_end(e, s);
 	}
 	if (!(ok && front_msg_simple(e, 'S')))
 		r = front_oom();
 	else
+	{
+		e->out_yield_at = COPY_OUT_CHUNK;
+		e->copy_out_abort = BATCH_COPY_REFUSED;
 		r = front_exchange(e, e->scratch.data, e->scratch.len, true);
+		e->copy_out_abort = NULL;
+		e->out_yield_at = 0;
+		r = refuse_copy_in_batch(r);
+	}
 	front_leave(e);
 	return r;
+}
+
+/*
+ * The error of a COPY that a batch stopped (57014, "COPY from stdin failed:
+ * <BATCH_COPY_REFUSED>" or its TO STDOUT twin) becomes what it is: a feature
+ * the batch does not offer.
+ */
+static pgembed_result *
+refuse_copy_in_batch(pgembed_result *r)
+{
+	const char *state,
+			   *msg;
+	pgembed_result *refused;
+
+	if (r == NULL || r->status != PGEMBED_ERROR)
+		return r;
+	state = pgembed_error_field(&r->error, PGEMBED_DIAG_SQLSTATE);
+	msg = pgembed_error_field(&r->error, PGEMBED_DIAG_MESSAGE_PRIMARY);
+	if (state == NULL || msg == NULL || strcmp(state, "57014") != 0 || strstr(msg, BATCH_COPY_REFUSED) == NULL)
+		return r;
+	refused = front_result_error(PGEMBED_ERROR, "0A000",
+								 "COPY FROM STDIN and COPY TO STDOUT cannot run in a batch: run the COPY with"
+								 " pgembed_exec or pgembed_exec_params and stream its data");
+	if (refused == NULL)
+		return r;
+	refused->tx_status = r->tx_status;
+	pgembed_result_free(r);
+	return refused;
 }
 
 /*
@@ -625,6 +720,29 @@ pgembed_set_binary_types(pgembed_engine *e, int count, const uint32_t *types)
  */
 #define CURSOR_PORTAL "pgembed_cursor"
 
+/*
+ * Ends a cursor whose rows are all fetched (or whose statement failed):
+ * Close, then Sync.  The Sync alone ends the portal only with the implicit
+ * transaction; in a transaction block the exhausted portal stayed, and the
+ * next cursor's Bind failed with 42P03 (cursor "pgembed_cursor" already
+ * exists).  After an error the backend skips the Close until the Sync, and
+ * closing a portal that does not exist is no error.
+ */
+static pgembed_result *
+cursor_finish(pgembed_engine *e, pgembed_result *partial)
+{
+	pgembed_result *r;
+
+	e->scratch.len = 0;
+	if (!(front_msg_close(e, 'P', CURSOR_PORTAL) && front_msg_simple(e, 'S')))
+		return partial;
+	r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	if (partial != NULL && r != NULL)
+		partial->tx_status = r->tx_status;
+	pgembed_result_free(r);
+	return partial;
+}
+
 pgembed_result *
 pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint32_t *types,
 					const char *const *values, const int32_t *lengths, const int32_t *formats,
@@ -635,33 +753,53 @@ pgembed_cursor_open(pgembed_engine *e, const char *sql, int nparams, const uint3
 
 	if (sql == NULL || nparams < 0 || fetch_rows <= 0 || fetch_rows > INT32_MAX)
 		return front_result_error(PGEMBED_MISUSE, "22023", "invalid arguments");
+	if (nparams > MAX_PARAMS)
+		return too_many_params(nparams);
 	if ((r = front_enter(e, FRONT_MODE_IDLE)) != NULL)
 		return r;
 	desc = describe_unnamed(e, sql, nparams, types);
 	if (desc == NULL || desc->status == PGEMBED_ERROR || desc->status == PGEMBED_FATAL)
 	{
 		if (desc && desc->status == PGEMBED_ERROR)
-			desc = finish_with_sync(e, desc);
+			desc = front_finish_with_sync(e, desc);
 		front_leave(e);
 		return desc ? desc : front_oom();
 	}
 	e->scratch.len = 0;
-	if (!(front_msg_bind(e, CURSOR_PORTAL, "", nparams, values, lengths, formats, result_format, desc) &&
+
+	/*
+	 * A portal of that name left by an earlier cursor (a COPY through a
+	 * cursor, ended in a transaction block) would fail the Bind: close it
+	 * first (no error when there is none; no cursor is open here).
+	 */
+	if (!(front_msg_close(e, 'P', CURSOR_PORTAL) &&
+		  front_msg_bind(e, CURSOR_PORTAL, "", nparams, values, lengths, formats, result_format, desc) &&
 		  front_msg_describe(e, 'P', CURSOR_PORTAL) && front_msg_execute(e, CURSOR_PORTAL, (int32_t) fetch_rows) &&
 		  front_msg_simple(e, 'H')))
 		r = front_oom();
 	else
+	{
+		e->out_yield_at = COPY_OUT_CHUNK;
 		r = front_exchange(e, e->scratch.data, e->scratch.len, false);
+	}
 	pgembed_result_free(desc);
 	if (r && r->status == PGEMBED_SUSPENDED)
 	{
 		e->mode = FRONT_MODE_CURSOR;
 	}
+	else if (r && (r->status == PGEMBED_COPY_IN || r->status == PGEMBED_COPY_OUT))
+	{
+		/* the statement was a COPY: its data and end go as after pgembed_exec */
+	}
 	else if (r && r->status != PGEMBED_FATAL)
 	{
-		/* done in one go (or failed): end the implicit transaction */
-		r = finish_with_sync(e, r);
+		/*
+		 * done in one go (or failed): the portal goes, and the implicit
+		 * transaction ends
+		 */
+		r = cursor_finish(e, r);
 	}
+	front_set_mode_after(e, r, FRONT_ENDED_FLUSH);
 	front_leave(e);
 	return r;
 }
@@ -685,7 +823,7 @@ pgembed_cursor_fetch(pgembed_engine *e, int64_t fetch_rows)
 	{
 		e->mode = FRONT_MODE_IDLE;
 		if (r && r->status != PGEMBED_FATAL)
-			r = finish_with_sync(e, r);
+			r = cursor_finish(e, r);
 	}
 	front_leave(e);
 	return r;

@@ -279,6 +279,8 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
 	}
 }
 
+static void copy_out_abort_if_asked(void);
+
 static int
 embed_putmessage(char msgtype, const char *s, size_t len)
 {
@@ -315,11 +317,35 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 			 (msgtype == PqMsg_CopyData && engine_self->out_yield_at != 0 && b->len >= engine_self->out_yield_at))
 	{
 		/* hand out COPY data in chunks: memory stays bounded */
-		engine_self->out_yielded = true;
-		engine_yield();
-		engine_self->out_yielded = false;
+		if (engine_self->copy_out_abort == NULL)
+		{
+			engine_self->out_yielded = true;
+			engine_yield();
+			engine_self->out_yielded = false;
+		}
+		copy_out_abort_if_asked();
 	}
 	return 0;
+}
+
+/*
+ * The front stops a COPY TO STDOUT at a pause (pgembed_copy_end with a
+ * message, or a call that streams no COPY data), as CopyFail stops a COPY FROM
+ * STDIN: the error ends the statement before it does more, and its
+ * transaction then fails as after any error.  Raised between two messages,
+ * where an error of the data's own production could be raised as well.
+ */
+static void
+copy_out_abort_if_asked(void)
+{
+	const char *why = engine_self->copy_out_abort;
+
+	if (why == NULL)
+		return;
+	engine_self->copy_out_abort = NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("COPY to stdout failed: %s", why)));
 }
 
 static void
@@ -460,6 +486,17 @@ embed_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
  * Server log: to the front, never to the host's stderr directly
  * ---------------------------------------------------------------------
  */
+
+/* pgembedded.h names elog.h's levels, which a log callback receives as they are */
+StaticAssertDecl(PGEMBED_LOG_DEBUG5 == DEBUG5 && PGEMBED_LOG_DEBUG4 == DEBUG4 &&
+				 PGEMBED_LOG_DEBUG3 == DEBUG3 && PGEMBED_LOG_DEBUG2 == DEBUG2 &&
+				 PGEMBED_LOG_DEBUG1 == DEBUG1 && PGEMBED_LOG_LOG == LOG &&
+				 PGEMBED_LOG_LOG_SERVER_ONLY == LOG_SERVER_ONLY &&
+				 PGEMBED_LOG_INFO == INFO && PGEMBED_LOG_NOTICE == NOTICE &&
+				 PGEMBED_LOG_WARNING == WARNING && PGEMBED_LOG_ERROR == ERROR &&
+				 PGEMBED_LOG_FATAL == FATAL && PGEMBED_LOG_PANIC == PANIC,
+				 "PGEMBED_LOG_* differ from elog.h's levels");
+
 static void
 embed_log_hook(ErrorData *edata)
 {

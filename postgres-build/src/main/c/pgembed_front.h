@@ -74,6 +74,14 @@ enum
 	FRONT_MODE_PROTOCOL
 };
 
+/* how the request that a result answers ended (front_set_mode_after) */
+enum
+{
+	FRONT_ENDED_QUERY,			/* a simple Query message */
+	FRONT_ENDED_SYNC,			/* extended query messages, then Sync */
+	FRONT_ENDED_FLUSH			/* extended query messages, then Flush */
+};
+
 /* ------------------------------------------------------------------------
  * Errors and results
  * ------------------------------------------------------------------------
@@ -218,6 +226,7 @@ extern PGEMBED_HIDDEN void front_free_slot(pgembed_engine *e);
 extern PGEMBED_HIDDEN bool front_load_engine_copy(pgembed_engine *e);
 extern PGEMBED_HIDDEN const char *front_namespace_limit_message(const char *why);
 extern PGEMBED_HIDDEN bool front_namespaces_exhausted(const char *why);
+extern PGEMBED_HIDDEN void front_slot_trim_heap(int i);
 
 /* front_engine.c: running an engine on its own stack, one exchange at a time */
 extern PGEMBED_HIDDEN __thread pgembed_engine *front_current_engine;
@@ -243,10 +252,11 @@ extern PGEMBED_HIDDEN void front_maintenance_init(pgembed_engine *e);
 /* front_call.c: entering and leaving an API call */
 extern PGEMBED_HIDDEN pgembed_result *front_enter(pgembed_engine *e, int allowed_mode);
 extern PGEMBED_HIDDEN void front_leave(pgembed_engine *e);
-extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_result *r);
+extern PGEMBED_HIDDEN void front_set_mode_after(pgembed_engine *e, pgembed_result *r, int request_ended);
 
 /* front_statements.c: statements and cursors */
 extern PGEMBED_HIDDEN void front_formats_forget_all(pgembed_engine *e);
+extern PGEMBED_HIDDEN pgembed_result *front_finish_with_sync(pgembed_engine *e, pgembed_result *partial);
 
 /* front_open.c: the steps of opening that a cluster's processes share */
 extern PGEMBED_HIDDEN pgembed_engine *front_engine_new(void);

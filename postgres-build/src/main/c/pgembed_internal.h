@@ -152,6 +152,9 @@ struct pgembed_engine
 								 * streaming); 0 = never */
 	bool		out_yielded;	/* the engine stopped mid-statement to hand
 								 * out data */
+	const char *copy_out_abort; /* a COPY TO STDOUT that reaches or resumes
+								 * from a pause fails with this message
+								 * (57014); the front's string */
 	bool		raw_framing;	/* messages exactly as on the wire (no
 								 * trailing NUL) */
 	pgembed_buf raw_out;		/* output of the last
@@ -208,7 +211,13 @@ struct pgembed_engine
 
 	/* front bookkeeping */
 	int			mode;			/* FRONT_MODE_* */
+	bool		copy_needs_sync;	/* the COPY in progress came from an
+									 * extended query whose Sync the backend
+									 * will not read: pgembed_copy_end sends
+									 * one */
 	pgembed_buf scratch;		/* request bytes built by the front */
+	size_t		bytes_since_trim;	/* request and result bytes since the
+									 * engine's heap was last trimmed */
 
 	/*
 	 * --- a process of a cluster with a real postmaster (front_multi.c); NULL

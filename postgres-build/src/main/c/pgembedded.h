@@ -106,8 +106,35 @@ typedef enum pgembed_status
 #define PGEMBED_FORMAT_BINARY	1
 #define PGEMBED_FORMAT_AUTO		(-1)
 
-/* Log callback: server log lines (checkpoints, warnings ...). */
+/*
+ * Log callback: server log lines (checkpoints, warnings ...).  elevel is one of
+ * the PGEMBED_LOG_* levels below.
+ */
 typedef void (*pgembed_log_fn) (void *context, int elevel, const char *line);
+
+/*
+ * Log levels: PostgreSQL's own (elog.h's numbers, checked against it when the
+ * library is built).  A callback receives the lines log_min_messages lets into
+ * the server log (WARNING and above by default, and LOG); the statement's own
+ * messages also reach its caller, as the result's error or notices.  Mind that
+ * the server log ranks LOG above ERROR although its number is smaller: compare
+ * with == for it, not with >=.
+ */
+#define PGEMBED_LOG_DEBUG5		10
+#define PGEMBED_LOG_DEBUG4		11
+#define PGEMBED_LOG_DEBUG3		12
+#define PGEMBED_LOG_DEBUG2		13
+#define PGEMBED_LOG_DEBUG1		14
+#define PGEMBED_LOG_LOG			15	/* operational: checkpoints, start-up */
+#define PGEMBED_LOG_LOG_SERVER_ONLY 16	/* as LOG, never sent to a client */
+#define PGEMBED_LOG_INFO		17
+#define PGEMBED_LOG_NOTICE		18
+#define PGEMBED_LOG_WARNING		19
+#define PGEMBED_LOG_ERROR		21	/* the statement or task failed */
+#define PGEMBED_LOG_FATAL		22	/* the engine (or a cluster's process)
+									 * ended */
+#define PGEMBED_LOG_PANIC		23	/* the engine ended; the cluster needs
+									 * crash recovery */
 
 /* ---- library ---- */
 
@@ -317,7 +344,8 @@ pgembed_result *pgembed_exec_prepared(pgembed_engine *engine, const char *name,
  * Executes a prepared statement once per parameter set (nsets x nparams values,
  * row-major), in one call and one implicit transaction (or the open one).  The
  * result carries the total rows affected; on error nothing of the batch remains
- * unless an explicit transaction was open.
+ * unless an explicit transaction was open.  A COPY FROM STDIN or TO STDOUT
+ * statement is stopped before it reads or writes data: 0A000.
  */
 pgembed_result *pgembed_exec_prepared_batch(pgembed_engine *engine, const char *name,
 											int nsets, int nparams,
@@ -331,7 +359,8 @@ pgembed_result *pgembed_deallocate(pgembed_engine *engine, const char *name);
  * Cursor: runs a statement and returns at most fetch_rows rows; status
  * PGEMBED_SUSPENDED means more rows follow (pgembed_cursor_fetch), TUPLES_OK means
  * done.  While a cursor is open the engine serves only that cursor's calls (from
- * any thread: the caller decides who owns it).
+ * any thread: the caller decides who owns it).  A COPY statement returns
+ * PGEMBED_COPY_IN or _OUT, as from pgembed_exec.
  */
 pgembed_result *pgembed_cursor_open(pgembed_engine *engine, const char *sql,
 									int nparams, const uint32_t *types,
@@ -346,13 +375,21 @@ pgembed_result *pgembed_cursor_close(pgembed_engine *engine);
 /* After PGEMBED_COPY_IN: sends a chunk of data (any split).  0 or -1 (error: end the copy to see it). */
 int			pgembed_copy_put(pgembed_engine *engine, const char *data, size_t length);
 
-/* Ends COPY FROM STDIN; errmsg != NULL aborts it.  Returns the COPY's final result. */
+/*
+ * Ends the COPY in progress and returns its final result; the engine is then
+ * idle, whichever call started the COPY.  errmsg != NULL aborts it: COPY FROM
+ * STDIN fails with "COPY from stdin failed: <errmsg>" (57014); COPY TO STDOUT
+ * whose data is not complete yet stops where it stands with "COPY to stdout
+ * failed: <errmsg>" (57014), one whose data was all produced has ended and is
+ * not undone.  An aborted COPY fails its transaction as any error does.
+ */
 pgembed_result *pgembed_copy_end(pgembed_engine *engine, const char *errmsg);
 
 /*
  * After PGEMBED_COPY_OUT: returns the length of the next chunk and points *data
  * at it (valid until the next call), 0 when the data is complete, -1 on error.
- * Then pgembed_copy_end(engine, NULL) returns the COPY's final result.
+ * Then pgembed_copy_end(engine, NULL) returns the COPY's final result.  A COPY
+ * TO STDOUT pauses at its start, before it produces anything.
  */
 int64_t		pgembed_copy_get(pgembed_engine *engine, const char **data);
 

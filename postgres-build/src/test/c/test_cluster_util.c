@@ -11,7 +11,7 @@ void
 quiet_cluster_log(void *context, int elevel, const char *line)
 {
 	(void) context;
-	if (elevel >= 21)			/* ERROR and above */
+	if (elevel >= PGEMBED_LOG_ERROR)
 		fprintf(stdout, "    [cluster] %s\n", line);
 }
 

@@ -1,8 +1,10 @@
 /* Creating, opening, closing and recovering databases. */
 #include "test_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -331,6 +333,161 @@ test_several_engines_isolated(void)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * The first opens of a process, from many threads at once
+ * ------------------------------------------------------------------------
+ */
+#define RACE_THREADS 8
+
+typedef struct
+{
+	const char *dir;
+	pthread_barrier_t *start;
+	pgembed_engine *engine;
+} race_opener;
+
+static void
+race_no_log(void *context, int elevel, const char *line)
+{
+	(void) context;
+	(void) elevel;
+	(void) line;
+}
+
+static void *
+race_open(void *arg)
+{
+	race_opener *o = arg;
+	pgembed_error *err = NULL;
+
+	pthread_barrier_wait(o->start);
+	o->engine = pgembed_open(o->dir, NULL, 0, NULL, &err);
+	pgembed_error_free(err);
+	return NULL;
+}
+
+/* threads of this process named "pgembed-timer" */
+static int
+timer_threads(void)
+{
+	DIR		   *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int			n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+	{
+		char		path[300];
+		char		comm[64] = "";
+		FILE	   *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, "pgembed-timer", 13) == 0)
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Child helper: opens the clusters given as arguments from one thread each,
+ * all released at once (the process's first opens), runs a statement with a
+ * timer on each and prints "opened=<n> timers=<n>".  A hang ends the child by
+ * SIGALRM.
+ */
+static int
+child_open_concurrently(int argc, char **argv)
+{
+	pthread_t	threads[RACE_THREADS];
+	race_opener openers[RACE_THREADS];
+	pthread_barrier_t start;
+	int			n = argc < RACE_THREADS ? argc : RACE_THREADS;
+	int			opened = 0;
+
+	alarm(60);
+	pgembed_set_default_log_callback(race_no_log, NULL);
+	pthread_barrier_init(&start, NULL, n);
+	for (int i = 0; i < n; i++)
+	{
+		openers[i].dir = argv[i];
+		openers[i].start = &start;
+		openers[i].engine = NULL;
+		pthread_create(&threads[i], NULL, race_open, &openers[i]);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	for (int i = 0; i < n; i++)
+	{
+		pgembed_result *r;
+
+		if (openers[i].engine == NULL)
+			continue;
+		/* the timer thread must deliver statement_timeout */
+		r = pgembed_exec(openers[i].engine, "SET statement_timeout = 50; SELECT pg_sleep(10)");
+		if (pgembed_result_error(r) != NULL &&
+			strcmp(pgembed_error_sqlstate(pgembed_result_error(r)), "57014") == 0)
+			opened++;
+		pgembed_result_free(r);
+	}
+	printf("opened=%d timers=%d\n", opened, timer_threads());
+	for (int i = 0; i < n; i++)
+		if (openers[i].engine != NULL)
+			pgembed_close(openers[i].engine, NULL);
+	return 0;
+}
+
+const test_child lifecycle_children[] = {
+	{"open-concurrently", child_open_concurrently},
+	{NULL, NULL}
+};
+
+/*
+ * The timer machinery (its thread, its condition variable, the signal
+ * handler) is started by the first open of the process: opens that start at
+ * once on several threads must start it once.  Two timer threads on a
+ * condition variable initialised twice hung the process for good.
+ */
+static void
+test_first_opens_concurrently(void)
+{
+	char		dirs[RACE_THREADS][1024];
+	const char *args[RACE_THREADS];
+	char		out[256];
+
+	for (int i = 0; i < RACE_THREADS; i++)
+	{
+		pgembed_error *err = NULL;
+
+		snprintf(dirs[i], sizeof(dirs[i]), "%s", fresh_dir());
+		if (pgembed_create_cluster(dirs[i], &err) != 0)
+		{
+			test_fail(__FILE__, __LINE__, "create %s: %s", dirs[i], pgembed_error_message(err));
+			pgembed_error_free(err);
+			return;
+		}
+		args[i] = dirs[i];
+	}
+	/* each child is a new process: its opens are its first */
+	for (int round = 0; round < 5; round++)
+	{
+		int			rc = run_child("open-concurrently", RACE_THREADS, args, true, out, sizeof(out));
+		char		expected[64];
+
+		snprintf(expected, sizeof(expected), "opened=%d timers=1\n", RACE_THREADS);
+		CHECK_INT(rc, 0);
+		CHECK_STR(out, expected);
+		if (rc != 0 || strcmp(out, expected) != 0)
+		{
+			printf("    round %d: exit %d, \"%s\"\n", round, rc, out);
+			break;
+		}
+	}
+}
+
 const test_case lifecycle_tests[] = {
 	{"lifecycle: open, query, close", test_open_query_close},
 	{"lifecycle: data survives close and reopen", test_data_survives_reopen},
@@ -342,5 +499,6 @@ const test_case lifecycle_tests[] = {
 	{"lifecycle: settings applied at open", test_settings_applied},
 	{"lifecycle: 200 open/close cycles, memory and mappings stable", test_many_open_close_cycles},
 	{"lifecycle: 8 engines at once stay isolated", test_several_engines_isolated},
+	{"lifecycle: first opens from 8 threads at once start one timer", test_first_opens_concurrently},
 	{NULL, NULL}
 };

@@ -46,7 +46,7 @@ quiet_log(void *context, int elevel, const char *line)
 {
 	(void) context;
 	/* only what looks wrong reaches the test output */
-	if (elevel >= 21)			/* ERROR and above */
+	if (elevel >= PGEMBED_LOG_ERROR)
 		fprintf(stdout, "    [server] %s\n", line);
 }
 
@@ -258,6 +258,7 @@ run_child(const char *name, int nargs, const char *const *args, bool tunable, ch
 }
 
 extern const test_child budget_children[];
+extern const test_child lifecycle_children[];
 extern const test_child background_children[];
 extern const test_case background_tests[];
 extern const test_case server_feature_tests[];
@@ -275,11 +276,12 @@ extern const test_case maintenance_tests[];
 extern const test_case hostile_tests[];
 extern const test_case vector_tests[];
 extern const test_case session_tests[];
+extern const test_case sync_tests[];
 
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, lifecycle_tests, creation_tests, statement_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests, background_tests, server_feature_tests};
+	const test_case *suites[] = {result_tests, lifecycle_tests, creation_tests, statement_tests, sync_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests, background_tests, server_feature_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;
@@ -288,7 +290,7 @@ main(int argc, char **argv)
 	/* a helper process of a test (run_child) */
 	if (argc >= 3 && strcmp(argv[1], "--child") == 0)
 	{
-		const test_child *const helpers[] = {budget_children, background_children};
+		const test_child *const helpers[] = {budget_children, lifecycle_children, background_children};
 
 		for (size_t h = 0; h < sizeof(helpers) / sizeof(helpers[0]); h++)
 			for (const test_child *c = helpers[h]; c->name != NULL; c++)

@@ -152,7 +152,11 @@ final class Cluster {
      * ends the sessions still open, the database's own (own; null when it never connected), then the cluster
      * (its shutdown checkpoint); true for the call that closed it
      */
-    boolean close(Session own) {
+    /*
+     * closes the sessions, then own (waiting for a call in flight at most wait, null: as long as it runs), then
+     * the postmaster; false when closed before, or when own's call still ran after wait (the postmaster stays)
+     */
+    boolean close(Session own, Duration wait) {
         synchronized (this) {
             if (closed) {
                 return false;
@@ -162,8 +166,8 @@ final class Cluster {
         for (PgSession s : sessions) {
             s.close();
         }
-        if (own != null) {
-            own.close();
+        if (own != null && !own.close(wait) && own.isOpen()) {
+            return false;
         }
         NativeSession.clusterClose(cluster, label);
         return true;

@@ -33,7 +33,8 @@ final class CopyStreams {
 
     /**
      * A Reader as UTF-8 chunks. A chunk never ends between the two halves of a surrogate pair: a trailing
-     * high surrogate is carried over to the next chunk, so the pair is encoded as one character.
+     * high surrogate is carried over to the next chunk, so the pair is encoded as one character; a surrogate
+     * without its other half fails the COPY (22021) instead of becoming '?'.
      */
     static final class ReaderSource implements Source {
         private final Reader in;
@@ -67,7 +68,7 @@ final class CopyStreams {
                 hasCarry = true;
                 len--;
             }
-            byte[] b = new String(chars, 0, len).getBytes(StandardCharsets.UTF_8);
+            byte[] b = Utf8.encode(CharBuffer.wrap(chars, 0, len), "the COPY data");
             System.arraycopy(b, 0, buf, 0, b.length);
             return b.length;
         }

@@ -2,11 +2,11 @@ package dev.pgembed;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -44,7 +44,7 @@ final class Instances {
 
     private static void onLog(MemorySegment context, int elevel, MemorySegment line) {
         try {
-            System.Logger.Level level = elevel >= 22 ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG;
+            System.Logger.Level level = serverLogLevel(elevel);
             if (LOG.isLoggable(level)) {
                 String name = NAMES.getOrDefault(context.address(), "?");
                 LOG.log(level, "[" + name + "] " + line.getString(0));
@@ -52,6 +52,27 @@ final class Instances {
         } catch (Throwable ignored) {
             // an exception must not unwind into native code
         }
+    }
+
+    /*
+     * A server log line's level in System.Logger's terms, chosen by the PGEMBED_LOG_* name:
+     * - FATAL and PANIC: ERROR. The engine (or a process of a cluster) ended; when that happens outside a
+     *   call (maintenance from the timer thread, a cluster's background process) nothing else reports it.
+     * - ERROR, WARNING, NOTICE, INFO: DEBUG. They are the statement's own messages, which already reach its
+     *   caller as the PgException or as notices (logged at INFO/WARNING when no listener takes them): the
+     *   server log's copy at the same level would report every failing statement twice.
+     * - LOG: DEBUG. A server's operational lines (checkpoint starting/complete, start-up): routine work that
+     *   pgembed does on the application's behalf, at INFO one line per checkpoint in the host's log.
+     * - DEBUG1: DEBUG; DEBUG2 to DEBUG5: TRACE (only there when log_min_messages was lowered).
+     */
+    static System.Logger.Level serverLogLevel(int elevel) {
+        if (elevel == NativeSession.LOG_FATAL || elevel == NativeSession.LOG_PANIC) {
+            return System.Logger.Level.ERROR;
+        }
+        if (elevel >= NativeSession.LOG_DEBUG5 && elevel <= NativeSession.LOG_DEBUG2) {
+            return System.Logger.Level.TRACE;
+        }
+        return System.Logger.Level.DEBUG;
     }
 
     /* a database just opened on d: its log lines carry d's name, and the shutdown hook closes it */
@@ -92,13 +113,7 @@ final class Instances {
                 if (db.cluster != null) {
                     db.cluster.cancelAll();
                 }
-                if (db.session.lock.tryLock(5, TimeUnit.SECONDS)) {
-                    try {
-                        db.close();
-                    } finally {
-                        db.session.lock.unlock();
-                    }
-                } else {
+                if (!db.closeWithin(Duration.ofSeconds(5)) && db.isOpen()) {
                     LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"
                             + " of its cancellation; not closed cleanly at exit");
                 }

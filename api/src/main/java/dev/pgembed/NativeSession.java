@@ -20,8 +20,8 @@ import java.util.function.Consumer;
  * bindings ({@link PgEmbeddedH}), besides {@link Result} and {@link PgException} reading a result's fields
  * (as sqlite-jdbc's {@code DB} is its one door to {@code NativeDB}). It owns the engine pointer, turns each
  * operation of the API into its native calls, and checks every native result: an error becomes a
- * {@link PgException} (the result freed), notices go to the listener, the transaction status and the end
- * of the engine are reported to the {@link Events} of the session.
+ * {@link PgException} (the result freed), notices go to the listener, the transaction status, the end
+ * of the engine and each statement's outcome are reported to the {@link Events} of the session.
  *
  * <p>It does no turn-taking: every method except {@link #cancel()} and {@link #engineFromAnyThread()} runs
  * with the session's lock held and the caller's turn ({@link Session#call}), the methods of COPY and
@@ -40,6 +40,11 @@ final class NativeSession {
     static final int FORMAT_TEXT = PgEmbeddedH.PGEMBED_FORMAT_TEXT();
     static final int FORMAT_BINARY = PgEmbeddedH.PGEMBED_FORMAT_BINARY();
     static final int FORMAT_AUTO = PgEmbeddedH.PGEMBED_FORMAT_AUTO();
+    /* the server log levels a log callback receives that Instances tells apart (PGEMBED_LOG_*) */
+    static final int LOG_DEBUG5 = PgEmbeddedH.PGEMBED_LOG_DEBUG5();
+    static final int LOG_DEBUG2 = PgEmbeddedH.PGEMBED_LOG_DEBUG2();
+    static final int LOG_FATAL = PgEmbeddedH.PGEMBED_LOG_FATAL();
+    static final int LOG_PANIC = PgEmbeddedH.PGEMBED_LOG_PANIC();
 
     /** What a checked result tells the session that runs it. */
     interface Events {
@@ -48,7 +53,19 @@ final class NativeSession {
 
         /** The engine ended (a FATAL error): the session is over. */
         void engineEnded(String why);
+
+        /** The engine is gone (closed, or released after it ended); once. */
+        void engineReleased();
+
+        /** Statements completed without error (a batch completes one per parameter set). */
+        void statementsSucceeded(int count);
+
+        /** A statement (or the preparation of one) failed with this SQLSTATE. */
+        void statementFailed(String sqlState);
     }
+
+    /* check()'s statements argument for a result that reports nothing (an aborted COPY's end) */
+    private static final int UNCOUNTED = -1;
 
     private final String label;
     private final Consumer<Notice> noticeListener;
@@ -105,7 +122,7 @@ final class NativeSession {
         this.onRelease = onRelease;
     }
 
-    /* a new backend for a session whose engine was released (a backend of a cluster ended); under the lock */
+    /* a new backend for a session whose engine was released (a backend of a cluster ended); on its turn */
     void attach(MemorySegment e) {
         synchronized (engineGuard) {
             if (engine != null) {
@@ -145,10 +162,23 @@ final class NativeSession {
 
     /**
      * Checks a native result: throws PgException for errors (freeing it), dispatches notices, records the
-     * transaction status; ends a COPY that a non-COPY call started.
+     * transaction status, reports the statement's outcome; aborts a COPY that a non-COPY call started (a COPY
+     * TO STDOUT stops at its start, before it does anything), so that the refused statement has no effect.
      */
     Raw check(MemorySegment raw, boolean copyAllowed) {
+        return check(raw, copyAllowed, 1);
+    }
+
+    /*
+     * check() of a result that completes `statements` statements when it is no error and ends the statement
+     * (not a cursor's suspended batch, not the start of a COPY): 0 for a protocol step (Parse, Deallocate),
+     * whose failure still counts; UNCOUNTED for none at all
+     */
+    private Raw check(MemorySegment raw, boolean copyAllowed, int statements) {
         if (raw.address() == 0) {
+            if (statements != UNCOUNTED) {
+                events.statementFailed("53200");
+            }
             throw new PgException("53200", "out of memory");
         }
         PgEmbeddedH.pgembed_result_header_of(raw, header);
@@ -166,23 +196,33 @@ final class NativeSession {
                 PgEmbeddedH.pgembed_result_free(raw);
             }
             dispatch(notices);
+            if (statements != UNCOUNTED) {
+                events.statementFailed(ex.sqlState());
+            }
             if (status == FATAL) {
                 events.engineEnded("the engine ended: " + ex.sqlState() + " " + ex.getMessage());
             }
             throw ex;
         }
         dispatch(notices);
+        boolean ends = status != SUSPENDED && status != COPY_IN && status != COPY_OUT;
+        if (ends && statements > 0) {
+            events.statementsSucceeded(statements);
+        }
         if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
             PgEmbeddedH.pgembed_result_free(raw);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, status == COPY_IN
-                        ? arena.allocateFrom("COPY FROM STDIN is not supported by this method: use copyIn")
-                        : MemorySegment.NULL);
+                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, arena.allocateFrom(status == COPY_IN
+                        ? "COPY FROM STDIN is not supported by this method: use copyIn"
+                        : "COPY TO STDOUT is not supported by this method: use copyOut"));
                 try {
-                    check(end, false).free();
+                    check(end, false, UNCOUNTED).free();
                 } catch (PgException expected) {
                     // the aborted COPY's error
                 }
+            }
+            if (statements != UNCOUNTED) {
+                events.statementFailed("0A000");
             }
             throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
                     + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
@@ -209,7 +249,12 @@ final class NativeSession {
 
     /* the rows a statement affected (0 when it tells none), its result checked and freed */
     private long rowsAffected(MemorySegment raw) {
-        Raw r = check(raw, false);
+        return rowsAffected(raw, 1);
+    }
+
+    /* rowsAffected() of a result that completes `statements` statements */
+    private long rowsAffected(MemorySegment raw, int statements) {
+        Raw r = check(raw, false, statements);
         long n = r.rowsAffected();
         r.free();
         return Math.max(0, n);
@@ -266,7 +311,9 @@ final class NativeSession {
         }
         Map<String, Integer> found = new HashMap<>();
         try (Arena arena = Arena.ofConfined()) {
-            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false);
+            // pgembed's own statement: not one of the caller's for the listeners
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false,
+                    UNCOUNTED);
             try {
                 long n = PgEmbeddedH.pgembed_result_ntuples(r.ptr());
                 for (int i = 0; i < n; i++) {
@@ -286,7 +333,7 @@ final class NativeSession {
 
     /* the parameter types a prepared statement declares (its own or those PostgreSQL inferred) */
     int[] parameterTypes(MemorySegment name) {
-        Raw r = check(PgEmbeddedH.pgembed_describe_prepared(engine, name), false);
+        Raw r = check(PgEmbeddedH.pgembed_describe_prepared(engine, name), false, 0); // a protocol step
         try {
             int[] t = new int[PgEmbeddedH.pgembed_result_nparams(r.ptr())];
             for (int i = 0; i < t.length; i++) {
@@ -343,7 +390,9 @@ final class NativeSession {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            if (PgEmbeddedH.pgembed_close(e, errOut) != 0) {
+            int rc = PgEmbeddedH.pgembed_close(e, errOut);
+            events.engineReleased();
+            if (rc != 0) {
                 MemorySegment err = errOut.get(ValueLayout.ADDRESS, 0);
                 String msg = err.address() == 0 ? "unknown error" : PgException.field(err, 'M');
                 if (err.address() != 0) {
@@ -521,10 +570,10 @@ final class NativeSession {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment raw;
             if (params == null || params.length == 0) {
-                raw = PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql));
+                raw = PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql));
             } else {
                 Params.Native p = Params.toNative(arena, params, types, null);
-                raw = PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+                raw = PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
                         p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
             }
             n = rowsAffected(raw);
@@ -538,7 +587,7 @@ final class NativeSession {
         Result r;
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, null);
-            r = result(PgEmbeddedH.pgembed_exec_params(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            r = result(PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
         }
         afterStatement(sql);
@@ -548,7 +597,7 @@ final class NativeSession {
     /* runs a statement of the session's own (BEGIN, SAVEPOINT, COMMIT, ...) and returns its command tag */
     String command(String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false);
+            Raw r = check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql)), false);
             String tag = r.commandTag();
             r.free();
             return tag;
@@ -558,7 +607,7 @@ final class NativeSession {
     /* like command(), for a caller that needs no tag */
     void run(String sql) {
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(sql)), false).free();
+            check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql)), false).free();
         }
     }
 
@@ -587,8 +636,8 @@ final class NativeSession {
     void prepare(String name, String sql) {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), arena.allocateFrom(sql), 0,
-                    MemorySegment.NULL), false).free();
+            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), sqlText(arena, sql), 0,
+                    MemorySegment.NULL), false, 0).free();
         }
     }
 
@@ -618,13 +667,13 @@ final class NativeSession {
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, e.types, e.values, e.formats, false);
             return rowsAffected(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), sets.size(),
-                    nparams, p.values(), p.lengths(), p.formats()));
+                    nparams, p.values(), p.lengths(), p.formats()), sets.size());
         }
     }
 
     void deallocate(String name) {
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_deallocate(engine, arena.allocateFrom(name)), false).free();
+            check(PgEmbeddedH.pgembed_deallocate(engine, arena.allocateFrom(name)), false, 0).free();
         }
     }
 
@@ -637,7 +686,7 @@ final class NativeSession {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, null);
-            return check(PgEmbeddedH.pgembed_cursor_open(engine, arena.allocateFrom(sql), p.count(), p.types(),
+            return check(PgEmbeddedH.pgembed_cursor_open(engine, sqlText(arena, sql), p.count(), p.types(),
                     p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
         }
     }
@@ -697,60 +746,73 @@ final class NativeSession {
             startCopy(arena, copySql, COPY_OUT, "copyOut needs a COPY ... TO STDOUT statement");
             MemorySegment dataOut = arena.allocate(ValueLayout.ADDRESS);
             byte[] bytes = new byte[64 * 1024];
-            IOException failed = null;
-            while (true) {
-                long n = PgEmbeddedH.pgembed_copy_get(engine, dataOut);
-                if (n <= 0) {
-                    break;
-                }
-                if (failed != null) {
-                    continue; // drain
-                }
-                MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
-                if (bytes.length < n) {
-                    bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
-                }
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
-                try {
+            try {
+                while (true) {
+                    long n = PgEmbeddedH.pgembed_copy_get(engine, dataOut);
+                    if (n <= 0) {
+                        break;
+                    }
+                    MemorySegment data = dataOut.get(ValueLayout.ADDRESS, 0).reinterpret(n);
+                    if (bytes.length < n) {
+                        bytes = new byte[(int) Math.max(n, bytes.length * 2L)];
+                    }
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, bytes, 0, (int) n);
                     sink.write(bytes, (int) n);
-                } catch (IOException ex) {
-                    failed = ex;
                 }
+            } catch (IOException | RuntimeException ex) {
+                // the COPY stops where it stands (a COPY (INSERT ...) TO STDOUT does no more)
+                try {
+                    finishCopy(arena.allocateFrom("writing the client's data failed: " + ex));
+                } catch (PgException aborted) {
+                    ex.addSuppressed(aborted);
+                }
+                throw ex;
             }
-            long rows = finishCopy(MemorySegment.NULL);
-            if (failed != null) {
-                throw failed;
-            }
-            return rows;
+            return finishCopy(MemorySegment.NULL);
         }
     }
 
+    /* the SQL text as the engine takes it: strict UTF-8, no NUL (see Utf8) */
+    private static MemorySegment sqlText(Arena arena, String sql) {
+        return Utf8.cString(arena, sql, "the SQL text");
+    }
+
     /**
-     * Starts a COPY and checks its direction; a COPY in the other direction is ended (a COPY FROM
-     * STDIN aborted, a COPY TO STDOUT drained) before the error, so the engine is idle again.
+     * Starts a COPY and checks its direction; a COPY in the other direction is aborted before the error
+     * (at its start: it has done nothing), so the engine is idle again.
      */
     private void startCopy(Arena arena, String copySql, int want, String wrongDirection) {
-        Raw start = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(copySql)), true);
+        Raw start = check(PgEmbeddedH.pgembed_exec(engine, sqlText(arena, copySql)), true);
         start.free();
         if (start.status() == want) {
             return;
         }
+        // a statement other than a COPY ran (and counted); a COPY in the wrong direction fails as 42601
+        boolean copy = start.status() == COPY_IN || start.status() == COPY_OUT;
         try {
             if (start.status() == COPY_IN) {
-                finishCopy(arena.allocateFrom("copyOut was given a COPY FROM STDIN"));
+                finishCopy(arena.allocateFrom("copyOut was given a COPY FROM STDIN"), UNCOUNTED);
             } else if (start.status() == COPY_OUT) {
-                finishCopy(MemorySegment.NULL);
+                finishCopy(arena.allocateFrom("copyIn was given a COPY TO STDOUT"), UNCOUNTED);
             }
         } catch (PgException aborted) {
-            // aborting a COPY FROM STDIN fails it (57014) by design: the caller's mistake is the error
+            // aborting a COPY fails it (57014) by design: the caller's mistake is the error
             PgException e = new PgException("42601", wrongDirection);
             e.addSuppressed(aborted);
+            events.statementFailed(e.sqlState());
             throw e;
+        }
+        if (copy) {
+            events.statementFailed("42601");
         }
         throw new PgException("42601", wrongDirection);
     }
 
     private long finishCopy(MemorySegment errmsg) {
-        return rowsAffected(PgEmbeddedH.pgembed_copy_end(engine, errmsg));
+        return finishCopy(errmsg, 1);
+    }
+
+    private long finishCopy(MemorySegment errmsg, int statements) {
+        return rowsAffected(PgEmbeddedH.pgembed_copy_end(engine, errmsg), statements);
     }
 }

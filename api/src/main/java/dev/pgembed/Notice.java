@@ -1,5 +1,7 @@
 package dev.pgembed;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A NOTICE, WARNING, INFO (or other non-error) message raised by a statement, for example by
  * {@code RAISE NOTICE} in PL/pgSQL.
@@ -10,7 +12,7 @@ package dev.pgembed;
  * @param detail   the detail message, or null
  * @param hint     the hint, or null
  */
-public record Notice(String severity, String sqlState, String message, String detail, String hint) {
+public record Notice(String severity, String sqlState, String message, @Nullable String detail, @Nullable String hint) {
     @Override
     public String toString() {
         return severity + ": " + message + (detail != null ? " (" + detail + ")" : "");

@@ -3,7 +3,6 @@ package dev.pgembed;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -137,11 +136,11 @@ final class Params {
             return;
         }
         formats[i] = NativeSession.FORMAT_TEXT;
-        values[i] = nulTerminated(p.text(v));
+        values[i] = nulTerminated(p.text(v), number);
     }
 
-    static byte[] nulTerminated(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    static byte[] nulTerminated(String s, int number) {
+        byte[] b = Utf8.encode(s, "parameter $" + number);
         for (byte x : b) {
             if (x == 0) {
                 throw new IllegalArgumentException("a text parameter contains a NUL character, which PostgreSQL"

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A PostgreSQL 18 database running inside this JVM: one backend session on one data directory, no
@@ -88,14 +89,34 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
 
         @Override
-        public PgEmbedded findOpen(Path d) {
+        public int tryRun(PgEmbedded db, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
+            return db.session.tryRunAs(token, body);
+        }
+
+        @Override
+        public void abort(PgEmbedded db, EngineBridge.Token token) {
+            db.session.abortWait(token);
+        }
+
+        @Override
+        public @Nullable PgEmbedded findOpen(Path d) {
             return Instances.findOpen(d);
         }
 
         @Override
-        public PgSession openSession(PgEmbedded db, String database, Map<String, String> settings) {
+        public @Nullable PgSession openSession(PgEmbedded db, @Nullable String database, Map<String, String> settings) {
             db.session.requireOpen();
             return db.ownSession(database != null ? database : db.database, db.sessionRole, settings);
+        }
+
+        @Override
+        public void statementsSucceeded(PgEmbedded db, int count) {
+            Listeners.statementsSucceeded(db, count);
+        }
+
+        @Override
+        public void statementFailed(PgEmbedded db, String sqlState) {
+            Listeners.statementFailed(db, sqlState);
         }
     }
 
@@ -111,8 +132,8 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         this.cluster = cluster;
         this.waitTimeout = waitTimeout;
         this.noticeListener = noticeListener;
-        this.session = cluster == null ? new Session(engine, label, waitTimeout, noticeListener, id)
-                : new Session(engine, label, waitTimeout, noticeListener, id, cluster::released,
+        this.session = cluster == null ? new Session(this, engine, label, waitTimeout, noticeListener, id)
+                : new Session(this, engine, label, waitTimeout, noticeListener, id, true, cluster::released,
                         within -> cluster.reconnect(database, sessionRole, within));
     }
 
@@ -148,9 +169,12 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     }
 
     /**
-     * A builder for a throw-away database in a temporary directory (under /dev/shm when it exists and is
-     * writable, else under java.io.tmpdir), deleted on {@link #close()}. Its durability defaults to
-     * {@link Durability#NONE}.
+     * A builder for a throw-away database in a temporary directory, deleted on {@link #close()}. The
+     * directory is made under {@link Builder#memoryDirectory(Path)} when given, else under the system
+     * property {@code pgembed.memory.dir}, else under /dev/shm when it exists, is writable and has 256 MB
+     * free, else under java.io.tmpdir (with a warning on the {@code dev.pgembed} logger: Docker's default
+     * /dev/shm of 64 MB holds two databases). Its durability defaults to {@link Durability#NONE}, wherever
+     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache.
      *
      * @return a builder; finish with {@link Builder#open()}
      */
@@ -168,6 +192,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         private Duration transactionWaitTimeout = Duration.ofSeconds(30);
         private Consumer<Notice> noticeListener;
         private Path nativeDirectory;
+        private Path memoryDirectory;
         private String sessionRole;
         private int backends = 1;
 
@@ -324,6 +349,21 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
 
         /**
+         * Where an {@link #inMemory()} database's temporary directory is made (see there for the default).
+         *
+         * @param parent the directory to make it in (created when absent)
+         * @return this builder
+         * @throws IllegalStateException for a builder of a given directory ({@link #builder(Path)})
+         */
+        public Builder memoryDirectory(Path parent) {
+            if (dir != null) {
+                throw new IllegalStateException("memoryDirectory is for PgEmbedded.inMemory(); this builder opens " + dir);
+            }
+            this.memoryDirectory = Objects.requireNonNull(parent, "parent");
+            return this;
+        }
+
+        /**
          * Opens the database.
          *
          * @return the open database
@@ -335,7 +375,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             Path d;
             boolean temp = dir == null;
             if (temp) {
-                d = Opening.createTempDir();
+                d = Opening.createTempDir(memoryDirectory);
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
@@ -351,7 +391,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
 
         private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings);
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
             PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
             if (db == null) {
                 MemorySegment e = NativeSession.open(d, database, sessionRole, all);
@@ -359,6 +399,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                         noticeListener, sessionRole);
             }
             Instances.register(db, d);
+            Listeners.engineOpened(db);
             try {
                 Backup.dropStaleSlots(db, d);
             } catch (PgException ignored) {
@@ -378,7 +419,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             try {
                 MemorySegment e = c.connect(database, sessionRole, Map.of());
                 if (e == null) {
-                    c.close(null);
+                    c.close(null, null);
                     return null;
                 }
                 db = new PgEmbedded(id, e, c, d, temp, database, transactionWaitTimeout, noticeListener, sessionRole);
@@ -390,7 +431,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 if (db != null) {
                     db.close();
                 } else {
-                    c.close(null);
+                    c.close(null, null);
                 }
                 throw ex;
             }
@@ -409,7 +450,32 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
     }
 
-    /** The data directory. */
+    // =============================================================================================
+    // Listeners
+    // =============================================================================================
+
+    /**
+     * Registers a listener for every database of this process, those open now (it receives
+     * {@link PgEmbeddedListener#engineOpened(PgEmbedded)} for each of them at once) and those opened later,
+     * however they are opened. Adding a listener that is registered already does nothing.
+     *
+     * @param listener the listener
+     */
+    public static void addListener(PgEmbeddedListener listener) {
+        Listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Unregisters a listener. An event being delivered on another thread at that moment may still reach it.
+     *
+     * @param listener the listener
+     * @return true when it was registered
+     */
+    public static boolean removeListener(PgEmbeddedListener listener) {
+        return Listeners.remove(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** {@return the data directory} */
     public Path directory() {
         return dir;
     }
@@ -493,7 +559,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             return null;
         }
         String name = label + " session " + Instances.nextId();
-        PgSession s = new PgSession(this, new Session(e, name, waitTimeout, noticeListener, id, cluster::released,
+        PgSession s = new PgSession(this, new Session(this, e, name, waitTimeout, noticeListener, id, false, cluster::released,
                 null));
         cluster.add(s);
         if (!session.isOpen()) {
@@ -503,7 +569,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         return s;
     }
 
-    /** @return how many PostgreSQL backends the database runs now (1 when it has one backend) */
+    /** {@return how many PostgreSQL backends the database runs now (1 when it has one backend)} */
     public int backendCount() {
         return cluster == null ? 1 : cluster.backends();
     }
@@ -520,9 +586,23 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (cluster != null ? !cluster.close(session) : !session.close()) {
+        if (cluster != null ? !cluster.close(session, null) : !session.close(null)) {
             return;
         }
+        closed();
+    }
+
+    /* closes unless a call still runs after wait; false when it did not close (or was closed before) */
+    boolean closeWithin(Duration wait) {
+        if (cluster != null ? !cluster.close(session, wait) : !session.close(wait)) {
+            return false;
+        }
+        closed();
+        return true;
+    }
+
+    private void closed() {
+        Listeners.engineClosed(this); // once (a cluster's own backend may have ended before, unreported)
         Instances.unregister(this);
         if (deleteOnClose) {
             NativeLoader.deleteRecursively(dir);

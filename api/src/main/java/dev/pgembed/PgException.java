@@ -4,6 +4,7 @@ import dev.pgembed.internal.bindings.PgEmbeddedH;
 
 import java.io.Serial;
 import java.lang.foreign.MemorySegment;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An error reported by PostgreSQL (or by pgembed in PostgreSQL's terms), with its SQLSTATE and the
@@ -17,15 +18,15 @@ public final class PgException extends RuntimeException {
 
     private final String sqlState;
     private final String severity;
-    private final String detail;
-    private final String hint;
+    private final @Nullable String detail;
+    private final @Nullable String hint;
     private final int position;
-    private final String context;
-    private final String schema;
-    private final String table;
-    private final String column;
-    private final String datatype;
-    private final String constraint;
+    private final @Nullable String context;
+    private final @Nullable String schema;
+    private final @Nullable String table;
+    private final @Nullable String column;
+    private final @Nullable String datatype;
+    private final @Nullable String constraint;
     private final boolean fatal;
     /* set once, before it is thrown, for the error of a batch */
     private long batchIndex = -1;
@@ -90,87 +91,90 @@ public final class PgException extends RuntimeException {
         return v.address() == 0 ? null : v.getString(0);
     }
 
-    /** The SQLSTATE code, for example {@code 23505}. */
+    /** {@return the SQLSTATE code, for example {@code 23505}} */
     public String sqlState() {
         return sqlState;
     }
 
-    /** The severity: {@code ERROR}, {@code FATAL} or {@code PANIC}. */
+    /** {@return the severity: {@code ERROR}, {@code FATAL} or {@code PANIC}} */
     public String severity() {
         return severity;
     }
 
-    /** The detail message, or null. */
-    public String detail() {
+    /** {@return the detail message, or null} */
+    public @Nullable String detail() {
         return detail;
     }
 
-    /** The hint, or null. */
-    public String hint() {
+    /** {@return the hint, or null} */
+    public @Nullable String hint() {
         return hint;
     }
 
-    /** The 1-based character position of the error in the statement text, or 0 when not given. */
+    /** {@return the 1-based character position of the error in the statement text, or 0 when not given} */
     public int position() {
         return position;
     }
 
-    /** Where the error happened (PL/pgSQL call stack, ...), or null. */
-    public String context() {
+    /** {@return where the error happened (PL/pgSQL call stack, ...), or null} */
+    public @Nullable String context() {
         return context;
     }
 
-    /** The schema of the object concerned, or null. */
-    public String schema() {
+    /** {@return the schema of the object concerned, or null} */
+    public @Nullable String schema() {
         return schema;
     }
 
-    /** The table concerned, or null. */
-    public String table() {
+    /** {@return the table concerned, or null} */
+    public @Nullable String table() {
         return table;
     }
 
-    /** The column concerned, or null. */
-    public String column() {
+    /** {@return the column concerned, or null} */
+    public @Nullable String column() {
         return column;
     }
 
-    /** The data type concerned, or null. */
-    public String datatype() {
+    /** {@return the data type concerned, or null} */
+    public @Nullable String datatype() {
         return datatype;
     }
 
-    /** The constraint that was violated, or null. */
-    public String constraint() {
+    /** {@return the constraint that was violated, or null} */
+    public @Nullable String constraint() {
         return constraint;
     }
 
-    /** True for SQLSTATE 23505 (unique_violation). */
+    /** {@return true for SQLSTATE 23505 (unique_violation)} */
     public boolean isUniqueViolation() {
         return "23505".equals(sqlState);
     }
 
-    /** True for SQLSTATE 23503 (foreign_key_violation). */
+    /** {@return true for SQLSTATE 23503 (foreign_key_violation)} */
     public boolean isForeignKeyViolation() {
         return "23503".equals(sqlState);
     }
 
-    /** True for SQLSTATE 42601 (syntax_error). */
+    /** {@return true for SQLSTATE 42601 (syntax_error)} */
     public boolean isSyntaxError() {
         return "42601".equals(sqlState);
     }
 
-    /** True for SQLSTATE 57014 (query_canceled): {@link PgEmbedded#cancel()} or statement_timeout. */
+    /** {@return true for SQLSTATE 57014 (query_canceled): {@link PgEmbedded#cancel()} or statement_timeout} */
     public boolean isQueryCanceled() {
         return "57014".equals(sqlState);
     }
 
-    /** True for SQLSTATE 40001 (serialization_failure): retry the transaction. */
+    /** {@return true for SQLSTATE 40001 (serialization_failure): retry the transaction} */
     public boolean isSerializationFailure() {
         return "40001".equals(sqlState);
     }
 
-    /** True when the database engine ended with this error: the instance is closed; open the database again. */
+    /**
+     * {@return true when the database engine ended with this error: the instance is closed; open the database
+     * again}
+     */
     public boolean isFatal() {
         return fatal;
     }

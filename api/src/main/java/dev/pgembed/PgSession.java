@@ -71,7 +71,7 @@ public final class PgSession extends SqlSession implements AutoCloseable {
     @Override
     public void close() {
         if (own != null) {
-            if (own.close()) {
+            if (own.close(null)) {
                 db.cluster.remove(this);
             }
             return;

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A statement prepared on the server (parsed once, planned per PostgreSQL's plan cache rules), kept
@@ -43,7 +44,7 @@ public final class PreparedStatement implements AutoCloseable {
     }
 
     /* the statement's parameter types when the encoding of params depends on them (a float[]), else null */
-    int[] declaredTypes(NativeSession n, Object[] params) {
+    int @Nullable [] declaredTypes(NativeSession n, @Nullable Object[] params) {
         if (!Params.dependsOnDeclaredTypes(params)) {
             return null;
         }
@@ -55,12 +56,12 @@ public final class PreparedStatement implements AutoCloseable {
         return d;
     }
 
-    /** The server-side name, for example {@code pgembed_s1}. */
+    /** {@return the server-side name, for example {@code pgembed_s1}} */
     public String name() {
         return name;
     }
 
-    /** The SQL text. */
+    /** {@return the SQL text} */
     public String sql() {
         return sql;
     }
@@ -71,7 +72,7 @@ public final class PreparedStatement implements AutoCloseable {
      * @param params the parameter values (see {@link SqlSession#query(String, Object...)})
      * @return the rows affected (or returned)
      */
-    public long execute(Object... params) {
+    public long execute(@Nullable Object... params) {
         check();
         return db.executePrepared(this, params);
     }
@@ -83,7 +84,7 @@ public final class PreparedStatement implements AutoCloseable {
      * @param params the parameter values
      * @return the result, owning its memory
      */
-    public Result query(Object... params) {
+    public Result query(@Nullable Object... params) {
         check();
         Arena arena = Arena.ofConfined();
         try {
@@ -101,7 +102,7 @@ public final class PreparedStatement implements AutoCloseable {
      * @param params the parameter values
      * @return the result
      */
-    public Result query(Arena arena, Object... params) {
+    public Result query(Arena arena, @Nullable Object... params) {
         check();
         return db.queryPrepared(Objects.requireNonNull(arena, "arena"), false, this, params);
     }
@@ -116,7 +117,7 @@ public final class PreparedStatement implements AutoCloseable {
      * @return the total rows affected
      * @throws PgException when a set fails; its {@link PgException#batchIndex()} names that set
      */
-    public long executeBatch(List<Object[]> paramSets) {
+    public long executeBatch(List<@Nullable Object[]> paramSets) {
         check();
         return db.executeBatch(this, Objects.requireNonNull(paramSets, "paramSets"));
     }

@@ -82,32 +82,35 @@ public final class Result implements AutoCloseable, Iterable<Row> {
         cells = count == 0 ? all.asSlice(0, 0) : raw.cells().reinterpret(count * CELL_SIZE, arena, null);
     }
 
-    /** The number of rows. */
+    /** {@return the number of rows} */
     public int rowCount() {
         return rows;
     }
 
-    /** The number of columns. */
+    /** {@return the number of columns} */
     public int columnCount() {
         return cols;
     }
 
-    /** The columns, in order. */
+    /** {@return the columns, in order} */
     public List<Column> columns() {
         return columns;
     }
 
-    /** The command tag of the statement, for example {@code SELECT 3} or {@code INSERT 0 1}. */
+    /** {@return the command tag of the statement, for example {@code SELECT 3} or {@code INSERT 0 1}} */
     public String commandTag() {
         return commandTag;
     }
 
-    /** The rows affected (INSERT, UPDATE, DELETE, MERGE, COPY) or returned (SELECT); -1 when not applicable. */
+    /**
+     * {@return the rows affected (INSERT, UPDATE, DELETE, MERGE, COPY) or returned (SELECT); -1 when not
+     * applicable}
+     */
     public long rowsAffected() {
         return rowsAffected;
     }
 
-    /** The NOTICE/WARNING messages the statement raised, in order (also given to the notice listener). */
+    /** {@return the NOTICE/WARNING messages the statement raised, in order (also given to the notice listener)} */
     public List<Notice> notices() {
         return notices;
     }
@@ -126,9 +129,12 @@ public final class Result implements AutoCloseable, Iterable<Row> {
     }
 
     /**
-     * The index of a column.
+     * The index of a column, found as pgjdbc's {@code ResultSet.findColumn} finds it: the first column whose
+     * name is exactly {@code name} (as PostgreSQL reports it: unquoted identifiers in lower case); if there is
+     * none, the first whose name equals it ignoring case. So {@code "A"} finds a column {@code a}, unless a
+     * column {@code "A"} exists.
      *
-     * @param name the column's name (exact, case-sensitive as PostgreSQL reports it)
+     * @param name the column's name
      * @return its 0-based index
      * @throws IllegalArgumentException when no column has that name
      */
@@ -171,13 +177,13 @@ public final class Result implements AutoCloseable, Iterable<Row> {
         };
     }
 
-    /** The rows as a sequential stream (views valid while the result is open). */
+    /** {@return the rows as a sequential stream (views valid while the result is open)} */
     public Stream<Row> stream() {
         return StreamSupport.stream(Spliterators.spliterator(iterator(), rows,
                 Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.SIZED), false);
     }
 
-    /** True while the result can be read (its arena is alive). */
+    /** {@return true while the result can be read (its arena is alive)} */
     public boolean isOpen() {
         return arena.scope().isAlive();
     }

@@ -16,6 +16,7 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One row of a {@link Result} (or of a {@link RowCursor} batch): a view that reads values in place from
@@ -71,12 +72,12 @@ public final class Row {
         this.row = row;
     }
 
-    /** The 0-based index of this row in its result. */
+    /** {@return the 0-based index of this row in its result} */
     public int index() {
         return row;
     }
 
-    /** The result this row belongs to. */
+    /** {@return the result this row belongs to} */
     public Result result() {
         return r;
     }
@@ -115,12 +116,20 @@ public final class Row {
                 + javaType);
     }
 
-    /** True when the value is SQL NULL. */
+    /**
+     * {@return true when the value is SQL NULL}
+     *
+     * @param col the column's 0-based index
+     */
     public boolean isNull(int col) {
         return !cell(col);
     }
 
-    /** True when the value is SQL NULL. */
+    /**
+     * {@return true when the value is SQL NULL}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public boolean isNull(String column) {
         return isNull(r.columnIndex(column));
     }
@@ -193,7 +202,11 @@ public final class Row {
         }
     }
 
-    /** The value as an int (int2/int4/int8/oid/numeric/text columns; range-checked). */
+    /**
+     * {@return the value as an int (int2/int4/int8/oid/numeric/text columns; range-checked)}
+     *
+     * @param col the column's 0-based index
+     */
     public int getInt(int col) {
         long v = integer(col, "int");
         if (v != (int) v) {
@@ -202,22 +215,38 @@ public final class Row {
         return (int) v;
     }
 
-    /** The value as an int. */
+    /**
+     * {@return the value as an int}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public int getInt(String column) {
         return getInt(r.columnIndex(column));
     }
 
-    /** The value as a long. */
+    /**
+     * {@return the value as a long}
+     *
+     * @param col the column's 0-based index
+     */
     public long getLong(int col) {
         return integer(col, "long");
     }
 
-    /** The value as a long. */
+    /**
+     * {@return the value as a long}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public long getLong(String column) {
         return getLong(r.columnIndex(column));
     }
 
-    /** The value as a short (range-checked). */
+    /**
+     * {@return the value as a short (range-checked)}
+     *
+     * @param col the column's 0-based index
+     */
     public short getShort(int col) {
         long v = integer(col, "short");
         if (v != (short) v) {
@@ -226,14 +255,22 @@ public final class Row {
         return (short) v;
     }
 
-    /** The value as a short. */
+    /**
+     * {@return the value as a short}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public short getShort(String column) {
         return getShort(r.columnIndex(column));
     }
 
     // ---- floating point and boolean -------------------------------------------------------------
 
-    /** The value as a double. */
+    /**
+     * {@return the value as a double}
+     *
+     * @param col the column's 0-based index
+     */
     public double getDouble(int col) {
         if (!cell(col)) {
             throw isNullError(col);
@@ -257,12 +294,20 @@ public final class Row {
         }
     }
 
-    /** The value as a double. */
+    /**
+     * {@return the value as a double}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public double getDouble(String column) {
         return getDouble(r.columnIndex(column));
     }
 
-    /** The value as a float. */
+    /**
+     * {@return the value as a float}
+     *
+     * @param col the column's 0-based index
+     */
     public float getFloat(int col) {
         if (cell(col) && fmt == BINARY && r.types[col] == Oid.FLOAT4) {
             return r.all.get(F32, addr);
@@ -280,12 +325,20 @@ public final class Row {
         return (float) getDouble(col);
     }
 
-    /** The value as a float. */
+    /**
+     * {@return the value as a float}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public float getFloat(String column) {
         return getFloat(r.columnIndex(column));
     }
 
-    /** The value as a boolean (bool columns; text {@code t}/{@code f}/{@code true}/{@code false}). */
+    /**
+     * {@return the value as a boolean (bool columns; text {@code t}/{@code f}/{@code true}/{@code false})}
+     *
+     * @param col the column's 0-based index
+     */
     public boolean getBoolean(int col) {
         if (!cell(col)) {
             throw isNullError(col);
@@ -306,7 +359,11 @@ public final class Row {
         throw mismatch(col, "boolean");
     }
 
-    /** The value as a boolean. */
+    /**
+     * {@return the value as a boolean}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
     public boolean getBoolean(String column) {
         return getBoolean(r.columnIndex(column));
     }
@@ -326,8 +383,11 @@ public final class Row {
      * as with the default {@code extra_float_digits} of 1, for example {@code 1e+20}, {@code 0.1},
      * {@code -Infinity}; a session with {@code extra_float_digits} of 0 or less prints fewer digits, which
      * the binary value cannot know); null for SQL NULL.
+     *
+     * @param col the column's 0-based index
+     * @return the text, or null for SQL NULL
      */
-    public String getString(int col) {
+    public @Nullable String getString(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -373,9 +433,11 @@ public final class Row {
      * a {@code real[]} or {@code double precision[]}) as a float[]; null for NULL. A vector arrives in binary
      * and is read in place, without a text form in between.
      *
+     * @param col the column's 0-based index
+     * @return the elements, or null for SQL NULL
      * @throws PgException (42804) for a column of another type, or an array with a NULL element
      */
-    public float[] getFloatArray(int col) {
+    public float @Nullable [] getFloatArray(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -411,17 +473,23 @@ public final class Row {
         throw mismatch(col, "float[]");
     }
 
-    /** The value as a float[]. */
-    public float[] getFloatArray(String column) {
+    /**
+     * {@return the value as a float[]}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public float @Nullable [] getFloatArray(String column) {
         return getFloatArray(r.columnIndex(column));
     }
 
     /**
      * The value of a pgvector {@code sparsevec} column; null for NULL.
      *
+     * @param col the column's 0-based index
+     * @return the vector, or null for SQL NULL
      * @throws PgException (42804) for a column of another type
      */
-    public SparseVector getSparseVector(int col) {
+    public @Nullable SparseVector getSparseVector(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -437,18 +505,31 @@ public final class Row {
         throw mismatch(col, "SparseVector");
     }
 
-    /** The value as a SparseVector. */
-    public SparseVector getSparseVector(String column) {
+    /**
+     * {@return the value as a SparseVector}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable SparseVector getSparseVector(String column) {
         return getSparseVector(r.columnIndex(column));
     }
 
-    /** The value as a String. */
-    public String getString(String column) {
+    /**
+     * {@return the value as a String}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable String getString(String column) {
         return getString(r.columnIndex(column));
     }
 
-    /** The value of a bytea column as bytes (binary form, or decoded from the hex/escape text form); null for NULL. */
-    public byte[] getBytes(int col) {
+    /**
+     * {@return the value of a bytea column as bytes (binary form, or decoded from the hex/escape text form);
+     * null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
+    public byte @Nullable [] getBytes(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -498,15 +579,23 @@ public final class Row {
         return out.toByteArray();
     }
 
-    /** The value as bytes. */
-    public byte[] getBytes(String column) {
+    /**
+     * {@return the value as bytes}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public byte @Nullable [] getBytes(String column) {
         return getBytes(r.columnIndex(column));
     }
 
     // ---- objects --------------------------------------------------------------------------------
 
-    /** The value as a BigDecimal (numeric and other number columns); null for NULL. */
-    public BigDecimal getBigDecimal(int col) {
+    /**
+     * {@return the value as a BigDecimal (numeric and other number columns); null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
+    public @Nullable BigDecimal getBigDecimal(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -523,13 +612,21 @@ public final class Row {
         }
     }
 
-    /** The value as a BigDecimal. */
-    public BigDecimal getBigDecimal(String column) {
+    /**
+     * {@return the value as a BigDecimal}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable BigDecimal getBigDecimal(String column) {
         return getBigDecimal(r.columnIndex(column));
     }
 
-    /** The value of a uuid column; null for NULL. */
-    public UUID getUuid(int col) {
+    /**
+     * {@return the value of a uuid column; null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
+    public @Nullable UUID getUuid(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -541,13 +638,21 @@ public final class Row {
         }
     }
 
-    /** The value as a UUID. */
-    public UUID getUuid(String column) {
+    /**
+     * {@return the value as a UUID}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable UUID getUuid(String column) {
         return getUuid(r.columnIndex(column));
     }
 
-    /** The value of a date column (or the date of a timestamp); null for NULL. */
-    public LocalDate getLocalDate(int col) {
+    /**
+     * {@return the value of a date column (or the date of a timestamp); null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
+    public @Nullable LocalDate getLocalDate(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -559,13 +664,21 @@ public final class Row {
         }
     }
 
-    /** The value as a LocalDate. */
-    public LocalDate getLocalDate(String column) {
+    /**
+     * {@return the value as a LocalDate}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable LocalDate getLocalDate(String column) {
         return getLocalDate(r.columnIndex(column));
     }
 
-    /** The value of a time column; null for NULL. */
-    public LocalTime getLocalTime(int col) {
+    /**
+     * {@return the value of a time column; null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
+    public @Nullable LocalTime getLocalTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -577,13 +690,22 @@ public final class Row {
         }
     }
 
-    /** The value as a LocalTime. */
-    public LocalTime getLocalTime(String column) {
+    /**
+     * {@return the value as a LocalTime}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable LocalTime getLocalTime(String column) {
         return getLocalTime(r.columnIndex(column));
     }
 
-    /** The value of a timestamp column (for timestamptz: the local date-time in the session's time zone); null for NULL. */
-    public LocalDateTime getLocalDateTime(int col) {
+    /**
+     * {@return the value of a timestamp column (for timestamptz: the local date-time in the session's time
+     * zone); null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
+    public @Nullable LocalDateTime getLocalDateTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -595,16 +717,23 @@ public final class Row {
         }
     }
 
-    /** The value as a LocalDateTime. */
-    public LocalDateTime getLocalDateTime(String column) {
+    /**
+     * {@return the value as a LocalDateTime}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable LocalDateTime getLocalDateTime(String column) {
         return getLocalDateTime(r.columnIndex(column));
     }
 
     /**
      * The value of a timestamptz column, with the offset of the session's time zone; a timestamp without
      * time zone is taken as UTC. Null for NULL.
+     *
+     * @param col the column's 0-based index
+     * @return the value, or null for SQL NULL
      */
-    public OffsetDateTime getOffsetDateTime(int col) {
+    public @Nullable OffsetDateTime getOffsetDateTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -616,13 +745,22 @@ public final class Row {
         }
     }
 
-    /** The value as an OffsetDateTime. */
-    public OffsetDateTime getOffsetDateTime(String column) {
+    /**
+     * {@return the value as an OffsetDateTime}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable OffsetDateTime getOffsetDateTime(String column) {
         return getOffsetDateTime(r.columnIndex(column));
     }
 
-    /** The value of a timestamptz column as an Instant (a timestamp without time zone is taken as UTC); null for NULL. */
-    public Instant getInstant(int col) {
+    /**
+     * {@return the value of a timestamptz column as an Instant (a timestamp without time zone is taken as
+     * UTC); null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
+    public @Nullable Instant getInstant(int col) {
         OffsetDateTime t = getOffsetDateTime(col);
         if (t == null) {
             return null;
@@ -636,13 +774,21 @@ public final class Row {
         return t.toInstant();
     }
 
-    /** The value as an Instant. */
-    public Instant getInstant(String column) {
+    /**
+     * {@return the value as an Instant}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable Instant getInstant(String column) {
         return getInstant(r.columnIndex(column));
     }
 
-    /** The value as the Java object of the type mapping described in the class documentation; null for NULL. */
-    public Object getObject(int col) {
+    /**
+     * {@return the value as the Java object of the type mapping described in the class documentation; null for NULL}
+     *
+     * @param col the column's 0-based index
+     */
+    public @Nullable Object getObject(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -691,8 +837,12 @@ public final class Row {
         };
     }
 
-    /** The value as an Object. */
-    public Object getObject(String column) {
+    /**
+     * {@return the value as an Object}
+     *
+     * @param column the column's name, matched as {@link Result#columnIndex(String)} matches it
+     */
+    public @Nullable Object getObject(String column) {
         return getObject(r.columnIndex(column));
     }
 

@@ -79,7 +79,7 @@ public final class RowCursor implements AutoCloseable, Iterator<Row> {
         return batch.row(next++);
     }
 
-    /** The remaining rows as a sequential stream; closing the stream closes the cursor. */
+    /** {@return the remaining rows as a sequential stream; closing the stream closes the cursor} */
     public Stream<Row> stream() {
         return StreamSupport.stream(Spliterators.spliteratorUnknownSize(this,
                 Spliterator.ORDERED | Spliterator.NONNULL), false).onClose(this::close);

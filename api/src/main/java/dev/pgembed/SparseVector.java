@@ -48,7 +48,12 @@ public record SparseVector(int dimensions, int[] indices, float[] values) {
         }
     }
 
-    /** The non-zero elements of a dense vector. */
+    /**
+     * The non-zero elements of a dense vector.
+     *
+     * @param dense the vector's elements, all of them
+     * @return the sparse form
+     */
     public static SparseVector of(float[] dense) {
         int n = 0;
         for (float f : dense) {
@@ -67,24 +72,24 @@ public record SparseVector(int dimensions, int[] indices, float[] values) {
         return new SparseVector(dense.length, idx, val);
     }
 
-    /** A copy of the indices. */
+    /** {@return a copy of the indices} */
     @Override
     public int[] indices() {
         return indices.clone();
     }
 
-    /** A copy of the values. */
+    /** {@return a copy of the values} */
     @Override
     public float[] values() {
         return values.clone();
     }
 
-    /** The number of non-zero elements. */
+    /** {@return the number of non-zero elements} */
     public int nonZeroCount() {
         return indices.length;
     }
 
-    /** The dense form: {@code dimensions} elements, zero where nothing is stored. */
+    /** {@return the dense form: {@code dimensions} elements, zero where nothing is stored} */
     public float[] toArray() {
         float[] dense = new float[dimensions];
         for (int i = 0; i < indices.length; i++) {

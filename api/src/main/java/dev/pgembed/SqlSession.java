@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A PostgreSQL session to run SQL on: the statements, prepared statements, cursors, COPY and transactions
@@ -56,12 +57,17 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
      * returned (SELECT); 0 for other statements. Without parameters the text may hold several statements
      * separated by semicolons (the count is the last one's).
      *
+     * <p>{@code COPY ... FROM STDIN} and {@code COPY ... TO STDOUT} need {@link #copyIn} and {@link #copyOut}:
+     * here and in the other statement methods they are refused with 0A000, stopped before they read or
+     * write any data (so they have no effect; like any failed statement, the refusal fails an open
+     * transaction block).
+     *
      * @param sql    the SQL text, with placeholders {@code $1}, {@code $2}, ... for the parameters
      * @param params the parameter values (see {@link #query(String, Object...)} for the supported types)
      * @return the rows affected
      * @throws PgException when the statement fails
      */
-    public long execute(String sql, Object... params) {
+    public long execute(String sql, @Nullable Object... params) {
         Objects.requireNonNull(sql, "sql");
         return turns().call(n -> n.execute(sql, params));
     }
@@ -86,7 +92,7 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
      * @return the result, owning its memory
      * @throws PgException when the statement fails
      */
-    public Result query(String sql, Object... params) {
+    public Result query(String sql, @Nullable Object... params) {
         // confined: closing a shared arena is a handshake with every thread (tens of microseconds)
         Arena arena = Arena.ofConfined();
         try {
@@ -106,7 +112,7 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
      * @return the result
      * @throws PgException when the statement fails
      */
-    public Result query(Arena arena, String sql, Object... params) {
+    public Result query(Arena arena, String sql, @Nullable Object... params) {
         return query(Objects.requireNonNull(arena, "arena"), false, sql, params);
     }
 
@@ -168,7 +174,7 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
      * @param params    the parameter values (see {@link #query(String, Object...)})
      * @return the cursor; close it (try-with-resources) when not read to the end
      */
-    public RowCursor cursor(String sql, int fetchSize, Object... params) {
+    public RowCursor cursor(String sql, int fetchSize, @Nullable Object... params) {
         Objects.requireNonNull(sql, "sql");
         if (fetchSize < 1) {
             throw new IllegalArgumentException("fetchSize must be at least 1");
@@ -263,7 +269,8 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
      * @param out     receives the data; not closed
      * @return the rows copied
      * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails (the rest of the data is discarded)
+     * @throws UncheckedIOException when writing fails (the COPY is aborted where it stands, as
+     *                              {@link #copyIn(String, InputStream)} aborts on a failed read)
      */
     public long copyOut(String copySql, OutputStream out) {
         Objects.requireNonNull(out, "out");
@@ -277,7 +284,7 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
      * @param out     receives the data; not closed
      * @return the rows copied
      * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails
+     * @throws UncheckedIOException when writing fails (the COPY is aborted)
      */
     public long copyOut(String copySql, Writer out) {
         Objects.requireNonNull(out, "out");
@@ -315,7 +322,8 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
     }
 
     /**
-     * True until {@link #close()}, or until the engine ended with a FATAL error.
+     * True until the session is closed ({@link PgEmbedded#close()}, {@link PgSession#close()}), or until its
+     * engine ended with a FATAL error.
      *
      * @return whether statements can run
      */

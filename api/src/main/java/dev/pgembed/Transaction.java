@@ -1,6 +1,7 @@
 package dev.pgembed;
 
 import java.lang.foreign.Arena;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A transaction (or, nested in another one, a savepoint) that belongs to the thread that began it; see
@@ -36,7 +37,7 @@ public final class Transaction implements AutoCloseable {
      * @param params the parameter values
      * @return the rows affected
      */
-    public long execute(String sql, Object... params) {
+    public long execute(String sql, @Nullable Object... params) {
         check();
         return db.execute(sql, params);
     }
@@ -48,7 +49,7 @@ public final class Transaction implements AutoCloseable {
      * @param params the parameter values
      * @return the result, owning its memory
      */
-    public Result query(String sql, Object... params) {
+    public Result query(String sql, @Nullable Object... params) {
         check();
         return db.query(sql, params);
     }
@@ -62,7 +63,7 @@ public final class Transaction implements AutoCloseable {
      * @param params the parameter values
      * @return the result
      */
-    public Result query(Arena arena, String sql, Object... params) {
+    public Result query(Arena arena, String sql, @Nullable Object... params) {
         check();
         return db.query(arena, sql, params);
     }
@@ -86,7 +87,7 @@ public final class Transaction implements AutoCloseable {
      * @param params    the parameter values
      * @return the cursor
      */
-    public RowCursor cursor(String sql, int fetchSize, Object... params) {
+    public RowCursor cursor(String sql, int fetchSize, @Nullable Object... params) {
         check();
         return db.cursor(sql, fetchSize, params);
     }
@@ -127,7 +128,7 @@ public final class Transaction implements AutoCloseable {
         }
     }
 
-    /** True until it was committed or rolled back (or the database closed). */
+    /** {@return true until it was committed or rolled back (or the database closed)} */
     public boolean isActive() {
         return !ended && db.isOpen();
     }

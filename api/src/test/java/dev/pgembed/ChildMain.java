@@ -33,6 +33,19 @@ public final class ChildMain {
                     db.execute("INSERT INTO w (v) VALUES ($1)", "row " + i);
                 }
             }
+            case "memory-databases-forever" -> {
+                // in-memory databases under args[1], open until the process is killed
+                for (int i = 0; i < Integer.parseInt(args[2]); i++) {
+                    PgEmbedded db = PgEmbedded.inMemory().memoryDirectory(Path.of(args[1])).open();
+                    db.execute("CREATE TABLE t AS SELECT generate_series(1, 1000) AS x");
+                    try (Result r = db.query("SHOW dynamic_shared_memory_type")) {
+                        System.out.println("dir " + db.directory() + " " + r.row(0).getString(0));
+                    }
+                }
+                System.out.println("ready");
+                System.out.flush();
+                Thread.sleep(Long.MAX_VALUE);
+            }
             case "exit-idle" -> {
                 PgEmbedded db = openWithARow(args[1]);
                 System.out.println("exiting");

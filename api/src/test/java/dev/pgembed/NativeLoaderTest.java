@@ -4,13 +4,19 @@ import dev.pgembed.internal.NativeLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class NativeLoaderTest {
 
@@ -25,7 +31,10 @@ class NativeLoaderTest {
         Path lib = dir.resolve("lib/libpgembed.so");
         assertThat(lib).isRegularFile();
         assertThat(dir.resolve(".complete")).isRegularFile();
-        assertThat(dir.resolve("share/postgresql/pgembed-template/pg_notify")).isDirectory();
+        // the template's empty directories come from the manifest's "dir" lines (a jar keeps none)
+        for (String d : new String[] {"pg_notify", "pg_wal/summaries", "pg_logical/mappings", "pg_tblspc"}) {
+            assertThat(dir.resolve("share/postgresql/pgembed-template/" + d)).isDirectory();
+        }
 
         // the second extraction reuses the directory: nothing is rewritten
         FileTime before = Files.getLastModifiedTime(lib);
@@ -63,5 +72,40 @@ class NativeLoaderTest {
         assertThat(NativeLoader.load(null)).isSameAs(root);
         assertThat(root.resolve("lib/libpgembed.so")).isRegularFile();
         assertThat(dev.pgembed.internal.bindings.PgEmbeddedH.pgembed_pg_version().getString(0)).startsWith("18.");
+    }
+
+    /*
+     * A writable directory on a file system mounted noexec: the error said "make the directory writable".
+     * Needs root (to mount a tmpfs): skipped otherwise.
+     */
+    @Test
+    void aNoexecDirectoryIsNamedAsSuch(@TempDir Path tmp) throws Exception {
+        Path fs = Files.createDirectory(tmp.resolve("fs"));
+        assumeTrue("root".equals(ProcessHandle.current().info().user().orElse("")),
+                "mounting a file system needs root");
+        String mount = run("mount", "-t", "tmpfs", "-o", "size=512m,noexec", "pgembed-noexec", fs.toString());
+        assumeTrue(mount.startsWith("0"), "mounting a tmpfs is not allowed here: " + mount);
+        try {
+            Path base = fs.resolve("native");
+            assertThatThrownBy(() -> NativeLoader.extract(base, NativeLoader.readManifest()))
+                    .isInstanceOf(UncheckedIOException.class)
+                    .hasMessageContaining("mounted noexec (at " + fs.toRealPath() + ")")
+                    .hasMessageContaining("-Dpgembed.native.dir=")
+                    .hasMessageNotContaining("writable");
+        } finally {
+            if (!run("umount", fs.toString()).startsWith("0")) {
+                run("umount", "-l", fs.toString());
+            }
+        }
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail(String.join(" ", cmd) + " did not finish");
+        }
+        return p.exitValue() + " " + out.trim();
     }
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Behaviour that needs a JVM of its own: the shutdown hook and the native access check. */
 class ProcessTest {
@@ -103,13 +104,32 @@ class ProcessTest {
         }
     }
 
+    /** Without native access, JDK 22 to 25 only warn: pgembed opens the database and warns too, with the flag. */
     @Test
-    void withoutNativeAccessTheErrorSaysWhatToDo(@TempDir Path tmp) throws Exception {
+    void withoutNativeAccessPgembedWarnsAsTheJdkDoesAndNamesTheFlag(@TempDir Path tmp) throws Exception {
         Process p = child(false, "open", tmp.resolve("db").toString());
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).isNotZero();
-        assertThat(out).contains("IllegalStateException").contains("--enable-native-access=ALL-UNNAMED");
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).contains("opened")
+                .contains("native access is not enabled for the class path")
+                .contains("--enable-native-access=ALL-UNNAMED")
+                .contains("Enable-Native-Access: ALL-UNNAMED");
+        assertThat(out.split("native access is not enabled", -1)).as("warned once").hasSize(2);
+    }
+
+    /** Where the JDK refuses native access, its IllegalCallerException says what to add; nothing is created. */
+    @Test
+    void whereTheJdkDeniesNativeAccessTheErrorSaysWhatToDo(@TempDir Path tmp) throws Exception {
+        assumeTrue(Runtime.version().feature() >= 24, "--illegal-native-access exists since JDK 24");
+        List<String> cmd = ChildJvm.command(false, List.of("--illegal-native-access=deny"), "open",
+                tmp.resolve("db").toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(out).isNotZero();
+        assertThat(out).contains("IllegalCallerException: the JVM refused pgembed native access")
+                .contains("--enable-native-access=ALL-UNNAMED");
         assertThat(Files.exists(tmp.resolve("db"))).isFalse();
     }
 }

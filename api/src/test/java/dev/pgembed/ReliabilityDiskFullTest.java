@@ -102,9 +102,9 @@ class ReliabilityDiskFullTest {
             // a fresh WAL segment with room for the few records to come (an abort's, a commit's)
             again.query("SELECT pg_switch_wal()").close();
             again.execute("INSERT INTO filler VALUES (0, '\\x00')");
-            // a new segment since the last checkpoint's redo makes one due (max_wal_size 64 MB is two 16 MB
-            // segments' worth): taken now, not at an idle point once the disk is full (a checkpoint that
-            // cannot write its files PANICs, as in any PostgreSQL)
+            // the writes so far and the switch may have made a checkpoint due (two 16 MB segments since
+            // the last redo, with max_wal_size 96 MB): taken now, not at an idle point once the disk is
+            // full (a checkpoint that cannot write its files PANICs, as in any PostgreSQL)
             again.execute("CHECKPOINT");
             // now fill the file system to the last byte: the next write that needs space is not the WAL's
             fillUp(ballast);

@@ -405,4 +405,24 @@ class StatementsTest {
             db.execute("RESET statement_timeout");
         }
     }
+
+    /* the Javadoc said exact and case-sensitive while "A" found "a": code and doc now agree, as pgjdbc's findColumn */
+    @Test
+    void columnsAreFoundExactlyFirstThenIgnoringCase() {
+        try (Result r = db.query("SELECT 1 AS a, 2 AS \"A\", 3 AS \"Mixed\"")) {
+            assertThat(r.columnIndex("a")).isZero();
+            assertThat(r.columnIndex("A")).as("the exact match wins").isEqualTo(1);
+            assertThat(r.columnIndex("Mixed")).isEqualTo(2);
+            assertThat(r.columnIndex("MIXED")).as("otherwise the first ignoring case").isEqualTo(2);
+            assertThat(r.row(0).getInt("mixed")).isEqualTo(3);
+            assertThatThrownBy(() -> r.columnIndex("b")).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("no column named \"b\"");
+        }
+        try (Result r = db.query("SELECT 1 AS x, 2 AS \"X\"")) {
+            assertThat(r.columnIndex("X")).isEqualTo(1);
+        }
+        try (Result r = db.query("SELECT 1 AS y")) {
+            assertThat(r.columnIndex("Y")).isZero();
+        }
+    }
 }

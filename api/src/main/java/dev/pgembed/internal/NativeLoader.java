@@ -27,21 +27,21 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Extracts the native payload of {@code pgembed-postgres} (libpgembed.so, PostgreSQL's modules and
- * share files, the template cluster) into a cache directory and loads the library.
+ * Extracts the native payload of {@code pgembed-postgres} for the running platform (libpgembed.so, PostgreSQL's
+ * modules and share files, the template cluster; see {@link Platforms}) into a cache directory and loads the
+ * library.
  *
  * <p>Not public API: used by {@code dev.pgembed.PgEmbedded}.
  */
 public final class NativeLoader {
 
-    /** The resource folder of the only supported platform. */
-    public static final String PLATFORM = "linux-x86_64";
-    private static final String MANIFEST = PLATFORM + "/pgembed.manifest";
+    private static final String MANIFEST = "pgembed.manifest";
     private static final String COMPLETE = ".complete";
 
     private static volatile Path loadedRoot;
@@ -53,20 +53,13 @@ public final class NativeLoader {
     public record Entry(String sha256, long size, String path) {
     }
 
-    /** The parsed manifest; {@code dirs} are the directories that must exist even when empty. */
-    public record Manifest(byte[] bytes, String hash, String minGlibc, List<Entry> files, List<String> dirs) {
-    }
-
-    /*
-     * The manifest lists files only, so the template cluster's empty directories (which PostgreSQL needs)
-     * would be lost: these are initdb's subdirectories (PostgreSQL 18). "dir <path>" manifest lines add more.
+    /**
+     * The parsed manifest of one platform's payload (its resources lie under {@code platform/}); {@code dirs} are
+     * the directories that must exist even when empty.
      */
-    private static final String TEMPLATE = "share/postgresql/pgembed-template/";
-    private static final List<String> TEMPLATE_DIRS = List.of("global", "pg_wal/archive_status", "pg_wal/summaries",
-            "pg_commit_ts", "pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans", "pg_twophase",
-            "pg_multixact", "pg_multixact/members", "pg_multixact/offsets", "base", "base/1", "pg_replslot",
-            "pg_tblspc", "pg_stat", "pg_stat_tmp", "pg_xact", "pg_logical", "pg_logical/snapshots",
-            "pg_logical/mappings");
+    public record Manifest(String platform, byte[] bytes, String hash, String minGlibc, List<Entry> files,
+                           List<String> dirs) {
+    }
 
     /**
      * Extracts (when needed) and loads libpgembed.so, once per JVM.
@@ -76,7 +69,7 @@ public final class NativeLoader {
      *                {@code ~/.cache/pgembed/native}); ignored once the library is loaded
      * @return the installation root (holding lib/ and share/)
      */
-    public static Path load(Path baseDir) {
+    public static Path load(@Nullable Path baseDir) {
         Path root = loadedRoot;
         if (root != null) {
             return root;
@@ -85,18 +78,18 @@ public final class NativeLoader {
             if (loadedRoot != null) {
                 return loadedRoot;
             }
-            checkPlatform();
-            checkNativeAccess();
             Manifest manifest = readManifest();
+            NativeAccess.check();
             checkLibc(manifest.minGlibc());
             Path dir = extract(baseDir != null ? baseDir : defaultBaseDir(), manifest);
             Path lib = dir.resolve("lib/libpgembed.so");
             try {
                 System.load(lib.toAbsolutePath().toString());
+            } catch (IllegalCallerException e) {
+                throw NativeAccess.denied(e);
             } catch (UnsatisfiedLinkError e) {
                 UnsatisfiedLinkError error = new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage()
-                        + ". If the directory is on a filesystem mounted noexec, choose another one with"
-                        + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)");
+                        + ": " + remedy(dir));
                 error.initCause(e);
                 throw error;
             }
@@ -116,27 +109,6 @@ public final class NativeLoader {
             return Path.of(xdg, "pgembed", "native");
         }
         return Path.of(System.getProperty("user.home"), ".cache", "pgembed", "native");
-    }
-
-    private static void checkPlatform() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            throw new IllegalStateException("pgembed runs on Linux x86_64 only, this JVM runs on "
-                    + System.getProperty("os.name") + " " + System.getProperty("os.arch")
-                    + ": run it on a Linux x86_64 host (or container)");
-        }
-    }
-
-    private static void checkNativeAccess() {
-        Module module = NativeLoader.class.getModule();
-        if (!module.isNativeAccessEnabled()) {
-            String name = module.isNamed() ? module.getName() : "ALL-UNNAMED";
-            throw new IllegalStateException("pgembed needs native access, which is not enabled for "
-                    + (module.isNamed() ? "module " + name : "the class path")
-                    + ": add --enable-native-access=" + name
-                    + " (or the module name) to the java command");
-        }
     }
 
     private static void checkLibc(String minGlibc) {
@@ -187,17 +159,28 @@ public final class NativeLoader {
         return n;
     }
 
-    /** Reads and parses {@code linux-x86_64/pgembed.manifest} from the class path. */
+    /** Reads and parses the running platform's {@code <platform>/pgembed.manifest} from the class path. */
     public static Manifest readManifest() {
+        return readManifest(Platforms.current());
+    }
+
+    /**
+     * Reads and parses a platform's {@code <platform>/pgembed.manifest} from the class path.
+     *
+     * @param platform one of {@link Platforms#KNOWN}
+     * @return the manifest
+     * @throws IllegalStateException when that platform's payload is not on the class path
+     */
+    public static Manifest readManifest(String platform) {
+        String name = platform + "/" + MANIFEST;
         byte[] bytes;
-        try (InputStream in = resource(MANIFEST)) {
+        try (InputStream in = resource(name)) {
             if (in == null) {
-                throw new IllegalStateException("the native payload " + MANIFEST + " is not on the class path:"
-                        + " add the dependency dev.pgembed:pgembed-postgres (same version as pgembed-api)");
+                throw missingPayload(platform);
             }
             bytes = in.readAllBytes();
         } catch (IOException e) {
-            throw new UncheckedIOException("could not read " + MANIFEST, e);
+            throw new UncheckedIOException("could not read " + name, e);
         }
         String minGlibc = null;
         List<Entry> files = new ArrayList<>();
@@ -220,15 +203,28 @@ public final class NativeLoader {
             }
         }
         if (files.isEmpty()) {
-            throw new IllegalStateException(MANIFEST + " lists no files");
+            throw new IllegalStateException(name + " lists no files");
         }
-        if (files.stream().anyMatch(e -> e.path().startsWith(TEMPLATE))) {
-            for (String d : TEMPLATE_DIRS) {
-                dirs.add(TEMPLATE + d);
+        return new Manifest(platform, bytes, HexFormat.of().formatHex(sha256().digest(bytes)), minGlibc,
+                List.copyOf(files), List.copyOf(dirs));
+    }
+
+    /* no payload for this platform: which artifact to add, and which payloads are there instead */
+    private static IllegalStateException missingPayload(String platform) {
+        List<String> present = new ArrayList<>();
+        for (String p : Platforms.KNOWN) {
+            try (InputStream in = resource(p + "/" + MANIFEST)) {
+                if (in != null) {
+                    present.add(p);
+                }
+            } catch (IOException ignored) {
+                // counts as absent
             }
         }
-        return new Manifest(bytes, HexFormat.of().formatHex(sha256().digest(bytes)), minGlibc, List.copyOf(files),
-                List.copyOf(dirs));
+        return new IllegalStateException("pgembed's native payload for " + platform + " is not on the class path"
+                + (present.isEmpty() ? "" : " (only the one for " + String.join(", ", present) + " is)")
+                + ": add the dependency dev.pgembed:pgembed-postgres with <classifier>" + platform + "</classifier>"
+                + " (same version as pgembed-api)");
     }
 
     private static InputStream resource(String name) {
@@ -295,9 +291,30 @@ public final class NativeLoader {
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("could not extract pgembed's native files into " + target
-                    + " (" + e + "): make the directory writable or choose another one with"
-                    + " -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)", e);
+                    + " (" + e + "): " + remedy(base), e);
         }
+    }
+
+    /*
+     * What to do about a directory the native files cannot be extracted into or loaded from. A writable
+     * directory on a file system mounted noexec (a hardened /tmp or home) fails too: the library cannot be
+     * mapped from it, and the extracted programs do not verify as executable.
+     */
+    static String remedy(Path dir) {
+        String choose = " with -Dpgembed.native.dir=<dir> or PgEmbedded.builder(...).nativeDirectory(<dir>)";
+        Optional<Path> noexec = Mounts.noexecMountPoint(dir);
+        if (noexec.isPresent()) {
+            return dir + " is on a file system mounted noexec (at " + noexec.get() + "), from which native code"
+                    + " cannot be loaded: choose a directory on another file system" + choose;
+        }
+        Path p = dir;
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        if (p != null && !Files.isWritable(p)) {
+            return p + " is not writable: make it writable or choose another directory" + choose;
+        }
+        return "choose another directory" + choose;
     }
 
     private static String suffix() {
@@ -342,9 +359,10 @@ public final class NativeLoader {
             Files.createDirectories(p.getParent());
             MessageDigest md = sha256();
             long n;
-            try (InputStream in = resource(PLATFORM + "/" + e.path())) {
+            String name = manifest.platform() + "/" + e.path();
+            try (InputStream in = resource(name)) {
                 if (in == null) {
-                    throw new IOException("resource " + PLATFORM + "/" + e.path() + " is missing from the class path");
+                    throw new IOException("resource " + name + " is missing from the class path");
                 }
                 try (OutputStream out = new DigestOutputStream(Files.newOutputStream(p), md)) {
                     n = in.transferTo(out);

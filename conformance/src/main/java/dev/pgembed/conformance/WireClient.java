@@ -27,7 +27,6 @@ final class WireClient implements AutoCloseable {
     private final String host;
     private final int port;
     private int backendPid;
-    private int backendKey;
     private byte[] backendKeyBytes;
 
     /** The last result of a simple query (for several statements: the last one's, or the first error). */
@@ -69,7 +68,6 @@ final class WireClient implements AutoCloseable {
                 }
                 case 'K' -> {
                     backendPid = int32(msg, 0);
-                    backendKey = int32(msg, 4);
                     backendKeyBytes = java.util.Arrays.copyOfRange(msg, 4, msg.length);
                 }
                 case 'E' -> throw new IOException("connection refused: " + fields(msg));

@@ -21,11 +21,15 @@ import java.util.function.Supplier;
  *
  * <p>The backend has one session; each connection (and the direct Java API) behaves as a session of its
  * own. When the backend passes to another connection (always while idle outside a transaction), the
- * outgoing one's session settings ({@code pg_settings.source = 'session'}) and LISTEN channels are
- * recorded, the session is reset like {@code DISCARD ALL} minus {@code DEALLOCATE ALL} (protocol-level
- * prepared statements stay: their names carry a per-connection prefix; SQL-level {@code PREPARE}s, which
- * carry none, are deallocated) and minus {@code pg_advisory_unlock_all()} (see RESET), and the incoming
- * one's settings and channels are applied again.
+ * outgoing one's session settings ({@code pg_settings.source = 'session'}) are recorded, the session is
+ * reset like {@code DISCARD ALL} minus {@code DEALLOCATE ALL} (protocol-level prepared statements stay:
+ * their names carry a per-connection prefix; SQL-level {@code PREPARE}s, which carry none, are deallocated),
+ * minus {@code pg_advisory_unlock_all()} and minus {@code UNLISTEN *}, and the incoming one's settings are
+ * applied again. When no statement of the outgoing connection could have changed its session (see
+ * WireSession.takeSettingsChanged), only the difference of the two connections' settings is applied (the
+ * short hand-over). A connection holding a session-level advisory lock or a cursor WITH HOLD is never handed
+ * over: it keeps the turn (WireSession.lookForHeldState). The backend listens on the channels of every
+ * connection, and routes each notification to the connections listening on its channel (see route).
  */
 final class Backend {
     private static final System.Logger LOG = System.getLogger("dev.pgembed.jdbc");
@@ -45,15 +49,14 @@ final class Backend {
             + " = 'session' AND name NOT IN ('client_encoding', 'transaction_isolation', 'transaction_read_only',"
             + " 'transaction_deferrable');"
             + " SELECT pg_catalog.pg_listening_channels(); " + SQL_PREPARED
-            + " CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; DISCARD TEMP;"
-            + " DISCARD SEQUENCES";
+            + " CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DISCARD TEMP; DISCARD SEQUENCES";
     /*
-     * Session-level advisory locks are deliberately kept (no pg_advisory_unlock_all): all connections share
-     * one session, so they never exclude each other anyway, and releasing them would make the holder's own
-     * pg_advisory_unlock fail later (Flyway's non-transactional lock does exactly that).
+     * No pg_advisory_unlock_all: a connection holding a session-level advisory lock keeps the turn until it
+     * releases it or ends (WireSession), so none is held at a hand-over but the direct API's. No UNLISTEN *: the
+     * backend listens for every connection (route).
      */
     private static final String RESET = SQL_PREPARED + " CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL;"
-            + " UNLISTEN *; DISCARD TEMP; DISCARD SEQUENCES";
+            + " DISCARD TEMP; DISCARD SEQUENCES";
 
     final String key;
     final String target;
@@ -61,8 +64,12 @@ final class Backend {
     final boolean ownsDb;
     private int refs; // under LOCK
 
-    /* under the db's lock */
-    private Object current = DIRECT;
+    /* changed on the turn (read without it by mayBeCurrent) */
+    private volatile Object current = DIRECT;
+    /* connections that ended without the turn: what the next holder cleans up for them */
+    private final java.util.Queue<Ended> endedElsewhere = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /* start-up answers by request (see WireSession's start-up): a pool's connections open without waiting */
+    private final Map<String, Startup> startups = new ConcurrentHashMap<>();
     private Map<String, String> directSettings = Map.of();
     private List<String> directChannels = List.of();
     private final NativeExchange nat = new NativeExchange();
@@ -189,13 +196,64 @@ final class Backend {
     // Under the db's lock (inside EngineBridge bodies and the direct hook)
     // ---------------------------------------------------------------------------------------------
 
+    /** The values a start-up request was answered with (ParameterStatus values in WireSession's order, and the pid). */
+    record Startup(String[] values, int pid) {
+    }
+
+    Startup startup(String key) {
+        return startups.get(key);
+    }
+
+    void remember(String key, Startup s) {
+        if (startups.size() < 64) {
+            startups.put(key, s);
+        }
+    }
+
+    /* a connection that ended while another held the turn, and the Close messages of its prepared statements */
+    private record Ended(WireSession session, Wire.Buf closes) {
+    }
+
+    /** The connection ended without the turn: the next holder forgets it and closes its prepared statements. */
+    void endedElsewhere(WireSession s, Wire.Buf closes) {
+        endedElsewhere.add(new Ended(s, closes));
+    }
+
+    /** Whether s may be the session of the backend now (read without the turn). */
+    boolean mayBeCurrent(WireSession s) {
+        return current == s;
+    }
+
+    /* on the turn: the cleanup of connections that ended without it */
+    private void settleEnded(MemorySegment engine) {
+        Ended e;
+        while ((e = endedElsewhere.poll()) != null) {
+            if (current == e.session()) {
+                current = GONE;
+            }
+            if (e.closes().len > 5) {
+                scratch.clear();
+                nat.exchangeAll(engine, e.closes().b, 0, e.closes().len, scratch);
+            }
+        }
+    }
+
     /** Makes s (a WireSession, or DIRECT) the session of the backend; the backend is idle. */
     void switchTo(Object s, MemorySegment engine) {
+        if (!endedElsewhere.isEmpty()) {
+            settleEnded(engine);
+        }
         Object out = current;
         if (out == s) {
             return;
         }
         current = s;
+        if (out instanceof WireSession w && !w.takeSettingsChanged() && handOverUnchanged(w, s, engine)) {
+            return;
+        }
+        if (out == DIRECT) {
+            refuseWhileDirectHolds(engine);
+        }
         Wire.Reply r = simpleQuery(engine, out == GONE ? RESET : CAPTURE_AND_RESET);
         List<String[]> prepared = r.results.isEmpty() ? List.of() : r.results.get(r.results.size() - 1);
         if (r.error == null && !prepared.isEmpty()) {
@@ -225,16 +283,97 @@ final class Backend {
             }
             if (out == DIRECT) {
                 directSettings = settings;
+                // the backend listens on every connection's channels (see route); the others are the direct API's
+                channels.removeAll(listening.keySet());
                 directChannels = channels;
             } else {
-                ((WireSession) out).saved(settings, channels);
+                // a connection's channels are recorded when it LISTENs (WireSession.listenChanged), not here
+                ((WireSession) out).saved(settings, ((WireSession) out).channels());
             }
         }
-        String error = s == DIRECT ? apply(engine, directSettings, directChannels)
-                : apply(engine, ((WireSession) s).settings(), ((WireSession) s).channels());
+        String error = s == DIRECT ? apply(engine, directSettings, List.of())
+                : apply(engine, ((WireSession) s).settings(), List.of());
         if (error != null) {
             LOG.log(System.Logger.Level.WARNING, "restoring a session setting failed: " + error);
         }
+    }
+
+    /** A hand-over refused: the incoming connection's request fails with this SQLSTATE and message. */
+    static final class Refused extends RuntimeException {
+        final String sqlState;
+
+        Refused(String sqlState, String message) {
+            super(message, null, false, false);
+            this.sqlState = sqlState;
+        }
+    }
+
+    /*
+     * The direct API (whose statements are not seen here) holding a session-level advisory lock or a cursor WITH
+     * HOLD keeps the session: a connection cannot take it over (its statement fails with 55P03 naming why) until
+     * the direct API releases them, as a connection holding them keeps it (WireSession.lookForHeldState).
+     */
+    private void refuseWhileDirectHolds(MemorySegment engine) {
+        Wire.Reply q = simpleQuery(engine, WireSession.HELD_STATE);
+        if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
+            return;
+        }
+        String[] row = q.results.get(0).get(0);
+        long locks = Long.parseLong(row[0]);
+        long cursors = Long.parseLong(row[1]);
+        if (locks + cursors == 0) {
+            return;
+        }
+        current = DIRECT;
+        throw new Refused("55P03", "the direct Java API holds " + (locks > 0 ? locks
+                + " session-level advisory lock(s)" : "") + (locks > 0 && cursors > 0 ? " and " : "")
+                + (cursors > 0 ? cursors + " cursor(s) WITH HOLD" : "") + " on the database session that JDBC"
+                + " connections share: a connection cannot take the session over until the direct API releases them"
+                + " (pg_advisory_unlock, CLOSE)");
+    }
+
+    /*
+     * The hand-over from a connection none of whose statements could have changed its settings, LISTENs or SQL-level
+     * prepared statements since they were recorded (WireSession.takeSettingsChanged; what outlives a transaction
+     * otherwise keeps the turn, see WireSession.lookForHeldState): the backend holds exactly its recorded settings,
+     * so only the difference to the incoming session's is applied, in one query with the reset of sequence state
+     * (currval) that every hand-over does (LISTENs stay: the backend listens for every connection, see route). False when the difference cannot be applied that way (a role, a failed
+     * setting): the caller takes the full path then.
+     */
+    private boolean handOverUnchanged(WireSession out, Object s, MemorySegment engine) {
+        Map<String, String> from = lowerKeys(out.settings());
+        Map<String, String> to = lowerKeys(s == DIRECT ? directSettings : ((WireSession) s).settings());
+        if (from.containsKey("session_authorization") || to.containsKey("session_authorization")
+                || from.containsKey("role") || to.containsKey("role")) {
+            return false;
+        }
+        StringBuilder sql = new StringBuilder("DISCARD SEQUENCES");
+        for (String k : from.keySet()) {
+            if (!to.containsKey(k)) {
+                sql.append("; RESET ").append(Wire.identifier(k));
+            }
+        }
+        for (Map.Entry<String, String> e : to.entrySet()) {
+            if (!e.getValue().equals(from.get(e.getKey()))) {
+                sql.append("; SELECT pg_catalog.set_config(").append(Wire.literal(e.getKey())).append(", ")
+                        .append(Wire.literal(e.getValue())).append(", false)");
+            }
+        }
+        Wire.Reply r = simpleQuery(engine, sql.toString());
+        if (r.error == null) {
+            return true;
+        }
+        LOG.log(System.Logger.Level.DEBUG, "the short hand-over failed (" + r.errorText() + "): taking the full one");
+        // out's recorded state is still right; a setting is what failed, and the full path reports it
+        return false;
+    }
+
+    private static Map<String, String> lowerKeys(Map<String, String> m) {
+        Map<String, String> r = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : m.entrySet()) {
+            r.put(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue());
+        }
+        return r;
     }
 
     /** Applies session settings and LISTENs; returns the first error (all are tried), or null. */
@@ -283,11 +422,175 @@ final class Backend {
         return r;
     }
 
+    // ---- LISTEN/NOTIFY between connections -----------------------------------------------------
+
+    /*
+     * With one backend for all connections, the backend listens on the channels of every connection (the union),
+     * and the notifications it receives (NotificationResponse messages, sent before a ReadyForQuery, in whichever
+     * connection's exchange or internal query they arrive) are routed here: a copy to every other connection that
+     * listens on the channel (WireSession.notification), and out of the exchange's output unless its own connection
+     * listens. A connection's own channels are known exactly: a statement that may LISTEN or UNLISTEN runs with the
+     * backend listening on that connection's channels only, which are read back afterwards (WireSession).
+     */
+    private final Map<String, java.util.Set<WireSession>> listening = new ConcurrentHashMap<>();
+
+    boolean anyListening() {
+        return !listening.isEmpty();
+    }
+
+    /* on the turn: s listened on old, now on now */
+    void listens(WireSession s, List<String> old, List<String> now) {
+        for (String c : old) {
+            if (!now.contains(c)) {
+                java.util.Set<WireSession> set = listening.get(c);
+                if (set != null) {
+                    set.remove(s);
+                    if (set.isEmpty()) {
+                        listening.remove(c);
+                    }
+                }
+            }
+        }
+        for (String c : now) {
+            listening.computeIfAbsent(c, k -> ConcurrentHashMap.newKeySet()).add(s);
+        }
+    }
+
+    /* on the turn, the backend idle: it listens on s's channels only (before a statement that may change them) */
+    void listenOnly(WireSession s, MemorySegment engine) {
+        StringBuilder sql = new StringBuilder("UNLISTEN *");
+        for (String c : s.channels()) {
+            sql.append("; LISTEN ").append(Wire.identifier(c));
+        }
+        simpleQuery(engine, sql.toString());
+    }
+
+    /* on the turn, the backend idle: the channels it listens on now (s's, after listenOnly) */
+    List<String> listeningChannels(MemorySegment engine) {
+        Wire.Reply r = simpleQuery(engine, "SELECT pg_catalog.pg_listening_channels()");
+        List<String> channels = new ArrayList<>();
+        if (r.error == null && !r.results.isEmpty()) {
+            for (String[] row : r.results.get(0)) {
+                channels.add(row[0]);
+            }
+        }
+        return channels;
+    }
+
+    /* on the turn, the backend idle: it listens on every connection's channels (and the direct API's) again */
+    void listenAll(MemorySegment engine) {
+        java.util.Set<String> all = new java.util.LinkedHashSet<>(listening.keySet());
+        all.addAll(directChannels);
+        if (all.isEmpty()) {
+            return;
+        }
+        StringBuilder sql = new StringBuilder();
+        for (String c : all) {
+            sql.append(sql.isEmpty() ? "" : "; ").append("LISTEN ").append(Wire.identifier(c));
+        }
+        simpleQuery(engine, sql.toString());
+    }
+
+    /* a connection ended: it listens no more */
+    void stopsListening(WireSession s) {
+        listens(s, s.channels(), List.of());
+    }
+
+    /**
+     * Routes the complete NotificationResponse messages in buf from offset from (see the field comment); returns
+     * the new end of buf's content. self is the connection whose output buf is (null: an internal query's).
+     */
+    int route(Wire.Buf buf, int from, WireSession self, Carry carry) {
+        byte[] b = buf.b;
+        int end = buf.len;
+        int p = carry.skip(b, from, end);
+        int w = p;
+        while (p < end) {
+            if (end - p < 5) {
+                carry.header(b, p, end);
+                break;
+            }
+            int total = 1 + Wire.int32(b, p + 1);
+            if (p + total > end) {
+                carry.body(p + total - end);
+                break;
+            }
+            boolean keep = true;
+            if (b[p] == 'A') {
+                int ch = p + 9;
+                int chEnd = Wire.cstrEnd(b, ch, p + total);
+                String channel = new String(b, ch, chEnd - ch, java.nio.charset.StandardCharsets.UTF_8);
+                java.util.Set<WireSession> to = listening.get(channel);
+                keep = false;
+                if (to != null) {
+                    for (WireSession s : to) {
+                        if (s == self) {
+                            keep = true;
+                        } else {
+                            s.notification(java.util.Arrays.copyOfRange(b, p, p + total));
+                        }
+                    }
+                }
+            }
+            if (keep) {
+                if (w != p) {
+                    System.arraycopy(b, p, b, w, total);
+                }
+                w += total;
+            }
+            p += total;
+        }
+        int rest = end - p;
+        if (rest > 0 && w != p) {
+            System.arraycopy(b, p, b, w, rest);
+        }
+        return w + rest;
+    }
+
+    /** Where a stream's routing stands between chunks: the rest of a message split by a chunk's end is passed. */
+    static final class Carry {
+        private int skip;
+        private final byte[] head = new byte[5];
+        private int headLen;
+
+        /* the offset in [from, end) where the next whole message starts, or end */
+        int skip(byte[] b, int from, int end) {
+            int p = from;
+            if (headLen > 0) {
+                int need = Math.min(5 - headLen, end - p);
+                System.arraycopy(b, p, head, headLen, need);
+                headLen += need;
+                p += need;
+                if (headLen < 5) {
+                    return end;
+                }
+                headLen = 0;
+                skip = 1 + Wire.int32(head, 1) - 5;
+            }
+            int k = Math.min(skip, end - p);
+            skip -= k;
+            return p + k;
+        }
+
+        void header(byte[] b, int p, int end) {
+            headLen = end - p;
+            System.arraycopy(b, p, head, 0, headLen);
+        }
+
+        void body(int left) {
+            skip = left;
+        }
+    }
+
     /** Runs an internal simple query (the backend is idle); its output never reaches a client. */
     Wire.Reply simpleQuery(MemorySegment engine, String sql) {
         byte[] q = Wire.query(sql);
         scratch.clear();
         int rc = nat.exchangeAll(engine, q, 0, q.length, scratch);
+        if (anyListening()) {
+            // a notification delivered here is a connection's
+            scratch.len = route(scratch, 0, null, new Carry());
+        }
         Wire.Reply r = Wire.parse(scratch.b, 0, scratch.len);
         if (rc == NativeExchange.ENDED && r.error == null) {
             r.error = Map.of('C', "57P01", 'M', "the engine ended");

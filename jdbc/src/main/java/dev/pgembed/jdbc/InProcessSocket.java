@@ -18,14 +18,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code flush()}, then sent through {@code pgembed_protocol_exchange}; the backend's replies become
  * readable at once. Socket options are accepted and ignored; nothing touches the network.
  */
-public class InProcessSocket extends Socket {
+class InProcessSocket extends Socket {
     /* a read waiting for a backend's own output holds its turn this long at a time (closing waits for it) */
     private static final long WAIT_SLICE_MS = 100;
     private final WireSession session;
     private final ReentrantLock io = new ReentrantLock();
     private final InputStream input = new In();
     private final OutputStream output = new Out();
-    private volatile boolean connected;
     private volatile boolean closed;
     /* close() from another thread is waiting for the socket: a read that waits for output gives way */
     private volatile boolean closing;
@@ -34,20 +33,21 @@ public class InProcessSocket extends Socket {
     private boolean keepAlive;
 
     /**
+     * A socket to the database registered under a key; it connects on {@link #connect}.
+     *
      * @param key the registry key of the database (see {@link InProcessSocketFactory})
      */
-    public InProcessSocket(String key) {
+    InProcessSocket(String key) {
         this.session = new WireSession(Objects.requireNonNull(key, "key"));
     }
 
+    /* nothing to connect: the socket is connected from the start (isConnected), its backend is the key's */
     @Override
     public void connect(SocketAddress endpoint) {
-        connected = true;
     }
 
     @Override
     public void connect(SocketAddress endpoint, int timeout) {
-        connected = true;
     }
 
     @Override
@@ -230,7 +230,9 @@ public class InProcessSocket extends Socket {
         }
         if (!io.tryLock()) {
             closing = true;
-            session.cancelIfRunning(); // closed from another thread while a statement runs (Connection.abort)
+            // closed from another thread while a statement runs or waits for its turn (Connection.abort, a pool's
+            // shutdown): the statement is cancelled, the wait ends at once
+            session.abortFromAnotherThread();
             io.lock();
         }
         try {
@@ -285,7 +287,18 @@ public class InProcessSocket extends Socket {
                         awaitOutput();
                         continue;
                     }
-                    if (soTimeout > 0) {
+                    if (session.deliverNotifications()) {
+                        continue;
+                    }
+                    // no request: the client waits for a notification (pgjdbc's getNotifications), as long as a
+                    // socket's read would: soTimeout, or until one arrives when the connection listens
+                    if (soTimeout > 0 || session.listens()) {
+                        if (session.awaitNotification(soTimeout)) {
+                            continue;
+                        }
+                        if (closed || session.aborted()) {
+                            throw new SocketException("Socket closed");
+                        }
                         throw new SocketTimeoutException("Read timed out");
                     }
                     throw new SocketException("pgembed-jdbc: the client waits for a reply but sent no request");
@@ -316,7 +329,8 @@ public class InProcessSocket extends Socket {
         public int available() {
             io.lock();
             try {
-                return session.available();
+                int n = session.available();
+                return n > 0 ? n : session.notificationBytes();
             } finally {
                 io.unlock();
             }

@@ -15,6 +15,8 @@ public class InProcessSocketFactory extends SocketFactory {
     private final String key;
 
     /**
+     * The factory pgjdbc makes for one connection.
+     *
      * @param key the database's registry key (pgjdbc's {@code socketFactoryArg})
      */
     public InProcessSocketFactory(String key) {

@@ -7,6 +7,7 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.util.Properties;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link DataSource} for {@code jdbc:pgembed:} URLs (see {@link PgEmbedDriver}). Every
@@ -14,36 +15,52 @@ import javax.sql.DataSource;
  */
 public class PgEmbedDataSource implements DataSource {
     private static final PgEmbedDriver DRIVER = new PgEmbedDriver();
-    private volatile String url;
+    private volatile @Nullable String url;
     private final Properties properties = new Properties();
-    private volatile PrintWriter logWriter;
+    private volatile @Nullable PrintWriter logWriter;
     private volatile int loginTimeout;
 
+    /** A data source without a URL yet: set one with {@link #setUrl(String)} before the first connection. */
     public PgEmbedDataSource() {
     }
 
+    /**
+     * A data source for a URL.
+     *
+     * @param url a {@code jdbc:pgembed:} URL
+     */
     public PgEmbedDataSource(String url) {
         setUrl(url);
     }
 
-    public String getUrl() {
+    /** {@return the {@code jdbc:pgembed:} URL, or null before one is set} */
+    public @Nullable String getUrl() {
         return url;
     }
 
-    /** @param url a {@code jdbc:pgembed:} URL */
-    public void setUrl(String url) {
+    /**
+     * Sets the URL the connections are made to.
+     *
+     * @param url a {@code jdbc:pgembed:} URL
+     */
+    public void setUrl(@Nullable String url) {
         if (url != null && !DRIVER.acceptsURL(url)) {
             throw new IllegalArgumentException("not a jdbc:pgembed: URL: " + url);
         }
         this.url = url;
     }
 
-    /** Same as {@link #setUrl(String)} (some tools look for "jdbcUrl"). */
-    public void setJdbcUrl(String url) {
+    /**
+     * Same as {@link #setUrl(String)} (some tools look for "jdbcUrl").
+     *
+     * @param url a {@code jdbc:pgembed:} URL
+     */
+    public void setJdbcUrl(@Nullable String url) {
         setUrl(url);
     }
 
-    public String getJdbcUrl() {
+    /** {@return the same as {@link #getUrl()}} */
+    public @Nullable String getJdbcUrl() {
         return url;
     }
 
@@ -79,7 +96,7 @@ public class PgEmbedDataSource implements DataSource {
     }
 
     @Override
-    public PrintWriter getLogWriter() {
+    public @Nullable PrintWriter getLogWriter() {
         return logWriter;
     }
 

@@ -22,6 +22,7 @@ import java.util.UUID;
 import java.util.logging.Logger;
 
 import org.postgresql.PGProperty;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A JDBC driver for PostgreSQL running inside this JVM. Connections are real pgjdbc connections
@@ -37,10 +38,14 @@ import org.postgresql.PGProperty;
  *   <li>{@code jdbc:pgembed:memory:}: a private throw-away database for this one connection.</li>
  * </ul>
  * Query options ({@code ?a=b&c=d}): {@code durability=durable|relaxed|none}, {@code timeZone=Europe/Paris},
- * {@code transactionWaitTimeout=30s} (or milliseconds), {@code sessionRole=app} (the session belongs to that
+ * {@code transactionWaitTimeout=30s} (or milliseconds), {@code engineWait=30s} (how long opening a database waits
+ * for a free engine when the process's engine budget is spent, SQLSTATE 53300; default 30 s, or
+ * {@code -Dpgembed.engineWait}), {@code sessionRole=app} (the session belongs to that
  * role, not to the superuser: see {@link PgEmbedded.Builder#sessionRole(String)}; a database already open
- * with another session role is refused with SQLSTATE 28000), {@code backends=8} (the most PostgreSQL backends the
- * database runs at once: see {@link PgEmbedded.Builder#backends(int)} and "Sharing" below), any pgjdbc connection property (for example
+ * with another session role is refused with SQLSTATE 28000), {@code memoryDir=/path} (where a
+ * {@code memory:} database's temporary directory is made: see {@link PgEmbedded#inMemory()}), {@code backends=8}
+ * (the most PostgreSQL backends the database runs at once: see {@link PgEmbedded.Builder#backends(int)} and
+ * "Sharing" below), any pgjdbc connection property (for example
  * {@code prepareThreshold=1}, {@code ApplicationName=x}) goes to pgjdbc, and any other {@code name=value} is a
  * PostgreSQL setting ({@code work_mem=64MB}). The open options apply when the database is opened; a database
  * already open keeps its own. Properties passed to {@code connect} go to pgjdbc.
@@ -74,13 +79,17 @@ public final class PgEmbedDriver implements Driver {
 
     private final org.postgresql.Driver pgjdbc = new org.postgresql.Driver();
 
+    /** A driver; {@link DriverManager} and {@link java.util.ServiceLoader} make one, the class registers one. */
+    public PgEmbedDriver() {
+    }
+
     @Override
-    public boolean acceptsURL(String url) {
+    public boolean acceptsURL(@Nullable String url) {
         return url != null && url.regionMatches(true, 0, PREFIX, 0, PREFIX.length());
     }
 
     @Override
-    public Connection connect(String url, Properties info) throws SQLException {
+    public @Nullable Connection connect(@Nullable String url, Properties info) throws SQLException {
         if (!acceptsURL(url)) {
             return null;
         }
@@ -92,13 +101,7 @@ public final class PgEmbedDriver implements Driver {
             }
         }
         props.putAll(p.pgjdbc);
-        Backend b;
-        try {
-            b = Backend.acquire(p.target, p.dir, () -> p.builder().open());
-        } catch (RuntimeException e) {
-            throw new SQLException("could not open the database of " + url + ": " + e.getMessage(),
-                    e instanceof dev.pgembed.PgException pe ? pe.sqlState() : "08001", e);
-        }
+        Backend b = acquire(p, url);
         try {
             String role = b.db.sessionRole().orElse(null);
             if (p.sessionRole != null && !p.sessionRole.equals(role)) {
@@ -111,6 +114,38 @@ public final class PgEmbedDriver implements Driver {
             return connectKey(b.key, props);
         } finally {
             b.release();
+        }
+    }
+
+    /*
+     * The backend of the URL's database; when opening it is refused with 53300 (the process's engine budget is
+     * spent: tests in parallel, many databases), waits for an engine to be closed, at most engineWait, retrying
+     * outside Backend's lock (a closing connection needs it to free its engine).
+     */
+    private static Backend acquire(Parsed p, String url) throws SQLException {
+        long deadline = System.nanoTime() + p.engineWait.toNanos();
+        long pauseMillis = 10;
+        while (true) {
+            try {
+                return Backend.acquire(p.target, p.dir, () -> p.builder().open());
+            } catch (dev.pgembed.PgException e) {
+                if (!"53300".equals(e.sqlState()) || System.nanoTime() - deadline >= 0) {
+                    String waited = "53300".equals(e.sqlState()) && !p.engineWait.isZero()
+                            ? " (waited " + p.engineWait.toMillis() + " ms for a free engine: engineWait / "
+                            + "-Dpgembed.engineWait)" : "";
+                    throw new SQLException("could not open the database of " + url + waited + ": " + e.getMessage(),
+                            e.sqlState(), e);
+                }
+            } catch (RuntimeException e) {
+                throw new SQLException("could not open the database of " + url + ": " + e.getMessage(), "08001", e);
+            }
+            try {
+                Thread.sleep(pauseMillis);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for a free engine", "57014", ie);
+            }
+            pauseMillis = Math.min(pauseMillis * 2, 200);
         }
     }
 
@@ -142,8 +177,11 @@ public final class PgEmbedDriver implements Driver {
         Durability durability;
         ZoneId timeZone;
         Duration waitTimeout;
+        /* how long an open refused with 53300 is retried (see acquire) */
+        Duration engineWait = defaultEngineWait();
         String sessionRole;
         Integer backends;
+        Path memoryDir;
         final Map<String, String> settings = new LinkedHashMap<>();
         final Properties pgjdbc = new Properties();
 
@@ -167,6 +205,9 @@ public final class PgEmbedDriver implements Driver {
             }
             if (backends != null) {
                 b.backends(backends);
+            }
+            if (memoryDir != null && memory) {
+                b.memoryDirectory(memoryDir);
             }
             settings.forEach(b::setting);
             return b;
@@ -232,6 +273,13 @@ public final class PgEmbedDriver implements Driver {
                                     "08001");
                         }
                     }
+                    case "memoryDir" -> {
+                        if (v.isEmpty()) {
+                            throw new SQLException("memoryDir needs a directory", "08001");
+                        }
+                        p.memoryDir = Path.of(v).toAbsolutePath().normalize();
+                    }
+                    case "engineWait" -> p.engineWait = duration(v);
                     case "sessionRole" -> {
                         if (v.isEmpty()) {
                             throw new SQLException("sessionRole needs a role name", "08001");
@@ -251,6 +299,18 @@ public final class PgEmbedDriver implements Driver {
         return p;
     }
 
+    private static Duration defaultEngineWait() {
+        String v = System.getProperty("pgembed.engineWait");
+        if (v != null) {
+            try {
+                return duration(v);
+            } catch (SQLException e) {
+                // an unreadable property: the default
+            }
+        }
+        return Duration.ofSeconds(30);
+    }
+
     private static Duration duration(String v) throws SQLException {
         try {
             String s = v.trim().toLowerCase(Locale.ROOT);
@@ -265,7 +325,7 @@ public final class PgEmbedDriver implements Driver {
             }
             return Duration.ofMillis(Long.parseLong(s));
         } catch (RuntimeException e) {
-            throw new SQLException("invalid transactionWaitTimeout \"" + v + "\"", "08001", e);
+            throw new SQLException("invalid duration \"" + v + "\" (transactionWaitTimeout, engineWait)", "08001", e);
         }
     }
 

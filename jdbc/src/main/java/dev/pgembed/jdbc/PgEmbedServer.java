@@ -108,6 +108,10 @@ public final class PgEmbedServer implements AutoCloseable {
     /**
      * Serves db on {@code <directory>/.s.PGSQL.5432}: {@code psql -h <directory> -U postgres}.
      *
+     * @param db        the database to serve
+     * @param directory the socket's directory
+     * @return the running server
+     * @throws IOException when the socket cannot be bound
      * @see #unixSocket(PgEmbedded, Path, int)
      */
     public static PgEmbedServer unixSocket(PgEmbedded db, Path directory) throws IOException {
@@ -167,6 +171,11 @@ public final class PgEmbedServer implements AutoCloseable {
     /**
      * Serves db over TCP on the loopback interface.
      *
+     * @param db       the database to serve
+     * @param port     the TCP port (0: any free port)
+     * @param password the password clients authenticate with (SCRAM-SHA-256)
+     * @return the running server
+     * @throws IOException when the port cannot be bound
      * @see #tcp(PgEmbedded, InetAddress, int, String)
      */
     public static PgEmbedServer tcp(PgEmbedded db, int port, String password) throws IOException {
@@ -233,20 +242,20 @@ public final class PgEmbedServer implements AutoCloseable {
         return p;
     }
 
-    /** The port: the TCP port, or the number in the Unix socket's name. */
+    /** {@return the port: the TCP port, or the number in the Unix socket's name} */
     public int port() {
         return port;
     }
 
     /**
-     * Where clients connect: a {@link UnixDomainSocketAddress} (the socket file) or an
-     * {@link InetSocketAddress}.
+     * {@return where clients connect: a {@link UnixDomainSocketAddress} (the socket file) or an
+     * {@link InetSocketAddress}}
      */
     public SocketAddress address() {
         return address;
     }
 
-    /** True until {@link #close()}. */
+    /** {@return true until {@link #close()}} */
     public boolean isOpen() {
         return !closed;
     }
@@ -519,7 +528,7 @@ public final class PgEmbedServer implements AutoCloseable {
             } catch (IOException e) {
                 closeChannel();
             }
-            session.cancelIfRunning();
+            session.abortFromAnotherThread();
         }
 
         void closeChannel() {

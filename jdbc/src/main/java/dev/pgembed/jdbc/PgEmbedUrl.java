@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a {@code jdbc:pgembed:} URL names, for code that opens the database itself and hands JDBC a URL of the
@@ -49,16 +50,16 @@ public final class PgEmbedUrl {
      * @param url a JDBC URL, or null
      * @return true for {@code jdbc:pgembed:...}
      */
-    public static boolean accepts(String url) {
+    public static boolean accepts(@Nullable String url) {
         return url != null && url.regionMatches(true, 0, PgEmbedDriver.PREFIX, 0, PgEmbedDriver.PREFIX.length());
     }
 
-    /** @return true for {@code jdbc:pgembed:memory:[name]} */
+    /** {@return true for {@code jdbc:pgembed:memory:[name]}} */
     public boolean isInMemory() {
         return parsed.memory;
     }
 
-    /** @return the absolute, normalised directory of a directory URL; empty for an in-memory one */
+    /** {@return the absolute, normalised directory of a directory URL; empty for an in-memory one} */
     public Optional<Path> directory() {
         return Optional.ofNullable(parsed.dir);
     }
@@ -84,7 +85,7 @@ public final class PgEmbedUrl {
         return parsed.applyTo(builder);
     }
 
-    /** @return the URL's pgjdbc connection properties (a copy) */
+    /** {@return the URL's pgjdbc connection properties (a copy)} */
     public Properties connectionProperties() {
         Properties p = new Properties();
         p.putAll(parsed.pgjdbc);

@@ -202,4 +202,95 @@ final class Wire {
         }
         return r;
     }
+
+    /**
+     * A PostgreSQL time setting (lock_timeout, statement_timeout) in milliseconds: a bare number is milliseconds
+     * (pg_settings' unit for both), else a number with us, ms, s, min, h or d; 0 for none or what does not parse.
+     */
+    static long milliseconds(String value) {
+        if (value == null) {
+            return 0;
+        }
+        String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        int i = 0;
+        while (i < v.length() && (Character.isDigit(v.charAt(i)) || v.charAt(i) == '.')) {
+            i++;
+        }
+        if (i == 0) {
+            return 0;
+        }
+        double n;
+        try {
+            n = Double.parseDouble(v.substring(0, i));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+        double factor = switch (v.substring(i).trim()) {
+            case "", "ms" -> 1;
+            case "us" -> 0.001;
+            case "s" -> 1000;
+            case "min" -> 60_000;
+            case "h" -> 3_600_000;
+            case "d" -> 86_400_000;
+            default -> 0;
+        };
+        double ms = n * factor;
+        return ms <= 0 ? 0 : Math.max(1, (long) Math.min(ms, Long.MAX_VALUE / 2.0));
+    }
+
+    /** {@link #sessionHints}: the statement may take state that outlives its transaction (see WireSession). */
+    static final int HINT_HELD = 1;
+    /** {@link #sessionHints}: the statement may change settings, LISTENs or SQL-level prepared statements. */
+    static final int HINT_SETTINGS = 2;
+
+    /** {@link #sessionHints}: the statement may LISTEN or UNLISTEN. */
+    static final int HINT_LISTEN = 4;
+
+    private static final String[] HELD_WORDS = {"advisory", "hold"};
+    private static final String[] SETTINGS_WORDS = {"set", "discard", "prepare", "deallocate", "temp"};
+    private static final String[] LISTEN_WORDS = {"listen"};
+
+    /**
+     * What a statement's text may change of its session that outlives the statement, by the words it contains
+     * (ASCII, any case, anywhere: in identifiers and literals too, so a false alarm only costs a look, see
+     * WireSession): {@link #HINT_HELD} for advisory locks ({@code pg_advisory_lock}) and cursors WITH HOLD;
+     * {@link #HINT_SETTINGS} for SET, RESET, set_config, DISCARD, PREPARE, DEALLOCATE and temporary tables (the
+     * full hand-over drops them); {@link #HINT_LISTEN} for LISTEN and UNLISTEN. A setting changed inside a function whose call names
+     * none of these words is not noticed.
+     */
+    static int sessionHints(byte[] b, int from, int to) {
+        int hints = 0;
+        for (int i = from; i < to; i++) {
+            int c = b[i] | 0x20;
+            if ((hints & HINT_HELD) == 0 && (c == 'a' || c == 'h') && startsWithAny(b, i, to, HELD_WORDS)) {
+                hints |= HINT_HELD;
+            } else if ((hints & HINT_SETTINGS) == 0 && (c == 's' || c == 'd' || c == 'p' || c == 't')
+                    && startsWithAny(b, i, to, SETTINGS_WORDS)) {
+                hints |= HINT_SETTINGS;
+            } else if ((hints & HINT_LISTEN) == 0 && c == 'l' && startsWithAny(b, i, to, LISTEN_WORDS)) {
+                hints |= HINT_LISTEN;
+            }
+            if (hints == (HINT_HELD | HINT_SETTINGS | HINT_LISTEN)) {
+                break;
+            }
+        }
+        return hints;
+    }
+
+    private static boolean startsWithAny(byte[] b, int at, int to, String[] words) {
+        for (String w : words) {
+            int n = w.length();
+            if (at + n > to) {
+                continue;
+            }
+            int k = 0;
+            while (k < n && (b[at + k] | 0x20) == w.charAt(k)) {
+                k++;
+            }
+            if (k == n) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

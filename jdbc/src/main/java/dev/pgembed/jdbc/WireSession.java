@@ -38,6 +38,10 @@ final class WireSession {
     private static final SecureRandom RANDOM = new SecureRandom();
     /* pgjdbc's PgBufferedOutputStream flushes by itself when full; big COPY or batch data goes on early */
     private static final int EAGER_SEND = 1 << 20;
+    /* what a connection holds that outlives a transaction and keeps the turn (see lookForHeldState) */
+    static final String HELD_STATE = "SELECT (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype ="
+            + " 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted), (SELECT count(*) FROM"
+            + " pg_catalog.pg_cursors WHERE is_holdable)";
     private static final String[] REPORTED = {"server_version", "server_encoding", "client_encoding", "DateStyle",
             "TimeZone", "integer_datetimes", "standard_conforming_strings", "IntervalStyle", "is_superuser",
             "session_authorization", "application_name", "default_transaction_read_only", "in_hot_standby",
@@ -92,6 +96,8 @@ final class WireSession {
     private byte[] prefix;
     private int secret;
     private NativeExchange nat;
+    /* the statements the backend's replies end, for the listeners (under the db's lock, in exchanges) */
+    private final ReplyScanner replies = new ReplyScanner();
 
     /* session state kept while other connections use the backend (read and written under the db's lock) */
     private Map<String, String> settings = new LinkedHashMap<>();
@@ -99,6 +105,22 @@ final class WireSession {
     private final Set<String> statements = new HashSet<>();
 
     private int state = EngineBridge.IDLE;
+    /* idle, but keeping the turn: the connection holds session-scoped state (EngineBridge.HELD) */
+    private boolean pinned;
+    /* a statement since the last look may have taken session-scoped state another connection could see */
+    private boolean checkHeld;
+    /* a statement since the settings were last recorded may have changed them (see Backend.switchTo) */
+    private boolean settingsChanged;
+    /* a statement to be sent may LISTEN or UNLISTEN; the backend listens on this connection's channels only */
+    private boolean listenChange;
+    private boolean listenOwn;
+    /* notifications for this connection that arrived in other connections' exchanges (see Backend.route) */
+    private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> notifications =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.locks.ReentrantLock notifyLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition notified = notifyLock.newCondition();
+    private volatile boolean aborted;
+    private final Backend.Carry carry = new Backend.Carry();
     private boolean more;
     private boolean skipUntilSync;
 
@@ -194,6 +216,9 @@ final class WireSession {
     }
 
     private void readyPhase() throws IOException {
+        if (answersPing()) {
+            return;
+        }
         byte[] b = w.b;
         int p = 0;
         in.clear();
@@ -233,6 +258,36 @@ final class WireSession {
         }
     }
 
+    /*
+     * A connection check (pgjdbc's isValid, which pools call before lending a connection: a simple query with an
+     * empty string) of a connection that does not hold the session is answered here, as the backend would answer
+     * it (EmptyQueryResponse, ReadyForQuery 'I'), without waiting for the turn: a pool must learn at once that the
+     * connection is alive, whoever holds the session.
+     */
+    private boolean answersPing() {
+        if (state != EngineBridge.IDLE || more || skipUntilSync || w.len < 6 || w.b[0] != 'Q') {
+            return false;
+        }
+        int total = 1 + Wire.int32(w.b, 1);
+        if (total != w.len) {
+            return false;
+        }
+        for (int i = 5; i < total - 1; i++) {
+            byte c = w.b[i];
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                return false;
+            }
+        }
+        if (pinned || !backend.db.isOpen()) {
+            return false;
+        }
+        w.len = 0;
+        r.put('I');
+        r.int32(4);
+        Wire.readyForQuery(r, 'I');
+        return true;
+    }
+
     private void consume(int n) {
         if (n >= w.len) {
             w.len = 0;
@@ -251,6 +306,7 @@ final class WireSession {
                 if (nameEnd > p + 5) {
                     statements.add(new String(b, p + 5, nameEnd - p - 5, StandardCharsets.UTF_8));
                 }
+                noteStatement(b, nameEnd + 1, Wire.cstrEnd(b, nameEnd + 1, end));
                 renamed(b, p, end, type, p + 5, nameEnd, -1, -1, 0);
             }
             case 'B' -> { // Bind: portal, statement, ...
@@ -269,7 +325,25 @@ final class WireSession {
                 int nameEnd = Wire.cstrEnd(b, p + 5, end);
                 renamed(b, p, end, type, p + 5, nameEnd, -1, -1, 0);
             }
+            case 'Q' -> {
+                noteStatement(b, p + 5, end - 1);
+                in.put(b, p, total);
+            }
             default -> in.put(b, p, total);
+        }
+    }
+
+    /* what the statement text [from, to) may change of the session (see Wire.SessionHints) */
+    private void noteStatement(byte[] b, int from, int to) {
+        int hints = Wire.sessionHints(b, from, to);
+        if ((hints & Wire.HINT_HELD) != 0) {
+            checkHeld = true;
+        }
+        if ((hints & Wire.HINT_SETTINGS) != 0) {
+            settingsChanged = true;
+        }
+        if ((hints & Wire.HINT_LISTEN) != 0) {
+            listenChange = true;
         }
     }
 
@@ -310,7 +384,9 @@ final class WireSession {
             exchange(in.b, in.len);
         } catch (PgException e) {
             // no turn (another connection's transaction, or this thread's own): answer like a backend would
-            failBatch(e);
+            failBatch(e.sqlState(), e.getMessage());
+        } catch (Backend.Refused e) {
+            failBatch(e.sqlState, e.getMessage());
         }
     }
 
@@ -319,6 +395,13 @@ final class WireSession {
         try {
             st = own != null ? exchangeOwn(data, len) : EngineBridge.run(backend.db, token, engine -> {
                 backend.switchTo(this, engine);
+                if (listenChange && len > 0) {
+                    listenChange = false;
+                    if (!listenOwn) {
+                        backend.listenOnly(this, engine);
+                        listenOwn = true;
+                    }
+                }
                 backend.running = this;
                 int rc;
                 try {
@@ -326,9 +409,26 @@ final class WireSession {
                 } finally {
                     backend.running = null;
                 }
+                int from = r.len;
                 nat.appendTo(r);
+                replies.scan(backend.db, r.b, from, r.len - from);
                 more = rc == NativeExchange.MORE;
-                return nat.state(rc);
+                int now = nat.state(rc);
+                if (backend.anyListening()) {
+                    r.len = backend.route(r, from, this, carry);
+                }
+                if (now == EngineBridge.IDLE && listenOwn) {
+                    // the LISTENs are in force now: record this connection's, listen for every connection again
+                    List<String> mine = backend.listeningChannels(engine);
+                    backend.listens(this, channels, mine);
+                    channels = mine;
+                    listenOwn = false;
+                    backend.listenAll(engine);
+                }
+                if (now == EngineBridge.IDLE && (checkHeld || pinned)) {
+                    now = lookForHeldState(engine);
+                }
+                return now;
             });
         } catch (IllegalStateException closed) {
             eof = true;
@@ -339,6 +439,10 @@ final class WireSession {
 
     private void ended(int st) {
         state = st;
+        if (!more && st != EngineBridge.BUSY && !notifications.isEmpty()) {
+            // after the ReadyForQuery: a message boundary
+            deliverNotifications();
+        }
         if (st == EngineBridge.ENDED) {
             more = false;
             eof = true;
@@ -356,7 +460,9 @@ final class WireSession {
             } finally {
                 ownRunning = false;
             }
+            int from = r.len;
             nat.appendTo(r);
+            replies.scan(backend.db, r.b, from, r.len - from);
             more = rc == NativeExchange.MORE;
             return nat.state(rc);
         });
@@ -394,9 +500,118 @@ final class WireSession {
         return r.len > before || eof || more;
     }
 
+    /*
+     * Session-level advisory locks and cursors WITH HOLD outlive a transaction, and with one shared backend another
+     * connection would see them (its pg_try_advisory_lock would succeed, since the lock is the same session's),
+     * or the hand-over would close the cursor under its owner: while the connection holds any, it keeps the turn
+     * (EngineBridge.HELD), so others wait for it as separate sessions wait for the lock. (Temporary tables do not
+     * keep the turn: a pool's connection that keeps one would block every other for good; they are dropped at the
+     * hand-over instead, see Backend.) Looked for only after a statement whose text names one of them
+     * (Wire.sessionHints), and after every exchange while held; on the turn, the backend idle.
+     */
+    private int lookForHeldState(MemorySegment engine) {
+        checkHeld = false;
+        Wire.Reply q = backend.simpleQuery(engine, HELD_STATE);
+        if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "pgembed-jdbc: could not look for session-scoped state of " + token
+                    + ": " + q.errorText());
+            return pinned ? EngineBridge.HELD : EngineBridge.IDLE;
+        }
+        String[] row = q.results.get(0).get(0);
+        List<String> held = new ArrayList<>();
+        String[] what = {"session-level advisory lock", "cursor WITH HOLD"};
+        for (int i = 0; i < what.length; i++) {
+            long n = Long.parseLong(row[i]);
+            if (n > 0) {
+                held.add(n + " " + what[i] + (n > 1 ? "s" : ""));
+            }
+        }
+        pinned = !held.isEmpty();
+        token.holding(pinned ? String.join(", ", held) : null);
+        return pinned ? EngineBridge.HELD : EngineBridge.IDLE;
+    }
+
+    /** A notification for this connection (a NotificationResponse message) that arrived elsewhere; any thread. */
+    void notification(byte[] message) {
+        notifications.add(message);
+        notifyLock.lock();
+        try {
+            notified.signalAll();
+        } finally {
+            notifyLock.unlock();
+        }
+    }
+
+    /* the size of the notifications waiting to be read */
+    int notificationBytes() {
+        int n = 0;
+        for (byte[] m : notifications) {
+            n += m.length;
+        }
+        return n;
+    }
+
+    /** Makes the waiting notifications readable when the reader is at a message boundary; true when any. */
+    boolean deliverNotifications() {
+        if (notifications.isEmpty() || more) {
+            return false;
+        }
+        byte[] m;
+        boolean any = false;
+        while ((m = notifications.poll()) != null) {
+            r.put(m, 0, m.length);
+            any = true;
+        }
+        return any;
+    }
+
+    /** Whether the connection listens on a channel (a read without a request may wait for a notification). */
+    boolean listens() {
+        return !channels.isEmpty();
+    }
+
+    /**
+     * Waits until a notification for this connection arrives, at most millis (0: until one arrives or the
+     * connection is closed from another thread); true when one is waiting.
+     */
+    boolean awaitNotification(int millis) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
+        notifyLock.lock();
+        try {
+            while (notifications.isEmpty() && !aborted) {
+                if (millis <= 0) {
+                    notified.await();
+                } else {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    notified.awaitNanos(left);
+                }
+            }
+            return !notifications.isEmpty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return !notifications.isEmpty();
+        } finally {
+            notifyLock.unlock();
+        }
+    }
+
+    /** Whether the connection was closed from another thread (a waiting read ends). */
+    boolean aborted() {
+        return aborted;
+    }
+
+    /** Whether a statement may have changed the settings since they were last recorded; clears the mark. */
+    boolean takeSettingsChanged() {
+        boolean c = settingsChanged;
+        settingsChanged = false;
+        return c;
+    }
+
     /* answers the messages in 'in' with the error, as a backend skips to Sync after an error */
-    private void failBatch(PgException e) {
-        String msg = e.getMessage();
+    private void failBatch(String sqlState, String msg) {
         boolean erred = false;
         int p = 0;
         while (p + 5 <= in.len) {
@@ -404,12 +619,12 @@ final class WireSession {
             p += 1 + Wire.int32(in.b, p + 1);
             if (type == 'S' || type == 'Q') {
                 if (!erred) {
-                    Wire.errorResponse(r, "ERROR", e.sqlState(), msg);
+                    Wire.errorResponse(r, "ERROR", sqlState, msg);
                 }
                 Wire.readyForQuery(r, 'I');
                 erred = false;
             } else if (!erred && type != 'H') {
-                Wire.errorResponse(r, "ERROR", e.sqlState(), msg);
+                Wire.errorResponse(r, "ERROR", sqlState, msg);
                 erred = true;
             }
         }
@@ -569,6 +784,7 @@ final class WireSession {
         prefix = ("pgembed" + id + "_").getBytes(StandardCharsets.US_ASCII);
         nat = new NativeExchange();
         settings = set;
+        timeoutsFrom(set);
         String[] values = new String[REPORTED.length];
         String[] error = new String[2];
         int pid;
@@ -592,7 +808,13 @@ final class WireSession {
             release();
             return;
         }
-        try {
+        // the same start-up request answered before (a pool's connections all send the same): no wait for the turn
+        // (the shared backend's answer only: a backend of its own answers for itself)
+        Backend.Startup known = own == null ? backend.startup(startupKey(set)) : null;
+        if (known != null) {
+            System.arraycopy(known.values(), 0, values, 0, REPORTED.length);
+            pid = known.pid();
+        } else try {
             int[] pidOut = new int[1];
             state = own != null ? EngineBridge.run(own, token, engine -> {
                 Wire.Reply q = Backend.simpleQuery(nat, engine, sql.toString());
@@ -648,8 +870,15 @@ final class WireSession {
                 return EngineBridge.IDLE;
             });
             pid = pidOut[0];
+            if (error[0] == null && own == null) {
+                backend.remember(startupKey(set), new Backend.Startup(values.clone(), pid));
+            }
         } catch (PgException e) {
             error[0] = e.sqlState();
+            error[1] = e.getMessage();
+            pid = 0;
+        } catch (Backend.Refused e) {
+            error[0] = e.sqlState;
             error[1] = e.getMessage();
             pid = 0;
         } catch (IllegalStateException e) {
@@ -691,6 +920,12 @@ final class WireSession {
         r.end(at);
         Wire.readyForQuery(r, 'I');
         phase = Phase.READY;
+    }
+
+    /* what decides the start-up answer: the settings, and in serve mode the database asked for */
+    private String startupKey(Map<String, String> set) {
+        String wanted = database == null || database.isEmpty() ? user : database;
+        return (checkDatabase ? wanted : "") + "\u0000" + set;
     }
 
     /* "-c a=b -c x=y" and "--a=b" */
@@ -735,6 +970,12 @@ final class WireSession {
     void saved(Map<String, String> settings, List<String> channels) {
         this.settings = settings;
         this.channels = channels;
+        timeoutsFrom(settings);
+    }
+
+    /* the connection's lock_timeout and statement_timeout bound its waits for the turn */
+    private void timeoutsFrom(Map<String, String> s) {
+        token.timeouts(Wire.milliseconds(s.get("lock_timeout")), Wire.milliseconds(s.get("statement_timeout")));
     }
 
     // =============================================================================================
@@ -764,8 +1005,16 @@ final class WireSession {
             return;
         }
         try {
-            if (state != EngineBridge.IDLE || more || !statements.isEmpty() || backend.isCurrent(this)) {
+            if (state != EngineBridge.IDLE || more) {
+                // it holds the turn (a transaction, an unfinished exchange): no wait
                 state = EngineBridge.run(backend.db, token, this::settle);
+            } else if (!statements.isEmpty() || backend.mayBeCurrent(this)) {
+                // the turn may be another's: never wait for it; the next holder cleans up instead
+                int st = EngineBridge.tryRun(backend.db, token, this::settle);
+                if (st == EngineBridge.NOT_RUN) {
+                    backend.endedElsewhere(this, closeMessages());
+                    statements.clear();
+                }
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "pgembed-jdbc: could not clean up after " + token, e);
@@ -783,6 +1032,12 @@ final class WireSession {
             more = rc == NativeExchange.MORE;
         }
         int st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : state;
+        if (st == EngineBridge.HELD) {
+            // as at the end of a session: its advisory locks go (its cursors go with the reset)
+            Wire.Reply u = backend.simpleQuery(engine, "SELECT pg_catalog.pg_advisory_unlock_all()");
+            st = u.error != null && "57P01".equals(u.error.get('C')) ? EngineBridge.ENDED : EngineBridge.IDLE;
+            pinned = false;
+        }
         for (int attempt = 0; attempt < 3 && st != EngineBridge.IDLE && st != EngineBridge.ENDED; attempt++) {
             Wire.Buf m = new Wire.Buf(64);
             if (st == EngineBridge.BUSY) {
@@ -799,23 +1054,34 @@ final class WireSession {
             st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : NativeExchange.stateOf(rc, sink.b, sink.len);
         }
         if (st == EngineBridge.IDLE && !statements.isEmpty()) {
-            Wire.Buf m = new Wire.Buf(64 + statements.size() * 32);
-            for (String s : statements) {
-                int at = m.begin('C');
-                m.put('S');
-                m.put(prefix, 0, prefix.length);
-                m.cstr(s);
-                m.end(at);
-            }
-            int at = m.begin('S');
-            m.end(at);
+            Wire.Buf m = closeMessages();
             sink.clear();
             rc = nat.exchangeAll(engine, m.b, 0, m.len, sink);
             st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : NativeExchange.stateOf(rc, sink.b, sink.len);
             statements.clear();
         }
+        backend.stopsListening(this);
+        if (listenOwn && st == EngineBridge.IDLE) {
+            listenOwn = false;
+            backend.listenAll(engine);
+        }
         backend.ended(this);
         return st;
+    }
+
+    /* Close messages for this connection's prepared statements, and a Sync */
+    private Wire.Buf closeMessages() {
+        Wire.Buf m = new Wire.Buf(64 + statements.size() * 32);
+        for (String s : statements) {
+            int at = m.begin('C');
+            m.put('S');
+            m.put(prefix, 0, prefix.length);
+            m.cstr(s);
+            m.end(at);
+        }
+        int at = m.begin('S');
+        m.end(at);
+        return m;
     }
 
     private void release() {
@@ -827,11 +1093,12 @@ final class WireSession {
         }
         Backend b = backend;
         if (b != null) {
+            b.stopsListening(this);
             b.release();
         }
     }
 
-    /** For Socket.close from another thread: interrupts this connection's running statement. */
+    /** For a CancelRequest, and Socket.close from another thread: interrupts this connection's running statement. */
     void cancelIfRunning() {
         PgSession o = own;
         if (o != null) {
@@ -841,6 +1108,33 @@ final class WireSession {
             return;
         }
         Backend b = backend;
+        if (b != null && b.running == this) {
+            b.db.cancel();
+        }
+    }
+
+    /**
+     * For Socket.close from another thread (Connection.abort, a pool's shutdown): interrupts this connection's
+     * running statement, and ends its wait for the turn at once (the wait fails with 08003).
+     */
+    void abortFromAnotherThread() {
+        aborted = true;
+        notifyLock.lock();
+        try {
+            notified.signalAll();
+        } finally {
+            notifyLock.unlock();
+        }
+        if (own != null) {
+            // a backend of its own: nobody else's turn to wait for
+            cancelIfRunning();
+            return;
+        }
+        Backend b = backend;
+        EngineBridge.Token t = token;
+        if (b != null && t != null) {
+            EngineBridge.abort(b.db, t);
+        }
         if (b != null && b.running == this) {
             b.db.cancel();
         }

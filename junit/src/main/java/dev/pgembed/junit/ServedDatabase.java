@@ -76,42 +76,42 @@ public final class ServedDatabase implements AutoCloseable {
         }
     }
 
-    /** @return the database served, for its direct API, data source and JDBC URL */
+    /** {@return the database served, for its direct API, data source and JDBC URL} */
     public TestDatabase database() {
         return database;
     }
 
-    /** @return the listener's address, a loopback one */
+    /** {@return the listener's address, a loopback one} */
     public String getHost() {
         return InetAddress.getLoopbackAddress().getHostAddress();
     }
 
-    /** @return the TCP port */
+    /** {@return the TCP port} */
     public int getPort() {
         return server.port();
     }
 
-    /** @return the database name clients connect to */
+    /** {@return the database name clients connect to} */
     public String getDatabaseName() {
         return "postgres";
     }
 
-    /** @return the user name (every client is the database's superuser) */
+    /** {@return the user name (every client is the database's superuser)} */
     public String getUsername() {
         return "postgres";
     }
 
-    /** @return the password */
+    /** {@return the password} */
     public String getPassword() {
         return password;
     }
 
-    /** @return a pgjdbc URL: {@code jdbc:postgresql://host:port/postgres} */
+    /** {@return a pgjdbc URL: {@code jdbc:postgresql://host:port/postgres}} */
     public String getJdbcUrl() {
         return "jdbc:postgresql://" + hostForUrl() + ":" + getPort() + "/" + getDatabaseName();
     }
 
-    /** @return a libpq connection URI with the credentials, for psql and other libpq clients */
+    /** {@return a libpq connection URI with the credentials, for psql and other libpq clients} */
     public String getUri() {
         return "postgresql://" + getUsername() + ":" + password + "@" + hostForUrl() + ":" + getPort() + "/"
                 + getDatabaseName();

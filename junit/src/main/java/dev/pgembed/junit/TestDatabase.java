@@ -88,22 +88,22 @@ public final class TestDatabase implements AutoCloseable {
         return new TestDatabase(EngineSlots.open(options.builder(dir)), dir, true);
     }
 
-    /** @return the open database, for the direct API */
+    /** {@return the open database, for the direct API} */
     public PgEmbedded pgEmbedded() {
         return db;
     }
 
-    /** @return a {@code jdbc:pgembed:} URL of this open instance; connections made with it do not close it */
+    /** {@return a {@code jdbc:pgembed:} URL of this open instance; connections made with it do not close it} */
     public String jdbcUrl() {
         return url;
     }
 
-    /** @return a data source of this database ({@link PgEmbedDataSource}: a new connection per call, unpooled) */
+    /** {@return a data source of this database ({@link PgEmbedDataSource}: a new connection per call, unpooled)} */
     public DataSource dataSource() {
         return dataSource;
     }
 
-    /** @return the database's directory (deleted on close) */
+    /** {@return the database's directory (deleted on close)} */
     public Path directory() {
         return directory;
     }

@@ -2,6 +2,7 @@ package dev.pgembed.spring;
 
 import dev.pgembed.jdbc.PgEmbedDriver;
 
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 
 /**
@@ -16,12 +17,12 @@ public final class PgEmbedConnectionDetails implements JdbcConnectionDetails {
     }
 
     @Override
-    public String getUsername() {
+    public @Nullable String getUsername() {
         return null;
     }
 
     @Override
-    public String getPassword() {
+    public @Nullable String getPassword() {
         return null;
     }
 
@@ -37,7 +38,7 @@ public final class PgEmbedConnectionDetails implements JdbcConnectionDetails {
 
     /** pgembed has no XA data source. */
     @Override
-    public String getXaDataSourceClassName() {
+    public @Nullable String getXaDataSourceClassName() {
         return null;
     }
 }

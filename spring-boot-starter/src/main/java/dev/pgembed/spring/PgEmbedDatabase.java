@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Properties;
 
 import org.springframework.beans.factory.DisposableBean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The database the starter opened for an application context, and what it serves: the {@link PgEmbedded}, the
@@ -53,8 +54,7 @@ public final class PgEmbedDatabase implements DisposableBean {
      * @return the open database, its listeners started
      * @throws IllegalStateException when the URL and the properties contradict each other
      */
-    static PgEmbedDatabase open(String url, PgEmbedProperties properties, String freshFor) {
-        NativeAccess.check();
+    static PgEmbedDatabase open(@Nullable String url, PgEmbedProperties properties, @Nullable String freshFor) {
         PgEmbedUrl parsed = url == null || freshFor != null ? null : PgEmbedUrl.parse(url);
         Path dir = freshFor != null ? null : directory(parsed, properties);
         Path temp = null;
@@ -73,11 +73,6 @@ public final class PgEmbedDatabase implements DisposableBean {
         PgEmbedded db;
         try {
             db = builder.open();
-        } catch (IllegalCallerException e) {
-            if (temp != null) {
-                deleteRecursively(temp);
-            }
-            throw new IllegalStateException(NativeAccess.message(), e);
         } catch (RuntimeException e) {
             if (temp != null) {
                 deleteRecursively(temp);
@@ -163,22 +158,22 @@ public final class PgEmbedDatabase implements DisposableBean {
         return sb.toString();
     }
 
-    /** @return the open database, for the direct API ({@code query}, {@code copyIn}, {@code backup}, ...) */
+    /** {@return the open database, for the direct API ({@code query}, {@code copyIn}, {@code backup}, ...)} */
     public PgEmbedded database() {
         return db;
     }
 
-    /** @return the URL the data source connects with: it reaches this open instance */
+    /** {@return the URL the data source connects with: it reaches this open instance} */
     public String jdbcUrl() {
         return jdbcUrl;
     }
 
-    /** @return true when the database is a throw-away one, deleted on close */
+    /** {@return true when the database is a throw-away one, deleted on close} */
     public boolean isInMemory() {
         return temporaryDirectory != null;
     }
 
-    /** @return the serve-mode listeners, in the order started (Unix socket first) */
+    /** {@return the serve-mode listeners, in the order started (Unix socket first)} */
     public List<PgEmbedServer> servers() {
         return List.copyOf(servers);
     }

@@ -15,6 +15,8 @@ public final class PgEmbedHealthIndicator extends AbstractHealthIndicator {
     private final PgEmbedDatabase database;
 
     /**
+     * An indicator for the starter's database.
+     *
      * @param database the starter's database
      */
     public PgEmbedHealthIndicator(PgEmbedDatabase database) {

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code spring.pgembed.*}: the database the starter opens. None of them is needed: without
@@ -25,92 +26,140 @@ public class PgEmbedProperties {
      * Data directory of the database (created when absent or empty). Used when spring.datasource.url is not set;
      * when both are set they must name the same directory.
      */
-    private Path directory;
+    private @Nullable Path directory;
 
     /**
      * Whether the database is a throw-away one in a temporary directory (under /dev/shm when possible), deleted
      * when the application context closes. The default when neither a directory nor a URL is set.
      */
-    private Boolean inMemory;
+    private @Nullable Boolean inMemory;
 
     /** Durability: DURABLE (every commit flushed), RELAXED (WAL flushed in the background) or NONE. */
-    private Durability durability;
+    private @Nullable Durability durability;
 
     /** PostgreSQL settings applied when the database opens, for example work_mem=64MB. */
     private final Map<String, String> settings = new LinkedHashMap<>();
 
     /** Session time zone; the JVM's default zone when not set. */
-    private ZoneId timeZone;
+    private @Nullable ZoneId timeZone;
 
     /** How long a connection waits for another connection's transaction to end before failing with 55P03. */
-    private Duration transactionWaitTimeout;
+    private @Nullable Duration transactionWaitTimeout;
 
     /** Role the session runs as instead of the superuser (for untrusted SQL). */
-    private String sessionRole;
+    private @Nullable String sessionRole;
 
     /** Serve mode: psql, pg_dump and other clients attach to the running database. */
     private final Serve serve = new Serve();
 
+    /** Properties with their defaults, for the binder to set. */
+    public PgEmbedProperties() {
+    }
+
+    /** {@return the {@code spring.pgembed.enabled} property} */
     public boolean isEnabled() {
         return enabled;
     }
 
+    /**
+     * Sets {@code spring.pgembed.enabled}.
+     *
+     * @param enabled the new value
+     */
     public void setEnabled(boolean enabled) {
         this.enabled = enabled;
     }
 
-    public Path getDirectory() {
+    /** {@return the {@code spring.pgembed.directory} property} */
+    public @Nullable Path getDirectory() {
         return directory;
     }
 
-    public void setDirectory(Path directory) {
+    /**
+     * Sets {@code spring.pgembed.directory}.
+     *
+     * @param directory the new value
+     */
+    public void setDirectory(@Nullable Path directory) {
         this.directory = directory;
     }
 
-    public Boolean getInMemory() {
+    /** {@return the {@code spring.pgembed.in-memory} property} */
+    public @Nullable Boolean getInMemory() {
         return inMemory;
     }
 
-    public void setInMemory(Boolean inMemory) {
+    /**
+     * Sets {@code spring.pgembed.in-memory}.
+     *
+     * @param inMemory the new value
+     */
+    public void setInMemory(@Nullable Boolean inMemory) {
         this.inMemory = inMemory;
     }
 
-    public Durability getDurability() {
+    /** {@return the {@code spring.pgembed.durability} property} */
+    public @Nullable Durability getDurability() {
         return durability;
     }
 
-    public void setDurability(Durability durability) {
+    /**
+     * Sets {@code spring.pgembed.durability}.
+     *
+     * @param durability the new value
+     */
+    public void setDurability(@Nullable Durability durability) {
         this.durability = durability;
     }
 
+    /** {@return the {@code spring.pgembed.settings} map (the binder adds to it)} */
     public Map<String, String> getSettings() {
         return settings;
     }
 
-    public ZoneId getTimeZone() {
+    /** {@return the {@code spring.pgembed.time-zone} property} */
+    public @Nullable ZoneId getTimeZone() {
         return timeZone;
     }
 
-    public void setTimeZone(ZoneId timeZone) {
+    /**
+     * Sets {@code spring.pgembed.time-zone}.
+     *
+     * @param timeZone the new value
+     */
+    public void setTimeZone(@Nullable ZoneId timeZone) {
         this.timeZone = timeZone;
     }
 
-    public Duration getTransactionWaitTimeout() {
+    /** {@return the {@code spring.pgembed.transaction-wait-timeout} property} */
+    public @Nullable Duration getTransactionWaitTimeout() {
         return transactionWaitTimeout;
     }
 
-    public void setTransactionWaitTimeout(Duration transactionWaitTimeout) {
+    /**
+     * Sets {@code spring.pgembed.transaction-wait-timeout}.
+     *
+     * @param transactionWaitTimeout the new value
+     */
+    public void setTransactionWaitTimeout(@Nullable Duration transactionWaitTimeout) {
         this.transactionWaitTimeout = transactionWaitTimeout;
     }
 
-    public String getSessionRole() {
+    /** {@return the {@code spring.pgembed.session-role} property} */
+    public @Nullable String getSessionRole() {
         return sessionRole;
     }
 
-    public void setSessionRole(String sessionRole) {
+    /**
+     * Sets {@code spring.pgembed.session-role}.
+     *
+     * @param sessionRole the new value
+     */
+    public void setSessionRole(@Nullable String sessionRole) {
         this.sessionRole = sessionRole;
     }
 
+    /** {@return the {@code spring.pgembed.serve} properties} */
     public Serve getServe() {
         return serve;
     }
@@ -122,57 +171,91 @@ public class PgEmbedProperties {
          * Directory of a Unix-domain socket for psql -h DIR (mode 0700, no password: the directory is the access
          * control).
          */
-        private Path unixSocketDirectory;
+        private @Nullable Path unixSocketDirectory;
 
         /** Port number in the socket's name (.s.PGSQL.PORT), for psql -p. */
         private int unixSocketPort = 5432;
 
         /** TCP port to listen on (0: any free port); TCP is off unless set. */
-        private Integer tcpPort;
+        private @Nullable Integer tcpPort;
 
         /** Address the TCP listener binds to. */
         private String tcpHost = "127.0.0.1";
 
         /** Password TCP clients authenticate with (SCRAM-SHA-256); required with tcp-port. */
-        private String tcpPassword;
+        private @Nullable String tcpPassword;
 
-        public Path getUnixSocketDirectory() {
+        /** Serve properties with their defaults, for the binder to set. */
+        public Serve() {
+        }
+
+        /** {@return the {@code spring.pgembed.serve.unix-socket-directory} property} */
+        public @Nullable Path getUnixSocketDirectory() {
             return unixSocketDirectory;
         }
 
-        public void setUnixSocketDirectory(Path unixSocketDirectory) {
+        /**
+         * Sets {@code spring.pgembed.serve.unix-socket-directory}.
+         *
+         * @param unixSocketDirectory the new value
+         */
+        public void setUnixSocketDirectory(@Nullable Path unixSocketDirectory) {
             this.unixSocketDirectory = unixSocketDirectory;
         }
 
+        /** {@return the {@code spring.pgembed.serve.unix-socket-port} property} */
         public int getUnixSocketPort() {
             return unixSocketPort;
         }
 
+        /**
+         * Sets {@code spring.pgembed.serve.unix-socket-port}.
+         *
+         * @param unixSocketPort the new value
+         */
         public void setUnixSocketPort(int unixSocketPort) {
             this.unixSocketPort = unixSocketPort;
         }
 
-        public Integer getTcpPort() {
+        /** {@return the {@code spring.pgembed.serve.tcp-port} property} */
+        public @Nullable Integer getTcpPort() {
             return tcpPort;
         }
 
-        public void setTcpPort(Integer tcpPort) {
+        /**
+         * Sets {@code spring.pgembed.serve.tcp-port}.
+         *
+         * @param tcpPort the new value
+         */
+        public void setTcpPort(@Nullable Integer tcpPort) {
             this.tcpPort = tcpPort;
         }
 
+        /** {@return the {@code spring.pgembed.serve.tcp-host} property} */
         public String getTcpHost() {
             return tcpHost;
         }
 
+        /**
+         * Sets {@code spring.pgembed.serve.tcp-host}.
+         *
+         * @param tcpHost the new value
+         */
         public void setTcpHost(String tcpHost) {
             this.tcpHost = tcpHost;
         }
 
-        public String getTcpPassword() {
+        /** {@return the {@code spring.pgembed.serve.tcp-password} property} */
+        public @Nullable String getTcpPassword() {
             return tcpPassword;
         }
 
-        public void setTcpPassword(String tcpPassword) {
+        /**
+         * Sets {@code spring.pgembed.serve.tcp-password}.
+         *
+         * @param tcpPassword the new value
+         */
+        public void setTcpPassword(@Nullable String tcpPassword) {
             this.tcpPassword = tcpPassword;
         }
     }

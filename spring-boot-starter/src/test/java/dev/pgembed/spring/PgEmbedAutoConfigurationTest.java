@@ -178,12 +178,6 @@ class PgEmbedAutoConfigurationTest {
     }
 
     @Test
-    void theNativeAccessMessageNamesTheFlag() {
-        assertThat(NativeAccess.message()).contains("--enable-native-access=ALL-UNNAMED")
-                .contains("Enable-Native-Access: ALL-UNNAMED");
-    }
-
-    @Test
     void anExistingDirectoryOfAnotherKindIsRefusedClearly(@TempDir Path tmp) throws Exception {
         Path notACluster = Files.createDirectories(tmp.resolve("docs"));
         Files.writeString(notACluster.resolve("readme.txt"), "not a database");

@@ -95,6 +95,123 @@ public class PgEmbeddedH {
     public static int PGEMBED_FORMAT_BINARY() {
         return PGEMBED_FORMAT_BINARY;
     }
+    private static final int PGEMBED_LOG_DEBUG5 = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG5 10
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG5() {
+        return PGEMBED_LOG_DEBUG5;
+    }
+    private static final int PGEMBED_LOG_DEBUG4 = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG4 11
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG4() {
+        return PGEMBED_LOG_DEBUG4;
+    }
+    private static final int PGEMBED_LOG_DEBUG3 = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG3 12
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG3() {
+        return PGEMBED_LOG_DEBUG3;
+    }
+    private static final int PGEMBED_LOG_DEBUG2 = (int)13L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG2 13
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG2() {
+        return PGEMBED_LOG_DEBUG2;
+    }
+    private static final int PGEMBED_LOG_DEBUG1 = (int)14L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_DEBUG1 14
+     * }
+     */
+    public static int PGEMBED_LOG_DEBUG1() {
+        return PGEMBED_LOG_DEBUG1;
+    }
+    private static final int PGEMBED_LOG_LOG = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_LOG 15
+     * }
+     */
+    public static int PGEMBED_LOG_LOG() {
+        return PGEMBED_LOG_LOG;
+    }
+    private static final int PGEMBED_LOG_LOG_SERVER_ONLY = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_LOG_SERVER_ONLY 16
+     * }
+     */
+    public static int PGEMBED_LOG_LOG_SERVER_ONLY() {
+        return PGEMBED_LOG_LOG_SERVER_ONLY;
+    }
+    private static final int PGEMBED_LOG_INFO = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_INFO 17
+     * }
+     */
+    public static int PGEMBED_LOG_INFO() {
+        return PGEMBED_LOG_INFO;
+    }
+    private static final int PGEMBED_LOG_NOTICE = (int)18L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_NOTICE 18
+     * }
+     */
+    public static int PGEMBED_LOG_NOTICE() {
+        return PGEMBED_LOG_NOTICE;
+    }
+    private static final int PGEMBED_LOG_WARNING = (int)19L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_WARNING 19
+     * }
+     */
+    public static int PGEMBED_LOG_WARNING() {
+        return PGEMBED_LOG_WARNING;
+    }
+    private static final int PGEMBED_LOG_ERROR = (int)21L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_ERROR 21
+     * }
+     */
+    public static int PGEMBED_LOG_ERROR() {
+        return PGEMBED_LOG_ERROR;
+    }
+    private static final int PGEMBED_LOG_FATAL = (int)22L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_FATAL 22
+     * }
+     */
+    public static int PGEMBED_LOG_FATAL() {
+        return PGEMBED_LOG_FATAL;
+    }
+    private static final int PGEMBED_LOG_PANIC = (int)23L;
+    /**
+     * {@snippet lang=c :
+     * #define PGEMBED_LOG_PANIC 23
+     * }
+     */
+    public static int PGEMBED_LOG_PANIC() {
+        return PGEMBED_LOG_PANIC;
+    }
     private static final int PGEMBED_FLUSH_NOW = (int)0L;
     /**
      * {@snippet lang=c :

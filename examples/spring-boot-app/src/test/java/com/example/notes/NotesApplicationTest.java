@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.spring.PgEmbedDatabase;
+import io.micrometer.core.instrument.MeterRegistry;
 
 import java.io.InputStream;
 import java.net.URI;
@@ -35,6 +36,9 @@ class NotesApplicationTest {
 
     @Autowired
     PgEmbedDatabase database;
+
+    @Autowired
+    MeterRegistry meters;
 
     @Test
     void oneDependencyAndOneProperty() throws Exception {
@@ -75,6 +79,16 @@ class NotesApplicationTest {
         try (var r = db.query("SELECT body FROM note WHERE title = $1", "About " + word)) {
             assertThat(r.iterator().next().getString(0)).isEqualTo("élan");
         }
+    }
+
+    @Test
+    void metricsCountTheApplicationsStatements() throws Exception {
+        double before = meters.get("pgembed.statements").tag("outcome", "success").counter().count();
+        HttpResponse<String> found = http.send(HttpRequest.newBuilder(uri("/notes?q=nothing")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(found.statusCode()).isEqualTo(200);
+        assertThat(meters.get("pgembed.statements").tag("outcome", "success").counter().count()).isGreaterThan(before);
+        assertThat(meters.get("pgembed.engines.open").gauge().value()).isEqualTo(1);
     }
 
     @Test
