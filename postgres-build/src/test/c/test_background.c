@@ -244,10 +244,12 @@ wal_watch_main(void *arg)
 }
 
 /*
- * One transaction writes four times max_wal_size of WAL: the checkpointer
+ * One transaction writes eight times max_wal_size of WAL: the checkpointer
  * checkpoints during it (the WAL writes request it), and pg_wal stays near
  * max_wal_size instead of holding all of the transaction's WAL until it ends,
- * as a single-backend engine's would.
+ * as a single-backend engine's would.  Eight, not four: with 16 MB segments
+ * pg_wal moves in steps of a segment, and a checkpoint slowed by a loaded
+ * machine lets it reach 80 MB (seen at 4x: 64-80 MB of 152 MB written).
  */
 static void
 test_wal_bounded_in_one_transaction(void)
@@ -272,8 +274,8 @@ test_wal_bounded_in_one_transaction(void)
 	memset(&w, 0, sizeof(w));
 	w.e = b2;
 	pthread_create(&t, NULL, wal_watch_main, &w);
-	/* ~160 MB of WAL in one statement, one transaction */
-	CHECK_STR(sqlstate_of(b1, "INSERT INTO w SELECT g, repeat('x', 1000) FROM generate_series(1, 150000) g"),
+	/* ~300 MB of WAL in one statement, one transaction */
+	CHECK_STR(sqlstate_of(b1, "INSERT INTO w SELECT g, repeat('x', 1000) FROM generate_series(1, 300000) g"),
 			  "00000");
 	__atomic_store_n(&w.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(t, NULL);
@@ -282,7 +284,7 @@ test_wal_bounded_in_one_transaction(void)
 	printf("    one transaction wrote %ld MB of WAL; pg_wal at most %ld MB over %d looks "
 		   "(max_wal_size 32 MB); %ld checkpoints meanwhile\n",
 		   generated >> 20, w.max_wal >> 20, w.looks, checkpoints);
-	CHECK(generated > 4 * (32L << 20));
+	CHECK(generated > 8 * (32L << 20));
 	CHECK(w.looks > 0);
 	CHECK(w.max_wal < generated / 2);
 	CHECK(checkpoints >= 1);
@@ -760,7 +762,7 @@ test_kill_during_checkpoint_recovers(void)
 const test_case background_tests[] = {
 	{"background: the walwriter, checkpointer, autovacuum launcher (and bgwriter if asked) run as processes", test_background_processes_listed},
 	{"background: relaxed commits are flushed by the walwriter while every backend idles", test_relaxed_commits_flushed_by_walwriter},
-	{"background: one transaction writing 4x max_wal_size keeps pg_wal bounded", test_wal_bounded_in_one_transaction},
+	{"background: one transaction writing 8x max_wal_size keeps pg_wal bounded", test_wal_bounded_in_one_transaction},
 	{"background: autovacuum vacuums a churned table while another backend idles", test_autovacuum_while_idle},
 	{"background: a fast shutdown with 12 idle backends", test_fast_shutdown_idle_backends},
 	{"background: an immediate shutdown, then crash recovery", test_immediate_shutdown_recovers},

@@ -328,9 +328,15 @@ test_cancel_and_statement_timeout(void)
 	CHECK(strstr(pgembed_error_message(pgembed_result_error(r)), "statement timeout") != NULL);
 	CHECK(time(NULL) - t0 < 10);
 	pgembed_result_free(r);
-	/* each execution of a batch has its own timeout */
+
+	/*
+	 * each execution of a batch has its own timeout: three sleeps of 0.4 s
+	 * under a 1 s timeout (together 1.2 s; margins wide enough for a loaded
+	 * machine, where 60 ms sleeps under 100 ms timed out once)
+	 */
+	CHECK_STR(sqlstate_of(e, "SET statement_timeout = '1s'"), "00000");
 	{
-		const char *vals[] = {"0.06", "0.06", "0.06"};
+		const char *vals[] = {"0.4", "0.4", "0.4"};
 
 		r = pgembed_exec_prepared_batch(e, "sleep", 3, 1, vals, NULL, NULL);
 		CHECK_STR(sqlstate(r), "00000");
