@@ -48,6 +48,9 @@ front_enter(pgembed_engine *e, int allowed_mode)
 	if (e == NULL)
 		return front_result_error(PGEMBED_MISUSE, "55000", "the engine is NULL");
 	pthread_mutex_lock(&e->lock);
+	/* what the backend writes while idle is for the API from now on */
+	front_frame_output(e, false);
+	e->idle_raw = false;
 	if (e->state == ENGINE_DEAD)
 	{
 		pgembed_result *last = NULL;

@@ -27,6 +27,7 @@
  *		front_run_engine		- run until the backend waits for input or ends
  *		front_run_with_input	- the same, with request bytes to read
  *		front_take_output		- hand what the backend wrote to the caller
+ *		front_frame_output		- the framing of output not handed out yet
  *		front_exchange			- one request, one result
  *		front_yield				- the engine's way back to the caller
  *
@@ -165,6 +166,53 @@ front_take_output(pgembed_engine *e, size_t *len)
 	return data;
 }
 
+/*
+ * Output the backend wrote while parked (a cluster's service thread resumed
+ * it: a notification, its FATAL) waits in e->out for the next call, framed as
+ * the previous call wanted it.  The next call may want the other framing: a
+ * protocol client the messages as on the wire (raw), the API a NUL after each
+ * (so that values can be terminated in place).  Caller holds e->lock.
+ */
+void
+front_frame_output(pgembed_engine *e, bool raw)
+{
+	pgembed_buf conv = {0};
+	size_t		pos = 0;
+	bool		ok = true;
+
+	if (e->out.len == 0 || e->out_raw == raw)
+	{
+		e->out_raw = raw;
+		return;
+	}
+	while (ok && pos + 5 <= e->out.len)
+	{
+		size_t		n = 1 + (size_t) rd32(e->out.data + pos + 1);
+
+		if (pos + n > e->out.len || n < 5)
+			break;				/* cannot happen: the backend wrote whole
+								 * messages */
+		ok = pgembed_buf_reserve(e, &conv, n + 1);
+		if (ok)
+		{
+			memcpy(conv.data + conv.len, e->out.data + pos, n);
+			conv.len += n;
+			if (!raw)
+				conv.data[conv.len++] = '\0';
+		}
+		pos += n + (raw ? 1 : 0);
+	}
+	if (!ok)
+	{
+		free(conv.data);
+		return;					/* out of memory: the messages stay as they
+								 * are */
+	}
+	free(e->out.data);
+	e->out = conv;
+	e->out_raw = raw;
+}
+
 pgembed_result *
 front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 {
@@ -173,6 +221,7 @@ front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 	size_t		buflen;
 	pgembed_result *r;
 
+	front_frame_output(e, false);
 	front_run_with_input(e, &input, 1);
 	buf = front_take_output(e, &buflen);
 	e->bytes_since_trim += len + buflen;

@@ -65,6 +65,7 @@ front_engine_free(pgembed_engine *e)
 	free(e->raw_out.data);
 	free(e->scratch.data);
 	free(e->logbuf.data);
+	pthread_cond_destroy(&e->output_ready);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -123,10 +124,15 @@ pgembed_engine *
 front_engine_new(void)
 {
 	pgembed_engine *e = calloc(1, sizeof(*e));
+	pthread_condattr_t ca;
 
 	if (e == NULL)
 		return NULL;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->output_ready, &ca);
+	pthread_condattr_destroy(&ca);
 	e->slot = -1;
 	e->lock_fd = e->port_fd = e->peer_fd = -1;
 	e->resize = realloc;

@@ -372,9 +372,19 @@ service_round(pgembed_cluster *c)
 		}
 		if (e->state != ENGINE_DEAD && e->in_recv && e->dl_handle != NULL)
 		{
-			/* the engine's lock keeps it from being freed meanwhile */
+			/*
+			 * The engine's lock keeps it from being freed meanwhile.  What it
+			 * writes (a notification, its FATAL) waits for its caller's next
+			 * call, framed for that caller, and wakes a caller that waits for
+			 * it (pgembed_wait_output).
+			 */
 			pthread_mutex_unlock(&c->lock);
+			front_frame_output(e, e->idle_raw);
+			e->raw_framing = e->idle_raw;
 			front_run_engine(e);
+			e->raw_framing = false;
+			if (e->out.len > 0 || e->state == ENGINE_DEAD)
+				pthread_cond_broadcast(&e->output_ready);
 			pthread_mutex_unlock(&e->lock);
 			pthread_mutex_lock(&c->lock);
 			/* the table may have changed meanwhile: the next round goes on */

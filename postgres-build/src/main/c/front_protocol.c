@@ -22,15 +22,29 @@
  * INTERFACE ROUTINES
  *
  *		pgembed_protocol_exchange	- a client's bytes in, the backend's messages out
+ *		pgembed_wait_output		- wait for what a backend writes while idle
  *		pgembed_backend_pid		- the pid BackendKeyData reports
  *------------------------
  */
 #include "pgembed_front.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #define PROTOCOL_OUT_CHUNK (1u << 20)
+
+/* the backend's output becomes the caller's until the next call (raw_out) */
+static void
+take_raw_output(pgembed_engine *e, const char **out, size_t *out_length)
+{
+	free(e->raw_out.data);
+	e->raw_out = e->out;
+	e->out.data = NULL;
+	e->out.len = e->out.cap = 0;
+	*out = e->raw_out.data ? e->raw_out.data : "";
+	*out_length = e->raw_out.len;
+}
 
 int
 pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
@@ -47,17 +61,33 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 	*out_length = 0;
 	pthread_mutex_lock(&e->lock);
 	mode = e->mode;
-	if (e->state == ENGINE_DEAD || (mode != FRONT_MODE_IDLE && mode != FRONT_MODE_PROTOCOL) ||
-		(e->out_yielded && in_length > 0))
-	{
-		pthread_mutex_unlock(&e->lock);
-		return -1;
-	}
 	/* the previous output is released only now: the caller read it meanwhile */
 	done = e->raw_out;
 	e->raw_out.data = NULL;
 	e->raw_out.len = e->raw_out.cap = 0;
 	free(done.data);
+
+	/*
+	 * what the backend wrote while idle, and writes while idle from now on,
+	 * is the client's
+	 */
+	front_frame_output(e, true);
+	e->idle_raw = true;
+	if (e->state == ENGINE_DEAD)
+	{
+		/*
+		 * It ended between calls (a backend of a cluster terminated while
+		 * idle): its last messages, once.
+		 */
+		take_raw_output(e, out, out_length);
+		pthread_mutex_unlock(&e->lock);
+		return -1;
+	}
+	if ((mode != FRONT_MODE_IDLE && mode != FRONT_MODE_PROTOCOL) || (e->out_yielded && in_length > 0))
+	{
+		pthread_mutex_unlock(&e->lock);
+		return -1;
+	}
 
 	e->raw_framing = true;
 	e->out_yield_at = PROTOCOL_OUT_CHUNK;
@@ -66,15 +96,16 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 		front_run_with_input(e, &input, in_length > 0 ? 1 : 0);
 	e->raw_framing = false;
 	e->out_yield_at = 0;
-	e->raw_out = e->out;
-	e->out.data = NULL;
-	e->out.len = e->out.cap = 0;
-	*out = e->raw_out.data ? e->raw_out.data : "";
-	*out_length = e->raw_out.len;
+	take_raw_output(e, out, out_length);
 
-	/* idle only right after ReadyForQuery outside a transaction */
-	idle = !e->out_yielded && e->tx_status == PGEMBED_TX_IDLE && e->raw_out.len >= 6 &&
-		e->raw_out.data[e->raw_out.len - 6] == 'Z';
+	/*
+	 * idle only right after ReadyForQuery outside a transaction, or still
+	 * idle after a call with no input that only collected what the backend
+	 * wrote while idle
+	 */
+	idle = !e->out_yielded && e->tx_status == PGEMBED_TX_IDLE &&
+		((e->raw_out.len >= 6 && e->raw_out.data[e->raw_out.len - 6] == 'Z') ||
+		 (in_length == 0 && mode == FRONT_MODE_IDLE));
 	e->mode = idle ? FRONT_MODE_IDLE : FRONT_MODE_PROTOCOL;
 	if (e->state == ENGINE_DEAD)
 	{
@@ -84,6 +115,52 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 	}
 	pthread_mutex_unlock(&e->lock);
 	return e->out_yielded ? 1 : 0;
+}
+
+int
+pgembed_wait_output(pgembed_engine *e, int timeout_ms)
+{
+	struct timespec deadline;
+	int			rc = 0;
+
+	if (e == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	if (timeout_ms > 0)
+	{
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
+		if (deadline.tv_nsec >= 1000000000)
+		{
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&e->lock);
+	for (;;)
+	{
+		if (e->out.len > 0)
+		{
+			rc = 1;
+			break;
+		}
+		if (e->state == ENGINE_DEAD)
+		{
+			rc = -1;
+			break;
+		}
+		if (timeout_ms == 0)
+			break;
+		if (timeout_ms < 0)
+			pthread_cond_wait(&e->output_ready, &e->lock);
+		else if (pthread_cond_timedwait(&e->output_ready, &e->lock, &deadline) == ETIMEDOUT)
+		{
+			rc = e->out.len > 0 ? 1 : e->state == ENGINE_DEAD ? -1 : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
 }
 
 int32_t

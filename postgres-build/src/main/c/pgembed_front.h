@@ -245,6 +245,7 @@ extern PGEMBED_HIDDEN void front_yield(pgembed_engine *e);
 extern PGEMBED_HIDDEN void front_run_engine(pgembed_engine *e);
 extern PGEMBED_HIDDEN void front_run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs);
 extern PGEMBED_HIDDEN char *front_take_output(pgembed_engine *e, size_t *len);
+extern PGEMBED_HIDDEN void front_frame_output(pgembed_engine *e, bool raw);
 extern PGEMBED_HIDDEN pgembed_result *front_exchange(pgembed_engine *e, const char *request, size_t len,
 													 bool batch);
 extern PGEMBED_HIDDEN void front_engine_release(pgembed_engine *e);

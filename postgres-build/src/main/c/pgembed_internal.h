@@ -97,6 +97,8 @@ struct pgembed_engine
 {
 	/* --- owned by the front --- */
 	pthread_mutex_t lock;
+	pthread_cond_t output_ready;	/* (with lock) output written while idle,
+									 * or the end (pgembed_wait_output) */
 	void	   *dl_handle;		/* the engine's copy of libpgembed.so */
 	long		lmid;			/* its link-map namespace */
 	int			slot;			/* namespace slot index */
@@ -157,6 +159,10 @@ struct pgembed_engine
 								 * trailing NUL) */
 	pgembed_buf raw_out;		/* output of the last
 								 * pgembed_protocol_exchange */
+	bool		out_raw;		/* out holds messages in raw framing */
+	bool		idle_raw;		/* the last call was a protocol client's: what
+								 * the backend writes while idle is framed for
+								 * it */
 	struct pgembed_direct *direct;	/* a request for the direct path, run at
 									 * the next Flush message; NULL: none */
 

@@ -409,6 +409,17 @@ int64_t		pgembed_copy_get(pgembed_engine *engine, const char **data);
 int			pgembed_protocol_exchange(pgembed_engine *engine, const char *in, size_t in_length,
 									  const char **out, size_t *out_length);
 
+/*
+ * A backend of a cluster (pgembed_connect) may write while no call runs on it:
+ * a notification of a channel it listens on (NotificationResponse), or its
+ * FATAL when it was terminated.  This waits until such output is there, at
+ * most timeout_ms milliseconds (0: do not wait; -1: no limit).  Returns 1 when
+ * output waits for the next call (pgembed_protocol_exchange with no input
+ * returns it), 0 when none came in time, -1 when the engine ended with nothing
+ * more to say.  Not concurrently with pgembed_close of the same engine.
+ */
+int			pgembed_wait_output(pgembed_engine *engine, int timeout_ms);
+
 /* The backend's process id and cancel key, as BackendKeyData would report them. */
 int32_t		pgembed_backend_pid(pgembed_engine *engine);
 

@@ -29,6 +29,11 @@ final class Instances {
         return IDS.incrementAndGet();
     }
 
+    /* the log callback stub (ensureLogStub ran) */
+    static MemorySegment logStub() {
+        return logStub;
+    }
+
     static synchronized void ensureLogStub() {
         if (logStub == null) {
             logStub = NativeSession.logCallback(Instances::onLog);
@@ -105,6 +110,9 @@ final class Instances {
         for (PgEmbedded db : List.copyOf(OPEN)) {
             try {
                 db.cancel();
+                if (db.cluster != null) {
+                    db.cluster.cancelAll();
+                }
                 if (!db.closeWithin(Duration.ofSeconds(5)) && db.isOpen()) {
                     LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"
                             + " of its cancellation; not closed cleanly at exit");

@@ -75,6 +75,8 @@ final class NativeSession {
     private final MemorySegment header = Arena.ofAuto().allocate(pgembed_result_header.layout());
     /* the native engine; null once released (guarded by engineGuard for cancel(), changed under the session's lock) */
     private MemorySegment engine;
+    /* runs once per engine released: a backend of a cluster gives its place back (null: nothing to do) */
+    private final Runnable onRelease;
     /* the OIDs of the type table's extension types in this database (pgvector's) */
     private final ExtensionTypes extensionTypes = new ExtensionTypes();
     /* what parameter encoding needs of them: a missing OID is looked up before the statement fails */
@@ -108,10 +110,26 @@ final class NativeSession {
     };
 
     NativeSession(MemorySegment engine, String label, Consumer<Notice> noticeListener, Events events) {
+        this(engine, label, noticeListener, events, null);
+    }
+
+    NativeSession(MemorySegment engine, String label, Consumer<Notice> noticeListener, Events events,
+                  Runnable onRelease) {
         this.engine = engine;
         this.label = label;
         this.noticeListener = noticeListener;
         this.events = events;
+        this.onRelease = onRelease;
+    }
+
+    /* a new backend for a session whose engine was released (a backend of a cluster ended); on its turn */
+    void attach(MemorySegment e) {
+        synchronized (engineGuard) {
+            if (engine != null) {
+                throw new IllegalStateException("the session still has its engine");
+            }
+            engine = e;
+        }
     }
 
     /* the engine, for a caller that holds the session's lock (under which it changes) */
@@ -382,7 +400,16 @@ final class NativeSession {
                 }
                 LOG.log(System.Logger.Level.WARNING, label + ": the shutdown reported an error: " + msg);
             }
+        } finally {
+            if (onRelease != null) {
+                onRelease.run();
+            }
         }
+    }
+
+    /* the backend's pid (virtual in a cluster) */
+    int backendPid() {
+        return PgEmbeddedH.pgembed_backend_pid(engine);
     }
 
     /* from any thread: cancels the running statement, if any */
@@ -401,11 +428,7 @@ final class NativeSession {
     /* starts an engine on d (a cluster) with settings "name=value"; returns it, or throws its error */
     static MemorySegment open(Path d, String database, String role, Map<String, String> settings) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, Math.max(1, settings.size()));
-            int i = 0;
-            for (Map.Entry<String, String> s : settings.entrySet()) {
-                arr.setAtIndex(ValueLayout.ADDRESS, i++, arena.allocateFrom(s.getKey() + "=" + s.getValue()));
-            }
+            MemorySegment arr = settingStrings(arena, settings);
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
             MemorySegment e = PgEmbeddedH.pgembed_open_as(arena.allocateFrom(d.toString()),
                     database == null ? MemorySegment.NULL : arena.allocateFrom(database),
@@ -416,6 +439,68 @@ final class NativeSession {
             }
             return e;
         }
+    }
+
+    /* native "name=value" strings of settings, in arena */
+    private static MemorySegment settingStrings(Arena arena, Map<String, String> settings) {
+        MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, Math.max(1, settings.size()));
+        int i = 0;
+        for (Map.Entry<String, String> s : settings.entrySet()) {
+            arr.setAtIndex(ValueLayout.ADDRESS, i++, arena.allocateFrom(s.getKey() + "=" + s.getValue()));
+        }
+        return arr;
+    }
+
+    /* starts the postmaster of the cluster in d with settings; returns it, or throws its error (53300: no namespace) */
+    static MemorySegment clusterOpen(Path d, Map<String, String> settings) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment c = PgEmbeddedH.pgembed_cluster_open(arena.allocateFrom(d.toString()), settings.size(),
+                    settingStrings(arena, settings), errOut);
+            if (c.address() == 0) {
+                throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not start the cluster of " + d);
+            }
+            return c;
+        }
+    }
+
+    /*
+     * a new backend of a cluster, for database (null: postgres) as user (null: postgres), with session settings;
+     * returns its engine, or throws its error (53300: no namespace left for it; 57P03: the cluster is not
+     * accepting connections, during recovery)
+     */
+    static MemorySegment connect(MemorySegment cluster, String database, String user, Map<String, String> settings) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment e = PgEmbeddedH.pgembed_connect(cluster,
+                    database == null ? MemorySegment.NULL : arena.allocateFrom(database),
+                    user == null ? MemorySegment.NULL : arena.allocateFrom(user), settings.size(),
+                    settingStrings(arena, settings), errOut);
+            if (e.address() == 0) {
+                throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not connect a backend");
+            }
+            return e;
+        }
+    }
+
+    /* a fast shutdown of the cluster (its shutdown checkpoint); an error is logged, not thrown */
+    static void clusterClose(MemorySegment cluster, String label) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
+            if (PgEmbeddedH.pgembed_cluster_close(cluster, errOut) != 0) {
+                MemorySegment err = errOut.get(ValueLayout.ADDRESS, 0);
+                String msg = err.address() == 0 ? "unknown error" : PgException.field(err, 'M');
+                if (err.address() != 0) {
+                    PgEmbeddedH.pgembed_error_free(err);
+                }
+                LOG.log(System.Logger.Level.WARNING, label + ": the shutdown reported an error: " + msg);
+            }
+        }
+    }
+
+    /* the cluster's processes log through callback, with context as its first argument */
+    static void setClusterLogCallback(MemorySegment cluster, MemorySegment callback, long context) {
+        PgEmbeddedH.pgembed_cluster_set_log_callback(cluster, callback, MemorySegment.ofAddress(context));
     }
 
     static boolean isCluster(Path d) {

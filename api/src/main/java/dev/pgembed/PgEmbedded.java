@@ -4,22 +4,14 @@ import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.Reader;
-import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
@@ -53,21 +45,24 @@ import org.jspecify.annotations.Nullable;
  * engine ended, see {@link PgException#isFatal()}) the instance is closed; open the directory again.
  * At most 15 databases can be open at once in one process, and a directory can be open only once.
  */
-public final class PgEmbedded implements AutoCloseable {
+public final class PgEmbedded extends SqlSession implements AutoCloseable {
     /*
      * The facade. Each method checks its arguments, then runs its native part through session.call: Session
      * takes turns (the lock, the owner of the session, the wait), NativeSession makes the native calls and
      * checks their results. Opening's steps are Opening's, the process-wide registries Instances', and the
      * types of parameters and values PgType's.
      */
-    final long id = Instances.nextId();
+    final long id;
     final Path dir;
     final boolean deleteOnClose;
+    private final String database;
     private final String sessionRole;
     final String label;
     final Session session;
-    private final AtomicLong statementIds = new AtomicLong();
-    private final AtomicLong savepointIds = new AtomicLong();
+    /* the cluster of a database with several backends; null: one backend (pgembed_open) */
+    final Cluster cluster;
+    private final Duration waitTimeout;
+    private final Consumer<Notice> noticeListener;
 
     static {
         EngineBridge.install(new BridgeAccess());
@@ -79,13 +74,13 @@ public final class PgEmbedded implements AutoCloseable {
      */
     private static final class BridgeAccess implements EngineBridge.Access {
         @Override
-        public MemorySegment engine(PgEmbedded db) {
-            return db.session.natives().engineFromAnyThread();
+        public MemorySegment engine(SqlSession s) {
+            return s.turns().natives().engineFromAnyThread();
         }
 
         @Override
-        public int run(PgEmbedded db, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
-            return db.session.runAs(token, body);
+        public int run(SqlSession s, EngineBridge.Token token, EngineBridge.Body body) throws IOException {
+            return s.turns().runAs(token, body);
         }
 
         @Override
@@ -109,6 +104,12 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         @Override
+        public @Nullable PgSession openSession(PgEmbedded db, @Nullable String database, Map<String, String> settings) {
+            db.session.requireOpen();
+            return db.ownSession(database != null ? database : db.database, db.sessionRole, settings);
+        }
+
+        @Override
         public void statementsSucceeded(PgEmbedded db, int count) {
             Listeners.statementsSucceeded(db, count);
         }
@@ -119,13 +120,26 @@ public final class PgEmbedded implements AutoCloseable {
         }
     }
 
-    private PgEmbedded(MemorySegment engine, Path dir, boolean deleteOnClose, Duration waitTimeout,
-                       Consumer<Notice> noticeListener, String sessionRole) {
+    /* cluster null: engine is a single-backend engine; else the database's own backend of the cluster */
+    private PgEmbedded(long id, MemorySegment engine, Cluster cluster, Path dir, boolean deleteOnClose,
+                       String database, Duration waitTimeout, Consumer<Notice> noticeListener, String sessionRole) {
+        this.id = id;
         this.sessionRole = sessionRole;
+        this.database = database;
         this.dir = dir;
         this.deleteOnClose = deleteOnClose;
         this.label = "PgEmbedded[" + dir + "]";
-        this.session = new Session(this, engine, label, waitTimeout, noticeListener, id);
+        this.cluster = cluster;
+        this.waitTimeout = waitTimeout;
+        this.noticeListener = noticeListener;
+        this.session = cluster == null ? new Session(this, engine, label, waitTimeout, noticeListener, id)
+                : new Session(this, engine, label, waitTimeout, noticeListener, id, true, cluster::released,
+                        within -> cluster.reconnect(database, sessionRole, within));
+    }
+
+    @Override
+    Session turns() {
+        return session;
     }
 
     // =============================================================================================
@@ -180,6 +194,7 @@ public final class PgEmbedded implements AutoCloseable {
         private Path nativeDirectory;
         private Path memoryDirectory;
         private String sessionRole;
+        private int backends = 1;
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -306,6 +321,34 @@ public final class PgEmbedded implements AutoCloseable {
         }
 
         /**
+         * How many PostgreSQL backends the database may run at once (default 1).
+         *
+         * <p>With 1 the database has one backend, shared by its {@linkplain PgEmbedded#session() sessions},
+         * JDBC connections and serve-mode clients, which take turns at transaction boundaries: the cheapest
+         * form (one of the process's link-map namespaces, no other thread).
+         *
+         * <p>With more, the database runs PostgreSQL's own postmaster inside this process, with its
+         * checkpointer, and each session, JDBC connection and serve-mode client gets a backend of its own, up
+         * to {@code n} at once counting the database's own: they run in parallel, with a server's isolation,
+         * row and table locks, deadlock detection, advisory locks, LISTEN/NOTIFY and crash restart. Each
+         * backend takes one namespace: a process has 15 when the JVM was started with
+         * {@code GLIBC_TUNABLES=glibc.rtld.nns=16} in its environment, 11 without, shared by every database it
+         * opens, and the postmaster and checkpointer take two. Beyond {@code n}, or when no namespace is
+         * left, further sessions share the database's own backend (they take turns, as with 1); a database
+         * whose postmaster cannot start for want of namespaces opens with one backend. Neither is an error.
+         *
+         * @param n the most backends at once, at least 1
+         * @return this builder
+         */
+        public Builder backends(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("backends must be at least 1, not " + n);
+            }
+            this.backends = n;
+            return this;
+        }
+
+        /**
          * Where an {@link #inMemory()} database's temporary directory is made (see there for the default).
          *
          * @param parent the directory to make it in (created when absent)
@@ -349,8 +392,12 @@ public final class PgEmbedded implements AutoCloseable {
 
         private PgEmbedded start(Path d, boolean temp) {
             Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
-            MemorySegment e = NativeSession.open(d, database, sessionRole, all);
-            PgEmbedded db = new PgEmbedded(e, d, temp, transactionWaitTimeout, noticeListener, sessionRole);
+            PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
+            if (db == null) {
+                MemorySegment e = NativeSession.open(d, database, sessionRole, all);
+                db = new PgEmbedded(Instances.nextId(), e, null, d, temp, database, transactionWaitTimeout,
+                        noticeListener, sessionRole);
+            }
             Instances.register(db, d);
             Listeners.engineOpened(db);
             try {
@@ -359,6 +406,47 @@ public final class PgEmbedded implements AutoCloseable {
                 // a session role without REPLICATION cannot drop them; the next backup() will
             }
             return db;
+        }
+
+        /* the database on a cluster of its own, or null when the process has no namespace left for one */
+        private PgEmbedded startCluster(Path d, boolean temp, Map<String, String> all) {
+            long id = Instances.nextId();
+            Cluster c = Cluster.open(d, all, backends, "PgEmbedded[" + d + "]", id, Instances.logStub());
+            if (c == null) {
+                return null;
+            }
+            PgEmbedded db = null;
+            try {
+                MemorySegment e = c.connect(database, sessionRole, Map.of());
+                if (e == null) {
+                    c.close(null, null);
+                    return null;
+                }
+                db = new PgEmbedded(id, e, c, d, temp, database, transactionWaitTimeout, noticeListener, sessionRole);
+                if (sessionRole != null) {
+                    refuseSuperuser(db, sessionRole);
+                }
+                return db;
+            } catch (RuntimeException | Error ex) {
+                if (db != null) {
+                    db.close();
+                } else {
+                    c.close(null, null);
+                }
+                throw ex;
+            }
+        }
+
+        /* a session role confines SQL only when it is not a superuser (pgembed_open_as refuses one the same way) */
+        private static void refuseSuperuser(PgEmbedded db, String role) {
+            boolean superuser;
+            try (Result r = db.query("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user")) {
+                superuser = r.rowCount() > 0 && r.row(0).getBoolean(0);
+            }
+            if (superuser) {
+                throw new PgException("28000", "session role \"" + role + "\" is a superuser: a session role"
+                        + " confines SQL only when it is not a superuser; open without one to work as the superuser");
+            }
         }
     }
 
@@ -387,284 +475,6 @@ public final class PgEmbedded implements AutoCloseable {
         return Listeners.remove(Objects.requireNonNull(listener, "listener"));
     }
 
-    // =============================================================================================
-    // Statements
-    // =============================================================================================
-
-    /**
-     * Runs a statement and returns the number of rows it affected (INSERT/UPDATE/DELETE/MERGE/COPY) or
-     * returned (SELECT); 0 for other statements. Without parameters the text may hold several statements
-     * separated by semicolons (the count is the last one's).
-     *
-     * <p>{@code COPY ... FROM STDIN} and {@code COPY ... TO STDOUT} need {@link #copyIn} and {@link #copyOut}:
-     * here and in the other statement methods they are refused with 0A000, stopped before they read or
-     * write any data (so they have no effect; like any failed statement, the refusal fails an open
-     * transaction block).
-     *
-     * @param sql    the SQL text, with placeholders {@code $1}, {@code $2}, ... for the parameters
-     * @param params the parameter values (see {@link #query(String, Object...)} for the supported types)
-     * @return the rows affected
-     * @throws PgException when the statement fails
-     */
-    public long execute(String sql, @Nullable Object... params) {
-        Objects.requireNonNull(sql, "sql");
-        return session.call(n -> n.execute(sql, params));
-    }
-
-    /**
-     * Runs a query and returns its rows, read in place from native memory; close the result (or use
-     * try-with-resources) to free it. The result belongs to the calling thread (its memory lives in a
-     * confined arena, which costs nothing to close); to read it from other threads, pass a shared arena
-     * to {@link #query(Arena, String, Object...)}.
-     *
-     * <p>Parameters are sent separately from the SQL text, never spliced into it: Integer (int4), Long
-     * (int8), Short (int2), Double (float8), Float (float4), BigDecimal (numeric), String (type inferred
-     * by PostgreSQL), byte[] (bytea), Boolean, UUID, LocalDate (date), LocalTime (time), LocalDateTime
-     * (timestamp), OffsetDateTime and Instant (timestamptz), arrays of these (including int[], long[],
-     * short[], double[], float[], boolean[]), {@link SparseVector} (pgvector's sparsevec, in binary), and null.
-     * Other types throw {@link IllegalArgumentException}. A float[] is a real[] here ({@code $1::vector} makes
-     * it a pgvector vector); in a {@link PreparedStatement} it takes its parameter's type, and a vector
-     * parameter gets it in binary.
-     *
-     * @param sql    one SQL statement, with placeholders {@code $1}, {@code $2}, ...
-     * @param params the parameter values
-     * @return the result, owning its memory
-     * @throws PgException when the statement fails
-     */
-    public Result query(String sql, @Nullable Object... params) {
-        // confined: closing a shared arena is a handshake with every thread (tens of microseconds)
-        Arena arena = Arena.ofConfined();
-        try {
-            return query(arena, true, sql, params);
-        } catch (RuntimeException | Error ex) {
-            arena.close();
-            throw ex;
-        }
-    }
-
-    /**
-     * Runs a query and ties its native result to the caller's arena: closing the arena frees it.
-     *
-     * @param arena  the arena that owns the result (its thread confinement applies to reading it)
-     * @param sql    one SQL statement, with placeholders {@code $1}, {@code $2}, ...
-     * @param params the parameter values (see {@link #query(String, Object...)})
-     * @return the result
-     * @throws PgException when the statement fails
-     */
-    public Result query(Arena arena, String sql, @Nullable Object... params) {
-        return query(Objects.requireNonNull(arena, "arena"), false, sql, params);
-    }
-
-    Result query(Arena resultArena, boolean owns, String sql, Object[] params) {
-        Objects.requireNonNull(sql, "sql");
-        return session.call(n -> n.query(resultArena, owns, sql, params));
-    }
-
-    /**
-     * Prepares a statement on the server (parsed and planned once, kept across transactions until closed).
-     *
-     * @param sql one SQL statement, with placeholders {@code $1}, {@code $2}, ...
-     * @return the prepared statement; close it to deallocate it
-     * @throws PgException when the statement does not parse
-     */
-    public PreparedStatement prepare(String sql) {
-        Objects.requireNonNull(sql, "sql");
-        String name = "pgembed_s" + statementIds.incrementAndGet();
-        return session.call(n -> {
-            n.prepare(name, sql);
-            return new PreparedStatement(this, name, sql);
-        });
-    }
-
-    long executePrepared(PreparedStatement ps, Object[] params) {
-        return session.call(n -> n.executePrepared(ps.nativeName(), params, ps.declaredTypes(n, params)));
-    }
-
-    Result queryPrepared(Arena resultArena, boolean owns, PreparedStatement ps, Object[] params) {
-        return session.call(n -> n.queryPrepared(resultArena, owns, ps.nativeName(), params,
-                ps.declaredTypes(n, params)));
-    }
-
-    long executeBatch(PreparedStatement ps, List<Object[]> sets) {
-        if (sets.isEmpty()) {
-            return 0;
-        }
-        return session.call(n -> n.executeBatch(ps.name(), sets, ps.declaredTypes(n, sets.get(0))));
-    }
-
-    void deallocate(String name) {
-        if (!session.isOpen()) {
-            return;
-        }
-        session.call(n -> {
-            n.deallocate(name);
-            return null;
-        });
-    }
-
-    /**
-     * Runs a query through a cursor that fetches {@code fetchSize} rows at a time, so that memory stays
-     * bounded however many rows the query returns. Until the cursor is exhausted or closed, it holds the
-     * session: other threads wait, and the owning thread can run no other statement. Use it from the
-     * thread that opened it.
-     *
-     * @param sql       one SQL statement, with placeholders {@code $1}, {@code $2}, ...
-     * @param fetchSize the rows per fetch (at least 1)
-     * @param params    the parameter values (see {@link #query(String, Object...)})
-     * @return the cursor; close it (try-with-resources) when not read to the end
-     */
-    public RowCursor cursor(String sql, int fetchSize, @Nullable Object... params) {
-        Objects.requireNonNull(sql, "sql");
-        if (fetchSize < 1) {
-            throw new IllegalArgumentException("fetchSize must be at least 1");
-        }
-        Thread caller = Thread.currentThread();
-        return session.callOnOsThread(n -> {
-            NativeSession.Raw r = n.cursorOpen(sql, params, fetchSize);
-            RowCursor c = new RowCursor(this, caller, fetchSize, newBatch(r, n), r.status() == NativeSession.SUSPENDED);
-            if (r.status() == NativeSession.SUSPENDED) {
-                session.setOpenCursor(c);
-            }
-            return c;
-        });
-    }
-
-    private static Result newBatch(NativeSession.Raw r, NativeSession n) {
-        return new Result(r, Arena.ofShared(), true, n.extensionTypes());
-    }
-
-    /* next batch of the open cursor; null result status tells whether more follow */
-    Result cursorFetch(RowCursor c, boolean[] more) {
-        return session.callOnOsThread(n -> {
-            if (!session.isOpenCursor(c)) {
-                throw new IllegalStateException("the cursor is no longer open");
-            }
-            NativeSession.Raw r;
-            try {
-                r = n.cursorFetch(c.fetchSize);
-            } catch (RuntimeException ex) {
-                session.setOpenCursor(null);
-                throw ex;
-            }
-            more[0] = r.status() == NativeSession.SUSPENDED;
-            if (!more[0]) {
-                session.setOpenCursor(null);
-            }
-            return newBatch(r, n);
-        });
-    }
-
-    void cursorClose(RowCursor c) {
-        if (!session.isOpen()) {
-            return;
-        }
-        session.callOnOsThread(n -> {
-            if (session.isOpenCursor(c)) {
-                session.setOpenCursor(null);
-                n.cursorClose();
-            }
-            return null;
-        });
-    }
-
-    /**
-     * Runs {@code COPY ... FROM STDIN} and streams the data in from an InputStream (in the COPY's format,
-     * by default tab-separated text lines, UTF-8).
-     *
-     * @param copySql the COPY statement, for example {@code COPY t FROM STDIN (FORMAT csv)}
-     * @param in      the data; read to its end, not closed
-     * @return the rows copied
-     * @throws PgException          when the COPY fails (bad data, constraint violation, ...)
-     * @throws UncheckedIOException when reading the stream fails (the COPY is aborted)
-     */
-    public long copyIn(String copySql, InputStream in) {
-        Objects.requireNonNull(in, "in");
-        return copyIn(copySql, in::read);
-    }
-
-    /**
-     * Runs {@code COPY ... FROM STDIN} and streams the data in from a Reader (sent as UTF-8).
-     *
-     * @param copySql the COPY statement
-     * @param in      the data; read to its end, not closed
-     * @return the rows copied
-     * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when reading fails (the COPY is aborted)
-     */
-    public long copyIn(String copySql, Reader in) {
-        Objects.requireNonNull(in, "in");
-        return copyIn(copySql, new CopyStreams.ReaderSource(in));
-    }
-
-    private long copyIn(String copySql, CopyStreams.Source source) {
-        Objects.requireNonNull(copySql, "copySql");
-        return session.callOnOsThread(n -> n.copyIn(copySql, source));
-    }
-
-    /**
-     * Runs {@code COPY ... TO STDOUT} and streams the data out to an OutputStream.
-     *
-     * @param copySql the COPY statement, for example {@code COPY t TO STDOUT (FORMAT csv)}
-     * @param out     receives the data; not closed
-     * @return the rows copied
-     * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails (the COPY is aborted where it stands, as
-     *                              {@link #copyIn(String, InputStream)} aborts on a failed read)
-     */
-    public long copyOut(String copySql, OutputStream out) {
-        Objects.requireNonNull(out, "out");
-        return copyOut(copySql, (b, n) -> out.write(b, 0, n));
-    }
-
-    /**
-     * Runs {@code COPY ... TO STDOUT} and streams the data out to a Writer (decoded from UTF-8).
-     *
-     * @param copySql the COPY statement
-     * @param out     receives the data; not closed
-     * @return the rows copied
-     * @throws PgException          when the COPY fails
-     * @throws UncheckedIOException when writing fails (the COPY is aborted)
-     */
-    public long copyOut(String copySql, Writer out) {
-        Objects.requireNonNull(out, "out");
-        CopyStreams.WriterSink sink = new CopyStreams.WriterSink(out);
-        long rows = copyOut(copySql, sink);
-        try {
-            sink.finish();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return rows;
-    }
-
-    private long copyOut(String copySql, CopyStreams.Sink sink) {
-        Objects.requireNonNull(copySql, "copySql");
-        return session.callOnOsThread(n -> n.copyOut(copySql, sink));
-    }
-
-    /**
-     * Cancels the statement running on this database, from any thread; it fails with a
-     * {@link PgException} whose {@link PgException#isQueryCanceled()} is true. Does nothing when no
-     * statement runs.
-     */
-    public void cancel() {
-        session.natives().cancel();
-    }
-
-    /**
-     * The transaction status after the last statement.
-     *
-     * @return the status; {@link TransactionStatus#CLOSED} once closed
-     */
-    public TransactionStatus transactionStatus() {
-        return session.transactionStatus();
-    }
-
-    /** {@return true until {@link #close()}, or until the engine ended with a FATAL error} */
-    public boolean isOpen() {
-        return session.isOpen();
-    }
-
     /** {@return the data directory} */
     public Path directory() {
         return dir;
@@ -677,121 +487,6 @@ public final class PgEmbedded implements AutoCloseable {
      */
     public Optional<String> sessionRole() {
         return Optional.ofNullable(sessionRole);
-    }
-
-    // =============================================================================================
-    // Transactions
-    // =============================================================================================
-
-    /**
-     * Runs a body in a transaction: commits when it returns, rolls back when it throws (and rethrows).
-     * Called inside another transaction of the same thread, it runs in a savepoint instead. The
-     * transaction belongs to the calling thread.
-     *
-     * <pre>{@code
-     * long moved = db.transactionResult(tx -> {
-     *     tx.execute("UPDATE accounts SET balance = balance - 10 WHERE id = $1", from);
-     *     return tx.execute("UPDATE accounts SET balance = balance + 10 WHERE id = $1", to);
-     * });
-     * }</pre>
-     *
-     * @param body the work; use the given {@link Transaction} (or this instance, from the same thread)
-     * @param <T>  the type of the value
-     * @return the body's value
-     * @throws PgException when a statement or the commit fails
-     * @see #transaction(TransactionConsumer)
-     */
-    public <T> T transactionResult(TransactionFunction<T> body) {
-        Objects.requireNonNull(body, "body");
-        Transaction tx = begin();
-        T value;
-        try {
-            value = body.apply(tx);
-        } catch (Throwable t) {
-            rollbackAfter(tx, t);
-            throw t;
-        }
-        try {
-            tx.commit();
-        } catch (Throwable t) {
-            rollbackAfter(tx, t);
-            throw t;
-        }
-        return value;
-    }
-
-    /* the failure t is the one to report; a failing rollback rides along with it */
-    private static void rollbackAfter(Transaction tx, Throwable t) {
-        try {
-            tx.rollback();
-        } catch (RuntimeException s) {
-            t.addSuppressed(s);
-        }
-    }
-
-    /**
-     * Runs a body in a transaction: commits when it returns, rolls back when it throws (and rethrows).
-     * Called inside another transaction of the same thread, it runs in a savepoint instead. The
-     * transaction belongs to the calling thread. For a body that computes a value, use
-     * {@link #transactionResult(TransactionFunction)}.
-     *
-     * <pre>{@code
-     * db.transaction(tx -> tx.execute("INSERT INTO log VALUES ($1)", message));
-     * }</pre>
-     *
-     * @param body the work
-     * @throws PgException when a statement or the commit fails
-     */
-    public void transaction(TransactionConsumer body) {
-        Objects.requireNonNull(body, "body");
-        transactionResult(tx -> {
-            body.accept(tx);
-            return null;
-        });
-    }
-
-    /**
-     * Begins a transaction that belongs to the calling thread; inside another transaction of this thread
-     * it starts a savepoint. End it with {@link Transaction#commit()} or {@link Transaction#rollback()};
-     * {@link Transaction#close()} rolls back when neither happened.
-     *
-     * @return the transaction
-     */
-    public Transaction begin() {
-        return session.call(n -> {
-            boolean nested = session.inTransaction();
-            String sp = nested ? "pgembed_sp" + savepointIds.incrementAndGet() : null;
-            n.run(nested ? "SAVEPOINT " + sp : "BEGIN");
-            Transaction tx = new Transaction(this, sp, Thread.currentThread());
-            session.pushTransaction(tx);
-            return tx;
-        });
-    }
-
-    /* commits (or rolls back) tx and everything nested in it */
-    void endTransaction(Transaction tx, boolean commit) {
-        session.call(n -> {
-            if (tx.ended) {
-                return null;
-            }
-            String sql = tx.savepoint == null ? (commit ? "COMMIT" : "ROLLBACK")
-                    : commit ? "RELEASE SAVEPOINT " + tx.savepoint
-                    : "ROLLBACK TO SAVEPOINT " + tx.savepoint + "; RELEASE SAVEPOINT " + tx.savepoint;
-            boolean done = false;
-            try {
-                String tag = n.command(sql);
-                done = true;
-                if (commit && tx.savepoint == null && "ROLLBACK".equals(tag)) {
-                    throw new PgException("25P02", "the transaction was rolled back, not committed, because a"
-                            + " statement in it failed");
-                }
-            } finally {
-                if (done || tx.savepoint == null || !session.isOpen()) {
-                    session.popTransactions(tx);
-                }
-            }
-            return null;
-        });
     }
 
     // =============================================================================================
@@ -824,17 +519,74 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     // =============================================================================================
+    // Sessions
+    // =============================================================================================
+
+    /**
+     * A further session of this database: its own transactions, settings, temporary tables, prepared
+     * statements and locks, as a connection to a server has. On a database with several backends
+     * ({@link Builder#backends(int)}) it runs on a backend of its own, in parallel with the others; when the
+     * database has one backend, or its limit or the process's namespaces are spent, it shares the database's
+     * own backend and takes turns with it ({@link PgSession#hasOwnBackend()} says which). Close it when done:
+     * that ends its backend.
+     *
+     * <pre>{@code
+     * try (PgSession report = db.session()) {
+     *     report.transaction(tx -> {          // a long read, while other threads write through db
+     *         tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+     *         ...
+     *     });
+     * }
+     * }</pre>
+     *
+     * @return the session, connected as this database's role to its database
+     * @throws IllegalStateException when the database is closed
+     * @throws PgException           when a backend could not start for another reason than the budget
+     */
+    public PgSession session() {
+        session.requireOpen();
+        PgSession own = ownSession(database, sessionRole, Map.of());
+        return own != null ? own : new PgSession(this, null);
+    }
+
+    /* a session on a backend of its own, or null when the database has none to give (one backend, limit, budget) */
+    PgSession ownSession(String db, String user, Map<String, String> settings) {
+        if (cluster == null) {
+            return null;
+        }
+        MemorySegment e = cluster.connect(db, user, settings);
+        if (e == null) {
+            return null;
+        }
+        String name = label + " session " + Instances.nextId();
+        PgSession s = new PgSession(this, new Session(this, e, name, waitTimeout, noticeListener, id, false, cluster::released,
+                null));
+        cluster.add(s);
+        if (!session.isOpen()) {
+            s.close(); // the database closed meanwhile
+            session.requireOpen();
+        }
+        return s;
+    }
+
+    /** {@return how many PostgreSQL backends the database runs now (1 when it has one backend)} */
+    public int backendCount() {
+        return cluster == null ? 1 : cluster.backends();
+    }
+
+    // =============================================================================================
     // Closing
     // =============================================================================================
 
     /**
      * Closes the database: ends the session with a shutdown checkpoint (an open transaction is rolled
-     * back), waiting for a statement in flight on another thread. Deletes the directory of an
-     * {@link #inMemory()} database. Idempotent.
+     * back), waiting for a statement in flight on another thread; on a database with several backends,
+     * its {@linkplain #session() sessions} end the same way first, then its postmaster, with the shutdown
+     * checkpoint. Deletes the directory of an {@link #inMemory()} database. Idempotent.
      */
     @Override
     public void close() {
-        if (!session.close(null)) {
+        if (cluster != null ? !cluster.close(session, null) : !session.close(null)) {
             return;
         }
         closed();
@@ -842,7 +594,7 @@ public final class PgEmbedded implements AutoCloseable {
 
     /* closes unless a call still runs after wait; false when it did not close (or was closed before) */
     boolean closeWithin(Duration wait) {
-        if (!session.close(wait)) {
+        if (cluster != null ? !cluster.close(session, wait) : !session.close(wait)) {
             return false;
         }
         closed();
@@ -850,6 +602,7 @@ public final class PgEmbedded implements AutoCloseable {
     }
 
     private void closed() {
+        Listeners.engineClosed(this); // once (a cluster's own backend may have ended before, unreported)
         Instances.unregister(this);
         if (deleteOnClose) {
             NativeLoader.deleteRecursively(dir);

@@ -17,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  * Object...)}, it is a {@code real[]}.
  */
 public final class PreparedStatement implements AutoCloseable {
-    private final PgEmbedded db;
+    private final SqlSession db;
     private final String name;
     /* the name in native memory, made once: every execution passes it */
     private final MemorySegment nativeName;
@@ -26,7 +26,7 @@ public final class PreparedStatement implements AutoCloseable {
     /* the parameter types the statement declares, described once when a parameter needs them */
     private volatile int[] declared;
 
-    PreparedStatement(PgEmbedded db, String name, String sql) {
+    PreparedStatement(SqlSession db, String name, String sql) {
         this.db = db;
         this.name = name;
         this.nativeName = Arena.ofAuto().allocateFrom(name);
@@ -69,7 +69,7 @@ public final class PreparedStatement implements AutoCloseable {
     /**
      * Executes the statement.
      *
-     * @param params the parameter values (see {@link PgEmbedded#query(String, Object...)})
+     * @param params the parameter values (see {@link SqlSession#query(String, Object...)})
      * @return the rows affected (or returned)
      */
     public long execute(@Nullable Object... params) {

@@ -17,7 +17,7 @@ import java.util.stream.StreamSupport;
  * opened it.
  */
 public final class RowCursor implements AutoCloseable, Iterator<Row> {
-    private final PgEmbedded db;
+    private final SqlSession db;
     final int fetchSize;
     private final Thread thread;
     final boolean viaHelper;
@@ -26,7 +26,7 @@ public final class RowCursor implements AutoCloseable, Iterator<Row> {
     private boolean more;
     private boolean closed;
 
-    RowCursor(PgEmbedded db, Thread thread, int fetchSize, Result first, boolean more) {
+    RowCursor(SqlSession db, Thread thread, int fetchSize, Result first, boolean more) {
         this.db = db;
         this.fetchSize = fetchSize;
         this.thread = thread;

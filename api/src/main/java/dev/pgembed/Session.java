@@ -49,6 +49,7 @@ final class Session implements NativeSession.Events {
     };
 
     private final PgEmbedded db;
+    private final boolean databaseOwn;
     private final String label;
     private final long id;
     private final Duration waitTimeout;
@@ -75,6 +76,17 @@ final class Session implements NativeSession.Events {
     private final Deque<Transaction> txStack = new ArrayDeque<>();
     private RowCursor openCursor;
     private ExecutorService helper;
+    /* a new backend when this one ended while its cluster goes on (null: the end of the engine is the end) */
+    private final Reconnect reconnect;
+    /* the engine ended and the next call connects a new backend (set under lock, cleared on the turn) */
+    private volatile boolean lost;
+
+    /** Connects a new backend for the session (a cluster's backend ended: terminated, or a crash restart). */
+    @FunctionalInterface
+    interface Reconnect {
+        /** @throws PgException when no backend could be connected */
+        MemorySegment connect(Duration within);
+    }
 
     /* a caller waiting for its turn */
     private static final class Waiter {
@@ -92,11 +104,23 @@ final class Session implements NativeSession.Events {
 
     Session(PgEmbedded db, MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener,
             long id) {
+        this(db, engine, label, waitTimeout, noticeListener, id, true, null, null);
+    }
+
+    /*
+     * databaseOwn: the database's own session (the end of its engine is the database's, for the listeners),
+     * false for a further session (PgSession); onRelease: runs each time an engine of the session is released;
+     * reconnect: the session outlives its backend (the database's own session in a cluster), else null
+     */
+    Session(PgEmbedded db, MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener,
+            long id, boolean databaseOwn, Runnable onRelease, Reconnect reconnect) {
         this.db = db;
+        this.databaseOwn = databaseOwn;
         this.label = label;
         this.id = id;
         this.waitTimeout = waitTimeout;
-        this.natives = new NativeSession(engine, label, noticeListener, this);
+        this.reconnect = reconnect;
+        this.natives = new NativeSession(engine, label, noticeListener, this, onRelease);
     }
 
     NativeSession natives() {
@@ -111,6 +135,14 @@ final class Session implements NativeSession.Events {
         return open;
     }
 
+    /* throws when the session is closed (or its engine ended for good) */
+    void requireOpen() {
+        if (!open) {
+            String why = endReason;
+            throw new IllegalStateException(label + " is closed" + (why != null ? " (" + why + ")" : ""));
+        }
+    }
+
     TransactionStatus transactionStatus() {
         return open ? txStatus : TransactionStatus.CLOSED;
     }
@@ -122,7 +154,10 @@ final class Session implements NativeSession.Events {
 
     @Override
     public void engineReleased() {
-        Listeners.engineClosed(db);
+        // a backend a cluster's session replaces (lost), or a further session's, is not the database's end
+        if (databaseOwn && (reconnect == null || closed)) {
+            Listeners.engineClosed(db);
+        }
     }
 
     @Override
@@ -151,6 +186,7 @@ final class Session implements NativeSession.Events {
         boolean outer = enter(me);
         boolean keeps = false;
         try {
+            reconnectIfLost();
             EngineBridge.DirectHook hook = directHook;
             if (hook != null && outer) {
                 hook.beforeDirectCall(natives.engine());
@@ -382,6 +418,7 @@ final class Session implements NativeSession.Events {
         enter(token);
         int state = -1;
         try {
+            reconnectIfLost();
             state = body.run(natives.engine());
             return state;
         } finally {
@@ -403,6 +440,7 @@ final class Session implements NativeSession.Events {
         }
         int state = -1;
         try {
+            reconnectIfLost();
             state = body.run(natives.engine());
             return state;
         } finally {
@@ -500,17 +538,39 @@ final class Session implements NativeSession.Events {
         }
     }
 
-    /* the engine ended (FATAL): release it now so that the directory can be opened again */
+    /*
+     * on the caller's turn, outside the lock (connecting is a native call): the backend ended (its FATAL went to
+     * the call that met it), so a new one, as a reconnecting client would
+     */
+    private void reconnectIfLost() {
+        if (lost) {
+            natives.attach(reconnect.connect(waitTimeout));
+            lost = false;
+            txStatus = TransactionStatus.IDLE;
+        }
+    }
+
+    /*
+     * the engine ended (FATAL): release it now so that the directory can be opened again; a session that
+     * outlives its backend connects a new one at its next call
+     */
     @Override
     public void engineEnded(String why) {
         lock.lock();
         try {
-            endReason = why;
-            open = false;
-            txStatus = TransactionStatus.CLOSED;
             endAllTransactions();
             openCursor = null;
             natives.release();
+            if (reconnect != null && !closed) {
+                LOG.log(System.Logger.Level.DEBUG, label + ": " + why + "; the next call connects a new backend");
+                lost = true;
+                txStatus = TransactionStatus.IDLE;
+                owner = null;
+            } else {
+                endReason = why;
+                open = false;
+                txStatus = TransactionStatus.CLOSED;
+            }
             wakeAll();
         } finally {
             lock.unlock();
@@ -597,6 +657,22 @@ final class Session implements NativeSession.Events {
             t.ended = true;
         }
         txStack.clear();
+    }
+
+    /* the outermost open transaction begun through origin (a session sharing this backend), or null */
+    Transaction outermostOpenTransaction(SqlSession origin) {
+        lock.lock();
+        try {
+            Transaction found = null;
+            for (Transaction t : txStack) { // innermost first
+                if (t.origin() == origin && !t.ended) {
+                    found = t;
+                }
+            }
+            return found;
+        } finally {
+            lock.unlock();
+        }
     }
 
     boolean isOpenCursor(RowCursor c) {

@@ -5,16 +5,16 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A transaction (or, nested in another one, a savepoint) that belongs to the thread that began it; see
- * {@link PgEmbedded#begin()} and {@link PgEmbedded#transactionResult(TransactionFunction)}. Its statements run
+ * {@link SqlSession#begin()} and {@link SqlSession#transactionResult(TransactionFunction)}. Its statements run
  * on the session of the database it came from.
  */
 public final class Transaction implements AutoCloseable {
-    private final PgEmbedded db;
+    private final SqlSession db;
     final String savepoint;
     private final Thread thread;
     volatile boolean ended;
 
-    Transaction(PgEmbedded db, String savepoint, Thread thread) {
+    Transaction(SqlSession db, String savepoint, Thread thread) {
         this.db = db;
         this.savepoint = savepoint;
         this.thread = thread;
@@ -31,7 +31,7 @@ public final class Transaction implements AutoCloseable {
     }
 
     /**
-     * Runs a statement in this transaction: see {@link PgEmbedded#execute(String, Object...)}.
+     * Runs a statement in this transaction: see {@link SqlSession#execute(String, Object...)}.
      *
      * @param sql    the SQL text
      * @param params the parameter values
@@ -43,7 +43,7 @@ public final class Transaction implements AutoCloseable {
     }
 
     /**
-     * Runs a query in this transaction: see {@link PgEmbedded#query(String, Object...)}.
+     * Runs a query in this transaction: see {@link SqlSession#query(String, Object...)}.
      *
      * @param sql    one SQL statement
      * @param params the parameter values
@@ -56,7 +56,7 @@ public final class Transaction implements AutoCloseable {
 
     /**
      * Runs a query in this transaction, its result tied to an arena: see
-     * {@link PgEmbedded#query(Arena, String, Object...)}.
+     * {@link SqlSession#query(Arena, String, Object...)}.
      *
      * @param arena  the arena that owns the result
      * @param sql    one SQL statement
@@ -69,7 +69,7 @@ public final class Transaction implements AutoCloseable {
     }
 
     /**
-     * Prepares a statement: see {@link PgEmbedded#prepare(String)} (it outlives the transaction).
+     * Prepares a statement: see {@link SqlSession#prepare(String)} (it outlives the transaction).
      *
      * @param sql one SQL statement
      * @return the prepared statement
@@ -80,7 +80,7 @@ public final class Transaction implements AutoCloseable {
     }
 
     /**
-     * Opens a cursor in this transaction: see {@link PgEmbedded#cursor(String, int, Object...)}.
+     * Opens a cursor in this transaction: see {@link SqlSession#cursor(String, int, Object...)}.
      *
      * @param sql       one SQL statement
      * @param fetchSize rows per fetch
@@ -114,6 +114,18 @@ public final class Transaction implements AutoCloseable {
                     + "\": roll it back from that thread");
         }
         db.endTransaction(this, false);
+    }
+
+    /* the session it was begun through */
+    SqlSession origin() {
+        return db;
+    }
+
+    /* rolls back when the calling thread is the one that began it (the end of its session) */
+    void rollbackIfOwned() {
+        if (Thread.currentThread() == thread && !ended) {
+            rollback();
+        }
     }
 
     /** {@return true until it was committed or rolled back (or the database closed)} */

@@ -1,10 +1,13 @@
 package dev.pgembed.internal;
 
 import dev.pgembed.PgEmbedded;
+import dev.pgembed.PgSession;
+import dev.pgembed.SqlSession;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -143,9 +146,9 @@ public final class EngineBridge {
 
     /** Implemented by {@link PgEmbedded}. */
     public interface Access {
-        MemorySegment engine(PgEmbedded db);
+        MemorySegment engine(SqlSession s);
 
-        int run(PgEmbedded db, Token token, Body body) throws IOException;
+        int run(SqlSession s, Token token, Body body) throws IOException;
 
         int tryRun(PgEmbedded db, Token token, Body body) throws IOException;
 
@@ -154,6 +157,8 @@ public final class EngineBridge {
         void abort(PgEmbedded db, Token token);
 
         @Nullable PgEmbedded findOpen(Path dir);
+
+        @Nullable PgSession openSession(PgEmbedded db, @Nullable String database, Map<String, String> settings);
 
         void statementsSucceeded(PgEmbedded db, int count);
 
@@ -190,9 +195,12 @@ public final class EngineBridge {
         return a;
     }
 
-    /** The native engine of an open instance (null once closed); for calls that are safe from any thread (cancel). */
-    public static MemorySegment engine(PgEmbedded db) {
-        return access().engine(db);
+    /**
+     * The native engine of an open session (null once closed, or while a session that outlives its backend has
+     * none); for calls that are safe from any thread (cancel).
+     */
+    public static MemorySegment engine(SqlSession s) {
+        return access().engine(s);
     }
 
     /**
@@ -202,7 +210,7 @@ public final class EngineBridge {
      * @throws dev.pgembed.PgException 55P03 when the turn did not come in time, or would never come
      * @throws IllegalStateException   when db is closed
      */
-    public static int run(PgEmbedded db, Token token, Body body) throws IOException {
+    public static int run(SqlSession db, Token token, Body body) throws IOException {
         Objects.requireNonNull(token, "token");
         return access().run(db, token, engine -> {
             token.thread = Thread.currentThread();
@@ -234,6 +242,24 @@ public final class EngineBridge {
     /** Installs (or removes, with null) the hook that runs before every direct API call on db. */
     public static void setDirectHook(PgEmbedded db, DirectHook hook) {
         access().setDirectHook(db, hook);
+    }
+
+    /**
+     * A session of db on a backend of its own, for a protocol client (a JDBC connection, a serve-mode client):
+     * connected to database as db's session role (the superuser without one: a client is never more than the
+     * application's own session), with the client's start-up settings. Null when db has no backend to give
+     * (it has one backend, or its limit or the process's namespaces are spent): the client shares db's own.
+     *
+     * @param db       the open instance
+     * @param database the database (null: db's own)
+     * @param settings session settings, as a start-up packet carries them
+     * @return the session on a backend of its own, or null when the client shares db's own backend
+     * @throws dev.pgembed.PgException the backend's own refusal (no such database, a bad setting, ...)
+     * @throws IllegalStateException   when db is closed
+     */
+    public static @Nullable PgSession openSession(PgEmbedded db, @Nullable String database,
+            Map<String, String> settings) {
+        return access().openSession(db, database, settings);
     }
 
     /** The open instance on a directory (absolute, normalised), or null. */

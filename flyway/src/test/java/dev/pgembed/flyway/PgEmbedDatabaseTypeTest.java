@@ -57,6 +57,24 @@ class PgEmbedDatabaseTypeTest {
     }
 
     @Test
+    void withSeveralBackendsFlywaysTransactionalLockIsKept(@TempDir Path dir) throws Exception {
+        String url = "jdbc:pgembed:" + dir.resolve("db") + "?backends=4";
+        var config = Flyway.configure().dataSource(url, null, null);
+        var postgres = config.getPluginRegister().getExact(PostgreSQLConfigurationExtension.class);
+        postgres.setTransactionalLock(true);
+        Flyway flyway = config.load();
+        // each connection has a backend of its own: the lock's transaction and the migration run side by side
+        assertThat(flyway.migrate().migrationsExecuted).isEqualTo(3);
+        assertThat(flyway.getConfiguration().getPluginRegister().getExact(PostgreSQLConfigurationExtension.class)
+                .isTransactionalLock()).isTrue();
+        try (Connection c = new PgEmbedDataSource(url).getConnection()) {
+            var meta = c.getMetaData();
+            assertThat(new PgEmbedDatabaseType().handlesDatabaseProductNameAndVersion(meta.getDatabaseProductName(),
+                    meta.getDatabaseProductVersion(), c)).isTrue();
+        }
+    }
+
+    @Test
     void cleanAndRepairWork(@TempDir Path dir) {
         Flyway flyway = Flyway.configure().dataSource("jdbc:pgembed:" + dir.resolve("db"), null, null)
                 .cleanDisabled(false).load();

@@ -410,6 +410,18 @@ final class Backend {
         return first;
     }
 
+    /** Runs an internal simple query on an idle backend through nat; its output never reaches a client. */
+    static Wire.Reply simpleQuery(NativeExchange nat, MemorySegment engine, String sql) {
+        byte[] q = Wire.query(sql);
+        Wire.Buf out = new Wire.Buf(1024);
+        int rc = nat.exchangeAll(engine, q, 0, q.length, out);
+        Wire.Reply r = Wire.parse(out.b, 0, out.len);
+        if (rc == NativeExchange.ENDED && r.error == null) {
+            r.error = Map.of('C', "57P01", 'M', "the engine ended");
+        }
+        return r;
+    }
+
     // ---- LISTEN/NOTIFY between connections -----------------------------------------------------
 
     /*

@@ -10,6 +10,7 @@ import java.net.SocketAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -18,11 +19,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * readable at once. Socket options are accepted and ignored; nothing touches the network.
  */
 class InProcessSocket extends Socket {
+    /* a read waiting for a backend's own output holds its turn this long at a time (closing waits for it) */
+    private static final long WAIT_SLICE_MS = 100;
     private final WireSession session;
     private final ReentrantLock io = new ReentrantLock();
     private final InputStream input = new In();
     private final OutputStream output = new Out();
     private volatile boolean closed;
+    /* close() from another thread is waiting for the socket: a read that waits for output gives way */
+    private volatile boolean closing;
     private int soTimeout;
     private boolean tcpNoDelay;
     private boolean keepAlive;
@@ -224,6 +229,7 @@ class InProcessSocket extends Socket {
             return;
         }
         if (!io.tryLock()) {
+            closing = true;
             // closed from another thread while a statement runs or waits for its turn (Connection.abort, a pool's
             // shutdown): the statement is cancelled, the wait ends at once
             session.abortFromAnotherThread();
@@ -276,6 +282,11 @@ class InProcessSocket extends Socket {
                         session.continueOutput();
                         continue;
                     }
+                    if (session.canAwaitOutput()) {
+                        // a backend of its own writes by itself (NOTIFY, its FATAL): wait as on a real socket
+                        awaitOutput();
+                        continue;
+                    }
                     if (session.deliverNotifications()) {
                         continue;
                     }
@@ -294,6 +305,23 @@ class InProcessSocket extends Socket {
                 }
             } finally {
                 io.unlock();
+            }
+        }
+
+        /* waits for output of the connection's own backend, up to the socket's timeout (0: for ever) */
+        private void awaitOutput() throws IOException {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(soTimeout);
+            while (true) {
+                if (closing || closed) {
+                    throw new SocketException("Socket closed");
+                }
+                long left = soTimeout > 0 ? TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()) : WAIT_SLICE_MS;
+                if (soTimeout > 0 && left <= 0) {
+                    throw new SocketTimeoutException("Read timed out");
+                }
+                if (session.awaitOutput((int) Math.max(1, Math.min(WAIT_SLICE_MS, left)))) {
+                    return;
+                }
             }
         }
 

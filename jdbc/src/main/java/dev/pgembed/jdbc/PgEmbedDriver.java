@@ -43,7 +43,9 @@ import org.jspecify.annotations.Nullable;
  * {@code -Dpgembed.engineWait}), {@code sessionRole=app} (the session belongs to that
  * role, not to the superuser: see {@link PgEmbedded.Builder#sessionRole(String)}; a database already open
  * with another session role is refused with SQLSTATE 28000), {@code memoryDir=/path} (where a
- * {@code memory:} database's temporary directory is made: see {@link PgEmbedded#inMemory()}), any pgjdbc connection property (for example
+ * {@code memory:} database's temporary directory is made: see {@link PgEmbedded#inMemory()}), {@code backends=8}
+ * (the most PostgreSQL backends the database runs at once: see {@link PgEmbedded.Builder#backends(int)} and
+ * "Sharing" below), any pgjdbc connection property (for example
  * {@code prepareThreshold=1}, {@code ApplicationName=x}) goes to pgjdbc, and any other {@code name=value} is a
  * PostgreSQL setting ({@code work_mem=64MB}). The open options apply when the database is opened; a database
  * already open keeps its own. Properties passed to {@code connect} go to pgjdbc.
@@ -51,9 +53,17 @@ import org.jspecify.annotations.Nullable;
  * <h2>Sharing</h2>
  * One {@link PgEmbedded} per directory serves every connection to it, kept open until the last connection
  * closes; when the application already opened that directory itself, that instance is used (and left
- * open). The database has one backend session: connections take turns at transaction boundaries (a
- * connection inside a transaction holds the session, others wait up to the transaction wait timeout), and
+ * open). By default the database has one backend session: connections take turns at transaction boundaries
+ * (a connection inside a transaction holds the session, others wait up to the transaction wait timeout), and
  * the direct Java API takes turns with them in the same way.
+ *
+ * <p>A database opened with several backends ({@code ?backends=n}, or {@link PgEmbedded.Builder#backends(int)}
+ * by the application) gives each connection a PostgreSQL backend of its own while its limit and the process's
+ * namespaces allow: connections then run in parallel with a server's semantics (row and table locks, their own
+ * session state, LISTEN/NOTIFY with {@code PGConnection.getNotifications(timeout)} waking up when a
+ * notification arrives); a connection beyond the limit shares the database's own backend by taking turns, as
+ * above. Every connection works as the database's session role (the superuser without one), whatever user
+ * pgjdbc names.
  */
 public final class PgEmbedDriver implements Driver {
     /** The URL prefix. */
@@ -170,6 +180,7 @@ public final class PgEmbedDriver implements Driver {
         /* how long an open refused with 53300 is retried (see acquire) */
         Duration engineWait = defaultEngineWait();
         String sessionRole;
+        Integer backends;
         Path memoryDir;
         final Map<String, String> settings = new LinkedHashMap<>();
         final Properties pgjdbc = new Properties();
@@ -191,6 +202,9 @@ public final class PgEmbedDriver implements Driver {
             }
             if (sessionRole != null) {
                 b.sessionRole(sessionRole);
+            }
+            if (backends != null) {
+                b.backends(backends);
             }
             if (memoryDir != null && memory) {
                 b.memoryDirectory(memoryDir);
@@ -248,6 +262,17 @@ public final class PgEmbedDriver implements Driver {
                         }
                     }
                     case "transactionWaitTimeout" -> p.waitTimeout = duration(v);
+                    case "backends" -> {
+                        try {
+                            p.backends = Integer.parseInt(v.trim());
+                        } catch (NumberFormatException e) {
+                            p.backends = 0;
+                        }
+                        if (p.backends < 1) {
+                            throw new SQLException("backends must be a number of at least 1, not \"" + v + "\"",
+                                    "08001");
+                        }
+                    }
                     case "memoryDir" -> {
                         if (v.isEmpty()) {
                             throw new SQLException("memoryDir needs a directory", "08001");

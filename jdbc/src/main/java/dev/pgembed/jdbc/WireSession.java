@@ -1,6 +1,7 @@
 package dev.pgembed.jdbc;
 
 import dev.pgembed.PgException;
+import dev.pgembed.PgSession;
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 
@@ -23,6 +24,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * passed through {@code pgembed_protocol_exchange} (statement and portal names prefixed per connection,
  * Terminate intercepted), and the backend's replies handed back to the reader. Not thread-safe: the
  * socket serialises its calls.
+ *
+ * <p>On a database with several backends ({@code PgEmbedded.Builder.backends}) the connection gets a backend of
+ * its own ({@link EngineBridge#openSession}), started with the client's start-up settings: its messages go to
+ * that backend as they are, and output the backend writes while idle (a notification, its FATAL when it was
+ * terminated) can be waited for ({@link #awaitOutput(int)}). When none is left it shares the database's own
+ * backend through the {@link Backend}, taking turns at transaction boundaries.
  */
 final class WireSession {
     private static final System.Logger LOG = System.getLogger("dev.pgembed.jdbc");
@@ -81,6 +88,10 @@ final class WireSession {
     private boolean checkDatabase;
     private volatile Phase phase = Phase.STARTUP;
     private Backend backend;
+    /* the connection's own backend (null: it shares the database's through the Backend) */
+    private PgSession own;
+    /* a request of this connection runs on its own backend now (for CancelRequest) */
+    private volatile boolean ownRunning;
     private EngineBridge.Token token;
     private byte[] prefix;
     private int secret;
@@ -231,7 +242,11 @@ final class WireSession {
                 p = w.len;
                 break;
             }
-            transform(b, p, total, type);
+            if (own != null) {
+                in.put(b, p, total); // a backend of its own: no names to keep apart
+            } else {
+                transform(b, p, total, type);
+            }
             p += total;
         }
         consume(p);
@@ -378,7 +393,7 @@ final class WireSession {
     private void exchange(byte[] data, int len) throws IOException {
         int st;
         try {
-            st = EngineBridge.run(backend.db, token, engine -> {
+            st = own != null ? exchangeOwn(data, len) : EngineBridge.run(backend.db, token, engine -> {
                 backend.switchTo(this, engine);
                 if (listenChange && len > 0) {
                     listenChange = false;
@@ -419,6 +434,10 @@ final class WireSession {
             eof = true;
             throw new IOException("pgembed-jdbc: " + closed.getMessage(), closed);
         }
+        ended(st);
+    }
+
+    private void ended(int st) {
         state = st;
         if (!more && st != EngineBridge.BUSY && !notifications.isEmpty()) {
             // after the ReadyForQuery: a message boundary
@@ -429,6 +448,56 @@ final class WireSession {
             eof = true;
             phase = Phase.ENDED;
         }
+    }
+
+    /* on the connection's own backend: the messages go as they are */
+    private int exchangeOwn(byte[] data, int len) throws IOException {
+        return EngineBridge.run(own, token, engine -> {
+            ownRunning = true;
+            int rc;
+            try {
+                rc = nat.exchange(engine, data, 0, len);
+            } finally {
+                ownRunning = false;
+            }
+            int from = r.len;
+            nat.appendTo(r);
+            replies.scan(backend.db, r.b, from, r.len - from);
+            more = rc == NativeExchange.MORE;
+            return nat.state(rc);
+        });
+    }
+
+    /** True when the client may wait for output it did not ask for: its backend is its own and idle. */
+    boolean canAwaitOutput() {
+        return own != null && phase == Phase.READY && !more && !eof;
+    }
+
+    /**
+     * Waits at most timeoutMs for output the connection's own backend writes while idle (a notification, a
+     * FATAL) and makes it readable; true when something came (or the backend ended). Holds the backend's turn
+     * meanwhile, so keep the slices short: closing the database waits for them.
+     */
+    boolean awaitOutput(int timeoutMs) throws IOException {
+        int before = r.len;
+        int st;
+        try {
+            st = EngineBridge.run(own, token, engine -> {
+                if (PgEmbeddedH.pgembed_wait_output(engine, timeoutMs) == 0) {
+                    return state;
+                }
+                int rc = nat.exchange(engine, in.b, 0, 0);
+                nat.appendTo(r);
+                more = rc == NativeExchange.MORE;
+                // idle output carries no ReadyForQuery: the transaction state stays what it was
+                return rc == NativeExchange.ENDED ? EngineBridge.ENDED : more ? EngineBridge.BUSY : state;
+            });
+        } catch (IllegalStateException closed) {
+            eof = true;
+            throw new IOException("pgembed-jdbc: " + closed.getMessage(), closed);
+        }
+        ended(st);
+        return r.len > before || eof || more;
     }
 
     /*
@@ -597,8 +666,8 @@ final class WireSession {
 
     private static void cancel(int secret) {
         WireSession s = BY_SECRET.get(secret);
-        if (s != null && s.backend != null && s.backend.running == s) {
-            s.backend.db.cancel();
+        if (s != null) {
+            s.cancelIfRunning();
         }
     }
 
@@ -719,20 +788,45 @@ final class WireSession {
         String[] values = new String[REPORTED.length];
         String[] error = new String[2];
         int pid;
+        StringBuilder sql = new StringBuilder("SELECT ");
+        for (int i = 0; i < REPORTED.length; i++) {
+            sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
+                    .append(", true)");
+        }
+        sql.append(", pg_catalog.current_database()");
+        // libpq's default database is the user name
+        String wanted = database == null || database.isEmpty() ? user : database;
+        try {
+            // a backend of its own when the database has one to give: the client's database, its settings
+            own = EngineBridge.openSession(backend.db, checkDatabase ? wanted : null, set);
+        } catch (PgException e) {
+            fatal(e.sqlState(), e.getMessage());
+            release();
+            return;
+        } catch (IllegalStateException e) {
+            fatal("57P01", e.getMessage());
+            release();
+            return;
+        }
         // the same start-up request answered before (a pool's connections all send the same): no wait for the turn
-        Backend.Startup known = backend.startup(startupKey(set));
+        // (the shared backend's answer only: a backend of its own answers for itself)
+        Backend.Startup known = own == null ? backend.startup(startupKey(set)) : null;
         if (known != null) {
             System.arraycopy(known.values(), 0, values, 0, REPORTED.length);
             pid = known.pid();
         } else try {
-            StringBuilder sql = new StringBuilder("SELECT ");
-            for (int i = 0; i < REPORTED.length; i++) {
-                sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
-                        .append(", true)");
-            }
-            sql.append(", pg_catalog.current_database()");
             int[] pidOut = new int[1];
-            state = EngineBridge.run(backend.db, token, engine -> {
+            state = own != null ? EngineBridge.run(own, token, engine -> {
+                Wire.Reply q = Backend.simpleQuery(nat, engine, sql.toString());
+                if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
+                    error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
+                    error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
+                    return EngineBridge.IDLE;
+                }
+                System.arraycopy(q.results.get(0).get(0), 0, values, 0, REPORTED.length);
+                pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
+                return EngineBridge.IDLE;
+            }) : EngineBridge.run(backend.db, token, engine -> {
                 // applying the start-up settings must not fail silently: try them here first
                 if (!set.isEmpty()) {
                     settings = Map.of();
@@ -764,8 +858,6 @@ final class WireSession {
                 }
                 String[] row = q.results.get(0).get(0);
                 String served = row[REPORTED.length];
-                // libpq's default database is the user name
-                String wanted = database == null || database.isEmpty() ? user : database;
                 if (checkDatabase && !wanted.equals(served)) {
                     error[0] = "3D000";
                     error[1] = "database \"" + wanted + "\" does not exist: this pgembed instance serves only"
@@ -778,7 +870,7 @@ final class WireSession {
                 return EngineBridge.IDLE;
             });
             pid = pidOut[0];
-            if (error[0] == null) {
+            if (error[0] == null && own == null) {
                 backend.remember(startupKey(set), new Backend.Startup(values.clone(), pid));
             }
         } catch (PgException e) {
@@ -796,6 +888,9 @@ final class WireSession {
         }
         if (error[0] != null) {
             fatal(error[0], error[1]);
+            if (own != null) {
+                own.close();
+            }
             release();
             return;
         }
@@ -899,6 +994,16 @@ final class WireSession {
         if (!wasReady || backend == null) {
             return;
         }
+        if (own != null) {
+            try {
+                own.close(); // its backend ends: an open transaction is rolled back with it
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "pgembed-jdbc: could not close the backend of " + token, e);
+            } finally {
+                release();
+            }
+            return;
+        }
         try {
             if (state != EngineBridge.IDLE || more) {
                 // it holds the turn (a transaction, an unfinished exchange): no wait
@@ -993,6 +1098,21 @@ final class WireSession {
         }
     }
 
+    /** For a CancelRequest, and Socket.close from another thread: interrupts this connection's running statement. */
+    void cancelIfRunning() {
+        PgSession o = own;
+        if (o != null) {
+            if (ownRunning) {
+                o.cancel();
+            }
+            return;
+        }
+        Backend b = backend;
+        if (b != null && b.running == this) {
+            b.db.cancel();
+        }
+    }
+
     /**
      * For Socket.close from another thread (Connection.abort, a pool's shutdown): interrupts this connection's
      * running statement, and ends its wait for the turn at once (the wait fails with 08003).
@@ -1004,6 +1124,11 @@ final class WireSession {
             notified.signalAll();
         } finally {
             notifyLock.unlock();
+        }
+        if (own != null) {
+            // a backend of its own: nobody else's turn to wait for
+            cancelIfRunning();
+            return;
         }
         Backend b = backend;
         EngineBridge.Token t = token;

@@ -2377,6 +2377,65 @@ public class PgEmbeddedH {
         }
     }
 
+    private static class pgembed_wait_output {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_wait_output");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_wait_output(pgembed_engine *engine, int timeout_ms)
+     * }
+     */
+    public static FunctionDescriptor pgembed_wait_output$descriptor() {
+        return pgembed_wait_output.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_wait_output(pgembed_engine *engine, int timeout_ms)
+     * }
+     */
+    public static MethodHandle pgembed_wait_output$handle() {
+        return pgembed_wait_output.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_wait_output(pgembed_engine *engine, int timeout_ms)
+     * }
+     */
+    public static MemorySegment pgembed_wait_output$address() {
+        return pgembed_wait_output.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_wait_output(pgembed_engine *engine, int timeout_ms)
+     * }
+     */
+    public static int pgembed_wait_output(MemorySegment engine, int timeout_ms) {
+        var mh$ = pgembed_wait_output.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_wait_output", engine, timeout_ms);
+            }
+            return (int)mh$.invokeExact(engine, timeout_ms);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pgembed_backend_pid {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             PgEmbeddedH.C_INT,
