@@ -19,5 +19,6 @@ module dev.pgembed {
     requires static transitive org.jspecify;
 
     exports dev.pgembed;
-    exports dev.pgembed.internal to dev.pgembed.jdbc;
+    exports dev.pgembed.internal to
+            dev.pgembed.jdbc;
 }

@@ -5,9 +5,12 @@
  * <p>On the module path this module makes the downcalls, so it needs native access beside {@code dev.pgembed}:
  * {@code --enable-native-access=dev.pgembed,dev.pgembed.bindings} (and {@code dev.pgembed.jdbc} with JDBC).
  */
-@SuppressWarnings("module") // dev.pgembed and dev.pgembed.jdbc are compiled after this module: javac cannot see them yet
+@SuppressWarnings(
+        "module") // dev.pgembed and dev.pgembed.jdbc are compiled after this module: javac cannot see them yet
 module dev.pgembed.bindings {
     requires static transitive org.jspecify;
 
-    exports dev.pgembed.internal.bindings to dev.pgembed, dev.pgembed.jdbc;
+    exports dev.pgembed.internal.bindings to
+            dev.pgembed,
+            dev.pgembed.jdbc;
 }

@@ -17,8 +17,7 @@ final class AddonHint {
             "postgis", "dev.pgembed:pgembed-postgis",
             "postgis_topology", "dev.pgembed:pgembed-postgis");
 
-    private AddonHint() {
-    }
+    private AddonHint() {}
 
     /** The hint to report: PostgreSQL's, followed by the artifact to add when the extension is an add-on's. */
     static @Nullable String of(@Nullable String sqlState, @Nullable String message, @Nullable String hint) {

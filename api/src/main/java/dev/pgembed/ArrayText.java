@@ -6,8 +6,7 @@ import java.util.List;
 
 /** PostgreSQL's text form of one-dimensional arrays: written for parameters, parsed from results. */
 final class ArrayText {
-    private ArrayText() {
-    }
+    private ArrayText() {}
 
     /** The literal of a one-dimensional Java array of the element type's parameter classes. */
     static String format(Object a, PgType element) {

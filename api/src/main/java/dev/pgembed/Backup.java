@@ -1,7 +1,6 @@
 package dev.pgembed;
 
 import dev.pgembed.internal.NativeLoader;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -32,16 +31,30 @@ final class Backup {
     static final String SLOT_PREFIX = "pgembed_backup_";
 
     /** Directories whose contents a backup must not carry (PostgreSQL's documented list). */
-    private static final Set<String> EMPTIED = Set.of("pg_wal", "pg_replslot", "pg_dynshmem", "pg_notify",
-            "pg_serial", "pg_snapshots", "pg_stat_tmp", "pg_subtrans");
+    private static final Set<String> EMPTIED = Set.of(
+            "pg_wal",
+            "pg_replslot",
+            "pg_dynshmem",
+            "pg_notify",
+            "pg_serial",
+            "pg_snapshots",
+            "pg_stat_tmp",
+            "pg_subtrans");
     /** Top-level files that belong to the running instance, not to the cluster. */
-    private static final Set<String> SKIPPED = Set.of("postmaster.pid", "postmaster.opts", "pgembed.lock",
-            "backup_label", "backup_label.old", "tablespace_map", "tablespace_map.old", "recovery.signal",
+    private static final Set<String> SKIPPED = Set.of(
+            "postmaster.pid",
+            "postmaster.opts",
+            "pgembed.lock",
+            "backup_label",
+            "backup_label.old",
+            "tablespace_map",
+            "tablespace_map.old",
+            "recovery.signal",
             "standby.signal");
+
     private static final Pattern WAL_FILE = Pattern.compile("[0-9A-F]{24}(\\.partial)?|[0-9A-F]{8}\\.history");
 
-    private Backup() {
-    }
+    private Backup() {}
 
     static void run(PgEmbedded db, Path source, Path target) {
         Path dst = target.toAbsolutePath().normalize();
@@ -49,8 +62,10 @@ final class Backup {
             throw new PgException("22023", "backup target " + dst + " lies inside the data directory " + source);
         }
         if (hasEntries(source.resolve("pg_tblspc"))) {
-            throw new PgException("0A000", "backup of a database with tablespaces is not supported; "
-                    + "use pg_basebackup through serve mode");
+            throw new PgException(
+                    "0A000",
+                    "backup of a database with tablespaces is not supported; "
+                            + "use pg_basebackup through serve mode");
         }
         boolean created = prepareTarget(dst);
         boolean done = false;
@@ -123,8 +138,8 @@ final class Backup {
         if (!hasEntries(source.resolve("pg_replslot"))) {
             return;
         }
-        db.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                + "WHERE slot_name LIKE '" + SLOT_PREFIX + "%' AND NOT active");
+        db.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots " + "WHERE slot_name LIKE '"
+                + SLOT_PREFIX + "%' AND NOT active");
     }
 
     /** Makes {@code dst} an empty private directory; true when it did not exist before. */
@@ -138,8 +153,8 @@ final class Backup {
                 return false;
             }
             Files.createDirectories(dst.getParent());
-            Files.createDirectory(dst, PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectory(
+                    dst, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             return true;
         } catch (FileAlreadyExistsException e) {
             throw new PgException("58P02", "backup target " + dst + " exists and is not a directory");
@@ -164,13 +179,12 @@ final class Backup {
             for (Path p : entries) {
                 String name = p.getFileName().toString();
                 Path dst = to.resolve(name);
-                if (top && SKIPPED.contains(name) || name.startsWith("pgsql_tmp")
-                        || name.equals("pg_internal.init")) {
+                if (top && SKIPPED.contains(name) || name.startsWith("pgsql_tmp") || name.equals("pg_internal.init")) {
                     continue;
                 }
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.createDirectory(dst, PosixFilePermissions.asFileAttribute(
-                            PosixFilePermissions.fromString("rwx------")));
+                    Files.createDirectory(
+                            dst, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
                     if (!(top && EMPTIED.contains(name))) {
                         copyTree(p, dst, false);
                     }
@@ -195,8 +209,10 @@ final class Backup {
     /** Copies a file the instance may be writing or removing meanwhile: a vanished file is skipped. */
     private static void copyFile(Path from, Path to) throws IOException {
         try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(to, Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
-                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                FileChannel out = FileChannel.open(
+                        to,
+                        Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
             long size = in.size();
             long pos = 0;
             while (pos < size) {
@@ -223,7 +239,8 @@ final class Backup {
             for (Path p : (Iterable<Path>) all::iterator) {
                 boolean file = Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS);
                 if (file || Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    try (FileChannel c = FileChannel.open(p, file ? StandardOpenOption.WRITE : StandardOpenOption.READ)) {
+                    try (FileChannel c =
+                            FileChannel.open(p, file ? StandardOpenOption.WRITE : StandardOpenOption.READ)) {
                         c.force(true);
                     }
                 }

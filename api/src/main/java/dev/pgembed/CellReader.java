@@ -2,7 +2,6 @@ package dev.pgembed;
 
 import dev.pgembed.PgType.Oid;
 import dev.pgembed.internal.bindings.pgembed_cell;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.math.BigDecimal;
@@ -75,13 +74,13 @@ final class CellReader {
     }
 
     private PgException mismatch(int col, String javaType) {
-        return new PgException("42804", "column \"" + name(col) + "\" of type OID " + r.types[col]
-                + " cannot be read as " + javaType);
+        return new PgException(
+                "42804", "column \"" + name(col) + "\" of type OID " + r.types[col] + " cannot be read as " + javaType);
     }
 
     private PgException outOfRange(int col, String javaType, Object value) {
-        return new PgException("22003", "value " + value + " of column \"" + name(col) + "\" does not fit in "
-                + javaType);
+        return new PgException(
+                "22003", "value " + value + " of column \"" + name(col) + "\" does not fit in " + javaType);
     }
 
     boolean isNull(int col) {
@@ -247,7 +246,8 @@ final class CellReader {
         return new String(b, StandardCharsets.UTF_8);
     }
 
-    @Nullable String getString(int col) {
+    @Nullable
+    String getString(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -324,7 +324,8 @@ final class CellReader {
         throw mismatch(col, "float[]");
     }
 
-    @Nullable SparseVector getSparseVector(int col) {
+    @Nullable
+    SparseVector getSparseVector(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -379,7 +380,8 @@ final class CellReader {
                 out.write('\\');
                 p += 2;
             } else if (p + 3 < end) {
-                int v = (a.get(ValueLayout.JAVA_BYTE, p + 1) - '0') * 64 + (a.get(ValueLayout.JAVA_BYTE, p + 2) - '0') * 8
+                int v = (a.get(ValueLayout.JAVA_BYTE, p + 1) - '0') * 64
+                        + (a.get(ValueLayout.JAVA_BYTE, p + 2) - '0') * 8
                         + (a.get(ValueLayout.JAVA_BYTE, p + 3) - '0');
                 out.write(v);
                 p += 4;
@@ -392,7 +394,8 @@ final class CellReader {
 
     // ---- objects --------------------------------------------------------------------------------
 
-    @Nullable BigDecimal getBigDecimal(int col) {
+    @Nullable
+    BigDecimal getBigDecimal(int col) {
         if (!cell(col)) {
             return null;
         }
@@ -409,7 +412,8 @@ final class CellReader {
         }
     }
 
-    @Nullable UUID getUuid(int col) {
+    @Nullable
+    UUID getUuid(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -421,7 +425,8 @@ final class CellReader {
         }
     }
 
-    @Nullable LocalDate getLocalDate(int col) {
+    @Nullable
+    LocalDate getLocalDate(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -433,7 +438,8 @@ final class CellReader {
         }
     }
 
-    @Nullable LocalTime getLocalTime(int col) {
+    @Nullable
+    LocalTime getLocalTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -445,7 +451,8 @@ final class CellReader {
         }
     }
 
-    @Nullable LocalDateTime getLocalDateTime(int col) {
+    @Nullable
+    LocalDateTime getLocalDateTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -457,7 +464,8 @@ final class CellReader {
         }
     }
 
-    @Nullable OffsetDateTime getOffsetDateTime(int col) {
+    @Nullable
+    OffsetDateTime getOffsetDateTime(int col) {
         String s = getString(col);
         if (s == null) {
             return null;
@@ -469,7 +477,8 @@ final class CellReader {
         }
     }
 
-    @Nullable Instant getInstant(int col) {
+    @Nullable
+    Instant getInstant(int col) {
         OffsetDateTime t = getOffsetDateTime(col);
         if (t == null) {
             return null;
@@ -483,7 +492,8 @@ final class CellReader {
         return t.toInstant();
     }
 
-    @Nullable Object getObject(int col) {
+    @Nullable
+    Object getObject(int col) {
         if (!cell(col)) {
             return null;
         }

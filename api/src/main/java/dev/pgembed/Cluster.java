@@ -43,15 +43,22 @@ final class Cluster {
      * Starts the cluster in d, or returns null when the process has no namespace left for it (53300): the
      * caller opens the single-backend engine instead.
      */
-    static Cluster open(Path d, Map<String, String> settings, int maxBackends, String label, long logContext,
-                        MemorySegment logCallback) {
+    static Cluster open(
+            Path d,
+            Map<String, String> settings,
+            int maxBackends,
+            String label,
+            long logContext,
+            MemorySegment logCallback) {
         MemorySegment c;
         try {
             c = NativeSession.clusterOpen(d, settings);
         } catch (PgException e) {
             if (NO_BACKEND_LEFT.equals(e.sqlState())) {
-                LOG.log(System.Logger.Level.INFO, label + ": no namespace left for a cluster (" + e.getMessage()
-                        + "); it runs one backend, shared by its sessions");
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        label + ": no namespace left for a cluster (" + e.getMessage()
+                                + "); it runs one backend, shared by its sessions");
                 return null;
             }
             throw e;

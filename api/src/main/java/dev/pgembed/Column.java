@@ -8,5 +8,4 @@ package dev.pgembed;
  * @param typmod  the type modifier (for example the length of {@code varchar(n)} plus 4), or -1
  * @param format  0 when the values are in PostgreSQL's text form, 1 when in binary form
  */
-public record Column(String name, int typeOid, int typmod, int format) {
-}
+public record Column(String name, int typeOid, int typmod, int format) {}

@@ -16,8 +16,7 @@ import java.nio.charset.StandardCharsets;
  * COPY TO STDOUT, and the two transcoders between them and character streams.
  */
 final class CopyStreams {
-    private CopyStreams() {
-    }
+    private CopyStreams() {}
 
     /** COPY FROM STDIN's data: fills {@code buf} (64 KiB) from its start; -1 at the end, 0 for nothing yet. */
     @FunctionalInterface
@@ -81,8 +80,10 @@ final class CopyStreams {
      */
     static final class WriterSink implements Sink {
         private final Writer out;
-        private final CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
+        private final CharsetDecoder dec = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(CodingErrorAction.REPLACE);
         private final CharBuffer chars = CharBuffer.allocate(64 * 1024);
         private ByteBuffer pending = ByteBuffer.allocate(0);
 

@@ -29,8 +29,12 @@ final class ExtensionTypes {
         StringBuilder pairs = new StringBuilder();
         for (PgType t : PgType.values()) {
             if (t.isExtension()) {
-                pairs.append(pairs.isEmpty() ? "" : ", ").append("('").append(t.extension).append("', '")
-                        .append(t.typeName).append("')");
+                pairs.append(pairs.isEmpty() ? "" : ", ")
+                        .append("('")
+                        .append(t.extension)
+                        .append("', '")
+                        .append(t.typeName)
+                        .append("')");
             }
         }
         LOOKUP = "SELECT t.typname, t.oid FROM pg_catalog.pg_type t"

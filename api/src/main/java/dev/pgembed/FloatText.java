@@ -15,8 +15,7 @@ import java.math.RoundingMode;
  * where Ryu gives {@code 5e-324}), and it accepts a decimal exactly halfway to the neighbouring value.
  */
 final class FloatText {
-    private FloatText() {
-    }
+    private FloatText() {}
 
     static String of(double d) {
         String special = special(d);
@@ -24,8 +23,14 @@ final class FloatText {
             return special;
         }
         double x = Math.abs(d);
-        return shortestText(d < 0, new BigDecimal(x), new BigDecimal(Math.nextDown(x)), new BigDecimal(Math.ulp(x)),
-                Double.toString(x), 17, 15);
+        return shortestText(
+                d < 0,
+                new BigDecimal(x),
+                new BigDecimal(Math.nextDown(x)),
+                new BigDecimal(Math.ulp(x)),
+                Double.toString(x),
+                17,
+                15);
     }
 
     static String of(float f) {
@@ -34,8 +39,14 @@ final class FloatText {
             return special;
         }
         float x = Math.abs(f);
-        return shortestText(f < 0, new BigDecimal(x), new BigDecimal(Math.nextDown(x)), new BigDecimal(Math.ulp(x)),
-                Float.toString(x), 9, 6);
+        return shortestText(
+                f < 0,
+                new BigDecimal(x),
+                new BigDecimal(Math.nextDown(x)),
+                new BigDecimal(Math.ulp(x)),
+                Float.toString(x),
+                9,
+                6);
     }
 
     /* NaN, the infinities and the zeros; a float widens to a double without changing which it is */
@@ -53,8 +64,14 @@ final class FloatText {
     }
 
     /* the shortest decimal strictly inside the value's rounding interval, in PostgreSQL's notation */
-    private static String shortestText(boolean negative, BigDecimal exact, BigDecimal below, BigDecimal ulp,
-                                       String java, int maxDigits, int fixedLimit) {
+    private static String shortestText(
+            boolean negative,
+            BigDecimal exact,
+            BigDecimal below,
+            BigDecimal ulp,
+            String java,
+            int maxDigits,
+            int fixedLimit) {
         BigDecimal lo = exact.subtract(exact.subtract(below).multiply(HALF));
         BigDecimal hi = exact.add(ulp.multiply(HALF));
         return format(negative, shortest(new BigDecimal(java), exact, lo, hi, maxDigits), fixedLimit);

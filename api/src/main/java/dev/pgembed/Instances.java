@@ -22,8 +22,7 @@ final class Instances {
     private static volatile MemorySegment logStub;
     private static boolean hookInstalled;
 
-    private Instances() {
-    }
+    private Instances() {}
 
     static long nextId() {
         return IDS.incrementAndGet();
@@ -77,7 +76,8 @@ final class Instances {
 
     /* a database just opened on d: its log lines carry d's name, and the shutdown hook closes it */
     static void register(PgEmbedded db, Path d) {
-        NAMES.put(db.id, d.getFileName() == null ? d.toString() : d.getFileName().toString());
+        NAMES.put(
+                db.id, d.getFileName() == null ? d.toString() : d.getFileName().toString());
         db.session.natives().setLogCallback(logStub, db.id);
         OPEN.add(db);
         installHook();
@@ -114,8 +114,10 @@ final class Instances {
                     db.cluster.cancelAll();
                 }
                 if (!db.closeWithin(Duration.ofSeconds(5)) && db.isOpen()) {
-                    LOG.log(System.Logger.Level.WARNING, db.label + ": a statement did not end within 5 s"
-                            + " of its cancellation; not closed cleanly at exit");
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            db.label + ": a statement did not end within 5 s"
+                                    + " of its cancellation; not closed cleanly at exit");
                 }
             } catch (Throwable t) {
                 LOG.log(System.Logger.Level.WARNING, db.label + ": closing at exit failed", t);

@@ -1,7 +1,6 @@
 package dev.pgembed;
 
 import dev.pgembed.internal.NativeLoader;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -27,8 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * untouched for {@link #UNLOCKED_GRACE}.
  */
 final class Leftovers {
-    private Leftovers() {
-    }
+    private Leftovers() {}
 
     static final Duration UNLOCKED_GRACE = Duration.ofMinutes(10);
     private static final int O_RDWR = 2;
@@ -46,11 +44,14 @@ final class Leftovers {
         static {
             Linker linker = Linker.nativeLinker();
             var lookup = linker.defaultLookup();
-            OPEN = linker.downcallHandle(lookup.find("open").orElseThrow(),
+            OPEN = linker.downcallHandle(
+                    lookup.find("open").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-            FLOCK = linker.downcallHandle(lookup.find("flock").orElseThrow(),
+            FLOCK = linker.downcallHandle(
+                    lookup.find("flock").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-            CLOSE = linker.downcallHandle(lookup.find("close").orElseThrow(),
+            CLOSE = linker.downcallHandle(
+                    lookup.find("close").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
         }
     }
@@ -76,8 +77,10 @@ final class Leftovers {
             LOG.log(System.Logger.Level.DEBUG, "could not sweep " + base + ": " + e);
         }
         if (swept > 0) {
-            LOG.log(System.Logger.Level.INFO, "deleted " + swept + " in-memory database directories in " + base
-                    + " that processes which ended without closing them left");
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "deleted " + swept + " in-memory database directories in " + base
+                            + " that processes which ended without closing them left");
         }
         return swept;
     }
@@ -104,7 +107,8 @@ final class Leftovers {
                 // the flock counts only on the file the name still refers to (as front_lock_data_directory)
                 Object opened = Files.readAttributes(Path.of("/proc/self/fd/" + fd), BasicFileAttributes.class)
                         .fileKey();
-                Object named = Files.readAttributes(lock, BasicFileAttributes.class).fileKey();
+                Object named =
+                        Files.readAttributes(lock, BasicFileAttributes.class).fileKey();
                 if (opened == null || !opened.equals(named)) {
                     return false;
                 }

@@ -15,16 +15,14 @@ final class Listeners {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
     /** A registered listener, and whether its failure was logged at WARNING already. */
-    private record Entry(PgEmbeddedListener listener, boolean[] warned) {
-    }
+    private record Entry(PgEmbeddedListener listener, boolean[] warned) {}
 
     /* copy on write, under the class's lock; read without it */
     private static volatile Entry[] entries = new Entry[0];
     /* the databases whose engineOpened was sent and engineClosed not yet (under the class's lock) */
     private static final Set<PgEmbedded> OPEN = Collections.newSetFromMap(new IdentityHashMap<>());
 
-    private Listeners() {
-    }
+    private Listeners() {}
 
     /*
      * Engine events and registration hold the class's lock, so that a listener added while databases open and
@@ -104,9 +102,11 @@ final class Listeners {
         } catch (RuntimeException | LinkageError t) {
             boolean first = !e.warned()[0];
             e.warned()[0] = true;
-            LOG.log(first ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG,
+            LOG.log(
+                    first ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG,
                     "pgembed listener " + e.listener() + " failed in " + event
-                            + (first ? " (later failures are logged at DEBUG)" : ""), t);
+                            + (first ? " (later failures are logged at DEBUG)" : ""),
+                    t);
         }
     }
 }

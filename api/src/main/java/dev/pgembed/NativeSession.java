@@ -3,7 +3,6 @@ package dev.pgembed;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import dev.pgembed.internal.bindings.pgembed_log_fn;
 import dev.pgembed.internal.bindings.pgembed_result_header;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -89,8 +88,10 @@ final class NativeSession {
                 oid = extensionTypes.oid(t);
             }
             if (oid == null) {
-                throw new PgException("42704", "type \"" + t.typeName + "\" does not exist: it comes with the "
-                        + t.extension + " extension (CREATE EXTENSION " + t.extension + ")");
+                throw new PgException(
+                        "42704",
+                        "type \"" + t.typeName + "\" does not exist: it comes with the " + t.extension
+                                + " extension (CREATE EXTENSION " + t.extension + ")");
             }
             return oid;
         }
@@ -113,8 +114,8 @@ final class NativeSession {
         this(engine, label, noticeListener, events, null);
     }
 
-    NativeSession(MemorySegment engine, String label, Consumer<Notice> noticeListener, Events events,
-                  Runnable onRelease) {
+    NativeSession(
+            MemorySegment engine, String label, Consumer<Notice> noticeListener, Events events, Runnable onRelease) {
         this.engine = engine;
         this.label = label;
         this.noticeListener = noticeListener;
@@ -149,8 +150,16 @@ final class NativeSession {
      * column counts, the columns (pgembed_field), the cells and the command tag, as native pointers that live
      * as long as the result.
      */
-    record Raw(MemorySegment ptr, int status, List<Notice> notices, long rowsAffected, long ntuples, int nfields,
-               MemorySegment fields, MemorySegment cells, MemorySegment tag) {
+    record Raw(
+            MemorySegment ptr,
+            int status,
+            List<Notice> notices,
+            long rowsAffected,
+            long ntuples,
+            int nfields,
+            MemorySegment fields,
+            MemorySegment cells,
+            MemorySegment tag) {
         String commandTag() {
             return tag.reinterpret(Long.MAX_VALUE).getString(0);
         }
@@ -212,9 +221,12 @@ final class NativeSession {
         if (!copyAllowed && (status == COPY_IN || status == COPY_OUT)) {
             PgEmbeddedH.pgembed_result_free(raw);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment end = PgEmbeddedH.pgembed_copy_end(engine, arena.allocateFrom(status == COPY_IN
-                        ? "COPY FROM STDIN is not supported by this method: use copyIn"
-                        : "COPY TO STDOUT is not supported by this method: use copyOut"));
+                MemorySegment end = PgEmbeddedH.pgembed_copy_end(
+                        engine,
+                        arena.allocateFrom(
+                                status == COPY_IN
+                                        ? "COPY FROM STDIN is not supported by this method: use copyIn"
+                                        : "COPY TO STDOUT is not supported by this method: use copyOut"));
                 try {
                     check(end, false, UNCOUNTED).free();
                 } catch (PgException expected) {
@@ -224,12 +236,20 @@ final class NativeSession {
             if (statements != UNCOUNTED) {
                 events.statementFailed("0A000");
             }
-            throw new PgException("0A000", "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT")
-                    + " needs " + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
+            throw new PgException(
+                    "0A000",
+                    "COPY ... " + (status == COPY_IN ? "FROM STDIN" : "TO STDOUT") + " needs "
+                            + (status == COPY_IN ? "copyIn" : "copyOut") + "(...)");
         }
-        return new Raw(raw, status, notices, pgembed_result_header.rows_affected(header),
-                pgembed_result_header.ntuples(header), pgembed_result_header.nfields(header),
-                pgembed_result_header.fields(header), pgembed_result_header.cells(header),
+        return new Raw(
+                raw,
+                status,
+                notices,
+                pgembed_result_header.rows_affected(header),
+                pgembed_result_header.ntuples(header),
+                pgembed_result_header.nfields(header),
+                pgembed_result_header.fields(header),
+                pgembed_result_header.cells(header),
                 pgembed_result_header.command_tag(header));
     }
 
@@ -312,19 +332,23 @@ final class NativeSession {
         Map<String, Integer> found = new HashMap<>();
         try (Arena arena = Arena.ofConfined()) {
             // pgembed's own statement: not one of the caller's for the listeners
-            Raw r = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false,
-                    UNCOUNTED);
+            Raw r = check(
+                    PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false, UNCOUNTED);
             try {
                 long n = PgEmbeddedH.pgembed_result_ntuples(r.ptr());
                 for (int i = 0; i < n; i++) {
-                    found.put(PgEmbeddedH.pgembed_result_value(r.ptr(), i, 0).getString(0),
-                            Integer.parseUnsignedInt(PgEmbeddedH.pgembed_result_value(r.ptr(), i, 1).getString(0)));
+                    found.put(
+                            PgEmbeddedH.pgembed_result_value(r.ptr(), i, 0).getString(0),
+                            Integer.parseUnsignedInt(PgEmbeddedH.pgembed_result_value(r.ptr(), i, 1)
+                                    .getString(0)));
                 }
             } finally {
                 r.free();
             }
             int[] oids = extensionTypes.found(found);
-            PgEmbeddedH.pgembed_set_binary_types(engine, oids.length,
+            PgEmbeddedH.pgembed_set_binary_types(
+                    engine,
+                    oids.length,
                     oids.length == 0 ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, oids));
         } catch (PgException notNow) {
             LOG.log(System.Logger.Level.DEBUG, "the lookup of extension types waits: " + notNow.getMessage());
@@ -354,8 +378,12 @@ final class NativeSession {
         for (int i = 0; i < n; i++) {
             MemorySegment e = PgEmbeddedH.pgembed_result_notice(raw, i);
             String sev = PgException.field(e, 'V');
-            list.add(new Notice(sev != null ? sev : PgException.field(e, 'S'), PgException.field(e, 'C'),
-                    PgException.field(e, 'M'), PgException.field(e, 'D'), PgException.field(e, 'H')));
+            list.add(new Notice(
+                    sev != null ? sev : PgException.field(e, 'S'),
+                    PgException.field(e, 'C'),
+                    PgException.field(e, 'M'),
+                    PgException.field(e, 'D'),
+                    PgException.field(e, 'H')));
         }
         return List.copyOf(list);
     }
@@ -369,8 +397,8 @@ final class NativeSession {
                     LOG.log(System.Logger.Level.WARNING, "notice listener failed", e);
                 }
             } else {
-                System.Logger.Level level = "WARNING".equals(n.severity()) ? System.Logger.Level.WARNING
-                        : System.Logger.Level.INFO;
+                System.Logger.Level level =
+                        "WARNING".equals(n.severity()) ? System.Logger.Level.WARNING : System.Logger.Level.INFO;
                 if (LOG.isLoggable(level)) {
                     LOG.log(level, n.toString());
                 }
@@ -430,10 +458,13 @@ final class NativeSession {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment arr = settingStrings(arena, settings);
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment e = PgEmbeddedH.pgembed_open_as(arena.allocateFrom(d.toString()),
+            MemorySegment e = PgEmbeddedH.pgembed_open_as(
+                    arena.allocateFrom(d.toString()),
                     database == null ? MemorySegment.NULL : arena.allocateFrom(database),
                     role == null ? MemorySegment.NULL : arena.allocateFrom(role),
-                    settings.size(), arr, errOut);
+                    settings.size(),
+                    arr,
+                    errOut);
             if (e.address() == 0) {
                 throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not open " + d);
             }
@@ -455,8 +486,8 @@ final class NativeSession {
     static MemorySegment clusterOpen(Path d, Map<String, String> settings) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment c = PgEmbeddedH.pgembed_cluster_open(arena.allocateFrom(d.toString()), settings.size(),
-                    settingStrings(arena, settings), errOut);
+            MemorySegment c = PgEmbeddedH.pgembed_cluster_open(
+                    arena.allocateFrom(d.toString()), settings.size(), settingStrings(arena, settings), errOut);
             if (c.address() == 0) {
                 throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not start the cluster of " + d);
             }
@@ -472,10 +503,13 @@ final class NativeSession {
     static MemorySegment connect(MemorySegment cluster, String database, String user, Map<String, String> settings) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment e = PgEmbeddedH.pgembed_connect(cluster,
+            MemorySegment e = PgEmbeddedH.pgembed_connect(
+                    cluster,
                     database == null ? MemorySegment.NULL : arena.allocateFrom(database),
-                    user == null ? MemorySegment.NULL : arena.allocateFrom(user), settings.size(),
-                    settingStrings(arena, settings), errOut);
+                    user == null ? MemorySegment.NULL : arena.allocateFrom(user),
+                    settings.size(),
+                    settingStrings(arena, settings),
+                    errOut);
             if (e.address() == 0) {
                 throw nativeError(errOut.get(ValueLayout.ADDRESS, 0), "could not connect a backend");
             }
@@ -573,8 +607,15 @@ final class NativeSession {
                 raw = PgEmbeddedH.pgembed_exec(engine, sqlText(arena, sql));
             } else {
                 Params.Native p = Params.toNative(arena, params, types, null);
-                raw = PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
-                        p.values(), p.lengths(), p.formats(), FORMAT_TEXT);
+                raw = PgEmbeddedH.pgembed_exec_params(
+                        engine,
+                        sqlText(arena, sql),
+                        p.count(),
+                        p.types(),
+                        p.values(),
+                        p.lengths(),
+                        p.formats(),
+                        FORMAT_TEXT);
             }
             n = rowsAffected(raw);
         }
@@ -587,8 +628,18 @@ final class NativeSession {
         Result r;
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, null);
-            r = result(PgEmbeddedH.pgembed_exec_params(engine, sqlText(arena, sql), p.count(), p.types(),
-                    p.values(), p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
+            r = result(
+                    PgEmbeddedH.pgembed_exec_params(
+                            engine,
+                            sqlText(arena, sql),
+                            p.count(),
+                            p.types(),
+                            p.values(),
+                            p.lengths(),
+                            p.formats(),
+                            FORMAT_AUTO),
+                    resultArena,
+                    owns);
         }
         afterStatement(sql);
         return r;
@@ -636,8 +687,12 @@ final class NativeSession {
     void prepare(String name, String sql) {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_prepare(engine, arena.allocateFrom(name), sqlText(arena, sql), 0,
-                    MemorySegment.NULL), false, 0).free();
+            check(
+                            PgEmbeddedH.pgembed_prepare(
+                                    engine, arena.allocateFrom(name), sqlText(arena, sql), 0, MemorySegment.NULL),
+                            false,
+                            0)
+                    .free();
         }
     }
 
@@ -646,8 +701,8 @@ final class NativeSession {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, declared);
-            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
-                    p.lengths(), p.formats(), FORMAT_TEXT));
+            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
+                    engine, name, p.count(), p.values(), p.lengths(), p.formats(), FORMAT_TEXT));
         }
     }
 
@@ -655,8 +710,11 @@ final class NativeSession {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, declared);
-            return result(PgEmbeddedH.pgembed_exec_prepared(engine, name, p.count(), p.values(),
-                    p.lengths(), p.formats(), FORMAT_AUTO), resultArena, owns);
+            return result(
+                    PgEmbeddedH.pgembed_exec_prepared(
+                            engine, name, p.count(), p.values(), p.lengths(), p.formats(), FORMAT_AUTO),
+                    resultArena,
+                    owns);
         }
     }
 
@@ -666,14 +724,23 @@ final class NativeSession {
         Params.Encoded e = Params.encodeSets(sets, nparams, types, declared);
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, e.types, e.values, e.formats, false);
-            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared_batch(engine, arena.allocateFrom(name), sets.size(),
-                    nparams, p.values(), p.lengths(), p.formats()), sets.size());
+            return rowsAffected(
+                    PgEmbeddedH.pgembed_exec_prepared_batch(
+                            engine,
+                            arena.allocateFrom(name),
+                            sets.size(),
+                            nparams,
+                            p.values(),
+                            p.lengths(),
+                            p.formats()),
+                    sets.size());
         }
     }
 
     void deallocate(String name) {
         try (Arena arena = Arena.ofConfined()) {
-            check(PgEmbeddedH.pgembed_deallocate(engine, arena.allocateFrom(name)), false, 0).free();
+            check(PgEmbeddedH.pgembed_deallocate(engine, arena.allocateFrom(name)), false, 0)
+                    .free();
         }
     }
 
@@ -686,8 +753,18 @@ final class NativeSession {
         lookUpExtensionTypesIfDue();
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, null);
-            return check(PgEmbeddedH.pgembed_cursor_open(engine, sqlText(arena, sql), p.count(), p.types(),
-                    p.values(), p.lengths(), p.formats(), FORMAT_AUTO, fetchSize), false);
+            return check(
+                    PgEmbeddedH.pgembed_cursor_open(
+                            engine,
+                            sqlText(arena, sql),
+                            p.count(),
+                            p.types(),
+                            p.values(),
+                            p.lengths(),
+                            p.formats(),
+                            FORMAT_AUTO,
+                            fetchSize),
+                    false);
         }
     }
 

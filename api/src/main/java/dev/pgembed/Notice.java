@@ -12,7 +12,12 @@ import org.jspecify.annotations.Nullable;
  * @param detail   the detail message, or null
  * @param hint     the hint, or null
  */
-public record Notice(String severity, String sqlState, String message, @Nullable String detail, @Nullable String hint) {
+public record Notice(
+        String severity,
+        String sqlState,
+        String message,
+        @Nullable String detail,
+        @Nullable String hint) {
     @Override
     public String toString() {
         return severity + ": " + message + (detail != null ? " (" + detail + ")" : "");

@@ -17,8 +17,7 @@ import java.util.stream.Stream;
  * recognised as a cluster, or refused).
  */
 final class Opening {
-    private Opening() {
-    }
+    private Opening() {}
 
     /*
      * The settings an engine starts with: pgembed's defaults, the durability's, then the builder's (any
@@ -27,8 +26,8 @@ final class Opening {
      * outside that directory, which Leftovers sweeps (the segments of 4 such databases were 124 MB that no
      * later process removed); on a tmpfs both are the same memory.
      */
-    static Map<String, String> settings(Durability durability, ZoneId timeZone, Map<String, String> settings,
-                                        boolean throwAwayOnTmpfs) {
+    static Map<String, String> settings(
+            Durability durability, ZoneId timeZone, Map<String, String> settings, boolean throwAwayOnTmpfs) {
         Map<String, String> all = new LinkedHashMap<>();
         if (throwAwayOnTmpfs) {
             all.put("dynamic_shared_memory_type", "mmap");
@@ -80,17 +79,21 @@ final class Opening {
      */
     static Path createTempDir(Path parent) {
         String prop = System.getProperty("pgembed.memory.dir");
-        Path base = parent != null ? parent
-                : prop != null && !prop.isBlank() ? Path.of(prop)
-                : memoryBase(Path.of("/dev/shm"), Path.of(System.getProperty("java.io.tmpdir")));
+        Path base = parent != null
+                ? parent
+                : prop != null && !prop.isBlank()
+                        ? Path.of(prop)
+                        : memoryBase(Path.of("/dev/shm"), Path.of(System.getProperty("java.io.tmpdir")));
         try {
             Files.createDirectories(base);
             Leftovers.sweepOnce(base);
             return Files.createTempDirectory(base, "pgembed-mem-");
         } catch (IOException e) {
-            throw new UncheckedIOException("could not create a temporary directory under " + base
-                    + ": choose another with PgEmbedded.inMemory().memoryDirectory(<dir>), -Dpgembed.memory.dir=<dir>"
-                    + " or the JDBC URL property memoryDir", e);
+            throw new UncheckedIOException(
+                    "could not create a temporary directory under " + base
+                            + ": choose another with PgEmbedded.inMemory().memoryDirectory(<dir>), -Dpgembed.memory.dir=<dir>"
+                            + " or the JDBC URL property memoryDir",
+                    e);
         }
     }
 
@@ -112,12 +115,14 @@ final class Opening {
         }
         if (!toldShmTooSmall) {
             toldShmTooSmall = true;
-            LOG.log(System.Logger.Level.WARNING, shm + " has " + (free >> 20) + " MB free (Docker's default"
-                    + " /dev/shm is 64 MB), too little for in-memory databases: they go to " + tmp + " instead,"
-                    + " with durability NONE as always (nothing is flushed, the files stay in the page cache)."
-                    + " Give " + shm + " more room (docker run --shm-size=1g) or choose the directory with"
-                    + " -Dpgembed.memory.dir=<dir>, PgEmbedded.inMemory().memoryDirectory(<dir>) or the JDBC URL"
-                    + " property memoryDir");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    shm + " has " + (free >> 20) + " MB free (Docker's default"
+                            + " /dev/shm is 64 MB), too little for in-memory databases: they go to " + tmp + " instead,"
+                            + " with durability NONE as always (nothing is flushed, the files stay in the page cache)."
+                            + " Give " + shm + " more room (docker run --shm-size=1g) or choose the directory with"
+                            + " -Dpgembed.memory.dir=<dir>, PgEmbedded.inMemory().memoryDirectory(<dir>) or the JDBC URL"
+                            + " property memoryDir");
         }
         return tmp;
     }
@@ -167,8 +172,10 @@ final class Opening {
     }
 
     private static PgException notCluster(Path d) {
-        return new PgException("55000", "\"" + d + "\" is neither empty nor a PostgreSQL database cluster"
-                + " (no PG_VERSION file): give an absent or empty directory to create a database, or the"
-                + " directory of an existing one");
+        return new PgException(
+                "55000",
+                "\"" + d + "\" is neither empty nor a PostgreSQL database cluster"
+                        + " (no PG_VERSION file): give an absent or empty directory to create a database, or the"
+                        + " directory of an existing one");
     }
 }

@@ -12,8 +12,7 @@ import java.util.List;
  * (a float[] for a vector parameter).
  */
 final class Params {
-    private Params() {
-    }
+    private Params() {}
 
     /** What encoding needs from the session: the OIDs of extension types in its database. */
     interface Types {
@@ -50,9 +49,7 @@ final class Params {
     }
 
     /** Parameters ready for a native call: OIDs, values (text NUL-terminated), lengths, formats. */
-    record Native(int count, MemorySegment types, MemorySegment values, MemorySegment lengths,
-                  MemorySegment formats) {
-    }
+    record Native(int count, MemorySegment types, MemorySegment values, MemorySegment lengths, MemorySegment formats) {}
 
     /** Encoded parameters, before they go to native memory. */
     static final class Encoded {
@@ -91,8 +88,8 @@ final class Params {
         for (int s = 0; s < sets.size(); s++) {
             Object[] set = sets.get(s);
             if (set.length != nparams) {
-                throw new IllegalArgumentException("parameter set " + s + " has " + set.length
-                        + " values, the first one has " + nparams);
+                throw new IllegalArgumentException(
+                        "parameter set " + s + " has " + set.length + " values, the first one has " + nparams);
             }
             for (int i = 0; i < nparams; i++) {
                 encodeOne(set[i], s * nparams + i, e.types, e.values, e.formats, i + 1, t, declaredType(declared, i));
@@ -101,8 +98,8 @@ final class Params {
         return e;
     }
 
-    static void encodeOne(Object v, int i, int[] types, byte[][] values, int[] formats, int number, Types t,
-                          int declared) {
+    static void encodeOne(
+            Object v, int i, int[] types, byte[][] values, int[] formats, int number, Types t, int declared) {
         if (v == null) {
             types[i] = PgType.Oid.UNSPECIFIED;
             values[i] = null;
@@ -153,8 +150,8 @@ final class Params {
     }
 
     /** Copies encoded parameters into native memory allocated from the arena. */
-    private static final Native NONE = new Native(0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL,
-            MemorySegment.NULL);
+    private static final Native NONE =
+            new Native(0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL);
 
     static Native toNative(Arena arena, int[] types, byte[][] values, int[] formats, boolean withTypes) {
         int n = values.length;
@@ -184,7 +181,8 @@ final class Params {
             } else {
                 MemorySegment.copy(v, 0, slab, ValueLayout.JAVA_BYTE, off, v.length);
                 vals.setAtIndex(ValueLayout.ADDRESS, i, MemorySegment.ofAddress(slab.address() + off));
-                lens.setAtIndex(ValueLayout.JAVA_INT, i, formats[i] == NativeSession.FORMAT_BINARY ? v.length : v.length - 1);
+                lens.setAtIndex(
+                        ValueLayout.JAVA_INT, i, formats[i] == NativeSession.FORMAT_BINARY ? v.length : v.length - 1);
                 off += v.length;
             }
             fmts.setAtIndex(ValueLayout.JAVA_INT, i, formats[i]);

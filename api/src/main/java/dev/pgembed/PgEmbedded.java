@@ -2,7 +2,6 @@ package dev.pgembed;
 
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -121,8 +120,16 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     }
 
     /* cluster null: engine is a single-backend engine; else the database's own backend of the cluster */
-    private PgEmbedded(long id, MemorySegment engine, Cluster cluster, Path dir, boolean deleteOnClose,
-                       String database, Duration waitTimeout, Consumer<Notice> noticeListener, String sessionRole) {
+    private PgEmbedded(
+            long id,
+            MemorySegment engine,
+            Cluster cluster,
+            Path dir,
+            boolean deleteOnClose,
+            String database,
+            Duration waitTimeout,
+            Consumer<Notice> noticeListener,
+            String sessionRole) {
         this.id = id;
         this.sessionRole = sessionRole;
         this.database = database;
@@ -132,8 +139,17 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         this.cluster = cluster;
         this.waitTimeout = waitTimeout;
         this.noticeListener = noticeListener;
-        this.session = cluster == null ? new Session(this, engine, label, waitTimeout, noticeListener, id)
-                : new Session(this, engine, label, waitTimeout, noticeListener, id, true, cluster::released,
+        this.session = cluster == null
+                ? new Session(this, engine, label, waitTimeout, noticeListener, id)
+                : new Session(
+                        this,
+                        engine,
+                        label,
+                        waitTimeout,
+                        noticeListener,
+                        id,
+                        true,
+                        cluster::released,
                         within -> cluster.reconnect(database, sessionRole, within));
     }
 
@@ -357,7 +373,8 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
          */
         public Builder memoryDirectory(Path parent) {
             if (dir != null) {
-                throw new IllegalStateException("memoryDirectory is for PgEmbedded.inMemory(); this builder opens " + dir);
+                throw new IllegalStateException(
+                        "memoryDirectory is for PgEmbedded.inMemory(); this builder opens " + dir);
             }
             this.memoryDirectory = Objects.requireNonNull(parent, "parent");
             return this;
@@ -395,8 +412,16 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
             if (db == null) {
                 MemorySegment e = NativeSession.open(d, database, sessionRole, all);
-                db = new PgEmbedded(Instances.nextId(), e, null, d, temp, database, transactionWaitTimeout,
-                        noticeListener, sessionRole);
+                db = new PgEmbedded(
+                        Instances.nextId(),
+                        e,
+                        null,
+                        d,
+                        temp,
+                        database,
+                        transactionWaitTimeout,
+                        noticeListener,
+                        sessionRole);
             }
             Instances.register(db, d);
             Listeners.engineOpened(db);
@@ -444,8 +469,10 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 superuser = r.rowCount() > 0 && r.row(0).getBoolean(0);
             }
             if (superuser) {
-                throw new PgException("28000", "session role \"" + role + "\" is a superuser: a session role"
-                        + " confines SQL only when it is not a superuser; open without one to work as the superuser");
+                throw new PgException(
+                        "28000",
+                        "session role \"" + role + "\" is a superuser: a session role"
+                                + " confines SQL only when it is not a superuser; open without one to work as the superuser");
             }
         }
     }
@@ -512,8 +539,10 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     public void backup(Path target) {
         Objects.requireNonNull(target, "target");
         if (session.ownedByCurrentThread()) {
-            throw new PgException("25001", "backup() cannot run inside this thread's open transaction on "
-                    + label + ": the copy must not wait for the transaction that waits for it");
+            throw new PgException(
+                    "25001",
+                    "backup() cannot run inside this thread's open transaction on " + label
+                            + ": the copy must not wait for the transaction that waits for it");
         }
         Backup.run(this, dir, target);
     }
@@ -559,8 +588,8 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             return null;
         }
         String name = label + " session " + Instances.nextId();
-        PgSession s = new PgSession(this, new Session(this, e, name, waitTimeout, noticeListener, id, false, cluster::released,
-                null));
+        PgSession s = new PgSession(
+                this, new Session(this, e, name, waitTimeout, noticeListener, id, false, cluster::released, null));
         cluster.add(s);
         if (!session.isOpen()) {
             s.close(); // the database closed meanwhile

@@ -28,8 +28,7 @@ public interface PgEmbeddedListener {
      *
      * @param db the database
      */
-    default void engineOpened(PgEmbedded db) {
-    }
+    default void engineOpened(PgEmbedded db) {}
 
     /**
      * A database's engine ended: closed, or ended by a FATAL error. Called once for each
@@ -37,8 +36,7 @@ public interface PgEmbeddedListener {
      *
      * @param db the database
      */
-    default void engineClosed(PgEmbedded db) {
-    }
+    default void engineClosed(PgEmbedded db) {}
 
     /**
      * A caller (a thread of the direct API, or a JDBC connection) began to wait for its turn on {@code db}'s
@@ -47,8 +45,7 @@ public interface PgEmbeddedListener {
      *
      * @param db the database
      */
-    default void turnWaitStarted(PgEmbedded db) {
-    }
+    default void turnWaitStarted(PgEmbedded db) {}
 
     /**
      * The wait that {@link #turnWaitStarted(PgEmbedded)} announced is over.
@@ -58,8 +55,7 @@ public interface PgEmbeddedListener {
      * @param gotTurn true when the caller has its turn now; false when it gave up (the transaction wait
      *                timeout, SQLSTATE 55P03; an interrupt; the database closed)
      */
-    default void turnWaitEnded(PgEmbedded db, long nanos, boolean gotTurn) {
-    }
+    default void turnWaitEnded(PgEmbedded db, long nanos, boolean gotTurn) {}
 
     /**
      * Statements completed without error.
@@ -67,8 +63,7 @@ public interface PgEmbeddedListener {
      * @param db    the database
      * @param count how many (at least 1; more for a batch, or a JDBC exchange that ran several)
      */
-    default void statementsSucceeded(PgEmbedded db, int count) {
-    }
+    default void statementsSucceeded(PgEmbedded db, int count) {}
 
     /**
      * A statement failed.
@@ -76,6 +71,5 @@ public interface PgEmbeddedListener {
      * @param db       the database
      * @param sqlState the error's SQLSTATE (five characters, for example {@code 23505})
      */
-    default void statementFailed(PgEmbedded db, String sqlState) {
-    }
+    default void statementFailed(PgEmbedded db, String sqlState) {}
 }

@@ -1,7 +1,6 @@
 package dev.pgembed;
 
 import dev.pgembed.internal.bindings.PgEmbeddedH;
-
 import java.io.Serial;
 import java.lang.foreign.MemorySegment;
 import org.jspecify.annotations.Nullable;
@@ -39,9 +38,21 @@ public final class PgException extends RuntimeException {
         this(sqlState, "ERROR", message, null, null, 0, null, null, null, null, null, null, false, cause);
     }
 
-    private PgException(String sqlState, String severity, String message, String detail, String hint, int position,
-                        String context, String schema, String table, String column, String datatype,
-                        String constraint, boolean fatal, Throwable cause) {
+    private PgException(
+            String sqlState,
+            String severity,
+            String message,
+            String detail,
+            String hint,
+            int position,
+            String context,
+            String schema,
+            String table,
+            String column,
+            String datatype,
+            String constraint,
+            boolean fatal,
+            Throwable cause) {
         super(message, cause);
         this.sqlState = sqlState;
         this.severity = severity;
@@ -60,9 +71,21 @@ public final class PgException extends RuntimeException {
     /** Copies an error out of native memory (before the result owning it is freed). */
     static PgException fromNative(MemorySegment error, boolean fatal) {
         if (error == null || error.address() == 0) {
-            return new PgException(fatal ? "57P01" : "XX000", fatal ? "FATAL" : "ERROR",
-                    fatal ? "the database engine ended" : "unknown error", null, null, 0, null, null, null,
-                    null, null, null, fatal, null);
+            return new PgException(
+                    fatal ? "57P01" : "XX000",
+                    fatal ? "FATAL" : "ERROR",
+                    fatal ? "the database engine ended" : "unknown error",
+                    null,
+                    null,
+                    0,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    fatal,
+                    null);
         }
         String sqlState = field(error, 'C');
         String severity = field(error, 'V');
@@ -80,11 +103,21 @@ public final class PgException extends RuntimeException {
             }
         }
         boolean isFatal = fatal || "FATAL".equals(severity) || "PANIC".equals(severity);
-        return new PgException(sqlState != null ? sqlState : "XX000", severity != null ? severity : "ERROR",
-                message != null ? message : "", field(error, 'D'), AddonHint.of(sqlState, message, field(error, 'H')),
-                position, field(error, 'W'),
-                field(error, 's'), field(error, 't'), field(error, 'c'), field(error, 'd'), field(error, 'n'),
-                isFatal, null);
+        return new PgException(
+                sqlState != null ? sqlState : "XX000",
+                severity != null ? severity : "ERROR",
+                message != null ? message : "",
+                field(error, 'D'),
+                AddonHint.of(sqlState, message, field(error, 'H')),
+                position,
+                field(error, 'W'),
+                field(error, 's'),
+                field(error, 't'),
+                field(error, 'c'),
+                field(error, 'd'),
+                field(error, 'n'),
+                isFatal,
+                null);
     }
 
     static String field(MemorySegment error, char code) {

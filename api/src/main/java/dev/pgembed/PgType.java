@@ -34,49 +34,89 @@ import java.util.function.Function;
  * parameter classes.
  */
 enum PgType {
-    INT4(type(Oid.INT4, Oid.INT4_ARRAY, Integer.class).parameter(v -> Integer.toString((Integer) v), int[].class)
-            .bareInArrays().read(Getter.INT).elements(Integer::valueOf)),
-    INT8(type(Oid.INT8, Oid.INT8_ARRAY, Long.class).parameter(v -> Long.toString((Long) v), long[].class)
-            .bareInArrays().read(Getter.LONG).elements(Long::valueOf)),
-    INT2(type(Oid.INT2, Oid.INT2_ARRAY, Short.class).parameter(v -> Short.toString((Short) v), short[].class)
-            .bareInArrays().read(Getter.SHORT).elements(Short::valueOf)),
-    FLOAT8(type(Oid.FLOAT8, Oid.FLOAT8_ARRAY, Double.class).parameter(v -> Double.toString((Double) v), double[].class)
-            .bareInArrays().read(Getter.DOUBLE).elements(Double::valueOf)),
-    FLOAT4(type(Oid.FLOAT4, Oid.FLOAT4_ARRAY, Float.class).parameter(v -> Float.toString((Float) v), float[].class)
-            .bareInArrays().read(Getter.FLOAT).elements(Float::valueOf)),
-    NUMERIC(type(Oid.NUMERIC, Oid.NUMERIC_ARRAY, BigDecimal.class).parameter(v -> ((BigDecimal) v).toPlainString())
-            .bareInArrays().read(Getter.NUMERIC).elements(BigDecimal::new)),
+    INT4(type(Oid.INT4, Oid.INT4_ARRAY, Integer.class)
+            .parameter(v -> Integer.toString((Integer) v), int[].class)
+            .bareInArrays()
+            .read(Getter.INT)
+            .elements(Integer::valueOf)),
+    INT8(type(Oid.INT8, Oid.INT8_ARRAY, Long.class)
+            .parameter(v -> Long.toString((Long) v), long[].class)
+            .bareInArrays()
+            .read(Getter.LONG)
+            .elements(Long::valueOf)),
+    INT2(type(Oid.INT2, Oid.INT2_ARRAY, Short.class)
+            .parameter(v -> Short.toString((Short) v), short[].class)
+            .bareInArrays()
+            .read(Getter.SHORT)
+            .elements(Short::valueOf)),
+    FLOAT8(type(Oid.FLOAT8, Oid.FLOAT8_ARRAY, Double.class)
+            .parameter(v -> Double.toString((Double) v), double[].class)
+            .bareInArrays()
+            .read(Getter.DOUBLE)
+            .elements(Double::valueOf)),
+    FLOAT4(type(Oid.FLOAT4, Oid.FLOAT4_ARRAY, Float.class)
+            .parameter(v -> Float.toString((Float) v), float[].class)
+            .bareInArrays()
+            .read(Getter.FLOAT)
+            .elements(Float::valueOf)),
+    NUMERIC(type(Oid.NUMERIC, Oid.NUMERIC_ARRAY, BigDecimal.class)
+            .parameter(v -> ((BigDecimal) v).toPlainString())
+            .bareInArrays()
+            .read(Getter.NUMERIC)
+            .elements(BigDecimal::new)),
     /* a String parameter is sent as type 0, unknown: PostgreSQL infers its type, so it serves any column */
-    TEXT(type(Oid.TEXT, Oid.TEXT_ARRAY, String.class).parameter(v -> (String) v).sentAsUnknown()
-            .read(Getter.STRING).elements(e -> e)),
+    TEXT(type(Oid.TEXT, Oid.TEXT_ARRAY, String.class)
+            .parameter(v -> (String) v)
+            .sentAsUnknown()
+            .read(Getter.STRING)
+            .elements(e -> e)),
     /* sent in binary, as it is */
     BYTEA(type(Oid.BYTEA, 0, byte[].class).parameterInBinary().read(Getter.BYTES)),
-    BOOL(type(Oid.BOOL, Oid.BOOL_ARRAY, Boolean.class).parameter(v -> (Boolean) v ? "t" : "f", boolean[].class)
-            .bareInArrays().read(Getter.BOOLEAN).elements(e -> e.equals("t") || e.equals("true"))),
-    UUID(type(Oid.UUID, Oid.UUID_ARRAY, java.util.UUID.class).parameter(v -> ((java.util.UUID) v).toString())
-            .read(Getter.UUID).elements(java.util.UUID::fromString)),
-    DATE(type(Oid.DATE, Oid.DATE_ARRAY, LocalDate.class).parameter(v -> TemporalText.formatDate((LocalDate) v))
-            .read(Getter.LOCAL_DATE).elements(TemporalText::parseDate)),
-    TIME(type(Oid.TIME, Oid.TIME_ARRAY, LocalTime.class).parameter(v -> ((LocalTime) v).toString())
-            .read(Getter.LOCAL_TIME).elements(TemporalText::parseTime)),
+    BOOL(type(Oid.BOOL, Oid.BOOL_ARRAY, Boolean.class)
+            .parameter(v -> (Boolean) v ? "t" : "f", boolean[].class)
+            .bareInArrays()
+            .read(Getter.BOOLEAN)
+            .elements(e -> e.equals("t") || e.equals("true"))),
+    UUID(type(Oid.UUID, Oid.UUID_ARRAY, java.util.UUID.class)
+            .parameter(v -> ((java.util.UUID) v).toString())
+            .read(Getter.UUID)
+            .elements(java.util.UUID::fromString)),
+    DATE(type(Oid.DATE, Oid.DATE_ARRAY, LocalDate.class)
+            .parameter(v -> TemporalText.formatDate((LocalDate) v))
+            .read(Getter.LOCAL_DATE)
+            .elements(TemporalText::parseDate)),
+    TIME(type(Oid.TIME, Oid.TIME_ARRAY, LocalTime.class)
+            .parameter(v -> ((LocalTime) v).toString())
+            .read(Getter.LOCAL_TIME)
+            .elements(TemporalText::parseTime)),
     TIMESTAMP(type(Oid.TIMESTAMP, Oid.TIMESTAMP_ARRAY, LocalDateTime.class)
             .parameter(v -> TemporalText.formatTimestamp((LocalDateTime) v, null))
-            .read(Getter.LOCAL_DATE_TIME).elements(e -> TemporalText.parseTimestamp(e).toLocalDateTime())),
+            .read(Getter.LOCAL_DATE_TIME)
+            .elements(e -> TemporalText.parseTimestamp(e).toLocalDateTime())),
     /* an Instant parameter is a timestamptz too; results give OffsetDateTime */
     TIMESTAMPTZ(type(Oid.TIMESTAMPTZ, Oid.TIMESTAMPTZ_ARRAY, OffsetDateTime.class)
-            .parameter(v -> v instanceof Instant i ? TemporalText.formatInstant(i)
-                    : TemporalText.formatOffsetDateTime((OffsetDateTime) v)).alsoAccepting(Instant.class)
-            .read(Getter.OFFSET_DATE_TIME).elements(TemporalText::parseTimestamp)),
+            .parameter(v -> v instanceof Instant i
+                    ? TemporalText.formatInstant(i)
+                    : TemporalText.formatOffsetDateTime((OffsetDateTime) v))
+            .alsoAccepting(Instant.class)
+            .read(Getter.OFFSET_DATE_TIME)
+            .elements(TemporalText::parseTimestamp)),
     // results only
     OID(type(Oid.OID, 0, Long.class).read(Getter.LONG)),
-    VARCHAR(type(Oid.VARCHAR, Oid.VARCHAR_ARRAY, String.class).read(Getter.STRING).elements(e -> e)),
+    VARCHAR(type(Oid.VARCHAR, Oid.VARCHAR_ARRAY, String.class)
+            .read(Getter.STRING)
+            .elements(e -> e)),
     BPCHAR(type(Oid.BPCHAR, Oid.BPCHAR_ARRAY, String.class).read(Getter.STRING).elements(e -> e)),
     // pgvector: a float[] is a vector or halfvec where the statement declares one, a SparseVector always a sparsevec
-    VECTOR(extension("vector", "vector", float[].class).read(Getter.FLOAT_ARRAY)
+    VECTOR(extension("vector", "vector", float[].class)
+            .read(Getter.FLOAT_ARRAY)
             .binary(float[].class, v -> VectorCodec.vector((float[]) v))),
-    HALFVEC(extension("vector", "halfvec", float[].class).read(Getter.FLOAT_ARRAY)
+    HALFVEC(extension("vector", "halfvec", float[].class)
+            .read(Getter.FLOAT_ARRAY)
             .binary(float[].class, v -> VectorCodec.halfvec((float[]) v))),
-    SPARSEVEC(extension("vector", "sparsevec", SparseVector.class).extensionParameter().read(Getter.SPARSE_VECTOR)
+    SPARSEVEC(extension("vector", "sparsevec", SparseVector.class)
+            .extensionParameter()
+            .read(Getter.SPARSE_VECTOR)
             .binary(SparseVector.class, v -> VectorCodec.sparsevec((SparseVector) v))
             .binary(float[].class, v -> VectorCodec.sparsevec(SparseVector.of((float[]) v))));
 
@@ -84,6 +124,7 @@ enum PgType {
     static final class Oid {
         /** A parameter of type 0: PostgreSQL infers its type from the statement. */
         static final int UNSPECIFIED = 0;
+
         static final int BOOL = 16;
         static final int BYTEA = 17;
         static final int INT8 = 20;
@@ -117,8 +158,7 @@ enum PgType {
         static final int UUID = 2950;
         static final int UUID_ARRAY = 2951;
 
-        private Oid() {
-        }
+        private Oid() {}
     }
 
     /**
@@ -126,14 +166,29 @@ enum PgType {
      * BigDecimal, or as Double for NaN and the infinities, which BigDecimal cannot hold).
      */
     enum Getter {
-        BOOLEAN, SHORT, INT, LONG, FLOAT, DOUBLE, NUMERIC, BYTES, UUID, LOCAL_DATE, LOCAL_TIME, LOCAL_DATE_TIME,
-        OFFSET_DATE_TIME, STRING, FLOAT_ARRAY, SPARSE_VECTOR
+        BOOLEAN,
+        SHORT,
+        INT,
+        LONG,
+        FLOAT,
+        DOUBLE,
+        NUMERIC,
+        BYTES,
+        UUID,
+        LOCAL_DATE,
+        LOCAL_TIME,
+        LOCAL_DATE_TIME,
+        OFFSET_DATE_TIME,
+        STRING,
+        FLOAT_ARRAY,
+        SPARSE_VECTOR
     }
 
     /** The type's OID; 0 for an extension's type, whose OID is its database's (see {@link ExtensionTypes}). */
     final int oid;
     /** For an extension's type: the extension and the type's name; null for the built-in types. */
     final String extension;
+
     final String typeName;
     /** Its array type's OID; 0 when arrays of it are neither parameters nor read as Java arrays. */
     final int arrayOid;
@@ -149,6 +204,7 @@ enum PgType {
     final boolean bareInArrays;
     /** How getObject reads a value of the type. */
     final Getter getter;
+
     private final Function<String, ?> elements;
     /* the classes of values sent in the type's binary form, with their encoders (extension types) */
     private final List<Class<?>> binaryClasses;

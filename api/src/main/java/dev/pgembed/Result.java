@@ -3,7 +3,6 @@ package dev.pgembed;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import dev.pgembed.internal.bindings.pgembed_cell;
 import dev.pgembed.internal.bindings.pgembed_field;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -34,6 +33,7 @@ public final class Result implements AutoCloseable, Iterable<Row> {
     static final long FIELD_SIZE = pgembed_field.sizeof();
     /** All memory, but scoped to the result's arena: every read through it checks that the arena is alive. */
     final MemorySegment all;
+
     final MemorySegment cells;
     final int rows;
     final int cols;
@@ -71,8 +71,11 @@ public final class Result implements AutoCloseable, Iterable<Row> {
         for (int i = 0; i < cols; i++) {
             MemorySegment f = fields.asSlice(i * FIELD_SIZE, FIELD_SIZE);
             types[i] = pgembed_field.type(f);
-            cs.add(new Column(pgembed_field.name(f).reinterpret(Long.MAX_VALUE).getString(0), types[i],
-                    pgembed_field.typmod(f), pgembed_field.format(f)));
+            cs.add(new Column(
+                    pgembed_field.name(f).reinterpret(Long.MAX_VALUE).getString(0),
+                    types[i],
+                    pgembed_field.typmod(f),
+                    pgembed_field.format(f)));
         }
         columns = Collections.unmodifiableList(cs);
         commandTag = raw.commandTag();
@@ -179,8 +182,10 @@ public final class Result implements AutoCloseable, Iterable<Row> {
 
     /** {@return the rows as a sequential stream (views valid while the result is open)} */
     public Stream<Row> stream() {
-        return StreamSupport.stream(Spliterators.spliterator(iterator(), rows,
-                Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.SIZED), false);
+        return StreamSupport.stream(
+                Spliterators.spliterator(
+                        iterator(), rows, Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.SIZED),
+                false);
     }
 
     /** {@return true while the result can be read (its arena is alive)} */

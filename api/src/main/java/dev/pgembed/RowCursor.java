@@ -37,8 +37,8 @@ public final class RowCursor implements AutoCloseable, Iterator<Row> {
 
     private void checkThread() {
         if (Thread.currentThread() != thread) {
-            throw new IllegalStateException("this cursor belongs to thread \"" + thread.getName()
-                    + "\": use it from that thread");
+            throw new IllegalStateException(
+                    "this cursor belongs to thread \"" + thread.getName() + "\": use it from that thread");
         }
     }
 
@@ -81,8 +81,9 @@ public final class RowCursor implements AutoCloseable, Iterator<Row> {
 
     /** {@return the remaining rows as a sequential stream; closing the stream closes the cursor} */
     public Stream<Row> stream() {
-        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(this,
-                Spliterator.ORDERED | Spliterator.NONNULL), false).onClose(this::close);
+        return StreamSupport.stream(
+                        Spliterators.spliteratorUnknownSize(this, Spliterator.ORDERED | Spliterator.NONNULL), false)
+                .onClose(this::close);
     }
 
     /* the owning thread died: forget the cursor's state */

@@ -1,7 +1,6 @@
 package dev.pgembed;
 
 import dev.pgembed.internal.EngineBridge;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -102,7 +101,12 @@ final class Session implements NativeSession.Events {
         }
     }
 
-    Session(PgEmbedded db, MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener,
+    Session(
+            PgEmbedded db,
+            MemorySegment engine,
+            String label,
+            Duration waitTimeout,
+            Consumer<Notice> noticeListener,
             long id) {
         this(db, engine, label, waitTimeout, noticeListener, id, true, null, null);
     }
@@ -112,8 +116,16 @@ final class Session implements NativeSession.Events {
      * false for a further session (PgSession); onRelease: runs each time an engine of the session is released;
      * reconnect: the session outlives its backend (the database's own session in a cluster), else null
      */
-    Session(PgEmbedded db, MemorySegment engine, String label, Duration waitTimeout, Consumer<Notice> noticeListener,
-            long id, boolean databaseOwn, Runnable onRelease, Reconnect reconnect) {
+    Session(
+            PgEmbedded db,
+            MemorySegment engine,
+            String label,
+            Duration waitTimeout,
+            Consumer<Notice> noticeListener,
+            long id,
+            boolean databaseOwn,
+            Runnable onRelease,
+            Reconnect reconnect) {
         this.db = db;
         this.databaseOwn = databaseOwn;
         this.label = label;
@@ -264,12 +276,14 @@ final class Session implements NativeSession.Events {
         Object o = owner;
         Thread holder = o instanceof Thread t ? t : o instanceof EngineBridge.Token k ? k.thread() : null;
         if (holder == self && o != me) {
-            throw new PgException("55P03", "this thread already holds an open transaction on " + label + " ("
-                    + describe(o) + "), and " + (me instanceof Thread ? "the direct API" : me)
-                    + " wants the same database session: an embedded database has one session, so a second,"
-                    + " independent transaction cannot start on the thread that holds the first (it would wait"
-                    + " for itself). Commit or roll back the first one before, or use a savepoint / nested"
-                    + " transaction instead of a new one (e.g. Spring's REQUIRES_NEW)");
+            throw new PgException(
+                    "55P03",
+                    "this thread already holds an open transaction on " + label + " ("
+                            + describe(o) + "), and " + (me instanceof Thread ? "the direct API" : me)
+                            + " wants the same database session: an embedded database has one session, so a second,"
+                            + " independent transaction cannot start on the thread that holds the first (it would wait"
+                            + " for itself). Commit or roll back the first one before, or use a savepoint / nested"
+                            + " transaction instead of a new one (e.g. Spring's REQUIRES_NEW)");
         }
     }
 
@@ -283,8 +297,8 @@ final class Session implements NativeSession.Events {
             long deadline = System.nanoTime() + limit.nanos;
             while (!w.granted) {
                 if (me instanceof EngineBridge.Token t && t.isAborted()) {
-                    throw new PgException("08003", "the connection was closed while it waited for its turn on "
-                            + label);
+                    throw new PgException(
+                            "08003", "the connection was closed while it waited for its turn on " + label);
                 }
                 ensureOpen();
                 if (running == null && owner instanceof Thread t && !t.isAlive()) {
@@ -371,13 +385,17 @@ final class Session implements NativeSession.Events {
         PgException exceeded(String holder, String holds) {
             long ms = TimeUnit.NANOSECONDS.toMillis(nanos);
             if (setting == null) {
-                return new PgException(sqlState, "waited " + ms + " ms for " + holds + " of " + holder + " to end:"
-                        + " a transaction belongs to the thread that began it (or to its JDBC connection), and"
-                        + " session-scoped state to the connection that holds it; other callers wait until it"
-                        + " ends (raise transactionWaitTimeout, set lock_timeout, or keep transactions short)");
+                return new PgException(
+                        sqlState,
+                        "waited " + ms + " ms for " + holds + " of " + holder + " to end:"
+                                + " a transaction belongs to the thread that began it (or to its JDBC connection), and"
+                                + " session-scoped state to the connection that holds it; other callers wait until it"
+                                + " ends (raise transactionWaitTimeout, set lock_timeout, or keep transactions short)");
             }
-            return new PgException(sqlState, prefix + ": waited " + ms + " ms (" + setting + ") for its turn on"
-                    + " the shared database session, which " + holder + " holds (" + holds + ")");
+            return new PgException(
+                    sqlState,
+                    prefix + ": waited " + ms + " ms (" + setting + ") for its turn on"
+                            + " the shared database session, which " + holder + " holds (" + holds + ")");
         }
     }
 
@@ -387,12 +405,18 @@ final class Session implements NativeSession.Events {
             long lockMs = t.lockTimeoutMillis();
             long statementMs = t.statementTimeoutMillis();
             if (lockMs > 0) {
-                limit = new Limit(TimeUnit.MILLISECONDS.toNanos(lockMs), "55P03",
-                        "canceling statement due to lock timeout", "lock_timeout");
+                limit = new Limit(
+                        TimeUnit.MILLISECONDS.toNanos(lockMs),
+                        "55P03",
+                        "canceling statement due to lock timeout",
+                        "lock_timeout");
             }
             if (statementMs > 0 && TimeUnit.MILLISECONDS.toNanos(statementMs) < limit.nanos) {
-                limit = new Limit(TimeUnit.MILLISECONDS.toNanos(statementMs), "57014",
-                        "canceling statement due to statement timeout", "statement_timeout");
+                limit = new Limit(
+                        TimeUnit.MILLISECONDS.toNanos(statementMs),
+                        "57014",
+                        "canceling statement due to statement timeout",
+                        "statement_timeout");
             }
         }
         return limit;
@@ -467,7 +491,8 @@ final class Session implements NativeSession.Events {
                 }
                 case EngineBridge.IN_TRANSACTION, EngineBridge.FAILED, EngineBridge.BUSY -> {
                     if (state != EngineBridge.BUSY) {
-                        txStatus = state == EngineBridge.FAILED ? TransactionStatus.FAILED
+                        txStatus = state == EngineBridge.FAILED
+                                ? TransactionStatus.FAILED
                                 : TransactionStatus.IN_TRANSACTION;
                     }
                     owner = token;
@@ -501,8 +526,10 @@ final class Session implements NativeSession.Events {
 
     /* under lock, no call running: the owner thread died with a transaction open; me rolls it back */
     private void recoverAbandoned(Object me, Thread self) {
-        LOG.log(System.Logger.Level.WARNING, label + ": thread \"" + ((Thread) owner).getName()
-                + "\" ended with a transaction open; rolling it back");
+        LOG.log(
+                System.Logger.Level.WARNING,
+                label + ": thread \"" + ((Thread) owner).getName()
+                        + "\" ended with a transaction open; rolling it back");
         start(me, self);
         try {
             endAllTransactions();
@@ -513,10 +540,12 @@ final class Session implements NativeSession.Events {
                 if (c.viaHelper) {
                     // a cursor belongs to the OS thread that opened it: close it there
                     try {
-                        onHelper(n -> {
-                            n.cursorCloseAbandoned();
-                            return null;
-                        }, natives);
+                        onHelper(
+                                n -> {
+                                    n.cursorCloseAbandoned();
+                                    return null;
+                                },
+                                natives);
                     } catch (IOException | RuntimeException ignored) {
                         // best effort
                     }

@@ -100,7 +100,9 @@ public record SparseVector(int dimensions, int[] indices, float[] values) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SparseVector s && s.dimensions == dimensions && Arrays.equals(s.indices, indices)
+        return o instanceof SparseVector s
+                && s.dimensions == dimensions
+                && Arrays.equals(s.indices, indices)
                 && Arrays.equals(s.values, values);
     }
 

@@ -7,7 +7,6 @@ import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,8 +29,7 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
     private static final AtomicLong STATEMENT_IDS = new AtomicLong();
     private static final AtomicLong SAVEPOINT_IDS = new AtomicLong();
 
-    SqlSession() {
-    }
+    SqlSession() {}
 
     /* the turn-taking over the backend this session's statements run on; throws once the session is closed */
     abstract Session turns();
@@ -142,8 +140,8 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
     }
 
     Result queryPrepared(Arena resultArena, boolean owns, PreparedStatement ps, Object[] params) {
-        return turns().call(n -> n.queryPrepared(resultArena, owns, ps.nativeName(), params,
-                ps.declaredTypes(n, params)));
+        return turns().call(
+                        n -> n.queryPrepared(resultArena, owns, ps.nativeName(), params, ps.declaredTypes(n, params)));
     }
 
     long executeBatch(PreparedStatement ps, List<Object[]> sets) {
@@ -426,16 +424,19 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
             if (tx.ended) {
                 return null;
             }
-            String sql = tx.savepoint == null ? (commit ? "COMMIT" : "ROLLBACK")
-                    : commit ? "RELEASE SAVEPOINT " + tx.savepoint
-                    : "ROLLBACK TO SAVEPOINT " + tx.savepoint + "; RELEASE SAVEPOINT " + tx.savepoint;
+            String sql = tx.savepoint == null
+                    ? (commit ? "COMMIT" : "ROLLBACK")
+                    : commit
+                            ? "RELEASE SAVEPOINT " + tx.savepoint
+                            : "ROLLBACK TO SAVEPOINT " + tx.savepoint + "; RELEASE SAVEPOINT " + tx.savepoint;
             boolean done = false;
             try {
                 String tag = n.command(sql);
                 done = true;
                 if (commit && tx.savepoint == null && "ROLLBACK".equals(tag)) {
-                    throw new PgException("25P02", "the transaction was rolled back, not committed, because a"
-                            + " statement in it failed");
+                    throw new PgException(
+                            "25P02",
+                            "the transaction was rolled back, not committed, because a" + " statement in it failed");
                 }
             } finally {
                 if (done || tx.savepoint == null || !turns().isOpen()) {

@@ -13,8 +13,7 @@ import java.time.ZoneOffset;
  * back from results.
  */
 final class TemporalText {
-    private TemporalText() {
-    }
+    private TemporalText() {}
 
     static String formatDate(LocalDate d) {
         if (d.equals(LocalDate.MAX)) {
@@ -55,9 +54,13 @@ final class TemporalText {
 
     /* a timestamptz in UTC; Instant.MAX and MIN are the infinities */
     static String formatInstant(Instant x) {
-        return x.equals(Instant.MAX) ? "infinity" : x.equals(Instant.MIN) ? "-infinity"
-                : formatTimestamp(LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
-                ZoneOffset.UTC);
+        return x.equals(Instant.MAX)
+                ? "infinity"
+                : x.equals(Instant.MIN)
+                        ? "-infinity"
+                        : formatTimestamp(
+                                LocalDateTime.ofEpochSecond(x.getEpochSecond(), x.getNano(), ZoneOffset.UTC),
+                                ZoneOffset.UTC);
     }
 
     static String formatTimestamp(LocalDateTime t, ZoneOffset offset) {

@@ -22,8 +22,8 @@ public final class Transaction implements AutoCloseable {
 
     private void check() {
         if (Thread.currentThread() != thread) {
-            throw new IllegalStateException("this transaction belongs to thread \"" + thread.getName()
-                    + "\": use it from that thread");
+            throw new IllegalStateException(
+                    "this transaction belongs to thread \"" + thread.getName() + "\": use it from that thread");
         }
         if (ended) {
             throw new IllegalStateException("this transaction has ended");
@@ -110,8 +110,8 @@ public final class Transaction implements AutoCloseable {
             return;
         }
         if (Thread.currentThread() != thread) {
-            throw new IllegalStateException("this transaction belongs to thread \"" + thread.getName()
-                    + "\": roll it back from that thread");
+            throw new IllegalStateException(
+                    "this transaction belongs to thread \"" + thread.getName() + "\": roll it back from that thread");
         }
         db.endTransaction(this, false);
     }
@@ -141,7 +141,7 @@ public final class Transaction implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Transaction[" + (savepoint != null ? "savepoint " + savepoint : "top-level")
-                + (ended ? ", ended" : "") + "]";
+        return "Transaction[" + (savepoint != null ? "savepoint " + savepoint : "top-level") + (ended ? ", ended" : "")
+                + "]";
     }
 }

@@ -12,8 +12,7 @@ import java.nio.charset.StandardCharsets;
  * for a character its encoding cannot hold.
  */
 final class Utf8 {
-    private Utf8() {
-    }
+    private Utf8() {}
 
     /**
      * The UTF-8 bytes of {@code s}.
@@ -24,9 +23,11 @@ final class Utf8 {
     static byte[] encode(CharSequence s, String what) {
         int bad = unpairedSurrogate(s);
         if (bad >= 0) {
-            throw new PgException("22021", what + " contains an unpaired UTF-16 surrogate (\\u"
-                    + Integer.toHexString(s.charAt(bad)).toUpperCase() + " at index " + bad
-                    + "), which has no UTF-8 form");
+            throw new PgException(
+                    "22021",
+                    what + " contains an unpaired UTF-16 surrogate (\\u"
+                            + Integer.toHexString(s.charAt(bad)).toUpperCase() + " at index " + bad
+                            + "), which has no UTF-8 form");
         }
         return s.toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -41,8 +42,9 @@ final class Utf8 {
         byte[] b = encode(s, what);
         for (int i = 0; i < b.length; i++) {
             if (b[i] == 0) {
-                throw new PgException("22021", what + " contains a NUL character (at byte " + i
-                        + "), which PostgreSQL text cannot hold");
+                throw new PgException(
+                        "22021",
+                        what + " contains a NUL character (at byte " + i + "), which PostgreSQL text cannot hold");
             }
         }
         MemorySegment m = arena.allocate(b.length + 1L);

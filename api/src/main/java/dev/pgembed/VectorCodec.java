@@ -24,8 +24,7 @@ final class VectorCodec {
     /* vector and halfvec count their dimensions in an int16 */
     private static final int MAX_DIMENSIONS = Short.MAX_VALUE;
 
-    private VectorCodec() {
-    }
+    private VectorCodec() {}
 
     // ---- Java to binary ------------------------------------------------------------------------
 
@@ -47,7 +46,8 @@ final class VectorCodec {
 
     static byte[] sparsevec(SparseVector s) {
         int n = s.nonZeroCount();
-        ByteBuffer b = ByteBuffer.allocate(12 + 8 * n).putInt(s.dimensions()).putInt(n).putInt(0);
+        ByteBuffer b =
+                ByteBuffer.allocate(12 + 8 * n).putInt(s.dimensions()).putInt(n).putInt(0);
         for (int i : s.indices()) {
             b.putInt(i);
         }
@@ -59,8 +59,8 @@ final class VectorCodec {
 
     private static ByteBuffer header(int dims, int size) {
         if (dims > MAX_DIMENSIONS) {
-            throw new IllegalArgumentException("a vector of " + dims + " elements: pgvector's vector and halfvec hold"
-                    + " at most 16000");
+            throw new IllegalArgumentException(
+                    "a vector of " + dims + " elements: pgvector's vector and halfvec hold" + " at most 16000");
         }
         return ByteBuffer.allocate(size).putShort((short) dims).putShort((short) 0);
     }
@@ -116,7 +116,8 @@ final class VectorCodec {
     }
 
     private static PgException malformed(String type, long length) {
-        return new PgException("22P03", "a binary " + type + " of " + length + " bytes does not have pgvector's layout");
+        return new PgException(
+                "22P03", "a binary " + type + " of " + length + " bytes does not have pgvector's layout");
     }
 
     // ---- text to Java --------------------------------------------------------------------------

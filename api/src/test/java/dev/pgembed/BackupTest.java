@@ -1,7 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,9 +10,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class BackupTest {
 
@@ -25,23 +24,26 @@ class BackupTest {
         AtomicReference<Throwable> writerFailure = new AtomicReference<>();
         int ackedBefore;
         int ackedDuring;
-        try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.RELAXED).open()) {
+        try (PgEmbedded db =
+                PgEmbedded.builder(dir).durability(Durability.RELAXED).open()) {
             db.execute("CREATE TABLE t (id int PRIMARY KEY, pad text)");
             db.execute("CREATE INDEX ON t (pad)");
-            Thread writer = new Thread(() -> {
-                try {
-                    for (int id = 1; !stop.get(); id++) {
-                        db.execute("INSERT INTO t VALUES ($1, repeat(md5($1::text), 40))", id);
-                        acked.add(id);
-                        if (id % 500 == 0) {
-                            // recycles WAL segments while the copy runs: the backup's slot must keep them
-                            db.execute("CHECKPOINT");
+            Thread writer = new Thread(
+                    () -> {
+                        try {
+                            for (int id = 1; !stop.get(); id++) {
+                                db.execute("INSERT INTO t VALUES ($1, repeat(md5($1::text), 40))", id);
+                                acked.add(id);
+                                if (id % 500 == 0) {
+                                    // recycles WAL segments while the copy runs: the backup's slot must keep them
+                                    db.execute("CHECKPOINT");
+                                }
+                            }
+                        } catch (Throwable t) {
+                            writerFailure.set(t);
                         }
-                    }
-                } catch (Throwable t) {
-                    writerFailure.set(t);
-                }
-            }, "writer");
+                    },
+                    "writer");
             writer.start();
             while (acked.size() < 2000 && writer.isAlive()) {
                 Thread.sleep(5);
@@ -53,7 +55,9 @@ class BackupTest {
             writer.join();
             assertThat(writerFailure.get()).isNull();
             try (Result r = db.query("SELECT count(*) FROM pg_replication_slots")) {
-                assertThat(r.row(0).getLong(0)).as("the backup's slot is dropped").isZero();
+                assertThat(r.row(0).getLong(0))
+                        .as("the backup's slot is dropped")
+                        .isZero();
             }
         }
         System.out.printf("backup: %d rows acknowledged before the call, %d during it%n", ackedBefore, ackedDuring);
@@ -68,7 +72,9 @@ class BackupTest {
         try (PgEmbedded restored = PgEmbedded.open(copy)) {
             Integer[] before = acked.stream().limit(ackedBefore).toArray(Integer[]::new);
             try (Result r = restored.query("SELECT count(*) FROM t WHERE id = ANY($1)", (Object) before)) {
-                assertThat(r.row(0).getLong(0)).as("every row committed before backup()").isEqualTo(ackedBefore);
+                assertThat(r.row(0).getLong(0))
+                        .as("every row committed before backup()")
+                        .isEqualTo(ackedBefore);
             }
             restored.execute("CREATE EXTENSION amcheck");
             try (Result r = restored.query("SELECT bt_index_check(c.oid, true) FROM pg_index i "
@@ -86,8 +92,11 @@ class BackupTest {
     void refusesANonEmptyTargetAndAnOpenTransactionOfTheCaller(@TempDir Path tmp) throws Exception {
         Path full = Files.createDirectories(tmp.resolve("full"));
         Files.writeString(full.resolve("mine.txt"), "keep");
-        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("db")).durability(Durability.NONE).open()) {
-            assertThatThrownBy(() -> db.backup(full)).isInstanceOf(PgException.class)
+        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("db"))
+                .durability(Durability.NONE)
+                .open()) {
+            assertThatThrownBy(() -> db.backup(full))
+                    .isInstanceOf(PgException.class)
                     .satisfies(e -> assertThat(((PgException) e).sqlState()).isEqualTo("58P02"));
             assertThat(full.resolve("mine.txt")).hasContent("keep");
             assertThatThrownBy(() -> db.backup(tmp.resolve("db").resolve("inside")))
@@ -102,7 +111,7 @@ class BackupTest {
             db.backup(tmp.resolve("ok"));
         }
         try (PgEmbedded restored = PgEmbedded.open(tmp.resolve("ok"));
-             Result r = restored.query("SELECT count(*) FROM after")) {
+                Result r = restored.query("SELECT count(*) FROM after")) {
             assertThat(r.row(0).getLong(0)).isZero();
         }
     }
@@ -110,22 +119,30 @@ class BackupTest {
     @Test
     void aSessionRoleNeedsReplicationAndTheBackupFunctions(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("db");
-        try (PgEmbedded admin = PgEmbedded.builder(dir).durability(Durability.NONE).open()) {
+        try (PgEmbedded admin =
+                PgEmbedded.builder(dir).durability(Durability.NONE).open()) {
             admin.execute("CREATE ROLE app LOGIN");
             admin.execute("CREATE ROLE ops LOGIN REPLICATION");
             admin.execute("GRANT EXECUTE ON FUNCTION pg_backup_start(text, boolean) TO ops");
             admin.execute("GRANT EXECUTE ON FUNCTION pg_backup_stop(boolean) TO ops");
         }
-        try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.NONE).sessionRole("app").open()) {
-            assertThatThrownBy(() -> db.backup(tmp.resolve("refused"))).isInstanceOf(PgException.class)
+        try (PgEmbedded db = PgEmbedded.builder(dir)
+                .durability(Durability.NONE)
+                .sessionRole("app")
+                .open()) {
+            assertThatThrownBy(() -> db.backup(tmp.resolve("refused")))
+                    .isInstanceOf(PgException.class)
                     .satisfies(e -> assertThat(((PgException) e).sqlState()).isEqualTo("42501"));
             assertThat(tmp.resolve("refused")).doesNotExist();
         }
-        try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.NONE).sessionRole("ops").open()) {
+        try (PgEmbedded db = PgEmbedded.builder(dir)
+                .durability(Durability.NONE)
+                .sessionRole("ops")
+                .open()) {
             db.backup(tmp.resolve("ok"));
         }
         try (PgEmbedded restored = PgEmbedded.open(tmp.resolve("ok"));
-             Result r = restored.query("SELECT count(*) FROM pg_roles WHERE rolname IN ('app', 'ops')")) {
+                Result r = restored.query("SELECT count(*) FROM pg_roles WHERE rolname IN ('app', 'ops')")) {
             assertThat(r.row(0).getLong(0)).isEqualTo(2);
         }
     }

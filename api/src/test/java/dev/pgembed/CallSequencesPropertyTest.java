@@ -1,6 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.StringReader;
@@ -14,9 +15,7 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
+import org.junit.jupiter.api.Test;
 
 /**
  * Every kind of API call in random order against a model of what each must do: statements with and without
@@ -47,8 +46,7 @@ class CallSequencesPropertyTest {
     private String what = "";
     private final Deque<String> history = new ArrayDeque<>();
 
-    private record Open(Transaction tx, TreeMap<Integer, Integer> before) {
-    }
+    private record Open(Transaction tx, TreeMap<Integer, Integer> before) {}
 
     @Test
     void randomCallSequencesDoWhatTheModelSays() {
@@ -73,8 +71,12 @@ class CallSequencesPropertyTest {
                 if (history.size() > 12) {
                     history.removeFirst();
                 }
-                assertThat(db.transactionStatus()).as(where()).isEqualTo(open.isEmpty() ? TransactionStatus.IDLE
-                        : failed ? TransactionStatus.FAILED : TransactionStatus.IN_TRANSACTION);
+                assertThat(db.transactionStatus())
+                        .as(where())
+                        .isEqualTo(
+                                open.isEmpty()
+                                        ? TransactionStatus.IDLE
+                                        : failed ? TransactionStatus.FAILED : TransactionStatus.IN_TRANSACTION);
                 if (step % 16 == 0 && !failed) {
                     compareTable();
                 }
@@ -186,7 +188,8 @@ class CallSequencesPropertyTest {
                 int hi = lo + rnd.nextInt(6);
                 what = "execute DELETE " + lo + ".." + hi;
                 Map<Integer, Integer> gone = m.subMap(lo, true, hi, true);
-                assertThat(db.execute("DELETE FROM kv WHERE k BETWEEN $1 AND $2", lo, hi)).as(where())
+                assertThat(db.execute("DELETE FROM kv WHERE k BETWEEN $1 AND $2", lo, hi))
+                        .as(where())
                         .isEqualTo(gone.size());
                 gone.clear();
             }
@@ -218,7 +221,8 @@ class CallSequencesPropertyTest {
                 if (duplicate) {
                     expectError("23505", () -> db.copyIn("COPY kv FROM STDIN", new StringReader(data.toString())));
                 } else {
-                    assertThat(db.copyIn("COPY kv FROM STDIN", new StringReader(data.toString()))).as(where())
+                    assertThat(db.copyIn("COPY kv FROM STDIN", new StringReader(data.toString())))
+                            .as(where())
                             .isEqualTo(n);
                     keys.forEach(k -> m.put(k, k * 2));
                 }
@@ -248,8 +252,11 @@ class CallSequencesPropertyTest {
                     what = "query count";
                     try (Result r = db.query("SELECT count(*), coalesce(sum(v), 0) FROM kv")) {
                         assertThat(r.row(0).getLong(0)).as(where()).isEqualTo(m.size());
-                        assertThat(r.row(0).getLong(1)).as(where())
-                                .isEqualTo(m.values().stream().mapToLong(Integer::longValue).sum());
+                        assertThat(r.row(0).getLong(1))
+                                .as(where())
+                                .isEqualTo(m.values().stream()
+                                        .mapToLong(Integer::longValue)
+                                        .sum());
                     }
                 }
             }

@@ -6,13 +6,13 @@ import java.util.List;
 
 /** Starts {@link ChildMain} in a JVM of its own: same java binary, class path and native directory. */
 final class ChildJvm {
-    private ChildJvm() {
-    }
+    private ChildJvm() {}
 
     static Process start(String... args) throws Exception {
         // a child is killed, not measured: skip the JIT tiers that only pay off in long runs
         return new ProcessBuilder(command(true, List.of("-XX:TieredStopAtLevel=1"), args))
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
     }
 
     /** The command line of a child JVM running {@link ChildMain} with {@code args}. */

@@ -4,8 +4,7 @@ import java.nio.file.Path;
 
 /** Run in a child JVM by {@link ProcessTest} and the reliability tests. */
 public final class ChildMain {
-    private ChildMain() {
-    }
+    private ChildMain() {}
 
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
@@ -36,10 +35,13 @@ public final class ChildMain {
             case "memory-databases-forever" -> {
                 // in-memory databases under args[1], open until the process is killed
                 for (int i = 0; i < Integer.parseInt(args[2]); i++) {
-                    PgEmbedded db = PgEmbedded.inMemory().memoryDirectory(Path.of(args[1])).open();
+                    PgEmbedded db = PgEmbedded.inMemory()
+                            .memoryDirectory(Path.of(args[1]))
+                            .open();
                     db.execute("CREATE TABLE t AS SELECT generate_series(1, 1000) AS x");
                     try (Result r = db.query("SHOW dynamic_shared_memory_type")) {
-                        System.out.println("dir " + db.directory() + " " + r.row(0).getString(0));
+                        System.out.println(
+                                "dir " + db.directory() + " " + r.row(0).getString(0));
                     }
                 }
                 System.out.println("ready");
@@ -71,7 +73,9 @@ public final class ChildMain {
                 System.out.println("closed");
             }
             case "sql-other-thread" -> {
-                PgEmbedded db = PgEmbedded.builder(Path.of(args[1])).durability(Durability.NONE).open();
+                PgEmbedded db = PgEmbedded.builder(Path.of(args[1]))
+                        .durability(Durability.NONE)
+                        .open();
                 Thread t = new Thread(() -> {
                     try (Result r = db.query(args[2])) {
                         System.out.println("other thread: " + r.row(0));
@@ -126,7 +130,7 @@ public final class ChildMain {
         System.out.flush();
         java.util.SplittableRandom random = new java.util.SplittableRandom(id);
         try (PreparedStatement insert = db.prepare("INSERT INTO acked VALUES ($1, $2, $3)");
-             PreparedStatement count = db.prepare("UPDATE tally SET n = n + 1 WHERE k = $1")) {
+                PreparedStatement count = db.prepare("UPDATE tally SET n = n + 1 WHERE k = $1")) {
             for (; ; id++) {
                 long current = id;
                 int k = (int) (current % 10);
@@ -147,7 +151,8 @@ public final class ChildMain {
 
     /** A database (no durability: the tests kill or exit, they do not measure) holding t = {1}. */
     private static PgEmbedded openWithARow(String dir) {
-        PgEmbedded db = PgEmbedded.builder(Path.of(dir)).durability(Durability.NONE).open();
+        PgEmbedded db =
+                PgEmbedded.builder(Path.of(dir)).durability(Durability.NONE).open();
         db.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
         return db;
     }

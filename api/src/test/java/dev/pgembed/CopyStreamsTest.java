@@ -1,6 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -11,9 +12,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /**
  * COPY's transcoders without a database: characters to UTF-8 chunks (copyIn with a Reader) and UTF-8
@@ -41,8 +40,7 @@ class CopyStreamsTest {
             }
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 
@@ -80,7 +78,8 @@ class CopyStreamsTest {
     @Test
     void aHighSurrogateLeftAtTheEndFailsTheCopy() {
         assertThatThrownBy(() -> chunks(new CopyStreams.ReaderSource(inParts("x" + FACE.charAt(0)))))
-                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("22021"))
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("22021"))
                 .hasMessageContaining("unpaired UTF-16 surrogate");
     }
 

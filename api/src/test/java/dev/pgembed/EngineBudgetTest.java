@@ -1,14 +1,13 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /**
  * The namespace budget: glibc's link-map namespaces limit the engines one process can hold. 11 load
@@ -33,15 +32,18 @@ class EngineBudgetTest {
 
     @Test
     void withTheTunableFifteenOpenAndTheSixteenthIs53300() {
-        assertThat(System.getenv("GLIBC_TUNABLES")).as("set by this build's surefire configuration")
+        assertThat(System.getenv("GLIBC_TUNABLES"))
+                .as("set by this build's surefire configuration")
                 .contains("glibc.rtld.nns=16");
         List<PgEmbedded> open = new ArrayList<>();
         try {
             for (int i = 0; i < 15; i++) {
                 open.add(PgEmbedded.inMemory().durability(Durability.NONE).open());
             }
-            assertThatThrownBy(() -> PgEmbedded.inMemory().durability(Durability.NONE).open())
-                    .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("53300"));
+            assertThatThrownBy(() ->
+                            PgEmbedded.inMemory().durability(Durability.NONE).open())
+                    .isInstanceOfSatisfying(
+                            PgException.class, e -> assertThat(e.sqlState()).isEqualTo("53300"));
         } finally {
             open.forEach(PgEmbedded::close);
         }

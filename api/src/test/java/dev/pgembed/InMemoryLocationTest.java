@@ -1,7 +1,9 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,11 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Where in-memory databases go: a chosen directory (builder, system property), /dev/shm when it has room,
@@ -25,7 +24,8 @@ class InMemoryLocationTest {
     @Test
     void theBuilderChoosesTheDirectory(@TempDir Path parent) {
         Path dir;
-        try (PgEmbedded db = PgEmbedded.inMemory().memoryDirectory(parent.resolve("mem")).open()) {
+        try (PgEmbedded db =
+                PgEmbedded.inMemory().memoryDirectory(parent.resolve("mem")).open()) {
             dir = db.directory();
             assertThat(dir.getParent()).isEqualTo(parent.resolve("mem"));
             assertThat(dir.getFileName().toString()).startsWith("pgembed-mem-");
@@ -59,8 +59,8 @@ class InMemoryLocationTest {
     void aSmallShmIsPassedOverForATemporaryDirectory(@TempDir Path tmp) throws Exception {
         Path shm = Files.createDirectory(tmp.resolve("shm"));
         Path disk = Files.createDirectory(tmp.resolve("disk"));
-        assumeTrue("root".equals(ProcessHandle.current().info().user().orElse("")),
-                "mounting a file system needs root");
+        assumeTrue(
+                "root".equals(ProcessHandle.current().info().user().orElse("")), "mounting a file system needs root");
         String mount = run("mount", "-t", "tmpfs", "-o", "size=64m", "pgembed-small-shm", shm.toString());
         assumeTrue(mount.startsWith("0"), "mounting a tmpfs is not allowed here: " + mount);
         try {
@@ -69,7 +69,9 @@ class InMemoryLocationTest {
             List<PgEmbedded> dbs = new ArrayList<>();
             try {
                 for (int i = 0; i < 4; i++) {
-                    PgEmbedded db = PgEmbedded.inMemory().memoryDirectory(Opening.memoryBase(shm, disk)).open();
+                    PgEmbedded db = PgEmbedded.inMemory()
+                            .memoryDirectory(Opening.memoryBase(shm, disk))
+                            .open();
                     dbs.add(db);
                     db.execute("CREATE TABLE t AS SELECT generate_series(1, 1000) AS x");
                     assertThat(db.directory().getParent()).isEqualTo(disk);

@@ -9,8 +9,7 @@ import java.util.List;
  * {@code heapallindexed}), and every ordinary table's heap and TOAST ({@code verify_heapam}).
  */
 final class IntegrityCheck {
-    private IntegrityCheck() {
-    }
+    private IntegrityCheck() {}
 
     /** Runs the checks; returns what amcheck reported (empty when the database is sound) and counts. */
     static Report run(PgEmbedded db) {
@@ -31,7 +30,8 @@ final class IntegrityCheck {
             try {
                 // heapallindexed: every heap tuple has its index entry; rootdescend: each leaf tuple is
                 // found again from the root
-                db.query("SELECT bt_index_parent_check($1::regclass, true, true)", index).close();
+                db.query("SELECT bt_index_parent_check($1::regclass, true, true)", index)
+                        .close();
             } catch (PgException e) {
                 problems.add(index + ": " + e.sqlState() + " " + e.getMessage());
             }
@@ -42,15 +42,15 @@ final class IntegrityCheck {
             r.forEach(row -> tables.add(row.getString(0)));
         }
         for (String table : tables) {
-            try (Result r = db.query("SELECT blkno, offnum, attnum, msg FROM verify_heapam($1::regclass,"
-                    + " check_toast => true)", table)) {
-                r.forEach(row -> problems.add(table + ": block " + row.getString(0) + " offset "
-                        + row.getString(1) + " attribute " + row.getString(2) + ": " + row.getString(3)));
+            try (Result r = db.query(
+                    "SELECT blkno, offnum, attnum, msg FROM verify_heapam($1::regclass," + " check_toast => true)",
+                    table)) {
+                r.forEach(row -> problems.add(table + ": block " + row.getString(0) + " offset " + row.getString(1)
+                        + " attribute " + row.getString(2) + ": " + row.getString(3)));
             }
         }
         return new Report(indexes.size(), tables.size(), problems);
     }
 
-    record Report(int indexes, int tables, List<String> problems) {
-    }
+    record Report(int indexes, int tables, List<String> problems) {}
 }

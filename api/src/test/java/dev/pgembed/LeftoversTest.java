@@ -1,8 +1,9 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.NativeLoader;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.pgembed.internal.NativeLoader;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -13,9 +14,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * A JVM killed with in-memory databases open left their directories and their POSIX shared memory segments
@@ -40,7 +39,9 @@ class LeftoversTest {
                 for (Path d : dead) {
                     assertThat(d).as("swept at the first in-memory open here").doesNotExist();
                 }
-                assertThat(Leftovers.sweep(base)).as("a live database is not swept").isZero();
+                assertThat(Leftovers.sweep(base))
+                        .as("a live database is not swept")
+                        .isZero();
                 assertThat(live.directory()).isDirectory();
                 assertThat(live.execute("SELECT 1")).isEqualTo(1);
             }
@@ -57,14 +58,17 @@ class LeftoversTest {
         Process child = ChildJvm.start("memory-databases-forever", base.toString(), Integer.toString(n));
         List<Path> dirs = new ArrayList<>();
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+            BufferedReader out =
+                    new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
             List<String> seen = new ArrayList<>();
             for (String line; (line = out.readLine()) != null && !line.equals("ready"); ) {
                 seen.add(line);
                 if (line.startsWith("dir ")) {
                     String[] f = line.split(" ");
                     dirs.add(Path.of(f[1]));
-                    assertThat(f[2]).as("dynamic shared memory in the directory, not in /dev/shm").isEqualTo("mmap");
+                    assertThat(f[2])
+                            .as("dynamic shared memory in the directory, not in /dev/shm")
+                            .isEqualTo("mmap");
                 }
             }
             assertThat(dirs).as("the child's output: %s", seen).hasSize(n);

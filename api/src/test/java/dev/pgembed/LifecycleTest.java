@@ -1,13 +1,12 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class LifecycleTest {
 
@@ -19,7 +18,8 @@ class LifecycleTest {
             db.execute("CREATE TABLE kv (k text PRIMARY KEY, v int)");
             db.execute("INSERT INTO kv VALUES ('a', 1), ('b', 2)");
         }
-        try (PgEmbedded db = PgEmbedded.open(dir); Result r = db.query("SELECT sum(v) FROM kv")) {
+        try (PgEmbedded db = PgEmbedded.open(dir);
+                Result r = db.query("SELECT sum(v) FROM kv")) {
             assertThat(r.row(0).getLong(0)).isEqualTo(3);
         }
     }
@@ -27,10 +27,14 @@ class LifecycleTest {
     @Test
     void aNewDatabaseIsFlushedAsItsDurabilitySays(@TempDir Path tmp) throws Exception {
         // DURABLE: on disk before open returns; RELAXED: flushed right after, a marker until then
-        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("durable")).durability(Durability.DURABLE).open()) {
+        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("durable"))
+                .durability(Durability.DURABLE)
+                .open()) {
             assertThat(tmp.resolve("durable/pgembed.unflushed")).doesNotExist();
         }
-        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("relaxed")).durability(Durability.RELAXED).open()) {
+        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("relaxed"))
+                .durability(Durability.RELAXED)
+                .open()) {
             Path marker = tmp.resolve("relaxed/pgembed.unflushed");
             for (int i = 0; i < 500 && Files.exists(marker); i++) {
                 Thread.sleep(10);
@@ -38,7 +42,9 @@ class LifecycleTest {
             assertThat(marker).doesNotExist();
         }
         // the template databases come when first needed
-        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("none")).durability(Durability.NONE).open()) {
+        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("none"))
+                .durability(Durability.NONE)
+                .open()) {
             assertThat(tmp.resolve("none/base/1")).doesNotExist();
             db.execute("CREATE DATABASE other");
             assertThat(tmp.resolve("none/base/1")).isDirectory();
@@ -48,7 +54,7 @@ class LifecycleTest {
     @Test
     void createsInAnEmptyDirectory(@TempDir Path tmp) {
         try (PgEmbedded db = PgEmbedded.builder(tmp).durability(Durability.NONE).open();
-             Result r = db.query("SELECT 1 + 1")) {
+                Result r = db.query("SELECT 1 + 1")) {
             assertThat(r.row(0).getInt(0)).isEqualTo(2);
         }
     }
@@ -74,7 +80,8 @@ class LifecycleTest {
         assertThat(db.isOpen()).isFalse();
         assertThat(dir).doesNotExist();
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.CLOSED);
-        assertThatThrownBy(() -> db.execute("SELECT 1")).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> db.execute("SELECT 1"))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("is closed");
         assertThatThrownBy(() -> db.query("SELECT 1")).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(db::begin).isInstanceOf(IllegalStateException.class);
@@ -94,9 +101,11 @@ class LifecycleTest {
                 });
         assertThat(db.isOpen()).isFalse();
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.CLOSED);
-        assertThatThrownBy(() -> db.execute("SELECT 1")).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> db.execute("SELECT 1"))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("is closed");
-        try (PgEmbedded again = PgEmbedded.open(dir); Result r = again.query("SELECT x FROM t")) {
+        try (PgEmbedded again = PgEmbedded.open(dir);
+                Result r = again.query("SELECT x FROM t")) {
             assertThat(r.row(0).getInt("x")).isEqualTo(42);
         }
         db.close();
@@ -106,16 +115,19 @@ class LifecycleTest {
     void aDirectoryCanBeOpenOnlyOnce() {
         try (PgEmbedded db = PgEmbedded.inMemory().open()) {
             assertThatThrownBy(() -> PgEmbedded.open(db.directory()))
-                    .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("55006"));
+                    .isInstanceOfSatisfying(
+                            PgException.class, e -> assertThat(e.sqlState()).isEqualTo("55006"));
         }
     }
 
     @Test
     void settingsAndTimeZoneApply() {
-        try (PgEmbedded db = PgEmbedded.inMemory().timeZone(java.time.ZoneId.of("Asia/Kolkata"))
-                .setting("work_mem", "8MB").open();
-             Result r = db.query("SELECT current_setting('TimeZone'), current_setting('work_mem'),"
-                     + " current_setting('fsync'), timestamptz '2024-01-01 00:00:00+00'")) {
+        try (PgEmbedded db = PgEmbedded.inMemory()
+                        .timeZone(java.time.ZoneId.of("Asia/Kolkata"))
+                        .setting("work_mem", "8MB")
+                        .open();
+                Result r = db.query("SELECT current_setting('TimeZone'), current_setting('work_mem'),"
+                        + " current_setting('fsync'), timestamptz '2024-01-01 00:00:00+00'")) {
             Row row = r.row(0);
             assertThat(row.getString(0)).isEqualTo("Asia/Kolkata");
             assertThat(row.getString(1)).isEqualTo("8MB");

@@ -1,8 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -16,9 +15,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** PgEmbeddedListener against the real engine: what each event is, and when it comes. */
 class ListenerTest {
@@ -110,7 +109,9 @@ class ListenerTest {
     @Test
     void aFatalErrorEndsTheEngineAndSaysSo(@TempDir Path tmp) {
         PgEmbedded.addListener(recorder);
-        PgEmbedded db = PgEmbedded.builder(tmp.resolve("db")).durability(Durability.NONE).open();
+        PgEmbedded db = PgEmbedded.builder(tmp.resolve("db"))
+                .durability(Durability.NONE)
+                .open();
         recorder.watched = db;
         assertThatThrownBy(() -> db.query("SELECT pg_terminate_backend(pg_backend_pid())"))
                 .isInstanceOf(PgException.class);
@@ -125,7 +126,8 @@ class ListenerTest {
             recorder.watched = db;
             db.execute("CREATE TABLE t (id int PRIMARY KEY, v text)");
             db.execute("INSERT INTO t VALUES ($1, $2)", 1, "one");
-            assertThatThrownBy(() -> db.execute("INSERT INTO t VALUES (1, 'again')")).isInstanceOf(PgException.class);
+            assertThatThrownBy(() -> db.execute("INSERT INTO t VALUES (1, 'again')"))
+                    .isInstanceOf(PgException.class);
             assertThatThrownBy(() -> db.query("SELECT * FROM missing")).isInstanceOf(PgException.class);
             assertThat(recorder.take()).containsExactly("ok 1", "ok 1", "failed 23505", "failed 42P01");
 
@@ -148,7 +150,9 @@ class ListenerTest {
             }
             assertThat(recorder.take()).containsExactly("ok 1", "ok 1");
 
-            db.copyIn("COPY t FROM STDIN", new ByteArrayInputStream("5\tfive\n6\tsix\n".getBytes(StandardCharsets.UTF_8)));
+            db.copyIn(
+                    "COPY t FROM STDIN",
+                    new ByteArrayInputStream("5\tfive\n6\tsix\n".getBytes(StandardCharsets.UTF_8)));
             assertThatThrownBy(() -> db.copyOut("COPY t FROM STDIN", new java.io.ByteArrayOutputStream()))
                     .isInstanceOf(PgException.class);
             assertThat(recorder.take()).containsExactly("ok 1", "failed 42601");
@@ -159,7 +163,9 @@ class ListenerTest {
     void aCallerThatWaitsForAnotherThreadsTransactionIsReportedWithItsWait() throws Exception {
         PgEmbedded.addListener(recorder);
         ExecutorService other = Executors.newSingleThreadExecutor();
-        try (PgEmbedded db = PgEmbedded.inMemory().transactionWaitTimeout(Duration.ofMillis(300)).open()) {
+        try (PgEmbedded db = PgEmbedded.inMemory()
+                .transactionWaitTimeout(Duration.ofMillis(300))
+                .open()) {
             recorder.watched = db;
             db.execute("CREATE TABLE t (x int)");
             recorder.take();

@@ -5,8 +5,7 @@ package dev.pgembed;
  * (see README.md, "Long reliability runs").
  */
 final class LongRuns {
-    private LongRuns() {
-    }
+    private LongRuns() {}
 
     static final boolean LONG = Boolean.getBoolean("pgembed.long");
 

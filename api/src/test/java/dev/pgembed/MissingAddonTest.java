@@ -1,9 +1,9 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import org.junit.jupiter.api.Test;
 
 /** Without pgembed-postgis on the class path, CREATE EXTENSION postgis fails as PostgreSQL's does, naming the artifact. */
 class MissingAddonTest {

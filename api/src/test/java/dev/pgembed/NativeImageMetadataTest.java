@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.pgembed.internal.NativeLoader;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import dev.pgembed.internal.bindings.pgembed_log_fn;
-
 import java.io.InputStream;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemoryLayout;
@@ -17,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,13 +49,28 @@ class NativeImageMetadataTest {
         try (InputStream in = NativeImageMetadataTest.class.getResourceAsStream(RESOURCE)) {
             committed = in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        assertThat(committed).as("api/src/main/resources" + RESOURCE + " should be:%n%s", expected).isEqualTo(expected);
+        assertThat(committed)
+                .as("api/src/main/resources" + RESOURCE + " should be:%n%s", expected)
+                .isEqualTo(expected);
     }
 
     private static final Map<MemoryLayout, String> TYPES = Map.of(
-            ValueLayout.JAVA_BOOLEAN, "jboolean", ValueLayout.JAVA_BYTE, "jbyte", ValueLayout.JAVA_SHORT, "jshort",
-            ValueLayout.JAVA_CHAR, "jchar", ValueLayout.JAVA_INT, "jint", ValueLayout.JAVA_LONG, "jlong",
-            ValueLayout.JAVA_FLOAT, "jfloat", ValueLayout.JAVA_DOUBLE, "jdouble");
+            ValueLayout.JAVA_BOOLEAN,
+            "jboolean",
+            ValueLayout.JAVA_BYTE,
+            "jbyte",
+            ValueLayout.JAVA_SHORT,
+            "jshort",
+            ValueLayout.JAVA_CHAR,
+            "jchar",
+            ValueLayout.JAVA_INT,
+            "jint",
+            ValueLayout.JAVA_LONG,
+            "jlong",
+            ValueLayout.JAVA_FLOAT,
+            "jfloat",
+            ValueLayout.JAVA_DOUBLE,
+            "jdouble");
 
     private static String type(MemoryLayout l) {
         if (l instanceof java.lang.foreign.AddressLayout) {
@@ -75,8 +88,9 @@ class NativeImageMetadataTest {
         for (MemoryLayout l : d.argumentLayouts()) {
             params.add("\"" + type(l) + "\"");
         }
-        return "{\"returnType\": \"" + d.returnLayout().map(NativeImageMetadataTest::type).orElse("void")
-                + "\", \"parameterTypes\": [" + String.join(", ", params) + "]}";
+        return "{\"returnType\": \""
+                + d.returnLayout().map(NativeImageMetadataTest::type).orElse("void") + "\", \"parameterTypes\": ["
+                + String.join(", ", params) + "]}";
     }
 
     private static String render(TreeSet<String> downcalls, List<String> upcalls) {

@@ -1,9 +1,11 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.NativeLoader;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.pgembed.internal.NativeLoader;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -12,11 +14,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class NativeLoaderTest {
 
@@ -45,8 +44,12 @@ class NativeLoaderTest {
 
         // a damaged file (truncated) is detected and the directory replaced (the template has empty
         // relation files: the victim is the first from the middle on that truncating changes)
-        Path victim = dir.resolve(manifest.files().stream().skip(manifest.files().size() / 2)
-                .filter(e -> e.size() > 1).findFirst().orElseThrow().path());
+        Path victim = dir.resolve(manifest.files().stream()
+                .skip(manifest.files().size() / 2)
+                .filter(e -> e.size() > 1)
+                .findFirst()
+                .orElseThrow()
+                .path());
         long size = Files.size(victim);
         try (FileChannel ch = FileChannel.open(victim, StandardOpenOption.WRITE)) {
             ch.truncate(size / 2);
@@ -71,7 +74,9 @@ class NativeLoaderTest {
         Path root = NativeLoader.load(null);
         assertThat(NativeLoader.load(null)).isSameAs(root);
         assertThat(root.resolve("lib/libpgembed.so")).isRegularFile();
-        assertThat(dev.pgembed.internal.bindings.PgEmbeddedH.pgembed_pg_version().getString(0)).startsWith("18.");
+        assertThat(dev.pgembed.internal.bindings.PgEmbeddedH.pgembed_pg_version()
+                        .getString(0))
+                .startsWith("18.");
     }
 
     /*
@@ -81,8 +86,8 @@ class NativeLoaderTest {
     @Test
     void aNoexecDirectoryIsNamedAsSuch(@TempDir Path tmp) throws Exception {
         Path fs = Files.createDirectory(tmp.resolve("fs"));
-        assumeTrue("root".equals(ProcessHandle.current().info().user().orElse("")),
-                "mounting a file system needs root");
+        assumeTrue(
+                "root".equals(ProcessHandle.current().info().user().orElse("")), "mounting a file system needs root");
         String mount = run("mount", "-t", "tmpfs", "-o", "size=512m,noexec", "pgembed-noexec", fs.toString());
         assumeTrue(mount.startsWith("0"), "mounting a tmpfs is not allowed here: " + mount);
         try {

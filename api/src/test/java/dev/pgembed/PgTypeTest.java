@@ -1,6 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
@@ -12,9 +13,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.UUID;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /**
  * The type table and the text forms it uses, without a database: what OID and text each parameter class is
@@ -26,8 +25,9 @@ class PgTypeTest {
     private static String sent(Object v) {
         Params.Encoded e = Params.encode(new Object[] {v});
         byte[] b = e.values[0];
-        String text = b == null ? "null" : e.formats[0] == 1 ? Arrays.toString(b)
-                : new String(b, 0, b.length - 1, StandardCharsets.UTF_8);
+        String text = b == null
+                ? "null"
+                : e.formats[0] == 1 ? Arrays.toString(b) : new String(b, 0, b.length - 1, StandardCharsets.UTF_8);
         return e.types[0] + " " + e.formats[0] + " " + text;
     }
 
@@ -35,13 +35,19 @@ class PgTypeTest {
     void everyRowIsFoundByItsOidAndItsArrayOid() {
         for (PgType t : PgType.values()) {
             if (t.isExtension()) {
-                assertThat(t.oid).as("%s: an extension's type has its database's OID", t).isZero();
+                assertThat(t.oid)
+                        .as("%s: an extension's type has its database's OID", t)
+                        .isZero();
                 continue;
             }
             assertThat(PgType.ofOid(t.oid)).as("%s by OID", t).isSameAs(t);
             if (t.arrayOid != 0) {
-                assertThat(PgType.ofArrayOid(t.arrayOid)).as("%s by array OID", t).isSameAs(t);
-                assertThat(PgType.ofOid(t.arrayOid)).as("%s's array OID is no scalar", t).isNull();
+                assertThat(PgType.ofArrayOid(t.arrayOid))
+                        .as("%s by array OID", t)
+                        .isSameAs(t);
+                assertThat(PgType.ofOid(t.arrayOid))
+                        .as("%s's array OID is no scalar", t)
+                        .isNull();
             }
         }
         assertThat(PgType.ofOid(PgType.Oid.UNSPECIFIED)).isNull();
@@ -100,13 +106,16 @@ class PgTypeTest {
     @Test
     void anUnsupportedParameterNamesTheClassesThatAre() {
         for (Object v : new Object[] {new Object(), 'c', new byte[][] {{1}}, new Object[] {1}, new StringBuilder()}) {
-            assertThatThrownBy(() -> sent(v)).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("parameter $1 has the unsupported type " + v.getClass().getName() + ": pass Integer,"
+            assertThatThrownBy(() -> sent(v))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("parameter $1 has the unsupported type "
+                            + v.getClass().getName() + ": pass Integer,"
                             + " Long, Short, Double, Float, BigDecimal, String, byte[], Boolean, UUID, LocalDate,"
                             + " LocalTime, LocalDateTime, OffsetDateTime, Instant, SparseVector, arrays of these,"
                             + " or null");
         }
-        assertThatThrownBy(() -> sent("a\0b")).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> sent("a\0b"))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("NUL character");
     }
 
@@ -125,15 +134,19 @@ class PgTypeTest {
             }
         };
         SparseVector s = new SparseVector(3, new int[] {1}, new float[] {2f});
-        Params.Encoded e = Params.encode(new Object[] {s, new float[] {1f}, new float[] {1f}, new float[] {1f}},
-                pgvector, new int[] {0, 16_385, 16_388, 1021});
+        Params.Encoded e = Params.encode(
+                new Object[] {s, new float[] {1f}, new float[] {1f}, new float[] {1f}},
+                pgvector,
+                new int[] {0, 16_385, 16_388, 1021});
         assertThat(e.types).containsExactly(16_390, 16_385, 16_388, 1021);
         assertThat(e.formats).containsExactly(1, 1, 1, 0);
         assertThat(e.values[0]).isEqualTo(VectorCodec.sparsevec(s));
         assertThat(e.values[1]).isEqualTo(VectorCodec.vector(new float[] {1f}));
         assertThat(e.values[2]).isEqualTo(VectorCodec.halfvec(new float[] {1f}));
-        assertThat(new String(e.values[3], 0, e.values[3].length - 1, StandardCharsets.UTF_8)).isEqualTo("{1.0}");
-        assertThat(sent(new float[] {1f, 2.5f})).as("without a declared type a float[] is a real[]")
+        assertThat(new String(e.values[3], 0, e.values[3].length - 1, StandardCharsets.UTF_8))
+                .isEqualTo("{1.0}");
+        assertThat(sent(new float[] {1f, 2.5f}))
+                .as("without a declared type a float[] is a real[]")
                 .isEqualTo("1021 0 {1.0,2.5}");
         assertThatThrownBy(() -> sent(s)).isInstanceOf(PgException.class).hasMessageContaining("sparsevec");
     }
@@ -141,11 +154,14 @@ class PgTypeTest {
     @Test
     void arrayElementsReadBackAsTheJavaClassOfTheirType() {
         assertThat(PgType.BOOL.elements(Arrays.asList("t", "f", "true", null)))
-                .isExactlyInstanceOf(Boolean[].class).containsExactly(true, false, true, null);
-        assertThat(PgType.INT8.elements(Arrays.asList("9", "-1"))).isExactlyInstanceOf(Long[].class)
+                .isExactlyInstanceOf(Boolean[].class)
+                .containsExactly(true, false, true, null);
+        assertThat(PgType.INT8.elements(Arrays.asList("9", "-1")))
+                .isExactlyInstanceOf(Long[].class)
                 .containsExactly(9L, -1L);
         assertThat(PgType.NUMERIC.elements(Arrays.asList("1.50"))).containsExactly(new BigDecimal("1.50"));
-        assertThat(PgType.VARCHAR.elements(Arrays.asList("a", null))).isExactlyInstanceOf(String[].class)
+        assertThat(PgType.VARCHAR.elements(Arrays.asList("a", null)))
+                .isExactlyInstanceOf(String[].class)
                 .containsExactly("a", null);
         assertThat(PgType.DATE.elements(Arrays.asList("0044-03-15 BC", "infinity")))
                 .containsExactly(LocalDate.of(-43, 3, 15), LocalDate.MAX);
@@ -169,7 +185,8 @@ class PgTypeTest {
             assertThat(TemporalText.parseDate(TemporalText.formatDate(d))).isEqualTo(d);
         }
         OffsetDateTime t = OffsetDateTime.of(-100, 6, 1, 12, 30, 0, 123_456_000, ZoneOffset.ofHours(2));
-        assertThat(TemporalText.parseTimestamp(TemporalText.formatOffsetDateTime(t))).isEqualTo(t);
+        assertThat(TemporalText.parseTimestamp(TemporalText.formatOffsetDateTime(t)))
+                .isEqualTo(t);
         assertThat(TemporalText.parseTime("24:00:00")).isEqualTo(LocalTime.MAX);
         assertThat(TemporalText.parseTime("10:11:12.5+02")).isEqualTo(LocalTime.of(10, 11, 12, 500_000_000));
     }

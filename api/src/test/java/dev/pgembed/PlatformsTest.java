@@ -1,11 +1,11 @@
 package dev.pgembed;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.pgembed.internal.NativeLoader;
 import dev.pgembed.internal.Platforms;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class PlatformsTest {
 
@@ -29,7 +29,10 @@ class PlatformsTest {
 
     @Test
     void aMissingPayloadNamesTheArtifactToAdd() {
-        String other = Platforms.KNOWN.stream().filter(p -> !p.equals(Platforms.current())).findFirst().orElseThrow();
+        String other = Platforms.KNOWN.stream()
+                .filter(p -> !p.equals(Platforms.current()))
+                .findFirst()
+                .orElseThrow();
         assertThatThrownBy(() -> NativeLoader.readManifest(other))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("payload for " + other + " is not on the class path")

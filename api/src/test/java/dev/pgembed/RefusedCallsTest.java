@@ -1,18 +1,17 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * After any refused or failed call, every later call behaves as on a fresh session: its statement runs,
@@ -58,8 +57,9 @@ class RefusedCallsTest {
     }
 
     private static void refused(Runnable call) {
-        assertThatThrownBy(call::run).isInstanceOfSatisfying(PgException.class,
-                e -> assertThat(e.sqlState()).isEqualTo("0A000"));
+        assertThatThrownBy(call::run)
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("0A000"));
     }
 
     /* the sequence: the INSERT after the refused COPY returned an empty result and wrote nothing */
@@ -103,7 +103,8 @@ class RefusedCallsTest {
             refused(() -> p.executeBatch(List.<Object[]>of(new Object[0])));
         }
         assertThatThrownBy(() -> db.copyIn(copy, new ByteArrayInputStream(new byte[0])))
-                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42601"));
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42601"));
         assertThat(count()).isZero();
         behavesAsFresh(7);
     }
@@ -122,8 +123,10 @@ class RefusedCallsTest {
                 throw new IOException("disk full");
             }
         };
-        assertThatThrownBy(() -> db.copyOut("COPY (INSERT INTO t SELECT generate_series(1, 200000) RETURNING x)"
-                + " TO STDOUT", failing)).isInstanceOf(UncheckedIOException.class).hasMessageContaining("disk full");
+        assertThatThrownBy(() -> db.copyOut(
+                        "COPY (INSERT INTO t SELECT generate_series(1, 200000) RETURNING x)" + " TO STDOUT", failing))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("disk full");
         assertThat(count()).isZero();
         behavesAsFresh(8);
     }
@@ -135,8 +138,9 @@ class RefusedCallsTest {
         tx.execute("INSERT INTO t VALUES (50)");
         refused(() -> tx.query("COPY t FROM STDIN").close());
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.FAILED);
-        assertThatThrownBy(tx::commit).isInstanceOfSatisfying(PgException.class,
-                e -> assertThat(e.sqlState()).isEqualTo("25P02"));
+        assertThatThrownBy(tx::commit)
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("25P02"));
         assertThat(count()).isZero();
         behavesAsFresh(9);
     }

@@ -1,7 +1,9 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,11 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A full disk: a database on a 96 MB tmpfs is filled with committed transactions until PostgreSQL
@@ -35,9 +34,11 @@ class ReliabilityDiskFullTest {
     @Test
     void aFullDiskLosesNoCommittedTransaction(@TempDir Path tmp) throws Exception {
         Path fs = Files.createDirectory(tmp.resolve("fs"));
-        assumeTrue("root".equals(ProcessHandle.current().info().user().orElse("")),
+        assumeTrue(
+                "root".equals(ProcessHandle.current().info().user().orElse("")),
                 "mounting a small file system needs root");
-        String mount = run("mount", "-t", "tmpfs", "-o", "size=" + FS_MB + "m,mode=0700", "pgembed-full", fs.toString());
+        String mount =
+                run("mount", "-t", "tmpfs", "-o", "size=" + FS_MB + "m,mode=0700", "pgembed-full", fs.toString());
         assumeTrue(mount.startsWith("0"), "mounting a tmpfs is not allowed here: " + mount);
         try {
             fill(fs);
@@ -108,7 +109,8 @@ class ReliabilityDiskFullTest {
             again.execute("CHECKPOINT");
             // now fill the file system to the last byte: the next write that needs space is not the WAL's
             fillUp(ballast);
-            assertThatThrownBy(() -> again.execute("INSERT INTO scratch SELECT repeat('s', 1000) FROM generate_series(1, 100000)"))
+            assertThatThrownBy(() -> again.execute(
+                            "INSERT INTO scratch SELECT repeat('s', 1000) FROM generate_series(1, 100000)"))
                     .isInstanceOfSatisfying(PgException.class, e -> {
                         assertThat(e.sqlState()).as("%s", e).isEqualTo("53100");
                         assertThat(e.isFatal()).isFalse();
@@ -122,7 +124,8 @@ class ReliabilityDiskFullTest {
             // space is back: the same session writes again
             again.execute("INSERT INTO filler VALUES (-1, '\\x01')");
         }
-        try (PgEmbedded third = PgEmbedded.open(dir); Result r = third.query("SELECT count(*) FROM filler")) {
+        try (PgEmbedded third = PgEmbedded.open(dir);
+                Result r = third.query("SELECT count(*) FROM filler")) {
             assertThat(r.row(0).getLong(0)).isEqualTo(acked.size() + 2);
         }
     }

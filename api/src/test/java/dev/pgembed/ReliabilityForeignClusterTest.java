@@ -1,7 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,9 +17,8 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Directories pgembed cannot use are refused with a PgException that says why, the JVM goes on, and the
@@ -50,10 +49,12 @@ class ReliabilityForeignClusterTest {
         String version = Files.readString(dir.resolve("PG_VERSION")).trim();
         PgException e = refused(dir);
         assertThat(e.getMessage()).contains("database files are incompatible with server");
-        assertThat(e.detail()).contains("initialized by PostgreSQL version " + version + ",")
+        assertThat(e.detail())
+                .contains("initialized by PostgreSQL version " + version + ",")
                 .contains("not compatible with this version 18.");
-        System.out.printf("cluster of PostgreSQL %s (%s): %s %s: %s / %s%n", version, made, e.severity(), e.sqlState(),
-                e.getMessage(), e.detail());
+        System.out.printf(
+                "cluster of PostgreSQL %s (%s): %s %s: %s / %s%n",
+                version, made, e.severity(), e.sqlState(), e.getMessage(), e.detail());
     }
 
     @Test
@@ -78,7 +79,8 @@ class ReliabilityForeignClusterTest {
 
         // repaired, the database opens with its data
         Files.write(control, original);
-        try (PgEmbedded db = PgEmbedded.open(dir); Result r = db.query("SELECT n FROM kept")) {
+        try (PgEmbedded db = PgEmbedded.open(dir);
+                Result r = db.query("SELECT n FROM kept")) {
             assertThat(r.row(0).getInt(0)).isEqualTo(1);
         }
     }
@@ -86,7 +88,8 @@ class ReliabilityForeignClusterTest {
     /** Opens dir, expecting a refusal; checks that nothing in dir changed and that the JVM goes on. */
     private static PgException refused(Path dir) throws Exception {
         Map<String, String> before = snapshot(dir);
-        PgException e = catchThrowableOfType(PgException.class, () -> PgEmbedded.open(dir).close());
+        PgException e = catchThrowableOfType(
+                PgException.class, () -> PgEmbedded.open(dir).close());
         assertThat(e).as("opening %s", dir).isNotNull();
         assertThat(e.sqlState()).matches("[0-9A-Z]{5}").isNotEqualTo("00000");
         Map<String, String> after = snapshot(dir);
@@ -101,8 +104,9 @@ class ReliabilityForeignClusterTest {
         after.keySet().stream().filter(k -> !before.containsKey(k)).forEach(k -> changes.add("created " + k));
         assertThat(changes).as("the directory after the refused open").isEmpty();
         // the host is fine and opens other databases
-        try (PgEmbedded other = PgEmbedded.inMemory().durability(Durability.NONE).open();
-             Result r = other.query("SELECT 6 * 7")) {
+        try (PgEmbedded other =
+                        PgEmbedded.inMemory().durability(Durability.NONE).open();
+                Result r = other.query("SELECT 6 * 7")) {
             assertThat(r.row(0).getInt(0)).isEqualTo(42);
         }
         return e;
@@ -114,13 +118,16 @@ class ReliabilityForeignClusterTest {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : (Iterable<Path>) s::iterator) {
-                String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+                String mode =
+                        PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
                 String what = mode;
                 // a directory's own time changes with the lock files an open creates and removes again;
                 // its entries are compared one by one
                 if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    what += " " + Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() + " " + Files.size(p)
-                            + " " + HexFormat.of().formatHex(sha.digest(Files.readAllBytes(p)));
+                    what += " "
+                            + Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS)
+                                    .toMillis() + " " + Files.size(p) + " "
+                            + HexFormat.of().formatHex(sha.digest(Files.readAllBytes(p)));
                 }
                 entries.put(root.relativize(p).toString(), what);
             }

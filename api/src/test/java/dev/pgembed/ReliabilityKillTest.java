@@ -1,9 +1,6 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -17,8 +14,10 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * kill -9 at random moments: a child JVM commits transactions and prints each acknowledged id after its
@@ -30,17 +29,19 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ReliabilityKillTest {
 
-    private record Ack(long id, long arrivedNanos) {
-    }
+    private record Ack(long id, long arrivedNanos) {}
 
     @ParameterizedTest
-    @EnumSource(value = Durability.class, names = {"DURABLE", "RELAXED"})
+    @EnumSource(
+            value = Durability.class,
+            names = {"DURABLE", "RELAXED"})
     void acknowledgedCommitsSurviveSigkill(Durability durability, @TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("db");
         int iterations = LongRuns.killIterations();
         long seed = Long.getLong("pgembed.killSeed", System.nanoTime());
-        System.out.printf("kill -9 %s: %d kills, seed %d (-Dpgembed.killSeed repeats the kill moments)%n", durability,
-                iterations, seed);
+        System.out.printf(
+                "kill -9 %s: %d kills, seed %d (-Dpgembed.killSeed repeats the kill moments)%n",
+                durability, iterations, seed);
         SplittableRandom random = new SplittableRandom(seed);
         long verifiedMax = 0;
         long acked = 0;
@@ -58,7 +59,8 @@ class ReliabilityKillTest {
             StringBuffer other = new StringBuffer();
             CountDownLatch ready = new CountDownLatch(1);
             Thread reader = Thread.ofPlatform().start(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                try (BufferedReader in =
+                        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                     String line;
                     while ((line = in.readLine()) != null) {
                         long now = System.nanoTime();
@@ -94,7 +96,9 @@ class ReliabilityKillTest {
                     }
                 }
                 Thread.sleep(delayMs);
-                assertThat(p.isAlive()).as("the child is still running; its output: %s", other).isTrue();
+                assertThat(p.isAlive())
+                        .as("the child is still running; its output: %s", other)
+                        .isTrue();
                 killedAt = System.nanoTime();
             } finally {
                 p.destroyForcibly(); // SIGKILL
@@ -103,7 +107,9 @@ class ReliabilityKillTest {
             assertThat(p.exitValue()).isEqualTo(137);
             reader.join();
             // the System V segment of the killed engine went with it (removed as soon as it was attached)
-            assertThat(sysvSegmentsCreatedBy(p.pid())).as("shared memory left by kill %d", it).isZero();
+            assertThat(sysvSegmentsCreatedBy(p.pid()))
+                    .as("shared memory left by kill %d", it)
+                    .isZero();
 
             try (PgEmbedded db = PgEmbedded.builder(dir).durability(durability).open()) {
                 if (windowMs == 0) {
@@ -116,7 +122,8 @@ class ReliabilityKillTest {
                 long tallied = 0;
                 // absent when the child was killed before it created them or, RELAXED, before that commit was flushed
                 if (exists(db, "acked")) {
-                    try (Result r = db.query("SELECT count(*), coalesce(max(id), 0), (SELECT sum(n) FROM tally) FROM acked")) {
+                    try (Result r =
+                            db.query("SELECT count(*), coalesce(max(id), 0), (SELECT sum(n) FROM tally) FROM acked")) {
                         count = r.row(0).getLong(0);
                         max = r.row(0).getLong(1);
                         tallied = r.row(0).getLong(2);
@@ -125,18 +132,23 @@ class ReliabilityKillTest {
                 // ids are unique (primary key) and 1..max without a gap: commits survive as a prefix
                 assertThat(count).as("rows 1..max, no gap").isEqualTo(max);
                 assertThat(tallied).as("every transaction applied whole").isEqualTo(count);
-                assertThat(max).as("ids verified after earlier kills are still there").isGreaterThanOrEqualTo(verifiedMax);
+                assertThat(max)
+                        .as("ids verified after earlier kills are still there")
+                        .isGreaterThanOrEqualTo(verifiedMax);
                 long last = max;
-                List<Ack> missing = new ArrayList<>(acks.values().stream().filter(a -> a.id() > last).toList());
+                List<Ack> missing = new ArrayList<>(
+                        acks.values().stream().filter(a -> a.id() > last).toList());
                 if (durability == Durability.DURABLE) {
                     assertThat(missing).as("acknowledged durable commits lost").isEmpty();
                 } else {
                     long window = TimeUnit.MILLISECONDS.toNanos(windowMs);
                     for (Ack a : missing) {
-                        oldestMissingMs = Math.max(oldestMissingMs, TimeUnit.NANOSECONDS.toMillis(killedAt - a.arrivedNanos()));
+                        oldestMissingMs =
+                                Math.max(oldestMissingMs, TimeUnit.NANOSECONDS.toMillis(killedAt - a.arrivedNanos()));
                         assertThat(killedAt - a.arrivedNanos())
-                                .as("id %d, acknowledged %d ms before the kill, is lost (allowed: %d ms)", a.id(),
-                                        TimeUnit.NANOSECONDS.toMillis(killedAt - a.arrivedNanos()), windowMs)
+                                .as(
+                                        "id %d, acknowledged %d ms before the kill, is lost (allowed: %d ms)",
+                                        a.id(), TimeUnit.NANOSECONDS.toMillis(killedAt - a.arrivedNanos()), windowMs)
                                 .isLessThanOrEqualTo(window);
                     }
                 }
@@ -149,10 +161,19 @@ class ReliabilityKillTest {
                 verifiedMax = max;
             }
         }
-        System.out.printf("kill -9 %s: %d kills (%d during start-up), %d acknowledged ids, %d rows checked,"
+        System.out.printf(
+                "kill -9 %s: %d kills (%d during start-up), %d acknowledged ids, %d rows checked,"
                         + " %d acknowledged ids missing (at most %d per kill; the oldest acknowledged %d ms before its kill,"
                         + " allowed %d ms), %.1f s%n",
-                durability, iterations, earlyKills, acked, verifiedMax, missingTotal, missingMax, oldestMissingMs, windowMs,
+                durability,
+                iterations,
+                earlyKills,
+                acked,
+                verifiedMax,
+                missingTotal,
+                missingMax,
+                oldestMissingMs,
+                windowMs,
                 (System.nanoTime() - started) / 1e9);
     }
 
@@ -168,7 +189,7 @@ class ReliabilityKillTest {
         Files.writeString(dir.resolve("global/pg_control"), "half a copy");
         Files.createFile(dir.resolve("pgembed.creating"));
         try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.NONE).open();
-             Result r = db.query("SELECT count(*) > 0 FROM pg_class")) {
+                Result r = db.query("SELECT count(*) > 0 FROM pg_class")) {
             assertThat(r.row(0).getBoolean(0)).isTrue();
         }
         assertThat(dir.resolve("pgembed.creating")).doesNotExist();
@@ -179,7 +200,10 @@ class ReliabilityKillTest {
     private static String stacks(long pid) {
         StringBuilder out = new StringBuilder();
         for (List<String> cmd : List.of(
-                List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(pid), "Thread.print"),
+                List.of(
+                        Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                        Long.toString(pid),
+                        "Thread.print"),
                 List.of("gdb", "-batch", "-p", Long.toString(pid), "-ex", "thread apply all bt"))) {
             try {
                 Process d = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -196,7 +220,9 @@ class ReliabilityKillTest {
     private static long sysvSegmentsCreatedBy(long pid) throws java.io.IOException {
         // key shmid perms size cpid lpid nattch ...; the first line names the columns
         try (var lines = Files.lines(Path.of("/proc/sysvipc/shm"))) {
-            return lines.skip(1).map(l -> l.trim().split("\\s+")).filter(f -> f.length > 4 && f[4].equals(Long.toString(pid)))
+            return lines.skip(1)
+                    .map(l -> l.trim().split("\\s+"))
+                    .filter(f -> f.length > 4 && f[4].equals(Long.toString(pid)))
                     .count();
         }
     }

@@ -1,7 +1,6 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,8 +14,8 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * pgembed opens no network socket, and what it writes is private to the user: directories 0700, files
@@ -34,7 +33,9 @@ class ReliabilitySecurityTest {
         Set<String> during;
         try (PgEmbedded db = PgEmbedded.open(dir)) {
             try (Result r = db.query("SHOW data_directory_mode")) {
-                assertThat(r.row(0).getString(0)).as("the template gives no group access").isEqualTo("0700");
+                assertThat(r.row(0).getString(0))
+                        .as("the template gives no group access")
+                        .isEqualTo("0700");
             }
             workload(db);
             during = socketInodes();
@@ -45,27 +46,36 @@ class ReliabilitySecurityTest {
                 assertThat(c.next()).isNotNull();
                 try (Stream<Path> s = Files.walk(dir)) {
                     assertThat(s.anyMatch(p -> p.toString().contains("pgsql_tmp") && Files.isRegularFile(p)))
-                            .as("the sort spilled to a temporary file").isTrue();
+                            .as("the sort spilled to a temporary file")
+                            .isTrue();
                 }
                 loose.addAll(looseModes(dir));
             }
         }
         loose.addAll(looseModes(dir));
-        assertThat(loose).as("files and directories readable by others than the user").isEmpty();
+        assertThat(loose)
+                .as("files and directories readable by others than the user")
+                .isEmpty();
 
         Set<String> added = new HashSet<>(during);
         added.removeAll(before);
-        assertThat(added).as("the engine's own socketpair is seen (the check sees pgembed's sockets)").isNotEmpty();
+        assertThat(added)
+                .as("the engine's own socketpair is seen (the check sees pgembed's sockets)")
+                .isNotEmpty();
         // the protocol runs over an unnamed AF_UNIX socketpair; nothing may be an INET or bound socket
         for (String net : List.of("tcp", "tcp6", "udp", "udp6", "raw", "raw6", "udplite", "udplite6")) {
             Set<String> inet = inodesIn(Path.of("/proc/self/net", net), 9);
             inet.retainAll(added);
-            assertThat(inet).as("sockets of /proc/self/net/%s opened by pgembed", net).isEmpty();
+            assertThat(inet)
+                    .as("sockets of /proc/self/net/%s opened by pgembed", net)
+                    .isEmpty();
         }
         for (String line : lines(Path.of("/proc/self/net/unix"))) {
             String[] f = line.trim().split("\\s+");
             if (f.length >= 7 && added.contains(f[6])) {
-                assertThat(f.length).as("an AF_UNIX socket with an address: %s", line).isEqualTo(7);
+                assertThat(f.length)
+                        .as("an AF_UNIX socket with an address: %s", line)
+                        .isEqualTo(7);
             }
         }
         Set<String> after = socketInodes();

@@ -1,15 +1,14 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Bounded WAL: a workload of inserts, updates and deletes generates {@link LongRuns#walMegabytes()} of WAL
@@ -29,8 +28,11 @@ class ReliabilityWalTest {
         long generated;
         long atEnd;
         int rounds = 0;
-        try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.RELAXED)
-                .setting("max_wal_size", MAX_WAL_MB + "MB").setting("min_wal_size", "32MB").open()) {
+        try (PgEmbedded db = PgEmbedded.builder(dir)
+                .durability(Durability.RELAXED)
+                .setting("max_wal_size", MAX_WAL_MB + "MB")
+                .setting("min_wal_size", "32MB")
+                .open()) {
             Path walDir = dir.resolve("pg_wal");
             Thread watcher = Thread.ofPlatform().daemon().start(() -> {
                 while (!Thread.currentThread().isInterrupted()) {
@@ -42,7 +44,8 @@ class ReliabilityWalTest {
                     }
                 }
             });
-            db.execute("CREATE TABLE w (id bigint PRIMARY KEY, n int NOT NULL, v text NOT NULL); CREATE INDEX ON w (n)");
+            db.execute(
+                    "CREATE TABLE w (id bigint PRIMARY KEY, n int NOT NULL, v text NOT NULL); CREATE INDEX ON w (n)");
             long start = lsn(db);
             long next = 1;
             try {
@@ -50,7 +53,8 @@ class ReliabilityWalTest {
                     rounds++;
                     long from = next;
                     next += 20_000;
-                    db.execute("INSERT INTO w SELECT g, g % 1000, repeat(md5(g::text), 6) FROM generate_series($1::bigint, $2::bigint) g",
+                    db.execute(
+                            "INSERT INTO w SELECT g, g % 1000, repeat(md5(g::text), 6) FROM generate_series($1::bigint, $2::bigint) g",
                             from, next - 1);
                     db.execute("UPDATE w SET n = n + 1, v = left(v, 100) || md5(v) WHERE id % 3 = $1", rounds % 3);
                     db.execute("DELETE FROM w WHERE id < $1", next - 60_000);
@@ -62,9 +66,15 @@ class ReliabilityWalTest {
                 watcher.join();
             }
         }
-        System.out.printf("WAL: %d MB generated in %d rounds (%.1f s); pg_wal at most %d MB while it ran, %d MB at"
-                        + " the end (max_wal_size %d MB)%n", generated >> 20, rounds, (System.nanoTime() - started) / 1e9,
-                maxSeen.get() >> 20, atEnd >> 20, MAX_WAL_MB);
+        System.out.printf(
+                "WAL: %d MB generated in %d rounds (%.1f s); pg_wal at most %d MB while it ran, %d MB at"
+                        + " the end (max_wal_size %d MB)%n",
+                generated >> 20,
+                rounds,
+                (System.nanoTime() - started) / 1e9,
+                maxSeen.get() >> 20,
+                atEnd >> 20,
+                MAX_WAL_MB);
         // a checkpoint cycle keeps up to about max_wal_size plus the segments written while it completes
         assertThat(maxSeen.get()).as("largest pg_wal seen").isLessThan(3L * MAX_WAL_MB << 20);
         assertThat(atEnd).isLessThan(3L * MAX_WAL_MB << 20);

@@ -1,5 +1,9 @@
 package dev.pgembed;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -7,15 +11,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /** A session opened as a role that is not a superuser: untrusted SQL cannot act as the OS user. */
 class SessionRoleTest {
     @TempDir
     static Path dir;
+
     static PgEmbedded db;
 
     @BeforeAll
@@ -49,29 +49,31 @@ class SessionRoleTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "SET SESSION AUTHORIZATION postgres",
-            "SET ROLE postgres",
-            "ALTER ROLE app SUPERUSER",
-            "GRANT pg_read_server_files TO app",
-            "SELECT pg_read_file('/etc/passwd')",
-            "SELECT pg_read_binary_file('/etc/passwd')",
-            "SELECT pg_ls_dir('/')",
-            "COPY app.lines FROM '/etc/passwd'",
-            "COPY app.lines TO '/tmp/pgembed-session-role-test'",
-            "COPY app.lines FROM PROGRAM 'id'",
-            "COPY (SELECT 1) TO PROGRAM 'cat'",
-            "SELECT lo_import('/etc/passwd')",
-            "LOAD 'plpgsql'",
-            "CREATE FUNCTION app.pid() RETURNS int LANGUAGE C AS 'libc.so.6', 'getpid'",
-            "ALTER SYSTEM SET work_mem = '1GB'",
-            "SET log_statement = 'all'",
-            "SET session_preload_libraries = 'auto_explain'",
-            "CREATE EXTENSION file_fdw",
-    })
+    @ValueSource(
+            strings = {
+                "SET SESSION AUTHORIZATION postgres",
+                "SET ROLE postgres",
+                "ALTER ROLE app SUPERUSER",
+                "GRANT pg_read_server_files TO app",
+                "SELECT pg_read_file('/etc/passwd')",
+                "SELECT pg_read_binary_file('/etc/passwd')",
+                "SELECT pg_ls_dir('/')",
+                "COPY app.lines FROM '/etc/passwd'",
+                "COPY app.lines TO '/tmp/pgembed-session-role-test'",
+                "COPY app.lines FROM PROGRAM 'id'",
+                "COPY (SELECT 1) TO PROGRAM 'cat'",
+                "SELECT lo_import('/etc/passwd')",
+                "LOAD 'plpgsql'",
+                "CREATE FUNCTION app.pid() RETURNS int LANGUAGE C AS 'libc.so.6', 'getpid'",
+                "ALTER SYSTEM SET work_mem = '1GB'",
+                "SET log_statement = 'all'",
+                "SET session_preload_libraries = 'auto_explain'",
+                "CREATE EXTENSION file_fdw",
+            })
     void superuserPowersAreRefused(String sql) {
         assertThatThrownBy(() -> db.execute(sql))
-                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42501"));
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42501"));
         assertThat(scalar("SELECT current_user")).isEqualTo("app");
     }
 
@@ -86,12 +88,15 @@ class SessionRoleTest {
     @Test
     void ordinaryWorkWorks() {
         db.execute("CREATE TABLE app.items(id int PRIMARY KEY, name text)");
-        assertThat(db.execute("INSERT INTO app.items VALUES ($1, $2), ($3, $4)", 1, "one", 2, "two")).isEqualTo(2);
-        assertThat(scalar("SELECT string_agg(name, ',' ORDER BY id) FROM app.items")).isEqualTo("one,two");
+        assertThat(db.execute("INSERT INTO app.items VALUES ($1, $2), ($3, $4)", 1, "one", 2, "two"))
+                .isEqualTo(2);
+        assertThat(scalar("SELECT string_agg(name, ',' ORDER BY id) FROM app.items"))
+                .isEqualTo("one,two");
         db.execute("INSERT INTO public.ledger VALUES (1, 'x')");
         assertThat(scalar("SELECT count(*)::text FROM public.ledger")).isEqualTo("1");
         assertThatThrownBy(() -> db.execute("CREATE TABLE public.mine(x int)"))
-                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42501"));
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42501"));
     }
 
     @Test
@@ -99,8 +104,10 @@ class SessionRoleTest {
         db.close();
         try {
             for (String role : new String[] {"boss", "postgres", "nobody_here"}) {
-                assertThatThrownBy(() -> PgEmbedded.builder(dir).sessionRole(role).open())
-                        .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("28000"));
+                assertThatThrownBy(
+                                () -> PgEmbedded.builder(dir).sessionRole(role).open())
+                        .isInstanceOfSatisfying(
+                                PgException.class, e -> assertThat(e.sqlState()).isEqualTo("28000"));
             }
         } finally {
             db = PgEmbedded.builder(dir).sessionRole("app").open();

@@ -1,10 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,9 +12,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Sessions of a database with several backends ({@link PgEmbedded.Builder#backends(int)}): each on a real
@@ -30,7 +29,10 @@ class SessionsTest {
 
     @BeforeAll
     static void open() {
-        db = PgEmbedded.inMemory().backends(4).transactionWaitTimeout(Duration.ofSeconds(10)).open();
+        db = PgEmbedded.inMemory()
+                .backends(4)
+                .transactionWaitTimeout(Duration.ofSeconds(10))
+                .open();
         db.execute("CREATE TABLE acc (id int PRIMARY KEY, balance int NOT NULL)");
         db.execute("INSERT INTO acc VALUES (1, 100), (2, 0)");
     }
@@ -82,23 +84,26 @@ class SessionsTest {
         List<CompletableFuture<Long>> runs = new ArrayList<>();
         ExecutorService threads = Executors.newFixedThreadPool(2);
         for (int i = 0; i < 2; i++) {
-            runs.add(CompletableFuture.supplyAsync(() -> {
-                try (PgSession s = db.session()) {
-                    return s.transactionResult(tx -> {
-                        tx.execute("SELECT 1");
-                        bothIn.countDown();
-                        // both transactions are open now: with one shared backend this would wait for ever
-                        try {
-                            if (!bothIn.await(20, TimeUnit.SECONDS)) {
-                                throw new IllegalStateException("the other transaction did not start meanwhile");
-                            }
-                        } catch (InterruptedException e) {
-                            throw new IllegalStateException(e);
+            runs.add(CompletableFuture.supplyAsync(
+                    () -> {
+                        try (PgSession s = db.session()) {
+                            return s.transactionResult(tx -> {
+                                tx.execute("SELECT 1");
+                                bothIn.countDown();
+                                // both transactions are open now: with one shared backend this would wait for ever
+                                try {
+                                    if (!bothIn.await(20, TimeUnit.SECONDS)) {
+                                        throw new IllegalStateException(
+                                                "the other transaction did not start meanwhile");
+                                    }
+                                } catch (InterruptedException e) {
+                                    throw new IllegalStateException(e);
+                                }
+                                return tx.execute("SELECT txid_current()");
+                            });
                         }
-                        return tx.execute("SELECT txid_current()");
-                    });
-                }
-            }, threads));
+                    },
+                    threads));
         }
         for (CompletableFuture<Long> r : runs) {
             assertThat(r.get(60, TimeUnit.SECONDS)).isEqualTo(1L);
@@ -108,15 +113,17 @@ class SessionsTest {
 
     @Test
     void anUpdateWaitsForAnotherSessionsRowLock() throws Exception {
-        try (PgSession a = db.session(); PgSession b = db.session()) {
+        try (PgSession a = db.session();
+                PgSession b = db.session()) {
             int waiter = b.backendPid(); // asked first: b's session is busy while its statement waits
             Transaction tx = a.begin();
             tx.execute("UPDATE acc SET balance = balance WHERE id = 1");
-            CompletableFuture<Long> waiting = CompletableFuture.supplyAsync(
-                    () -> b.execute("UPDATE acc SET balance = balance + 0 WHERE id = 1"));
+            CompletableFuture<Long> waiting =
+                    CompletableFuture.supplyAsync(() -> b.execute("UPDATE acc SET balance = balance + 0 WHERE id = 1"));
             // b waits in PostgreSQL's lock manager, as pg_locks shows, not in pgembed
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (!one(db, "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted", waiter).equals("1")) {
+            while (!one(db, "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted", waiter)
+                    .equals("1")) {
                 assertThat(System.nanoTime()).isLessThan(deadline);
                 Thread.sleep(20);
             }
@@ -151,7 +158,8 @@ class SessionsTest {
 
     @Test
     void aSessionsStateIsItsOwn() {
-        try (PgSession a = db.session(); PgSession b = db.session()) {
+        try (PgSession a = db.session();
+                PgSession b = db.session()) {
             a.execute("SET work_mem = '77MB'");
             a.execute("CREATE TEMP TABLE scratch (x int)");
             assertThat(one(b, "SHOW work_mem")).isNotEqualTo("77MB");
@@ -168,7 +176,8 @@ class SessionsTest {
     @Test
     void aTerminatedSessionIsClosedAndTheDatabasesOwnBackendIsReplaced() {
         PgSession s = db.session();
-        assertThat(one(db, "SELECT pg_terminate_backend($1, 10000)", s.backendPid())).isEqualTo("t");
+        assertThat(one(db, "SELECT pg_terminate_backend($1, 10000)", s.backendPid()))
+                .isEqualTo("t");
         assertThatThrownBy(() -> s.execute("SELECT 1")).isInstanceOfSatisfying(PgException.class, e -> {
             assertThat(e.isFatal()).isTrue();
             assertThat(e.sqlState()).isEqualTo("57P01");
@@ -178,11 +187,13 @@ class SessionsTest {
 
         int before = db.backendPid();
         try (PgSession admin = db.session()) {
-            assertThat(one(admin, "SELECT pg_terminate_backend($1, 10000)", before)).isEqualTo("t");
+            assertThat(one(admin, "SELECT pg_terminate_backend($1, 10000)", before))
+                    .isEqualTo("t");
         }
         // the call that meets the end gets it, as a server's client would; the next one has a new backend
-        assertThatThrownBy(() -> db.execute("SELECT 1")).isInstanceOfSatisfying(PgException.class,
-                e -> assertThat(e.sqlState()).isEqualTo("57P01"));
+        assertThatThrownBy(() -> db.execute("SELECT 1"))
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("57P01"));
         assertThat(db.isOpen()).isTrue();
         assertThat(one(db, "SELECT 41 + 1")).isEqualTo("42");
         assertThat(db.backendPid()).isNotEqualTo(before);
@@ -196,7 +207,8 @@ class SessionsTest {
             try (PgSession s = single.session()) {
                 assertThat(s.hasOwnBackend()).isFalse();
                 assertThat(s.backendPid()).isEqualTo(single.backendPid());
-                assertThat(s.backendPid()).isEqualTo((int) ProcessHandle.current().pid());
+                assertThat(s.backendPid())
+                        .isEqualTo((int) ProcessHandle.current().pid());
                 s.execute("CREATE TABLE t (x int)");
                 Transaction tx = s.begin();
                 tx.execute("INSERT INTO t VALUES (1)");

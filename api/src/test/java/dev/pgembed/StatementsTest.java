@@ -1,8 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -21,9 +20,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 class StatementsTest {
     static final List<Notice> NOTICES = new CopyOnWriteArrayList<>();
@@ -31,7 +30,10 @@ class StatementsTest {
 
     @BeforeAll
     static void open() {
-        db = PgEmbedded.inMemory().timeZone(ZoneOffset.UTC).noticeListener(NOTICES::add).open();
+        db = PgEmbedded.inMemory()
+                .timeZone(ZoneOffset.UTC)
+                .noticeListener(NOTICES::add)
+                .open();
     }
 
     @AfterAll
@@ -41,7 +43,8 @@ class StatementsTest {
 
     @Test
     void executeReturnsRowsAffectedAndAcceptsSeveralStatements() {
-        assertThat(db.execute("CREATE TABLE ex1 (x int); INSERT INTO ex1 SELECT generate_series(1, 5)")).isEqualTo(5);
+        assertThat(db.execute("CREATE TABLE ex1 (x int); INSERT INTO ex1 SELECT generate_series(1, 5)"))
+                .isEqualTo(5);
         assertThat(db.execute("UPDATE ex1 SET x = x + $1 WHERE x > $2", 10, 2)).isEqualTo(3);
         assertThat(db.execute("DELETE FROM ex1")).isEqualTo(5);
         assertThat(db.execute("DROP TABLE ex1")).isZero();
@@ -71,15 +74,35 @@ class StatementsTest {
         Instant instant = Instant.parse("2021-01-02T03:04:05.678901Z");
         byte[] bytes = {0, 1, 2, (byte) 0xff, 0x5c, 0x27, 0x22};
         String tricky = "it's \"quoted\" \\ back, {braces} 'n' ünïcødé ☃";
-        long inserted = db.execute("INSERT INTO types VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,"
+        long inserted = db.execute(
+                "INSERT INTO types VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,"
                         + "$16,$17,$18,$19,$20,$21,$22)",
-                Integer.MIN_VALUE, Long.MAX_VALUE, (short) -32768, Math.PI, 1.25f, new BigDecimal("-12345678901234567890.000123"),
-                tricky, bytes, true, uuid, date, time, ts, tz, instant,
-                new int[]{1, -2, 3}, new long[]{Long.MIN_VALUE, 0}, new String[]{"a,b", null, "\"q\"", "x\\y", "NULL", ""},
-                new double[]{1.5, -0.0, Double.MAX_VALUE}, new Boolean[]{true, null, false}, new Integer[]{null, 7}, null);
+                Integer.MIN_VALUE,
+                Long.MAX_VALUE,
+                (short) -32768,
+                Math.PI,
+                1.25f,
+                new BigDecimal("-12345678901234567890.000123"),
+                tricky,
+                bytes,
+                true,
+                uuid,
+                date,
+                time,
+                ts,
+                tz,
+                instant,
+                new int[] {1, -2, 3},
+                new long[] {Long.MIN_VALUE, 0},
+                new String[] {"a,b", null, "\"q\"", "x\\y", "NULL", ""},
+                new double[] {1.5, -0.0, Double.MAX_VALUE},
+                new Boolean[] {true, null, false},
+                new Integer[] {null, 7},
+                null);
         assertThat(inserted).isEqualTo(1);
 
-        try (Result r = db.query("SELECT * FROM types WHERE i = $1 AND t = $2 AND u = $3", Integer.MIN_VALUE, tricky, uuid)) {
+        try (Result r =
+                db.query("SELECT * FROM types WHERE i = $1 AND t = $2 AND u = $3", Integer.MIN_VALUE, tricky, uuid)) {
             assertThat(r.rowCount()).isEqualTo(1);
             Row row = r.row(0);
             assertThat(row.getInt("i")).isEqualTo(Integer.MIN_VALUE);
@@ -98,12 +121,12 @@ class StatementsTest {
             assertThat(row.getOffsetDateTime("tz").toInstant()).isEqualTo(tz.toInstant());
             assertThat(row.getOffsetDateTime("tz").getOffset()).isEqualTo(ZoneOffset.UTC);
             assertThat(row.getInstant("tz2")).isEqualTo(instant);
-            assertThat(row.getObject("ai")).isEqualTo(new Integer[]{1, -2, 3});
-            assertThat(row.getObject("al")).isEqualTo(new Long[]{Long.MIN_VALUE, 0L});
-            assertThat(row.getObject("at")).isEqualTo(new String[]{"a,b", null, "\"q\"", "x\\y", "NULL", ""});
-            assertThat(row.getObject("ad")).isEqualTo(new Double[]{1.5, -0.0, Double.MAX_VALUE});
-            assertThat(row.getObject("ab")).isEqualTo(new Boolean[]{true, null, false});
-            assertThat(row.getObject("ai2")).isEqualTo(new Integer[]{null, 7});
+            assertThat(row.getObject("ai")).isEqualTo(new Integer[] {1, -2, 3});
+            assertThat(row.getObject("al")).isEqualTo(new Long[] {Long.MIN_VALUE, 0L});
+            assertThat(row.getObject("at")).isEqualTo(new String[] {"a,b", null, "\"q\"", "x\\y", "NULL", ""});
+            assertThat(row.getObject("ad")).isEqualTo(new Double[] {1.5, -0.0, Double.MAX_VALUE});
+            assertThat(row.getObject("ab")).isEqualTo(new Boolean[] {true, null, false});
+            assertThat(row.getObject("ai2")).isEqualTo(new Integer[] {null, 7});
             assertThat(row.isNull("nul")).isTrue();
             assertThat(row.getString("nul")).isNull();
             assertThat(row.getObject("nul")).isNull();
@@ -123,10 +146,12 @@ class StatementsTest {
             assertThat(row.getString("bo")).isEqualTo("t");
             // primitive getters refuse NULL, by index as well
             int nul = r.columnIndex("nul");
-            assertThatThrownBy(() -> row.getInt(nul)).isInstanceOfSatisfying(PgException.class,
-                    e -> assertThat(e.sqlState()).isEqualTo("22004"));
-            assertThatThrownBy(() -> row.getInt("l")).isInstanceOfSatisfying(PgException.class,
-                    e -> assertThat(e.sqlState()).isEqualTo("22003"));
+            assertThatThrownBy(() -> row.getInt(nul))
+                    .isInstanceOfSatisfying(
+                            PgException.class, e -> assertThat(e.sqlState()).isEqualTo("22004"));
+            assertThatThrownBy(() -> row.getInt("l"))
+                    .isInstanceOfSatisfying(
+                            PgException.class, e -> assertThat(e.sqlState()).isEqualTo("22003"));
             assertThatThrownBy(() -> row.getInt("nope")).isInstanceOf(IllegalArgumentException.class);
         }
         db.execute("DROP TABLE types");
@@ -153,8 +178,8 @@ class StatementsTest {
             assertThat(row.getDouble(11)).isEqualTo(12.5);
         }
         // dates and timestamps of BC and far years as parameters
-        try (Result r = db.query("SELECT $1::date, $2::timestamp", LocalDate.of(-43, 3, 15),
-                LocalDateTime.of(12345, 1, 2, 3, 4))) {
+        try (Result r = db.query(
+                "SELECT $1::date, $2::timestamp", LocalDate.of(-43, 3, 15), LocalDateTime.of(12345, 1, 2, 3, 4))) {
             assertThat(r.row(0).getLocalDate(0)).isEqualTo(LocalDate.of(-43, 3, 15));
             assertThat(r.row(0).getLocalDateTime(1)).isEqualTo(LocalDateTime.of(12345, 1, 2, 3, 4));
         }
@@ -163,20 +188,22 @@ class StatementsTest {
     @Test
     void unsupportedParameterTypesAreRefused() {
         assertThatThrownBy(() -> db.query("SELECT $1", new StringBuilder("x")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("java.lang.StringBuilder");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("java.lang.StringBuilder");
         assertThatThrownBy(() -> db.execute("SELECT $1", List.of(1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ImmutableCollections");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ImmutableCollections");
     }
 
     @Test
     void preparedStatementsAndBatches() {
         db.execute("CREATE TABLE batch (id int PRIMARY KEY, name text, score float8)");
         try (PreparedStatement insert = db.prepare("INSERT INTO batch VALUES ($1, $2, $3)");
-             PreparedStatement select = db.prepare("SELECT name, score FROM batch WHERE id = $1")) {
+                PreparedStatement select = db.prepare("SELECT name, score FROM batch WHERE id = $1")) {
             assertThat(insert.name()).startsWith("pgembed_s");
             List<Object[]> sets = new ArrayList<>();
             for (int i = 0; i < 25_000; i++) {
-                sets.add(new Object[]{i, "name " + i, i * 0.5});
+                sets.add(new Object[] {i, "name " + i, i * 0.5});
             }
             long n = db.transactionResult(tx -> {
                 return insert.executeBatch(sets);
@@ -192,13 +219,14 @@ class StatementsTest {
                 assertThat(r.row(0).isNull("score")).isTrue();
             }
             // a failing batch outside a transaction leaves nothing behind
-            List<Object[]> bad = List.of(new Object[]{30_000, "a", 1.0}, new Object[]{1, "dup", 2.0});
+            List<Object[]> bad = List.of(new Object[] {30_000, "a", 1.0}, new Object[] {1, "dup", 2.0});
             assertThatThrownBy(() -> insert.executeBatch(bad)).isInstanceOfSatisfying(PgException.class, e -> {
                 assertThat(e.isUniqueViolation()).isTrue();
                 assertThat(e.batchIndex()).as("the failing set").isEqualTo(1);
             });
-            assertThatThrownBy(() -> insert.execute(1, "dup", 2.0)).isInstanceOfSatisfying(PgException.class,
-                    e -> assertThat(e.batchIndex()).isEqualTo(-1));
+            assertThatThrownBy(() -> insert.execute(1, "dup", 2.0))
+                    .isInstanceOfSatisfying(
+                            PgException.class, e -> assertThat(e.batchIndex()).isEqualTo(-1));
             try (Result r = db.query("SELECT count(*) FROM batch")) {
                 assertThat(r.row(0).getLong(0)).isEqualTo(25_001);
             }
@@ -223,9 +251,11 @@ class StatementsTest {
     void copyInTheWrongDirectionIsRefusedAndLeavesTheEngineIdle() {
         db.execute("CREATE TABLE IF NOT EXISTS copy_dir (n int)");
         assertThatThrownBy(() -> db.copyIn("COPY copy_dir TO STDOUT", new java.io.ByteArrayInputStream(new byte[0])))
-                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42601"));
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42601"));
         assertThatThrownBy(() -> db.copyOut("COPY copy_dir FROM STDIN", new java.io.ByteArrayOutputStream()))
-                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42601"));
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("42601"));
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.IDLE);
         try (Result r = db.query("SELECT count(*) FROM copy_dir")) {
             assertThat(r.row(0).getLong(0)).isZero();
@@ -241,14 +271,17 @@ class StatementsTest {
                 sb.append(i).append('\t').append("näme ").append(i).append('\n');
             }
             byte[] data = sb.toString().getBytes(StandardCharsets.UTF_8);
-            assertThat(db.copyIn("COPY copy1 FROM STDIN", new ByteArrayInputStream(data))).isEqualTo(100_000);
+            assertThat(db.copyIn("COPY copy1 FROM STDIN", new ByteArrayInputStream(data)))
+                    .isEqualTo(100_000);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             assertThat(db.copyOut("COPY copy1 TO STDOUT", out)).isEqualTo(100_000);
             assertThat(out.toByteArray()).isEqualTo(data);
 
             StringWriter w = new StringWriter();
-            assertThat(db.copyOut("COPY (SELECT * FROM copy1 ORDER BY id) TO STDOUT (FORMAT csv)", w)).isEqualTo(100_000);
-            assertThat(db.copyIn("COPY copy2 FROM STDIN (FORMAT csv)", new StringReader(w.toString()))).isEqualTo(100_000);
+            assertThat(db.copyOut("COPY (SELECT * FROM copy1 ORDER BY id) TO STDOUT (FORMAT csv)", w))
+                    .isEqualTo(100_000);
+            assertThat(db.copyIn("COPY copy2 FROM STDIN (FORMAT csv)", new StringReader(w.toString())))
+                    .isEqualTo(100_000);
             try (Result r = db.query("SELECT count(*), sum(id), max(name) FROM copy2")) {
                 assertThat(r.row(0).getLong(0)).isEqualTo(100_000);
                 assertThat(r.row(0).getLong(1)).isEqualTo(99_999L * 100_000 / 2);
@@ -256,8 +289,10 @@ class StatementsTest {
             }
             // bad data: a PgException, and the session goes on
             assertThatThrownBy(() -> db.copyIn("COPY copy2 FROM STDIN", new StringReader("x\ty\n")))
-                    .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("22P02"));
-            assertThatThrownBy(() -> db.execute("COPY copy2 FROM STDIN")).isInstanceOf(PgException.class)
+                    .isInstanceOfSatisfying(
+                            PgException.class, e -> assertThat(e.sqlState()).isEqualTo("22P02"));
+            assertThatThrownBy(() -> db.execute("COPY copy2 FROM STDIN"))
+                    .isInstanceOf(PgException.class)
                     .hasMessageContaining("copyIn");
             assertThat(db.execute("SELECT 1")).isEqualTo(1);
         } finally {
@@ -316,15 +351,16 @@ class StatementsTest {
 
     @Test
     void syntaxErrorCarriesItsPosition() {
-        assertThatThrownBy(() -> db.query("SELECT 1 FROMM nowhere"))
-                .isInstanceOfSatisfying(PgException.class, e -> {
-                    assertThat(e.isSyntaxError()).isTrue();
-                    assertThat(e.position()).isEqualTo(16); // "FROMM" is a column alias
-                });
-        assertThatThrownBy(() -> db.execute("SELEC 1")).isInstanceOfSatisfying(PgException.class,
-                e -> assertThat(e.position()).isEqualTo(1));
-        assertThatThrownBy(() -> db.query("SELECT 1/0")).isInstanceOfSatisfying(PgException.class,
-                e -> assertThat(e.sqlState()).isEqualTo("22012"));
+        assertThatThrownBy(() -> db.query("SELECT 1 FROMM nowhere")).isInstanceOfSatisfying(PgException.class, e -> {
+            assertThat(e.isSyntaxError()).isTrue();
+            assertThat(e.position()).isEqualTo(16); // "FROMM" is a column alias
+        });
+        assertThatThrownBy(() -> db.execute("SELEC 1"))
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.position()).isEqualTo(1));
+        assertThatThrownBy(() -> db.query("SELECT 1/0"))
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("22012"));
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.IDLE);
     }
 
@@ -384,8 +420,9 @@ class StatementsTest {
             db.cancel();
         });
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> db.query("SELECT pg_sleep(60)")).isInstanceOfSatisfying(PgException.class,
-                e -> assertThat(e.isQueryCanceled()).isTrue());
+        assertThatThrownBy(() -> db.query("SELECT pg_sleep(60)"))
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.isQueryCanceled()).isTrue());
         assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(10_000);
         canceller.join();
         try (Result r = db.query("SELECT 3")) {
@@ -398,8 +435,10 @@ class StatementsTest {
         db.execute("SET statement_timeout = '200ms'");
         try {
             long t0 = System.nanoTime();
-            assertThatThrownBy(() -> db.execute("SELECT pg_sleep(30)")).isInstanceOfSatisfying(PgException.class,
-                    e -> assertThat(e.isQueryCanceled()).isTrue());
+            assertThatThrownBy(() -> db.execute("SELECT pg_sleep(30)"))
+                    .isInstanceOfSatisfying(
+                            PgException.class,
+                            e -> assertThat(e.isQueryCanceled()).isTrue());
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(10_000);
         } finally {
             db.execute("RESET statement_timeout");
@@ -413,9 +452,12 @@ class StatementsTest {
             assertThat(r.columnIndex("a")).isZero();
             assertThat(r.columnIndex("A")).as("the exact match wins").isEqualTo(1);
             assertThat(r.columnIndex("Mixed")).isEqualTo(2);
-            assertThat(r.columnIndex("MIXED")).as("otherwise the first ignoring case").isEqualTo(2);
+            assertThat(r.columnIndex("MIXED"))
+                    .as("otherwise the first ignoring case")
+                    .isEqualTo(2);
             assertThat(r.row(0).getInt("mixed")).isEqualTo(3);
-            assertThatThrownBy(() -> r.columnIndex("b")).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> r.columnIndex("b"))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("no column named \"b\"");
         }
         try (Result r = db.query("SELECT 1 AS x, 2 AS \"X\"")) {

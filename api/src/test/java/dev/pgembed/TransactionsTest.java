@@ -1,10 +1,7 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,16 +13,20 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 class TransactionsTest {
     static PgEmbedded db;
 
     @BeforeAll
     static void open() {
-        db = PgEmbedded.inMemory().transactionWaitTimeout(Duration.ofSeconds(10)).open();
+        db = PgEmbedded.inMemory()
+                .transactionWaitTimeout(Duration.ofSeconds(10))
+                .open();
         db.execute("CREATE TABLE acc (id int PRIMARY KEY, balance int NOT NULL)");
     }
 
@@ -58,16 +59,21 @@ class TransactionsTest {
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.IDLE);
 
         assertThatThrownBy(() -> db.transaction((TransactionConsumer) tx -> {
-            tx.execute("UPDATE acc SET balance = 0 WHERE id = 1");
-            throw new IllegalArgumentException("changed my mind");
-        })).isInstanceOf(IllegalArgumentException.class).hasMessage("changed my mind");
+                    tx.execute("UPDATE acc SET balance = 0 WHERE id = 1");
+                    throw new IllegalArgumentException("changed my mind");
+                }))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("changed my mind");
         assertThat(balance(1)).isEqualTo(70);
 
         // a failing statement rolls back too, with the PgException
         assertThatThrownBy(() -> db.transaction(tx -> {
-            tx.execute("UPDATE acc SET balance = 1 WHERE id = 1");
-            tx.execute("INSERT INTO acc VALUES (2, 0)");
-        })).isInstanceOfSatisfying(PgException.class, e -> assertThat(e.isUniqueViolation()).isTrue());
+                    tx.execute("UPDATE acc SET balance = 1 WHERE id = 1");
+                    tx.execute("INSERT INTO acc VALUES (2, 0)");
+                }))
+                .isInstanceOfSatisfying(
+                        PgException.class,
+                        e -> assertThat(e.isUniqueViolation()).isTrue());
         assertThat(balance(1)).isEqualTo(70);
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.IDLE);
     }
@@ -77,9 +83,10 @@ class TransactionsTest {
         db.transaction(tx -> {
             tx.execute("UPDATE acc SET balance = 1 WHERE id = 1");
             assertThatThrownBy(() -> db.transaction(inner -> {
-                inner.execute("UPDATE acc SET balance = 2 WHERE id = 1");
-                inner.execute("SELECT 1/0");
-            })).isInstanceOf(PgException.class);
+                        inner.execute("UPDATE acc SET balance = 2 WHERE id = 1");
+                        inner.execute("SELECT 1/0");
+                    }))
+                    .isInstanceOf(PgException.class);
             assertThat(balance(1)).isEqualTo(1); // the outer transaction goes on
             db.transaction(inner -> {
                 inner.execute("UPDATE acc SET balance = 3 WHERE id = 2");
@@ -111,8 +118,9 @@ class TransactionsTest {
         Transaction failed = db.begin();
         assertThatThrownBy(() -> failed.execute("SELECT 1/0")).isInstanceOf(PgException.class);
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.FAILED);
-        assertThatThrownBy(failed::commit).isInstanceOfSatisfying(PgException.class,
-                e -> assertThat(e.sqlState()).isEqualTo("25P02"));
+        assertThatThrownBy(failed::commit)
+                .isInstanceOfSatisfying(
+                        PgException.class, e -> assertThat(e.sqlState()).isEqualTo("25P02"));
         assertThat(db.transactionStatus()).isEqualTo(TransactionStatus.IDLE);
     }
 
@@ -120,11 +128,13 @@ class TransactionsTest {
     void otherThreadsWaitForTheOwnersTransaction() throws Exception {
         CountDownLatch begun = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        Thread a = Thread.ofPlatform().name("owner-A").start(() -> db.transaction(tx -> {
-            tx.execute("UPDATE acc SET balance = 42 WHERE id = 1");
-            begun.countDown();
-            await(release);
-        }));
+        Thread a = Thread.ofPlatform()
+                .name("owner-A")
+                .start(() -> db.transaction(tx -> {
+                    tx.execute("UPDATE acc SET balance = 42 WHERE id = 1");
+                    begun.countDown();
+                    await(release);
+                }));
         assertThat(begun.await(10, TimeUnit.SECONDS)).isTrue();
         AtomicReference<Integer> seen = new AtomicReference<>();
         AtomicLong finishedAt = new AtomicLong();
@@ -144,7 +154,9 @@ class TransactionsTest {
 
     @Test
     void waitingTimesOutWithAClearError() throws Exception {
-        try (PgEmbedded quick = PgEmbedded.inMemory().transactionWaitTimeout(Duration.ofMillis(300)).open()) {
+        try (PgEmbedded quick = PgEmbedded.inMemory()
+                .transactionWaitTimeout(Duration.ofMillis(300))
+                .open()) {
             Transaction tx = quick.begin();
             tx.execute("CREATE TABLE t (x int)");
             AtomicReference<Throwable> error = new AtomicReference<>();

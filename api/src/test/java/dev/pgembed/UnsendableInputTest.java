@@ -1,17 +1,16 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.StringReader;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * Input that the protocol cannot carry as given is refused with a clear error, before anything is sent,
@@ -57,7 +56,8 @@ class UnsendableInputTest {
         refusedWith(() -> db.query("SELECT $65536::int", params).close(), "54000", "at most 65535");
         refusedWith(() -> db.execute("SELECT $65536::int", params), "54000", "at most 65535");
         refusedWith(() -> db.cursor("SELECT $65536::int", 10, params).close(), "54000", "at most 65535");
-        String many = IntStream.rangeClosed(1, 65536).mapToObj(i -> "$" + i + "::int").collect(Collectors.joining(","));
+        String many =
+                IntStream.rangeClosed(1, 65536).mapToObj(i -> "$" + i + "::int").collect(Collectors.joining(","));
         try (PreparedStatement p = db.prepare("SELECT $1::int")) {
             refusedWith(() -> p.query(params).close(), "54000", "at most 65535");
             refusedWith(() -> p.executeBatch(List.<Object[]>of(params)), "54000", "at most 65535");
@@ -65,7 +65,8 @@ class UnsendableInputTest {
         try (Transaction tx = db.begin()) {
             tx.execute("INSERT INTO t VALUES ('kept')");
             refusedWith(() -> tx.execute("SELECT ARRAY[" + many + "]", params), "54000", "at most 65535");
-            assertThat(db.transactionStatus()).as("nothing was sent: the transaction goes on")
+            assertThat(db.transactionStatus())
+                    .as("nothing was sent: the transaction goes on")
                     .isEqualTo(TransactionStatus.IN_TRANSACTION);
             tx.rollback();
         }
@@ -80,11 +81,15 @@ class UnsendableInputTest {
         refusedWith(() -> db.execute("INSERT INTO t VALUES ($1)", "a\uD800b"), "22021", "parameter $1");
         refusedWith(() -> db.execute("INSERT INTO t VALUES ($1)", "end\uD83D"), "22021", "unpaired");
         refusedWith(() -> db.execute("INSERT INTO t VALUES ($2 || $1)", "x", "\uDE00"), "22021", "parameter $2");
-        refusedWith(() -> db.execute("INSERT INTO t SELECT unnest($1::text[])", (Object) new String[] {"ok", "\uDC00"}),
-                "22021", "parameter $1");
+        refusedWith(
+                () -> db.execute("INSERT INTO t SELECT unnest($1::text[])", (Object) new String[] {"ok", "\uDC00"}),
+                "22021",
+                "parameter $1");
         try (PreparedStatement p = db.prepare("INSERT INTO t VALUES ($1)")) {
-            refusedWith(() -> p.executeBatch(Arrays.asList(new Object[] {"fine"}, new Object[] {"\uD800"})),
-                    "22021", "parameter $1");
+            refusedWith(
+                    () -> p.executeBatch(Arrays.asList(new Object[] {"fine"}, new Object[] {"\uD800"})),
+                    "22021",
+                    "parameter $1");
         }
         try (Result r = db.query("SELECT count(*) FROM t")) {
             assertThat(r.row(0).getLong(0)).as("nothing written").isZero();
@@ -92,7 +97,9 @@ class UnsendableInputTest {
         String pair = "emoji \uD83D\uDE00";
         db.execute("INSERT INTO t VALUES ($1)", pair);
         try (Result r = db.query("SELECT s, length(s) FROM t")) {
-            assertThat(r.row(0).getString(0)).as("a whole pair is one character").isEqualTo(pair);
+            assertThat(r.row(0).getString(0))
+                    .as("a whole pair is one character")
+                    .isEqualTo(pair);
             assertThat(r.row(0).getInt(1)).isEqualTo(7);
         }
         db.execute("TRUNCATE t");
@@ -103,9 +110,13 @@ class UnsendableInputTest {
     void sqlTextAndCopyDataWithAnUnpairedSurrogateAreRefused() {
         refusedWith(() -> db.execute("INSERT INTO t VALUES ('\uD800')"), "22021", "the SQL text");
         refusedWith(() -> db.query("SELECT '\uDFFF'").close(), "22021", "the SQL text");
-        refusedWith(() -> db.copyIn("COPY t FROM STDIN", new StringReader("fine\nbad \uD800 row\n")), "22021",
+        refusedWith(
+                () -> db.copyIn("COPY t FROM STDIN", new StringReader("fine\nbad \uD800 row\n")),
+                "22021",
                 "the COPY data");
-        refusedWith(() -> db.copyIn("COPY t FROM STDIN", new StringReader("ends in a high half \uD83D")), "22021",
+        refusedWith(
+                () -> db.copyIn("COPY t FROM STDIN", new StringReader("ends in a high half \uD83D")),
+                "22021",
                 "the COPY data");
         try (Result r = db.query("SELECT count(*) FROM t")) {
             assertThat(r.row(0).getLong(0)).as("the COPY was aborted: no row").isZero();
@@ -115,8 +126,8 @@ class UnsendableInputTest {
     /* a NUL ended the C string: the rest of the statement was dropped without a word */
     @Test
     void sqlTextWithANulIsRefused() {
-        refusedWith(() -> db.execute("INSERT INTO t VALUES ('a');\0INSERT INTO t VALUES ('b')"), "22021",
-                "NUL character");
+        refusedWith(
+                () -> db.execute("INSERT INTO t VALUES ('a');\0INSERT INTO t VALUES ('b')"), "22021", "NUL character");
         try (Result r = db.query("SELECT count(*) FROM t")) {
             assertThat(r.row(0).getLong(0)).isZero();
         }

@@ -1,11 +1,10 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.MemorySegment;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
 
 /** pgvector's binary and text forms, without a database (VectorTest checks them against the server). */
 class VectorCodecTest {
@@ -47,8 +46,8 @@ class VectorCodecTest {
     @Test
     void textForms() {
         assertThat(VectorCodec.parseVector("[1,2.5,-3e-05]")).containsExactly(1f, 2.5f, -3e-05f);
-        assertThat(VectorCodec.parseSparse("{1:1.5,3:2}/5")).isEqualTo(new SparseVector(5, new int[] {0, 2},
-                new float[] {1.5f, 2f}));
+        assertThat(VectorCodec.parseSparse("{1:1.5,3:2}/5"))
+                .isEqualTo(new SparseVector(5, new int[] {0, 2}, new float[] {1.5f, 2f}));
         assertThat(VectorCodec.parseSparse("{}/3").nonZeroCount()).isZero();
         assertThatThrownBy(() -> VectorCodec.parseVector("{1,2}")).isInstanceOf(PgException.class);
     }
@@ -56,10 +55,12 @@ class VectorCodecTest {
     @Test
     void malformedBinaryAndBadValuesAreRefused() {
         assertThatThrownBy(() -> VectorCodec.vector(bytes(0, 3, 0, 0, 0x3f, 0x80, 0, 0)))
-                .isInstanceOf(PgException.class).hasMessageContaining("8 bytes");
+                .isInstanceOf(PgException.class)
+                .hasMessageContaining("8 bytes");
         assertThatThrownBy(() -> VectorCodec.vector(new float[40_000])).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new SparseVector(3, new int[] {2, 1}, new float[] {1, 1}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ascend");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ascend");
         assertThatThrownBy(() -> new SparseVector(3, new int[] {3}, new float[] {1}))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new SparseVector(3, new int[] {1}, new float[] {0}))

@@ -1,16 +1,15 @@
 package dev.pgembed;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * pgvector through the Java API: the extension, both index types in the planner, float[] parameters sent as
@@ -58,7 +57,8 @@ class VectorTest {
         float[] b = {Float.MAX_VALUE, -Float.MIN_NORMAL, 0f};
         try (PreparedStatement ins = db.prepare("INSERT INTO v1 VALUES ($1, $2, $3)")) {
             ins.execute(1, a, a);
-            ins.executeBatch(List.of(new Object[] {2, b, new float[] {1f, 65504f, -0.5f}}, new Object[] {3, null, null}));
+            ins.executeBatch(List.of(
+                    new Object[] {2, b, new float[] {1f, 65504f, -0.5f}}, new Object[] {3, null, null}));
         }
         try (Result r = db.query("SELECT embedding, half, embedding::text, half::text FROM v1 ORDER BY id")) {
             // no text round trip: the columns came in binary
@@ -68,8 +68,8 @@ class VectorTest {
             assertThat(r.row(0).getFloatArray("embedding")).isEqualTo(a);
             assertThat(r.row(1).getFloatArray(0)).isEqualTo(b);
             // halfvec holds IEEE half floats: the values read back as what a half can hold
-            assertThat(r.row(0).getFloatArray(1)).containsExactly(1.5f, -2f,
-                    Float.float16ToFloat(Float.floatToFloat16(3.25e-5f)));
+            assertThat(r.row(0).getFloatArray(1))
+                    .containsExactly(1.5f, -2f, Float.float16ToFloat(Float.floatToFloat16(3.25e-5f)));
             assertThat(r.row(1).getFloatArray(1)).containsExactly(1f, 65504f, -0.5f);
             // getString of a binary vector gives what the server's output function gives
             for (int i = 0; i < 2; i++) {
@@ -81,11 +81,14 @@ class VectorTest {
         }
         // a wrong dimension count is the server's error
         assertThatThrownBy(() -> {
-            try (PreparedStatement ins = db.prepare("INSERT INTO v1 VALUES ($1, $2)")) {
-                ins.execute(4, new float[] {1f, 2f});
-            }
-        }).isInstanceOf(PgException.class).hasMessageContaining("expected 3 dimensions, not 2")
-                .extracting(e -> ((PgException) e).sqlState()).isEqualTo("22000");
+                    try (PreparedStatement ins = db.prepare("INSERT INTO v1 VALUES ($1, $2)")) {
+                        ins.execute(4, new float[] {1f, 2f});
+                    }
+                })
+                .isInstanceOf(PgException.class)
+                .hasMessageContaining("expected 3 dimensions, not 2")
+                .extracting(e -> ((PgException) e).sqlState())
+                .isEqualTo("22000");
     }
 
     @Test
@@ -113,7 +116,8 @@ class VectorTest {
     @Test
     void hnswAndIvfflatIndexesAreUsedWithAFloatArrayParameter() {
         db.execute("CREATE TABLE v3 (id int PRIMARY KEY, embedding vector(3))");
-        db.execute("INSERT INTO v3 SELECT i, ARRAY[sin(i), cos(i), (i % 97) / 10.0]::vector FROM generate_series(1, 2000) i");
+        db.execute(
+                "INSERT INTO v3 SELECT i, ARRAY[sin(i), cos(i), (i % 97) / 10.0]::vector FROM generate_series(1, 2000) i");
         float[] q = {0.3f, -0.8f, 4.2f};
         String knn = "SELECT id FROM v3 ORDER BY embedding <-> $1 LIMIT 5";
         List<Integer> exact;
@@ -154,7 +158,9 @@ class VectorTest {
         try (Result r = db.query("SELECT s, s::text, b, vb, b <~> B'0001', s <-> $1 FROM v4 ORDER BY id", s)) {
             assertThat(r.columns().get(0).format()).isEqualTo(1);
             assertThat(r.row(0).getObject(0)).isEqualTo(s);
-            assertThat(r.row(0).getString(0)).isEqualTo("{1:1.5,3:2}/5").isEqualTo(r.row(0).getString(1));
+            assertThat(r.row(0).getString(0))
+                    .isEqualTo("{1:1.5,3:2}/5")
+                    .isEqualTo(r.row(0).getString(1));
             assertThat(r.row(0).getFloatArray(0)).containsExactly(1.5f, 0f, 2f, 0f, 0f);
             assertThat(r.row(0).getObject(2)).isEqualTo("1011");
             assertThat(r.row(0).getString(3)).isEqualTo("101");
@@ -169,8 +175,10 @@ class VectorTest {
         try (PgEmbedded other = PgEmbedded.inMemory().open()) {
             // before the extension exists, a SparseVector cannot be sent
             assertThatThrownBy(() -> other.query("SELECT $1", new SparseVector(2, new int[] {0}, new float[] {1f})))
-                    .isInstanceOf(PgException.class).hasMessageContaining("CREATE EXTENSION vector")
-                    .extracting(e -> ((PgException) e).sqlState()).isEqualTo("42704");
+                    .isInstanceOf(PgException.class)
+                    .hasMessageContaining("CREATE EXTENSION vector")
+                    .extracting(e -> ((PgException) e).sqlState())
+                    .isEqualTo("42704");
             // created inside a transaction block: read from the text form there, in binary after it
             other.transaction(tx -> {
                 tx.execute("CREATE EXTENSION vector");
@@ -185,8 +193,8 @@ class VectorTest {
             // dropped and created again: new OIDs, found again
             other.execute("DROP EXTENSION vector");
             other.execute("CREATE EXTENSION vector");
-            try (Result r = other.query("SELECT '[3]'::vector, $1::sparsevec",
-                    new SparseVector(2, new int[] {1}, new float[] {4f}))) {
+            try (Result r = other.query(
+                    "SELECT '[3]'::vector, $1::sparsevec", new SparseVector(2, new int[] {1}, new float[] {4f}))) {
                 assertThat(r.columns().get(0).format()).isEqualTo(1);
                 assertThat(r.row(0).getObject(0)).isEqualTo(new float[] {3f});
                 assertThat(r.row(0).getObject(1)).isEqualTo(new SparseVector(2, new int[] {1}, new float[] {4f}));

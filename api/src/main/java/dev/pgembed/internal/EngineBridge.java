@@ -3,7 +3,6 @@ package dev.pgembed.internal;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgSession;
 import dev.pgembed.SqlSession;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -156,9 +155,11 @@ public final class EngineBridge {
 
         void abort(PgEmbedded db, Token token);
 
-        @Nullable PgEmbedded findOpen(Path dir);
+        @Nullable
+        PgEmbedded findOpen(Path dir);
 
-        @Nullable PgSession openSession(PgEmbedded db, @Nullable String database, Map<String, String> settings);
+        @Nullable
+        PgSession openSession(PgEmbedded db, @Nullable String database, Map<String, String> settings);
 
         void statementsSucceeded(PgEmbedded db, int count);
 
@@ -167,8 +168,7 @@ public final class EngineBridge {
 
     private static volatile Access access;
 
-    private EngineBridge() {
-    }
+    private EngineBridge() {}
 
     /**
      * Called once by {@link PgEmbedded}'s class initialisation.
@@ -257,8 +257,8 @@ public final class EngineBridge {
      * @throws dev.pgembed.PgException the backend's own refusal (no such database, a bad setting, ...)
      * @throws IllegalStateException   when db is closed
      */
-    public static @Nullable PgSession openSession(PgEmbedded db, @Nullable String database,
-            Map<String, String> settings) {
+    public static @Nullable PgSession openSession(
+            PgEmbedded db, @Nullable String database, Map<String, String> settings) {
         return access().openSession(db, database, settings);
     }
 

@@ -13,8 +13,7 @@ import java.util.Optional;
  * (mapping a library from it fails, and access(2) reports no file there executable).
  */
 final class Mounts {
-    private Mounts() {
-    }
+    private Mounts() {}
 
     /**
      * The mount point of the file system that holds {@code path} (or its nearest existing ancestor), if

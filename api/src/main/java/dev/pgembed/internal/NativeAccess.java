@@ -26,11 +26,12 @@ public final class NativeAccess {
      * handles, MemorySegment.reinterpret), the generated bindings, and pgembed-jdbc when it is present. Looked
      * up by name (never initialised): the API does not depend on the JDBC module.
      */
-    private static final List<String> CALLERS = List.of("dev.pgembed.internal.NativeLoader",
-            "dev.pgembed.internal.bindings.PgEmbeddedH", "dev.pgembed.jdbc.PgEmbedDriver");
+    private static final List<String> CALLERS = List.of(
+            "dev.pgembed.internal.NativeLoader",
+            "dev.pgembed.internal.bindings.PgEmbeddedH",
+            "dev.pgembed.jdbc.PgEmbedDriver");
 
-    private NativeAccess() {
-    }
+    private NativeAccess() {}
 
     /**
      * Before the first native call: when a module of pgembed has no native access, asks the JDK whether it
@@ -50,8 +51,11 @@ public final class NativeAccess {
             throw denied(e);
         }
         if (WARNED.compareAndSet(false, true)) {
-            LOG.log(System.Logger.Level.WARNING, "native access is not enabled for " + describe(missing)
-                    + ": this JDK lets pgembed go on with a warning, later JDKs will refuse. " + advice(missing));
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "native access is not enabled for " + describe(missing)
+                            + ": this JDK lets pgembed go on with a warning, later JDKs will refuse. "
+                            + advice(missing));
         }
     }
 
@@ -61,8 +65,10 @@ public final class NativeAccess {
         if (missing.isEmpty()) {
             missing = List.of(NativeAccess.class.getModule());
         }
-        return new IllegalCallerException("the JVM refused pgembed native access (" + e.getMessage() + ") for "
-                + describe(missing) + ". " + advice(missing), e);
+        return new IllegalCallerException(
+                "the JVM refused pgembed native access (" + e.getMessage() + ") for " + describe(missing) + ". "
+                        + advice(missing),
+                e);
     }
 
     /**

@@ -55,20 +55,17 @@ public final class NativeLoader {
 
     private static volatile Path loadedRoot;
 
-    private NativeLoader() {
-    }
+    private NativeLoader() {}
 
     /** One line {@code file <sha256> <size> <path>} of the manifest. */
-    public record Entry(String sha256, long size, String path) {
-    }
+    public record Entry(String sha256, long size, String path) {}
 
     /**
      * The parsed manifest of one platform's payload (its resources lie under {@code platform/}); {@code dirs} are
      * the directories that must exist even when empty.
      */
-    public record Manifest(String platform, byte[] bytes, String hash, String minGlibc, List<Entry> files,
-                           List<String> dirs) {
-    }
+    public record Manifest(
+            String platform, byte[] bytes, String hash, String minGlibc, List<Entry> files, List<String> dirs) {}
 
     /**
      * Extracts (when needed) and loads libpgembed.so, once per JVM.
@@ -97,8 +94,8 @@ public final class NativeLoader {
             } catch (IllegalCallerException e) {
                 throw NativeAccess.denied(e);
             } catch (UnsatisfiedLinkError e) {
-                UnsatisfiedLinkError error = new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage()
-                        + ": " + remedy(dir));
+                UnsatisfiedLinkError error =
+                        new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage() + ": " + remedy(dir));
                 error.initCause(e);
                 throw error;
             }
@@ -130,9 +127,11 @@ public final class NativeLoader {
             // no /lib: decide with the symbol below
         }
         Linker linker = Linker.nativeLinker();
-        MemorySegment fn = linker.defaultLookup().find("gnu_get_libc_version").orElseThrow(() ->
-                new IllegalStateException("pgembed needs glibc " + minGlibc + " or newer, but this system's C library"
-                        + " is not glibc (no gnu_get_libc_version): use a glibc-based Linux distribution"));
+        MemorySegment fn = linker.defaultLookup()
+                .find("gnu_get_libc_version")
+                .orElseThrow(() -> new IllegalStateException(
+                        "pgembed needs glibc " + minGlibc + " or newer, but this system's C library"
+                                + " is not glibc (no gnu_get_libc_version): use a glibc-based Linux distribution"));
         String version;
         try {
             MethodHandle h = linker.downcallHandle(fn, FunctionDescriptor.of(ValueLayout.ADDRESS));
@@ -207,8 +206,13 @@ public final class NativeLoader {
             all.writeBytes(addon);
         }
         byte[] combined = all.toByteArray();
-        return new Manifest(platform, combined, HexFormat.of().formatHex(sha256().digest(combined)), minGlibc,
-                List.copyOf(files), List.copyOf(dirs));
+        return new Manifest(
+                platform,
+                combined,
+                HexFormat.of().formatHex(sha256().digest(combined)),
+                minGlibc,
+                List.copyOf(files),
+                List.copyOf(dirs));
     }
 
     /* Adds the file and dir lines of one manifest to the lists; returns its min-glibc line's version. */
@@ -308,8 +312,9 @@ public final class NativeLoader {
             if (verify(target, manifest)) {
                 return target;
             }
-            try (FileChannel ch = FileChannel.open(base.resolve(".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
+            try (FileChannel ch = FileChannel.open(
+                            base.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                    FileLock ignored = ch.lock()) {
                 if (verify(target, manifest)) {
                     return target; // another JVM extracted it meanwhile
                 }
@@ -339,8 +344,8 @@ public final class NativeLoader {
             }
             return target;
         } catch (IOException e) {
-            throw new UncheckedIOException("could not extract pgembed's native files into " + target
-                    + " (" + e + "): " + remedy(base), e);
+            throw new UncheckedIOException(
+                    "could not extract pgembed's native files into " + target + " (" + e + "): " + remedy(base), e);
         }
     }
 
@@ -367,15 +372,15 @@ public final class NativeLoader {
     }
 
     private static String suffix() {
-        return ProcessHandle.current().pid() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        return ProcessHandle.current().pid() + "-"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong());
     }
 
     /** Cheap check: the marker and every file with the right size. */
     static boolean verify(Path dir, Manifest manifest) {
         try {
             Path marker = dir.resolve(COMPLETE);
-            if (!Files.isRegularFile(marker)
-                    || !Files.readString(marker).trim().equals(manifest.hash())) {
+            if (!Files.isRegularFile(marker) || !Files.readString(marker).trim().equals(manifest.hash())) {
                 return false;
             }
             for (Entry e : manifest.files()) {

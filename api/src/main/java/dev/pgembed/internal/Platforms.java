@@ -15,8 +15,7 @@ public final class Platforms {
     /** Every platform name the build may produce (build-native.sh: {@code linux-$(uname -m)}). */
     public static final List<String> KNOWN = List.of("linux-x86_64", "linux-aarch64");
 
-    private Platforms() {
-    }
+    private Platforms() {}
 
     /**
      * The platform this JVM runs on.

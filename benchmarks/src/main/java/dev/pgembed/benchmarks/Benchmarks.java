@@ -1,14 +1,6 @@
 package dev.pgembed.benchmarks;
 
 import dev.pgembed.Durability;
-import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
-import org.openjdk.jmh.runner.options.VerboseMode;
-import org.openjdk.jmh.util.Statistics;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +12,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
+import org.openjdk.jmh.util.Statistics;
 
 /**
  * Runs the comparison and writes {@code results/results.md} and {@code results/results.png}.
@@ -38,8 +37,7 @@ import java.util.stream.Stream;
  * </ul>
  */
 public final class Benchmarks {
-    private Benchmarks() {
-    }
+    private Benchmarks() {}
 
     /** What to run and where to write. */
     record Options(boolean smoke, Set<String> families, Path outDir, Path moduleDir) {
@@ -49,14 +47,16 @@ public final class Benchmarks {
                 throw new IllegalArgumentException("PGEMBED_BENCH must be full or smoke, not " + size);
             }
             Set<String> fam = new LinkedHashSet<>();
-            for (String f : setting("PGEMBED_BENCH_ENGINES", "bench.engines", "pgembed,jdbc,sqlite,server,pglite").split(",")) {
+            for (String f : setting("PGEMBED_BENCH_ENGINES", "bench.engines", "pgembed,jdbc,sqlite,server,pglite")
+                    .split(",")) {
                 if (!f.isBlank()) {
                     fam.add(f.trim().toLowerCase(Locale.ROOT));
                 }
             }
             Path module = Files.isRegularFile(Path.of("benchmarks/pom.xml")) ? Path.of("benchmarks") : Path.of(".");
             String out = setting("PGEMBED_BENCH_OUT", "bench.out", null);
-            return new Options(size.equals("smoke"), fam, out != null ? Path.of(out) : module.resolve("results"), module);
+            return new Options(
+                    size.equals("smoke"), fam, out != null ? Path.of(out) : module.resolve("results"), module);
         }
 
         int div() {
@@ -79,7 +79,8 @@ public final class Benchmarks {
     public static void main(String[] args) throws Exception {
         Options o = Options.fromEnvironment();
         Results r = run(o);
-        System.out.println("[bench] wrote " + o.outDir().resolve("results.md") + " and " + o.outDir().resolve("results.png"));
+        System.out.println("[bench] wrote " + o.outDir().resolve("results.md") + " and "
+                + o.outDir().resolve("results.png"));
         System.out.println();
         System.out.println(Files.readString(o.outDir().resolve("results.md")));
         System.exit(r.targets.isEmpty() ? 1 : 0);
@@ -121,8 +122,8 @@ public final class Benchmarks {
     static Results run(Options o) throws Exception {
         Results res = new Results();
         res.smoke = o.smoke();
-        Path work = Files.createTempDirectory("pgembed-bench-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        Path work = Files.createTempDirectory(
+                "pgembed-bench-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(work)));
         Select1Bench.workDir = work;
         System.out.println("[bench] " + (o.smoke() ? "smoke" : "full") + " run, engines " + o.families()
@@ -161,7 +162,8 @@ public final class Benchmarks {
                 all.add(Target.sqliteInMemory("sqlite-memory", "SQLite :memory:", R));
             }
             if (o.wants("server")) {
-                all.add(Target.server("server-unix-relaxed", "PG server, Unix socket, sync commit off", R, server, false, true));
+                all.add(Target.server(
+                        "server-unix-relaxed", "PG server, Unix socket, sync commit off", R, server, false, true));
                 all.add(Target.server("server-tcp-relaxed", "PG server, TCP, sync commit off", R, server, true, true));
             }
             if (o.wants("pglite")) {
@@ -229,8 +231,16 @@ public final class Benchmarks {
         return m.lines().findFirst().orElse(m);
     }
 
-    private static void runTarget(Options o, Results res, Target t, Path work, List<Workloads.Workload> speed,
-                                  List<Workloads.Workload> rt, int rtOps, int bulkRows) throws Exception {
+    private static void runTarget(
+            Options o,
+            Results res,
+            Target t,
+            Path work,
+            List<Workloads.Workload> speed,
+            List<Workloads.Workload> rt,
+            int rtOps,
+            int bulkRows)
+            throws Exception {
         long t0 = System.nanoTime();
         System.out.println("[bench] " + t.label() + " ...");
         // warm-up, the same for every engine, on a throw-away database
@@ -298,11 +308,15 @@ public final class Benchmarks {
                 .shouldFailOnError(true)
                 .verbosity(VerboseMode.SILENT);
         if (o.smoke()) {
-            b.warmupIterations(1).warmupTime(TimeValue.milliseconds(100))
-                    .measurementIterations(1).measurementTime(TimeValue.milliseconds(200));
+            b.warmupIterations(1)
+                    .warmupTime(TimeValue.milliseconds(100))
+                    .measurementIterations(1)
+                    .measurementTime(TimeValue.milliseconds(200));
         } else {
-            b.warmupIterations(3).warmupTime(TimeValue.seconds(1))
-                    .measurementIterations(5).measurementTime(TimeValue.seconds(1));
+            b.warmupIterations(3)
+                    .warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(5)
+                    .measurementTime(TimeValue.seconds(1));
         }
         try {
             Collection<RunResult> results = new Runner(b.build()).run();

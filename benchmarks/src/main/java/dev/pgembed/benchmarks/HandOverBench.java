@@ -2,7 +2,6 @@ package dev.pgembed.benchmarks;
 
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.jdbc.PgEmbedDriver;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -31,8 +30,7 @@ public final class HandOverBench {
         void run(int id) throws Exception;
     }
 
-    private HandOverBench() {
-    }
+    private HandOverBench() {}
 
     /**
      * Runs the measurement and prints a Markdown table.
@@ -51,19 +49,21 @@ public final class HandOverBench {
             db.execute("INSERT INTO kv SELECT g, 'value ' || g FROM generate_series(1, 1000) g");
             db.execute("VACUUM ANALYZE kv");
             String url = "jdbc:pgembed:" + dir.resolve("db");
-            try (Connection a = DriverManager.getConnection(url); Connection b = DriverManager.getConnection(url);
-                 PreparedStatement ra = a.prepareStatement("SELECT v FROM kv WHERE id = ?");
-                 PreparedStatement rb = b.prepareStatement("SELECT v FROM kv WHERE id = ?")) {
+            try (Connection a = DriverManager.getConnection(url);
+                    Connection b = DriverManager.getConnection(url);
+                    PreparedStatement ra = a.prepareStatement("SELECT v FROM kv WHERE id = ?");
+                    PreparedStatement rb = b.prepareStatement("SELECT v FROM kv WHERE id = ?")) {
                 List<String> rows = new ArrayList<>();
                 rows.add(row("one JDBC connection", time(rounds, n, id -> read(ra, id))));
-                rows.add(row("two JDBC connections, alternating", time(rounds, n,
-                        id -> read((id & 1) == 0 ? ra : rb, id))));
+                rows.add(row(
+                        "two JDBC connections, alternating", time(rounds, n, id -> read((id & 1) == 0 ? ra : rb, id))));
                 try (Statement s = b.createStatement()) {
                     s.execute("SET work_mem = '8MB'");
                     s.execute("SET application_name = 'bench-b'");
                 }
-                rows.add(row("two JDBC connections, alternating, one with 2 SETs", time(rounds, n,
-                        id -> read((id & 1) == 0 ? ra : rb, id))));
+                rows.add(row(
+                        "two JDBC connections, alternating, one with 2 SETs",
+                        time(rounds, n, id -> read((id & 1) == 0 ? ra : rb, id))));
                 rows.add(row("JDBC connection and direct API, alternating", time(rounds, n, id -> {
                     if ((id & 1) == 0) {
                         read(ra, id);

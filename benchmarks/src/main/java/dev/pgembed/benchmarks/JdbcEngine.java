@@ -1,13 +1,12 @@
 package dev.pgembed.benchmarks;
 
-import org.postgresql.PGConnection;
-
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import org.postgresql.PGConnection;
 
 /**
  * SQLite (sqlite-jdbc) or a PostgreSQL server (pgjdbc) through JDBC: prepared statements, JDBC
@@ -111,7 +110,8 @@ final class JdbcEngine implements Engine {
     @Override
     public void bulkLoad(int rows) throws Exception {
         if (postgres) {
-            long n = conn.unwrap(PGConnection.class).getCopyAPI()
+            long n = conn.unwrap(PGConnection.class)
+                    .getCopyAPI()
                     .copyIn("COPY " + Workloads.BULK_TABLE + " FROM STDIN", new BulkSource(rows));
             if (n != rows) {
                 throw new IllegalStateException("COPY loaded " + n + " rows, expected " + rows);
@@ -119,7 +119,8 @@ final class JdbcEngine implements Engine {
             return;
         }
         conn.setAutoCommit(false);
-        try (PreparedStatement ps = conn.prepareStatement("INSERT INTO " + Workloads.BULK_TABLE + " VALUES (?, ?, ?)")) {
+        try (PreparedStatement ps =
+                conn.prepareStatement("INSERT INTO " + Workloads.BULK_TABLE + " VALUES (?, ?, ?)")) {
             for (int i = 1; i <= rows; i++) {
                 ps.setInt(1, i);
                 ps.setInt(2, Workloads.bulkN(i));
@@ -140,7 +141,8 @@ final class JdbcEngine implements Engine {
         try (ResultSet rs = plain.executeQuery(postgres ? "SHOW server_version" : "SELECT sqlite_version()")) {
             rs.next();
             return (postgres ? "PostgreSQL " : "SQLite ") + rs.getString(1) + " ("
-                    + conn.getMetaData().getDriverName() + " " + conn.getMetaData().getDriverVersion() + ")";
+                    + conn.getMetaData().getDriverName() + " "
+                    + conn.getMetaData().getDriverVersion() + ")";
         }
     }
 

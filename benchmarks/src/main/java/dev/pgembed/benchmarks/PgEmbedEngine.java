@@ -5,7 +5,6 @@ import dev.pgembed.PreparedStatement;
 import dev.pgembed.Result;
 import dev.pgembed.Row;
 import dev.pgembed.Transaction;
-
 import java.util.List;
 
 /** pgembed through its Java API: server-side prepared statements, native batches, COPY. */

@@ -41,7 +41,8 @@ final class PgServer implements AutoCloseable {
         if (env != null && !env.isBlank()) {
             return Path.of(env);
         }
-        for (String p : List.of("../postgres-build/target/native/pg-tree.path", "postgres-build/target/native/pg-tree.path")) {
+        for (String p :
+                List.of("../postgres-build/target/native/pg-tree.path", "postgres-build/target/native/pg-tree.path")) {
             Path f = Path.of(p);
             if (Files.isRegularFile(f)) {
                 return Path.of(Files.readString(f).trim());
@@ -71,10 +72,27 @@ final class PgServer implements AutoCloseable {
         }
         Runtime.getRuntime().addShutdownHook(srv.hook);
         try {
-            srv.pg(List.of(srv.bin.resolve("initdb").toString(), "-D", srv.data.toString(), "-U", "postgres",
-                    "--auth=trust", "-E", "UTF8", "--locale=C"));
-            srv.pg(List.of(srv.bin.resolve("pg_ctl").toString(), "-D", srv.data.toString(), "-w", "-t", "60",
-                    "-l", srv.socketDir.resolve("server.log").toString(), "start", "-o",
+            srv.pg(List.of(
+                    srv.bin.resolve("initdb").toString(),
+                    "-D",
+                    srv.data.toString(),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C"));
+            srv.pg(List.of(
+                    srv.bin.resolve("pg_ctl").toString(),
+                    "-D",
+                    srv.data.toString(),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    srv.socketDir.resolve("server.log").toString(),
+                    "start",
+                    "-o",
                     "-k " + srv.socketDir + " -p " + port + " -c listen_addresses=127.0.0.1"
                             + " -c fsync=on -c synchronous_commit=on"));
         } catch (Exception e) {

@@ -41,7 +41,9 @@ final class PgliteEngine implements Engine {
             return "no " + dir.resolve("bridge.mjs");
         }
         try {
-            Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("node", "--version")
+                    .redirectErrorStream(true)
+                    .start();
             p.getInputStream().readAllBytes();
             if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 return "`node --version` failed";
@@ -53,10 +55,13 @@ final class PgliteEngine implements Engine {
             try {
                 System.out.println("[bench] npm install in " + dir);
                 Process p = new ProcessBuilder("npm", "install", "--no-audit", "--no-fund")
-                        .directory(dir.toFile()).redirectErrorStream(true).start();
+                        .directory(dir.toFile())
+                        .redirectErrorStream(true)
+                        .start();
                 String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                    return "`npm install` failed: " + log.strip().lines().reduce((a, b) -> b).orElse("");
+                    return "`npm install` failed: "
+                            + log.strip().lines().reduce((a, b) -> b).orElse("");
                 }
             } catch (Exception e) {
                 return "npm could not run: " + e.getMessage();
@@ -70,16 +75,20 @@ final class PgliteEngine implements Engine {
 
     /** Starts node on the bridge script and opens a database ({@code dataDir == null}: in memory). */
     static PgliteEngine start(Path scriptDir, Path dataDir, boolean relaxed) throws IOException {
-        Process p = new ProcessBuilder("node", "bridge.mjs").directory(scriptDir.toFile())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p = new ProcessBuilder("node", "bridge.mjs")
+                .directory(scriptDir.toFile())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         PgliteEngine e = new PgliteEngine(p);
         e.openMs = e.open(dataDir, relaxed);
         return e;
     }
 
     double open(Path dataDir, boolean relaxed) throws IOException {
-        return num(call("{\"op\":\"open\",\"dir\":" + (dataDir == null ? "null" : Json.str(dataDir.toString()))
-                + ",\"relaxed\":" + relaxed + "}"), "ms");
+        return num(
+                call("{\"op\":\"open\",\"dir\":" + (dataDir == null ? "null" : Json.str(dataDir.toString()))
+                        + ",\"relaxed\":" + relaxed + "}"),
+                "ms");
     }
 
     /** Closes the database but keeps node running. */
@@ -136,7 +145,10 @@ final class PgliteEngine implements Engine {
             if (i > 0) {
                 b.append(',');
             }
-            b.append("{\"sql\":").append(Json.str(PgEmbedEngine.dollar(s.sql()))).append(",\"query\":").append(s.query())
+            b.append("{\"sql\":")
+                    .append(Json.str(PgEmbedEngine.dollar(s.sql())))
+                    .append(",\"query\":")
+                    .append(s.query())
                     .append(",\"params\":");
             if (s.params() == null) {
                 b.append("null");
@@ -160,7 +172,7 @@ final class PgliteEngine implements Engine {
     public double[] latency(String sql, int warmup, int samples) throws IOException {
         Map<String, String> m = call("{\"op\":\"latency\",\"sql\":" + Json.str(sql) + ",\"warmup\":" + warmup
                 + ",\"samples\":" + samples + "}");
-        return new double[]{num(m, "mean"), num(m, "p50"), num(m, "p99")};
+        return new double[] {num(m, "mean"), num(m, "p50"), num(m, "p99")};
     }
 
     @Override
@@ -192,8 +204,8 @@ final class PgliteEngine implements Engine {
 
     /** Just enough JSON for the bridge. */
     static final class Json {
-        private static final Pattern PAIR = Pattern.compile(
-                "\"([^\"]+)\"\\s*:\\s*(\"((?:[^\"\\\\]|\\\\.)*)\"|[-0-9.eE+]+|true|false|null)");
+        private static final Pattern PAIR =
+                Pattern.compile("\"([^\"]+)\"\\s*:\\s*(\"((?:[^\"\\\\]|\\\\.)*)\"|[-0-9.eE+]+|true|false|null)");
 
         static String str(String s) {
             StringBuilder b = new StringBuilder(s.length() + 2).append('"');
@@ -240,8 +252,14 @@ final class PgliteEngine implements Engine {
             Map<String, String> m = new java.util.LinkedHashMap<>();
             Matcher mt = PAIR.matcher(json);
             while (mt.find()) {
-                m.put(mt.group(1), mt.group(3) != null ? mt.group(3).replace("\\n", "\n").replace("\\\"", "\"")
-                        .replace("\\\\", "\\") : mt.group(2));
+                m.put(
+                        mt.group(1),
+                        mt.group(3) != null
+                                ? mt.group(3)
+                                        .replace("\\n", "\n")
+                                        .replace("\\\"", "\"")
+                                        .replace("\\\\", "\\")
+                                : mt.group(2));
             }
             return m;
         }

@@ -1,10 +1,5 @@
 package dev.pgembed.benchmarks;
 
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.CategoryChartBuilder;
-import org.knowm.xchart.style.Styler;
-
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -17,11 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.style.Styler;
 
 /** Writes the Markdown tables and the chart. */
 final class Report {
-    private Report() {
-    }
+    private Report() {}
 
     static void write(Results r, Path outDir) throws IOException {
         Files.createDirectories(outDir);
@@ -64,9 +62,12 @@ final class Report {
     static String markdown(Results r) {
         StringBuilder b = new StringBuilder();
         b.append("# pgembed side by side\n\n");
-        b.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.RFC_1123_DATE_TIME)).append('\n');
+        b.append("- Date: ")
+                .append(ZonedDateTime.now().format(DateTimeFormatter.RFC_1123_DATE_TIME))
+                .append('\n');
         b.append("- Machine: ").append(machine()).append('\n');
-        b.append("- Mode: ").append(r.smoke ? "smoke (every count divided by 100, no PGlite, no bulk load)" : "full")
+        b.append("- Mode: ")
+                .append(r.smoke ? "smoke (every count divided by 100, no PGlite, no bulk load)" : "full")
                 .append('\n');
         for (Map.Entry<String, String> v : r.versions.entrySet()) {
             b.append("- ").append(v.getKey()).append(": ").append(v.getValue()).append('\n');
@@ -106,16 +107,23 @@ final class Report {
                 continue;
             }
             String base = g.baseline;
-            String baseLabel = r.targets.stream().filter(t -> t.id().equals(base)).map(Target::label).findFirst()
+            String baseLabel = r.targets.stream()
+                    .filter(t -> t.id().equals(base))
+                    .map(Target::label)
+                    .findFirst()
                     .orElse(null);
             // the ratio column: pgembed's direct API against the baseline, beside pgembed's column
-            Target primary = cols.stream().filter(t -> t.id().startsWith("pgembed-") && !t.id().contains("jdbc"))
-                    .findFirst().orElse(null);
+            Target primary = cols.stream()
+                    .filter(t -> t.id().startsWith("pgembed-") && !t.id().contains("jdbc"))
+                    .findFirst()
+                    .orElse(null);
             boolean ratioColumn = primary != null && baseLabel != null;
             b.append("\n## ").append(g.title).append("\n\n");
-            b.append(baseLabel == null ? "No SQLite-on-disk baseline in this run.\n\n"
-                    : "In brackets and in the ratio column: the ratio to " + baseLabel
-                    + " (above 1: slower than it). The geometric mean of a speed test's 16 ratios closes it.\n\n");
+            b.append(
+                    baseLabel == null
+                            ? "No SQLite-on-disk baseline in this run.\n\n"
+                            : "In brackets and in the ratio column: the ratio to " + baseLabel
+                                    + " (above 1: slower than it). The geometric mean of a speed test's 16 ratios closes it.\n\n");
             b.append("| Workload | unit |");
             for (Target t : cols) {
                 b.append(' ').append(t.label()).append(" |");
@@ -132,9 +140,17 @@ final class Report {
                 Results.Row row = rows.get(i);
                 String section = row.section();
                 if (i == 0 || !rows.get(i - 1).section().equals(section)) {
-                    b.append("| **").append(section).append("** | |").append(" |".repeat(ncols)).append('\n');
+                    b.append("| **")
+                            .append(section)
+                            .append("** | |")
+                            .append(" |".repeat(ncols))
+                            .append('\n');
                 }
-                b.append("| ").append(row.label()).append(" | ").append(row.unit()).append(" |");
+                b.append("| ")
+                        .append(row.label())
+                        .append(" | ")
+                        .append(row.unit())
+                        .append(" |");
                 Double bv = r.get(row.id(), base);
                 for (Target t : cols) {
                     Double v = r.get(row.id(), t.id());
@@ -144,17 +160,24 @@ final class Report {
                     } else {
                         b.append(fmt(v));
                         if (bv != null && bv > 0 && !t.id().equals(base)) {
-                            b.append(" (").append(String.format(Locale.ROOT, "%.2f", v / bv)).append("×)");
+                            b.append(" (")
+                                    .append(String.format(Locale.ROOT, "%.2f", v / bv))
+                                    .append("×)");
                         }
                     }
                     b.append(" |");
                     if (ratioColumn && t == primary) {
-                        b.append(' ').append(v == null || bv == null || bv <= 0 ? "—"
-                                : String.format(Locale.ROOT, "%.2f×", v / bv)).append(" |");
+                        b.append(' ')
+                                .append(
+                                        v == null || bv == null || bv <= 0
+                                                ? "—"
+                                                : String.format(Locale.ROOT, "%.2f×", v / bv))
+                                .append(" |");
                     }
                 }
                 b.append('\n');
-                boolean lastOfSection = i + 1 == rows.size() || !rows.get(i + 1).section().equals(section);
+                boolean lastOfSection =
+                        i + 1 == rows.size() || !rows.get(i + 1).section().equals(section);
                 if (lastOfSection && isSpeedTest(section) && baseLabel != null) {
                     geometricMeanRow(b, r, rows, section, cols, base, ratioColumn ? primary : null);
                 }
@@ -189,15 +212,24 @@ final class Report {
         return n == 0 ? null : Math.exp(logSum / n);
     }
 
-    private static void geometricMeanRow(StringBuilder b, Results r, List<Results.Row> rows, String section,
-                                         List<Target> cols, String base, Target primary) {
+    private static void geometricMeanRow(
+            StringBuilder b,
+            Results r,
+            List<Results.Row> rows,
+            String section,
+            List<Target> cols,
+            String base,
+            Target primary) {
         b.append("| *Geometric mean of the ratios to SQLite* | × |");
         for (Target t : cols) {
             Double gm = geometricMean(r, rows, section, t.id(), base);
-            b.append(' ').append(gm == null ? "—" : t.id().equals(base) ? "1"
-                    : String.format(Locale.ROOT, "*%.2f×*", gm)).append(" |");
+            b.append(' ')
+                    .append(gm == null ? "—" : t.id().equals(base) ? "1" : String.format(Locale.ROOT, "*%.2f×*", gm))
+                    .append(" |");
             if (t == primary) {
-                b.append(' ').append(gm == null ? "—" : String.format(Locale.ROOT, "**%.2f×**", gm)).append(" |");
+                b.append(' ')
+                        .append(gm == null ? "—" : String.format(Locale.ROOT, "**%.2f×**", gm))
+                        .append(" |");
             }
         }
         b.append('\n');
@@ -214,9 +246,14 @@ final class Report {
         }
         List<BufferedImage> parts = new ArrayList<>();
         for (Target.Group g : Target.Group.values()) {
-            CategoryChart c = new CategoryChartBuilder().width(1600).height(620)
+            CategoryChart c = new CategoryChartBuilder()
+                    .width(1600)
+                    .height(620)
                     .title("Speed test, " + g.title.toLowerCase(Locale.ROOT) + " (ms, log scale; lower is better)")
-                    .xAxisTitle("speedtest test number").yAxisTitle("ms").theme(Styler.ChartTheme.XChart).build();
+                    .xAxisTitle("speedtest test number")
+                    .yAxisTitle("ms")
+                    .theme(Styler.ChartTheme.XChart)
+                    .build();
             c.getStyler().setYAxisLogarithmic(true);
             c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
             c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);

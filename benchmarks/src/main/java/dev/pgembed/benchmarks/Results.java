@@ -8,15 +8,16 @@ import java.util.Map;
 /** Measured values by row and target, plus what the report says around them. */
 final class Results {
     /** A row of the tables. */
-    record Row(String id, String section, String label, String unit) {
-    }
+    record Row(String id, String section, String label, String unit) {}
 
     final Map<String, Row> rows = new LinkedHashMap<>();
     /** row id -> target id -> value (in the row's unit) */
     final Map<String, Map<String, Double>> values = new LinkedHashMap<>();
+
     final List<Target> targets = new ArrayList<>();
     /** "target label: reason" of every engine that did not run (or failed). */
     final List<String> skipped = new ArrayList<>();
+
     final Map<String, String> versions = new LinkedHashMap<>();
     final List<String> notes = new ArrayList<>();
     boolean smoke;

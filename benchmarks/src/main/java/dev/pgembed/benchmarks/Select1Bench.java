@@ -1,5 +1,10 @@
 package dev.pgembed.benchmarks;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -11,12 +16,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-
 /**
  * {@code SELECT 1} through a prepared statement of an in-process engine, in JMH's SampleTime mode. Run
  * without forking (the harness passes the targets through {@link #TARGETS}).
@@ -27,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 public class Select1Bench {
     /** Targets by id, filled by the harness before JMH runs. */
     static final Map<String, Target> TARGETS = new ConcurrentHashMap<>();
+
     static volatile Path workDir;
 
     @Param({"pgembed-durable"})

@@ -3,8 +3,7 @@ package dev.pgembed.benchmarks;
 import java.util.Arrays;
 
 final class Stats {
-    private Stats() {
-    }
+    private Stats() {}
 
     /** [mean, p50, p99] in microseconds of nanosecond samples. */
     static double[] meanP50P99(long[] ns) {
@@ -14,7 +13,7 @@ final class Stats {
         for (long v : s) {
             sum += v;
         }
-        return new double[]{sum / s.length / 1e3, pct(s, 0.50) / 1e3, pct(s, 0.99) / 1e3};
+        return new double[] {sum / s.length / 1e3, pct(s, 0.50) / 1e3, pct(s, 0.99) / 1e3};
     }
 
     private static double pct(long[] sorted, double p) {

@@ -4,7 +4,6 @@ import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.junit.FlywayMigrations;
 import dev.pgembed.junit.TestDatabase;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 
@@ -31,8 +29,7 @@ public final class TestDatabaseBench {
     /** Flyway on the benchmark's migrations. */
     public static final class Migrations extends FlywayMigrations {
         /** Created by the test kit. */
-        public Migrations() {
-        }
+        public Migrations() {}
 
         @Override
         protected void configure(FluentConfiguration configuration) {
@@ -44,8 +41,7 @@ public final class TestDatabaseBench {
         void run() throws Exception;
     }
 
-    private TestDatabaseBench() {
-    }
+    private TestDatabaseBench() {}
 
     /**
      * Runs the comparison and prints a Markdown table.
@@ -76,11 +72,18 @@ public final class TestDatabaseBench {
                 db.pgEmbedded().execute("SELECT count(*) FROM product");
             }
         })));
-        Path dir = Files.createTempDirectory(Path.of(Files.isWritable(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")), "pgembed-bench-tmpl-");
+        Path dir = Files.createTempDirectory(
+                Path.of(Files.isWritable(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
+                "pgembed-bench-tmpl-");
         try {
-            try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.NONE).open()) {
-                Flyway.configure().dataSource(dev.pgembed.jdbc.PgEmbedUrl.forDirectory(dir, new java.util.Properties()), null, null)
-                        .locations("classpath:testdb-migrations").load().migrate();
+            try (PgEmbedded db =
+                    PgEmbedded.builder(dir).durability(Durability.NONE).open()) {
+                Flyway.configure()
+                        .dataSource(
+                                dev.pgembed.jdbc.PgEmbedUrl.forDirectory(dir, new java.util.Properties()), null, null)
+                        .locations("classpath:testdb-migrations")
+                        .load()
+                        .migrate();
                 // the template's own session may stay connected: PostgreSQL counts the other sessions only
                 int[] i = {0};
                 rows.add(row("CREATE DATABASE ... TEMPLATE (FILE_COPY) + DROP", time(n, () -> {
@@ -96,7 +99,10 @@ public final class TestDatabaseBench {
                 db.execute("CREATE DATABASE reopened TEMPLATE postgres STRATEGY FILE_COPY");
             }
             rows.add(row("then reopening the engine on that database (close + open)", time(n, () -> {
-                try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.NONE).database("reopened").open()) {
+                try (PgEmbedded db = PgEmbedded.builder(dir)
+                        .durability(Durability.NONE)
+                        .database("reopened")
+                        .open()) {
                     db.execute("SELECT count(*) FROM product");
                 }
             })));
@@ -106,8 +112,11 @@ public final class TestDatabaseBench {
         System.out.println("| per test | median ms | mean ms | p90 ms |");
         System.out.println("|---|---:|---:|---:|");
         rows.forEach(System.out::println);
-        System.out.printf(Locale.ROOT, "%nbuilding the template once (open, migrate, close, first copy): %.0f ms; n = %d%n",
-                templateMs, n);
+        System.out.printf(
+                Locale.ROOT,
+                "%nbuilding the template once (open, migrate, close, first copy): %.0f ms; n = %d%n",
+                templateMs,
+                n);
     }
 
     private static double[] time(int n, Step step) throws Exception {
@@ -127,7 +136,12 @@ public final class TestDatabaseBench {
         double[] s = ms.clone();
         Arrays.sort(s);
         double mean = Arrays.stream(s).average().orElse(Double.NaN);
-        return String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f |", name, s[s.length / 2], mean,
+        return String.format(
+                Locale.ROOT,
+                "| %s | %.1f | %.1f | %.1f |",
+                name,
+                s[s.length / 2],
+                mean,
                 s[(int) Math.min(s.length - 1, Math.ceil(s.length * 0.9) - 1)]);
     }
 

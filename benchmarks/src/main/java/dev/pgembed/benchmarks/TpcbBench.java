@@ -41,12 +41,10 @@ public final class TpcbBench {
     private static final int ACCOUNTS_PER_BRANCH = 100_000;
     private static final int TELLERS_PER_BRANCH = 10;
 
-    private TpcbBench() {
-    }
+    private TpcbBench() {}
 
     /** One database under test: its URL for each client, and how it begins a transaction. */
-    private record Side(String name, String url, String begin) {
-    }
+    private record Side(String name, String url, String begin) {}
 
     /**
      * Runs the table and prints it as Markdown.
@@ -59,8 +57,8 @@ public final class TpcbBench {
         int seconds = Integer.parseInt(System.getenv().getOrDefault("PGEMBED_TPCB_SECONDS", "5"));
         String only = System.getenv().getOrDefault("PGEMBED_TPCB_SIDES", "durable,relaxed,server,sqlite");
         // readable by all: the server runs as nobody when we are root
-        Path work = Files.createTempDirectory("pgembed-tpcb-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        Path work = Files.createTempDirectory(
+                "pgembed-tpcb-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         // a backend per client thread, the loading connection kept open, and the database's own
         int backends = THREADS[THREADS.length - 1] + 2;
         List<String> rows = new ArrayList<>();
@@ -68,12 +66,16 @@ public final class TpcbBench {
         try {
             List<Side> sides = new ArrayList<>();
             if (only.contains("durable")) {
-                sides.add(new Side("pgembed DURABLE", "jdbc:pgembed:" + work.resolve("durable") + "?backends="
-                        + backends + "&durability=durable", null));
+                sides.add(new Side(
+                        "pgembed DURABLE",
+                        "jdbc:pgembed:" + work.resolve("durable") + "?backends=" + backends + "&durability=durable",
+                        null));
             }
             if (only.contains("relaxed")) {
-                sides.add(new Side("pgembed RELAXED", "jdbc:pgembed:" + work.resolve("relaxed") + "?backends="
-                        + backends + "&durability=relaxed", null));
+                sides.add(new Side(
+                        "pgembed RELAXED",
+                        "jdbc:pgembed:" + work.resolve("relaxed") + "?backends=" + backends + "&durability=relaxed",
+                        null));
             }
             if (only.contains("server")) {
                 server = PgServer.start(PgServer.findTree(), work);
@@ -159,32 +161,34 @@ public final class TpcbBench {
         List<Thread> clients = new ArrayList<>();
         List<Throwable> failures = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> {
-                try (Connection c = DriverManager.getConnection(side.url())) {
-                    Client client = new Client(c, side.begin());
-                    ready.countDown();
-                    ThreadLocalRandom rnd = ThreadLocalRandom.current();
-                    while (!stop.get()) {
-                        int bid = rnd.nextInt(scale) + 1;
-                        int tid = (bid - 1) * TELLERS_PER_BRANCH + rnd.nextInt(TELLERS_PER_BRANCH) + 1;
-                        int aid = rnd.nextInt(scale * ACCOUNTS_PER_BRANCH) + 1;
-                        int delta = rnd.nextInt(-5000, 5001);
-                        if (client.transaction(aid, bid, tid, delta)) {
-                            if (timing.get()) {
-                                committed.increment();
+            Thread t = new Thread(
+                    () -> {
+                        try (Connection c = DriverManager.getConnection(side.url())) {
+                            Client client = new Client(c, side.begin());
+                            ready.countDown();
+                            ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                            while (!stop.get()) {
+                                int bid = rnd.nextInt(scale) + 1;
+                                int tid = (bid - 1) * TELLERS_PER_BRANCH + rnd.nextInt(TELLERS_PER_BRANCH) + 1;
+                                int aid = rnd.nextInt(scale * ACCOUNTS_PER_BRANCH) + 1;
+                                int delta = rnd.nextInt(-5000, 5001);
+                                if (client.transaction(aid, bid, tid, delta)) {
+                                    if (timing.get()) {
+                                        committed.increment();
+                                    }
+                                } else {
+                                    retried.increment();
+                                }
                             }
-                        } else {
-                            retried.increment();
+                            client.close();
+                        } catch (Throwable e) {
+                            ready.countDown();
+                            synchronized (failures) {
+                                failures.add(e);
+                            }
                         }
-                    }
-                    client.close();
-                } catch (Throwable e) {
-                    ready.countDown();
-                    synchronized (failures) {
-                        failures.add(e);
-                    }
-                }
-            }, "tpcb-" + i);
+                    },
+                    "tpcb-" + i);
             clients.add(t);
             t.start();
         }
@@ -268,8 +272,11 @@ public final class TpcbBench {
                 return true;
             } catch (SQLException e) {
                 String state = e.getSQLState();
-                boolean retry = "40001".equals(state) || "40P01".equals(state)
-                        || (begin != null && e.getMessage() != null && e.getMessage().contains("SQLITE_BUSY"));
+                boolean retry = "40001".equals(state)
+                        || "40P01".equals(state)
+                        || (begin != null
+                                && e.getMessage() != null
+                                && e.getMessage().contains("SQLITE_BUSY"));
                 if (begin != null) {
                     try {
                         plain.execute("ROLLBACK");

@@ -3,7 +3,6 @@ package dev.pgembed.benchmarks;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PreparedStatement;
 import dev.pgembed.Result;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -39,15 +38,16 @@ public final class VectorBench {
     /** The HNSW search widths measured: pgvector's default first. */
     static final int[] EF_SEARCH = {40, 100};
 
-    private VectorBench() {
-    }
+    private VectorBench() {}
 
     /** The data set and what to run. */
     record Options(int rows, int dims, int queries, int warmUp, List<String> engines, Path outDir) {
         static Options fromEnvironment() {
-            boolean smoke = Benchmarks.setting("PGEMBED_BENCH", "bench.size", "full").equalsIgnoreCase("smoke");
+            boolean smoke =
+                    Benchmarks.setting("PGEMBED_BENCH", "bench.size", "full").equalsIgnoreCase("smoke");
             List<String> engines = new ArrayList<>();
-            for (String e : Benchmarks.setting("PGEMBED_BENCH_ENGINES", "bench.engines", "pgembed,server").split(",")) {
+            for (String e : Benchmarks.setting("PGEMBED_BENCH_ENGINES", "bench.engines", "pgembed,server")
+                    .split(",")) {
                 if (e.equals("pgembed") || e.equals("server")) {
                     engines.add(e);
                 }
@@ -99,8 +99,7 @@ public final class VectorBench {
     }
 
     /** What one engine measured on one data set: labels to values, in table order. */
-    record Measured(String engine, String version, DataSet data, Map<String, Double> values) {
-    }
+    record Measured(String engine, String version, DataSet data, Map<String, Double> values) {}
 
     /** One database the benchmark drives: SQL, a batch load and a k-NN query. */
     interface Side extends AutoCloseable {
@@ -133,7 +132,8 @@ public final class VectorBench {
 
     /** Runs every engine of o on both data sets and writes vector.md; returns its text. */
     static String run(Options o) throws Exception {
-        Path work = Files.createTempDirectory("pgembed-vector-bench-",
+        Path work = Files.createTempDirectory(
+                "pgembed-vector-bench-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         List<Measured> all = new ArrayList<>();
         try {
@@ -146,15 +146,15 @@ public final class VectorBench {
                 float[][] data = d.vectors(random, centres, o.rows(), o.dims());
                 float[][] queries = d.vectors(random, centres, o.warmUp() + o.queries(), o.dims());
                 for (String engine : o.engines()) {
-                    System.out.println("[bench] vector search on " + engine + ", " + d.name().toLowerCase(Locale.ROOT)
-                            + " data ...");
+                    System.out.println("[bench] vector search on " + engine + ", "
+                            + d.name().toLowerCase(Locale.ROOT) + " data ...");
                     if (engine.equals("pgembed")) {
                         try (PgEmbedSide s = new PgEmbedSide()) {
                             all.add(measure("pgembed", s, o, d, data, queries));
                         }
                     } else {
                         try (PgServer server = PgServer.start(PgServer.findTree(), work);
-                             ServerSide s = new ServerSide(server)) {
+                                ServerSide s = new ServerSide(server)) {
                             all.add(measure("PG server, Unix socket", s, o, d, data, queries));
                         }
                     }
@@ -257,15 +257,26 @@ public final class VectorBench {
     static String markdown(Options o, List<Measured> all) {
         StringBuilder b = new StringBuilder();
         b.append("# pgvector: HNSW index and k-NN search\n\n");
-        b.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.RFC_1123_DATE_TIME)).append('\n');
+        b.append("- Date: ")
+                .append(ZonedDateTime.now().format(DateTimeFormatter.RFC_1123_DATE_TIME))
+                .append('\n');
         b.append("- Machine: ").append(Report.machine()).append('\n');
-        all.stream().map(m -> "- " + m.engine() + ": " + m.version() + "\n").distinct().forEach(b::append);
+        all.stream()
+                .map(m -> "- " + m.engine() + ": " + m.version() + "\n")
+                .distinct()
+                .forEach(b::append);
         b.append("- Command: `mvn -q -B install -DskipTests && mvn -q -B -pl benchmarks validate exec:exec"
                 + " -Dbench.main=dev.pgembed.benchmarks.VectorBench` (`PGEMBED_BENCH=smoke` for the quick run,"
                 + " `PGEMBED_BENCH_ROWS=n` for n rows)\n");
-        b.append(String.format(Locale.ROOT, "- Data: %,d random vectors of %d dimensions (seed 42) and %d query vectors"
-                + " drawn the same way, after %d unmeasured ones; k = %d, L2 distance. Two data sets, below.%n",
-                o.rows(), o.dims(), o.queries(), o.warmUp(), K));
+        b.append(String.format(
+                Locale.ROOT,
+                "- Data: %,d random vectors of %d dimensions (seed 42) and %d query vectors"
+                        + " drawn the same way, after %d unmeasured ones; k = %d, L2 distance. Two data sets, below.%n",
+                o.rows(),
+                o.dims(),
+                o.queries(),
+                o.warmUp(),
+                K));
         b.append("- Load: prepared INSERTs in batches of 1000 (pgembed `executeBatch`; the server through pgjdbc's"
                 + " `executeBatch`, one statement per row, the vector as text). Index: HNSW, m = 16, ef_construction ="
                 + " 64, maintenance_work_mem 2GB. The server may use its parallel maintenance workers for the build"
@@ -302,11 +313,21 @@ public final class VectorBench {
             rows.put("hnsw" + ef + "-recall", new String[] {"HNSW, ef_search " + ef + ", recall@10", ""});
         }
         for (Map.Entry<String, String[]> r : rows.entrySet()) {
-            b.append("| ").append(r.getValue()[0]).append(" | ").append(r.getValue()[1]).append(" |");
+            b.append("| ")
+                    .append(r.getValue()[0])
+                    .append(" | ")
+                    .append(r.getValue()[1])
+                    .append(" |");
             for (Measured m : all) {
                 Double x = m.values().get(r.getKey());
-                b.append(' ').append(x == null ? "" : r.getKey().endsWith("recall")
-                        ? String.format(Locale.ROOT, "%.3f", x) : Report.fmt(x)).append(" |");
+                b.append(' ')
+                        .append(
+                                x == null
+                                        ? ""
+                                        : r.getKey().endsWith("recall")
+                                                ? String.format(Locale.ROOT, "%.3f", x)
+                                                : Report.fmt(x))
+                        .append(" |");
             }
             b.append('\n');
         }
@@ -427,9 +448,10 @@ public final class VectorBench {
 
         @Override
         public String version() throws SQLException {
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT 'PostgreSQL '"
-                    + " || current_setting('server_version') || ', pgvector ' || extversion || ', pgjdbc "
-                    + c.getMetaData().getDriverVersion() + "' FROM pg_extension WHERE extname = 'vector'")) {
+            try (Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT 'PostgreSQL '"
+                            + " || current_setting('server_version') || ', pgvector ' || extversion || ', pgjdbc "
+                            + c.getMetaData().getDriverVersion() + "' FROM pg_extension WHERE extname = 'vector'")) {
                 rs.next();
                 return rs.getString(1);
             }

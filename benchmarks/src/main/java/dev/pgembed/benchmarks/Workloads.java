@@ -9,8 +9,7 @@ import java.util.List;
  * travel to it), and numbers are spelled out in words as in SQLite's speedtest.tcl.
  */
 final class Workloads {
-    private Workloads() {
-    }
+    private Workloads() {}
 
     /** One statement: run once ({@code params == null}) or once per parameter set. */
     record Step(String sql, List<Object[]> params, boolean query) {
@@ -56,11 +55,31 @@ final class Workloads {
         }
     }
 
-    private static final String[] ONES = {"zero", "one", "two", "three", "four", "five", "six", "seven",
-            "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-            "seventeen", "eighteen", "nineteen"};
-    private static final String[] TENS = {"", "ten", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
-            "eighty", "ninety"};
+    private static final String[] ONES = {
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen"
+    };
+    private static final String[] TENS = {
+        "", "ten", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"
+    };
 
     /** speedtest.tcl's number_name. */
     static String numberName(int n) {
@@ -99,69 +118,135 @@ final class Workloads {
         int n12000 = Math.max(1, 12000 / div);
         String ins = "INSERT INTO %s VALUES (?, ?, ?)";
 
-        w.add(new Workload("s01", SPEED, "1: " + n1000 + " INSERTs (each its own transaction)", false, List.of(
-                Step.exec("CREATE TABLE t1(a INTEGER, b INTEGER, c VARCHAR(100))"),
-                Step.each(ins.formatted("t1"), rows(rnd, 1, n1000)))));
-        w.add(new Workload("s02", SPEED, "2: " + n25000 + " INSERTs in a transaction", true, List.of(
-                Step.exec("CREATE TABLE t2(a INTEGER, b INTEGER, c VARCHAR(100))"),
-                Step.each(ins.formatted("t2"), rows(rnd, 1, n25000)))));
-        w.add(new Workload("s03", SPEED, "3: " + n25000 + " INSERTs into an indexed table", true, List.of(
-                Step.exec("CREATE TABLE t3(a INTEGER, b INTEGER, c VARCHAR(100))"),
-                Step.exec("CREATE INDEX i3 ON t3(c)"),
-                Step.each(ins.formatted("t3"), rows(rnd, 1, n25000)))));
+        w.add(new Workload(
+                "s01",
+                SPEED,
+                "1: " + n1000 + " INSERTs (each its own transaction)",
+                false,
+                List.of(
+                        Step.exec("CREATE TABLE t1(a INTEGER, b INTEGER, c VARCHAR(100))"),
+                        Step.each(ins.formatted("t1"), rows(rnd, 1, n1000)))));
+        w.add(new Workload(
+                "s02",
+                SPEED,
+                "2: " + n25000 + " INSERTs in a transaction",
+                true,
+                List.of(
+                        Step.exec("CREATE TABLE t2(a INTEGER, b INTEGER, c VARCHAR(100))"),
+                        Step.each(ins.formatted("t2"), rows(rnd, 1, n25000)))));
+        w.add(new Workload(
+                "s03",
+                SPEED,
+                "3: " + n25000 + " INSERTs into an indexed table",
+                true,
+                List.of(
+                        Step.exec("CREATE TABLE t3(a INTEGER, b INTEGER, c VARCHAR(100))"),
+                        Step.exec("CREATE INDEX i3 ON t3(c)"),
+                        Step.each(ins.formatted("t3"), rows(rnd, 1, n25000)))));
         List<Object[]> p4 = new ArrayList<>();
         for (int i = 0; i < n100; i++) {
-            p4.add(new Object[]{i * 100, i * 100 + 1000});
+            p4.add(new Object[] {i * 100, i * 100 + 1000});
         }
-        w.add(new Workload("s04", SPEED, "4: " + n100 + " SELECTs without an index", true, List.of(
-                Step.select("SELECT count(*), avg(b) FROM t2 WHERE b >= ? AND b < ?", p4))));
+        w.add(new Workload(
+                "s04",
+                SPEED,
+                "4: " + n100 + " SELECTs without an index",
+                true,
+                List.of(Step.select("SELECT count(*), avg(b) FROM t2 WHERE b >= ? AND b < ?", p4))));
         List<Object[]> p5 = new ArrayList<>();
         for (int i = 1; i <= n100; i++) {
-            p5.add(new Object[]{"%" + numberName(i) + "%"});
+            p5.add(new Object[] {"%" + numberName(i) + "%"});
         }
-        w.add(new Workload("s05", SPEED, "5: " + n100 + " SELECTs on a string comparison", true, List.of(
-                Step.select("SELECT count(*), avg(b) FROM t2 WHERE c LIKE ?", p5))));
-        w.add(new Workload("s06", SPEED, "6: Creating an index", false, List.of(
-                Step.exec("CREATE INDEX i2a ON t2(a)"),
-                Step.exec("CREATE INDEX i2b ON t2(b)"))));
+        w.add(new Workload(
+                "s05",
+                SPEED,
+                "5: " + n100 + " SELECTs on a string comparison",
+                true,
+                List.of(Step.select("SELECT count(*), avg(b) FROM t2 WHERE c LIKE ?", p5))));
+        w.add(new Workload(
+                "s06",
+                SPEED,
+                "6: Creating an index",
+                false,
+                List.of(Step.exec("CREATE INDEX i2a ON t2(a)"), Step.exec("CREATE INDEX i2b ON t2(b)"))));
         List<Object[]> p7 = new ArrayList<>();
         for (int i = 0; i < n5000; i++) {
-            p7.add(new Object[]{i * 100, i * 100 + 100});
+            p7.add(new Object[] {i * 100, i * 100 + 100});
         }
-        w.add(new Workload("s07", SPEED, "7: " + n5000 + " SELECTs with an index", true, List.of(
-                Step.select("SELECT count(*), avg(b) FROM t2 WHERE b >= ? AND b < ?", p7))));
+        w.add(new Workload(
+                "s07",
+                SPEED,
+                "7: " + n5000 + " SELECTs with an index",
+                true,
+                List.of(Step.select("SELECT count(*), avg(b) FROM t2 WHERE b >= ? AND b < ?", p7))));
         List<Object[]> p8 = new ArrayList<>();
         for (int i = 0; i < n1000; i++) {
-            p8.add(new Object[]{i * 10, i * 10 + 10});
+            p8.add(new Object[] {i * 10, i * 10 + 10});
         }
-        w.add(new Workload("s08", SPEED, "8: " + n1000 + " UPDATEs without an index", true, List.of(
-                Step.each("UPDATE t1 SET b = b * 2 WHERE a >= ? AND a < ?", p8))));
+        w.add(new Workload(
+                "s08",
+                SPEED,
+                "8: " + n1000 + " UPDATEs without an index",
+                true,
+                List.of(Step.each("UPDATE t1 SET b = b * 2 WHERE a >= ? AND a < ?", p8))));
         List<Object[]> p9 = new ArrayList<>();
         for (int i = 1; i <= n25000; i++) {
-            p9.add(new Object[]{rnd.next(100000), i});
+            p9.add(new Object[] {rnd.next(100000), i});
         }
-        w.add(new Workload("s09", SPEED, "9: " + n25000 + " UPDATEs with an index", true, List.of(
-                Step.each("UPDATE t2 SET b = ? WHERE a = ?", p9))));
+        w.add(new Workload(
+                "s09",
+                SPEED,
+                "9: " + n25000 + " UPDATEs with an index",
+                true,
+                List.of(Step.each("UPDATE t2 SET b = ? WHERE a = ?", p9))));
         List<Object[]> p10 = new ArrayList<>();
         for (int i = 1; i <= n25000; i++) {
-            p10.add(new Object[]{numberName(rnd.next(100000)), i});
+            p10.add(new Object[] {numberName(rnd.next(100000)), i});
         }
-        w.add(new Workload("s10", SPEED, "10: " + n25000 + " text UPDATEs with an index", true, List.of(
-                Step.each("UPDATE t2 SET c = ? WHERE a = ?", p10))));
-        w.add(new Workload("s11", SPEED, "11: INSERTs from a SELECT", true, List.of(
-                Step.exec("INSERT INTO t1 SELECT b, a, c FROM t2"),
-                Step.exec("INSERT INTO t2 SELECT b, a, c FROM t1"))));
-        w.add(new Workload("s12", SPEED, "12: DELETE without an index", false, List.of(
-                Step.exec("DELETE FROM t2 WHERE c LIKE '%fifty%'"))));
-        w.add(new Workload("s13", SPEED, "13: DELETE with an index", false, List.of(
-                Step.exec("DELETE FROM t2 WHERE a > 10 AND a < " + Math.max(11, 20000 / div)))));
-        w.add(new Workload("s14", SPEED, "14: A big INSERT after a big DELETE", false, List.of(
-                Step.exec("INSERT INTO t2 SELECT * FROM t1"))));
-        w.add(new Workload("s15", SPEED, "15: A big DELETE followed by " + n12000 + " small INSERTs", true, List.of(
-                Step.exec("DELETE FROM t1"),
-                Step.each(ins.formatted("t1"), rows(rnd, 1, n12000)))));
-        w.add(new Workload("s16", SPEED, "16: DROP TABLE", false, List.of(
-                Step.exec("DROP TABLE t1"), Step.exec("DROP TABLE t2"), Step.exec("DROP TABLE t3"))));
+        w.add(new Workload(
+                "s10",
+                SPEED,
+                "10: " + n25000 + " text UPDATEs with an index",
+                true,
+                List.of(Step.each("UPDATE t2 SET c = ? WHERE a = ?", p10))));
+        w.add(new Workload(
+                "s11",
+                SPEED,
+                "11: INSERTs from a SELECT",
+                true,
+                List.of(
+                        Step.exec("INSERT INTO t1 SELECT b, a, c FROM t2"),
+                        Step.exec("INSERT INTO t2 SELECT b, a, c FROM t1"))));
+        w.add(new Workload(
+                "s12",
+                SPEED,
+                "12: DELETE without an index",
+                false,
+                List.of(Step.exec("DELETE FROM t2 WHERE c LIKE '%fifty%'"))));
+        w.add(new Workload(
+                "s13",
+                SPEED,
+                "13: DELETE with an index",
+                false,
+                List.of(Step.exec("DELETE FROM t2 WHERE a > 10 AND a < " + Math.max(11, 20000 / div)))));
+        w.add(new Workload(
+                "s14",
+                SPEED,
+                "14: A big INSERT after a big DELETE",
+                false,
+                List.of(Step.exec("INSERT INTO t2 SELECT * FROM t1"))));
+        w.add(new Workload(
+                "s15",
+                SPEED,
+                "15: A big DELETE followed by " + n12000 + " small INSERTs",
+                true,
+                List.of(Step.exec("DELETE FROM t1"), Step.each(ins.formatted("t1"), rows(rnd, 1, n12000)))));
+        w.add(new Workload(
+                "s16",
+                SPEED,
+                "16: DROP TABLE",
+                false,
+                List.of(Step.exec("DROP TABLE t1"), Step.exec("DROP TABLE t2"), Step.exec("DROP TABLE t3"))));
         return w;
     }
 
@@ -199,7 +284,9 @@ final class Workloads {
                 b.append(num);
                 n++;
             } else {
-                b.append('\'').append(String.valueOf(values[n++]).replace("'", "''")).append('\'');
+                b.append('\'')
+                        .append(String.valueOf(values[n++]).replace("'", "''"))
+                        .append('\'');
             }
         }
         return b.toString();
@@ -209,7 +296,7 @@ final class Workloads {
         List<Object[]> p = new ArrayList<>(count);
         for (int i = from; i < from + count; i++) {
             int r = rnd.next(100000);
-            p.add(new Object[]{i, r, numberName(r)});
+            p.add(new Object[] {i, r, numberName(r)});
         }
         return p;
     }
@@ -232,21 +319,39 @@ final class Workloads {
             List<Object[]> upd = new ArrayList<>();
             List<Object[]> del = new ArrayList<>();
             for (int i = 0; i < ops; i++) {
-                ins.add(new Object[]{i, payload(size, i)});
-                sel.add(new Object[]{i});
-                upd.add(new Object[]{payload(size, i + 7), i});
-                del.add(new Object[]{i});
+                ins.add(new Object[] {i, payload(size, i)});
+                sel.add(new Object[] {i});
+                upd.add(new Object[] {payload(size, i + 7), i});
+                del.add(new Object[] {i});
             }
-            w.add(new Workload("rt-ins-" + size, ROUND_TRIP, "INSERT one row, " + p + " payload", false, List.of(
-                    Step.exec("CREATE TABLE " + table + "(id INTEGER PRIMARY KEY, payload TEXT)"),
-                    Step.each("INSERT INTO " + table + " VALUES (?, ?)", ins))));
-            w.add(new Workload("rt-sel-" + size, ROUND_TRIP, "SELECT one row, " + p + " payload", false, List.of(
-                    Step.select("SELECT id, payload FROM " + table + " WHERE id = ?", sel))));
-            w.add(new Workload("rt-upd-" + size, ROUND_TRIP, "UPDATE one row, " + p + " payload", false, List.of(
-                    Step.each("UPDATE " + table + " SET payload = ? WHERE id = ?", upd))));
-            w.add(new Workload("rt-del-" + size, ROUND_TRIP, "DELETE one row, " + p + " payload", false, List.of(
-                    Step.each("DELETE FROM " + table + " WHERE id = ?", del),
-                    Step.exec("DROP TABLE " + table))));
+            w.add(new Workload(
+                    "rt-ins-" + size,
+                    ROUND_TRIP,
+                    "INSERT one row, " + p + " payload",
+                    false,
+                    List.of(
+                            Step.exec("CREATE TABLE " + table + "(id INTEGER PRIMARY KEY, payload TEXT)"),
+                            Step.each("INSERT INTO " + table + " VALUES (?, ?)", ins))));
+            w.add(new Workload(
+                    "rt-sel-" + size,
+                    ROUND_TRIP,
+                    "SELECT one row, " + p + " payload",
+                    false,
+                    List.of(Step.select("SELECT id, payload FROM " + table + " WHERE id = ?", sel))));
+            w.add(new Workload(
+                    "rt-upd-" + size,
+                    ROUND_TRIP,
+                    "UPDATE one row, " + p + " payload",
+                    false,
+                    List.of(Step.each("UPDATE " + table + " SET payload = ? WHERE id = ?", upd))));
+            w.add(new Workload(
+                    "rt-del-" + size,
+                    ROUND_TRIP,
+                    "DELETE one row, " + p + " payload",
+                    false,
+                    List.of(
+                            Step.each("DELETE FROM " + table + " WHERE id = ?", del),
+                            Step.exec("DROP TABLE " + table))));
         }
         return w;
     }
@@ -269,23 +374,35 @@ final class Workloads {
         List<Object[]> keys = new ArrayList<>();
         List<Object[]> upd = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
-            keys.add(new Object[]{i});
-            upd.add(new Object[]{i * 3, i});
+            keys.add(new Object[] {i});
+            upd.add(new Object[] {i * 3, i});
         }
         return List.of(
-                new Workload("w1", "warm-up", "warm-up insert", true, List.of(
-                        Step.exec("CREATE TABLE warm(a INTEGER PRIMARY KEY, b INTEGER, c VARCHAR(100))"),
-                        Step.each("INSERT INTO warm VALUES (?, ?, ?)", rows))),
-                new Workload("w2", "warm-up", "warm-up autocommit", false, List.of(
-                        Step.select("SELECT a, b, c FROM warm WHERE a = ?", keys),
-                        Step.each("UPDATE warm SET b = ? WHERE a = ?", upd.subList(0, Math.min(upd.size(), 200))),
-                        Step.exec("SELECT 1"),
-                        Step.exec("SELECT count(*), avg(b) FROM warm WHERE c LIKE '%seven%'"),
-                        Step.exec("DROP TABLE warm"))));
+                new Workload(
+                        "w1",
+                        "warm-up",
+                        "warm-up insert",
+                        true,
+                        List.of(
+                                Step.exec("CREATE TABLE warm(a INTEGER PRIMARY KEY, b INTEGER, c VARCHAR(100))"),
+                                Step.each("INSERT INTO warm VALUES (?, ?, ?)", rows))),
+                new Workload(
+                        "w2",
+                        "warm-up",
+                        "warm-up autocommit",
+                        false,
+                        List.of(
+                                Step.select("SELECT a, b, c FROM warm WHERE a = ?", keys),
+                                Step.each(
+                                        "UPDATE warm SET b = ? WHERE a = ?", upd.subList(0, Math.min(upd.size(), 200))),
+                                Step.exec("SELECT 1"),
+                                Step.exec("SELECT count(*), avg(b) FROM warm WHERE c LIKE '%seven%'"),
+                                Step.exec("DROP TABLE warm"))));
     }
 
     /** Table and columns of the bulk load. */
     static final String BULK_TABLE = "bulk";
+
     static final String BULK_DDL = "CREATE TABLE bulk(id INTEGER, n INTEGER, t VARCHAR(100))";
 
     /** Row {@code i} of the bulk load: id, a number, a short text (the same formula in bridge.mjs). */

@@ -1,8 +1,6 @@
 package dev.pgembed.benchmarks;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,8 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The harness in smoke mode, pgembed and SQLite only (no server, no PGlite: fast and self-contained). */
 class BenchmarksSmokeTest {
@@ -23,8 +22,15 @@ class BenchmarksSmokeTest {
         Results r = Benchmarks.run(o);
 
         assertThat(r.skipped).isEmpty();
-        assertThat(r.targets).extracting(Target::id).containsExactly("pgembed-durable", "sqlite-full",
-                "pgembed-relaxed", "pgembed-memory", "sqlite-normal", "sqlite-memory");
+        assertThat(r.targets)
+                .extracting(Target::id)
+                .containsExactly(
+                        "pgembed-durable",
+                        "sqlite-full",
+                        "pgembed-relaxed",
+                        "pgembed-memory",
+                        "sqlite-normal",
+                        "sqlite-memory");
         assertThat(out.resolve("results.png")).isNotEmptyFile();
         String md = Files.readString(out.resolve("results.md"));
         assertThat(md).contains("nproc", "kernel", "JDK", "JMH");
@@ -36,23 +42,39 @@ class BenchmarksSmokeTest {
         for (Workloads.Workload w : expected) {
             assertThat(r.rows).containsKey(w.id());
         }
-        List<String> labels = new ArrayList<>(expected.stream().map(Workloads.Workload::label).toList());
-        labels.addAll(List.of("SELECT 1, mean", "SELECT 1, p50", "SELECT 1, p99",
-                "Create a fresh database", "Open an existing database"));
+        List<String> labels =
+                new ArrayList<>(expected.stream().map(Workloads.Workload::label).toList());
+        labels.addAll(List.of(
+                "SELECT 1, mean",
+                "SELECT 1, p50",
+                "SELECT 1, p99",
+                "Create a fresh database",
+                "Open an existing database"));
 
         List<String> lines = md.lines().toList();
         for (Target.Group g : Target.Group.values()) {
             int start = lines.indexOf("## " + g.title);
             assertThat(start).as(g.title).isPositive();
-            String header = lines.stream().skip(start).filter(l -> l.startsWith("| Workload")).findFirst().orElseThrow();
+            String header = lines.stream()
+                    .skip(start)
+                    .filter(l -> l.startsWith("| Workload"))
+                    .findFirst()
+                    .orElseThrow();
             int engines = header.split("\\|").length - 3; // "", Workload, unit, engines and the ratio...
             assertThat(engines).isEqualTo(g == Target.Group.DURABLE ? 2 + 1 : 4 + 1);
             assertThat(header).contains("ratio (pgembed");
             // each speed test, prepared and literal, ends with its geometric mean
-            assertThat(lines.stream().skip(start).takeWhile(l -> !l.startsWith("## ") || l.equals("## " + g.title))
-                    .filter(l -> l.startsWith("| *Geometric mean")).count()).isEqualTo(2);
+            assertThat(lines.stream()
+                            .skip(start)
+                            .takeWhile(l -> !l.startsWith("## ") || l.equals("## " + g.title))
+                            .filter(l -> l.startsWith("| *Geometric mean"))
+                            .count())
+                    .isEqualTo(2);
             for (String label : labels) {
-                String row = lines.stream().skip(start).filter(l -> l.startsWith("| " + label)).findFirst()
+                String row = lines.stream()
+                        .skip(start)
+                        .filter(l -> l.startsWith("| " + label))
+                        .findFirst()
                         .orElseThrow(() -> new AssertionError("no row " + label + " in " + g));
                 String[] cells = row.split("\\|");
                 assertThat(cells).hasSize(3 + engines);
@@ -61,7 +83,9 @@ class BenchmarksSmokeTest {
                     if (label.startsWith("Open an existing") && cell.equals("—")) {
                         continue; // in-memory databases cannot be opened again
                     }
-                    assertThat(cell).as(label + " column " + i + " in " + g).matches("[0-9.]+( \\([0-9.]+×\\))?|[0-9.]+×");
+                    assertThat(cell)
+                            .as(label + " column " + i + " in " + g)
+                            .matches("[0-9.]+( \\([0-9.]+×\\))?|[0-9.]+×");
                 }
             }
         }

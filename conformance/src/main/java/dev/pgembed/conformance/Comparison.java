@@ -15,8 +15,7 @@ import java.util.Objects;
  * session prints fewer digits than pgembed's binary floats carry).
  */
 final class Comparison {
-    private Comparison() {
-    }
+    private Comparison() {}
 
     /** The session's extra_float_digits, asked only when a comparison needs it. */
     @FunctionalInterface
@@ -102,7 +101,9 @@ final class Comparison {
                 return "0";
             }
             int digits = Math.max(1, (kind == 4 ? 6 : 15) + efd);
-            BigDecimal b = embedded ? new BigDecimal(kind == 4 ? (double) (float) d : d).round(new MathContext(digits, RoundingMode.HALF_EVEN))
+            BigDecimal b = embedded
+                    ? new BigDecimal(kind == 4 ? (double) (float) d : d)
+                            .round(new MathContext(digits, RoundingMode.HALF_EVEN))
                     : new BigDecimal(v.trim());
             return b.stripTrailingZeros().toString();
         } catch (NumberFormatException ex) {

@@ -68,6 +68,7 @@ public final class Conformance implements AutoCloseable {
             return "[" + name().toLowerCase(Locale.ROOT) + "]";
         }
     }
+
     static final String DATABASE = "regression";
 
     /** Which SQL files run. */
@@ -86,15 +87,38 @@ public final class Conformance implements AutoCloseable {
     }
 
     /** The files of the CI subset: quick to load, covering the core types and statements. */
-    public static final List<String> CI_FILES = List.of("test_setup", "boolean", "char", "name", "varchar", "text",
-            "int2", "int4", "int8", "float4", "float8", "numeric", "strings", "copy", "create_misc", "create_table",
-            "insert", "select", "update", "delete", "join", "aggregates", "transactions", "plpgsql");
+    public static final List<String> CI_FILES = List.of(
+            "test_setup",
+            "boolean",
+            "char",
+            "name",
+            "varchar",
+            "text",
+            "int2",
+            "int4",
+            "int8",
+            "float4",
+            "float8",
+            "numeric",
+            "strings",
+            "copy",
+            "create_misc",
+            "create_table",
+            "insert",
+            "select",
+            "update",
+            "delete",
+            "join",
+            "aggregates",
+            "transactions",
+            "plpgsql");
 
     final Path tree;
     final Path regress;
     private final Suite suite;
     /** Where the suite's .sql files are. */
     private final Path sqlDir;
+
     final Path work;
     final PrintStream log;
     private final Path shared;
@@ -102,13 +126,22 @@ public final class Conformance implements AutoCloseable {
     private final Mode mode;
     /** The session settings of this run (pgjdbc needs DateStyle ISO). */
     private final Map<String, String> session = new LinkedHashMap<>(SESSION);
+
     private final Sides sides;
     private final ExpectedDifferences expected;
 
     /** The counts of one file. */
-    public record FileResult(String file, int compared, int equal, int bothFailed, int different, int skipped, int expectedDiffs,
-                             List<String> unexpected, double seconds, String error) {
-    }
+    public record FileResult(
+            String file,
+            int compared,
+            int equal,
+            int bothFailed,
+            int different,
+            int skipped,
+            int expectedDiffs,
+            List<String> unexpected,
+            double seconds,
+            String error) {}
 
     /** The counts of a run. */
     public record Summary(List<FileResult> files, double seconds, List<String> stale) {
@@ -141,13 +174,21 @@ public final class Conformance implements AutoCloseable {
 
         public String line() {
             int c = compared();
-            return String.format(Locale.ROOT, "conformance: %d compared, %d equal (%.1f%%), %d different, %d skipped,"
-                    + " %d listed difference(s) did not occur", c, equal(), c == 0 ? 0.0 : 100.0 * equal() / c,
-                    different(), skipped(), stale.size());
+            return String.format(
+                    Locale.ROOT,
+                    "conformance: %d compared, %d equal (%.1f%%), %d different, %d skipped,"
+                            + " %d listed difference(s) did not occur",
+                    c,
+                    equal(),
+                    c == 0 ? 0.0 : 100.0 * equal() / c,
+                    different(),
+                    skipped(),
+                    stale.size());
         }
     }
 
-    public Conformance(Path tree, Path work, Path expectedFile, PrintStream log) throws IOException, InterruptedException {
+    public Conformance(Path tree, Path work, Path expectedFile, PrintStream log)
+            throws IOException, InterruptedException {
         this(tree, work, expectedFile, log, Mode.API);
     }
 
@@ -173,7 +214,8 @@ public final class Conformance implements AutoCloseable {
         this.work = work;
         this.log = log;
         this.expected = new ExpectedDifferences(expectedFile, mode);
-        if (!Files.isRegularFile(regress.resolve("parallel_schedule")) || !Files.isDirectory(tree.resolve("stage/bin"))) {
+        if (!Files.isRegularFile(regress.resolve("parallel_schedule"))
+                || !Files.isDirectory(tree.resolve("stage/bin"))) {
             throw new IllegalStateException("not a compiled PostgreSQL tree with a stage: " + tree);
         }
         Path so = regress.resolve("regress.so");
@@ -197,8 +239,14 @@ public final class Conformance implements AutoCloseable {
         Files.createDirectories(libServer);
         Files.copy(so, libEmbed.resolve("regress.so"));
         Files.copy(so, libServer.resolve("regress.so"));
-        StockServer.run(List.of("patchelf", "--add-needed", "libpgembed.so", libEmbed.resolve("regress.so").toString()),
-                null, 60);
+        StockServer.run(
+                List.of(
+                        "patchelf",
+                        "--add-needed",
+                        "libpgembed.so",
+                        libEmbed.resolve("regress.so").toString()),
+                null,
+                60);
         StockServer.run(List.of("chmod", "-R", "a+rX", libEmbed.toString(), libServer.toString()), null, 30);
         Path buildEmbed = shared.resolve("build-pgembed");
         Path buildServer = shared.resolve("build-server");
@@ -210,10 +258,19 @@ public final class Conformance implements AutoCloseable {
 
         long t0 = System.nanoTime();
         server = StockServer.start(tree.resolve("stage"), shared.resolve("server"), SERVER);
-        log.printf(Locale.ROOT, "conformance: stock server on 127.0.0.1:%d (%s), started in %.1f s%n", server.port,
-                server.data, (System.nanoTime() - t0) / 1e9);
+        log.printf(
+                Locale.ROOT,
+                "conformance: stock server on 127.0.0.1:%d (%s), started in %.1f s%n",
+                server.port,
+                server.data,
+                (System.nanoTime() - t0) / 1e9);
         // pgvector's tests run where pg_regress --load-extension=vector would have created it
-        sides = new Sides(mode, log, session, server.port, shared.resolve("pgembed-data"),
+        sides = new Sides(
+                mode,
+                log,
+                session,
+                server.port,
+                shared.resolve("pgembed-data"),
                 suite == Suite.PGVECTOR ? List.of("CREATE EXTENSION vector") : List.of());
         Sides.Side embed = sides.embed;
         Sides.Side stock = sides.stock;
@@ -235,7 +292,9 @@ public final class Conformance implements AutoCloseable {
         List<String> names = new ArrayList<>();
         if (suite == Suite.PGVECTOR) {
             try (java.util.stream.Stream<Path> s = Files.list(sqlDir)) {
-                s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".sql")).sorted()
+                s.map(p -> p.getFileName().toString())
+                        .filter(n -> n.endsWith(".sql"))
+                        .sorted()
                         .forEach(n -> names.add(suite.prefix + n.substring(0, n.length() - 4)));
             }
             return names;
@@ -265,26 +324,35 @@ public final class Conformance implements AutoCloseable {
         if (selected != null) {
             for (String s : selected) {
                 if (!all.contains(s)) {
-                    throw new IllegalArgumentException("not a test of the " + suite.name().toLowerCase(Locale.ROOT)
-                            + " suite: " + s);
+                    throw new IllegalArgumentException(
+                            "not a test of the " + suite.name().toLowerCase(Locale.ROOT) + " suite: " + s);
                 }
             }
         }
         long t0 = System.nanoTime();
         List<FileResult> results = new ArrayList<>();
-        try (PrintStream report = new PrintStream(Files.newOutputStream(work.resolve("differences.txt")), true,
-                StandardCharsets.UTF_8)) {
+        try (PrintStream report =
+                new PrintStream(Files.newOutputStream(work.resolve("differences.txt")), true, StandardCharsets.UTF_8)) {
             for (String name : names) {
                 FileResult r = runFile(name, report);
                 results.add(r);
-                log.printf(Locale.ROOT, "%-28s compared %5d  equal %5d (errors %4d)  different %4d (expected %d)  skipped %4d  %6.1f s%s%n",
-                        name, r.compared(), r.equal(), r.bothFailed(), r.different(), r.expectedDiffs(), r.skipped(), r.seconds(),
+                log.printf(
+                        Locale.ROOT,
+                        "%-28s compared %5d  equal %5d (errors %4d)  different %4d (expected %d)  skipped %4d  %6.1f s%s%n",
+                        name,
+                        r.compared(),
+                        r.equal(),
+                        r.bothFailed(),
+                        r.different(),
+                        r.expectedDiffs(),
+                        r.skipped(),
+                        r.seconds(),
                         r.error() != null ? "  ERROR " + r.error() : "");
             }
         }
         Summary s = new Summary(results, (System.nanoTime() - t0) / 1e9, expected.stale(results));
-        log.println(s.line() + String.format(Locale.ROOT, " (%s mode, %.1f s)", mode.name().toLowerCase(Locale.ROOT),
-                s.seconds()));
+        log.println(s.line()
+                + String.format(Locale.ROOT, " (%s mode, %.1f s)", mode.name().toLowerCase(Locale.ROOT), s.seconds()));
         List<String> u = s.unexpected();
         if (!u.isEmpty()) {
             log.println("conformance: " + u.size() + " difference(s) not listed in expected-differences.txt:");
@@ -307,7 +375,10 @@ public final class Conformance implements AutoCloseable {
             byte[] raw = Files.readAllBytes(sqlDir.resolve(name.substring(suite.prefix.length()) + ".sql"));
             String text;
             try {
-                text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(raw)).toString();
+                text = StandardCharsets.UTF_8
+                        .newDecoder()
+                        .decode(java.nio.ByteBuffer.wrap(raw))
+                        .toString();
             } catch (java.nio.charset.CharacterCodingException notUtf8) {
                 text = new String(raw, StandardCharsets.ISO_8859_1); // collate.windows.win1252: skipped by its \if
             }
@@ -394,10 +465,14 @@ public final class Conformance implements AutoCloseable {
         String exp = System.getProperty("conformance.expected", "conformance/expected-differences.txt");
         Mode mode = modeFromProperty(System.getProperty("conformance.mode"));
         String suiteName = System.getProperty("conformance.suite", "");
-        Suite suite = suiteName.isBlank() ? Suite.REGRESSION : Suite.valueOf(suiteName.strip().toUpperCase(Locale.ROOT));
-        Path work = Path.of(System.getProperty("conformance.work", "target/conformance"),
+        Suite suite = suiteName.isBlank()
+                ? Suite.REGRESSION
+                : Suite.valueOf(suiteName.strip().toUpperCase(Locale.ROOT));
+        Path work = Path.of(
+                System.getProperty("conformance.work", "target/conformance"),
                 suite.prefix + mode.name().toLowerCase(Locale.ROOT));
-        List<String> files = filesFromProperty(args.length > 0 ? args[0] : System.getProperty("conformance.files"), null);
+        List<String> files =
+                filesFromProperty(args.length > 0 ? args[0] : System.getProperty("conformance.files"), null);
         Summary s;
         try (Conformance c = new Conformance(tree, work, Path.of(exp), System.out, mode, suite)) {
             s = c.run(files);

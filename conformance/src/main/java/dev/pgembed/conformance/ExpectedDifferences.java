@@ -48,7 +48,8 @@ final class ExpectedDifferences {
         }
         List<String> out = new ArrayList<>();
         for (Map.Entry<String, String> e : entries.entrySet()) {
-            if (ran.contains(e.getKey().substring(0, e.getKey().indexOf(' '))) && !occurred.contains(e.getKey())
+            if (ran.contains(e.getKey().substring(0, e.getKey().indexOf(' ')))
+                    && !occurred.contains(e.getKey())
                     && !e.getValue().startsWith(SOMETIMES)) {
                 out.add(e.getKey() + " " + e.getValue());
             }
@@ -59,8 +60,8 @@ final class ExpectedDifferences {
 
     static String hash(String sql) {
         try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(sql.strip().replaceAll("\\s+", " ")
-                    .getBytes(StandardCharsets.UTF_8));
+            byte[] h = MessageDigest.getInstance("SHA-256")
+                    .digest(sql.strip().replaceAll("\\s+", " ").getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h, 0, 4);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
@@ -91,7 +92,8 @@ final class ExpectedDifferences {
                 String tag = t.substring(0, t.indexOf(']') + 1);
                 if (tag.equals(SOMETIMES)) {
                     sometimes = true;
-                } else if (Arrays.stream(Conformance.Mode.values()).noneMatch(x -> x.tag().equals(tag))) {
+                } else if (Arrays.stream(Conformance.Mode.values())
+                        .noneMatch(x -> x.tag().equals(tag))) {
                     throw new IllegalArgumentException("bad tag in " + file + ": " + l);
                 } else {
                     otherMode |= !tag.equals(mode.tag());

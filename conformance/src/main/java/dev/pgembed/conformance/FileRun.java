@@ -33,6 +33,7 @@ final class FileRun {
     private int compared;
     /** The index of entries: compared statements, and in JDBC mode the statements it cannot send. */
     private int ordinal;
+
     private int equal;
     private int different;
     private int skipped;
@@ -41,12 +42,18 @@ final class FileRun {
     private final List<String> unexpected = new ArrayList<>();
     /** \if stack: whether the branch is active, whether some branch was taken. */
     private final Deque<boolean[]> conds = new ArrayDeque<>();
+
     private boolean pipeline;
     private boolean quit;
     private List<String> bindEmbed;
     private List<String> bindStock;
 
-    FileRun(String file, PrintStream report, Sides sides, ExpectedDifferences expected, Conformance.Mode mode,
+    FileRun(
+            String file,
+            PrintStream report,
+            Sides sides,
+            ExpectedDifferences expected,
+            Conformance.Mode mode,
             Path work) {
         this.file = file;
         this.report = report;
@@ -79,8 +86,8 @@ final class FileRun {
     }
 
     Conformance.FileResult result(double seconds, String error) {
-        return new Conformance.FileResult(file, compared, equal, bothFailed, different, skipped, expectedDiffs, unexpected,
-                seconds, error);
+        return new Conformance.FileResult(
+                file, compared, equal, bothFailed, different, skipped, expectedDiffs, unexpected, seconds, error);
     }
 
     private boolean active() {
@@ -122,8 +129,7 @@ final class FileRun {
                 conds.poll();
                 return;
             }
-            default -> {
-            }
+            default -> {}
         }
         if (!active()) {
             return;
@@ -252,7 +258,8 @@ final class FileRun {
                 // psql's working directory is pg_regress's output directory: ours is the work directory
                 toFile = work.resolve(file);
             }
-            Outcome o = s == embed ? sides.runEmbedded(sql, data, !from, false, null) : sides.runServer(sql, data, !from);
+            Outcome o =
+                    s == embed ? sides.runEmbedded(sql, data, !from, false, null) : sides.runServer(sql, data, !from);
             if (toFile != null && o.ok() && o.copyText() != null) {
                 Files.writeString(toFile, o.copyText());
             }
@@ -289,8 +296,11 @@ final class FileRun {
         if (!tail.matches()) {
             return null;
         }
-        Matcher whole = Pattern.compile("^(" + Pattern.quote(args.substring(0, start)) + ".*?)\\s+(from|to)\\s+('(?:[^']|'')*'|\\S+)(.*)$",
-                Pattern.CASE_INSENSITIVE | Pattern.DOTALL).matcher(args);
+        Matcher whole = Pattern.compile(
+                        "^(" + Pattern.quote(args.substring(0, start))
+                                + ".*?)\\s+(from|to)\\s+('(?:[^']|'')*'|\\S+)(.*)$",
+                        Pattern.CASE_INSENSITIVE | Pattern.DOTALL)
+                .matcher(args);
         return whole.matches() ? whole : null;
     }
 
@@ -309,14 +319,21 @@ final class FileRun {
             // psql lexes an interpolated value: a variable holding several statements sends them one by one
             List<PsqlScript.Item> pe = PsqlScript.parse(textE);
             List<PsqlScript.Item> ps = PsqlScript.parse(textS);
-            if (pe.size() > 1 && pe.size() == ps.size() && pe.stream().allMatch(i -> i instanceof PsqlScript.Sql)
+            if (pe.size() > 1
+                    && pe.size() == ps.size()
+                    && pe.stream().allMatch(i -> i instanceof PsqlScript.Sql)
                     && ps.stream().allMatch(i -> i instanceof PsqlScript.Sql)) {
                 for (int i = 0; i < pe.size(); i++) {
                     PsqlScript.Sql a = (PsqlScript.Sql) pe.get(i);
                     PsqlScript.Sql b = (PsqlScript.Sql) ps.get(i);
                     boolean last = i == pe.size() - 1;
-                    PsqlScript.Sql part = new PsqlScript.Sql(a.text(), last ? term : ";", last ? q.termArgs() : "",
-                            q.line(), last ? q.copyData() : null, a.multi());
+                    PsqlScript.Sql part = new PsqlScript.Sql(
+                            a.text(),
+                            last ? term : ";",
+                            last ? q.termArgs() : "",
+                            q.line(),
+                            last ? q.copyData() : null,
+                            a.multi());
                     runPair(part, a.text(), b.text());
                 }
                 return;
@@ -331,7 +348,8 @@ final class FileRun {
         List<String> bindS = bindStock;
         bindEmbed = null;
         bindStock = null;
-        if (mode == Conformance.Mode.JDBC && JDBC_REFUSES.matcher(PsqlScript.stripComments(textS)).find()) {
+        if (mode == Conformance.Mode.JDBC
+                && JDBC_REFUSES.matcher(PsqlScript.stripComments(textS)).find()) {
             // pgjdbc would close the connection: neither side runs it (the index still counts it)
             skipped++;
             ordinal++;
@@ -379,12 +397,14 @@ final class FileRun {
      */
     private static final Pattern JDBC_REFUSES = Pattern.compile(
             "^\\s*set\\s+(local\\s+|session\\s+)?(datestyle\\b[^;]*\\b(postgres|sql|german)\\b"
-                    + "|client_encoding\\b(?![\\s=to']*(utf-?8|unicode)\\b))", Pattern.CASE_INSENSITIVE);
+                    + "|client_encoding\\b(?![\\s=to']*(utf-?8|unicode)\\b))",
+            Pattern.CASE_INSENSITIVE);
 
     /** Statements that give the session back its original user (the bug they check is described below). */
     private static final Pattern RESETS_SESSION_USER = Pattern.compile(
             "^\\s*(reset\\s+session\\s+authorization|set\\s+session\\s+authorization\\s+default|discard\\s+all"
-                    + "|reset\\s+all|rollback|abort|commit|end|prepare\\s+transaction)\\b", Pattern.CASE_INSENSITIVE);
+                    + "|reset\\s+all|rollback|abort|commit|end|prepare\\s+transaction)\\b",
+            Pattern.CASE_INSENSITIVE);
 
     /**
      * pgembed runs its backend like a standalone one (no postmaster), whose start never set the GUC
@@ -407,7 +427,8 @@ final class FileRun {
         String user = s.rows().get(0).get(0);
         String role = s.rows().get(0).get(1);
         sides.runEmbedded("SET SESSION AUTHORIZATION " + PsqlScript.identifier(user), null, false, false, null);
-        sides.runEmbedded(user.equals(role) ? "RESET ROLE" : "SET ROLE " + PsqlScript.identifier(role), null, false, false, null);
+        sides.runEmbedded(
+                user.equals(role) ? "RESET ROLE" : "SET ROLE " + PsqlScript.identifier(role), null, false, false, null);
     }
 
     private static void gset(Sides.Side side, Outcome o, String prefix) {
@@ -444,8 +465,8 @@ final class FileRun {
     }
 
     /** Counts a difference, writes it to the report and, when expected-differences.txt does not list it, to the failures. */
-    private void recordDifference(int index, PsqlScript.Sql q, String reportSql, String listSql, String why,
-                                  Outcome e, Outcome s) {
+    private void recordDifference(
+            int index, PsqlScript.Sql q, String reportSql, String listSql, String why, Outcome e, Outcome s) {
         different++;
         String key = file + " " + index + " " + ExpectedDifferences.hash(q.text());
         String reason = expected.occurred(key);

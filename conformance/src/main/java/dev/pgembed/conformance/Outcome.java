@@ -14,8 +14,15 @@ import java.util.List;
  * @param copyText  the data of COPY TO STDOUT, or null
  * @param floatCols per column, 4 or 8 when the value came as a binary float4/float8 (pgembed), else 0
  */
-record Outcome(boolean ok, String sqlState, String message, String tag, List<String> columns,
-               List<List<String>> rows, String copyText, int[] floatCols) {
+record Outcome(
+        boolean ok,
+        String sqlState,
+        String message,
+        String tag,
+        List<String> columns,
+        List<List<String>> rows,
+        String copyText,
+        int[] floatCols) {
 
     static Outcome ok(String tag, List<String> columns, List<List<String>> rows) {
         return new Outcome(true, null, null, tag, columns, rows, null, null);

@@ -15,8 +15,7 @@ import java.util.regex.Pattern;
  * unquoted backslash). The data lines of COPY ... FROM STDIN follow their statement, up to {@code \.}.
  */
 final class PsqlScript {
-    private PsqlScript() {
-    }
+    private PsqlScript() {}
 
     sealed interface Item permits Sql, Meta {
         int line();
@@ -32,21 +31,19 @@ final class PsqlScript {
      * @param multi      true when {@code \;} joined several statements into one query string
      */
     record Sql(String text, String terminator, String termArgs, int line, String copyData, boolean multi)
-            implements Item {
-    }
+            implements Item {}
 
     /** A meta-command (name without backslash) with its raw argument text. */
-    record Meta(String cmd, String args, int line, String copyData) implements Item {
-    }
+    record Meta(String cmd, String args, int line, String copyData) implements Item {}
 
     /** The meta-commands that send the query buffer. */
-    static final java.util.Set<String> SENDERS = java.util.Set.of("g", "gx", "gset", "gexec", "gdesc",
-            "crosstabview", "watch", "sendpipeline");
+    static final java.util.Set<String> SENDERS =
+            java.util.Set.of("g", "gx", "gset", "gexec", "gdesc", "crosstabview", "watch", "sendpipeline");
 
     private static final Pattern COPY_FROM_STDIN = Pattern.compile(
             "^\\s*copy\\b.*\\bfrom\\s+(stdin|pstdin|stdout)\\b.*", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
-    private static final Pattern META_COPY_FROM_STDIN = Pattern.compile(
-            ".*\\bfrom\\s+(stdin|pstdin|stdout)\\b.*", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+    private static final Pattern META_COPY_FROM_STDIN =
+            Pattern.compile(".*\\bfrom\\s+(stdin|pstdin|stdout)\\b.*", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
 
     static List<Item> parse(String s) {
         List<Item> items = new ArrayList<>();
@@ -165,8 +162,7 @@ final class PsqlScript {
                                     begin--;
                                 }
                             }
-                            default -> {
-                            }
+                            default -> {}
                         }
                     }
                 }
@@ -201,7 +197,9 @@ final class PsqlScript {
                     buf.setLength(0);
                     idents.clear();
                     String data = null;
-                    int copies = multi ? copyCount(text) : COPY_FROM_STDIN.matcher(stripComments(text)).matches() ? 1 : 0;
+                    int copies = multi
+                            ? copyCount(text)
+                            : COPY_FROM_STDIN.matcher(stripComments(text)).matches() ? 1 : 0;
                     for (int k = 0; k < copies; k++) {
                         int[] res = readCopyData(s, pos);
                         data = (data == null ? "" : data) + s.substring(res[0], res[1]);
@@ -228,7 +226,8 @@ final class PsqlScript {
                 // a meta-command: name, then arguments up to the end of the line or an unquoted backslash
                 int p = pos + 1;
                 if (p < n && Character.isLetter(s.charAt(p))) {
-                    while (p < n && (Character.isLetterOrDigit(s.charAt(p)) || s.charAt(p) == '+' || s.charAt(p) == '_')) {
+                    while (p < n
+                            && (Character.isLetterOrDigit(s.charAt(p)) || s.charAt(p) == '+' || s.charAt(p) == '_')) {
                         p++;
                     }
                 } else if (p < n) {
@@ -236,8 +235,11 @@ final class PsqlScript {
                 }
                 String cmd = s.substring(pos + 1, p);
                 int argEnd;
-                boolean wholeLine = cmd.equals("copy") || cmd.equals("!") || cmd.equals("echo")
-                        || cmd.equals("qecho") || cmd.equals("warn");
+                boolean wholeLine = cmd.equals("copy")
+                        || cmd.equals("!")
+                        || cmd.equals("echo")
+                        || cmd.equals("qecho")
+                        || cmd.equals("warn");
                 argEnd = wholeLine ? eol(s, p) : argsEnd(s, p);
                 String args = s.substring(p, argEnd).trim();
                 pos = argEnd;
@@ -306,10 +308,13 @@ final class PsqlScript {
         if (idents.isEmpty() || !idents.get(0).equals("create")) {
             return false;
         }
-        if (idents.size() >= 2 && (idents.get(1).equals("function") || idents.get(1).equals("procedure"))) {
+        if (idents.size() >= 2
+                && (idents.get(1).equals("function") || idents.get(1).equals("procedure"))) {
             return true;
         }
-        return idents.size() >= 4 && idents.get(1).equals("or") && idents.get(2).equals("replace")
+        return idents.size() >= 4
+                && idents.get(1).equals("or")
+                && idents.get(2).equals("replace")
                 && (idents.get(3).equals("function") || idents.get(3).equals("procedure"));
     }
 
@@ -481,7 +486,8 @@ final class PsqlScript {
                 continue;
             }
             if (c == '\'' || c == '"') {
-                int e = c == '\'' ? skipString(s, p, p > 0 && (s.charAt(p - 1) == 'E' || s.charAt(p - 1) == 'e'))
+                int e = c == '\''
+                        ? skipString(s, p, p > 0 && (s.charAt(p - 1) == 'E' || s.charAt(p - 1) == 'e'))
                         : skipQuoted(s, p, '"');
                 b.append(s, p, e);
                 p = e;
@@ -530,7 +536,9 @@ final class PsqlScript {
             }
             p++;
         }
-        return Pattern.compile("\\border\\s+by\\b", Pattern.CASE_INSENSITIVE).matcher(top).find();
+        return Pattern.compile("\\border\\s+by\\b", Pattern.CASE_INSENSITIVE)
+                .matcher(top)
+                .find();
     }
 
     /**
@@ -560,7 +568,9 @@ final class PsqlScript {
                 continue;
             }
             if (c == '\'' || c == '"') {
-                boolean esc = c == '\'' && p > 0 && (s.charAt(p - 1) == 'E' || s.charAt(p - 1) == 'e')
+                boolean esc = c == '\''
+                        && p > 0
+                        && (s.charAt(p - 1) == 'E' || s.charAt(p - 1) == 'e')
                         && (p < 2 || !isIdentCont(s.charAt(p - 2)));
                 int e = c == '\'' ? skipString(s, p, esc) : skipQuoted(s, p, '"');
                 b.append(s, p, e);

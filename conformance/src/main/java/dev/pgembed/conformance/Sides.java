@@ -6,7 +6,6 @@ import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgException;
 import dev.pgembed.Result;
 import dev.pgembed.Row;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -65,8 +64,14 @@ final class Sides implements AutoCloseable {
      * Creates the regression database on both sides (pgembed's in embedData), runs the setup statements in it
      * on both sides ({@code CREATE EXTENSION vector} for pgvector's suite) and connects to it.
      */
-    Sides(Conformance.Mode mode, PrintStream log, Map<String, String> session, int port, Path embedData,
-          List<String> setup) throws IOException {
+    Sides(
+            Conformance.Mode mode,
+            PrintStream log,
+            Map<String, String> session,
+            int port,
+            Path embedData,
+            List<String> setup)
+            throws IOException {
         this.mode = mode;
         this.log = log;
         this.session = session;
@@ -76,7 +81,8 @@ final class Sides implements AutoCloseable {
             for (String sql : createDatabase()) {
                 WireClient.Reply r = c.query(sql, null);
                 if (!r.outcome().ok()) {
-                    throw new IllegalStateException("server: " + sql + ": " + r.outcome().brief());
+                    throw new IllegalStateException(
+                            "server: " + sql + ": " + r.outcome().brief());
                 }
             }
         }
@@ -92,7 +98,8 @@ final class Sides implements AutoCloseable {
                     db.execute(sql);
                     WireClient.Reply r = c.query(sql, null);
                     if (!r.outcome().ok()) {
-                        throw new IllegalStateException("server: " + sql + ": " + r.outcome().brief());
+                        throw new IllegalStateException(
+                                "server: " + sql + ": " + r.outcome().brief());
                     }
                 }
             }
@@ -102,10 +109,14 @@ final class Sides implements AutoCloseable {
         } else {
             try {
                 // jdbc:pgembed: on a directory the application opened itself uses that instance (database regression)
-                jdbcEmbed = new JdbcClient("jdbc:pgembed:" + embedData,
-                        JdbcClient.properties(session.get("IntervalStyle")), Conformance.TIME_ZONE);
-                jdbcServer = new JdbcClient("jdbc:postgresql://127.0.0.1:" + port + "/" + Conformance.DATABASE,
-                        JdbcClient.properties(session.get("IntervalStyle")), Conformance.TIME_ZONE);
+                jdbcEmbed = new JdbcClient(
+                        "jdbc:pgembed:" + embedData,
+                        JdbcClient.properties(session.get("IntervalStyle")),
+                        Conformance.TIME_ZONE);
+                jdbcServer = new JdbcClient(
+                        "jdbc:postgresql://127.0.0.1:" + port + "/" + Conformance.DATABASE,
+                        JdbcClient.properties(session.get("IntervalStyle")),
+                        Conformance.TIME_ZONE);
             } catch (java.sql.SQLException e) {
                 throw new IOException("JDBC connection failed: " + e.getMessage(), e);
             }
@@ -114,7 +125,8 @@ final class Sides implements AutoCloseable {
 
     private static List<String> createDatabase() {
         String d = "\"" + Conformance.DATABASE + "\"";
-        return List.of("CREATE DATABASE " + d + " TEMPLATE=template0 ENCODING='UTF8'",
+        return List.of(
+                "CREATE DATABASE " + d + " TEMPLATE=template0 ENCODING='UTF8'",
                 "ALTER DATABASE " + d + " SET lc_messages TO 'C'",
                 "ALTER DATABASE " + d + " SET lc_monetary TO 'C'",
                 "ALTER DATABASE " + d + " SET lc_numeric TO 'C'",
@@ -124,8 +136,10 @@ final class Sides implements AutoCloseable {
     }
 
     private PgEmbedded.Builder embedBuilder(Path dir) {
-        PgEmbedded.Builder b = PgEmbedded.builder(dir).durability(Durability.NONE)
-                .timeZone(ZoneId.of(Conformance.TIME_ZONE)).noticeListener(n -> { });
+        PgEmbedded.Builder b = PgEmbedded.builder(dir)
+                .durability(Durability.NONE)
+                .timeZone(ZoneId.of(Conformance.TIME_ZONE))
+                .noticeListener(n -> {});
         for (Map.Entry<String, String> e : Conformance.SERVER.entrySet()) {
             b.setting(e.getKey(), e.getValue());
         }
@@ -243,8 +257,8 @@ final class Sides implements AutoCloseable {
         }
     }
 
-    private static final Pattern COPY_TO_STDOUT = Pattern.compile("^\\s*copy\\b.*\\bto\\s+stdout\\b.*",
-            Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+    private static final Pattern COPY_TO_STDOUT =
+            Pattern.compile("^\\s*copy\\b.*\\bto\\s+stdout\\b.*", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
 
     /* COPY ... TO STDOUT, which the server side must be told to read as COPY data */
     static boolean isCopyToStdout(String sql) {

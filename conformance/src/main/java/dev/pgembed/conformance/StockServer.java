@@ -37,7 +37,8 @@ final class StockServer implements AutoCloseable {
      * @param base     a fresh directory, made world-readable
      * @param settings server settings (-c name=value)
      */
-    static StockServer start(Path stageSrc, Path base, Map<String, String> settings) throws IOException, InterruptedException {
+    static StockServer start(Path stageSrc, Path base, Map<String, String> settings)
+            throws IOException, InterruptedException {
         boolean root = "root".equals(System.getProperty("user.name"));
         Files.createDirectories(base);
         chmod(base, "755");
@@ -57,12 +58,29 @@ final class StockServer implements AutoCloseable {
         }
         StockServer server = new StockServer(base, stage, data, port, root);
         // the options of pgembed's cluster template (postgres-build/scripts/make-template.sh)
-        server.runAs(List.of(stage.resolve("bin/initdb").toString(), "-D", data.toString(), "-U", "postgres",
-                "-E", "UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--locale=C",
-                "--data-checksums", "--wal-segsize=1", "--auth=trust", "--no-sync"), 300);
+        server.runAs(
+                List.of(
+                        stage.resolve("bin/initdb").toString(),
+                        "-D",
+                        data.toString(),
+                        "-U",
+                        "postgres",
+                        "-E",
+                        "UTF8",
+                        "--locale-provider=builtin",
+                        "--builtin-locale=C.UTF-8",
+                        "--locale=C",
+                        "--data-checksums",
+                        "--wal-segsize=1",
+                        "--auth=trust",
+                        "--no-sync"),
+                300);
         StringBuilder conf = new StringBuilder();
         for (Map.Entry<String, String> e : settings.entrySet()) {
-            conf.append(e.getKey()).append(" = '").append(e.getValue().replace("'", "''")).append("'\n");
+            conf.append(e.getKey())
+                    .append(" = '")
+                    .append(e.getValue().replace("'", "''"))
+                    .append("'\n");
         }
         conf.append("listen_addresses = '127.0.0.1'\n");
         conf.append("port = ").append(port).append('\n');
@@ -74,8 +92,18 @@ final class StockServer implements AutoCloseable {
         } else {
             Files.writeString(auto, Files.readString(auto) + conf);
         }
-        server.runAs(List.of(stage.resolve("bin/pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "120",
-                "-l", data.resolve("server.log").toString(), "start"), 180);
+        server.runAs(
+                List.of(
+                        stage.resolve("bin/pg_ctl").toString(),
+                        "-D",
+                        data.toString(),
+                        "-w",
+                        "-t",
+                        "120",
+                        "-l",
+                        data.resolve("server.log").toString(),
+                        "start"),
+                180);
         server.started = true;
         return server;
     }
@@ -124,8 +152,18 @@ final class StockServer implements AutoCloseable {
         }
         started = false;
         try {
-            runAs(List.of(stage.resolve("bin/pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60",
-                    "-m", "immediate", "stop"), 90);
+            runAs(
+                    List.of(
+                            stage.resolve("bin/pg_ctl").toString(),
+                            "-D",
+                            data.toString(),
+                            "-w",
+                            "-t",
+                            "60",
+                            "-m",
+                            "immediate",
+                            "stop"),
+                    90);
         } catch (IOException | InterruptedException e) {
             System.err.println("conformance: could not stop the stock server: " + e.getMessage());
         }

@@ -3,7 +3,6 @@ package dev.pgembed.conformance;
 import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.jdbc.PgEmbedServer;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,10 +29,10 @@ import java.util.stream.Stream;
 public final class VectorRegress {
     /** pg_regress's TAP lines: {@code ok 3 - cast 65 ms}, {@code not ok 4 + copy 336 ms}. */
     private static final Pattern LINE = Pattern.compile("^(not )?ok\\s+\\d+\\s+[-+]\\s+(\\S+)");
+
     private static final int TIMEOUT_SECONDS = 1800;
 
-    private VectorRegress() {
-    }
+    private VectorRegress() {}
 
     /**
      * What pg_regress reported.
@@ -47,9 +46,12 @@ public final class VectorRegress {
     public record Result(int exitCode, List<String> passed, List<String> failed, String output, Path diffs) {
         /** One line for logs: counts and where the differences are. */
         public String line() {
-            return String.format(Locale.ROOT, "pgvector regression through pgembed serve mode: %d of %d passed%s",
-                    passed.size(), passed.size() + failed.size(), failed.isEmpty() ? "" : "; failed " + failed
-                            + " (differences in " + diffs + ")");
+            return String.format(
+                    Locale.ROOT,
+                    "pgvector regression through pgembed serve mode: %d of %d passed%s",
+                    passed.size(),
+                    passed.size() + failed.size(),
+                    failed.isEmpty() ? "" : "; failed " + failed + " (differences in " + diffs + ")");
         }
     }
 
@@ -62,8 +64,11 @@ public final class VectorRegress {
     /** The names of pgvector's regression tests ({@code test/sql/*.sql}), sorted, as its Makefile lists them. */
     public static List<String> tests(Path tree) throws IOException {
         try (Stream<Path> s = Files.list(tree.resolve("pgvector/test/sql"))) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".sql"))
-                    .map(n -> n.substring(0, n.length() - 4)).sorted().toList();
+            return s.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(".sql"))
+                    .map(n -> n.substring(0, n.length() - 4))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -85,22 +90,35 @@ public final class VectorRegress {
         List<String> tests = tests(tree);
         // socket paths are limited to 107 bytes: the directory lives in /tmp (created 0700, as serve mode wants)
         Path sock = Files.createTempDirectory(Path.of("/tmp"), "pgvector-regress-");
-        try (PgEmbedded db = PgEmbedded.builder(work.resolve("db")).durability(Durability.NONE)
-                .noticeListener(n -> { }).open()) {
+        try (PgEmbedded db = PgEmbedded.builder(work.resolve("db"))
+                .durability(Durability.NONE)
+                .noticeListener(n -> {})
+                .open()) {
             // what pg_regress's create_database sets, and its --load-extension
-            for (String sql : List.of("ALTER DATABASE postgres SET lc_messages TO 'C'",
-                    "ALTER DATABASE postgres SET lc_monetary TO 'C'", "ALTER DATABASE postgres SET lc_numeric TO 'C'",
-                    "ALTER DATABASE postgres SET lc_time TO 'C'", "ALTER DATABASE postgres SET bytea_output TO 'hex'",
-                    "ALTER DATABASE postgres SET timezone_abbreviations TO 'Default'", "CREATE EXTENSION vector")) {
+            for (String sql : List.of(
+                    "ALTER DATABASE postgres SET lc_messages TO 'C'",
+                    "ALTER DATABASE postgres SET lc_monetary TO 'C'",
+                    "ALTER DATABASE postgres SET lc_numeric TO 'C'",
+                    "ALTER DATABASE postgres SET lc_time TO 'C'",
+                    "ALTER DATABASE postgres SET bytea_output TO 'hex'",
+                    "ALTER DATABASE postgres SET timezone_abbreviations TO 'Default'",
+                    "CREATE EXTENSION vector")) {
                 db.execute(sql);
             }
             try (PgEmbedServer server = PgEmbedServer.unixSocket(db, sock)) {
-                List<String> cmd = new ArrayList<>(List.of(pgRegress.toString(), "--use-existing",
-                        "--host=" + sock, "--port=" + server.port(), "--user=postgres", "--dbname=postgres",
-                        "--bindir=" + stage.resolve("bin"), "--inputdir=" + tree.resolve("pgvector/test"),
+                List<String> cmd = new ArrayList<>(List.of(
+                        pgRegress.toString(),
+                        "--use-existing",
+                        "--host=" + sock,
+                        "--port=" + server.port(),
+                        "--user=postgres",
+                        "--dbname=postgres",
+                        "--bindir=" + stage.resolve("bin"),
+                        "--inputdir=" + tree.resolve("pgvector/test"),
                         "--outputdir=" + out));
                 cmd.addAll(tests);
-                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                ProcessBuilder pb = new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
                         // psql's working directory: copy.sql writes results/*.bin relative to it
                         .directory(out.toFile());
                 // the stage's libpq for pg_regress and psql (the stage is built without an rpath)

@@ -30,8 +30,7 @@ final class WireClient implements AutoCloseable {
     private byte[] backendKeyBytes;
 
     /** The last result of a simple query (for several statements: the last one's, or the first error). */
-    record Reply(Outcome outcome, List<String> notices) {
-    }
+    record Reply(Outcome outcome, List<String> notices) {}
 
     WireClient(String host, int port, String user, String database, Map<String, String> options) throws IOException {
         this.host = host;
@@ -184,8 +183,8 @@ final class WireClient implements AutoCloseable {
                     // CopyDone
                 }
                 case 'Z' -> {
-                    return new Reply(error != null ? error : result != null ? result : Outcome.ok("", null, null),
-                            notices);
+                    return new Reply(
+                            error != null ? error : result != null ? result : Outcome.ok("", null, null), notices);
                 }
                 default -> {
                     // ParameterStatus, NotificationResponse, ...

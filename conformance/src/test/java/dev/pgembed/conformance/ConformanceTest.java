@@ -1,14 +1,13 @@
 package dev.pgembed.conformance;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Runs the CI subset of the regression suite through pgembed and the stock server, in both modes (the Java
@@ -35,7 +34,8 @@ class ConformanceTest {
     }
 
     private static void run(Conformance.Mode mode) throws Exception {
-        List<String> files = Conformance.filesFromProperty(System.getProperty("conformance.files"), Conformance.CI_FILES);
+        List<String> files =
+                Conformance.filesFromProperty(System.getProperty("conformance.files"), Conformance.CI_FILES);
         run(mode, Conformance.Suite.REGRESSION, files);
     }
 
@@ -46,17 +46,26 @@ class ConformanceTest {
 
     private static void run(Conformance.Mode mode, Conformance.Suite suite, List<String> files) throws Exception {
         Path tree = Conformance.treeFromProperties();
-        Path work = Path.of(System.getProperty("conformance.work", "target/conformance"),
+        Path work = Path.of(
+                System.getProperty("conformance.work", "target/conformance"),
                 suite.prefix + mode.name().toLowerCase());
         Conformance.Summary s;
-        try (Conformance c = new Conformance(tree, work,
-                Path.of(System.getProperty("conformance.expected", "expected-differences.txt")), System.out, mode,
+        try (Conformance c = new Conformance(
+                tree,
+                work,
+                Path.of(System.getProperty("conformance.expected", "expected-differences.txt")),
+                System.out,
+                mode,
                 suite)) {
             s = c.run(files);
         }
         assertThat(s.compared()).as("statements compared").isGreaterThan(0);
-        assertThat(s.files()).as("files that could not run").allSatisfy(f -> assertThat(f.error()).isNull());
-        assertThat(s.unexpected()).as("differences not listed in expected-differences.txt").isEmpty();
+        assertThat(s.files())
+                .as("files that could not run")
+                .allSatisfy(f -> assertThat(f.error()).isNull());
+        assertThat(s.unexpected())
+                .as("differences not listed in expected-differences.txt")
+                .isEmpty();
         assertThat(s.stale()).as("listed differences that did not occur").isEmpty();
     }
 }

@@ -6,8 +6,7 @@ import dev.pgembed.Result;
 /** jsonb documents: store, index, query with containment and path operators. */
 public final class JsonbExample {
 
-    private JsonbExample() {
-    }
+    private JsonbExample() {}
 
     /**
      * Runs the example in an in-memory database.
@@ -29,7 +28,8 @@ public final class JsonbExample {
                     FROM docs WHERE body @> $1::jsonb ORDER BY 2 DESC""", "{\"tags\": [\"postgres\"]}")) {
                 r.forEach(row -> System.out.printf("  %-8s %6d stars%n", row.getString(0), row.getInt(1)));
             }
-            try (Result r = db.query("SELECT jsonb_pretty(body) FROM docs WHERE body @? '$.stars ? (@ > 5000)' ORDER BY id")) {
+            try (Result r =
+                    db.query("SELECT jsonb_pretty(body) FROM docs WHERE body @? '$.stars ? (@ > 5000)' ORDER BY id")) {
                 System.out.println("More than 5000 stars:");
                 r.forEach(row -> System.out.println(row.getString(0)));
             }

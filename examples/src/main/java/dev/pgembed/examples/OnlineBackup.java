@@ -11,8 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** An online backup: one thread keeps writing while another copies the open database, then the copy opens. */
 public final class OnlineBackup {
 
-    private OnlineBackup() {
-    }
+    private OnlineBackup() {}
 
     /**
      * Runs the example in a temporary directory.
@@ -40,7 +39,7 @@ public final class OnlineBackup {
                 }
                 int before = written.get();
                 long t0 = System.nanoTime();
-                db.backup(copy);                                 // the writer goes on meanwhile
+                db.backup(copy); // the writer goes on meanwhile
                 long ms = (System.nanoTime() - t0) / 1_000_000;
                 int during = written.get() - before;
                 stop.set(true);
@@ -48,9 +47,11 @@ public final class OnlineBackup {
                 System.out.printf("Backed up in %d ms while the writer committed %d more rows%n", ms, during);
                 System.out.printf("Rows committed before the backup started: %d%n", before);
             }
-            try (PgEmbedded restored = PgEmbedded.open(copy);     // replays the WAL written during the copy
-                 Result r = restored.query("SELECT count(*), max(id) FROM events")) {
-                System.out.printf("The backup holds %d rows (ids up to %d)%n", r.row(0).getLong(0), r.row(0).getInt(1));
+            try (PgEmbedded restored = PgEmbedded.open(copy); // replays the WAL written during the copy
+                    Result r = restored.query("SELECT count(*), max(id) FROM events")) {
+                System.out.printf(
+                        "The backup holds %d rows (ids up to %d)%n",
+                        r.row(0).getLong(0), r.row(0).getInt(1));
             }
         } finally {
             deleteTree(work);

@@ -17,8 +17,7 @@ import java.time.LocalDate;
  */
 public final class QuickStart {
 
-    private QuickStart() {
-    }
+    private QuickStart() {}
 
     /**
      * Runs the quick start.
@@ -31,13 +30,15 @@ public final class QuickStart {
         try (PgEmbedded db = PgEmbedded.builder(dir)
                 .noticeListener(n -> System.out.printf("  (%s: %s)%n", n.severity(), n.message()))
                 .open()) {
-            System.out.printf("Opened %s in %d ms: %s%n", dir.toAbsolutePath(),
-                    (System.nanoTime() - start) / 1_000_000, firstValue(db, "SELECT version()"));
+            System.out.printf(
+                    "Opened %s in %d ms: %s%n",
+                    dir.toAbsolutePath(), (System.nanoTime() - start) / 1_000_000, firstValue(db, "SELECT version()"));
 
             // what is committed stays: this counter survives every run
             db.execute("CREATE TABLE IF NOT EXISTS runs (at timestamptz NOT NULL DEFAULT now())");
             db.execute("INSERT INTO runs DEFAULT VALUES");
-            System.out.printf("This is run #%s of the quick start on this database.%n%n",
+            System.out.printf(
+                    "This is run #%s of the quick start on this database.%n%n",
                     firstValue(db, "SELECT count(*) FROM runs"));
 
             db.execute("DROP TABLE IF EXISTS books");
@@ -64,7 +65,8 @@ public final class QuickStart {
                     tx.execute("UPDATE books SET price = price / 0");
                 });
             } catch (PgException e) {
-                System.out.printf("%nRolled back: %s (SQLSTATE %s); still %s books%n",
+                System.out.printf(
+                        "%nRolled back: %s (SQLSTATE %s); still %s books%n",
                         e.getMessage(), e.sqlState(), firstValue(db, "SELECT count(*) FROM books"));
             }
 
@@ -72,7 +74,8 @@ public final class QuickStart {
             try {
                 db.execute(insert, "The Art of PostgreSQL", null, null);
             } catch (PgException e) {
-                System.out.printf("Caught: %s%n  SQLSTATE %s, constraint %s, detail: %s%n",
+                System.out.printf(
+                        "Caught: %s%n  SQLSTATE %s, constraint %s, detail: %s%n",
                         e.getMessage(), e.sqlState(), e.constraint(), e.detail());
             }
         }
@@ -106,7 +109,9 @@ public final class QuickStart {
         System.out.println(line);
         StringBuilder header = new StringBuilder("|");
         for (int c = 0; c < n; c++) {
-            header.append(' ').append(pad(result.columns().get(c).name(), widths[c])).append(" |");
+            header.append(' ')
+                    .append(pad(result.columns().get(c).name(), widths[c]))
+                    .append(" |");
         }
         System.out.println(header);
         System.out.println(line);

@@ -8,8 +8,7 @@ import java.math.BigDecimal;
 /** Transactions: commit, rollback on exception, nested savepoints, and explicit begin/commit. */
 public final class Transactions {
 
-    private Transactions() {
-    }
+    private Transactions() {}
 
     /**
      * Runs the example in an in-memory database.

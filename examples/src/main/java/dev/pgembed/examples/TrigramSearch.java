@@ -6,8 +6,7 @@ import dev.pgembed.Result;
 /** An extension at work: pg_trgm fuzzy search with a trigram index. */
 public final class TrigramSearch {
 
-    private TrigramSearch() {
-    }
+    private TrigramSearch() {}
 
     /**
      * Runs the example in an in-memory database.

@@ -3,7 +3,6 @@ package dev.pgembed.examples;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PreparedStatement;
 import dev.pgembed.Result;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -26,8 +25,7 @@ public final class VectorSearch {
     /* a float[] parameter of a prepared statement takes the statement's type: here a vector, sent in binary */
     private static final String KNN = "SELECT id FROM items ORDER BY embedding <-> $1 LIMIT " + K;
 
-    private VectorSearch() {
-    }
+    private VectorSearch() {}
 
     /**
      * Runs the example in an in-memory database.
@@ -41,7 +39,8 @@ public final class VectorSearch {
         int queries = args.length > 2 ? Integer.parseInt(args[2]) : 100;
         Embeddings random = new Embeddings(42, dims, args.length > 3 && args[3].equals("uniform"));
         // the HNSW graph is built fastest when it fits in maintenance_work_mem
-        try (PgEmbedded db = PgEmbedded.inMemory().setting("maintenance_work_mem", "1GB").open()) {
+        try (PgEmbedded db =
+                PgEmbedded.inMemory().setting("maintenance_work_mem", "1GB").open()) {
             db.execute("CREATE EXTENSION vector");
             db.execute("CREATE TABLE items (id int PRIMARY KEY, embedding vector(" + dims + "))");
 
@@ -56,12 +55,18 @@ public final class VectorSearch {
                     }
                 }
             }
-            System.out.printf(Locale.ROOT, "Stored %,d random %d-dimension embeddings (%s) in %.1f s%n", rows, dims,
-                    random.kind(), seconds(t0));
+            System.out.printf(
+                    Locale.ROOT,
+                    "Stored %,d random %d-dimension embeddings (%s) in %.1f s%n",
+                    rows,
+                    dims,
+                    random.kind(),
+                    seconds(t0));
 
             t0 = System.nanoTime();
             db.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)");
-            System.out.printf(Locale.ROOT, "Built the HNSW index (m = 16, ef_construction = 64) in %.1f s%n", seconds(t0));
+            System.out.printf(
+                    Locale.ROOT, "Built the HNSW index (m = 16, ef_construction = 64) in %.1f s%n", seconds(t0));
 
             float[][] targets = new float[queries][];
             for (int i = 0; i < queries; i++) {
@@ -71,16 +76,22 @@ public final class VectorSearch {
             db.execute("SET enable_indexscan = off");
             Searched exact = search(db, targets);
             db.execute("RESET enable_indexscan");
-            try (Result plan = db.query("EXPLAIN (COSTS OFF) " + KNN.replace("$1",
-                    "'" + Arrays.toString(targets[0]).replace(" ", "") + "'"))) {
-                System.out.println("Plan: " + plan.row(0).getString(0) + " / " + plan.row(1).getString(0).strip());
+            try (Result plan = db.query("EXPLAIN (COSTS OFF) "
+                    + KNN.replace("$1", "'" + Arrays.toString(targets[0]).replace(" ", "") + "'"))) {
+                System.out.println("Plan: " + plan.row(0).getString(0) + " / "
+                        + plan.row(1).getString(0).strip());
             }
             System.out.printf(Locale.ROOT, "Exact search:        median %6.2f ms per query%n", exact.medianMs());
             for (int ef : new int[] {40, 100, 200}) {
                 db.execute("SET hnsw.ef_search = " + ef);
                 Searched approx = search(db, targets);
-                System.out.printf(Locale.ROOT, "HNSW, ef_search %3d: median %6.2f ms per query, recall@%d %.3f%n", ef,
-                        approx.medianMs(), K, approx.recall(exact));
+                System.out.printf(
+                        Locale.ROOT,
+                        "HNSW, ef_search %3d: median %6.2f ms per query, recall@%d %.3f%n",
+                        ef,
+                        approx.medianMs(),
+                        K,
+                        approx.recall(exact));
             }
         }
     }

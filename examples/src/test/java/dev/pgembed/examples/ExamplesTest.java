@@ -30,8 +30,12 @@ class ExamplesTest {
     void quickStartTwice(@TempDir Path dir) {
         String db = dir.resolve("quickstart-db").toString();
         String first = run(() -> QuickStart.main(new String[] {db}));
-        assertThat(first).contains("PostgreSQL 18.6").contains("run #1").contains("SQL Performance Explained")
-                .contains("SQLSTATE 22012").contains("SQLSTATE 23505");
+        assertThat(first)
+                .contains("PostgreSQL 18.6")
+                .contains("run #1")
+                .contains("SQL Performance Explained")
+                .contains("SQLSTATE 22012")
+                .contains("SQLSTATE 23505");
         assertThat(run(() -> QuickStart.main(new String[] {db}))).contains("run #2");
     }
 
@@ -42,7 +46,9 @@ class ExamplesTest {
 
     @Test
     void jsonb() {
-        assertThat(run(() -> JsonbExample.main(new String[0]))).contains("pglite").contains("More than 5000 stars");
+        assertThat(run(() -> JsonbExample.main(new String[0])))
+                .contains("pglite")
+                .contains("More than 5000 stars");
     }
 
     @Test
@@ -62,7 +68,9 @@ class ExamplesTest {
     @Test
     void transactions() {
         assertThat(run(() -> Transactions.main(new String[0])))
-                .contains("Transfer refused").contains("Inner part rolled back").contains("carol  20");
+                .contains("Transfer refused")
+                .contains("Inner part rolled back")
+                .contains("carol  20");
     }
 
     @Test

@@ -1,18 +1,16 @@
 package dev.pgembed.flyway;
 
+import dev.pgembed.jdbc.PgEmbedDriver;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-
 import org.flywaydb.core.api.configuration.Configuration;
 import org.flywaydb.core.internal.database.base.Database;
 import org.flywaydb.core.internal.jdbc.JdbcConnectionFactory;
 import org.flywaydb.core.internal.jdbc.StatementInterceptor;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.flywaydb.database.postgresql.PostgreSQLDatabaseType;
-
-import dev.pgembed.jdbc.PgEmbedDriver;
 
 /**
  * Flyway's database type for pgembed: {@code jdbc:pgembed:} URLs, and any connection whose PostgreSQL session
@@ -42,8 +40,7 @@ public class PgEmbedDatabaseType extends PostgreSQLDatabaseType {
     private static final long FIRST_VIRTUAL_PID = 1L << 30;
 
     /** Created by Flyway's plugin register. */
-    public PgEmbedDatabaseType() {
-    }
+    public PgEmbedDatabaseType() {}
 
     /** Ahead of PostgreSQL's (0) and CockroachDB's (1) types, which accept the same connections. */
     @Override
@@ -69,8 +66,8 @@ public class PgEmbedDatabaseType extends PostgreSQLDatabaseType {
      * metadata names pgjdbc's URL.)
      */
     @Override
-    public boolean handlesDatabaseProductNameAndVersion(String databaseProductName, String databaseProductVersion,
-            Connection connection) {
+    public boolean handlesDatabaseProductNameAndVersion(
+            String databaseProductName, String databaseProductVersion, Connection connection) {
         if (!databaseProductName.startsWith("PostgreSQL")) {
             return false;
         }
@@ -90,7 +87,8 @@ public class PgEmbedDatabaseType extends PostgreSQLDatabaseType {
     }
 
     private static long backendPid(Connection connection) {
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+        try (Statement st = connection.createStatement();
+                ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
             return rs.next() ? rs.getLong(1) : -1;
         } catch (SQLException e) {
             LOG.log(System.Logger.Level.DEBUG, "could not ask the backend for its pid", e);
@@ -99,15 +97,19 @@ public class PgEmbedDatabaseType extends PostgreSQLDatabaseType {
     }
 
     @Override
-    public Database createDatabase(Configuration configuration, JdbcConnectionFactory jdbcConnectionFactory,
+    public Database createDatabase(
+            Configuration configuration,
+            JdbcConnectionFactory jdbcConnectionFactory,
             StatementInterceptor statementInterceptor) {
-        PostgreSQLConfigurationExtension postgres = configuration.getPluginRegister()
-                .getExact(PostgreSQLConfigurationExtension.class);
+        PostgreSQLConfigurationExtension postgres =
+                configuration.getPluginRegister().getExact(PostgreSQLConfigurationExtension.class);
         if (postgres != null && postgres.isTransactionalLock() && sharesOneBackend(jdbcConnectionFactory)) {
             // Not only when unset: Flyway 11 turns its default into an explicit true when it copies a configuration
             // (Spring Boot's, for one), so "unset" cannot be told from "true"; and true cannot work on one session.
             postgres.setTransactionalLock(false);
-            LOG.log(System.Logger.Level.DEBUG, "pgembed: Flyway takes its session-level advisory lock on one connection");
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    "pgembed: Flyway takes its session-level advisory lock on one connection");
         }
         return super.createDatabase(configuration, jdbcConnectionFactory, statementInterceptor);
     }

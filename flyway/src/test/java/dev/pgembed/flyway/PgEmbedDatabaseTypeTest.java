@@ -2,19 +2,17 @@ package dev.pgembed.flyway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pgembed.jdbc.PgEmbedDataSource;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.flywaydb.core.internal.database.DatabaseTypeRegister;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import dev.pgembed.jdbc.PgEmbedDataSource;
 
 /** Flyway on pgembed with no configuration beyond the URL or the data source. */
 class PgEmbedDatabaseTypeTest {
@@ -42,7 +40,9 @@ class PgEmbedDatabaseTypeTest {
     void migratesThroughADataSourceWithTheDefaultLockSetting(@TempDir Path dir) {
         // Flyway's default PostgreSQL lock is transactional; on pgembed that was 55P03 until the lock was set by hand
         var config = Flyway.configure().dataSource(new PgEmbedDataSource("jdbc:pgembed:" + dir.resolve("db")));
-        assertThat(config.getPluginRegister().getExact(PostgreSQLConfigurationExtension.class).getTransactional())
+        assertThat(config.getPluginRegister()
+                        .getExact(PostgreSQLConfigurationExtension.class)
+                        .getTransactional())
                 .isNull();
         Flyway flyway = config.load();
         assertThat(flyway.migrate().migrationsExecuted).isEqualTo(3);
@@ -52,7 +52,9 @@ class PgEmbedDatabaseTypeTest {
     @Test
     void aConfiguredTransactionalLockIsReplacedByOneThatWorks(@TempDir Path dir) {
         var config = Flyway.configure().dataSource("jdbc:pgembed:" + dir.resolve("db"), null, null);
-        config.getPluginRegister().getExact(PostgreSQLConfigurationExtension.class).setTransactionalLock(true);
+        config.getPluginRegister()
+                .getExact(PostgreSQLConfigurationExtension.class)
+                .setTransactionalLock(true);
         assertThat(config.load().migrate().migrationsExecuted).isEqualTo(3);
     }
 
@@ -65,19 +67,26 @@ class PgEmbedDatabaseTypeTest {
         Flyway flyway = config.load();
         // each connection has a backend of its own: the lock's transaction and the migration run side by side
         assertThat(flyway.migrate().migrationsExecuted).isEqualTo(3);
-        assertThat(flyway.getConfiguration().getPluginRegister().getExact(PostgreSQLConfigurationExtension.class)
-                .isTransactionalLock()).isTrue();
+        assertThat(flyway.getConfiguration()
+                        .getPluginRegister()
+                        .getExact(PostgreSQLConfigurationExtension.class)
+                        .isTransactionalLock())
+                .isTrue();
         try (Connection c = new PgEmbedDataSource(url).getConnection()) {
             var meta = c.getMetaData();
-            assertThat(new PgEmbedDatabaseType().handlesDatabaseProductNameAndVersion(meta.getDatabaseProductName(),
-                    meta.getDatabaseProductVersion(), c)).isTrue();
+            assertThat(new PgEmbedDatabaseType()
+                            .handlesDatabaseProductNameAndVersion(
+                                    meta.getDatabaseProductName(), meta.getDatabaseProductVersion(), c))
+                    .isTrue();
         }
     }
 
     @Test
     void cleanAndRepairWork(@TempDir Path dir) {
-        Flyway flyway = Flyway.configure().dataSource("jdbc:pgembed:" + dir.resolve("db"), null, null)
-                .cleanDisabled(false).load();
+        Flyway flyway = Flyway.configure()
+                .dataSource("jdbc:pgembed:" + dir.resolve("db"), null, null)
+                .cleanDisabled(false)
+                .load();
         flyway.migrate();
         assertThat(flyway.clean().schemasCleaned).contains("public");
         assertThat(flyway.info().applied()).isEmpty();
@@ -102,10 +111,13 @@ class PgEmbedDatabaseTypeTest {
             var meta = c.getMetaData();
             // the metadata says plain PostgreSQL and pgjdbc's URL: the backend's pid is what tells
             assertThat(meta.getURL()).startsWith("jdbc:postgresql:");
-            assertThat(type.handlesDatabaseProductNameAndVersion(meta.getDatabaseProductName(),
-                    meta.getDatabaseProductVersion(), c)).isTrue();
-            assertThat(type.handlesDatabaseProductNameAndVersion("MySQL", "8.0", c)).isFalse();
-            assertThat(DatabaseTypeRegister.getDatabaseTypeForConnection(c, null)).isInstanceOf(PgEmbedDatabaseType.class);
+            assertThat(type.handlesDatabaseProductNameAndVersion(
+                            meta.getDatabaseProductName(), meta.getDatabaseProductVersion(), c))
+                    .isTrue();
+            assertThat(type.handlesDatabaseProductNameAndVersion("MySQL", "8.0", c))
+                    .isFalse();
+            assertThat(DatabaseTypeRegister.getDatabaseTypeForConnection(c, null))
+                    .isInstanceOf(PgEmbedDatabaseType.class);
         }
     }
 }

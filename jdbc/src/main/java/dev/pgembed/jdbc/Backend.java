@@ -2,7 +2,6 @@ package dev.pgembed.jdbc;
 
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.internal.EngineBridge;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -197,8 +196,7 @@ final class Backend {
     // ---------------------------------------------------------------------------------------------
 
     /** The values a start-up request was answered with (ParameterStatus values in WireSession's order, and the pid). */
-    record Startup(String[] values, int pid) {
-    }
+    record Startup(String[] values, int pid) {}
 
     Startup startup(String key) {
         return startups.get(key);
@@ -211,8 +209,7 @@ final class Backend {
     }
 
     /* a connection that ended while another held the turn, and the Close messages of its prepared statements */
-    private record Ended(WireSession session, Wire.Buf closes) {
-    }
+    private record Ended(WireSession session, Wire.Buf closes) {}
 
     /** The connection ended without the turn: the next holder forgets it and closes its prepared statements. */
     void endedElsewhere(WireSession s, Wire.Buf closes) {
@@ -263,13 +260,15 @@ final class Backend {
             }
             Wire.Reply d = simpleQuery(engine, deallocate.toString());
             if (d.error != null) {
-                LOG.log(System.Logger.Level.WARNING, "deallocating a session's prepared statements failed: "
-                        + d.errorText());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "deallocating a session's prepared statements failed: " + d.errorText());
             }
         }
         if (r.error != null) {
-            LOG.log(System.Logger.Level.WARNING, "resetting the session for another connection failed: "
-                    + r.errorText());
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "resetting the session for another connection failed: " + r.errorText());
         } else if (out != GONE) {
             Map<String, String> settings = new LinkedHashMap<>();
             List<String> channels = new ArrayList<>();
@@ -291,7 +290,8 @@ final class Backend {
                 ((WireSession) out).saved(settings, ((WireSession) out).channels());
             }
         }
-        String error = s == DIRECT ? apply(engine, directSettings, List.of())
+        String error = s == DIRECT
+                ? apply(engine, directSettings, List.of())
                 : apply(engine, ((WireSession) s).settings(), List.of());
         if (error != null) {
             LOG.log(System.Logger.Level.WARNING, "restoring a session setting failed: " + error);
@@ -325,11 +325,13 @@ final class Backend {
             return;
         }
         current = DIRECT;
-        throw new Refused("55P03", "the direct Java API holds " + (locks > 0 ? locks
-                + " session-level advisory lock(s)" : "") + (locks > 0 && cursors > 0 ? " and " : "")
-                + (cursors > 0 ? cursors + " cursor(s) WITH HOLD" : "") + " on the database session that JDBC"
-                + " connections share: a connection cannot take the session over until the direct API releases them"
-                + " (pg_advisory_unlock, CLOSE)");
+        throw new Refused(
+                "55P03",
+                "the direct Java API holds " + (locks > 0 ? locks + " session-level advisory lock(s)" : "")
+                        + (locks > 0 && cursors > 0 ? " and " : "")
+                        + (cursors > 0 ? cursors + " cursor(s) WITH HOLD" : "") + " on the database session that JDBC"
+                        + " connections share: a connection cannot take the session over until the direct API releases them"
+                        + " (pg_advisory_unlock, CLOSE)");
     }
 
     /*
@@ -343,8 +345,10 @@ final class Backend {
     private boolean handOverUnchanged(WireSession out, Object s, MemorySegment engine) {
         Map<String, String> from = lowerKeys(out.settings());
         Map<String, String> to = lowerKeys(s == DIRECT ? directSettings : ((WireSession) s).settings());
-        if (from.containsKey("session_authorization") || to.containsKey("session_authorization")
-                || from.containsKey("role") || to.containsKey("role")) {
+        if (from.containsKey("session_authorization")
+                || to.containsKey("session_authorization")
+                || from.containsKey("role")
+                || to.containsKey("role")) {
             return false;
         }
         StringBuilder sql = new StringBuilder("DISCARD SEQUENCES");
@@ -355,8 +359,11 @@ final class Backend {
         }
         for (Map.Entry<String, String> e : to.entrySet()) {
             if (!e.getValue().equals(from.get(e.getKey()))) {
-                sql.append("; SELECT pg_catalog.set_config(").append(Wire.literal(e.getKey())).append(", ")
-                        .append(Wire.literal(e.getValue())).append(", false)");
+                sql.append("; SELECT pg_catalog.set_config(")
+                        .append(Wire.literal(e.getKey()))
+                        .append(", ")
+                        .append(Wire.literal(e.getValue()))
+                        .append(", false)");
             }
         }
         Wire.Reply r = simpleQuery(engine, sql.toString());

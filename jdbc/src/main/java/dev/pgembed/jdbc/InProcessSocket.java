@@ -43,16 +43,13 @@ class InProcessSocket extends Socket {
 
     /* nothing to connect: the socket is connected from the start (isConnected), its backend is the key's */
     @Override
-    public void connect(SocketAddress endpoint) {
-    }
+    public void connect(SocketAddress endpoint) {}
 
     @Override
-    public void connect(SocketAddress endpoint, int timeout) {
-    }
+    public void connect(SocketAddress endpoint, int timeout) {}
 
     @Override
-    public void bind(SocketAddress bindpoint) {
-    }
+    public void bind(SocketAddress bindpoint) {}
 
     @Override
     public InetAddress getInetAddress() {
@@ -111,8 +108,7 @@ class InProcessSocket extends Socket {
     }
 
     @Override
-    public void setSoLinger(boolean on, int linger) {
-    }
+    public void setSoLinger(boolean on, int linger) {}
 
     @Override
     public int getSoLinger() {
@@ -125,8 +121,7 @@ class InProcessSocket extends Socket {
     }
 
     @Override
-    public void setOOBInline(boolean on) {
-    }
+    public void setOOBInline(boolean on) {}
 
     @Override
     public boolean getOOBInline() {
@@ -144,8 +139,7 @@ class InProcessSocket extends Socket {
     }
 
     @Override
-    public void setSendBufferSize(int size) {
-    }
+    public void setSendBufferSize(int size) {}
 
     @Override
     public int getSendBufferSize() {
@@ -153,8 +147,7 @@ class InProcessSocket extends Socket {
     }
 
     @Override
-    public void setReceiveBufferSize(int size) {
-    }
+    public void setReceiveBufferSize(int size) {}
 
     @Override
     public int getReceiveBufferSize() {
@@ -172,8 +165,7 @@ class InProcessSocket extends Socket {
     }
 
     @Override
-    public void setTrafficClass(int tc) {
-    }
+    public void setTrafficClass(int tc) {}
 
     @Override
     public int getTrafficClass() {
@@ -181,8 +173,7 @@ class InProcessSocket extends Socket {
     }
 
     @Override
-    public void setReuseAddress(boolean on) {
-    }
+    public void setReuseAddress(boolean on) {}
 
     @Override
     public boolean getReuseAddress() {
@@ -190,12 +181,10 @@ class InProcessSocket extends Socket {
     }
 
     @Override
-    public void shutdownInput() {
-    }
+    public void shutdownInput() {}
 
     @Override
-    public void shutdownOutput() {
-    }
+    public void shutdownOutput() {}
 
     @Override
     public boolean isConnected() {

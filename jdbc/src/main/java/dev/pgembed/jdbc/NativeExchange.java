@@ -1,7 +1,6 @@
 package dev.pgembed.jdbc;
 
 import dev.pgembed.internal.bindings.PgEmbeddedH;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -33,7 +32,9 @@ final class NativeExchange implements AutoCloseable {
         }
         int rc = PgEmbeddedH.pgembed_protocol_exchange(engine, in, len, outPtr, outLen);
         outLength = outLen.get(ValueLayout.JAVA_LONG, 0);
-        out = outLength == 0 ? MemorySegment.NULL : outPtr.get(ValueLayout.ADDRESS, 0).reinterpret(outLength);
+        out = outLength == 0
+                ? MemorySegment.NULL
+                : outPtr.get(ValueLayout.ADDRESS, 0).reinterpret(outLength);
         return rc;
     }
 

@@ -21,8 +21,7 @@ public class PgEmbedDataSource implements DataSource {
     private volatile int loginTimeout;
 
     /** A data source without a URL yet: set one with {@link #setUrl(String)} before the first connection. */
-    public PgEmbedDataSource() {
-    }
+    public PgEmbedDataSource() {}
 
     /**
      * A data source for a URL.

@@ -2,7 +2,6 @@ package dev.pgembed.jdbc;
 
 import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
-
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -20,9 +19,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.logging.Logger;
-
-import org.postgresql.PGProperty;
 import org.jspecify.annotations.Nullable;
+import org.postgresql.PGProperty;
 
 /**
  * A JDBC driver for PostgreSQL running inside this JVM. Connections are real pgjdbc connections
@@ -80,8 +78,7 @@ public final class PgEmbedDriver implements Driver {
     private final org.postgresql.Driver pgjdbc = new org.postgresql.Driver();
 
     /** A driver; {@link DriverManager} and {@link java.util.ServiceLoader} make one, the class registers one. */
-    public PgEmbedDriver() {
-    }
+    public PgEmbedDriver() {}
 
     @Override
     public boolean acceptsURL(@Nullable String url) {
@@ -106,8 +103,10 @@ public final class PgEmbedDriver implements Driver {
             String role = b.db.sessionRole().orElse(null);
             if (p.sessionRole != null && !p.sessionRole.equals(role)) {
                 // sharing the open session would hand the connection someone else's rights
-                throw new SQLException("the database of " + url + " is already open "
-                        + (role == null ? "without a session role" : "with session role \"" + role + "\""), "28000");
+                throw new SQLException(
+                        "the database of " + url + " is already open "
+                                + (role == null ? "without a session role" : "with session role \"" + role + "\""),
+                        "28000");
             }
             // what pgjdbc reports as the user name (the engine ignores it)
             props.setProperty("user", role != null ? role : "postgres");
@@ -132,9 +131,10 @@ public final class PgEmbedDriver implements Driver {
                 if (!"53300".equals(e.sqlState()) || System.nanoTime() - deadline >= 0) {
                     String waited = "53300".equals(e.sqlState()) && !p.engineWait.isZero()
                             ? " (waited " + p.engineWait.toMillis() + " ms for a free engine: engineWait / "
-                            + "-Dpgembed.engineWait)" : "";
-                    throw new SQLException("could not open the database of " + url + waited + ": " + e.getMessage(),
-                            e.sqlState(), e);
+                                    + "-Dpgembed.engineWait)"
+                            : "";
+                    throw new SQLException(
+                            "could not open the database of " + url + waited + ": " + e.getMessage(), e.sqlState(), e);
                 }
             } catch (RuntimeException e) {
                 throw new SQLException("could not open the database of " + url + ": " + e.getMessage(), "08001", e);
@@ -228,8 +228,9 @@ public final class PgEmbedDriver implements Driver {
             String name = rest.substring(7);
             p.target = name.isEmpty() ? "mem-private:" + UUID.randomUUID() : "mem:" + name;
         } else if (rest.isEmpty()) {
-            throw new SQLException("no database in \"" + url + "\": use jdbc:pgembed:/path/to/dir or"
-                    + " jdbc:pgembed:memory:[name]", "08001");
+            throw new SQLException(
+                    "no database in \"" + url + "\": use jdbc:pgembed:/path/to/dir or" + " jdbc:pgembed:memory:[name]",
+                    "08001");
         } else {
             if (rest.startsWith("file:")) {
                 rest = rest.substring(5);
@@ -250,8 +251,8 @@ public final class PgEmbedDriver implements Driver {
                         try {
                             p.durability = Durability.valueOf(v.toUpperCase(Locale.ROOT));
                         } catch (IllegalArgumentException e) {
-                            throw new SQLException("durability must be durable, relaxed or none, not \"" + v + "\"",
-                                    "08001");
+                            throw new SQLException(
+                                    "durability must be durable, relaxed or none, not \"" + v + "\"", "08001");
                         }
                     }
                     case "timeZone" -> {
@@ -269,8 +270,8 @@ public final class PgEmbedDriver implements Driver {
                             p.backends = 0;
                         }
                         if (p.backends < 1) {
-                            throw new SQLException("backends must be a number of at least 1, not \"" + v + "\"",
-                                    "08001");
+                            throw new SQLException(
+                                    "backends must be a number of at least 1, not \"" + v + "\"", "08001");
                         }
                     }
                     case "memoryDir" -> {

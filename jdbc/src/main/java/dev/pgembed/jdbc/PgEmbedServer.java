@@ -2,7 +2,6 @@ package dev.pgembed.jdbc;
 
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.internal.NativeLoader;
-
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -76,6 +75,7 @@ public final class PgEmbedServer implements AutoCloseable {
     private static final AtomicLong THREADS = new AtomicLong();
     /** The port of PostgreSQL's default socket name, {@code .s.PGSQL.5432}. */
     public static final int DEFAULT_PORT = 5432;
+
     private static final Set<String> TOOLS = Set.of("psql", "pg_dump", "pg_restore");
     /* PostgreSQL's max_connections and authentication_timeout defaults */
     private static final int MAX_CLIENTS = 100;
@@ -92,8 +92,14 @@ public final class PgEmbedServer implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean closed;
 
-    private PgEmbedServer(Backend backend, ServerSocketChannel listener, ScramAuthentication.Secret secret,
-                          int port, Path socketFile, Path createdDirectory) throws IOException {
+    private PgEmbedServer(
+            Backend backend,
+            ServerSocketChannel listener,
+            ScramAuthentication.Secret secret,
+            int port,
+            Path socketFile,
+            Path createdDirectory)
+            throws IOException {
         this.backend = backend;
         this.listener = listener;
         this.secret = secret;
@@ -101,7 +107,8 @@ public final class PgEmbedServer implements AutoCloseable {
         this.port = port;
         this.socketFile = socketFile;
         this.createdDirectory = createdDirectory;
-        this.acceptor = Thread.ofPlatform().daemon().name("pgembed-serve-" + describe()).unstarted(this::accept);
+        this.acceptor =
+                Thread.ofPlatform().daemon().name("pgembed-serve-" + describe()).unstarted(this::accept);
         acceptor.start();
     }
 
@@ -346,12 +353,12 @@ public final class PgEmbedServer implements AutoCloseable {
         }
         UserPrincipal me = Files.getOwner(Path.of("/proc/self"));
         if (!a.owner().getName().equals(me.getName())) {
-            throw new IOException("the socket directory " + dir + " belongs to " + a.owner().getName() + ", not to "
-                    + me.getName());
+            throw new IOException(
+                    "the socket directory " + dir + " belongs to " + a.owner().getName() + ", not to " + me.getName());
         }
         Set<PosixFilePermission> wider = EnumSet.copyOf(a.permissions());
-        wider.removeAll(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-                PosixFilePermission.OWNER_EXECUTE));
+        wider.removeAll(EnumSet.of(
+                PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
         if (!wider.isEmpty()) {
             throw new IOException("the socket directory " + dir + " is not private (mode "
                     + PosixFilePermissions.toString(a.permissions()) + "): whoever can enter it could use the"
@@ -411,10 +418,13 @@ public final class PgEmbedServer implements AutoCloseable {
                 if (socketFile == null) {
                     ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 }
-                WireSession session = new WireSession(backend.key,
-                        secret == null ? null : new ScramAuthentication(secret)).checkingDatabase();
+                WireSession session = new WireSession(
+                                backend.key, secret == null ? null : new ScramAuthentication(secret))
+                        .checkingDatabase();
                 Client c = new Client(ch, session);
-                c.thread = Thread.ofPlatform().daemon().name("pgembed-serve-client-" + THREADS.incrementAndGet())
+                c.thread = Thread.ofPlatform()
+                        .daemon()
+                        .name("pgembed-serve-client-" + THREADS.incrementAndGet())
                         .unstarted(c);
                 clients.add(c);
                 c.thread.start();
@@ -485,8 +495,8 @@ public final class PgEmbedServer implements AutoCloseable {
                     session.end();
                     if (evicted && ch.isOpen()) {
                         Wire.Buf bye = new Wire.Buf(128);
-                        Wire.errorResponse(bye, "FATAL", "57P01", "terminating connection: the pgembed server"
-                                + " is closing");
+                        Wire.errorResponse(
+                                bye, "FATAL", "57P01", "terminating connection: the pgembed server" + " is closing");
                         write(bye.b, bye.len);
                     }
                 } catch (IOException | RuntimeException e) {

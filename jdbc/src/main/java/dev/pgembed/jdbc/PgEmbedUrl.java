@@ -1,7 +1,6 @@
 package dev.pgembed.jdbc;
 
 import dev.pgembed.PgEmbedded;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -121,7 +120,8 @@ public final class PgEmbedUrl {
         for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xff;
             if (c <= 0x20 || c >= 0x7f || "%?&=+#".indexOf(c) >= 0) {
-                sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                sb.append('%')
+                        .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
                         .append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
             } else {
                 sb.append((char) c);

@@ -2,7 +2,6 @@ package dev.pgembed.jdbc;
 
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.internal.EngineBridge;
-
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -63,8 +62,7 @@ final class ReplyScanner {
                 switch (type) {
                     case 'C', 'I' -> succeeded++;
                     case 'E' -> EngineBridge.statementFailed(db, sqlState());
-                    default -> {
-                    }
+                    default -> {}
                 }
             }
         }

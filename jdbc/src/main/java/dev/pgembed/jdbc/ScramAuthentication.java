@@ -3,7 +3,6 @@ package dev.pgembed.jdbc;
 import com.ongres.scram.common.ScramFunctions;
 import com.ongres.scram.common.ScramMechanism;
 import com.ongres.scram.common.StringPreparation;
-
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Base64;
@@ -27,8 +26,8 @@ final class ScramAuthentication implements WireSession.Authentication {
         static Secret of(String password) {
             byte[] salt = ScramFunctions.salt(16, RANDOM);
             // SASLprep when the password allows it, the raw bytes otherwise: what PostgreSQL does
-            byte[] salted = ScramFunctions.saltedPassword(MECHANISM, StringPreparation.POSTGRESQL_PREPARATION,
-                    password.toCharArray(), salt, ITERATIONS);
+            byte[] salted = ScramFunctions.saltedPassword(
+                    MECHANISM, StringPreparation.POSTGRESQL_PREPARATION, password.toCharArray(), salt, ITERATIONS);
             byte[] stored = ScramFunctions.storedKey(MECHANISM, ScramFunctions.clientKey(MECHANISM, salted));
             return new Secret(salt, ITERATIONS, stored, ScramFunctions.serverKey(MECHANISM, salted));
         }
@@ -104,8 +103,8 @@ final class ScramAuthentication implements WireSession.Authentication {
             }
         }
         nonce = clientNonce + ScramFunctions.nonce(24, RANDOM);
-        serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(secret.salt()) + ",i="
-                + secret.iterations();
+        serverFirst =
+                "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(secret.salt()) + ",i=" + secret.iterations();
         int at = out.begin('R');
         out.int32(AUTH_SASL_CONTINUE);
         byte[] sf = serverFirst.getBytes(StandardCharsets.UTF_8);

@@ -9,8 +9,7 @@ import java.util.Map;
 
 /** Frontend/backend protocol helpers: building messages, reading the replies of internal queries. */
 final class Wire {
-    private Wire() {
-    }
+    private Wire() {}
 
     /** A growable byte buffer. */
     static final class Buf {
@@ -195,8 +194,7 @@ final class Wire {
                         r.error = f;
                     }
                 }
-                default -> {
-                }
+                default -> {}
             }
             p = next;
         }
@@ -264,7 +262,8 @@ final class Wire {
             int c = b[i] | 0x20;
             if ((hints & HINT_HELD) == 0 && (c == 'a' || c == 'h') && startsWithAny(b, i, to, HELD_WORDS)) {
                 hints |= HINT_HELD;
-            } else if ((hints & HINT_SETTINGS) == 0 && (c == 's' || c == 'd' || c == 'p' || c == 't')
+            } else if ((hints & HINT_SETTINGS) == 0
+                    && (c == 's' || c == 'd' || c == 'p' || c == 't')
                     && startsWithAny(b, i, to, SETTINGS_WORDS)) {
                 hints |= HINT_SETTINGS;
             } else if ((hints & HINT_LISTEN) == 0 && c == 'l' && startsWithAny(b, i, to, LISTEN_WORDS)) {

@@ -4,7 +4,6 @@ import dev.pgembed.PgException;
 import dev.pgembed.PgSession;
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
@@ -42,12 +41,29 @@ final class WireSession {
     static final String HELD_STATE = "SELECT (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype ="
             + " 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted), (SELECT count(*) FROM"
             + " pg_catalog.pg_cursors WHERE is_holdable)";
-    private static final String[] REPORTED = {"server_version", "server_encoding", "client_encoding", "DateStyle",
-            "TimeZone", "integer_datetimes", "standard_conforming_strings", "IntervalStyle", "is_superuser",
-            "session_authorization", "application_name", "default_transaction_read_only", "in_hot_standby",
-            "search_path"};
+    private static final String[] REPORTED = {
+        "server_version",
+        "server_encoding",
+        "client_encoding",
+        "DateStyle",
+        "TimeZone",
+        "integer_datetimes",
+        "standard_conforming_strings",
+        "IntervalStyle",
+        "is_superuser",
+        "session_authorization",
+        "application_name",
+        "default_transaction_read_only",
+        "in_hot_standby",
+        "search_path"
+    };
 
-    private enum Phase { STARTUP, AUTH, READY, ENDED }
+    private enum Phase {
+        STARTUP,
+        AUTH,
+        READY,
+        ENDED
+    }
 
     /**
      * A password exchange run between the start-up packet and AuthenticationOk (serve mode over TCP); one
@@ -393,43 +409,45 @@ final class WireSession {
     private void exchange(byte[] data, int len) throws IOException {
         int st;
         try {
-            st = own != null ? exchangeOwn(data, len) : EngineBridge.run(backend.db, token, engine -> {
-                backend.switchTo(this, engine);
-                if (listenChange && len > 0) {
-                    listenChange = false;
-                    if (!listenOwn) {
-                        backend.listenOnly(this, engine);
-                        listenOwn = true;
-                    }
-                }
-                backend.running = this;
-                int rc;
-                try {
-                    rc = nat.exchange(engine, data, 0, len);
-                } finally {
-                    backend.running = null;
-                }
-                int from = r.len;
-                nat.appendTo(r);
-                replies.scan(backend.db, r.b, from, r.len - from);
-                more = rc == NativeExchange.MORE;
-                int now = nat.state(rc);
-                if (backend.anyListening()) {
-                    r.len = backend.route(r, from, this, carry);
-                }
-                if (now == EngineBridge.IDLE && listenOwn) {
-                    // the LISTENs are in force now: record this connection's, listen for every connection again
-                    List<String> mine = backend.listeningChannels(engine);
-                    backend.listens(this, channels, mine);
-                    channels = mine;
-                    listenOwn = false;
-                    backend.listenAll(engine);
-                }
-                if (now == EngineBridge.IDLE && (checkHeld || pinned)) {
-                    now = lookForHeldState(engine);
-                }
-                return now;
-            });
+            st = own != null
+                    ? exchangeOwn(data, len)
+                    : EngineBridge.run(backend.db, token, engine -> {
+                        backend.switchTo(this, engine);
+                        if (listenChange && len > 0) {
+                            listenChange = false;
+                            if (!listenOwn) {
+                                backend.listenOnly(this, engine);
+                                listenOwn = true;
+                            }
+                        }
+                        backend.running = this;
+                        int rc;
+                        try {
+                            rc = nat.exchange(engine, data, 0, len);
+                        } finally {
+                            backend.running = null;
+                        }
+                        int from = r.len;
+                        nat.appendTo(r);
+                        replies.scan(backend.db, r.b, from, r.len - from);
+                        more = rc == NativeExchange.MORE;
+                        int now = nat.state(rc);
+                        if (backend.anyListening()) {
+                            r.len = backend.route(r, from, this, carry);
+                        }
+                        if (now == EngineBridge.IDLE && listenOwn) {
+                            // the LISTENs are in force now: record this connection's, listen for every connection again
+                            List<String> mine = backend.listeningChannels(engine);
+                            backend.listens(this, channels, mine);
+                            channels = mine;
+                            listenOwn = false;
+                            backend.listenAll(engine);
+                        }
+                        if (now == EngineBridge.IDLE && (checkHeld || pinned)) {
+                            now = lookForHeldState(engine);
+                        }
+                        return now;
+                    });
         } catch (IllegalStateException closed) {
             eof = true;
             throw new IOException("pgembed-jdbc: " + closed.getMessage(), closed);
@@ -513,8 +531,9 @@ final class WireSession {
         checkHeld = false;
         Wire.Reply q = backend.simpleQuery(engine, HELD_STATE);
         if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
-            LOG.log(System.Logger.Level.WARNING, "pgembed-jdbc: could not look for session-scoped state of " + token
-                    + ": " + q.errorText());
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "pgembed-jdbc: could not look for session-scoped state of " + token + ": " + q.errorText());
             return pinned ? EngineBridge.HELD : EngineBridge.IDLE;
         }
         String[] row = q.results.get(0).get(0);
@@ -684,7 +703,8 @@ final class WireSession {
         while (p < m.length && m[p] != 0) {
             int ke = Wire.cstrEnd(m, p, m.length);
             int ve = Wire.cstrEnd(m, ke + 1, m.length);
-            params.put(new String(m, p, ke - p, StandardCharsets.UTF_8),
+            params.put(
+                    new String(m, p, ke - p, StandardCharsets.UTF_8),
                     new String(m, ke + 1, Math.max(0, ve - ke - 1), StandardCharsets.UTF_8));
             p = ve + 1;
         }
@@ -712,8 +732,10 @@ final class WireSession {
                 }
                 case "options" -> {
                     if (!parseOptions(v, set)) {
-                        fatal("0A000", "pgembed-jdbc supports only \"-c name=value\" and \"--name=value\" in"
-                                + " options, not \"" + v + "\"");
+                        fatal(
+                                "0A000",
+                                "pgembed-jdbc supports only \"-c name=value\" and \"--name=value\" in"
+                                        + " options, not \"" + v + "\"");
                         return;
                     }
                 }
@@ -754,8 +776,9 @@ final class WireSession {
             try {
                 done = auth.respond(m, 0, m.length, r);
             } catch (Authentication.Failure f) {
-                LOG.log(System.Logger.Level.DEBUG, "pgembed serve: authentication of \"" + user + "\" failed: "
-                        + f.getMessage());
+                LOG.log(
+                        System.Logger.Level.DEBUG,
+                        "pgembed serve: authentication of \"" + user + "\" failed: " + f.getMessage());
                 fatal(f.sqlState, f.getMessage());
                 return;
             }
@@ -775,8 +798,10 @@ final class WireSession {
             return;
         }
         if (backend == null) {
-            fatal("3D000", "no open pgembed database is registered under \"" + backendKey + "\": connect through"
-                    + " jdbc:pgembed: URLs (PgEmbedDriver / PgEmbedDataSource)");
+            fatal(
+                    "3D000",
+                    "no open pgembed database is registered under \"" + backendKey + "\": connect through"
+                            + " jdbc:pgembed: URLs (PgEmbedDriver / PgEmbedDataSource)");
             return;
         }
         long id = IDS.incrementAndGet();
@@ -790,7 +815,9 @@ final class WireSession {
         int pid;
         StringBuilder sql = new StringBuilder("SELECT ");
         for (int i = 0; i < REPORTED.length; i++) {
-            sql.append(i == 0 ? "" : ", ").append("pg_catalog.current_setting(").append(Wire.literal(REPORTED[i]))
+            sql.append(i == 0 ? "" : ", ")
+                    .append("pg_catalog.current_setting(")
+                    .append(Wire.literal(REPORTED[i]))
                     .append(", true)");
         }
         sql.append(", pg_catalog.current_database()");
@@ -814,78 +841,89 @@ final class WireSession {
         if (known != null) {
             System.arraycopy(known.values(), 0, values, 0, REPORTED.length);
             pid = known.pid();
-        } else try {
-            int[] pidOut = new int[1];
-            state = own != null ? EngineBridge.run(own, token, engine -> {
-                Wire.Reply q = Backend.simpleQuery(nat, engine, sql.toString());
-                if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
-                    error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
-                    error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
-                    return EngineBridge.IDLE;
+        } else
+            try {
+                int[] pidOut = new int[1];
+                state = own != null
+                        ? EngineBridge.run(own, token, engine -> {
+                            Wire.Reply q = Backend.simpleQuery(nat, engine, sql.toString());
+                            if (q.error != null
+                                    || q.results.isEmpty()
+                                    || q.results.get(0).isEmpty()) {
+                                error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
+                                error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
+                                return EngineBridge.IDLE;
+                            }
+                            System.arraycopy(q.results.get(0).get(0), 0, values, 0, REPORTED.length);
+                            pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
+                            return EngineBridge.IDLE;
+                        })
+                        : EngineBridge.run(backend.db, token, engine -> {
+                            // applying the start-up settings must not fail silently: try them here first
+                            if (!set.isEmpty()) {
+                                settings = Map.of();
+                                backend.switchTo(this, engine);
+                                StringBuilder apply = new StringBuilder("SELECT ");
+                                int i = 0;
+                                for (Map.Entry<String, String> e : set.entrySet()) {
+                                    apply.append(i++ == 0 ? "" : ", ")
+                                            .append("pg_catalog.set_config(")
+                                            .append(Wire.literal(e.getKey()))
+                                            .append(", ")
+                                            .append(Wire.literal(e.getValue()))
+                                            .append(", false)");
+                                }
+                                Wire.Reply a = backend.simpleQuery(engine, apply.toString());
+                                settings = set;
+                                if (a.error != null) {
+                                    error[0] = a.error.getOrDefault('C', "22023");
+                                    error[1] = a.error.getOrDefault('M', "invalid start-up parameter");
+                                    backend.ended(this);
+                                    return EngineBridge.IDLE;
+                                }
+                            } else {
+                                backend.switchTo(this, engine);
+                            }
+                            Wire.Reply q = backend.simpleQuery(engine, sql.toString());
+                            if (q.error != null
+                                    || q.results.isEmpty()
+                                    || q.results.get(0).isEmpty()) {
+                                error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
+                                error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
+                                backend.ended(this);
+                                return EngineBridge.IDLE;
+                            }
+                            String[] row = q.results.get(0).get(0);
+                            String served = row[REPORTED.length];
+                            if (checkDatabase && !wanted.equals(served)) {
+                                error[0] = "3D000";
+                                error[1] =
+                                        "database \"" + wanted + "\" does not exist: this pgembed instance serves only"
+                                                + " \"" + served + "\"";
+                                backend.ended(this);
+                                return EngineBridge.IDLE;
+                            }
+                            System.arraycopy(row, 0, values, 0, REPORTED.length);
+                            pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
+                            return EngineBridge.IDLE;
+                        });
+                pid = pidOut[0];
+                if (error[0] == null && own == null) {
+                    backend.remember(startupKey(set), new Backend.Startup(values.clone(), pid));
                 }
-                System.arraycopy(q.results.get(0).get(0), 0, values, 0, REPORTED.length);
-                pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
-                return EngineBridge.IDLE;
-            }) : EngineBridge.run(backend.db, token, engine -> {
-                // applying the start-up settings must not fail silently: try them here first
-                if (!set.isEmpty()) {
-                    settings = Map.of();
-                    backend.switchTo(this, engine);
-                    StringBuilder apply = new StringBuilder("SELECT ");
-                    int i = 0;
-                    for (Map.Entry<String, String> e : set.entrySet()) {
-                        apply.append(i++ == 0 ? "" : ", ").append("pg_catalog.set_config(")
-                                .append(Wire.literal(e.getKey())).append(", ").append(Wire.literal(e.getValue()))
-                                .append(", false)");
-                    }
-                    Wire.Reply a = backend.simpleQuery(engine, apply.toString());
-                    settings = set;
-                    if (a.error != null) {
-                        error[0] = a.error.getOrDefault('C', "22023");
-                        error[1] = a.error.getOrDefault('M', "invalid start-up parameter");
-                        backend.ended(this);
-                        return EngineBridge.IDLE;
-                    }
-                } else {
-                    backend.switchTo(this, engine);
-                }
-                Wire.Reply q = backend.simpleQuery(engine, sql.toString());
-                if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
-                    error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
-                    error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
-                    backend.ended(this);
-                    return EngineBridge.IDLE;
-                }
-                String[] row = q.results.get(0).get(0);
-                String served = row[REPORTED.length];
-                if (checkDatabase && !wanted.equals(served)) {
-                    error[0] = "3D000";
-                    error[1] = "database \"" + wanted + "\" does not exist: this pgembed instance serves only"
-                            + " \"" + served + "\"";
-                    backend.ended(this);
-                    return EngineBridge.IDLE;
-                }
-                System.arraycopy(row, 0, values, 0, REPORTED.length);
-                pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
-                return EngineBridge.IDLE;
-            });
-            pid = pidOut[0];
-            if (error[0] == null && own == null) {
-                backend.remember(startupKey(set), new Backend.Startup(values.clone(), pid));
+            } catch (PgException e) {
+                error[0] = e.sqlState();
+                error[1] = e.getMessage();
+                pid = 0;
+            } catch (Backend.Refused e) {
+                error[0] = e.sqlState;
+                error[1] = e.getMessage();
+                pid = 0;
+            } catch (IllegalStateException e) {
+                error[0] = "57P01";
+                error[1] = e.getMessage();
+                pid = 0;
             }
-        } catch (PgException e) {
-            error[0] = e.sqlState();
-            error[1] = e.getMessage();
-            pid = 0;
-        } catch (Backend.Refused e) {
-            error[0] = e.sqlState;
-            error[1] = e.getMessage();
-            pid = 0;
-        } catch (IllegalStateException e) {
-            error[0] = "57P01";
-            error[1] = e.getMessage();
-            pid = 0;
-        }
         if (error[0] != null) {
             fatal(error[0], error[1]);
             if (own != null) {

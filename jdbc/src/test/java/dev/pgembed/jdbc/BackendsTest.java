@@ -1,15 +1,12 @@
 package dev.pgembed.jdbc;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.Result;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
-
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
@@ -23,9 +20,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 
 /**
  * JDBC connections and serve-mode clients of a database with several backends ({@code ?backends=n}): each on
@@ -38,7 +37,8 @@ class BackendsTest {
     Path tmp;
 
     private static String one(Connection c, String sql) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         }
@@ -53,7 +53,8 @@ class BackendsTest {
     @Test
     void connectionsHoldTransactionsAtOnceAndWaitForEachOthersLocks() throws Exception {
         String url = "jdbc:pgembed:memory:backends-locks?backends=4&transactionWaitTimeout=2s";
-        try (Connection a = DriverManager.getConnection(url); Connection b = DriverManager.getConnection(url)) {
+        try (Connection a = DriverManager.getConnection(url);
+                Connection b = DriverManager.getConnection(url)) {
             assertThat(one(a, "SELECT pg_backend_pid()")).isNotEqualTo(one(b, "SELECT pg_backend_pid()"));
             exec(a, "CREATE TABLE ta (x int); CREATE TABLE tb (x int); INSERT INTO tb VALUES (1)");
             a.setAutoCommit(false);
@@ -64,8 +65,9 @@ class BackendsTest {
             exec(b, "INSERT INTO tb VALUES (2)");
             // table a waits in PostgreSQL's lock manager, bounded by lock_timeout as on a server
             exec(b, "SET LOCAL lock_timeout = '200ms'");
-            assertThatThrownBy(() -> one(b, "SELECT count(*) FROM ta")).isInstanceOfSatisfying(SQLException.class,
-                    e -> assertThat(e.getSQLState()).isEqualTo("55P03"));
+            assertThatThrownBy(() -> one(b, "SELECT count(*) FROM ta"))
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("55P03"));
             b.rollback();
             a.commit();
             assertThat(one(b, "SELECT count(*) FROM ta")).isEqualTo("0");
@@ -77,7 +79,8 @@ class BackendsTest {
     void aConnectionBeyondTheLimitSharesTheDatabasesBackend() throws Exception {
         // the database's own backend and one more: the second connection shares the database's
         String url = "jdbc:pgembed:memory:backends-limit?backends=2";
-        try (Connection a = DriverManager.getConnection(url); Connection b = DriverManager.getConnection(url)) {
+        try (Connection a = DriverManager.getConnection(url);
+                Connection b = DriverManager.getConnection(url)) {
             Backend open = Backend.acquire("mem:backends-limit", null, () -> {
                 throw new AssertionError("open already");
             });
@@ -131,7 +134,7 @@ class BackendsTest {
     void getNotificationsWakesUpWhenAnotherConnectionNotifies() throws Exception {
         String url = "jdbc:pgembed:memory:backends-notify?backends=4";
         try (Connection listener = DriverManager.getConnection(url);
-             Connection sender = DriverManager.getConnection(url)) {
+                Connection sender = DriverManager.getConnection(url)) {
             exec(listener, "LISTEN jobs");
             PGConnection pg = listener.unwrap(PGConnection.class);
             assertThat(pg.getNotifications()).isEmpty();
@@ -159,9 +162,11 @@ class BackendsTest {
     @Test
     void aTerminatedConnectionGetsItsFatalAndTheOthersGoOn() throws Exception {
         String url = "jdbc:pgembed:memory:backends-terminate?backends=4";
-        try (Connection victim = DriverManager.getConnection(url); Connection admin = DriverManager.getConnection(url)) {
+        try (Connection victim = DriverManager.getConnection(url);
+                Connection admin = DriverManager.getConnection(url)) {
             String pid = one(victim, "SELECT pg_backend_pid()");
-            assertThat(one(admin, "SELECT pg_terminate_backend(" + pid + ", 10000)")).isEqualTo("t");
+            assertThat(one(admin, "SELECT pg_terminate_backend(" + pid + ", 10000)"))
+                    .isEqualTo("t");
             assertThatThrownBy(() -> one(victim, "SELECT 1")).isInstanceOf(SQLException.class);
             assertThat(victim.isValid(5)).isFalse();
             assertThat(one(admin, "SELECT 6 * 7")).isEqualTo("42");
@@ -171,17 +176,28 @@ class BackendsTest {
     @Test
     void psqlLockingTableADoesNotBlockTheApplicationOnTableB() throws Exception {
         try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("db")).backends(4).open();
-             PgEmbedServer server = PgEmbedServer.unixSocket(db, tmp.resolve("sock"), 5433)) {
+                PgEmbedServer server = PgEmbedServer.unixSocket(db, tmp.resolve("sock"), 5433)) {
             db.execute("CREATE TABLE a (x int); CREATE TABLE b (x int); INSERT INTO b VALUES (1)");
-            ProcessBuilder pb = new ProcessBuilder(PgEmbedServer.clientTool("psql").toString(), "-X", "-A", "-t",
-                    "-h", tmp.resolve("sock").toString(), "-p", "5433", "-U", "postgres", "-d", "postgres");
+            ProcessBuilder pb = new ProcessBuilder(
+                    PgEmbedServer.clientTool("psql").toString(),
+                    "-X",
+                    "-A",
+                    "-t",
+                    "-h",
+                    tmp.resolve("sock").toString(),
+                    "-p",
+                    "5433",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres");
             pb.environment().keySet().removeIf(k -> k.startsWith("PG"));
             pb.environment().remove("LD_LIBRARY_PATH");
             pb.redirectErrorStream(true);
             Process psql = pb.start();
             try (Writer in = new OutputStreamWriter(psql.getOutputStream(), StandardCharsets.UTF_8);
-                 BufferedReader out = new BufferedReader(new InputStreamReader(psql.getInputStream(),
-                         StandardCharsets.UTF_8))) {
+                    BufferedReader out =
+                            new BufferedReader(new InputStreamReader(psql.getInputStream(), StandardCharsets.UTF_8))) {
                 in.write("BEGIN;\nLOCK TABLE a;\nSELECT 'locked';\n");
                 in.flush();
                 String line;

@@ -1,10 +1,12 @@
 package dev.pgembed.jdbc;
 
+import static dev.pgembed.jdbc.SharingTest.one;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgException;
-import org.junit.jupiter.api.Test;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -12,10 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static dev.pgembed.jdbc.SharingTest.one;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /**
  * Opening a database through the driver when the process's engine budget is spent (53300) waits for a free
@@ -43,19 +42,22 @@ class EngineWaitTest {
         List<PgEmbedded> held = fillTheBudget();
         try {
             assertThatThrownBy(() -> DriverManager.getConnection("jdbc:pgembed:memory:?engineWait=0"))
-                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("53300"));
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("53300"));
             assertThatThrownBy(() -> DriverManager.getConnection("jdbc:pgembed:memory:?engineWait=300ms"))
                     .isInstanceOfSatisfying(SQLException.class, e -> {
                         assertThat(e.getSQLState()).isEqualTo("53300");
                         assertThat(e.getMessage()).contains("waited 300 ms for a free engine");
                     });
-            CompletableFuture<Connection> waiting = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return DriverManager.getConnection("jdbc:pgembed:memory:engine-wait?engineWait=120s");
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, r -> Thread.ofPlatform().daemon().start(r));
+            CompletableFuture<Connection> waiting = CompletableFuture.supplyAsync(
+                    () -> {
+                        try {
+                            return DriverManager.getConnection("jdbc:pgembed:memory:engine-wait?engineWait=120s");
+                        } catch (SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    },
+                    r -> Thread.ofPlatform().daemon().start(r));
             Thread.sleep(500);
             assertThat(waiting).isNotDone();
             held.remove(held.size() - 1).close();

@@ -1,17 +1,16 @@
 package dev.pgembed.jdbc;
 
-import dev.pgembed.PgEmbedded;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pgembed.PgEmbedded;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * PostgreSQL's own isolation suite ({@code src/test/isolation} of the compiled tree: pg_isolation_regress and
@@ -29,7 +28,8 @@ class IsolationSuiteTest {
     @Test
     @EnabledIfSystemProperty(named = "pgembed.isolation", matches = ".+")
     void isolationSpecs() throws Exception {
-        Path tree = Path.of(Files.readString(Path.of("../postgres-build/target/native/pg-tree.path")).trim());
+        Path tree = Path.of(Files.readString(Path.of("../postgres-build/target/native/pg-tree.path"))
+                .trim());
         Path suite = tree.resolve("src/src/test/isolation");
         Path out = Path.of("target/isolation").toAbsolutePath();
         Files.createDirectories(out);
@@ -46,13 +46,20 @@ class IsolationSuiteTest {
         }
         Path sock = tmp.resolve("sock");
         try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("db")).backends(12).open();
-             PgEmbedServer server = PgEmbedServer.unixSocket(db, sock, 5433)) {
-            List<String> cmd = new ArrayList<>(List.of(suite.resolve("pg_isolation_regress").toString(),
-                    "--host=" + sock, "--port=5433", "--user=postgres",
-                    "--inputdir=" + suite, "--outputdir=" + out,
-                    "--bindir=" + PgEmbedServer.clientTool("psql").getParent(), "--dbname=isolation_regression"));
+                PgEmbedServer server = PgEmbedServer.unixSocket(db, sock, 5433)) {
+            List<String> cmd = new ArrayList<>(List.of(
+                    suite.resolve("pg_isolation_regress").toString(),
+                    "--host=" + sock,
+                    "--port=5433",
+                    "--user=postgres",
+                    "--inputdir=" + suite,
+                    "--outputdir=" + out,
+                    "--bindir=" + PgEmbedServer.clientTool("psql").getParent(),
+                    "--dbname=isolation_regression"));
             cmd.addAll(specs);
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(suite.toFile()).redirectErrorStream(true)
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .directory(suite.toFile())
+                    .redirectErrorStream(true)
                     .redirectOutput(out.resolve("driver.log").toFile());
             pb.environment().keySet().removeIf(k -> k.startsWith("PG"));
             pb.environment().remove("LD_LIBRARY_PATH");

@@ -1,14 +1,7 @@
 package dev.pgembed.jdbc;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
-import org.postgresql.PGStatement;
-import org.postgresql.copy.CopyManager;
-import org.postgresql.largeobject.LargeObject;
-import org.postgresql.largeobject.LargeObjectManager;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -30,9 +23,15 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.postgresql.PGStatement;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
 
 class JdbcFeaturesTest {
     static final String URL = "jdbc:pgembed:memory:features";
@@ -54,11 +53,14 @@ class JdbcFeaturesTest {
 
     @Test
     void basicStatements() throws Exception {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             assertThat(c.isWrapperFor(PGConnection.class)).isTrue();
             s.execute("CREATE TABLE basic (id int PRIMARY KEY, name text, at timestamptz)");
-            assertThat(s.executeUpdate("INSERT INTO basic VALUES (1, 'one', now()), (2, NULL, NULL)")).isEqualTo(2);
-            assertThat(s.executeUpdate("UPDATE basic SET name = 'uno' WHERE id = 1")).isEqualTo(1);
+            assertThat(s.executeUpdate("INSERT INTO basic VALUES (1, 'one', now()), (2, NULL, NULL)"))
+                    .isEqualTo(2);
+            assertThat(s.executeUpdate("UPDATE basic SET name = 'uno' WHERE id = 1"))
+                    .isEqualTo(1);
             try (ResultSet rs = s.executeQuery("SELECT id, name, at FROM basic ORDER BY id")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getInt(1)).isEqualTo(1);
@@ -70,9 +72,11 @@ class JdbcFeaturesTest {
                 assertThat(rs.next()).isFalse();
             }
             assertThatThrownBy(() -> s.execute("SELEC 1"))
-                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("42601"));
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("42601"));
             assertThatThrownBy(() -> s.execute("INSERT INTO basic VALUES (1, 'dup', NULL)"))
-                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("23505"));
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("23505"));
             try (ResultSet rs = s.executeQuery("SELECT count(*) FROM basic")) {
                 rs.next();
                 assertThat(rs.getLong(1)).isEqualTo(2);
@@ -90,18 +94,19 @@ class JdbcFeaturesTest {
         try (Connection c = DriverManager.getConnection(URL, p)) {
             UUID u = UUID.randomUUID();
             OffsetDateTime t = OffsetDateTime.of(2024, 2, 29, 12, 34, 56, 789_000_000, ZoneOffset.UTC);
-            try (PreparedStatement ps = c.prepareStatement("SELECT ?::int4, ?::int8, ?::text, ?::float8, ?::timestamptz,"
-                    + " ?::bytea, ?::uuid, ?::numeric, ?::int4[], ?::bool")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("SELECT ?::int4, ?::int8, ?::text, ?::float8, ?::timestamptz,"
+                            + " ?::bytea, ?::uuid, ?::numeric, ?::int4[], ?::bool")) {
                 for (int i = 0; i < 5; i++) {
                     ps.setInt(1, i);
                     ps.setLong(2, 1L << 40);
                     ps.setString(3, "héllo " + i);
                     ps.setDouble(4, 0.1 + i);
                     ps.setObject(5, t);
-                    ps.setBytes(6, new byte[]{0, 1, (byte) 255});
+                    ps.setBytes(6, new byte[] {0, 1, (byte) 255});
                     ps.setObject(7, u);
                     ps.setBigDecimal(8, new BigDecimal("12345678901234567890.125"));
-                    ps.setArray(9, c.createArrayOf("int4", new Integer[]{1, 2, 3}));
+                    ps.setArray(9, c.createArrayOf("int4", new Integer[] {1, 2, 3}));
                     ps.setBoolean(10, true);
                     try (ResultSet rs = ps.executeQuery()) {
                         assertThat(rs.next()).isTrue();
@@ -109,20 +114,22 @@ class JdbcFeaturesTest {
                         assertThat(rs.getLong(2)).isEqualTo(1L << 40);
                         assertThat(rs.getString(3)).isEqualTo("héllo " + i);
                         assertThat(rs.getDouble(4)).isEqualTo(0.1 + i);
-                        assertThat(rs.getObject(5, OffsetDateTime.class).toInstant()).isEqualTo(t.toInstant());
+                        assertThat(rs.getObject(5, OffsetDateTime.class).toInstant())
+                                .isEqualTo(t.toInstant());
                         assertThat(rs.getBytes(6)).containsExactly(0, 1, 255);
                         assertThat(rs.getObject(7)).isEqualTo(u);
                         assertThat(rs.getBigDecimal(8)).isEqualByComparingTo("12345678901234567890.125");
                         assertThat((Integer[]) rs.getArray(9).getArray()).containsExactly(1, 2, 3);
                         assertThat(rs.getBoolean(10)).isTrue();
                     }
-                    assertThat(ps.unwrap(PGStatement.class).isUseServerPrepare()).isTrue();
+                    assertThat(ps.unwrap(PGStatement.class).isUseServerPrepare())
+                            .isTrue();
                 }
             }
             // the server-side statement carries the connection's prefix
             try (Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT name FROM pg_prepared_statements WHERE statement LIKE"
-                         + " 'SELECT $1::int4%'")) {
+                    ResultSet rs = s.executeQuery(
+                            "SELECT name FROM pg_prepared_statements WHERE statement LIKE" + " 'SELECT $1::int4%'")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getString(1)).matches("pgembed\\d+_S_\\d+");
             }
@@ -131,10 +138,11 @@ class JdbcFeaturesTest {
 
     @Test
     void batchInsert() throws Exception {
-        for (boolean rewrite : new boolean[]{false, true}) {
+        for (boolean rewrite : new boolean[] {false, true}) {
             Properties p = new Properties();
             p.setProperty("reWriteBatchedInserts", Boolean.toString(rewrite));
-            try (Connection c = DriverManager.getConnection(URL, p); Statement s = c.createStatement()) {
+            try (Connection c = DriverManager.getConnection(URL, p);
+                    Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE batch_" + rewrite + " (id int PRIMARY KEY, v text)");
                 c.setAutoCommit(false);
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO batch_" + rewrite + " VALUES (?, ?)")) {
@@ -162,16 +170,19 @@ class JdbcFeaturesTest {
      */
     @Test
     void batchFailureAsRowByRow() throws Exception {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE fast_b (id int PRIMARY KEY, v varchar(3)); CREATE TABLE slow_b (LIKE fast_b INCLUDING ALL)");
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
+            s.execute(
+                    "CREATE TABLE fast_b (id int PRIMARY KEY, v varchar(3)); CREATE TABLE slow_b (LIKE fast_b INCLUDING ALL)");
             s.execute("CREATE FUNCTION nothing_b() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$");
             s.execute("CREATE TRIGGER nothing AFTER INSERT ON slow_b FOR EACH STATEMENT EXECUTE FUNCTION nothing_b()");
             List<String> outcomes = new ArrayList<>();
             for (String table : List.of("fast_b", "slow_b")) {
-                for (Object[][] batch : new Object[][][]{
-                        {{1, "a"}, {2, "b"}, {3, "c"}},             // fine
-                        {{4, "a"}, {5, "b"}, {4, "c"}, {6, "d"}},   // a duplicate key at 2
-                        {{7, "a"}, {8, "long"}}}) {                 // too long for varchar(3) at 1
+                for (Object[][] batch : new Object[][][] {
+                    {{1, "a"}, {2, "b"}, {3, "c"}}, // fine
+                    {{4, "a"}, {5, "b"}, {4, "c"}, {6, "d"}}, // a duplicate key at 2
+                    {{7, "a"}, {8, "long"}}
+                }) { // too long for varchar(3) at 1
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table + " VALUES (?, ?)")) {
                         for (Object[] row : batch) {
                             ps.setInt(1, (Integer) row[0]);
@@ -183,7 +194,10 @@ class JdbcFeaturesTest {
                         } catch (java.sql.BatchUpdateException e) {
                             SQLException next = e.getNextException();
                             outcomes.add(table + " " + java.util.Arrays.toString(e.getUpdateCounts()) + " "
-                                    + (next != null ? next.getSQLState() + " " + next.getMessage().replace("slow_b", "fast_b") : e.getSQLState()));
+                                    + (next != null
+                                            ? next.getSQLState() + " "
+                                                    + next.getMessage().replace("slow_b", "fast_b")
+                                            : e.getSQLState()));
                         }
                     }
                 }
@@ -194,7 +208,8 @@ class JdbcFeaturesTest {
             }
             int half = outcomes.size() / 2;
             for (int i = 0; i < half; i++) {
-                assertThat(outcomes.get(i).substring(5)).isEqualTo(outcomes.get(half + i).substring(5));
+                assertThat(outcomes.get(i).substring(5))
+                        .isEqualTo(outcomes.get(half + i).substring(5));
             }
             assertThat(outcomes.get(0)).isEqualTo("fast_b [1, 1, 1]");
             assertThat(outcomes.get(1)).contains("23505");
@@ -205,7 +220,8 @@ class JdbcFeaturesTest {
 
     @Test
     void copyInAndOut() throws Exception {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             s.execute("CREATE TABLE copied (id int, name text)");
             CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
             StringBuilder data = new StringBuilder();
@@ -231,7 +247,8 @@ class JdbcFeaturesTest {
 
     @Test
     void cancelFromAnotherThread() throws Exception {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             CompletableFuture<Void> canceller = CompletableFuture.runAsync(() -> {
                 try {
                     Thread.sleep(500);
@@ -242,7 +259,8 @@ class JdbcFeaturesTest {
             });
             long t0 = System.nanoTime();
             assertThatThrownBy(() -> s.execute("SELECT pg_sleep(60)"))
-                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
             assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(10));
             canceller.get(10, TimeUnit.SECONDS);
             try (ResultSet rs = s.executeQuery("SELECT 42")) {
@@ -254,11 +272,13 @@ class JdbcFeaturesTest {
 
     @Test
     void queryTimeout() throws Exception {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             s.setQueryTimeout(1);
             long t0 = System.nanoTime();
             assertThatThrownBy(() -> s.execute("SELECT pg_sleep(30)"))
-                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
             assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(10));
             s.setQueryTimeout(0);
             assertThat(s.execute("SELECT 1")).isTrue();
@@ -267,7 +287,8 @@ class JdbcFeaturesTest {
 
     @Test
     void isolationLevelAndSavepoints() throws Exception {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             s.execute("CREATE TABLE sp (id int)");
             c.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE);
             assertThat(c.getTransactionIsolation()).isEqualTo(Connection.TRANSACTION_SERIALIZABLE);
@@ -297,14 +318,16 @@ class JdbcFeaturesTest {
             c.setReadOnly(true);
             c.setAutoCommit(false);
             assertThatThrownBy(() -> s.execute("INSERT INTO sp VALUES (4)"))
-                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("25006"));
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("25006"));
             c.rollback();
         }
     }
 
     @Test
     void listenNotify() throws Exception {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             PGConnection pg = c.unwrap(PGConnection.class);
             s.execute("LISTEN events");
             s.execute("NOTIFY events, 'hello'");
@@ -326,7 +349,9 @@ class JdbcFeaturesTest {
             s.execute("NOTIFY events, 'later'");
             assertThat(pg.getNotifications(10)).isEmpty();
             c.commit();
-            assertThat(pg.getNotifications(1000)).extracting(PGNotification::getParameter).containsExactly("later");
+            assertThat(pg.getNotifications(1000))
+                    .extracting(PGNotification::getParameter)
+                    .containsExactly("later");
             c.setAutoCommit(true);
             s.execute("UNLISTEN *");
         }
@@ -358,7 +383,8 @@ class JdbcFeaturesTest {
 
     @Test
     void metadataTour() throws Exception {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             s.execute("CREATE SCHEMA meta");
             s.execute("CREATE TABLE meta.person (id bigint PRIMARY KEY, name varchar(40) NOT NULL, born date)");
             s.execute("CREATE TABLE meta.pet (person_id bigint REFERENCES meta.person, pet text,"
@@ -367,7 +393,7 @@ class JdbcFeaturesTest {
             assertThat(md.getDatabaseProductName()).isEqualTo("PostgreSQL");
             assertThat(md.getDriverName()).isEqualTo("PostgreSQL JDBC Driver");
             List<String> tables = new ArrayList<>();
-            try (ResultSet rs = md.getTables(null, "meta", "%", new String[]{"TABLE"})) {
+            try (ResultSet rs = md.getTables(null, "meta", "%", new String[] {"TABLE"})) {
                 while (rs.next()) {
                     tables.add(rs.getString("TABLE_NAME"));
                 }

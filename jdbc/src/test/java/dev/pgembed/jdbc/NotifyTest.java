@@ -1,8 +1,6 @@
 package dev.pgembed.jdbc;
 
-import org.junit.jupiter.api.Test;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -12,8 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 
 /**
  * LISTEN/NOTIFY between connections that share one backend (issue #18, item 5): a notification reaches every
@@ -42,52 +41,65 @@ class NotifyTest {
     @Test
     void aNotificationReachesTheConnectionsThatListen() throws Exception {
         String url = "jdbc:pgembed:memory:notify";
-        try (Connection a = DriverManager.getConnection(url); Connection b = DriverManager.getConnection(url);
-             Connection c = DriverManager.getConnection(url)) {
+        try (Connection a = DriverManager.getConnection(url);
+                Connection b = DriverManager.getConnection(url);
+                Connection c = DriverManager.getConnection(url)) {
             execute(b, "LISTEN ch");
             execute(c, "LISTEN other");
             execute(a, "NOTIFY ch, 'hello'");
-            assertThat(received(b.unwrap(PGConnection.class).getNotifications(3000))).containsExactly("ch:hello");
+            assertThat(received(b.unwrap(PGConnection.class).getNotifications(3000)))
+                    .containsExactly("ch:hello");
             // nobody else got it, the sender included
-            assertThat(received(a.unwrap(PGConnection.class).getNotifications())).isEmpty();
-            assertThat(received(c.unwrap(PGConnection.class).getNotifications(200))).isEmpty();
+            assertThat(received(a.unwrap(PGConnection.class).getNotifications()))
+                    .isEmpty();
+            assertThat(received(c.unwrap(PGConnection.class).getNotifications(200)))
+                    .isEmpty();
             // both listeners get one on a channel both listen on, the sender too when it listens
             execute(c, "LISTEN ch");
             execute(a, "LISTEN ch");
             execute(a, "NOTIFY ch, 'two'");
-            assertThat(received(a.unwrap(PGConnection.class).getNotifications(3000))).containsExactly("ch:two");
-            assertThat(received(b.unwrap(PGConnection.class).getNotifications(3000))).containsExactly("ch:two");
-            assertThat(received(c.unwrap(PGConnection.class).getNotifications(3000))).containsExactly("ch:two");
+            assertThat(received(a.unwrap(PGConnection.class).getNotifications(3000)))
+                    .containsExactly("ch:two");
+            assertThat(received(b.unwrap(PGConnection.class).getNotifications(3000)))
+                    .containsExactly("ch:two");
+            assertThat(received(c.unwrap(PGConnection.class).getNotifications(3000)))
+                    .containsExactly("ch:two");
             // a transaction's notifications arrive at its commit, a rolled back one's never
             a.setAutoCommit(false);
             execute(a, "SELECT pg_notify('ch', 'rolled back')");
             a.rollback();
             execute(a, "NOTIFY ch, 'committed'");
-            assertThat(received(b.unwrap(PGConnection.class).getNotifications(200))).isEmpty();
+            assertThat(received(b.unwrap(PGConnection.class).getNotifications(200)))
+                    .isEmpty();
             a.commit();
             a.setAutoCommit(true);
-            assertThat(received(b.unwrap(PGConnection.class).getNotifications(3000))).containsExactly("ch:committed");
+            assertThat(received(b.unwrap(PGConnection.class).getNotifications(3000)))
+                    .containsExactly("ch:committed");
             // after UNLISTEN none
             execute(b, "UNLISTEN ch");
             execute(a, "NOTIFY ch, 'after'");
-            assertThat(received(b.unwrap(PGConnection.class).getNotifications(200))).isEmpty();
-            assertThat(received(c.unwrap(PGConnection.class).getNotifications(3000))).containsExactly("ch:committed",
-                    "ch:after");
+            assertThat(received(b.unwrap(PGConnection.class).getNotifications(200)))
+                    .isEmpty();
+            assertThat(received(c.unwrap(PGConnection.class).getNotifications(3000)))
+                    .containsExactly("ch:committed", "ch:after");
         }
     }
 
     @Test
     void getNotificationsWithoutTimeoutBlocksUntilOneArrives() throws Exception {
         String url = "jdbc:pgembed:memory:notify-block";
-        try (Connection a = DriverManager.getConnection(url); Connection b = DriverManager.getConnection(url)) {
+        try (Connection a = DriverManager.getConnection(url);
+                Connection b = DriverManager.getConnection(url)) {
             execute(b, "LISTEN jobs");
-            CompletableFuture<List<String>> waiting = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return received(b.unwrap(PGConnection.class).getNotifications(0));
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, r -> Thread.ofPlatform().daemon().start(r));
+            CompletableFuture<List<String>> waiting = CompletableFuture.supplyAsync(
+                    () -> {
+                        try {
+                            return received(b.unwrap(PGConnection.class).getNotifications(0));
+                        } catch (SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    },
+                    r -> Thread.ofPlatform().daemon().start(r));
             Thread.sleep(300);
             assertThat(waiting).isNotDone();
             execute(a, "NOTIFY jobs, '17'");
@@ -102,8 +114,10 @@ class NotifyTest {
         String url = "jdbc:pgembed:memory:notify-timeout";
         try (Connection b = DriverManager.getConnection(url)) {
             execute(b, "LISTEN quiet");
-            assertThat(received(b.unwrap(PGConnection.class).getNotifications(300))).isEmpty();
-            assertThat(received(b.unwrap(PGConnection.class).getNotifications())).isEmpty();
+            assertThat(received(b.unwrap(PGConnection.class).getNotifications(300)))
+                    .isEmpty();
+            assertThat(received(b.unwrap(PGConnection.class).getNotifications()))
+                    .isEmpty();
             execute(b, "SELECT 1");
         }
     }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.Properties;
-
 import org.junit.jupiter.api.Test;
 
 class PgEmbedUrlTest {
@@ -38,6 +37,7 @@ class PgEmbedUrlTest {
         assertThatThrownBy(() -> PgEmbedUrl.parse("jdbc:postgresql://localhost/x"))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> PgEmbedUrl.parse("jdbc:pgembed:/x?durability=sometimes"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("durability");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("durability");
     }
 }

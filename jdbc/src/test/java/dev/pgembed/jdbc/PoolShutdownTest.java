@@ -1,9 +1,11 @@
 package dev.pgembed.jdbc;
 
+import static dev.pgembed.jdbc.SharingTest.one;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import org.junit.jupiter.api.Test;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -14,10 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static dev.pgembed.jdbc.SharingTest.one;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /**
  * Closing a pool, aborting a connection, checking and opening connections while another connection holds the
@@ -28,33 +27,37 @@ class PoolShutdownTest {
 
     /* runs sql on c in another thread; the future holds "ok" or the SQLSTATE it failed with */
     private static CompletableFuture<String> inBackground(Connection c, String sql) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                one(c, sql);
-                return "ok";
-            } catch (SQLException e) {
-                return e.getSQLState();
-            }
-        }, Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "waiter");
-            t.setDaemon(true);
-            return t;
-        }));
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        one(c, sql);
+                        return "ok";
+                    } catch (SQLException e) {
+                        return e.getSQLState();
+                    }
+                },
+                Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "waiter");
+                    t.setDaemon(true);
+                    return t;
+                }));
     }
 
     /* holds a transaction on c in its own thread until release counts down */
     private static Thread holdTransaction(Connection c, CountDownLatch begun, CountDownLatch release) {
-        Thread t = new Thread(() -> {
-            try {
-                c.setAutoCommit(false);
-                one(c, "SELECT 1");
-                begun.countDown();
-                release.await();
-                c.rollback();
-            } catch (SQLException | InterruptedException e) {
-                // the connection was closed under it: expected when the pool shuts down
-            }
-        }, "holder");
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        c.setAutoCommit(false);
+                        one(c, "SELECT 1");
+                        begun.countDown();
+                        release.await();
+                        c.rollback();
+                    } catch (SQLException | InterruptedException e) {
+                        // the connection was closed under it: expected when the pool shuts down
+                    }
+                },
+                "holder");
         t.setDaemon(true);
         t.start();
         return t;
@@ -63,7 +66,8 @@ class PoolShutdownTest {
     @Test
     void closingAWaitingConnectionFromAnotherThreadEndsItsWaitAtOnce() throws Exception {
         String url = "jdbc:pgembed:memory:abort-waiting?transactionWaitTimeout=120s";
-        try (Connection holder = DriverManager.getConnection(url); Connection waiter = DriverManager.getConnection(url)) {
+        try (Connection holder = DriverManager.getConnection(url);
+                Connection waiter = DriverManager.getConnection(url)) {
             CountDownLatch begun = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
             Thread h = holdTransaction(holder, begun, release);
@@ -124,10 +128,12 @@ class PoolShutdownTest {
         cfg.setMinimumIdle(1);
         cfg.setConnectionTimeout(60_000);
         try (HikariDataSource ds = new HikariDataSource(cfg)) {
-            try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            try (Connection c = ds.getConnection();
+                    Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE audit (msg text)");
             }
-            try (Connection c1 = ds.getConnection(); Connection c2 = ds.getConnection()) {
+            try (Connection c1 = ds.getConnection();
+                    Connection c2 = ds.getConnection()) {
                 one(c1, "SELECT 1");
                 one(c2, "SELECT 1");
             }
@@ -141,8 +147,9 @@ class PoolShutdownTest {
                 }
                 long t0 = System.nanoTime();
                 // like REQUIRES_NEW: more connections on the same thread, lent after a check or opened anew
-                try (Connection inner = ds.getConnection(); Connection third = ds.getConnection();
-                     Connection fourth = ds.getConnection()) {
+                try (Connection inner = ds.getConnection();
+                        Connection third = ds.getConnection();
+                        Connection fourth = ds.getConnection()) {
                     assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(20));
                     assertThat(inner.isValid(5)).isTrue();
                     assertThat(fourth.isValid(5)).isTrue();

@@ -1,20 +1,19 @@
 package dev.pgembed.jdbc;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** Prints the mean round trip of a prepared JDBC {@code SELECT 1} (server-side statement, binary). */
 class SelectOneBenchmarkTest {
     @Test
     void selectOneRoundTrip() throws Exception {
         try (Connection c = DriverManager.getConnection("jdbc:pgembed:memory:bench?prepareThreshold=1");
-             PreparedStatement ps = c.prepareStatement("SELECT 1")) {
+                PreparedStatement ps = c.prepareStatement("SELECT 1")) {
             long sum = 0;
             for (int i = 0; i < 30_000; i++) {
                 sum += run(ps);

@@ -1,13 +1,13 @@
 package dev.pgembed.jdbc;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.Result;
 import dev.pgembed.Transaction;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,15 +23,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SharingTest {
 
     static String one(Connection c, String sql) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         }
@@ -44,7 +43,8 @@ class SharingTest {
         cfg.setMaximumPoolSize(4);
         cfg.setAutoCommit(false);
         try (HikariDataSource ds = new HikariDataSource(cfg)) {
-            try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            try (Connection c = ds.getConnection();
+                    Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE account (id int PRIMARY KEY, balance bigint NOT NULL)");
                 s.execute("CREATE TABLE transfer (id bigserial PRIMARY KEY, thread int, n int)");
                 s.execute("INSERT INTO account SELECT g, 1000 FROM generate_series(1, 10) g");
@@ -63,11 +63,11 @@ class SharingTest {
                             int from = 1 + (thread + i) % 10;
                             int to = 1 + (thread + i + 3) % 10;
                             try (PreparedStatement debit = c.prepareStatement(
-                                    "UPDATE account SET balance = balance - ? WHERE id = ?");
-                                 PreparedStatement credit = c.prepareStatement(
-                                         "UPDATE account SET balance = balance + ? WHERE id = ?");
-                                 PreparedStatement log = c.prepareStatement(
-                                         "INSERT INTO transfer (thread, n) VALUES (?, ?)")) {
+                                            "UPDATE account SET balance = balance - ? WHERE id = ?");
+                                    PreparedStatement credit = c.prepareStatement(
+                                            "UPDATE account SET balance = balance + ? WHERE id = ?");
+                                    PreparedStatement log =
+                                            c.prepareStatement("INSERT INTO transfer (thread, n) VALUES (?, ?)")) {
                                 debit.setLong(1, 7);
                                 debit.setInt(2, from);
                                 assertThat(debit.executeUpdate()).isEqualTo(1);
@@ -93,11 +93,12 @@ class SharingTest {
             }
             pool.shutdown();
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            System.out.printf("HikariCP: %d transactions over 4 connections from 8 threads in %d ms%n",
-                    threads * perThread, ms);
+            System.out.printf(
+                    "HikariCP: %d transactions over 4 connections from 8 threads in %d ms%n", threads * perThread, ms);
             try (Connection c = ds.getConnection()) {
                 assertThat(one(c, "SELECT sum(balance) FROM account")).isEqualTo("10000");
-                assertThat(one(c, "SELECT count(*) FROM transfer")).isEqualTo(String.valueOf(threads * perThread * 9 / 10));
+                assertThat(one(c, "SELECT count(*) FROM transfer"))
+                        .isEqualTo(String.valueOf(threads * perThread * 9 / 10));
                 // prepared statements of the pooled connections never collided, and all carry a prefix
                 assertThat(one(c, "SELECT count(*) FROM pg_prepared_statements WHERE name !~ '^pgembed\\d+_'"))
                         .isEqualTo("0");
@@ -109,7 +110,8 @@ class SharingTest {
     @Test
     void sessionSettingsStayWithTheirConnection() throws Exception {
         String url = "jdbc:pgembed:memory:settings";
-        try (Connection a = DriverManager.getConnection(url); Connection b = DriverManager.getConnection(url)) {
+        try (Connection a = DriverManager.getConnection(url);
+                Connection b = DriverManager.getConnection(url)) {
             String defaultWorkMem = one(b, "SHOW work_mem");
             try (Statement s = a.createStatement()) {
                 s.execute("SET work_mem = '77MB'");
@@ -122,7 +124,8 @@ class SharingTest {
             assertThat(one(b, "SHOW application_name")).isNotEqualTo("conn-a");
             assertThat(one(b, "SHOW transaction_isolation")).isEqualTo("read committed");
             assertThat(b.getTransactionIsolation()).isEqualTo(Connection.TRANSACTION_READ_COMMITTED);
-            assertThat(one(b, "SELECT count(*) FROM pg_tables WHERE tablename = 'scratch'")).isEqualTo("0");
+            assertThat(one(b, "SELECT count(*) FROM pg_tables WHERE tablename = 'scratch'"))
+                    .isEqualTo("0");
             try (Statement s = b.createStatement()) {
                 s.execute("SET work_mem = '5MB'");
             }
@@ -146,7 +149,8 @@ class SharingTest {
     @Test
     void nestedIndependentTransactionOnOneThreadFailsFast() throws Exception {
         String url = "jdbc:pgembed:memory:nested";
-        try (Connection outer = DriverManager.getConnection(url); Connection inner = DriverManager.getConnection(url)) {
+        try (Connection outer = DriverManager.getConnection(url);
+                Connection inner = DriverManager.getConnection(url)) {
             try (Statement s = outer.createStatement()) {
                 s.execute("CREATE TABLE audit (msg text)");
             }
@@ -159,7 +163,8 @@ class SharingTest {
             assertThatThrownBy(() -> one(inner, "SELECT count(*) FROM audit"))
                     .isInstanceOfSatisfying(SQLException.class, e -> {
                         assertThat(e.getSQLState()).isEqualTo("55P03");
-                        assertThat(e.getMessage()).contains("this thread already holds an open transaction")
+                        assertThat(e.getMessage())
+                                .contains("this thread already holds an open transaction")
                                 .contains("REQUIRES_NEW");
                     });
             assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(2));
@@ -174,8 +179,10 @@ class SharingTest {
             one(outer, "SELECT 1");
             try (PreparedStatement ps = inner.prepareStatement("INSERT INTO audit VALUES (?)")) {
                 ps.setString(1, "x");
-                assertThatThrownBy(ps::executeUpdate).isInstanceOfSatisfying(SQLException.class,
-                        e -> assertThat(e.getSQLState()).isEqualTo("55P03"));
+                assertThatThrownBy(ps::executeUpdate)
+                        .isInstanceOfSatisfying(
+                                SQLException.class,
+                                e -> assertThat(e.getSQLState()).isEqualTo("55P03"));
                 outer.rollback();
                 assertThat(ps.executeUpdate()).isEqualTo(1);
             }
@@ -185,7 +192,8 @@ class SharingTest {
     @Test
     void otherThreadsWaitForATransactionThenTimeOut() throws Exception {
         String url = "jdbc:pgembed:memory:waits?transactionWaitTimeout=400ms";
-        try (Connection a = DriverManager.getConnection(url); Connection b = DriverManager.getConnection(url)) {
+        try (Connection a = DriverManager.getConnection(url);
+                Connection b = DriverManager.getConnection(url)) {
             a.setAutoCommit(false);
             one(a, "SELECT 1");
             CompletableFuture<String> waiting = CompletableFuture.supplyAsync(() -> {
@@ -290,7 +298,8 @@ class SharingTest {
     void directoryUrlCreatesAndReopens(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("fresh");
         String url = "jdbc:pgembed:" + data + "?durability=relaxed&work_mem=12MB";
-        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(url);
+                Statement s = c.createStatement()) {
             s.execute("CREATE TABLE kept (x int)");
             s.execute("INSERT INTO kept VALUES (42)");
             assertThat(one(c, "SHOW work_mem")).isEqualTo("12MB");
@@ -298,7 +307,8 @@ class SharingTest {
         }
         assertThat(Files.exists(data.resolve("PG_VERSION"))).isTrue();
         // closed with the last connection: the directory can be opened again
-        try (PgEmbedded db = PgEmbedded.open(data); Result r = db.query("SELECT x FROM kept")) {
+        try (PgEmbedded db = PgEmbedded.open(data);
+                Result r = db.query("SELECT x FROM kept")) {
             assertThat(r.row(0).getInt(0)).isEqualTo(42);
         }
         PgEmbedDataSource ds = new PgEmbedDataSource();
@@ -318,11 +328,13 @@ class SharingTest {
                 assertThat(one(b, "SELECT count(*) FROM m")).isEqualTo("0");
             }
             try (Connection p = DriverManager.getConnection("jdbc:pgembed:memory:")) {
-                assertThat(one(p, "SELECT count(*) FROM pg_tables WHERE tablename = 'm'")).isEqualTo("0");
+                assertThat(one(p, "SELECT count(*) FROM pg_tables WHERE tablename = 'm'"))
+                        .isEqualTo("0");
             }
         }
         try (Connection a = DriverManager.getConnection("jdbc:pgembed:memory:shared")) {
-            assertThat(one(a, "SELECT count(*) FROM pg_tables WHERE tablename = 'm'")).isEqualTo("0");
+            assertThat(one(a, "SELECT count(*) FROM pg_tables WHERE tablename = 'm'"))
+                    .isEqualTo("0");
         }
     }
 }

@@ -1,12 +1,11 @@
 package dev.pgembed.jdbc;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgEmbeddedListener;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -18,9 +17,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Statements run through JDBC reach the PgEmbeddedListeners, with their outcome. */
 class StatementListenerTest {
@@ -62,7 +61,7 @@ class StatementListenerTest {
     void eachStatementAConnectionRunsCountsOnceWithItsOutcome(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("db");
         try (PgEmbedded db = PgEmbedded.builder(dir).durability(Durability.NONE).open();
-             Connection c = DriverManager.getConnection("jdbc:pgembed:" + dir)) {
+                Connection c = DriverManager.getConnection("jdbc:pgembed:" + dir)) {
             counter.watched = db;
             PgEmbedded.addListener(counter);
             try (Statement st = c.createStatement()) {

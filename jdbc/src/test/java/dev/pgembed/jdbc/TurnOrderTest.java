@@ -1,6 +1,7 @@
 package dev.pgembed.jdbc;
 
-import org.junit.jupiter.api.Test;
+import static dev.pgembed.jdbc.SharingTest.one;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -13,9 +14,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static dev.pgembed.jdbc.SharingTest.one;
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * Connections that share one backend wait for their turn like sessions wait for a lock (issue #18, item 8):
@@ -46,14 +45,16 @@ class TurnOrderTest {
             for (int i = 0; i < n; i++) {
                 int id = i;
                 Connection c = waiters.get(i);
-                done.add(CompletableFuture.runAsync(() -> {
-                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO served (waiter) VALUES (?)")) {
-                        ps.setInt(1, id);
-                        ps.executeUpdate();
-                    } catch (SQLException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }, r -> Thread.ofPlatform().daemon().start(r)));
+                done.add(CompletableFuture.runAsync(
+                        () -> {
+                            try (PreparedStatement ps = c.prepareStatement("INSERT INTO served (waiter) VALUES (?)")) {
+                                ps.setInt(1, id);
+                                ps.executeUpdate();
+                            } catch (SQLException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        },
+                        r -> Thread.ofPlatform().daemon().start(r)));
                 // the next waiter comes clearly after this one has started waiting
                 Thread.sleep(150);
             }
@@ -64,7 +65,7 @@ class TurnOrderTest {
             holder.setAutoCommit(true);
             List<String> order = new ArrayList<>();
             try (Statement s = holder.createStatement();
-                 var rs = s.executeQuery("SELECT waiter FROM served ORDER BY seq")) {
+                    var rs = s.executeQuery("SELECT waiter FROM served ORDER BY seq")) {
                 while (rs.next()) {
                     order.add(rs.getString(1));
                 }
@@ -80,27 +81,31 @@ class TurnOrderTest {
     @Test
     void aConnectionInALoopOfTransactionsDoesNotStarveAnother() throws Exception {
         String url = "jdbc:pgembed:memory:starve?transactionWaitTimeout=120s";
-        try (Connection busy = DriverManager.getConnection(url); Connection other = DriverManager.getConnection(url)) {
+        try (Connection busy = DriverManager.getConnection(url);
+                Connection other = DriverManager.getConnection(url)) {
             execute(busy, "CREATE TABLE log (seq serial PRIMARY KEY, who text)");
             CountDownLatch looping = new CountDownLatch(10);
-            CompletableFuture<Void> loop = CompletableFuture.runAsync(() -> {
-                try (PreparedStatement ps = busy.prepareStatement("INSERT INTO log (who) VALUES ('busy')")) {
-                    busy.setAutoCommit(false);
-                    for (int i = 0; i < 300; i++) {
-                        ps.executeUpdate();
-                        busy.commit();
-                        looping.countDown();
-                    }
-                    busy.setAutoCommit(true);
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, r -> Thread.ofPlatform().daemon().start(r));
+            CompletableFuture<Void> loop = CompletableFuture.runAsync(
+                    () -> {
+                        try (PreparedStatement ps = busy.prepareStatement("INSERT INTO log (who) VALUES ('busy')")) {
+                            busy.setAutoCommit(false);
+                            for (int i = 0; i < 300; i++) {
+                                ps.executeUpdate();
+                                busy.commit();
+                                looping.countDown();
+                            }
+                            busy.setAutoCommit(true);
+                        } catch (SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    },
+                    r -> Thread.ofPlatform().daemon().start(r));
             assertThat(looping.await(60, TimeUnit.SECONDS)).isTrue();
             execute(other, "INSERT INTO log (who) VALUES ('other')");
             loop.get(120, TimeUnit.SECONDS);
             // 'other' came while the loop ran: it was served at the loop's next transaction boundary
-            int before = Integer.parseInt(one(other,
+            int before = Integer.parseInt(one(
+                    other,
                     "SELECT count(*) FROM log WHERE who = 'busy' AND seq < (SELECT seq FROM log WHERE who = 'other')"));
             assertThat(before).isBetween(10, 20);
         }
@@ -123,20 +128,23 @@ class TurnOrderTest {
     }
 
     private static CompletableFuture<SQLException> failure(Connection c, String sql) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                one(c, sql);
-                return null;
-            } catch (SQLException e) {
-                return e;
-            }
-        }, r -> Thread.ofPlatform().daemon().start(r));
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        one(c, sql);
+                        return null;
+                    } catch (SQLException e) {
+                        return e;
+                    }
+                },
+                r -> Thread.ofPlatform().daemon().start(r));
     }
 
     @Test
     void lockTimeoutAndStatementTimeoutBoundTheWaitForTheTurn() throws Exception {
         String url = "jdbc:pgembed:memory:timeouts?transactionWaitTimeout=120s";
-        try (Connection holder = DriverManager.getConnection(url); Connection waiter = DriverManager.getConnection(url)) {
+        try (Connection holder = DriverManager.getConnection(url);
+                Connection waiter = DriverManager.getConnection(url)) {
             execute(waiter, "SET lock_timeout = '300ms'");
             whileHeld(holder, () -> {
                 SQLException e = failure(waiter, "SELECT 2").get(30, TimeUnit.SECONDS);
@@ -171,7 +179,8 @@ class TurnOrderTest {
         String url = "jdbc:pgembed:memory:timeout-option?transactionWaitTimeout=120s";
         Properties p = new Properties();
         p.setProperty("options", "-c lock_timeout=250ms");
-        try (Connection holder = DriverManager.getConnection(url); Connection waiter = DriverManager.getConnection(url, p)) {
+        try (Connection holder = DriverManager.getConnection(url);
+                Connection waiter = DriverManager.getConnection(url, p)) {
             whileHeld(holder, () -> {
                 SQLException e = failure(waiter, "SELECT 2").get(30, TimeUnit.SECONDS);
                 assertThat((Throwable) e).isNotNull();

@@ -1,7 +1,7 @@
 package dev.pgembed.jdbc;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -12,9 +12,8 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** pgvector through JDBC: the extension, its types as pgjdbc sees them, and both index types in the planner. */
 class VectorJdbcTest {
@@ -47,7 +46,9 @@ class VectorJdbcTest {
     }
 
     private static List<String> plan(Statement st, String sql) throws Exception {
-        return column(st, "EXPLAIN (COSTS OFF) " + sql).stream().map(String::strip).toList();
+        return column(st, "EXPLAIN (COSTS OFF) " + sql).stream()
+                .map(String::strip)
+                .toList();
     }
 
     private static List<Integer> ids(Statement st, String sql) throws Exception {
@@ -56,7 +57,8 @@ class VectorJdbcTest {
 
     @Test
     void createExtensionInsertAndSearchWithBothIndexes(@TempDir Path dir) throws Exception {
-        try (Connection c = withVector(dir); Statement st = c.createStatement()) {
+        try (Connection c = withVector(dir);
+                Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT extversion FROM pg_extension WHERE extname = 'vector'")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getString(1)).matches("\\d+\\.\\d+\\.\\d+");
@@ -72,10 +74,12 @@ class VectorJdbcTest {
                 ins.setArray(2, c.createArrayOf("float4", new Float[] {0f, 1f, 0f}));
                 ins.executeUpdate();
             }
-            st.execute("INSERT INTO items SELECT i, ARRAY[sin(i), cos(i), i % 7]::vector FROM generate_series(3, 1000) i");
+            st.execute(
+                    "INSERT INTO items SELECT i, ARRAY[sin(i), cos(i), i % 7]::vector FROM generate_series(3, 1000) i");
 
             String knn = "SELECT id FROM items ORDER BY embedding <-> '[0.9,0.1,0]' LIMIT 3";
-            try (ResultSet rs = st.executeQuery("SELECT embedding, embedding <-> '[0.9,0.1,0]' FROM items WHERE id = 1")) {
+            try (ResultSet rs =
+                    st.executeQuery("SELECT embedding, embedding <-> '[0.9,0.1,0]' FROM items WHERE id = 1")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getString(1)).isEqualTo("[1,0,0]");
                 assertThat(rs.getDouble(2)).isCloseTo(Math.sqrt(0.02), org.assertj.core.data.Offset.offset(1e-6));
@@ -99,7 +103,8 @@ class VectorJdbcTest {
 
     @Test
     void halfvecSparsevecAndBitReadAsText(@TempDir Path dir) throws Exception {
-        try (Connection c = withVector(dir); Statement st = c.createStatement()) {
+        try (Connection c = withVector(dir);
+                Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT '[1.5,2,3]'::halfvec, '{1:1.5,3:2}/5'::sparsevec, B'1011',"
                     + " B'1011' <~> B'0001', '[1,2]'::halfvec <-> '[2,2]'")) {
                 assertThat(rs.next()).isTrue();

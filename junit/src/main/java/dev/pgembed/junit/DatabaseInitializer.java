@@ -21,11 +21,9 @@ public interface DatabaseInitializer {
     /** No initialization: a fresh empty database. */
     final class None implements DatabaseInitializer {
         /** Created by the extension. */
-        public None() {
-        }
+        public None() {}
 
         @Override
-        public void initialize(TestDatabase template) {
-        }
+        public void initialize(TestDatabase template) {}
     }
 }

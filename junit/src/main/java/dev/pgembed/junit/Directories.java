@@ -15,13 +15,13 @@ final class Directories {
     /** What a copy of a closed cluster leaves out: the lock file of whoever had it open. */
     private static final Set<String> NOT_COPIED = Set.of("pgembed.lock", "postmaster.pid");
 
-    private Directories() {
-    }
+    private Directories() {}
 
     /** A new empty directory under /dev/shm when it is writable (a database in memory), else java.io.tmpdir. */
     static Path newTemporary(String prefix) {
         Path shm = Path.of("/dev/shm");
-        Path base = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+        Path base =
+                Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
         try {
             return Files.createTempDirectory(base, prefix);
         } catch (IOException e) {
@@ -44,8 +44,10 @@ final class Directories {
 
                 @Override
                 public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    if (!NOT_COPIED.contains(file.getFileName().toString()) || !file.getParent().equals(from)) {
-                        Files.copy(file, to.resolve(from.relativize(file).toString()), StandardCopyOption.COPY_ATTRIBUTES);
+                    if (!NOT_COPIED.contains(file.getFileName().toString())
+                            || !file.getParent().equals(from)) {
+                        Files.copy(
+                                file, to.resolve(from.relativize(file).toString()), StandardCopyOption.COPY_ATTRIBUTES);
                     }
                     return FileVisitResult.CONTINUE;
                 }
@@ -74,7 +76,8 @@ final class Directories {
                 }
             });
         } catch (IOException e) {
-            System.getLogger(Directories.class.getName()).log(System.Logger.Level.WARNING, "could not delete " + dir, e);
+            System.getLogger(Directories.class.getName())
+                    .log(System.Logger.Level.WARNING, "could not delete " + dir, e);
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.pgembed.junit;
 
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgException;
-
 import java.time.Duration;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -20,8 +19,7 @@ final class EngineSlots {
     private static final Object FIRST_OPEN = new Object();
     private static volatile boolean opened;
 
-    private EngineSlots() {
-    }
+    private EngineSlots() {}
 
     private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong("pgembed.junit.engineWait", 600));
 
@@ -29,10 +27,11 @@ final class EngineSlots {
     static void acquire() {
         try {
             if (!SLOTS.tryAcquire(WAIT_NANOS, TimeUnit.NANOSECONDS)) {
-                throw new IllegalStateException("waited " + Duration.ofNanos(WAIT_NANOS).toSeconds() + " s for one of"
-                        + " the " + Integer.getInteger("pgembed.junit.maxOpen", 8) + " test database slots"
-                        + " (-Dpgembed.junit.maxOpen) to become free: tests that keep databases open that long, or"
-                        + " raise -Dpgembed.junit.engineWait");
+                throw new IllegalStateException(
+                        "waited " + Duration.ofNanos(WAIT_NANOS).toSeconds() + " s for one of"
+                                + " the " + Integer.getInteger("pgembed.junit.maxOpen", 8) + " test database slots"
+                                + " (-Dpgembed.junit.maxOpen) to become free: tests that keep databases open that long, or"
+                                + " raise -Dpgembed.junit.engineWait");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

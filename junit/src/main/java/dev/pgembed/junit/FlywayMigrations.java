@@ -11,8 +11,7 @@ import org.flywaydb.core.api.configuration.FluentConfiguration;
 public class FlywayMigrations implements DatabaseInitializer {
 
     /** Created by the extension. */
-    public FlywayMigrations() {
-    }
+    public FlywayMigrations() {}
 
     @Override
     public void initialize(TestDatabase template) {
@@ -26,6 +25,5 @@ public class FlywayMigrations implements DatabaseInitializer {
      *
      * @param configuration the configuration, with the data source set
      */
-    protected void configure(FluentConfiguration configuration) {
-    }
+    protected void configure(FluentConfiguration configuration) {}
 }

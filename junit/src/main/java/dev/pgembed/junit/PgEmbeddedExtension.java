@@ -61,12 +61,16 @@ public final class PgEmbeddedExtension
     /** Types injected without the annotation (pgembed's own). */
     private static final Set<Class<?>> OWN = Set.of(PgEmbedded.class, TestDatabase.class, ServedDatabase.class);
     /** Types injected with the annotation. */
-    private static final Set<Class<?>> VIEWS = Set.of(PgEmbedded.class, TestDatabase.class, ServedDatabase.class,
-            DataSource.class, Connection.class, String.class);
+    private static final Set<Class<?>> VIEWS = Set.of(
+            PgEmbedded.class,
+            TestDatabase.class,
+            ServedDatabase.class,
+            DataSource.class,
+            Connection.class,
+            String.class);
 
     /** Creates the extension; JUnit does this through {@code @ExtendWith}. */
-    public PgEmbeddedExtension() {
-    }
+    public PgEmbeddedExtension() {}
 
     @Override
     public void beforeAll(ExtensionContext context) throws IllegalAccessException {

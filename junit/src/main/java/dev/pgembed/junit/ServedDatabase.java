@@ -1,7 +1,6 @@
 package dev.pgembed.junit;
 
 import dev.pgembed.jdbc.PgEmbedServer;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -61,8 +60,11 @@ public final class ServedDatabase implements AutoCloseable {
         RANDOM.nextBytes(secret);
         String password = HexFormat.of().formatHex(secret);
         try {
-            return new ServedDatabase(db, ownsDatabase,
-                    PgEmbedServer.tcp(db.pgEmbedded(), InetAddress.getLoopbackAddress(), 0, password), password);
+            return new ServedDatabase(
+                    db,
+                    ownsDatabase,
+                    PgEmbedServer.tcp(db.pgEmbedded(), InetAddress.getLoopbackAddress(), 0, password),
+                    password);
         } catch (IOException e) {
             if (ownsDatabase) {
                 db.close();

@@ -2,8 +2,8 @@ package dev.pgembed.junit;
 
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Templates of test databases: for each initializer and options, a cluster built once in this JVM (opened,
@@ -13,18 +13,20 @@ final class Templates {
     private static final Map<TestDatabase.Options, CompletableFuture<Path>> BUILT = new ConcurrentHashMap<>();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (CompletableFuture<Path> f : BUILT.values()) {
-                Path p = f.getNow(null);
-                if (p != null) {
-                    Directories.deleteRecursively(p);
-                }
-            }
-        }, "pgembed-junit-templates"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            for (CompletableFuture<Path> f : BUILT.values()) {
+                                Path p = f.getNow(null);
+                                if (p != null) {
+                                    Directories.deleteRecursively(p);
+                                }
+                            }
+                        },
+                        "pgembed-junit-templates"));
     }
 
-    private Templates() {
-    }
+    private Templates() {}
 
     /** The closed template directory for the options, built by the first caller; the others wait for it. */
     static Path prepared(TestDatabase.Options options) {
@@ -43,8 +45,9 @@ final class Templates {
         try {
             return f.join();
         } catch (java.util.concurrent.CompletionException e) {
-            throw new IllegalStateException("the template database of " + options.initializer().getName()
-                    + " could not be prepared", e.getCause());
+            throw new IllegalStateException(
+                    "the template database of " + options.initializer().getName() + " could not be prepared",
+                    e.getCause());
         }
     }
 
@@ -53,8 +56,8 @@ final class Templates {
         try {
             init = options.initializer().getDeclaredConstructor().newInstance();
         } catch (ReflectiveOperationException e) {
-            throw new IllegalArgumentException(options.initializer().getName()
-                    + " needs a public no-argument constructor", e);
+            throw new IllegalArgumentException(
+                    options.initializer().getName() + " needs a public no-argument constructor", e);
         }
         Path dir = Directories.newTemporary("pgembed-template-");
         EngineSlots.acquire();

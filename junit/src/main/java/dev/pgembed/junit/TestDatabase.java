@@ -4,7 +4,6 @@ import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.jdbc.PgEmbedDataSource;
 import dev.pgembed.jdbc.PgEmbedUrl;
-
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -13,7 +12,6 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-
 import javax.sql.DataSource;
 
 /**
@@ -146,8 +144,8 @@ public final class TestDatabase implements AutoCloseable {
                 try {
                     handedOut.pop().close();
                 } catch (Exception e) {
-                    System.getLogger(TestDatabase.class.getName()).log(System.Logger.Level.WARNING,
-                            "closing a connection of " + this + " failed", e);
+                    System.getLogger(TestDatabase.class.getName())
+                            .log(System.Logger.Level.WARNING, "closing a connection of " + this + " failed", e);
                 }
             }
             db.close();
@@ -173,7 +171,9 @@ public final class TestDatabase implements AutoCloseable {
         }
 
         static Options of(FreshDatabase spec) {
-            return spec == null ? DEFAULT : new Options(spec.initializer(), spec.durability(), List.of(spec.settings()));
+            return spec == null
+                    ? DEFAULT
+                    : new Options(spec.initializer(), spec.durability(), List.of(spec.settings()));
         }
 
         boolean hasInitializer() {

@@ -5,12 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgException;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,7 +30,8 @@ class EngineWaitTest {
                 assertThat(e.sqlState()).isEqualTo("53300");
             }
             CompletableFuture<TestDatabase> waiting = CompletableFuture.supplyAsync(
-                    () -> TestDatabase.open(TestDatabase.Options.DEFAULT), r -> Thread.ofPlatform().daemon().start(r));
+                    () -> TestDatabase.open(TestDatabase.Options.DEFAULT),
+                    r -> Thread.ofPlatform().daemon().start(r));
             Thread.sleep(500);
             assertThat(waiting).isNotDone();
             held.remove(held.size() - 1).close();

@@ -22,7 +22,9 @@ class PgEmbeddedExtensionTest {
     @FreshDatabase
     static PgEmbedded shared;
 
-    @FreshDatabase(durability = Durability.RELAXED, settings = {"work_mem=12MB"})
+    @FreshDatabase(
+            durability = Durability.RELAXED,
+            settings = {"work_mem=12MB"})
     PgEmbedded db;
 
     private static final List<PgEmbedded> seen = new ArrayList<>();

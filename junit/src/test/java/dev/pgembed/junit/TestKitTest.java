@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.Result;
 import dev.pgembed.jdbc.PgEmbedServer;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,9 +14,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import javax.sql.DataSource;
-
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -51,7 +48,8 @@ class TestKitTest {
     @Test
     @Order(1)
     void aCopyOfTheMigratedTemplate() throws Exception {
-        try (Connection c = migrated.getConnection(); Statement st = c.createStatement()) {
+        try (Connection c = migrated.getConnection();
+                Statement st = c.createStatement()) {
             st.execute("INSERT INTO ledger (account, amount) VALUES (1, 5)");
             try (ResultSet rs = st.executeQuery("SELECT count(*) FROM ledger")) {
                 rs.next();
@@ -63,9 +61,11 @@ class TestKitTest {
     @Test
     @Order(2)
     void theNextTestGetsAnotherCopyAndNoSecondMigration() throws Exception {
-        try (Connection c = migrated.getConnection(); Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery("SELECT (SELECT count(*) FROM ledger), (SELECT sum(balance) FROM account),"
-                        + " (SELECT count(*) FROM flyway_schema_history)")) {
+        try (Connection c = migrated.getConnection();
+                Statement st = c.createStatement();
+                ResultSet rs =
+                        st.executeQuery("SELECT (SELECT count(*) FROM ledger), (SELECT sum(balance) FROM account),"
+                                + " (SELECT count(*) FROM flyway_schema_history)")) {
             rs.next();
             assertThat(rs.getLong(1)).isZero();
             assertThat(rs.getBigDecimal(2)).isEqualByComparingTo("350.50");
@@ -81,7 +81,8 @@ class TestKitTest {
             st.execute("CREATE TABLE only_here (x int)");
         }
         assertThat(url).startsWith("jdbc:pgembed:");
-        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+        try (Connection c = DriverManager.getConnection(url);
+                Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_class WHERE relname = 'only_here'")) {
             rs.next();
             assertThat(rs.getLong(1)).isZero();
@@ -92,12 +93,14 @@ class TestKitTest {
     @Order(4)
     void oneTestDatabaseHasEveryView(TestDatabase db) throws Exception {
         db.pgEmbedded().execute("CREATE TABLE t (x text); INSERT INTO t VALUES ('direct')");
-        try (Connection c = db.connection(); Statement st = c.createStatement();
+        try (Connection c = db.connection();
+                Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("SELECT x FROM t")) {
             rs.next();
             assertThat(rs.getString(1)).isEqualTo("direct");
         }
-        try (Connection c = DriverManager.getConnection(db.jdbcUrl()); Statement st = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl());
+                Statement st = c.createStatement()) {
             st.execute("INSERT INTO t VALUES ('by url')");
         }
         try (Result r = db.pgEmbedded().query("SELECT count(*) FROM t")) {
@@ -112,15 +115,23 @@ class TestKitTest {
         try (ServedDatabase pg = ServedDatabase.start(CountingMigrations.class)) {
             dir = pg.database().directory();
             try (Connection c = DriverManager.getConnection(pg.getJdbcUrl(), pg.getUsername(), pg.getPassword());
-                    Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT owner FROM account WHERE id = 2")) {
+                    Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT owner FROM account WHERE id = 2")) {
                 rs.next();
                 assertThat(rs.getString(1)).isEqualTo("grace");
             }
             // a non-JVM client: the bundled psql, given only the URI
-            Process psql = new ProcessBuilder(PgEmbedServer.clientTool("psql").toString(), pg.getUri(), "-At", "-c",
-                    "SELECT count(*) FROM account").redirectErrorStream(true).start();
+            Process psql = new ProcessBuilder(
+                            PgEmbedServer.clientTool("psql").toString(),
+                            pg.getUri(),
+                            "-At",
+                            "-c",
+                            "SELECT count(*) FROM account")
+                    .redirectErrorStream(true)
+                    .start();
             assertThat(psql.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(new String(psql.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim()).isEqualTo("2");
+            assertThat(new String(psql.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim())
+                    .isEqualTo("2");
             assertThat(psql.exitValue()).isZero();
         }
         assertThat(Files.exists(dir)).isFalse();

@@ -9,7 +9,6 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
-
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -81,9 +80,7 @@ public final class PgEmbedMetrics implements MeterBinder, AutoCloseable {
     }
 
     /** The meters of one registry. */
-    private record Meters(MeterRegistry registry, Counter succeeded, Counter failed, Timer acquired,
-                          Timer gaveUp) {
-    }
+    private record Meters(MeterRegistry registry, Counter succeeded, Counter failed, Timer acquired, Timer gaveUp) {}
 
     /**
      * Registers the meters in a registry (several registries may be bound) and starts counting.
@@ -93,13 +90,20 @@ public final class PgEmbedMetrics implements MeterBinder, AutoCloseable {
     @Override
     public void bindTo(MeterRegistry registry) {
         if (bound.stream().noneMatch(m -> m.registry() == registry)) {
-            Gauge.builder(ENGINES_OPEN, open, Set::size).tags(tags).description("pgembed databases open")
+            Gauge.builder(ENGINES_OPEN, open, Set::size)
+                    .tags(tags)
+                    .description("pgembed databases open")
                     .register(registry);
-            Gauge.builder(SESSIONS_WAITING, waiting, AtomicInteger::get).tags(tags)
+            Gauge.builder(SESSIONS_WAITING, waiting, AtomicInteger::get)
+                    .tags(tags)
                     .description("callers waiting for their turn on a pgembed database's session")
                     .register(registry);
-            bound.add(new Meters(registry, statements(registry, "success"), statements(registry, "error"),
-                    waits(registry, "acquired"), waits(registry, "failed")));
+            bound.add(new Meters(
+                    registry,
+                    statements(registry, "success"),
+                    statements(registry, "error"),
+                    waits(registry, "acquired"),
+                    waits(registry, "failed")));
         }
         if (listening.compareAndSet(false, true)) {
             PgEmbedded.addListener(listener);
@@ -107,13 +111,19 @@ public final class PgEmbedMetrics implements MeterBinder, AutoCloseable {
     }
 
     private Counter statements(MeterRegistry registry, String outcome) {
-        return Counter.builder(STATEMENTS).tags(tags).tag("outcome", outcome).description("pgembed statements")
+        return Counter.builder(STATEMENTS)
+                .tags(tags)
+                .tag("outcome", outcome)
+                .description("pgembed statements")
                 .register(registry);
     }
 
     private Timer waits(MeterRegistry registry, String outcome) {
-        return Timer.builder(SESSION_WAIT).tags(tags).tag("outcome", outcome)
-                .description("waits for a turn on a pgembed database's session").register(registry);
+        return Timer.builder(SESSION_WAIT)
+                .tags(tags)
+                .tag("outcome", outcome)
+                .description("waits for a turn on a pgembed database's session")
+                .register(registry);
     }
 
     /** Stops counting (the meters stay in their registries; the gauges read 0). */
@@ -162,8 +172,12 @@ public final class PgEmbedMetrics implements MeterBinder, AutoCloseable {
         public void statementFailed(PgEmbedded db, String sqlState) {
             for (Meters m : bound) {
                 m.failed().increment();
-                Counter.builder(ERRORS).tags(tags).tag("sqlstate", sqlState)
-                        .description("failed pgembed statements by SQLSTATE").register(m.registry()).increment();
+                Counter.builder(ERRORS)
+                        .tags(tags)
+                        .tag("sqlstate", sqlState)
+                        .description("failed pgembed statements by SQLSTATE")
+                        .register(m.registry())
+                        .increment();
             }
         }
 

@@ -1,7 +1,6 @@
 package dev.pgembed.spring;
 
 import dev.pgembed.jdbc.PgEmbedUrl;
-
 import org.springframework.boot.autoconfigure.condition.ConditionMessage;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;

@@ -1,9 +1,7 @@
 package dev.pgembed.spring;
 
 import dev.pgembed.PgEmbedded;
-
 import javax.sql.DataSource;
-
 import org.springframework.boot.autoconfigure.AbstractDependsOnBeanFactoryPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -37,8 +35,7 @@ public final class PgEmbedAutoConfiguration {
     public static final String DATABASE_BEAN = "pgEmbedDatabase";
 
     /** Created by Spring. */
-    public PgEmbedAutoConfiguration() {
-    }
+    public PgEmbedAutoConfiguration() {}
 
     /**
      * Opens the database.
@@ -50,7 +47,9 @@ public final class PgEmbedAutoConfiguration {
     @Bean(DATABASE_BEAN)
     PgEmbedDatabase pgEmbedDatabase(Environment environment, PgEmbedProperties properties) {
         String url = environment.getProperty(OnPgEmbedDatabaseCondition.URL_PROPERTY);
-        return PgEmbedDatabase.open(url == null || url.isBlank() ? null : url.trim(), properties,
+        return PgEmbedDatabase.open(
+                url == null || url.isBlank() ? null : url.trim(),
+                properties,
                 environment.getProperty(PgEmbedDatabase.FRESH_FOR_TEST_PROPERTY));
     }
 

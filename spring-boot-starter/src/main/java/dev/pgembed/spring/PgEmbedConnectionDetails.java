@@ -1,7 +1,6 @@
 package dev.pgembed.spring;
 
 import dev.pgembed.jdbc.PgEmbedDriver;
-
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 

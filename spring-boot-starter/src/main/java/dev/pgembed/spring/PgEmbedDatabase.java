@@ -4,7 +4,6 @@ import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.jdbc.PgEmbedServer;
 import dev.pgembed.jdbc.PgEmbedUrl;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -17,9 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
-
-import org.springframework.beans.factory.DisposableBean;
 import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.DisposableBean;
 
 /**
  * The database the starter opened for an application context, and what it serves: the {@link PgEmbedded}, the
@@ -85,16 +83,20 @@ public final class PgEmbedDatabase implements DisposableBean {
             d.serve(properties.getServe());
         } catch (IOException | RuntimeException e) {
             d.destroy();
-            throw e instanceof IOException io ? new UncheckedIOException("serve mode could not start", io)
+            throw e instanceof IOException io
+                    ? new UncheckedIOException("serve mode could not start", io)
                     : (RuntimeException) e;
         }
-        LOG.log(System.Logger.Level.INFO, "pgembed: " + (temp != null ? "in-memory database" : "database in " + dir)
-                + (freshFor != null ? " for " + freshFor : "") + " open" + d.describeServers());
+        LOG.log(
+                System.Logger.Level.INFO,
+                "pgembed: " + (temp != null ? "in-memory database" : "database in " + dir)
+                        + (freshFor != null ? " for " + freshFor : "") + " open" + d.describeServers());
         return d;
     }
 
     private static Path directory(PgEmbedUrl url, PgEmbedProperties properties) {
-        Path configured = properties.getDirectory() == null ? null
+        Path configured = properties.getDirectory() == null
+                ? null
                 : properties.getDirectory().toAbsolutePath().normalize();
         boolean inMemory = Boolean.TRUE.equals(properties.getInMemory());
         if (url != null) {
@@ -145,8 +147,8 @@ public final class PgEmbedDatabase implements DisposableBean {
                 throw new IllegalStateException("spring.pgembed.serve.tcp-port is set without "
                         + "spring.pgembed.serve.tcp-password: TCP clients always authenticate");
             }
-            servers.add(PgEmbedServer.tcp(db, InetAddress.getByName(serve.getTcpHost()), serve.getTcpPort(),
-                    serve.getTcpPassword()));
+            servers.add(PgEmbedServer.tcp(
+                    db, InetAddress.getByName(serve.getTcpHost()), serve.getTcpPort(), serve.getTcpPassword()));
         }
     }
 
@@ -196,7 +198,9 @@ public final class PgEmbedDatabase implements DisposableBean {
     private static Path temporaryDirectory() {
         try {
             Path shm = Path.of("/dev/shm");
-            Path parent = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+            Path parent = Files.isDirectory(shm) && Files.isWritable(shm)
+                    ? shm
+                    : Path.of(System.getProperty("java.io.tmpdir"));
             return Files.createTempDirectory(parent, "pgembed-spring-");
         } catch (IOException e) {
             throw new UncheckedIOException("could not create a directory for the in-memory database", e);

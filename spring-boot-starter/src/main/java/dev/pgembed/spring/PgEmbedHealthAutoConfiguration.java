@@ -19,8 +19,7 @@ import org.springframework.context.annotation.Bean;
 public final class PgEmbedHealthAutoConfiguration {
 
     /** Created by Spring. */
-    public PgEmbedHealthAutoConfiguration() {
-    }
+    public PgEmbedHealthAutoConfiguration() {}
 
     /**
      * @param database the starter's database

@@ -2,7 +2,6 @@ package dev.pgembed.spring;
 
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.jdbc.PgEmbedServer;
-
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 

@@ -1,15 +1,13 @@
 package dev.pgembed.spring;
 
 import dev.pgembed.Durability;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.Map;
-
-import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
  * {@code spring.pgembed.*}: the database the starter opens. None of them is needed: without
@@ -53,8 +51,7 @@ public class PgEmbedProperties {
     private final Serve serve = new Serve();
 
     /** Properties with their defaults, for the binder to set. */
-    public PgEmbedProperties() {
-    }
+    public PgEmbedProperties() {}
 
     /** {@return the {@code spring.pgembed.enabled} property} */
     public boolean isEnabled() {
@@ -186,8 +183,7 @@ public class PgEmbedProperties {
         private @Nullable String tcpPassword;
 
         /** Serve properties with their defaults, for the binder to set. */
-        public Serve() {
-        }
+        public Serve() {}
 
         /** {@return the {@code spring.pgembed.serve.unix-socket-directory} property} */
         public @Nullable Path getUnixSocketDirectory() {

@@ -3,11 +3,9 @@ package dev.pgembed.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgembed.spring.test.FreshPgEmbedDatabase;
-
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -27,12 +25,12 @@ class FreshDatabasePerClassTest {
 
     @SpringBootConfiguration
     @EnableAutoConfiguration
-    static class App {
-    }
+    static class App {}
 
     abstract static class Base {
         @Autowired
         JdbcTemplate jdbc;
+
         @Autowired
         PgEmbedDatabase database;
 
@@ -40,25 +38,28 @@ class FreshDatabasePerClassTest {
         void startsFromTheMigrationsAlone() {
             assertThat(database.isInMemory()).isTrue();
             DIRECTORIES.add(database.database().directory());
-            assertThat(jdbc.queryForList("SELECT name FROM city ORDER BY id", String.class)).containsExactly("Lyon", "Porto");
+            assertThat(jdbc.queryForList("SELECT name FROM city ORDER BY id", String.class))
+                    .containsExactly("Lyon", "Porto");
             // what this class writes, the other class must not see
             jdbc.update("INSERT INTO city VALUES (3, ?)", getClass().getSimpleName());
         }
     }
 
     @Nested
-    @SpringBootTest(classes = App.class, properties = {"spring.datasource.url=jdbc:postgresql://192.0.2.1:1/none",
-            "spring.liquibase.enabled=false"}) // this test's class path has both; Flyway's migrations here
+    @SpringBootTest(
+            classes = App.class,
+            properties = {"spring.datasource.url=jdbc:postgresql://192.0.2.1:1/none", "spring.liquibase.enabled=false"
+            }) // this test's class path has both; Flyway's migrations here
     @FreshPgEmbedDatabase
-    class First extends Base {
-    }
+    class First extends Base {}
 
     @Nested
-    @SpringBootTest(classes = App.class, properties = {"spring.datasource.url=jdbc:postgresql://192.0.2.1:1/none",
-            "spring.liquibase.enabled=false"}) // this test's class path has both; Flyway's migrations here
+    @SpringBootTest(
+            classes = App.class,
+            properties = {"spring.datasource.url=jdbc:postgresql://192.0.2.1:1/none", "spring.liquibase.enabled=false"
+            }) // this test's class path has both; Flyway's migrations here
     @FreshPgEmbedDatabase
-    class Second extends Base {
-    }
+    class Second extends Base {}
 
     @AfterAll
     static void eachClassHadItsOwnDatabaseAndItIsGone() {

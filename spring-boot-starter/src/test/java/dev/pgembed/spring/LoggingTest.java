@@ -9,7 +9,6 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgException;
-
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 

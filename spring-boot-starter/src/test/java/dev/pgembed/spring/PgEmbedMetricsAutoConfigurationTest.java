@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgembed.micrometer.PgEmbedMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
-
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
@@ -21,27 +20,43 @@ import org.springframework.jdbc.core.JdbcTemplate;
 class PgEmbedMetricsAutoConfigurationTest {
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(PgEmbedAutoConfiguration.class, DataSourceAutoConfiguration.class,
-                    JdbcTemplateAutoConfiguration.class, PgEmbedMetricsAutoConfiguration.class));
+            .withConfiguration(AutoConfigurations.of(
+                    PgEmbedAutoConfiguration.class,
+                    DataSourceAutoConfiguration.class,
+                    JdbcTemplateAutoConfiguration.class,
+                    PgEmbedMetricsAutoConfiguration.class));
 
     @Test
     void withAMeterRegistryTheStatementsAndErrorsOfTheApplicationAreCounted() {
-        runner.withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
-                        CompositeMeterRegistryAutoConfiguration.class, SimpleMetricsExportAutoConfiguration.class))
+        runner.withConfiguration(AutoConfigurations.of(
+                        MetricsAutoConfiguration.class,
+                        CompositeMeterRegistryAutoConfiguration.class,
+                        SimpleMetricsExportAutoConfiguration.class))
                 .run(context -> {
                     assertThat(context).hasNotFailed().hasSingleBean(PgEmbedMetrics.class);
                     MeterRegistry registry = context.getBean(MeterRegistry.class);
                     JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
                     jdbc.execute("CREATE TABLE t (id int PRIMARY KEY)");
-                    assertThat(registry.get(PgEmbedMetrics.ENGINES_OPEN).gauge().value()).isEqualTo(1);
-                    double ok = registry.get(PgEmbedMetrics.STATEMENTS).tag("outcome", "success").counter().count();
+                    assertThat(registry.get(PgEmbedMetrics.ENGINES_OPEN).gauge().value())
+                            .isEqualTo(1);
+                    double ok = registry.get(PgEmbedMetrics.STATEMENTS)
+                            .tag("outcome", "success")
+                            .counter()
+                            .count();
                     jdbc.update("INSERT INTO t VALUES (1)");
                     jdbc.update("INSERT INTO t VALUES (2)");
                     assertThatThrownBy(() -> jdbc.update("INSERT INTO t VALUES (1)"))
                             .isInstanceOf(DataAccessException.class);
-                    assertThat(registry.get(PgEmbedMetrics.STATEMENTS).tag("outcome", "success").counter().count() - ok)
+                    assertThat(registry.get(PgEmbedMetrics.STATEMENTS)
+                                            .tag("outcome", "success")
+                                            .counter()
+                                            .count()
+                                    - ok)
                             .isEqualTo(2);
-                    assertThat(registry.get(PgEmbedMetrics.ERRORS).tag("sqlstate", "23505").counter().count())
+                    assertThat(registry.get(PgEmbedMetrics.ERRORS)
+                                    .tag("sqlstate", "23505")
+                                    .counter()
+                                    .count())
                             .isEqualTo(1);
                 });
     }

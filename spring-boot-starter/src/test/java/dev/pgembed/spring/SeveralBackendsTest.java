@@ -3,7 +3,6 @@ package dev.pgembed.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgembed.PgEmbedded;
-
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration;
@@ -24,10 +23,14 @@ import org.springframework.transaction.support.TransactionTemplate;
 class SeveralBackendsTest {
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(PgEmbedAutoConfiguration.class, DataSourceAutoConfiguration.class,
-                    JdbcTemplateAutoConfiguration.class, DataSourceTransactionManagerAutoConfiguration.class,
+            .withConfiguration(AutoConfigurations.of(
+                    PgEmbedAutoConfiguration.class,
+                    DataSourceAutoConfiguration.class,
+                    JdbcTemplateAutoConfiguration.class,
+                    DataSourceTransactionManagerAutoConfiguration.class,
                     TransactionAutoConfiguration.class))
-            .withPropertyValues("spring.datasource.url=jdbc:pgembed:memory:several?backends=6&transactionWaitTimeout=2s");
+            .withPropertyValues(
+                    "spring.datasource.url=jdbc:pgembed:memory:several?backends=6&transactionWaitTimeout=2s");
 
     @Test
     void requiresNewInsideRequiredCommitsOnItsOwnBackend() {
@@ -46,22 +49,26 @@ class SeveralBackendsTest {
                 // the outer transaction is suspended, its connection keeps it open: the audit row commits on another
                 requiresNew.executeWithoutResult(inner -> {
                     jdbc.update("INSERT INTO audit VALUES ('order 1 attempted')");
-                    assertThat(jdbc.queryForObject("SELECT count(*) FROM orders", Long.class)).isZero();
+                    assertThat(jdbc.queryForObject("SELECT count(*) FROM orders", Long.class))
+                            .isZero();
                 });
                 outer.setRollbackOnly();
             });
-            assertThat(jdbc.queryForObject("SELECT count(*) FROM audit", Long.class)).isEqualTo(1L);
-            assertThat(jdbc.queryForObject("SELECT count(*) FROM orders", Long.class)).isZero();
+            assertThat(jdbc.queryForObject("SELECT count(*) FROM audit", Long.class))
+                    .isEqualTo(1L);
+            assertThat(jdbc.queryForObject("SELECT count(*) FROM orders", Long.class))
+                    .isZero();
         });
     }
 
     @Test
     void flywaysTransactionalLockWorks() {
         runner.withConfiguration(AutoConfigurations.of(FlywayAutoConfiguration.class))
-                .withPropertyValues("spring.flyway.postgresql.transactional-lock=true").run(context -> {
+                .withPropertyValues("spring.flyway.postgresql.transactional-lock=true")
+                .run(context -> {
                     assertThat(context).hasNotFailed();
                     assertThat(context.getBean(JdbcTemplate.class)
-                            .queryForList("SELECT name FROM city ORDER BY id", String.class))
+                                    .queryForList("SELECT name FROM city ORDER BY id", String.class))
                             .containsExactly("Lyon", "Porto");
                 });
     }

@@ -25,8 +25,7 @@ class BindingsMatchHeaderTest {
             Pattern.compile("^[A-Za-z_][\\w\\s\\*]*?\\b(pgembed_\\w+)\\s*\\(", Pattern.MULTILINE);
     private static final Pattern STRUCT =
             Pattern.compile("typedef\\s+struct\\s+(pgembed_\\w+)\\s*\\{", Pattern.MULTILINE);
-    private static final Pattern CONSTANT =
-            Pattern.compile("^#define\\s+(PGEMBED_\\w+)\\s", Pattern.MULTILINE);
+    private static final Pattern CONSTANT = Pattern.compile("^#define\\s+(PGEMBED_\\w+)\\s", Pattern.MULTILINE);
     private static final Pattern ENUM_CONSTANT = Pattern.compile("^\\s+(PGEMBED_\\w+)\\s*=", Pattern.MULTILINE);
 
     private static String header() throws IOException {

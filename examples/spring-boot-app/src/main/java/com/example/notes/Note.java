@@ -5,7 +5,6 @@ import jakarta.persistence.Entity;
 import jakarta.persistence.GeneratedValue;
 import jakarta.persistence.GenerationType;
 import jakarta.persistence.Id;
-
 import java.time.OffsetDateTime;
 
 /** A note; its table comes from Flyway's V1__notes.sql. */
@@ -14,14 +13,15 @@ public class Note {
     @Id
     @GeneratedValue(strategy = GenerationType.IDENTITY)
     private Long id;
+
     private String title;
     private String body;
+
     @Column(insertable = false, updatable = false)
     private OffsetDateTime created;
 
     /** For JPA. */
-    protected Note() {
-    }
+    protected Note() {}
 
     /**
      * @param title the title

@@ -1,7 +1,6 @@
 package com.example.notes;
 
 import java.util.List;
-
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -23,8 +22,7 @@ public class NoteController {
     }
 
     /** What a client sends to write a note. */
-    public record NewNote(String title, String body) {
-    }
+    public record NewNote(String title, String body) {}
 
     /**
      * @param note the note to write

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.spring.PgEmbedDatabase;
 import io.micrometer.core.instrument.MeterRegistry;
-
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,7 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Properties;
 import java.util.UUID;
-
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -63,14 +61,18 @@ class NotesApplicationTest {
     @Test
     void notesGoInAndComeOutOverHttp() throws Exception {
         String word = "w" + UUID.randomUUID().toString().replace("-", "");
-        HttpResponse<String> created = http.send(HttpRequest.newBuilder(uri("/notes"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"title\":\"About " + word + "\",\"body\":\"élan\"}"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> created = http.send(
+                HttpRequest.newBuilder(uri("/notes"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(
+                                "{\"title\":\"About " + word + "\",\"body\":\"élan\"}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(created.statusCode()).isEqualTo(201);
         assertThat(created.body()).contains("\"id\":");
 
-        HttpResponse<String> found = http.send(HttpRequest.newBuilder(uri("/notes?q=" + word.toUpperCase())).build(),
+        HttpResponse<String> found = http.send(
+                HttpRequest.newBuilder(uri("/notes?q=" + word.toUpperCase())).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(found.statusCode()).isEqualTo(200);
         assertThat(found.body()).contains("About " + word).contains("élan").contains("\"created\":\"");
@@ -83,18 +85,25 @@ class NotesApplicationTest {
 
     @Test
     void metricsCountTheApplicationsStatements() throws Exception {
-        double before = meters.get("pgembed.statements").tag("outcome", "success").counter().count();
-        HttpResponse<String> found = http.send(HttpRequest.newBuilder(uri("/notes?q=nothing")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        double before = meters.get("pgembed.statements")
+                .tag("outcome", "success")
+                .counter()
+                .count();
+        HttpResponse<String> found = http.send(
+                HttpRequest.newBuilder(uri("/notes?q=nothing")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(found.statusCode()).isEqualTo(200);
-        assertThat(meters.get("pgembed.statements").tag("outcome", "success").counter().count()).isGreaterThan(before);
+        assertThat(meters.get("pgembed.statements")
+                        .tag("outcome", "success")
+                        .counter()
+                        .count())
+                .isGreaterThan(before);
         assertThat(meters.get("pgembed.engines.open").gauge().value()).isEqualTo(1);
     }
 
     @Test
     void healthReportsTheDatabase() throws Exception {
-        HttpResponse<String> health = http.send(HttpRequest.newBuilder(uri("/actuator/health")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> health = http.send(
+                HttpRequest.newBuilder(uri("/actuator/health")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(health.body()).contains("\"status\":\"UP\"");
     }

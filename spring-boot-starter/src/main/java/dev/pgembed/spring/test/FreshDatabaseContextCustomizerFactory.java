@@ -3,7 +3,6 @@ package dev.pgembed.spring.test;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.test.context.ContextConfigurationAttributes;
@@ -21,12 +20,11 @@ public final class FreshDatabaseContextCustomizerFactory implements ContextCusto
     private static final String PROPERTY = dev.pgembed.spring.PgEmbedDatabase.FRESH_FOR_TEST_PROPERTY;
 
     /** Created by Spring's test framework. */
-    public FreshDatabaseContextCustomizerFactory() {
-    }
+    public FreshDatabaseContextCustomizerFactory() {}
 
     @Override
-    public ContextCustomizer createContextCustomizer(Class<?> testClass,
-            List<ContextConfigurationAttributes> configAttributes) {
+    public ContextCustomizer createContextCustomizer(
+            Class<?> testClass, List<ContextConfigurationAttributes> configAttributes) {
         if (TestContextAnnotationUtils.findMergedAnnotation(testClass, FreshPgEmbedDatabase.class) == null) {
             return null;
         }
@@ -42,7 +40,8 @@ public final class FreshDatabaseContextCustomizerFactory implements ContextCusto
 
         @Override
         public void customizeContext(ConfigurableApplicationContext context, MergedContextConfiguration config) {
-            context.getEnvironment().getPropertySources()
+            context.getEnvironment()
+                    .getPropertySources()
                     .addFirst(new MapPropertySource("pgembed fresh test database", Map.of(PROPERTY, testClass)));
         }
 

@@ -13,12 +13,12 @@ import org.springframework.test.context.support.AbstractTestExecutionListener;
 public final class FreshDatabaseTestExecutionListener extends AbstractTestExecutionListener {
 
     /** Created by Spring's test framework. */
-    public FreshDatabaseTestExecutionListener() {
-    }
+    public FreshDatabaseTestExecutionListener() {}
 
     @Override
     public void afterTestClass(TestContext testContext) {
-        if (TestContextAnnotationUtils.findMergedAnnotation(testContext.getTestClass(), FreshPgEmbedDatabase.class) != null) {
+        if (TestContextAnnotationUtils.findMergedAnnotation(testContext.getTestClass(), FreshPgEmbedDatabase.class)
+                != null) {
             testContext.markApplicationContextDirty(DirtiesContext.HierarchyMode.EXHAUSTIVE);
         }
     }

@@ -26,5 +26,4 @@ import java.lang.annotation.Target;
 @Inherited
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.TYPE)
-public @interface FreshPgEmbedDatabase {
-}
+public @interface FreshPgEmbedDatabase {}
