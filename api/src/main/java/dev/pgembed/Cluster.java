@@ -52,7 +52,7 @@ final class Cluster {
             MemorySegment logCallback) {
         MemorySegment c;
         try {
-            c = NativeSession.clusterOpen(d, settings);
+            c = NativeEngines.clusterOpen(d, settings);
         } catch (PgException e) {
             if (NO_BACKEND_LEFT.equals(e.sqlState())) {
                 LOG.log(
@@ -64,7 +64,7 @@ final class Cluster {
             throw e;
         }
         if (logCallback != null) {
-            NativeSession.setClusterLogCallback(c, logCallback, logContext);
+            NativeEngines.setClusterLogCallback(c, logCallback, logContext);
         }
         return new Cluster(c, label, maxBackends);
     }
@@ -89,7 +89,7 @@ final class Cluster {
         }
         boolean ok = false;
         try {
-            MemorySegment e = NativeSession.connect(cluster, database, user, settings);
+            MemorySegment e = NativeEngines.connect(cluster, database, user, settings);
             ok = true;
             return e;
         } catch (PgException e) {
@@ -176,7 +176,7 @@ final class Cluster {
         if (own != null && !own.close(wait) && own.isOpen()) {
             return false;
         }
-        NativeSession.clusterClose(cluster, label);
+        NativeEngines.clusterClose(cluster, label);
         return true;
     }
 

@@ -35,9 +35,9 @@ final class Instances {
 
     static synchronized void ensureLogStub() {
         if (logStub == null) {
-            logStub = NativeSession.logCallback(Instances::onLog);
+            logStub = NativeEngines.logCallback(Instances::onLog);
             // also for engines that are still starting (their messages come before open returns)
-            NativeSession.setDefaultLogCallback(logStub);
+            NativeEngines.setDefaultLogCallback(logStub);
         }
     }
 
@@ -65,10 +65,10 @@ final class Instances {
      * - DEBUG1: DEBUG; DEBUG2 to DEBUG5: TRACE (only there when log_min_messages was lowered).
      */
     static System.Logger.Level serverLogLevel(int elevel) {
-        if (elevel == NativeSession.LOG_FATAL || elevel == NativeSession.LOG_PANIC) {
+        if (elevel == NativeEngines.LOG_FATAL || elevel == NativeEngines.LOG_PANIC) {
             return System.Logger.Level.ERROR;
         }
-        if (elevel >= NativeSession.LOG_DEBUG5 && elevel <= NativeSession.LOG_DEBUG2) {
+        if (elevel >= NativeEngines.LOG_DEBUG5 && elevel <= NativeEngines.LOG_DEBUG2) {
             return System.Logger.Level.TRACE;
         }
         return System.Logger.Level.DEBUG;
@@ -125,7 +125,7 @@ final class Instances {
         }
         if (OPEN.isEmpty() && logStub != null) {
             // no log line may call back into a JVM that is going away
-            NativeSession.setDefaultLogCallback(MemorySegment.NULL);
+            NativeEngines.setDefaultLogCallback(MemorySegment.NULL);
         }
     }
 }

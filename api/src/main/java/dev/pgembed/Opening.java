@@ -146,7 +146,7 @@ final class Opening {
                 throw new UncheckedIOException("could not read directory " + d, e);
             }
             if (!create) {
-                if (!NativeSession.isCluster(d)) {
+                if (!NativeEngines.isCluster(d)) {
                     // what a creation killed midway left is created again (pgembed_create_cluster)
                     create = Files.isRegularFile(d.resolve("pgembed.creating"));
                     if (!create) {
@@ -167,7 +167,7 @@ final class Opening {
             }
         }
         if (create) {
-            NativeSession.createCluster(d, durability);
+            NativeEngines.createCluster(d, durability);
         }
     }
 

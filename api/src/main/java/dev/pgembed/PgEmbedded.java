@@ -411,7 +411,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
             PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
             if (db == null) {
-                MemorySegment e = NativeSession.open(d, database, sessionRole, all);
+                MemorySegment e = NativeEngines.open(d, database, sessionRole, all);
                 db = new PgEmbedded(
                         Instances.nextId(),
                         e,

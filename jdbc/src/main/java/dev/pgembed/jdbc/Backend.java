@@ -2,6 +2,7 @@ package dev.pgembed.jdbc;
 
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.internal.EngineBridge;
+import dev.pgembed.internal.bindings.PgEmbeddedH;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ import java.util.function.Supplier;
  * applied again. When no statement of the outgoing connection could have changed its session (see
  * WireSession.takeSettingsChanged), only the difference of the two connections' settings is applied (the
  * short hand-over). A connection holding a session-level advisory lock or a cursor WITH HOLD is never handed
- * over: it keeps the turn (WireSession.lookForHeldState). The backend listens on the channels of every
+ * over: it keeps the turn (HeldState). The backend listens on the channels of every
  * connection, and routes each notification to the connections listening on its channel (see route).
  */
 final class Backend {
@@ -202,6 +203,67 @@ final class Backend {
         return startups.get(key);
     }
 
+    /*
+     * On the turn, for the start-up of connection s: switches to it with its start-up settings applied (tried
+     * here, so that a bad one fails the start-up rather than silently), then reads the REPORTED values (sql) into
+     * values and the pid into pid[0]; a failure goes into error (SQLSTATE, message) and s is ended here. wanted:
+     * the database the client must get (serve mode), or null.
+     */
+    int startSession(
+            WireSession s,
+            MemorySegment engine,
+            Map<String, String> set,
+            String sql,
+            String wanted,
+            String[] values,
+            String[] error,
+            int[] pid) {
+        // applying the start-up settings must not fail silently: try them here first
+        if (!set.isEmpty()) {
+            s.startupSettings(Map.of());
+            switchTo(s, engine);
+            StringBuilder apply = new StringBuilder("SELECT ");
+            int i = 0;
+            for (Map.Entry<String, String> e : set.entrySet()) {
+                apply.append(i++ == 0 ? "" : ", ")
+                        .append("pg_catalog.set_config(")
+                        .append(Wire.literal(e.getKey()))
+                        .append(", ")
+                        .append(Wire.literal(e.getValue()))
+                        .append(", false)");
+            }
+            Wire.Reply a = simpleQuery(engine, apply.toString());
+            s.startupSettings(set);
+            if (a.error != null) {
+                error[0] = a.error.getOrDefault('C', "22023");
+                error[1] = a.error.getOrDefault('M', "invalid start-up parameter");
+                ended(s);
+                return EngineBridge.IDLE;
+            }
+        } else {
+            switchTo(s, engine);
+        }
+        Wire.Reply q = simpleQuery(engine, sql);
+        if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
+            error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
+            error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
+            ended(s);
+            return EngineBridge.IDLE;
+        }
+        String[] row = q.results.get(0).get(0);
+        String served = row[StartupPacket.REPORTED.length];
+        if (wanted != null && !wanted.equals(served)) {
+            error[0] = "3D000";
+            error[1] = "database \"" + wanted + "\" does not exist: this pgembed instance serves only" + " \"" + served
+                    + "\"";
+            ended(s);
+            return EngineBridge.IDLE;
+        }
+        System.arraycopy(row, 0, values, 0, StartupPacket.REPORTED.length);
+        pid[0] = PgEmbeddedH.pgembed_backend_pid(engine);
+        return EngineBridge.IDLE;
+    }
+
     void remember(String key, Startup s) {
         if (startups.size() < 64) {
             startups.put(key, s);
@@ -311,10 +373,10 @@ final class Backend {
     /*
      * The direct API (whose statements are not seen here) holding a session-level advisory lock or a cursor WITH
      * HOLD keeps the session: a connection cannot take it over (its statement fails with 55P03 naming why) until
-     * the direct API releases them, as a connection holding them keeps it (WireSession.lookForHeldState).
+     * the direct API releases them, as a connection holding them keeps it (HeldState).
      */
     private void refuseWhileDirectHolds(MemorySegment engine) {
-        Wire.Reply q = simpleQuery(engine, WireSession.HELD_STATE);
+        Wire.Reply q = simpleQuery(engine, HeldState.QUERY);
         if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
             return;
         }
@@ -337,7 +399,7 @@ final class Backend {
     /*
      * The hand-over from a connection none of whose statements could have changed its settings, LISTENs or SQL-level
      * prepared statements since they were recorded (WireSession.takeSettingsChanged; what outlives a transaction
-     * otherwise keeps the turn, see WireSession.lookForHeldState): the backend holds exactly its recorded settings,
+     * otherwise keeps the turn, see HeldState): the backend holds exactly its recorded settings,
      * so only the difference to the incoming session's is applied, in one query with the reset of sequence state
      * (currval) that every hand-over does (LISTENs stay: the backend listens for every connection, see route). False when the difference cannot be applied that way (a role, a failed
      * setting): the caller takes the full path then.

@@ -12,7 +12,7 @@ import java.util.Base64;
  * messages, no channel binding: serve mode has no TLS). The cryptography (PBKDF2, HMAC, SASLprep, nonces)
  * is OnGres' scram-common; the server keeps only the salted verifier of the password, never the password.
  */
-final class ScramAuthentication implements WireSession.Authentication {
+final class ScramAuthentication implements Authentication {
     private static final ScramMechanism MECHANISM = ScramMechanism.SCRAM_SHA_256;
     private static final SecureRandom RANDOM = new SecureRandom();
     /* PostgreSQL's default scram_iterations */

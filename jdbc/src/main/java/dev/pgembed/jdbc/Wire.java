@@ -122,6 +122,30 @@ final class Wire {
         out.end(at);
     }
 
+    /*
+     * Answers the messages in 'in' with the error, as a backend skips to Sync after an error; true when the last
+     * ones were answered up to no Sync (the client's Sync, still to come, ends the skipping)
+     */
+    static boolean failBatch(Buf in, Buf r, String sqlState, String msg) {
+        boolean erred = false;
+        int p = 0;
+        while (p + 5 <= in.len) {
+            char type = (char) in.b[p];
+            p += 1 + int32(in.b, p + 1);
+            if (type == 'S' || type == 'Q') {
+                if (!erred) {
+                    errorResponse(r, "ERROR", sqlState, msg);
+                }
+                readyForQuery(r, 'I');
+                erred = false;
+            } else if (!erred && type != 'H') {
+                errorResponse(r, "ERROR", sqlState, msg);
+                erred = true;
+            }
+        }
+        return erred;
+    }
+
     static void parameterStatus(Buf out, String name, String value) {
         int at = out.begin('S');
         out.cstr(name).cstr(value);

@@ -3,18 +3,12 @@ package dev.pgembed.jdbc;
 import dev.pgembed.PgException;
 import dev.pgembed.PgSession;
 import dev.pgembed.internal.EngineBridge;
-import dev.pgembed.internal.bindings.PgEmbeddedH;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -27,8 +21,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>On a database with several backends ({@code PgEmbedded.Builder.backends}) the connection gets a backend of
  * its own ({@link EngineBridge#openSession}), started with the client's start-up settings: its messages go to
  * that backend as they are, and output the backend writes while idle (a notification, its FATAL when it was
- * terminated) can be waited for ({@link #awaitOutput(int)}). When none is left it shares the database's own
- * backend through the {@link Backend}, taking turns at transaction boundaries.
+ * terminated) can be waited for ({@link #awaitOutput(int)}; see {@link OwnBackend}). When none is left it shares
+ * the database's own backend through the {@link Backend}, taking turns at transaction boundaries: names prefixed
+ * ({@link SharedNames}), the turn kept while it holds session-scoped state ({@link HeldState}), notifications
+ * routed to it from others' exchanges ({@link PendingNotifications}). The start-up request: {@link StartupPacket}.
  */
 final class WireSession {
     private static final System.Logger LOG = System.getLogger("dev.pgembed.jdbc");
@@ -37,59 +33,12 @@ final class WireSession {
     private static final SecureRandom RANDOM = new SecureRandom();
     /* pgjdbc's PgBufferedOutputStream flushes by itself when full; big COPY or batch data goes on early */
     private static final int EAGER_SEND = 1 << 20;
-    /* what a connection holds that outlives a transaction and keeps the turn (see lookForHeldState) */
-    static final String HELD_STATE = "SELECT (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype ="
-            + " 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted), (SELECT count(*) FROM"
-            + " pg_catalog.pg_cursors WHERE is_holdable)";
-    private static final String[] REPORTED = {
-        "server_version",
-        "server_encoding",
-        "client_encoding",
-        "DateStyle",
-        "TimeZone",
-        "integer_datetimes",
-        "standard_conforming_strings",
-        "IntervalStyle",
-        "is_superuser",
-        "session_authorization",
-        "application_name",
-        "default_transaction_read_only",
-        "in_hot_standby",
-        "search_path"
-    };
 
     private enum Phase {
         STARTUP,
         AUTH,
         READY,
         ENDED
-    }
-
-    /**
-     * A password exchange run between the start-up packet and AuthenticationOk (serve mode over TCP); one
-     * object per connection.
-     */
-    interface Authentication {
-        /** Appends the first authentication request to out; user is the start-up packet's (for messages). */
-        void start(String user, Wire.Buf out);
-
-        /**
-         * Handles the body of one password-type message ('p') and appends the next request to out.
-         *
-         * @return true once the client is authenticated
-         * @throws Failure when the client failed (its SQLSTATE and message are sent as FATAL)
-         */
-        boolean respond(byte[] b, int off, int len, Wire.Buf out) throws Failure;
-
-        /** A failed authentication. */
-        final class Failure extends Exception {
-            final String sqlState;
-
-            Failure(String sqlState, String message) {
-                super(message, null, false, false);
-                this.sqlState = sqlState;
-            }
-        }
     }
 
     private final String backendKey;
@@ -105,11 +54,10 @@ final class WireSession {
     private volatile Phase phase = Phase.STARTUP;
     private Backend backend;
     /* the connection's own backend (null: it shares the database's through the Backend) */
-    private PgSession own;
-    /* a request of this connection runs on its own backend now (for CancelRequest) */
-    private volatile boolean ownRunning;
+    private OwnBackend own;
     private EngineBridge.Token token;
-    private byte[] prefix;
+    /* its prefixed statement and portal names on the shared backend */
+    private SharedNames names;
     private int secret;
     private NativeExchange nat;
     /* the statements the backend's replies end, for the listeners (under the db's lock, in exchanges) */
@@ -118,7 +66,6 @@ final class WireSession {
     /* session state kept while other connections use the backend (read and written under the db's lock) */
     private Map<String, String> settings = new LinkedHashMap<>();
     private List<String> channels = List.of();
-    private final Set<String> statements = new HashSet<>();
 
     private int state = EngineBridge.IDLE;
     /* idle, but keeping the turn: the connection holds session-scoped state (EngineBridge.HELD) */
@@ -131,11 +78,7 @@ final class WireSession {
     private boolean listenChange;
     private boolean listenOwn;
     /* notifications for this connection that arrived in other connections' exchanges (see Backend.route) */
-    private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> notifications =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private final java.util.concurrent.locks.ReentrantLock notifyLock = new java.util.concurrent.locks.ReentrantLock();
-    private final java.util.concurrent.locks.Condition notified = notifyLock.newCondition();
-    private volatile boolean aborted;
+    private final PendingNotifications notifications = new PendingNotifications();
     private final Backend.Carry carry = new Backend.Carry();
     private boolean more;
     private boolean skipUntilSync;
@@ -313,45 +256,13 @@ final class WireSession {
         }
     }
 
-    /* copies one message into 'in', prefixing prepared statement and portal names */
+    /* copies one message into 'in', its names prefixed, and notes what its statement text may change */
     private void transform(byte[] b, int p, int total, char type) {
-        int end = p + total;
-        switch (type) {
-            case 'P' -> { // Parse: name, query, types
-                int nameEnd = Wire.cstrEnd(b, p + 5, end);
-                if (nameEnd > p + 5) {
-                    statements.add(new String(b, p + 5, nameEnd - p - 5, StandardCharsets.UTF_8));
-                }
-                noteStatement(b, nameEnd + 1, Wire.cstrEnd(b, nameEnd + 1, end));
-                renamed(b, p, end, type, p + 5, nameEnd, -1, -1, 0);
-            }
-            case 'B' -> { // Bind: portal, statement, ...
-                int portalEnd = Wire.cstrEnd(b, p + 5, end);
-                int stmtEnd = Wire.cstrEnd(b, portalEnd + 1, end);
-                renamed(b, p, end, type, p + 5, portalEnd, portalEnd + 1, stmtEnd, 0);
-            }
-            case 'D', 'C' -> { // Describe/Close: 'S'|'P', name
-                int nameEnd = Wire.cstrEnd(b, p + 6, end);
-                if (type == 'C' && b[p + 5] == 'S' && nameEnd > p + 6) {
-                    statements.remove(new String(b, p + 6, nameEnd - p - 6, StandardCharsets.UTF_8));
-                }
-                renamed(b, p, end, type, p + 6, nameEnd, -1, -1, 1);
-            }
-            case 'E' -> { // Execute: portal, max rows
-                int nameEnd = Wire.cstrEnd(b, p + 5, end);
-                renamed(b, p, end, type, p + 5, nameEnd, -1, -1, 0);
-            }
-            case 'Q' -> {
-                noteStatement(b, p + 5, end - 1);
-                in.put(b, p, total);
-            }
-            default -> in.put(b, p, total);
-        }
+        noteStatement(names.transform(b, p, total, type, in));
     }
 
-    /* what the statement text [from, to) may change of the session (see Wire.SessionHints) */
-    private void noteStatement(byte[] b, int from, int to) {
-        int hints = Wire.sessionHints(b, from, to);
+    /* what a statement's text may change of the session (its Wire.sessionHints) */
+    private void noteStatement(int hints) {
         if ((hints & Wire.HINT_HELD) != 0) {
             checkHeld = true;
         }
@@ -363,34 +274,6 @@ final class WireSession {
         }
     }
 
-    /*
-     * Copies the message at [p, end) with the name [s1, e1) (and [s2, e2) unless s2 < 0) prefixed when not
-     * empty; 'lead' bytes follow the length word before the first name.
-     */
-    private void renamed(byte[] b, int p, int end, char type, int s1, int e1, int s2, int e2, int lead) {
-        boolean r1 = e1 > s1;
-        boolean r2 = s2 >= 0 && e2 > s2;
-        if (!r1 && !r2) {
-            in.put(b, p, end - p);
-            return;
-        }
-        int at = in.begin(type);
-        in.put(b, p + 5, lead);
-        if (r1) {
-            in.put(prefix, 0, prefix.length);
-        }
-        if (s2 < 0) {
-            in.put(b, s1, end - s1);
-        } else {
-            in.put(b, s1, s2 - s1);
-            if (r2) {
-                in.put(prefix, 0, prefix.length);
-            }
-            in.put(b, s2, end - s2);
-        }
-        in.end(at);
-    }
-
     /* sends 'in' (complete messages) to the engine; the replies become readable */
     private void send() throws IOException {
         while (more) {
@@ -400,9 +283,9 @@ final class WireSession {
             exchange(in.b, in.len);
         } catch (PgException e) {
             // no turn (another connection's transaction, or this thread's own): answer like a backend would
-            failBatch(e.sqlState(), e.getMessage());
+            skipUntilSync = Wire.failBatch(in, r, e.sqlState(), e.getMessage());
         } catch (Backend.Refused e) {
-            failBatch(e.sqlState, e.getMessage());
+            skipUntilSync = Wire.failBatch(in, r, e.sqlState, e.getMessage());
         }
     }
 
@@ -470,20 +353,9 @@ final class WireSession {
 
     /* on the connection's own backend: the messages go as they are */
     private int exchangeOwn(byte[] data, int len) throws IOException {
-        return EngineBridge.run(own, token, engine -> {
-            ownRunning = true;
-            int rc;
-            try {
-                rc = nat.exchange(engine, data, 0, len);
-            } finally {
-                ownRunning = false;
-            }
-            int from = r.len;
-            nat.appendTo(r);
-            replies.scan(backend.db, r.b, from, r.len - from);
-            more = rc == NativeExchange.MORE;
-            return nat.state(rc);
-        });
+        int st = own.exchange(data, len, r, replies, backend.db);
+        more = own.paused();
+        return st;
     }
 
     /** True when the client may wait for output it did not ask for: its backend is its own and idle. */
@@ -500,16 +372,8 @@ final class WireSession {
         int before = r.len;
         int st;
         try {
-            st = EngineBridge.run(own, token, engine -> {
-                if (PgEmbeddedH.pgembed_wait_output(engine, timeoutMs) == 0) {
-                    return state;
-                }
-                int rc = nat.exchange(engine, in.b, 0, 0);
-                nat.appendTo(r);
-                more = rc == NativeExchange.MORE;
-                // idle output carries no ReadyForQuery: the transaction state stays what it was
-                return rc == NativeExchange.ENDED ? EngineBridge.ENDED : more ? EngineBridge.BUSY : state;
-            });
+            st = own.awaitOutput(timeoutMs, state, r);
+            more = own.paused();
         } catch (IllegalStateException closed) {
             eof = true;
             throw new IOException("pgembed-jdbc: " + closed.getMessage(), closed);
@@ -518,56 +382,22 @@ final class WireSession {
         return r.len > before || eof || more;
     }
 
-    /*
-     * Session-level advisory locks and cursors WITH HOLD outlive a transaction, and with one shared backend another
-     * connection would see them (its pg_try_advisory_lock would succeed, since the lock is the same session's),
-     * or the hand-over would close the cursor under its owner: while the connection holds any, it keeps the turn
-     * (EngineBridge.HELD), so others wait for it as separate sessions wait for the lock. (Temporary tables do not
-     * keep the turn: a pool's connection that keeps one would block every other for good; they are dropped at the
-     * hand-over instead, see Backend.) Looked for only after a statement whose text names one of them
-     * (Wire.sessionHints), and after every exchange while held; on the turn, the backend idle.
-     */
+    /* after a statement that may have taken session-scoped state, and while it is held: see HeldState */
     private int lookForHeldState(MemorySegment engine) {
         checkHeld = false;
-        Wire.Reply q = backend.simpleQuery(engine, HELD_STATE);
-        if (q.error != null || q.results.isEmpty() || q.results.get(0).isEmpty()) {
-            LOG.log(
-                    System.Logger.Level.WARNING,
-                    "pgembed-jdbc: could not look for session-scoped state of " + token + ": " + q.errorText());
-            return pinned ? EngineBridge.HELD : EngineBridge.IDLE;
-        }
-        String[] row = q.results.get(0).get(0);
-        List<String> held = new ArrayList<>();
-        String[] what = {"session-level advisory lock", "cursor WITH HOLD"};
-        for (int i = 0; i < what.length; i++) {
-            long n = Long.parseLong(row[i]);
-            if (n > 0) {
-                held.add(n + " " + what[i] + (n > 1 ? "s" : ""));
-            }
-        }
-        pinned = !held.isEmpty();
-        token.holding(pinned ? String.join(", ", held) : null);
-        return pinned ? EngineBridge.HELD : EngineBridge.IDLE;
+        int st = HeldState.look(backend, engine, token, pinned);
+        pinned = st == EngineBridge.HELD;
+        return st;
     }
 
     /** A notification for this connection (a NotificationResponse message) that arrived elsewhere; any thread. */
     void notification(byte[] message) {
         notifications.add(message);
-        notifyLock.lock();
-        try {
-            notified.signalAll();
-        } finally {
-            notifyLock.unlock();
-        }
     }
 
     /* the size of the notifications waiting to be read */
     int notificationBytes() {
-        int n = 0;
-        for (byte[] m : notifications) {
-            n += m.length;
-        }
-        return n;
+        return notifications.bytes();
     }
 
     /** Makes the waiting notifications readable when the reader is at a message boundary; true when any. */
@@ -575,13 +405,7 @@ final class WireSession {
         if (notifications.isEmpty() || more) {
             return false;
         }
-        byte[] m;
-        boolean any = false;
-        while ((m = notifications.poll()) != null) {
-            r.put(m, 0, m.length);
-            any = true;
-        }
-        return any;
+        return notifications.drainTo(r);
     }
 
     /** Whether the connection listens on a channel (a read without a request may wait for a notification). */
@@ -594,32 +418,12 @@ final class WireSession {
      * connection is closed from another thread); true when one is waiting.
      */
     boolean awaitNotification(int millis) {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
-        notifyLock.lock();
-        try {
-            while (notifications.isEmpty() && !aborted) {
-                if (millis <= 0) {
-                    notified.await();
-                } else {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return false;
-                    }
-                    notified.awaitNanos(left);
-                }
-            }
-            return !notifications.isEmpty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return !notifications.isEmpty();
-        } finally {
-            notifyLock.unlock();
-        }
+        return notifications.await(millis);
     }
 
     /** Whether the connection was closed from another thread (a waiting read ends). */
     boolean aborted() {
-        return aborted;
+        return notifications.aborted();
     }
 
     /** Whether a statement may have changed the settings since they were last recorded; clears the mark. */
@@ -627,27 +431,6 @@ final class WireSession {
         boolean c = settingsChanged;
         settingsChanged = false;
         return c;
-    }
-
-    /* answers the messages in 'in' with the error, as a backend skips to Sync after an error */
-    private void failBatch(String sqlState, String msg) {
-        boolean erred = false;
-        int p = 0;
-        while (p + 5 <= in.len) {
-            char type = (char) in.b[p];
-            p += 1 + Wire.int32(in.b, p + 1);
-            if (type == 'S' || type == 'Q') {
-                if (!erred) {
-                    Wire.errorResponse(r, "ERROR", sqlState, msg);
-                }
-                Wire.readyForQuery(r, 'I');
-                erred = false;
-            } else if (!erred && type != 'H') {
-                Wire.errorResponse(r, "ERROR", sqlState, msg);
-                erred = true;
-            }
-        }
-        skipUntilSync = erred;
     }
 
     // =============================================================================================
@@ -698,56 +481,19 @@ final class WireSession {
     }
 
     private void startup(byte[] m, int minor) throws IOException {
-        Map<String, String> params = new LinkedHashMap<>();
-        int p = 8;
-        while (p < m.length && m[p] != 0) {
-            int ke = Wire.cstrEnd(m, p, m.length);
-            int ve = Wire.cstrEnd(m, ke + 1, m.length);
-            params.put(
-                    new String(m, p, ke - p, StandardCharsets.UTF_8),
-                    new String(m, ke + 1, Math.max(0, ve - ke - 1), StandardCharsets.UTF_8));
-            p = ve + 1;
+        StartupPacket packet;
+        try {
+            packet = StartupPacket.parse(m);
+        } catch (StartupPacket.Refused e) {
+            fatal(e.sqlState, e.getMessage());
+            return;
         }
-        List<String> unknownOptions = new ArrayList<>();
-        Map<String, String> set = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : params.entrySet()) {
-            String k = e.getKey();
-            String v = e.getValue();
-            switch (k) {
-                case "user" -> user = v; // every client is the engine's session user; kept for messages
-                case "database" -> database = v;
-                case "client_encoding" -> {
-                    String norm = v.replace("-", "").replace("_", "").toUpperCase(Locale.ROOT);
-                    // SQL_ASCII means "no conversion": UTF-8 bytes pass as they are (psql in the C locale asks for it)
-                    if (!norm.equals("UTF8") && !norm.equals("UNICODE") && !norm.equals("SQLASCII")) {
-                        fatal("22023", "pgembed-jdbc supports only client_encoding UTF8, not \"" + v + "\"");
-                        return;
-                    }
-                }
-                case "replication" -> {
-                    if (!v.equalsIgnoreCase("false") && !v.equals("0") && !v.equalsIgnoreCase("off")) {
-                        fatal("0A000", "replication connections are not supported by pgembed-jdbc");
-                        return;
-                    }
-                }
-                case "options" -> {
-                    if (!parseOptions(v, set)) {
-                        fatal(
-                                "0A000",
-                                "pgembed-jdbc supports only \"-c name=value\" and \"--name=value\" in"
-                                        + " options, not \"" + v + "\"");
-                        return;
-                    }
-                }
-                default -> {
-                    if (k.startsWith("_pq_.")) {
-                        unknownOptions.add(k);
-                    } else {
-                        set.put(k, v);
-                    }
-                }
-            }
+        if (packet.user() != null) {
+            user = packet.user(); // every client is the engine's session user; kept for messages
         }
+        database = packet.database();
+        Map<String, String> set = packet.settings();
+        List<String> unknownOptions = packet.unknownOptions();
         if (auth != null) {
             pendingSet = set;
             pendingUnknown = unknownOptions;
@@ -806,26 +552,20 @@ final class WireSession {
         }
         long id = IDS.incrementAndGet();
         token = new EngineBridge.Token("JDBC connection #" + id);
-        prefix = ("pgembed" + id + "_").getBytes(StandardCharsets.US_ASCII);
+        names = new SharedNames(id);
         nat = new NativeExchange();
         settings = set;
         timeoutsFrom(set);
-        String[] values = new String[REPORTED.length];
+        String[] values = new String[StartupPacket.REPORTED.length];
         String[] error = new String[2];
         int pid;
-        StringBuilder sql = new StringBuilder("SELECT ");
-        for (int i = 0; i < REPORTED.length; i++) {
-            sql.append(i == 0 ? "" : ", ")
-                    .append("pg_catalog.current_setting(")
-                    .append(Wire.literal(REPORTED[i]))
-                    .append(", true)");
-        }
-        sql.append(", pg_catalog.current_database()");
+        String sql = StartupPacket.reportedQuery();
         // libpq's default database is the user name
         String wanted = database == null || database.isEmpty() ? user : database;
         try {
             // a backend of its own when the database has one to give: the client's database, its settings
-            own = EngineBridge.openSession(backend.db, checkDatabase ? wanted : null, set);
+            PgSession session = EngineBridge.openSession(backend.db, checkDatabase ? wanted : null, set);
+            own = session != null ? new OwnBackend(session, token, nat) : null;
         } catch (PgException e) {
             fatal(e.sqlState(), e.getMessage());
             release();
@@ -839,74 +579,18 @@ final class WireSession {
         // (the shared backend's answer only: a backend of its own answers for itself)
         Backend.Startup known = own == null ? backend.startup(startupKey(set)) : null;
         if (known != null) {
-            System.arraycopy(known.values(), 0, values, 0, REPORTED.length);
+            System.arraycopy(known.values(), 0, values, 0, StartupPacket.REPORTED.length);
             pid = known.pid();
         } else
             try {
                 int[] pidOut = new int[1];
                 state = own != null
-                        ? EngineBridge.run(own, token, engine -> {
-                            Wire.Reply q = Backend.simpleQuery(nat, engine, sql.toString());
-                            if (q.error != null
-                                    || q.results.isEmpty()
-                                    || q.results.get(0).isEmpty()) {
-                                error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
-                                error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
-                                return EngineBridge.IDLE;
-                            }
-                            System.arraycopy(q.results.get(0).get(0), 0, values, 0, REPORTED.length);
-                            pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
-                            return EngineBridge.IDLE;
-                        })
-                        : EngineBridge.run(backend.db, token, engine -> {
-                            // applying the start-up settings must not fail silently: try them here first
-                            if (!set.isEmpty()) {
-                                settings = Map.of();
-                                backend.switchTo(this, engine);
-                                StringBuilder apply = new StringBuilder("SELECT ");
-                                int i = 0;
-                                for (Map.Entry<String, String> e : set.entrySet()) {
-                                    apply.append(i++ == 0 ? "" : ", ")
-                                            .append("pg_catalog.set_config(")
-                                            .append(Wire.literal(e.getKey()))
-                                            .append(", ")
-                                            .append(Wire.literal(e.getValue()))
-                                            .append(", false)");
-                                }
-                                Wire.Reply a = backend.simpleQuery(engine, apply.toString());
-                                settings = set;
-                                if (a.error != null) {
-                                    error[0] = a.error.getOrDefault('C', "22023");
-                                    error[1] = a.error.getOrDefault('M', "invalid start-up parameter");
-                                    backend.ended(this);
-                                    return EngineBridge.IDLE;
-                                }
-                            } else {
-                                backend.switchTo(this, engine);
-                            }
-                            Wire.Reply q = backend.simpleQuery(engine, sql.toString());
-                            if (q.error != null
-                                    || q.results.isEmpty()
-                                    || q.results.get(0).isEmpty()) {
-                                error[0] = q.error != null ? q.error.getOrDefault('C', "XX000") : "XX000";
-                                error[1] = q.error != null ? q.error.getOrDefault('M', "?") : "no start-up values";
-                                backend.ended(this);
-                                return EngineBridge.IDLE;
-                            }
-                            String[] row = q.results.get(0).get(0);
-                            String served = row[REPORTED.length];
-                            if (checkDatabase && !wanted.equals(served)) {
-                                error[0] = "3D000";
-                                error[1] =
-                                        "database \"" + wanted + "\" does not exist: this pgembed instance serves only"
-                                                + " \"" + served + "\"";
-                                backend.ended(this);
-                                return EngineBridge.IDLE;
-                            }
-                            System.arraycopy(row, 0, values, 0, REPORTED.length);
-                            pidOut[0] = PgEmbeddedH.pgembed_backend_pid(engine);
-                            return EngineBridge.IDLE;
-                        });
+                        ? own.startup(sql, values, error, pidOut)
+                        : EngineBridge.run(
+                                backend.db,
+                                token,
+                                engine -> backend.startSession(
+                                        this, engine, set, sql, checkDatabase ? wanted : null, values, error, pidOut));
                 pid = pidOut[0];
                 if (error[0] == null && own == null) {
                     backend.remember(startupKey(set), new Backend.Startup(values.clone(), pid));
@@ -935,28 +619,7 @@ final class WireSession {
         do {
             secret = RANDOM.nextInt();
         } while (secret == 0 || BY_SECRET.putIfAbsent(secret, this) != null);
-        if (minor > 0 || !unknownOptions.isEmpty()) {
-            int at = r.begin('v');
-            r.int32(3 << 16);
-            r.int32(unknownOptions.size());
-            for (String o : unknownOptions) {
-                r.cstr(o);
-            }
-            r.end(at);
-        }
-        int at = r.begin('R');
-        r.int32(0);
-        r.end(at);
-        for (int i = 0; i < REPORTED.length; i++) {
-            if (values[i] != null) {
-                Wire.parameterStatus(r, REPORTED[i], values[i]);
-            }
-        }
-        at = r.begin('K');
-        r.int32(pid);
-        r.int32(secret);
-        r.end(at);
-        Wire.readyForQuery(r, 'I');
+        StartupPacket.answer(r, minor, unknownOptions, values, pid, secret);
         phase = Phase.READY;
     }
 
@@ -964,33 +627,6 @@ final class WireSession {
     private String startupKey(Map<String, String> set) {
         String wanted = database == null || database.isEmpty() ? user : database;
         return (checkDatabase ? wanted : "") + "\u0000" + set;
-    }
-
-    /* "-c a=b -c x=y" and "--a=b" */
-    private static boolean parseOptions(String options, Map<String, String> into) {
-        String[] words = options.trim().split("\\s+");
-        for (int i = 0; i < words.length; i++) {
-            String wd = words[i];
-            if (wd.isEmpty()) {
-                continue;
-            }
-            String kv;
-            if (wd.equals("-c") && i + 1 < words.length) {
-                kv = words[++i];
-            } else if (wd.startsWith("-c")) {
-                kv = wd.substring(2);
-            } else if (wd.startsWith("--")) {
-                kv = wd.substring(2);
-            } else {
-                return false;
-            }
-            int eq = kv.indexOf('=');
-            if (eq <= 0) {
-                return false;
-            }
-            into.put(kv.substring(0, eq).replace('-', '_'), kv.substring(eq + 1));
-        }
-        return true;
     }
 
     // =============================================================================================
@@ -1003,6 +639,11 @@ final class WireSession {
 
     List<String> channels() {
         return channels;
+    }
+
+    /* the settings switchTo restores for the connection, while its start-up settings are tried (Backend.startSession) */
+    void startupSettings(Map<String, String> settings) {
+        this.settings = settings;
     }
 
     void saved(Map<String, String> settings, List<String> channels) {
@@ -1046,12 +687,12 @@ final class WireSession {
             if (state != EngineBridge.IDLE || more) {
                 // it holds the turn (a transaction, an unfinished exchange): no wait
                 state = EngineBridge.run(backend.db, token, this::settle);
-            } else if (!statements.isEmpty() || backend.mayBeCurrent(this)) {
+            } else if (names.any() || backend.mayBeCurrent(this)) {
                 // the turn may be another's: never wait for it; the next holder cleans up instead
                 int st = EngineBridge.tryRun(backend.db, token, this::settle);
                 if (st == EngineBridge.NOT_RUN) {
-                    backend.endedElsewhere(this, closeMessages());
-                    statements.clear();
+                    backend.endedElsewhere(this, names.closeMessages());
+                    names.forget();
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -1091,12 +732,12 @@ final class WireSession {
             rc = nat.exchangeAll(engine, m.b, 0, m.len, sink);
             st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : NativeExchange.stateOf(rc, sink.b, sink.len);
         }
-        if (st == EngineBridge.IDLE && !statements.isEmpty()) {
-            Wire.Buf m = closeMessages();
+        if (st == EngineBridge.IDLE && names.any()) {
+            Wire.Buf m = names.closeMessages();
             sink.clear();
             rc = nat.exchangeAll(engine, m.b, 0, m.len, sink);
             st = rc == NativeExchange.ENDED ? EngineBridge.ENDED : NativeExchange.stateOf(rc, sink.b, sink.len);
-            statements.clear();
+            names.forget();
         }
         backend.stopsListening(this);
         if (listenOwn && st == EngineBridge.IDLE) {
@@ -1105,21 +746,6 @@ final class WireSession {
         }
         backend.ended(this);
         return st;
-    }
-
-    /* Close messages for this connection's prepared statements, and a Sync */
-    private Wire.Buf closeMessages() {
-        Wire.Buf m = new Wire.Buf(64 + statements.size() * 32);
-        for (String s : statements) {
-            int at = m.begin('C');
-            m.put('S');
-            m.put(prefix, 0, prefix.length);
-            m.cstr(s);
-            m.end(at);
-        }
-        int at = m.begin('S');
-        m.end(at);
-        return m;
     }
 
     private void release() {
@@ -1138,11 +764,9 @@ final class WireSession {
 
     /** For a CancelRequest, and Socket.close from another thread: interrupts this connection's running statement. */
     void cancelIfRunning() {
-        PgSession o = own;
+        OwnBackend o = own;
         if (o != null) {
-            if (ownRunning) {
-                o.cancel();
-            }
+            o.cancelIfRunning();
             return;
         }
         Backend b = backend;
@@ -1156,13 +780,7 @@ final class WireSession {
      * running statement, and ends its wait for the turn at once (the wait fails with 08003).
      */
     void abortFromAnotherThread() {
-        aborted = true;
-        notifyLock.lock();
-        try {
-            notified.signalAll();
-        } finally {
-            notifyLock.unlock();
-        }
+        notifications.abort();
         if (own != null) {
             // a backend of its own: nobody else's turn to wait for
             cancelIfRunning();
