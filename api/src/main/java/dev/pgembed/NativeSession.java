@@ -660,14 +660,19 @@ final class NativeSession {
                     }
                 }
             } catch (IOException | RuntimeException ex) {
-                try {
-                    finishCopy(arena.allocateFrom("reading the client's data failed: " + ex));
-                } catch (PgException aborted) {
-                    ex.addSuppressed(aborted);
-                }
+                abortCopy(arena, "reading the client's data failed: ", ex);
                 throw ex;
             }
             return finishCopy(MemorySegment.NULL);
+        }
+    }
+
+    /* ends a COPY that failed on the caller's side; an error of the abort itself stays with the caller's */
+    private void abortCopy(Arena arena, String what, Exception ex) {
+        try {
+            finishCopy(arena.allocateFrom(what + ex));
+        } catch (PgException aborted) {
+            ex.addSuppressed(aborted);
         }
     }
 
@@ -691,11 +696,7 @@ final class NativeSession {
                 }
             } catch (IOException | RuntimeException ex) {
                 // the COPY stops where it stands (a COPY (INSERT ...) TO STDOUT does no more)
-                try {
-                    finishCopy(arena.allocateFrom("writing the client's data failed: " + ex));
-                } catch (PgException aborted) {
-                    ex.addSuppressed(aborted);
-                }
+                abortCopy(arena, "writing the client's data failed: ", ex);
                 throw ex;
             }
             return finishCopy(MemorySegment.NULL);
