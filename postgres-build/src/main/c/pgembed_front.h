@@ -121,6 +121,8 @@ struct pgembed_result
 	int64_t		failed_set;		/* a batch's set that failed, or -1 */
 	int			nnotices;
 	pgembed_error *notices;
+	int			nnotifications;
+	pgembed_notification *notifications;
 };
 
 static inline uint32_t

@@ -62,6 +62,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     final Cluster cluster;
     private final Duration waitTimeout;
     private final Consumer<Notice> noticeListener;
+    private final @Nullable Consumer<Notification> notificationListener;
 
     static {
         EngineBridge.install(new BridgeAccess());
@@ -117,6 +118,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         public void statementFailed(PgEmbedded db, String sqlState) {
             Listeners.statementFailed(db, sqlState);
         }
+
+        @Override
+        public void notified(PgEmbedded db, Notification n) {
+            db.notified(n);
+        }
     }
 
     /* cluster null: engine is a single-backend engine; else the database's own backend of the cluster */
@@ -129,8 +135,10 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             String database,
             Duration waitTimeout,
             Consumer<Notice> noticeListener,
+            @Nullable Consumer<Notification> notificationListener,
             String sessionRole) {
         this.id = id;
+        this.notificationListener = notificationListener;
         this.sessionRole = sessionRole;
         this.database = database;
         this.dir = dir;
@@ -207,6 +215,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         private ZoneId timeZone;
         private Duration transactionWaitTimeout = Duration.ofSeconds(30);
         private Consumer<Notice> noticeListener;
+        private @Nullable Consumer<Notification> notificationListener;
         private Path nativeDirectory;
         private Path memoryDirectory;
         private String sessionRole;
@@ -323,6 +332,25 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
 
         /**
+         * Receives the notifications of the channels the database's sessions listen on ({@code LISTEN channel}
+         * through {@code execute}, then {@code NOTIFY channel, 'payload'} by this session, another
+         * {@link PgEmbedded#session()} or a JDBC connection). PostgreSQL delivers a notification when the
+         * transaction that sent it commits, at the end of a call: the listener is called on the thread of the call
+         * in whose output it arrived, after that call's statements ran (a session's own {@code NOTIFY} therefore
+         * at once; another's at this session's next call, or, when a JDBC connection sharing the database's
+         * backend sent it, at the end of that connection's statement). Like PostgreSQL's client libraries,
+         * pgembed does not wait for notifications on its own: a session that only waits for them runs a cheap
+         * statement ({@code SELECT 1}) now and then. Without a listener notifications are dropped.
+         *
+         * @param listener the listener
+         * @return this builder
+         */
+        public Builder notificationListener(Consumer<Notification> listener) {
+            this.notificationListener = listener;
+            return this;
+        }
+
+        /**
          * Where the native library and PostgreSQL's files are extracted (default: system property
          * {@code pgembed.native.dir}, else {@code $XDG_CACHE_HOME/pgembed/native}, else
          * {@code ~/.cache/pgembed/native}). Choose a directory on a filesystem that allows executing code
@@ -421,6 +449,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                         database,
                         transactionWaitTimeout,
                         noticeListener,
+                        notificationListener,
                         sessionRole);
             }
             Instances.register(db, d);
@@ -447,7 +476,17 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                     c.close(null, null);
                     return null;
                 }
-                db = new PgEmbedded(id, e, c, d, temp, database, transactionWaitTimeout, noticeListener, sessionRole);
+                db = new PgEmbedded(
+                        id,
+                        e,
+                        c,
+                        d,
+                        temp,
+                        database,
+                        transactionWaitTimeout,
+                        noticeListener,
+                        notificationListener,
+                        sessionRole);
                 if (sessionRole != null) {
                     refuseSuperuser(db, sessionRole);
                 }
@@ -576,6 +615,14 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         session.requireOpen();
         PgSession own = ownSession(database, sessionRole, Map.of());
         return own != null ? own : new PgSession(this, null);
+    }
+
+    /* a notification for the direct API (its sessions listen on the channel); on the thread whose call got it */
+    void notified(Notification n) {
+        Consumer<Notification> l = notificationListener;
+        if (l != null) {
+            l.accept(n);
+        }
     }
 
     /* a session on a backend of its own, or null when the database has none to give (one backend, limit, budget) */
