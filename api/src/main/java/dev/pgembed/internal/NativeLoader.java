@@ -1,13 +1,16 @@
 package dev.pgembed.internal;
 
+import dev.pgembed.internal.bindings.NativeLibrary;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.net.URL;
@@ -90,10 +93,12 @@ public final class NativeLoader {
             Path dir = extract(baseDir != null ? baseDir : defaultBaseDir(), manifest);
             Path lib = dir.resolve("lib/libpgembed.so");
             try {
-                System.load(lib.toAbsolutePath().toString());
+                // not System.load: the JDK refuses a library loaded in another class loader (see NativeLibrary)
+                NativeLibrary.use(SymbolLookup.libraryLookup(lib.toAbsolutePath(), Arena.global()));
             } catch (IllegalCallerException e) {
                 throw NativeAccess.denied(e);
-            } catch (UnsatisfiedLinkError e) {
+            } catch (IllegalArgumentException e) {
+                // libraryLookup's dlopen failure (System.load threw UnsatisfiedLinkError)
                 UnsatisfiedLinkError error =
                         new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage() + ": " + remedy(dir));
                 error.initCause(e);
