@@ -53,6 +53,54 @@ class LeftoversTest {
         }
     }
 
+    /*
+     * A disk database's dynamic shared memory is POSIX (/dev/shm/PostgreSQL.<handle>): a JVM killed with it open
+     * left the segments, and later opens never removed them (the handle of the control segment that lists them
+     * lived only in the main segment, which the kernel frees with the process). The engine records it in
+     * pgembed.dsm, and the next open of the directory removes what it names; a clean close leaves neither.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "backends {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 3})
+    void theDsmSegmentsOfAKilledJvmAreSweptAtTheNextOpen(int backends, @org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm), "no /dev/shm here");
+        Path dir = tmp.resolve("db");
+        Path recorded = dir.resolve("pgembed.dsm");
+        Process child = ChildJvm.start("disk-database-forever", dir.toString(), Integer.toString(backends));
+        String handle;
+        try {
+            BufferedReader out =
+                    new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+            List<String> seen = new ArrayList<>();
+            for (String line; (line = out.readLine()) != null && !line.equals("ready"); ) {
+                seen.add(line);
+            }
+            assertThat(seen).as("the child's output").contains("dsm posix");
+            handle = Files.readString(recorded).strip();
+            assertThat(shm.resolve("PostgreSQL." + handle))
+                    .as("the live control segment")
+                    .exists();
+        } finally {
+            child.destroyForcibly();
+            assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        Path left = shm.resolve("PostgreSQL." + handle);
+        assertThat(left).as("left by the killed JVM").exists();
+        try (PgEmbedded db = PgEmbedded.builder(dir).backends(backends).open()) {
+            assertThat(left).as("swept at the next open").doesNotExist();
+            String now = Files.readString(recorded).strip();
+            assertThat(now).isNotEqualTo(handle);
+            assertThat(shm.resolve("PostgreSQL." + now)).exists();
+            assertThat(db.execute("SELECT 1")).isEqualTo(1);
+            db.close();
+            assertThat(shm.resolve("PostgreSQL." + now))
+                    .as("a clean close removes them")
+                    .doesNotExist();
+            assertThat(recorded).as("and the record").doesNotExist();
+        }
+    }
+
     /* the directories of n in-memory databases of a child JVM killed with SIGKILL */
     private static List<Path> killedWithDatabasesOpen(Path base, int n) throws Exception {
         Process child = ChildJvm.start("memory-databases-forever", base.toString(), Integer.toString(n));
