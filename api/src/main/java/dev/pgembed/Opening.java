@@ -1,5 +1,6 @@
 package dev.pgembed;
 
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -63,13 +64,6 @@ final class Opening {
         return zone.getId();
     }
 
-    /*
-     * Free space below which /dev/shm is passed over for an in-memory database: a fresh cluster takes
-     * tens of MB there (its files and the first WAL segment), so Docker's default 64 MB /dev/shm failed at the
-     * third database with "No space left on device".
-     */
-    static final long SHM_MIN_FREE = 256L << 20;
-
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
     /**
@@ -78,53 +72,11 @@ final class Opening {
      * /dev/shm when it has room, else under java.io.tmpdir (said once, with what to do).
      */
     static Path createTempDir(Path parent) {
-        String prop = System.getProperty("pgembed.memory.dir");
-        Path base = parent != null
-                ? parent
-                : prop != null && !prop.isBlank()
-                        ? Path.of(prop)
-                        : memoryBase(Path.of("/dev/shm"), Path.of(System.getProperty("java.io.tmpdir")));
-        try {
-            Files.createDirectories(base);
+        Path base = parent != null ? parent : TemporaryDirectories.base();
+        if (Files.isDirectory(base)) {
             Leftovers.sweepOnce(base);
-            return Files.createTempDirectory(base, "pgembed-mem-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "could not create a temporary directory under " + base
-                            + ": choose another with PgEmbedded.inMemory().memoryDirectory(<dir>), -Dpgembed.memory.dir=<dir>"
-                            + " or the JDBC URL property memoryDir",
-                    e);
         }
-    }
-
-    private static volatile boolean toldShmTooSmall;
-
-    /* shm when it is a writable directory with SHM_MIN_FREE free, else tmp */
-    static Path memoryBase(Path shm, Path tmp) {
-        if (!Files.isDirectory(shm) || !Files.isWritable(shm)) {
-            return tmp;
-        }
-        long free;
-        try {
-            free = Files.getFileStore(shm).getUsableSpace();
-        } catch (IOException e) {
-            return tmp;
-        }
-        if (free >= SHM_MIN_FREE) {
-            return shm;
-        }
-        if (!toldShmTooSmall) {
-            toldShmTooSmall = true;
-            LOG.log(
-                    System.Logger.Level.WARNING,
-                    shm + " has " + (free >> 20) + " MB free (Docker's default"
-                            + " /dev/shm is 64 MB), too little for in-memory databases: they go to " + tmp + " instead,"
-                            + " with durability NONE as always (nothing is flushed, the files stay in the page cache)."
-                            + " Give " + shm + " more room (docker run --shm-size=1g) or choose the directory with"
-                            + " -Dpgembed.memory.dir=<dir>, PgEmbedded.inMemory().memoryDirectory(<dir>) or the JDBC URL"
-                            + " property memoryDir");
-        }
-        return tmp;
+        return TemporaryDirectories.create(base, "pgembed-mem-");
     }
 
     /* is d on a tmpfs (memory, not a disk)? */

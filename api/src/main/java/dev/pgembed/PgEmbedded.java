@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -429,7 +430,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 return start(d, temp);
             } catch (RuntimeException | Error e) {
                 if (temp) {
-                    NativeLoader.deleteRecursively(d);
+                    TemporaryDirectories.deleteRecursively(d);
                 }
                 throw e;
             }
@@ -681,7 +682,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         Listeners.engineClosed(this); // once (a cluster's own backend may have ended before, unreported)
         Instances.unregister(this);
         if (deleteOnClose) {
-            NativeLoader.deleteRecursively(dir);
+            TemporaryDirectories.deleteRecursively(dir);
         }
     }
 

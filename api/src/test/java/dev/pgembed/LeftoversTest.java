@@ -3,7 +3,7 @@ package dev.pgembed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +49,7 @@ class LeftoversTest {
                 assertThat(s.toList()).as("a clean close leaves nothing").isEmpty();
             }
         } finally {
-            NativeLoader.deleteRecursively(base);
+            TemporaryDirectories.deleteRecursively(base);
         }
     }
 

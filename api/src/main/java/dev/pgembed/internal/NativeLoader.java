@@ -326,7 +326,7 @@ public final class NativeLoader {
                 if (Files.exists(target)) {
                     Path damaged = base.resolve(target.getFileName() + ".damaged-" + suffix());
                     Files.move(target, damaged, StandardCopyOption.ATOMIC_MOVE);
-                    deleteRecursively(damaged);
+                    TemporaryDirectories.deleteRecursively(damaged);
                 }
                 Path tmp = base.resolve(target.getFileName() + ".tmp-" + suffix());
                 try {
@@ -341,7 +341,7 @@ public final class NativeLoader {
                         throw new IOException("cannot rename within " + base, e);
                     }
                 } finally {
-                    deleteRecursively(tmp);
+                    TemporaryDirectories.deleteRecursively(tmp);
                 }
             }
             if (!verify(target, manifest)) {
@@ -444,24 +444,6 @@ public final class NativeLoader {
         Files.writeString(marker, manifest.hash() + "\n");
         try (FileChannel ch = FileChannel.open(marker, StandardOpenOption.WRITE)) {
             ch.force(true);
-        }
-    }
-
-    /** Deletes a directory tree, ignoring what cannot be deleted. */
-    public static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException | UncheckedIOException ignored) {
-            // best effort
         }
     }
 }
