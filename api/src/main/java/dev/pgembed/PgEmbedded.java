@@ -341,7 +341,9 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
          * at once; another's at this session's next call, or, when a JDBC connection sharing the database's
          * backend sent it, at the end of that connection's statement). Like PostgreSQL's client libraries,
          * pgembed does not wait for notifications on its own: a session that only waits for them runs a cheap
-         * statement ({@code SELECT 1}) now and then. Without a listener notifications are dropped.
+         * statement ({@code SELECT 1}) now and then. Without a listener notifications are dropped. The listener
+         * runs while that call still has the session: it should hand work that uses the database to another thread
+         * (a statement of its own from a JDBC connection's thread fails with 55P03, as any wait for oneself).
          *
          * @param listener the listener
          * @return this builder
