@@ -313,6 +313,9 @@ embed_putmessage(char msgtype, const char *s, size_t len)
 
 	if (msgtype == PqMsg_ReadyForQuery && len == 1)
 		engine_self->tx_status = s[0];
+	else if (msgtype == PqMsg_NoticeResponse)
+		engine_self->notice_unflushed = true;	/* its flush follows: see
+												 * embed_flush */
 	else if ((msgtype == PqMsg_CopyOutResponse && engine_self->out_yield_at != 0) ||
 			 (msgtype == PqMsg_CopyData && engine_self->out_yield_at != 0 && b->len >= engine_self->out_yield_at))
 	{
@@ -359,12 +362,36 @@ embed_comm_reset(void)
 {
 }
 
+/*
+ * pq_flush.  A server sends what the backend wrote to its client's socket
+ * here; our output waits in the front's buffer until the call returns, which
+ * is the same for every flush but one kind: send_message_to_frontend flushes
+ * each notice (NOTICE, WARNING, INFO, ...) as it is raised, and the statement
+ * may then run or wait on a lock for a long time.  A protocol client of a
+ * backend of a cluster (pause_at_notice, set by pgembed_protocol_exchange)
+ * gets the output at that point: the engine pauses as a COPY TO STDOUT does
+ * at a chunk (out_yielded), and the client's next call resumes it.  No other
+ * flush pauses: ReadyForQuery's is followed by the read that ends the call
+ * anyway, and CopyInResponse's by the data the client sent with it.
+ */
 static int
 embed_flush(void)
 {
 	/* the Flush message of the front's direct request: run it */
 	if (engine_self->direct != NULL)
 		engine_direct_at_flush();
+	else if (engine_self->notice_unflushed)
+	{
+		engine_self->notice_unflushed = false;
+		if (engine_self->pause_at_notice)
+		{
+			engine_self->paused_at_notice = true;
+			engine_self->out_yielded = true;
+			engine_yield();
+			engine_self->out_yielded = false;
+			engine_self->paused_at_notice = false;
+		}
+	}
 	return 0;
 }
 
