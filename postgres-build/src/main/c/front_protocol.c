@@ -47,6 +47,7 @@ take_raw_output(pgembed_engine *e, const char **out, size_t *out_length)
 	e->raw_out = e->out;
 	e->out.data = NULL;
 	e->out.len = e->out.cap = 0;
+	e->out_flushed = 0;
 	*out = e->raw_out.data ? e->raw_out.data : "";
 	*out_length = e->raw_out.len;
 }
@@ -142,6 +143,8 @@ run_client_input(pgembed_engine *e, const char *in, size_t in_length)
 		e->in_index = 0;
 		e->in_pos = 0;
 	}
+	/* what the backend wrote while idle is no notice of this call's */
+	e->out_flushed = e->out.len;
 	e->pause_at_notice = e->cluster != NULL;
 	front_run_engine(e);
 	while (e->paused_at_notice && e->state != ENGINE_DEAD && !keep_unread_input(e))

@@ -157,9 +157,9 @@ struct pgembed_engine
 									 * hands the output out at once
 									 * (out_yielded), as a server's pq_flush
 									 * sends it */
-	bool		notice_unflushed;	/* engine: a NoticeResponse was written
-									 * since the last flush */
 	bool		paused_at_notice;	/* engine: out_yielded at such a flush */
+	size_t		out_flushed;	/* engine: out.len at the last flush (0: the
+								 * front took the output since) */
 	pgembed_buf in_kept;		/* the client's input the backend had not read
 								 * when it paused at a notice (the caller's
 								 * buffer is the caller's again) */
