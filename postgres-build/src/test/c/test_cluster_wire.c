@@ -382,6 +382,41 @@ done:
 }
 
 /*
+ * A client that ends while its backend is paused at a notice: closing the
+ * engine runs the statement to its end (it commits, as it would have in the
+ * call), then ends the backend; the unread input kept for the pause goes with
+ * the engine.
+ */
+static void
+test_close_while_paused_at_notice(void)
+{
+	pgembed_cluster *c = wire_cluster();
+	pgembed_engine *client,
+			   *other;
+	char		in[512];
+	size_t		n;
+	const char *out;
+	size_t		outn;
+	int			rc;
+
+	REQUIRE(c != NULL);
+	client = wire_backend(c);
+	other = wire_backend(c);
+	REQUIRE(client != NULL && other != NULL);
+	CHECK_STR(sqlstate_of(other, "CREATE TABLE done(i int)"), "00000");
+	n = query_message(in, sizeof(in),
+					  "DO $$BEGIN RAISE NOTICE 'one'; PERFORM pg_sleep(0.05); INSERT INTO done VALUES (1); END$$");
+	n += query_message(in + n, sizeof(in) - n, "INSERT INTO done VALUES (2)");
+	rc = pgembed_protocol_exchange(client, in, n, &out, &outn);
+	CHECK_INT(rc, 1);
+	CHECK(memmem(out, outn, "one", 3) != NULL);
+	CHECK_INT(pgembed_close(client, NULL), 0);
+	CHECK_STR(scalar(other, "SELECT string_agg(i::text, ',' ORDER BY i) FROM done"), "1,2");
+	pgembed_close(other, NULL);
+	CHECK_INT(pgembed_cluster_close(c, NULL), 0);
+}
+
+/*
  * A single-backend engine keeps its behaviour: its one session waits for no
  * other, and a call's notices come with the rest of its output.
  */
@@ -410,6 +445,7 @@ const test_case cluster_wire_tests[] = {
 	{"cluster wire: a notification reaches an idle listener, framed for its client", test_notification_reaches_idle_listener},
 	{"cluster wire: a client whose backend was terminated while idle reads its FATAL", test_terminated_client_reads_its_fatal},
 	{"cluster wire: a notice reaches the client while its statement waits for a lock", test_notice_reaches_client_while_statement_waits},
+	{"cluster wire: closing a backend paused at a notice runs its statement to the end", test_close_while_paused_at_notice},
 	{"cluster wire: a single-backend engine's notices come with the rest of the output", test_single_backend_notice_with_output},
 	{NULL, NULL}
 };
