@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A statement's NOTICE reaches its client when it is raised, as a server flushes it to the socket, while the
  * statement goes on: here it then waits for a row another connection holds, and pgjdbc's {@code getWarnings}
- * shows the notice before that connection commits. On a database with several backends, in process and in
- * serve mode (pgjdbc over TCP).
+ * shows the notice before that connection commits. On a database with several backends: in process on a backend
+ * of its own and on the database's shared one, and in serve mode (pgjdbc over TCP).
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class NoticeWhileWaitingTest {
@@ -96,6 +96,29 @@ class NoticeWhileWaitingTest {
                 Connection waiter = DriverManager.getConnection(url);
                 Connection watcher = DriverManager.getConnection(url)) {
             assertThat(one(holder, "SELECT pg_backend_pid()")).isNotEqualTo(one(waiter, "SELECT pg_backend_pid()"));
+            noticeArrivesWhileTheStatementWaits(holder, waiter, watcher);
+        }
+    }
+
+    @Test
+    void connectionSharingTheDatabasesBackendSeesTheNoticeWhileItsStatementWaits() throws Exception {
+        // the database's own backend and two more: the third connection shares the database's (turn-taking)
+        String url = "jdbc:pgembed:memory:notice-waits-shared?backends=3";
+        try (Connection holder = DriverManager.getConnection(url);
+                Connection watcher = DriverManager.getConnection(url);
+                Connection waiter = DriverManager.getConnection(url)) {
+            Backend open = Backend.acquire("mem:notice-waits-shared", null, () -> {
+                throw new AssertionError("open already");
+            });
+            try {
+                String own;
+                try (dev.pgembed.Result r = open.db.query("SELECT pg_backend_pid()")) {
+                    own = r.row(0).getString(0);
+                }
+                assertThat(one(waiter, "SELECT pg_backend_pid()")).isEqualTo(own);
+            } finally {
+                open.release();
+            }
             noticeArrivesWhileTheStatementWaits(holder, waiter, watcher);
         }
     }
