@@ -22,15 +22,17 @@ final class Opening {
 
     /*
      * The settings an engine starts with: pgembed's defaults, the durability's, then the builder's (any
-     * case). A throw-away database on a tmpfs keeps its dynamic shared memory as files in its own directory
-     * (pg_dynshmem) instead of POSIX segments in /dev/shm: a process killed with it open leaves nothing
-     * outside that directory, which Leftovers sweeps (the segments of 4 such databases were 124 MB that no
-     * later process removed); on a tmpfs both are the same memory.
+     * case). A throw-away database keeps its dynamic shared memory as files in its own directory (pg_dynshmem)
+     * instead of POSIX segments in /dev/shm: a process killed with it open leaves nothing outside that directory,
+     * which Leftovers sweeps (the segments of 4 such databases were 124 MB that no later process removed). On a
+     * tmpfs both are the same memory; in the fallback under java.io.tmpdir (a small /dev/shm) they are page cache
+     * like the database's own files, never flushed (durability NONE). A disk database's POSIX segments are swept
+     * at its next open instead (pgembed.dsm, see engine_resources.c), which a swept directory never has.
      */
     static Map<String, String> settings(
-            Durability durability, ZoneId timeZone, Map<String, String> settings, boolean throwAwayOnTmpfs) {
+            Durability durability, ZoneId timeZone, Map<String, String> settings, boolean throwAway) {
         Map<String, String> all = new LinkedHashMap<>();
-        if (throwAwayOnTmpfs) {
+        if (throwAway) {
             all.put("dynamic_shared_memory_type", "mmap");
         }
         all.put("TimeZone", zoneSetting(timeZone != null ? timeZone : ZoneId.systemDefault()));

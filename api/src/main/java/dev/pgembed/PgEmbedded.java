@@ -439,7 +439,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
 
         private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp);
             PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
             if (db == null) {
                 MemorySegment e = NativeEngines.open(d, database, sessionRole, all);

@@ -54,6 +54,25 @@ class LeftoversTest {
     }
 
     /*
+     * The same for in-memory databases that fell back to a directory on disk (a small /dev/shm,
+     * -Dpgembed.memory.dir): their dynamic shared memory stays in their directories too (it was POSIX there, and
+     * the sweep of the directory lost the only record of the segments).
+     */
+    @Test
+    void aKilledJvmsInMemoryDatabasesOnDiskLeaveNothingOutsideTheirDirectories(
+            @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        assumeTrue(!Opening.onTmpfs(tmp), "the temporary directory is a tmpfs here");
+        Path base = Files.createDirectory(tmp.resolve("memory-on-disk"));
+        List<Path> dead = killedWithDatabasesOpen(base, 2);
+        try (PgEmbedded live = PgEmbedded.inMemory().memoryDirectory(base).open()) {
+            for (Path d : dead) {
+                assertThat(d).as("swept at the first in-memory open here").doesNotExist();
+            }
+            assertThat(live.execute("SELECT 1")).isEqualTo(1);
+        }
+    }
+
+    /*
      * A disk database's dynamic shared memory is POSIX (/dev/shm/PostgreSQL.<handle>): a JVM killed with it open
      * left the segments, and later opens never removed them (the handle of the control segment that lists them
      * lived only in the main segment, which the kernel frees with the process). The engine records it in
