@@ -30,6 +30,8 @@
  *	  row-level security in force or any trigger (foreign keys are triggers),
  *	  and no SET column is in a unique or exclusion index (a uniqueness check
  *	  per row depends on the order of the rows).
+ * With statement_timeout set, the batch stays row by row: the timeout would
+ * count for the whole batch instead of per set.
  * The set-oriented statement runs in a subtransaction: when it fails (a
  * constraint, a value too long for its column), it is rolled back and the
  * batch runs row by row instead, which names the failing set as before.  A
@@ -68,6 +70,7 @@
 #include "parser/parsetree.h"
 #include "parser/scanner.h"
 #include "tcop/dest.h"
+#include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
@@ -128,7 +131,12 @@ engine_batch_update(CachedPlanSource *psrc, pgembed_direct *req)
 	ResourceOwner oldowner = CurrentResourceOwner;
 	volatile bool done = false;
 
-	if (req->nsets < 2 || req->nparams < 1 || !IsA(psrc->raw_parse_tree->stmt, UpdateStmt))
+	/*
+	 * statement_timeout counts per set row by row; one statement would be
+	 * cancelled where the sets would not
+	 */
+	if (req->nsets < 2 || req->nparams < 1 || StatementTimeout > 0 ||
+		!IsA(psrc->raw_parse_tree->stmt, UpdateStmt))
 		return false;
 
 	/* the plan revalidated (the statement may have changed), the table locked */

@@ -173,6 +173,10 @@ test_what_stays_row_by_row(void)
 						"00000", -1));
 	/* a FROM of its own */
 	CHECK(!update_twins(e, NULL, "UPDATE %s SET b = $1 FROM (SELECT 1) x WHERE a = $2", 2, 2, two, "00000", -1));
+	/* under a statement_timeout, which counts per set */
+	CHECK_STR(sqlstate_of(e, "SET statement_timeout = '1min'"), "00000");
+	CHECK(!update_twins(e, NULL, "UPDATE %s SET b = $1 WHERE a = $2", 2, 2, two, "00000", -1));
+	CHECK_STR(sqlstate_of(e, "RESET statement_timeout"), "00000");
 	/* and the eligible one, for contrast */
 	CHECK(update_twins(e, NULL, "UPDATE %s SET b = $1 WHERE a = $2", 2, 2, two, "00000", -1));
 	CHECK_INT(pgembed_close(e, NULL), 0);
