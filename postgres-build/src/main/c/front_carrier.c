@@ -41,7 +41,7 @@
 
 #include <signal.h>
 
-#define FRONT_THREAD_BUDGET 256
+#define FRONT_THREAD_BUDGET 1024
 
 static int	thread_budget = FRONT_THREAD_BUDGET;
 
