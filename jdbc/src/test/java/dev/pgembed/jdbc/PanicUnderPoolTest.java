@@ -2,12 +2,9 @@ package dev.pgembed.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -23,13 +20,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A PANIC in one pooled connection of a database with several backends ({@code ?backends=n}): PostgreSQL's
- * crash restart ends every other backend (an idle one, one in a transaction, one running a statement: each
- * gets 57P02 or a closed connection at its next use), re-creates shared memory and recovers; HikariCP drops
- * the dead connections and opens new ones once recovery is done; the pool serves again, with every committed
- * row there and the uncommitted one gone; and this JVM lives on. The PANIC comes from a C function of the
- * C tests' module ({@code postgres-build/src/test/module/panic_module.c}, compiled here against the build's
- * PostgreSQL tree), created by the superuser, as in the C test {@code cluster: a PANIC in one backend
- * restarts the cluster}: SQL alone cannot reach one on a healthy system.
+ * crash restart ends every other backend (an idle one, one in a transaction, one running a statement), and
+ * each connection gets what a server sends, PostgreSQL's WARNING 57P02 and then the end of its connection
+ * (pgjdbc: 08006); shared memory is re-created and recovery runs; HikariCP drops the dead connections and
+ * opens new ones once recovery is done; the pool serves again, with every committed row there and the
+ * uncommitted one gone; and this JVM lives on. The PANIC comes from the C tests' module ({@link PanicModule}),
+ * as in the C test {@code cluster: a PANIC in one backend restarts the cluster}.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class PanicUnderPoolTest {
@@ -41,7 +37,7 @@ class PanicUnderPoolTest {
 
     @Test
     void aPanicRestartsTheClusterAndThePoolServesAgain() throws Exception {
-        Path module = compilePanicModule(tmp);
+        Path module = PanicModule.compile(tmp);
         HikariConfig cfg = new HikariConfig();
         cfg.setJdbcUrl("jdbc:pgembed:" + tmp.resolve("db") + "?backends=" + (POOL + 2));
         cfg.setMaximumPoolSize(POOL);
@@ -180,40 +176,6 @@ class PanicUnderPoolTest {
             Thread.sleep(20);
         }
         throw new AssertionError("backend " + pid + " never ran pg_sleep");
-    }
-
-    /*
-     * the C tests' module, compiled against the PostgreSQL tree the build made (postgres-build/target/native
-     * names it) and bound to libpgembed as the bundled modules are
-     */
-    private static Path compilePanicModule(Path dir) throws Exception {
-        Path build = Path.of("..", "postgres-build").toAbsolutePath().normalize();
-        Path treeFile = build.resolve("target/native/pg-tree.path");
-        assumeTrue(Files.exists(treeFile), "no PostgreSQL tree of this build: " + treeFile);
-        Path tree = Path.of(Files.readString(treeFile).trim());
-        String include = run(List.of(tree.resolve("stage/bin/pg_config").toString(), "--includedir-server"))
-                .trim();
-        Path out = dir.resolve("pgembed_test_module.so");
-        run(List.of(
-                "cc",
-                "-O1",
-                "-fPIC",
-                "-shared",
-                "-o",
-                out.toString(),
-                build.resolve("src/test/module/panic_module.c").toString(),
-                "-I" + include,
-                "-L" + build.resolve("target/native"),
-                "-lpgembed"));
-        return out;
-    }
-
-    private static String run(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("%s: %s", cmd, out).isZero();
-        return out;
     }
 
     private static String one(Connection c, String sql) throws SQLException {
