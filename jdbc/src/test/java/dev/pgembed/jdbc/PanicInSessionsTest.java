@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,17 +24,11 @@ import org.junit.jupiter.api.io.TempDir;
  * sessions get backends of their own as before); this JVM lives on. The PANIC comes from the C tests' module
  * ({@link PanicModule}).
  *
- * <p>Disabled: it finds two defects (see /work/coord/findings-crash.md, "PANIC in a PgSession"). The session
- * whose statement ran when the crash restart came gets "FATAL 57P01: the engine aborted (PANIC); reopen the
- * database to recover" instead of 57P02 (front_exchange takes quickdie's {@code _exit(2)} for an abort and
- * drops its WARNING 57P02, which front_enter promotes for an idle backend); and, in both runs that got that
- * far, the crash restart never finished: the postmaster stayed in PM_WAIT_BACKENDS with FatalError set and
- * the original checkpointer alive with no signal pending in its copy, so the database's own session never
- * reconnected and {@code close()} waited in {@code pgembed_cluster_close} for ever (JUnit's timeout cannot
- * interrupt a native call: enabled, it hangs the build). PanicUnderPoolTest, the same crash through JDBC,
- * passes.
+ * <p>It found that the session whose statement ran when the crash restart came got "FATAL 57P01: the engine
+ * aborted (PANIC); reopen the database to recover" instead of quickdie's 57P02 (front_exchange). Not covered, open:
+ * a {@code close()} while crash recovery still runs does not return (the postmaster waits in PM_WAIT_BACKENDS
+ * for the restart's checkpointer, which ignores the fast shutdown's SIGTERM).
  */
-@Disabled("a PANIC in a PgSession: the running session gets 57P01 and the crash restart hangs; findings-crash.md")
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class PanicInSessionsTest {
     private static final int SESSIONS = 4;
@@ -94,7 +87,13 @@ class PanicInSessionsTest {
             assertThat(idle.isOpen()).isFalse();
             assertThat(busy.isOpen()).isFalse();
 
-            // the database's own session was idle too: its next call connects a new backend after recovery
+            // the database's own session was idle too: the call that meets its end fails as the others' did,
+            // and the next one connects a new backend once recovery is done
+            assertThatThrownBy(() -> db.query("SELECT 1"))
+                    .isInstanceOfSatisfying(
+                            PgException.class,
+                            e -> assertThat(e.sqlState()).as("%s", e).isEqualTo("57P02"));
+            assertThat(db.isOpen()).as("the database outlives its own backend").isTrue();
             try (Result r = db.query("SELECT count(*) FROM kept")) {
                 assertThat(r.row(0).getLong(0)).isEqualTo(10);
             }
