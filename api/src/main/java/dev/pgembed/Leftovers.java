@@ -58,15 +58,24 @@ final class Leftovers {
 
     /** Sweeps base once per JVM (later databases of this JVM there are its own). */
     static void sweepOnce(Path base) {
-        if (SWEPT.add(base.toAbsolutePath().normalize())) {
-            sweep(base);
+        sweepOnce(base, "pgembed-mem-*");
+    }
+
+    /** Sweeps the directories named glob in base once per JVM (the spare clusters of {@link SpareClusters}). */
+    static void sweepOnce(Path base, String glob) {
+        if (SWEPT.add(base.toAbsolutePath().normalize().resolve(glob))) {
+            sweep(base, glob);
         }
     }
 
     /** Deletes the {@code pgembed-mem-*} directories in base that no live engine holds; returns how many. */
     static int sweep(Path base) {
+        return sweep(base, "pgembed-mem-*");
+    }
+
+    private static int sweep(Path base, String glob) {
         int swept = 0;
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, "pgembed-mem-*")) {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, glob)) {
             for (Path d : dirs) {
                 if (Files.isDirectory(d) && !Files.isSymbolicLink(d) && sweepIfDead(d)) {
                     swept++;

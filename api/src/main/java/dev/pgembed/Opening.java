@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZoneId;
@@ -9,6 +10,7 @@ import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -73,28 +75,42 @@ final class Opening {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
     /**
-     * The temporary directory of an in-memory database, under {@code parent} when given (the builder's
-     * {@code memoryDirectory}), else under the system property {@code pgembed.memory.dir}, else under
-     * /dev/shm when it has room, else under java.io.tmpdir (said once, with what to do).
+     * The base directory of in-memory databases: {@code parent} when given (the builder's
+     * {@code memoryDirectory}), else the system property {@code pgembed.memory.dir}, else /dev/shm when it has
+     * room, else java.io.tmpdir (said once, with what to do); created, and swept of what dead processes left.
      */
-    static Path createTempDir(Path parent) {
+    static Path memoryBase(Path parent) {
         String prop = System.getProperty("pgembed.memory.dir");
         Path base = parent != null
                 ? parent
                 : prop != null && !prop.isBlank()
                         ? Path.of(prop)
                         : memoryBase(Path.of("/dev/shm"), Path.of(System.getProperty("java.io.tmpdir")));
+        base = base.toAbsolutePath().normalize();
         try {
             Files.createDirectories(base);
-            Leftovers.sweepOnce(base);
+        } catch (IOException e) {
+            throw cannotCreateIn(base, e);
+        }
+        Leftovers.sweepOnce(base);
+        return base;
+    }
+
+    /** A new temporary directory for an in-memory database in base (see {@link #memoryBase(Path)}). */
+    static Path createTempDir(Path base) {
+        try {
             return Files.createTempDirectory(base, "pgembed-mem-");
         } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "could not create a temporary directory under " + base
-                            + ": choose another with PgEmbedded.inMemory().memoryDirectory(<dir>), -Dpgembed.memory.dir=<dir>"
-                            + " or the JDBC URL property memoryDir",
-                    e);
+            throw cannotCreateIn(base, e);
         }
+    }
+
+    private static UncheckedIOException cannotCreateIn(Path base, IOException e) {
+        return new UncheckedIOException(
+                "could not create a temporary directory under " + base
+                        + ": choose another with PgEmbedded.inMemory().memoryDirectory(<dir>), -Dpgembed.memory.dir=<dir>"
+                        + " or the JDBC URL property memoryDir",
+                e);
     }
 
     private static volatile boolean toldShmTooSmall;
@@ -106,7 +122,7 @@ final class Opening {
         }
         long free;
         try {
-            free = Files.getFileStore(shm).getUsableSpace();
+            free = store(shm).getUsableSpace();
         } catch (IOException e) {
             return tmp;
         }
@@ -130,14 +146,33 @@ final class Opening {
     /* is d on a tmpfs (memory, not a disk)? */
     static boolean onTmpfs(Path d) {
         try {
-            return "tmpfs".equals(Files.getFileStore(d).type());
+            return "tmpfs".equals(store(d).type());
         } catch (IOException e) {
             return false;
         }
     }
 
-    /* the directory to open: an existing cluster, or a new one flushed as the durability asks */
-    static void prepareDirectory(Path d, Durability durability) {
+    /*
+     * The file stores of the directories in-memory databases are made in, found once per process: finding
+     * one reads the mount table (/proc/self/mountinfo, 0.3 ms each time), while its free space (statvfs) is
+     * read anew at every call.
+     */
+    private static final Map<Path, FileStore> STORES = new ConcurrentHashMap<>();
+
+    private static FileStore store(Path d) throws IOException {
+        FileStore s = STORES.get(d);
+        if (s == null) {
+            s = Files.getFileStore(d);
+            STORES.put(d, s);
+        }
+        return s;
+    }
+
+    /*
+     * the directory to open: an existing cluster, or a new one flushed as the durability asks; true when it
+     * was created (a copy of the template, which no one else has opened)
+     */
+    static boolean prepareDirectory(Path d, Durability durability) {
         boolean create;
         if (Files.isDirectory(d)) {
             try (Stream<Path> s = Files.list(d)) {
@@ -169,6 +204,7 @@ final class Opening {
         if (create) {
             NativeEngines.createCluster(d, durability);
         }
+        return create;
     }
 
     private static PgException notCluster(Path d) {

@@ -190,7 +190,10 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
      * property {@code pgembed.memory.dir}, else under /dev/shm when it exists, is writable and has 256 MB
      * free, else under java.io.tmpdir (with a warning on the {@code dev.pgembed} logger: Docker's default
      * /dev/shm of 64 MB holds two databases). Its durability defaults to {@link Durability#NONE}, wherever
-     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache.
+     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache. In the shared
+     * temporary directories (/dev/shm, java.io.tmpdir, {@code pgembed.memory.dir}) the next database's cluster
+     * is made in the background after each open (a {@code pgembed-mem-*} directory more, deleted at exit), so
+     * that the next open only starts its engine; {@code -Dpgembed.spare=false} turns that off.
      *
      * @return a builder; finish with {@link Builder#open()}
      */
@@ -391,14 +394,19 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             Instances.ensureLogStub();
             Path d;
             boolean temp = dir == null;
+            Path spare = null;
             if (temp) {
-                d = Opening.createTempDir(memoryDirectory);
+                Path base = Opening.memoryBase(memoryDirectory);
+                spare = SpareClusters.take(base, durability);
+                d = spare != null ? spare : Opening.createTempDir(base);
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                Opening.prepareDirectory(d, durability);
-                return start(d, temp);
+                boolean created = spare != null
+                        || (!temp && SpareClusters.takeInto(d, durability))
+                        || Opening.prepareDirectory(d, durability);
+                return start(d, temp, created);
             } catch (RuntimeException | Error e) {
                 if (temp) {
                     NativeLoader.deleteRecursively(d);
@@ -407,8 +415,10 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             }
         }
 
-        private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
+        private PgEmbedded start(Path d, boolean temp, boolean created) {
+            // a temporary directory is a new one in its base: on the base's file system
+            Map<String, String> all =
+                    Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d.getParent()));
             PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
             if (db == null) {
                 MemorySegment e = NativeEngines.open(d, database, sessionRole, all);
@@ -422,6 +432,9 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                         transactionWaitTimeout,
                         noticeListener,
                         sessionRole);
+            }
+            if (created) {
+                db.session.natives().extensionTypes().knownEmpty();
             }
             Instances.register(db, d);
             Listeners.engineOpened(db);

@@ -1,0 +1,270 @@
+package dev.pgembed;
+
+import dev.pgembed.internal.NativeLoader;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * The next throw-away database's cluster, made ahead of time: creating one (a copy of the template, ~300 files)
+ * is half of a fresh in-memory database's open, so after such an open a daemon thread makes the next one's
+ * cluster in the same directory, and the next open takes it instead of creating its own. Only for durability
+ * {@link Durability#NONE} (nothing of a spare is flushed, as nothing of such a database is), and only in the
+ * shared temporary directories (/dev/shm, java.io.tmpdir, {@code pgembed.memory.dir}), where nobody deletes the
+ * directory a spare lies in while it is being made (a test's own temporary directory would fail to be deleted):
+ * the temporary directories of {@link PgEmbedded#inMemory()} (a spare {@code pgembed-mem-*} in their base is the
+ * database's directory as it is), and absent or empty directories given to {@link PgEmbedded#builder(Path)} in
+ * such a place (a spare {@code .pgembed-spare-*} beside them is renamed onto them: the test kit's databases). One
+ * spare per directory; it costs no engine (namespace), only its files (~9 MB).
+ *
+ * <p>A spare is protected as a live database is against the {@link Leftovers} sweep of other processes: this
+ * process holds the flock on its {@code pgembed.lock} until the open that takes it locks the directory itself.
+ * Spares are deleted when the JVM exits; those of a killed process are swept as its in-memory databases are
+ * (the first spare a JVM makes in a directory sweeps that directory first). {@code -Dpgembed.spare=false}
+ * turns them off.
+ */
+final class SpareClusters {
+    private SpareClusters() {}
+
+    private static final System.Logger LOG = System.getLogger("dev.pgembed");
+    private static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("pgembed.spare", "true"));
+    private static final int O_RDWR = 2;
+    private static final int O_CREAT = 0100;
+    private static final int O_CLOEXEC = 0x80000;
+    private static final int LOCK_EX = 2;
+    private static final int LOCK_NB = 4;
+
+    /* a made spare and the descriptor of its pgembed.lock, whose flock this process holds */
+    private record Spare(Path dir, int lockFd) {}
+
+    /* where a spare is made and its name: in-memory databases' own, or one to rename beside a given directory */
+    private record Place(Path base, String prefix) {}
+
+    private static final String MEMORY = "pgembed-mem-";
+    private static final String BESIDE = ".pgembed-spare-";
+    private static final Map<Place, Spare> READY = new ConcurrentHashMap<>();
+    /* the threads making a spare, by place */
+    private static final Map<Place, Thread> MAKING = new ConcurrentHashMap<>();
+    private static boolean hookInstalled;
+    /* the JVM is exiting: a spare made now is deleted at once */
+    private static volatile boolean exiting;
+
+    private static final class Libc {
+        static final MethodHandle OPEN;
+        static final MethodHandle FLOCK;
+        static final MethodHandle CLOSE;
+
+        static {
+            Linker linker = Linker.nativeLinker();
+            var lookup = linker.defaultLookup();
+            OPEN = linker.downcallHandle(
+                    lookup.find("open").orElseThrow(),
+                    FunctionDescriptor.of(
+                            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
+                    Linker.Option.firstVariadicArg(2));
+            FLOCK = linker.downcallHandle(
+                    lookup.find("flock").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+            CLOSE = linker.downcallHandle(
+                    lookup.find("close").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        }
+    }
+
+    /**
+     * The spare cluster of an in-memory database in base, now its directory (the flock let go, for the engine
+     * to take), or null when there is none; either way the next one is made in the background.
+     */
+    static Path take(Path base, Durability durability) {
+        if (!ENABLED || durability != Durability.NONE || !shared(base)) {
+            return null;
+        }
+        return takeAt(new Place(base, MEMORY));
+    }
+
+    /**
+     * Makes the absent or empty directory d (absolute, normalised) a new cluster by renaming the spare beside
+     * it onto it; false when there is none (or d is something else: a symbolic link, a mount point, not empty),
+     * then the caller creates it as usual. Either way the next spare beside it is made in the background.
+     */
+    static boolean takeInto(Path d, Durability durability) {
+        Path parent = d.getParent();
+        if (!ENABLED
+                || durability != Durability.NONE
+                || parent == null
+                || !shared(parent)
+                || !Files.isDirectory(parent)
+                || Files.isSymbolicLink(d)
+                || !absentOrEmpty(d)) {
+            return false;
+        }
+        Path spare = takeAt(new Place(parent, BESIDE));
+        if (spare == null) {
+            return false;
+        }
+        try {
+            // rename(2) replaces an empty directory and refuses a full one or another file system
+            Files.move(spare, d, StandardCopyOption.ATOMIC_MOVE);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            NativeLoader.deleteRecursively(spare);
+            return false;
+        }
+    }
+
+    /* is dir (absolute, normalised) one of the shared temporary directories? */
+    private static boolean shared(Path dir) {
+        String prop = System.getProperty("pgembed.memory.dir");
+        return dir.equals(Path.of("/dev/shm"))
+                || dir.equals(Path.of(System.getProperty("java.io.tmpdir"))
+                        .toAbsolutePath()
+                        .normalize())
+                || (prop != null
+                        && !prop.isBlank()
+                        && dir.equals(Path.of(prop).toAbsolutePath().normalize()));
+    }
+
+    private static boolean absentOrEmpty(Path d) {
+        if (!Files.exists(d)) {
+            return true;
+        }
+        if (!Files.isDirectory(d)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(d)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Path takeAt(Place place) {
+        Spare s = READY.remove(place);
+        makeNext(place);
+        if (s == null) {
+            return null;
+        }
+        close(s.lockFd());
+        if (!NativeEngines.isCluster(s.dir())) {
+            NativeLoader.deleteRecursively(s.dir()); // removed behind our back: make this one as usual
+            return null;
+        }
+        return s.dir();
+    }
+
+    private static synchronized void makeNext(Place place) {
+        if (exiting || READY.containsKey(place) || MAKING.containsKey(place)) {
+            return;
+        }
+        installHook();
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        make(place);
+                    } finally {
+                        MAKING.remove(place);
+                    }
+                },
+                "pgembed-spare-cluster");
+        t.setDaemon(true);
+        MAKING.put(place, t);
+        t.start();
+    }
+
+    private static void make(Place place) {
+        Path d = null;
+        int fd = -1;
+        try {
+            Leftovers.sweepOnce(place.base(), place.prefix() + "*");
+            d = Files.createTempDirectory(place.base(), place.prefix());
+            NativeEngines.createCluster(d, Durability.NONE);
+            fd = lock(d);
+            if (fd >= 0 && !exiting && READY.putIfAbsent(place, new Spare(d, fd)) == null) {
+                return;
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no spare cluster in " + place.base() + ": " + e);
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (d != null) {
+            NativeLoader.deleteRecursively(d);
+        }
+    }
+
+    /* the flock on d's pgembed.lock, which a live engine holds too; returns its descriptor, or -1 */
+    private static int lock(Path d) {
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = (int) Libc.OPEN.invokeExact(
+                    arena.allocateFrom(d.resolve("pgembed.lock").toString()), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+            if (fd >= 0 && (int) Libc.FLOCK.invokeExact(fd, LOCK_EX | LOCK_NB) != 0) {
+                close(fd);
+                return -1;
+            }
+            return fd;
+        } catch (Throwable t) {
+            return -1;
+        }
+    }
+
+    private static void close(int fd) {
+        try {
+            int ignored = (int) Libc.CLOSE.invokeExact(fd);
+        } catch (Throwable ignored) {
+            // nothing to do
+        }
+    }
+
+    private static synchronized void installHook() {
+        if (!hookInstalled) {
+            hookInstalled = true;
+            Runtime.getRuntime().addShutdownHook(new Thread(SpareClusters::deleteAll, "pgembed-spare-cleanup"));
+        }
+    }
+
+    /* for tests: waits until no spare is being made */
+    static void awaitMade() throws InterruptedException {
+        for (Thread t : MAKING.values()) {
+            t.join();
+        }
+    }
+
+    /* for tests: the spare ready in base, in-memory (else beside a given directory), or null */
+    static Path ready(Path base, boolean memory) {
+        Spare s = READY.get(new Place(base, memory ? MEMORY : BESIDE));
+        return s == null ? null : s.dir();
+    }
+
+    /* at exit: what is being made is waited for (a creation takes milliseconds), then every spare deleted */
+    private static void deleteAll() {
+        synchronized (SpareClusters.class) {
+            exiting = true;
+        }
+        for (Thread t : MAKING.values()) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (Place place : Set.copyOf(READY.keySet())) {
+            Spare s = READY.remove(place);
+            if (s != null) {
+                NativeLoader.deleteRecursively(s.dir());
+                close(s.lockFd());
+            }
+        }
+    }
+}
