@@ -190,10 +190,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
      * property {@code pgembed.memory.dir}, else under /dev/shm when it exists, is writable and has 256 MB
      * free, else under java.io.tmpdir (with a warning on the {@code dev.pgembed} logger: Docker's default
      * /dev/shm of 64 MB holds two databases). Its durability defaults to {@link Durability#NONE}, wherever
-     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache. In the shared
-     * temporary directories (/dev/shm, java.io.tmpdir, {@code pgembed.memory.dir}) the next database's cluster
-     * is made in the background after each open (a {@code pgembed-mem-*} directory more, deleted at exit), so
-     * that the next open only starts its engine; {@code -Dpgembed.spare=false} turns that off.
+     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache. In /dev/shm and
+     * java.io.tmpdir the next database is made ready in the background after each open (its directory, a
+     * {@code pgembed-mem-*} more, and while few databases are open its engine, started with this one's
+     * settings), so that the next open costs little; it is deleted at exit, an open that finds the process's
+     * engine budget spent gets the engine back, and {@code -Dpgembed.spare=false} turns all of it off.
      *
      * @return a builder; finish with {@link Builder#open()}
      */
@@ -395,8 +396,13 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             Path d;
             boolean temp = dir == null;
             Path spare = null;
+            Path base = null;
             if (temp) {
-                Path base = Opening.memoryBase(memoryDirectory);
+                base = Opening.memoryBase(memoryDirectory);
+                SpareClusters.Started started = startedSpare(base);
+                if (started != null) {
+                    return start(started.dir(), true, true, started.engine(), started.settings());
+                }
                 spare = SpareClusters.take(base, durability);
                 d = spare != null ? spare : Opening.createTempDir(base);
             } else {
@@ -406,7 +412,14 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 boolean created = spare != null
                         || (!temp && SpareClusters.takeInto(d, durability))
                         || Opening.prepareDirectory(d, durability);
-                return start(d, temp, created);
+                // a temporary directory is a new one in its base: on the base's file system
+                Map<String, String> all =
+                        Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(base));
+                PgEmbedded db = start(d, temp, created, null, all);
+                if (temp && spareable()) {
+                    SpareClusters.startNext(base, all);
+                }
+                return db;
             } catch (RuntimeException | Error e) {
                 if (temp) {
                     NativeLoader.deleteRecursively(d);
@@ -415,13 +428,30 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             }
         }
 
-        private PgEmbedded start(Path d, boolean temp, boolean created) {
-            // a temporary directory is a new one in its base: on the base's file system
-            Map<String, String> all =
-                    Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d.getParent()));
-            PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
+        /* can the next such database be an engine started ahead (SpareClusters.Started)? */
+        private boolean spareable() {
+            return durability == Durability.NONE && database == null && sessionRole == null && backends <= 1;
+        }
+
+        /* an engine started ahead for an in-memory database opened as this one, or null */
+        private SpareClusters.Started startedSpare(Path base) {
+            if (!spareable()) {
+                return null;
+            }
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, Opening.onTmpfs(base));
+            SpareClusters.Started s = SpareClusters.takeEngine(base, all);
+            if (s != null) {
+                SpareClusters.startNext(base, all);
+            }
+            return s;
+        }
+
+        /* started: an engine already running on d (a spare); null: start one with all */
+        private PgEmbedded start(
+                Path d, boolean temp, boolean created, MemorySegment started, Map<String, String> all) {
+            PgEmbedded db = started == null && backends > 1 ? startCluster(d, temp, all) : null;
             if (db == null) {
-                MemorySegment e = NativeEngines.open(d, database, sessionRole, all);
+                MemorySegment e = started != null ? started : NativeEngines.open(d, database, sessionRole, all);
                 db = new PgEmbedded(
                         Instances.nextId(),
                         e,

@@ -1,15 +1,19 @@
 package dev.pgembed;
 
 import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.bindings.PgEmbeddedH;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,6 +30,12 @@ import java.util.stream.Stream;
  * database's directory as it is), and absent or empty directories given to {@link PgEmbedded#builder(Path)} in
  * such a place (a spare {@code .pgembed-spare-*} beside them is renamed onto them: the test kit's databases). One
  * spare per directory; it costs no engine (namespace), only its files (~9 MB).
+ *
+ * <p>In-memory databases go further: after an open, the next one's engine is started on a spare in the
+ * background ({@link Started}), and an in-memory open with the same settings takes the running engine, so that
+ * it costs a few Java objects. Such an engine holds one of the process's link-map namespaces: it is started only
+ * while at most three databases are open and none runs a cluster, an open refused for want of a namespace
+ * (53300) gets it back and retries, and none is started after that.
  *
  * <p>A spare is protected as a live database is against the {@link Leftovers} sweep of other processes: this
  * process holds the flock on its {@code pgembed.lock} until the open that takes it locks the directory itself.
@@ -233,11 +243,158 @@ final class SpareClusters {
         }
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Engines started ahead: the next in-memory database's whole open
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * An engine started on a spare cluster of an in-memory base with these settings, for the next in-memory
+     * open with the same settings (durability NONE, the default database and role, one backend).
+     */
+    record Started(Path dir, MemorySegment engine, Map<String, String> settings) {}
+
+    /*
+     * A started spare holds one of the process's link-map namespaces (15 at most): only while few databases are
+     * open and none runs a cluster (whose processes take namespaces of their own), and never again once an open
+     * needed it back.
+     */
+    private static final int STARTED_MAX_OPEN = 3;
+
+    private static final Map<Path, Started> STARTED = new ConcurrentHashMap<>();
+    private static final Map<Path, Thread> STARTING = new ConcurrentHashMap<>();
+    private static volatile boolean gaveBack;
+
+    /**
+     * The engine started ahead on base with exactly these settings, now the caller's; or null. One started
+     * with other settings is closed (in the background): the next one is started with the caller's.
+     */
+    static Started takeEngine(Path base, Map<String, String> settings) {
+        Started s = STARTED.get(base);
+        if (s == null || !STARTED.remove(base, s)) {
+            return null;
+        }
+        if (s.settings().equals(settings)) {
+            return s;
+        }
+        Thread t = new Thread(
+                () -> {
+                    closeEngine(s.engine());
+                    NativeLoader.deleteRecursively(s.dir());
+                },
+                "pgembed-spare-engine-close");
+        t.setDaemon(false); // its directory must not outlive the JVM
+        t.start();
+        return null;
+    }
+
+    /**
+     * After an in-memory open in base with these settings (which succeeded, so the engine's process-wide
+     * machinery is up): the next one's engine is started in the background, where the budget allows.
+     */
+    static void startNext(Path base, Map<String, String> settings) {
+        if (!ENABLED
+                || gaveBack
+                || !shared(base)
+                || Instances.anyCluster()
+                || Instances.openCount() > STARTED_MAX_OPEN) {
+            return;
+        }
+        Map<String, String> copy = new LinkedHashMap<>(settings);
+        synchronized (SpareClusters.class) {
+            if (exiting || STARTED.containsKey(base) || STARTING.containsKey(base)) {
+                return;
+            }
+            installHook();
+            Thread t = new Thread(
+                    () -> {
+                        try {
+                            start(base, copy);
+                        } finally {
+                            STARTING.remove(base);
+                        }
+                    },
+                    "pgembed-spare-engine");
+            t.setDaemon(true);
+            STARTING.put(base, t);
+            t.start();
+        }
+    }
+
+    private static void start(Path base, Map<String, String> settings) {
+        Path d = take(base, Durability.NONE);
+        MemorySegment e = null;
+        try {
+            if (d == null) {
+                d = Opening.createTempDir(base);
+                NativeEngines.createCluster(d, Durability.NONE);
+            }
+            e = NativeEngines.openOnce(d, null, null, settings);
+            synchronized (SpareClusters.class) {
+                if (!exiting && !gaveBack && STARTED.putIfAbsent(base, new Started(d, e, settings)) == null) {
+                    return;
+                }
+            }
+        } catch (RuntimeException ex) {
+            LOG.log(System.Logger.Level.DEBUG, "no engine started ahead in " + base + ": " + ex);
+        }
+        if (e != null) {
+            closeEngine(e);
+        }
+        if (d != null) {
+            NativeLoader.deleteRecursively(d);
+        }
+    }
+
+    /**
+     * An open found the namespace budget spent: the engines started ahead are closed (those being started
+     * are waited for), and no more are started. True when one was closed (a retry may succeed).
+     */
+    static boolean giveBackEngines() {
+        List<Thread> starting;
+        synchronized (SpareClusters.class) {
+            gaveBack = true;
+            starting = List.copyOf(STARTING.values());
+        }
+        for (Thread t : starting) {
+            if (t != Thread.currentThread()) {
+                try {
+                    t.join(10_000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        boolean any = false;
+        for (Path base : Set.copyOf(STARTED.keySet())) {
+            Started s = STARTED.remove(base);
+            if (s != null) {
+                closeEngine(s.engine());
+                NativeLoader.deleteRecursively(s.dir());
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    private static void closeEngine(MemorySegment e) {
+        PgEmbeddedH.pgembed_close(e, MemorySegment.NULL);
+    }
+
     /* for tests: waits until no spare is being made */
     static void awaitMade() throws InterruptedException {
+        for (Thread t : STARTING.values()) {
+            t.join();
+        }
         for (Thread t : MAKING.values()) {
             t.join();
         }
+    }
+
+    /* for tests: the engine started ahead in base, or null */
+    static Path started(Path base) {
+        Started s = STARTED.get(base);
+        return s == null ? null : s.dir();
     }
 
     /* for tests: the spare ready in base, in-memory (else beside a given directory), or null */
@@ -251,12 +408,27 @@ final class SpareClusters {
         synchronized (SpareClusters.class) {
             exiting = true;
         }
+        for (Thread t : List.copyOf(STARTING.values())) {
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         for (Thread t : MAKING.values()) {
             try {
                 t.join(2000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
+            }
+        }
+        for (Path base : Set.copyOf(STARTED.keySet())) {
+            Started s = STARTED.remove(base);
+            if (s != null) {
+                closeEngine(s.engine());
+                NativeLoader.deleteRecursively(s.dir());
             }
         }
         for (Place place : Set.copyOf(READY.keySet())) {

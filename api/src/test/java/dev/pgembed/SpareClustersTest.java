@@ -35,7 +35,9 @@ class SpareClustersTest {
             assertThat(spare.getFileName().toString()).startsWith("pgembed-mem-");
             assertThat(Leftovers.sweep(shm)).as("a spare is not swept").isZero();
             assertThat(NativeEngines.isCluster(spare)).isTrue();
-            try (PgEmbedded second = PgEmbedded.inMemory().open()) {
+            // (with other settings than the first: not the engine started ahead for those)
+            try (PgEmbedded second =
+                    PgEmbedded.inMemory().setting("work_mem", "5MB").open()) {
                 assertThat(second.directory()).isEqualTo(spare);
                 second.execute("CREATE TABLE t AS SELECT generate_series(1, 10) AS x");
                 try (Result r = second.query("SELECT sum(x) FROM t")) {
@@ -43,6 +45,39 @@ class SpareClustersTest {
                 }
             }
             assertThat(spare).as("deleted with the database it became").doesNotExist();
+        }
+    }
+
+    @Test
+    void theNextInMemoryDatabaseWithTheSameSettingsIsAnEngineStartedAhead() throws Exception {
+        Path shm = shm();
+        try (PgEmbedded first = PgEmbedded.inMemory().open()) {
+            assumeTrue(first.directory().getParent().equals(shm), "in-memory databases go to /dev/shm here");
+            SpareClusters.awaitMade();
+            Path started = SpareClusters.started(shm);
+            assertThat(started).as("started after the first open").isNotNull();
+            // other settings: not that engine
+            try (PgEmbedded other =
+                    PgEmbedded.inMemory().setting("work_mem", "8MB").open()) {
+                assertThat(other.directory()).isNotEqualTo(started);
+            }
+            SpareClusters.awaitMade();
+            // that one was closed, and one with the first's settings started again
+            try (PgEmbedded again = PgEmbedded.inMemory().open()) {
+                assertThat(again.directory()).isNotEqualTo(started);
+            }
+            SpareClusters.awaitMade();
+            started = SpareClusters.started(shm);
+            assertThat(started).isNotNull();
+            try (PgEmbedded second = PgEmbedded.inMemory().open()) {
+                assertThat(second.directory()).isEqualTo(started);
+                assertThat(second.execute("CREATE TABLE t AS SELECT generate_series(1, 10) AS x"))
+                        .isEqualTo(10);
+                try (Result r = second.query("SHOW fsync")) {
+                    assertThat(r.row(0).getString(0)).isEqualTo("off");
+                }
+            }
+            assertThat(started).as("deleted with the database it became").doesNotExist();
         }
     }
 
