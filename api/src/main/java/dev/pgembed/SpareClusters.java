@@ -24,8 +24,9 @@ import java.util.stream.Stream;
  * is half of a fresh in-memory database's open, so after such an open a daemon thread makes the next one's
  * cluster in the same directory, and the next open takes it instead of creating its own. Only for durability
  * {@link Durability#NONE} (nothing of a spare is flushed, as nothing of such a database is), and only in the
- * shared temporary directories (/dev/shm, java.io.tmpdir, {@code pgembed.memory.dir}), where nobody deletes the
- * directory a spare lies in while it is being made (a test's own temporary directory would fail to be deleted):
+ * shared temporary directories (/dev/shm, java.io.tmpdir), where nobody deletes the directory a spare lies in
+ * while it is being made (a test's own temporary directory, chosen with {@code memoryDirectory} or {@code
+ * pgembed.memory.dir}, would fail to be deleted):
  * the temporary directories of {@link PgEmbedded#inMemory()} (a spare {@code pgembed-mem-*} in their base is the
  * database's directory as it is), and absent or empty directories given to {@link PgEmbedded#builder(Path)} in
  * such a place (a spare {@code .pgembed-spare-*} beside them is renamed onto them: the test kit's databases). One
@@ -132,16 +133,15 @@ final class SpareClusters {
         }
     }
 
-    /* is dir (absolute, normalised) one of the shared temporary directories? */
+    /*
+     * is dir (absolute, normalised) one of the shared temporary directories? Not one chosen for in-memory
+     * databases (memoryDirectory, pgembed.memory.dir): a test's own temporary directory often is one
+     */
     private static boolean shared(Path dir) {
-        String prop = System.getProperty("pgembed.memory.dir");
         return dir.equals(Path.of("/dev/shm"))
                 || dir.equals(Path.of(System.getProperty("java.io.tmpdir"))
                         .toAbsolutePath()
-                        .normalize())
-                || (prop != null
-                        && !prop.isBlank()
-                        && dir.equals(Path.of(prop).toAbsolutePath().normalize()));
+                        .normalize());
     }
 
     private static boolean absentOrEmpty(Path d) {
@@ -159,11 +159,18 @@ final class SpareClusters {
     }
 
     private static Path takeAt(Place place) {
+        Thread making = MAKING.get(place);
+        if (making != null && making != Thread.currentThread()) {
+            join(making, 10_000); // nearer to done than a creation of this open's own
+        }
         Spare s = READY.remove(place);
         makeNext(place);
         if (s == null) {
             return null;
         }
+        // as a closing engine does: the lock file goes first, then the flock, so that no sweep can take the
+        // flock of a directory in use (one without the file is one being made, which sweeps leave alone)
+        unlinkLock(s.dir());
         close(s.lockFd());
         if (!NativeEngines.isCluster(s.dir())) {
             NativeLoader.deleteRecursively(s.dir()); // removed behind our back: make this one as usual
@@ -228,6 +235,22 @@ final class SpareClusters {
         }
     }
 
+    private static void join(Thread t, long millis) {
+        try {
+            t.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void unlinkLock(Path d) {
+        try {
+            Files.deleteIfExists(d.resolve("pgembed.lock"));
+        } catch (IOException ignored) {
+            // the engine's open makes it anew
+        }
+    }
+
     private static void close(int fd) {
         try {
             int ignored = (int) Libc.CLOSE.invokeExact(fd);
@@ -262,6 +285,8 @@ final class SpareClusters {
 
     private static final Map<Path, Started> STARTED = new ConcurrentHashMap<>();
     private static final Map<Path, Thread> STARTING = new ConcurrentHashMap<>();
+    /* the settings of the engines being started, by base */
+    private static final Map<Path, Map<String, String>> STARTING_WITH = new ConcurrentHashMap<>();
     private static volatile boolean gaveBack;
 
     /**
@@ -269,6 +294,11 @@ final class SpareClusters {
      * with other settings is closed (in the background): the next one is started with the caller's.
      */
     static Started takeEngine(Path base, Map<String, String> settings) {
+        // one being started with these settings is nearer to ready than one this open would start
+        Thread t = STARTING.get(base);
+        if (t != null && settings.equals(STARTING_WITH.get(base))) {
+            join(t, 10_000);
+        }
         Started s = STARTED.get(base);
         if (s == null || !STARTED.remove(base, s)) {
             return null;
@@ -276,14 +306,14 @@ final class SpareClusters {
         if (s.settings().equals(settings)) {
             return s;
         }
-        Thread t = new Thread(
+        Thread closer = new Thread(
                 () -> {
                     closeEngine(s.engine());
                     NativeLoader.deleteRecursively(s.dir());
                 },
                 "pgembed-spare-engine-close");
-        t.setDaemon(false); // its directory must not outlive the JVM
-        t.start();
+        closer.setDaemon(false); // its directory must not outlive the JVM
+        closer.start();
         return null;
     }
 
@@ -310,11 +340,13 @@ final class SpareClusters {
                         try {
                             start(base, copy);
                         } finally {
+                            STARTING_WITH.remove(base);
                             STARTING.remove(base);
                         }
                     },
                     "pgembed-spare-engine");
             t.setDaemon(true);
+            STARTING_WITH.put(base, copy);
             STARTING.put(base, t);
             t.start();
         }
