@@ -36,7 +36,8 @@ final class Leftovers {
     private static final Set<Path> SWEPT = ConcurrentHashMap.newKeySet();
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
-    private static final class Libc {
+    /* open(2) without a mode, flock(2), close(2); also SpareClusters' */
+    static final class Libc {
         static final MethodHandle OPEN;
         static final MethodHandle FLOCK;
         static final MethodHandle CLOSE;

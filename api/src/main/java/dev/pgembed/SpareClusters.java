@@ -4,14 +4,11 @@ import dev.pgembed.internal.NativeLoader;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +47,6 @@ final class SpareClusters {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
     private static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("pgembed.spare", "true"));
     private static final int O_RDWR = 2;
-    private static final int O_CREAT = 0100;
     private static final int O_CLOEXEC = 0x80000;
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
@@ -69,28 +65,6 @@ final class SpareClusters {
     private static boolean hookInstalled;
     /* the JVM is exiting: a spare made now is deleted at once */
     private static volatile boolean exiting;
-
-    private static final class Libc {
-        static final MethodHandle OPEN;
-        static final MethodHandle FLOCK;
-        static final MethodHandle CLOSE;
-
-        static {
-            Linker linker = Linker.nativeLinker();
-            var lookup = linker.defaultLookup();
-            OPEN = linker.downcallHandle(
-                    lookup.find("open").orElseThrow(),
-                    FunctionDescriptor.of(
-                            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
-                    Linker.Option.firstVariadicArg(2));
-            FLOCK = linker.downcallHandle(
-                    lookup.find("flock").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-            CLOSE = linker.downcallHandle(
-                    lookup.find("close").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-        }
-    }
 
     /**
      * The spare cluster of an in-memory database in base, now its directory (the flock let go, for the engine
@@ -222,10 +196,11 @@ final class SpareClusters {
 
     /* the flock on d's pgembed.lock, which a live engine holds too; returns its descriptor, or -1 */
     private static int lock(Path d) {
+        Path lock = d.resolve("pgembed.lock");
         try (Arena arena = Arena.ofConfined()) {
-            int fd = (int) Libc.OPEN.invokeExact(
-                    arena.allocateFrom(d.resolve("pgembed.lock").toString()), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-            if (fd >= 0 && (int) Libc.FLOCK.invokeExact(fd, LOCK_EX | LOCK_NB) != 0) {
+            Files.createFile(lock, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            int fd = (int) Leftovers.Libc.OPEN.invokeExact(arena.allocateFrom(lock.toString()), O_RDWR | O_CLOEXEC);
+            if (fd >= 0 && (int) Leftovers.Libc.FLOCK.invokeExact(fd, LOCK_EX | LOCK_NB) != 0) {
                 close(fd);
                 return -1;
             }
@@ -253,7 +228,7 @@ final class SpareClusters {
 
     private static void close(int fd) {
         try {
-            int ignored = (int) Libc.CLOSE.invokeExact(fd);
+            int ignored = (int) Leftovers.Libc.CLOSE.invokeExact(fd);
         } catch (Throwable ignored) {
             // nothing to do
         }
