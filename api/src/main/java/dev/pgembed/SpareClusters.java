@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * background ({@link Started}), and an in-memory open with the same settings takes the running engine, so that
  * it costs a few Java objects. Such an engine holds one of the process's link-map namespaces: it is started only
  * while at most three databases are open and none runs a cluster, an open refused for want of a namespace
- * (53300) gets it back and retries, and none is started after that.
+ * (53300) gets it back and retries, a cluster's start gets it back first (its processes take namespaces where
+ * no retry reaches), and none is started after either.
  *
  * <p>A spare is protected as a live database is against the {@link Leftovers} sweep of other processes: this
  * process holds the flock on its {@code pgembed.lock} until the open that takes it locks the directory itself.
