@@ -401,7 +401,12 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 base = Opening.memoryBase(memoryDirectory);
                 SpareClusters.Started started = startedSpare(base);
                 if (started != null) {
-                    return start(started.dir(), true, true, started.engine(), started.settings());
+                    try {
+                        return start(started.dir(), true, true, started.engine(), started.settings());
+                    } catch (RuntimeException | Error e) {
+                        NativeLoader.deleteRecursively(started.dir()); // as for any in-memory open that fails
+                        throw e;
+                    }
                 }
                 spare = SpareClusters.take(base, durability);
                 d = spare != null ? spare : Opening.createTempDir(base);
