@@ -337,6 +337,9 @@ final class SpareClusters {
                 NativeEngines.createCluster(d, Durability.NONE);
             }
             e = NativeEngines.openOnce(d, null, null, settings);
+            // its own callback, as an open database's: the default one is NULL (standard error) once the
+            // databases are closed at exit, which is when a spare engine is closed
+            PgEmbeddedH.pgembed_set_log_callback(e, Instances.logStub(), MemorySegment.NULL);
             synchronized (SpareClusters.class) {
                 if (!exiting && !gaveBack && STARTED.putIfAbsent(base, new Started(d, e, settings)) == null) {
                     return;
