@@ -175,7 +175,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     }
 
     /**
-     * A builder for a database in a directory (created when absent or empty).
+     * A builder for a database in a directory (created when absent or empty). A database of durability
+     * {@link Durability#NONE} created in a directory directly under /dev/shm or java.io.tmpdir (as the test
+     * kit's are) is the cluster made ahead after the previous such creation, renamed onto it; the next one is
+     * then made in the background, as a hidden {@code .pgembed-spare-*} directory beside it, deleted at exit
+     * ({@code -Dpgembed.spare=false} turns that off).
      *
      * @param dir the data directory
      * @return a builder; finish with {@link Builder#open()}
