@@ -1,8 +1,8 @@
 package dev.pgembed;
 
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZoneId;
@@ -10,7 +10,6 @@ import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -23,15 +22,17 @@ final class Opening {
 
     /*
      * The settings an engine starts with: pgembed's defaults, the durability's, then the builder's (any
-     * case). A throw-away database on a tmpfs keeps its dynamic shared memory as files in its own directory
-     * (pg_dynshmem) instead of POSIX segments in /dev/shm: a process killed with it open leaves nothing
-     * outside that directory, which Leftovers sweeps (the segments of 4 such databases were 124 MB that no
-     * later process removed); on a tmpfs both are the same memory.
+     * case). A throw-away database keeps its dynamic shared memory as files in its own directory (pg_dynshmem)
+     * instead of POSIX segments in /dev/shm: a process killed with it open leaves nothing outside that directory,
+     * which Leftovers sweeps (the segments of 4 such databases were 124 MB that no later process removed). On a
+     * tmpfs both are the same memory; in the fallback under java.io.tmpdir (a small /dev/shm) they are page cache
+     * like the database's own files, never flushed (durability NONE). A disk database's POSIX segments are swept
+     * at its next open instead (pgembed.dsm, see engine_resources.c), which a swept directory never has.
      */
     static Map<String, String> settings(
-            Durability durability, ZoneId timeZone, Map<String, String> settings, boolean throwAwayOnTmpfs) {
+            Durability durability, ZoneId timeZone, Map<String, String> settings, boolean throwAway) {
         Map<String, String> all = new LinkedHashMap<>();
-        if (throwAwayOnTmpfs) {
+        if (throwAway) {
             all.put("dynamic_shared_memory_type", "mmap");
         }
         all.put("TimeZone", zoneSetting(timeZone != null ? timeZone : ZoneId.systemDefault()));
@@ -65,107 +66,36 @@ final class Opening {
         return zone.getId();
     }
 
-    /*
-     * Free space below which /dev/shm is passed over for an in-memory database: a fresh cluster takes
-     * tens of MB there (its files and the first WAL segment), so Docker's default 64 MB /dev/shm failed at the
-     * third database with "No space left on device".
-     */
-    static final long SHM_MIN_FREE = 256L << 20;
-
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
     /**
      * The base directory of in-memory databases: {@code parent} when given (the builder's
-     * {@code memoryDirectory}), else the system property {@code pgembed.memory.dir}, else /dev/shm when it has
-     * room, else java.io.tmpdir (said once, with what to do); created, and swept of what dead processes left.
+     * {@code memoryDirectory}), else {@link TemporaryDirectories#base()} (the system property
+     * {@code pgembed.memory.dir}, else /dev/shm when it has room, else java.io.tmpdir), swept once of what
+     * dead processes left there.
      */
     static Path memoryBase(Path parent) {
-        String prop = System.getProperty("pgembed.memory.dir");
-        Path base = parent != null
-                ? parent
-                : prop != null && !prop.isBlank()
-                        ? Path.of(prop)
-                        : memoryBase(Path.of("/dev/shm"), Path.of(System.getProperty("java.io.tmpdir")));
-        base = base.toAbsolutePath().normalize();
-        try {
-            Files.createDirectories(base);
-        } catch (IOException e) {
-            throw cannotCreateIn(base, e);
+        Path base = (parent != null ? parent : TemporaryDirectories.base())
+                .toAbsolutePath()
+                .normalize();
+        if (Files.isDirectory(base)) {
+            Leftovers.sweepOnce(base);
         }
-        Leftovers.sweepOnce(base);
         return base;
     }
 
-    /** A new temporary directory for an in-memory database in base (see {@link #memoryBase(Path)}). */
+    /** The temporary directory of an in-memory database, new in base (see {@link #memoryBase(Path)}). */
     static Path createTempDir(Path base) {
-        try {
-            return Files.createTempDirectory(base, "pgembed-mem-");
-        } catch (IOException e) {
-            throw cannotCreateIn(base, e);
-        }
-    }
-
-    private static UncheckedIOException cannotCreateIn(Path base, IOException e) {
-        return new UncheckedIOException(
-                "could not create a temporary directory under " + base
-                        + ": choose another with PgEmbedded.inMemory().memoryDirectory(<dir>), -Dpgembed.memory.dir=<dir>"
-                        + " or the JDBC URL property memoryDir",
-                e);
-    }
-
-    private static volatile boolean toldShmTooSmall;
-
-    /* shm when it is a writable directory with SHM_MIN_FREE free, else tmp */
-    static Path memoryBase(Path shm, Path tmp) {
-        if (!Files.isDirectory(shm) || !Files.isWritable(shm)) {
-            return tmp;
-        }
-        long free;
-        try {
-            free = store(shm).getUsableSpace();
-        } catch (IOException e) {
-            return tmp;
-        }
-        if (free >= SHM_MIN_FREE) {
-            return shm;
-        }
-        if (!toldShmTooSmall) {
-            toldShmTooSmall = true;
-            LOG.log(
-                    System.Logger.Level.WARNING,
-                    shm + " has " + (free >> 20) + " MB free (Docker's default"
-                            + " /dev/shm is 64 MB), too little for in-memory databases: they go to " + tmp + " instead,"
-                            + " with durability NONE as always (nothing is flushed, the files stay in the page cache)."
-                            + " Give " + shm + " more room (docker run --shm-size=1g) or choose the directory with"
-                            + " -Dpgembed.memory.dir=<dir>, PgEmbedded.inMemory().memoryDirectory(<dir>) or the JDBC URL"
-                            + " property memoryDir");
-        }
-        return tmp;
+        return TemporaryDirectories.create(base, "pgembed-mem-");
     }
 
     /* is d on a tmpfs (memory, not a disk)? */
     static boolean onTmpfs(Path d) {
         try {
-            return "tmpfs".equals(store(d).type());
+            return "tmpfs".equals(Files.getFileStore(d).type());
         } catch (IOException e) {
             return false;
         }
-    }
-
-    /*
-     * The file stores of the directories in-memory databases are made in, found once per process: finding
-     * one reads the mount table (/proc/self/mountinfo, 0.3 ms each time), while its free space (statvfs) is
-     * read anew at every call.
-     */
-    private static final Map<Path, FileStore> STORES = new ConcurrentHashMap<>();
-
-    private static FileStore store(Path d) throws IOException {
-        FileStore s = STORES.get(d);
-        if (s == null) {
-            s = Files.getFileStore(d);
-            STORES.put(d, s);
-        }
-        return s;
     }
 
     /*

@@ -1,6 +1,6 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -103,7 +103,7 @@ final class SpareClusters {
             Files.move(spare, d, StandardCopyOption.ATOMIC_MOVE);
             return true;
         } catch (IOException | RuntimeException e) {
-            NativeLoader.deleteRecursively(spare);
+            TemporaryDirectories.deleteRecursively(spare);
             return false;
         }
     }
@@ -148,7 +148,7 @@ final class SpareClusters {
         unlinkLock(s.dir());
         close(s.lockFd());
         if (!NativeEngines.isCluster(s.dir())) {
-            NativeLoader.deleteRecursively(s.dir()); // removed behind our back: make this one as usual
+            TemporaryDirectories.deleteRecursively(s.dir()); // removed behind our back: make this one as usual
             return null;
         }
         return s.dir();
@@ -191,7 +191,7 @@ final class SpareClusters {
             close(fd);
         }
         if (d != null) {
-            NativeLoader.deleteRecursively(d);
+            TemporaryDirectories.deleteRecursively(d);
         }
     }
 
@@ -285,7 +285,7 @@ final class SpareClusters {
         Thread closer = new Thread(
                 () -> {
                     closeEngine(s.engine());
-                    NativeLoader.deleteRecursively(s.dir());
+                    TemporaryDirectories.deleteRecursively(s.dir());
                 },
                 "pgembed-spare-engine-close");
         closer.setDaemon(false); // its directory must not outlive the JVM
@@ -352,7 +352,7 @@ final class SpareClusters {
             closeEngine(e);
         }
         if (d != null) {
-            NativeLoader.deleteRecursively(d);
+            TemporaryDirectories.deleteRecursively(d);
         }
     }
 
@@ -381,7 +381,7 @@ final class SpareClusters {
             Started s = STARTED.remove(base);
             if (s != null) {
                 closeEngine(s.engine());
-                NativeLoader.deleteRecursively(s.dir());
+                TemporaryDirectories.deleteRecursively(s.dir());
                 any = true;
             }
         }
@@ -439,13 +439,13 @@ final class SpareClusters {
             Started s = STARTED.remove(base);
             if (s != null) {
                 closeEngine(s.engine());
-                NativeLoader.deleteRecursively(s.dir());
+                TemporaryDirectories.deleteRecursively(s.dir());
             }
         }
         for (Place place : Set.copyOf(READY.keySet())) {
             Spare s = READY.remove(place);
             if (s != null) {
-                NativeLoader.deleteRecursively(s.dir());
+                TemporaryDirectories.deleteRecursively(s.dir());
                 close(s.lockFd());
             }
         }

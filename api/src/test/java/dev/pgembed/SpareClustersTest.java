@@ -3,7 +3,7 @@ package dev.pgembed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
@@ -112,8 +112,8 @@ class SpareClustersTest {
                 assertThat(db.execute("CREATE TABLE t (x int)")).isZero();
             }
         } finally {
-            NativeLoader.deleteRecursively(a);
-            NativeLoader.deleteRecursively(b);
+            TemporaryDirectories.deleteRecursively(a);
+            TemporaryDirectories.deleteRecursively(b);
         }
     }
 
@@ -135,7 +135,7 @@ class SpareClustersTest {
             assertThat(SpareClusters.ready(own, true)).isNull();
             assertThat(SpareClusters.ready(own, false)).isNull();
         } finally {
-            NativeLoader.deleteRecursively(own);
+            TemporaryDirectories.deleteRecursively(own);
         }
     }
 }
