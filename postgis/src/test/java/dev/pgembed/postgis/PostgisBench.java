@@ -15,9 +15,11 @@ import java.util.Random;
  * GiST index on them, and the latency of k-nearest-neighbour queries ({@code ORDER BY geom <-> point LIMIT k})
  * through it, beside a box query ({@code &&}) of about the same number of rows.
  *
- * <p>Not a unit test (no timing asserts): run it with the test class path, e.g.
- * {@code mvn -q -o -Ppostgis -pl postgis test-compile exec:exec -Dexec.executable=java
- * -Dexec.classpathScope=test -Dexec.args="-cp %classpath dev.pgembed.postgis.PostgisBench 1000000"}.
+ * <p>Not a unit test (no timing asserts): run it with the module's test class path, e.g. the one surefire
+ * recorded ({@code surefire.test.class.path} in {@code target/surefire-reports/TEST-*.xml}):
+ * {@code java --enable-native-access=ALL-UNNAMED -cp <class path> dev.pgembed.postgis.PostgisBench 1000000 1000}.
+ * ({@code exec:exec -Dexec.executable=java} does not work in this module: the property also replaces the
+ * executable of the module's build-postgis execution.)
  */
 public final class PostgisBench {
     private static final double SIDE = 1_000.0;
