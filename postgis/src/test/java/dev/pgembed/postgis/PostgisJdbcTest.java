@@ -1,7 +1,6 @@
 package dev.pgembed.postgis;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,8 +10,8 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** PostGIS through pgjdbc on {@code jdbc:pgembed:}: GeoJSON out, WKB in as a bytea parameter. */
 class PostgisJdbcTest {
@@ -24,8 +23,13 @@ class PostgisJdbcTest {
                 s.execute("CREATE EXTENSION postgis");
                 s.execute("CREATE TABLE poi (name text PRIMARY KEY, geom geometry(Point, 4326))");
             }
-            byte[] wkb = ByteBuffer.allocate(21).order(ByteOrder.LITTLE_ENDIAN).put((byte) 1).putInt(1)
-                    .putDouble(13.4050).putDouble(52.5200).array();
+            byte[] wkb = ByteBuffer.allocate(21)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .put((byte) 1)
+                    .putInt(1)
+                    .putDouble(13.4050)
+                    .putDouble(52.5200)
+                    .array();
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO poi VALUES (?, ST_GeomFromWKB(?, 4326))")) {
                 ps.setString(1, "Berlin");
                 ps.setBytes(2, wkb);

@@ -1,12 +1,11 @@
 package dev.pgembed.postgis;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.Result;
 import dev.pgembed.internal.NativeLoader;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -14,9 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * PostGIS through the Java API, with pgembed-postgis on the class path: the extension, WKT and WKB both ways
@@ -55,8 +54,13 @@ class PostgisTest {
 
     /* a 2D point in OGC WKB, little-endian: byte order 1, type 1, x, y */
     private static byte[] wkbPoint(double x, double y) {
-        return ByteBuffer.allocate(21).order(ByteOrder.LITTLE_ENDIAN).put((byte) 1).putInt(1).putDouble(x)
-                .putDouble(y).array();
+        return ByteBuffer.allocate(21)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .put((byte) 1)
+                .putInt(1)
+                .putDouble(x)
+                .putDouble(y)
+                .array();
     }
 
     /* great-circle distance in metres on the sphere of the Earth's mean radius */
@@ -71,17 +75,25 @@ class PostgisTest {
     @Test
     void theExtensionRunsWithTheBundledLibraries() {
         String version = text("SELECT postgis_full_version()");
-        assertThat(version).contains("POSTGIS=\"3.6.4").contains("GEOS=\"3.11.1").contains("PROJ=\"9.1.1")
-                .contains("LIBXML=\"2.9.14").contains("LIBJSON=\"0.16").contains("LIBPROTOBUF=\"1.4.1");
-        assertThat(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")).isEqualTo("3.6.4");
+        assertThat(version)
+                .contains("POSTGIS=\"3.6.4")
+                .contains("GEOS=\"3.11.1")
+                .contains("PROJ=\"9.1.1")
+                .contains("LIBXML=\"2.9.14")
+                .contains("LIBJSON=\"0.16")
+                .contains("LIBPROTOBUF=\"1.4.1");
+        assertThat(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'"))
+                .isEqualTo("3.6.4");
     }
 
     @Test
     void wktGoesInAndComesOutAsText() {
         String wkt = "POLYGON((0 0,10 0,10 10,0 10,0 0),(2 2,2 4,4 4,4 2,2 2))";
         assertThat(text("SELECT ST_AsText(ST_GeomFromText($1, 4326))", wkt)).isEqualTo(wkt);
-        try (Result r = db.query("SELECT ST_Area(g), ST_SRID(g), ST_NumInteriorRings(g)"
-                + " FROM (SELECT ST_GeomFromText($1, 4326) AS g) s", wkt)) {
+        try (Result r = db.query(
+                "SELECT ST_Area(g), ST_SRID(g), ST_NumInteriorRings(g)"
+                        + " FROM (SELECT ST_GeomFromText($1, 4326) AS g) s",
+                wkt)) {
             assertThat(r.row(0).getDouble(0)).isEqualTo(96.0);
             assertThat(r.row(0).getInt(1)).isEqualTo(4326);
             assertThat(r.row(0).getInt(2)).isEqualTo(1);
@@ -97,8 +109,11 @@ class PostgisTest {
         }
         // geography: the same bytes, and a distance on the spheroid (Berlin to Paris), which differs from the
         // great-circle distance on the mean sphere by well under half a percent
-        try (Result r = db.query("SELECT ST_AsBinary(ST_GeogFromWKB($1), 'NDR'),"
-                + " ST_Distance(ST_GeogFromWKB($1), ST_GeogFromWKB($2))", wkb, wkbPoint(2.3522, 48.8566))) {
+        try (Result r = db.query(
+                "SELECT ST_AsBinary(ST_GeogFromWKB($1), 'NDR'),"
+                        + " ST_Distance(ST_GeogFromWKB($1), ST_GeogFromWKB($2))",
+                wkb,
+                wkbPoint(2.3522, 48.8566))) {
             assertThat(r.row(0).getBytes(0)).isEqualTo(wkb);
             double sphere = haversine(13.405, 52.52, 2.3522, 48.8566);
             assertThat(r.row(0).getDouble(1)).isCloseTo(sphere, within(sphere * 0.005));
@@ -114,7 +129,8 @@ class PostgisTest {
                 + " FROM generate_series(0, 9999) i");
         db.execute("CREATE INDEX pts_geom ON pts USING gist (geom)");
         db.execute("ANALYZE pts");
-        String near = "SELECT count(*) FROM pts WHERE ST_DWithin(geom, ST_SetSRID(ST_MakePoint(0.5, 0.5), 4326), 0.015)";
+        String near =
+                "SELECT count(*) FROM pts WHERE ST_DWithin(geom, ST_SetSRID(ST_MakePoint(0.5, 0.5), 4326), 0.015)";
         String box = "SELECT count(*) FROM pts WHERE geom && ST_MakeEnvelope(0.1, 0.1, 0.2, 0.2, 4326)";
         assertThat(String.join("\n", plan(near))).contains("Index").contains("pts_geom");
         assertThat(String.join("\n", plan(box))).contains("Index").contains("pts_geom");
@@ -146,9 +162,13 @@ class PostgisTest {
             db.execute("RESET enable_bitmapscan");
         }
         // k nearest neighbours through the index's distance operator
-        assertThat(String.join("\n", plan("SELECT id FROM pts ORDER BY geom <-> ST_SetSRID(ST_MakePoint(0.5, 0.5), 4326)"
-                + " LIMIT 3"))).contains("Index Scan using pts_geom");
-        try (Result r = db.query("SELECT id FROM pts ORDER BY geom <-> ST_SetSRID(ST_MakePoint(0.501, 0.5), 4326) LIMIT 1")) {
+        assertThat(String.join(
+                        "\n",
+                        plan("SELECT id FROM pts ORDER BY geom <-> ST_SetSRID(ST_MakePoint(0.5, 0.5), 4326)"
+                                + " LIMIT 3")))
+                .contains("Index Scan using pts_geom");
+        try (Result r =
+                db.query("SELECT id FROM pts ORDER BY geom <-> ST_SetSRID(ST_MakePoint(0.501, 0.5), 4326) LIMIT 1")) {
             assertThat(r.row(0).getInt(0)).isEqualTo(5050);
         }
     }
@@ -195,6 +215,7 @@ class PostgisTest {
                 assertThat(r.row(0).getDouble(0)).isCloseTo(Math.PI, within(1e-3));
             }
         }
-        assertThat(text("SELECT ST_AsText(ST_Centroid(ST_GeomFromText('LINESTRING(0 0,2 0)')))")).isEqualTo("POINT(1 0)");
+        assertThat(text("SELECT ST_AsText(ST_Centroid(ST_GeomFromText('LINESTRING(0 0,2 0)')))"))
+                .isEqualTo("POINT(1 0)");
     }
 }
