@@ -390,6 +390,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
          * @param walSenders the most WAL senders at once, 0 to 10
          * @return this builder
          * @throws IllegalArgumentException for a count out of range
+         * @see #open()
          */
         public Builder logicalReplication(int walSenders) {
             if (walSenders < 0 || walSenders > 10) {
@@ -419,12 +420,20 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
          * Opens the database.
          *
          * @return the open database
-         * @throws PgException when the directory is neither empty nor a cluster, or the engine cannot start
+         * @throws PgException            when the directory is neither empty nor a cluster, or the engine cannot
+         *                                start
+         * @throws IllegalStateException for {@link #logicalReplication(int)} without {@link #backends(int)} above
+         *                                1, or with a {@link #sessionRole(String)}
          */
         public PgEmbedded open() {
             if (walSenders > 0 && backends < 2) {
                 throw new IllegalStateException("logicalReplication(" + walSenders + ") needs backends(n) with n > 1:"
                         + " WAL senders are processes of the database's postmaster");
+            }
+            if (walSenders > 0 && sessionRole != null) {
+                // a replication client logs in as the user it names, through serve mode's trust: the superuser
+                throw new IllegalStateException("logicalReplication cannot be combined with sessionRole: a WAL"
+                        + " sender's client would log in as a superuser, which the session role is there to prevent");
             }
             NativeLoader.load(nativeDirectory);
             Instances.ensureLogStub();

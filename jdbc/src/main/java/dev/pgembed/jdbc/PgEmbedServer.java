@@ -65,6 +65,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * backend: they are dropped when another session takes it. Cancel requests ({@code Ctrl+C} in psql)
  * cancel the statement of the matching connection.
  *
+ * <h2>Replication connections</h2>
+ * A client that asks for replication ({@code replication=database}: a server's {@code CREATE SUBSCRIPTION}, or
+ * pgjdbc's replication API) is authenticated as any other, then relayed byte for byte to a WAL sender, PostgreSQL's
+ * own, of a database opened with {@code PgEmbedded.Builder.backends(n > 1)} and {@code logicalReplication(n)};
+ * other databases refuse it (0A000). It logs in as the user it names.
+ *
  * <p>A client that disconnects only ends its own session (an open transaction rolls back). Closing the
  * server stops listening, cancels what its clients run, rolls back their transactions, disconnects them
  * and removes the socket file; the database stays open for the application. Close the server before the

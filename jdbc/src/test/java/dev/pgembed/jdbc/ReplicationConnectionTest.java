@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgembed.PgEmbedded;
+import dev.pgembed.PgException;
 import dev.pgembed.Result;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -46,6 +49,8 @@ class ReplicationConnectionTest {
         PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
         PGProperty.REPLICATION.set(p, "database");
         PGProperty.PREFER_QUERY_MODE.set(p, "simple");
+        PGProperty.CONNECT_TIMEOUT.set(p, 60);
+        PGProperty.SOCKET_TIMEOUT.set(p, 60);
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/postgres", p);
     }
 
@@ -121,6 +126,47 @@ class ReplicationConnectionTest {
                         .open())
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("backends");
+        assertThatThrownBy(() -> PgEmbedded.builder(tmp.resolve("role"))
+                        .backends(3)
+                        .sessionRole("app")
+                        .logicalReplication(2)
+                        .open())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("sessionRole");
+    }
+
+    @Test
+    void withNoNamespaceLeftAReplicationConnectionIsRefusedAndClosedThenServedAgain() throws Exception {
+        try (PgEmbedded db = open(tmp.resolve("limit"));
+                PgEmbedServer server = PgEmbedServer.tcp(db, 0, PASSWORD)) {
+            List<PgEmbedded> fillers = new ArrayList<>();
+            try {
+                // every namespace the process has left goes to single-backend databases
+                while (fillers.size() < 16) {
+                    try {
+                        fillers.add(PgEmbedded.inMemory().open());
+                    } catch (PgException e) {
+                        assertThat(e.sqlState()).isEqualTo("53300");
+                        break;
+                    }
+                }
+                // the postmaster's failed fork: its message on the socket, which it then closes (no hang)
+                assertThat(fillers).isNotEmpty();
+                assertThatThrownBy(() -> replicationConnection(server).close())
+                        .isInstanceOf(SQLException.class)
+                        .satisfies(e -> System.out.println("replication at the limit: " + e));
+            } finally {
+                for (PgEmbedded f : fillers) {
+                    f.close();
+                }
+            }
+            try (Connection c = replicationConnection(server);
+                    Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString("dbname")).isEqualTo("postgres");
+            }
+        }
     }
 
     @Test
