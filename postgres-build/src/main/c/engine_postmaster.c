@@ -70,11 +70,13 @@
 
 /*
  * What the postmaster of a cluster is told before the caller's settings
- * (which may override these): the in-process listener and no TCP, no process
- * pgembed does not provide yet (I/O workers, the logical replication
- * launcher), one autovacuum worker at a time (each process takes one of the
- * few namespaces while it runs), and no ps display or huge pages, which
- * would act on the host process.
+ * (which may override these): no TCP (the in-process listener, and a real
+ * Unix socket only when asked: socket_directories), no I/O workers (pgembed
+ * does not provide them yet), no logical replication launcher or WAL
+ * senders unless asked (the launcher would take a namespace for the
+ * cluster's life), one autovacuum worker at a time (each process takes one
+ * of the few namespaces while it runs), and no ps display or huge pages,
+ * which would act on the host process.
  */
 static const char *const postmaster_defaults[] = {
 	"listen_addresses=",

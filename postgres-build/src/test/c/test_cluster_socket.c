@@ -3,7 +3,9 @@
  *	  The cluster's real Unix socket (pgembed.socket_directory): a client
  *	  accepted there gets a backend on a thread of its own that talks to the
  *	  socket as a server's backend does; a replication start-up makes it a
- *	  WAL sender (walsender.c's replication commands).
+ *	  WAL sender (walsender.c's replication commands).  And the other way:
+ *	  a cluster's subscription, whose workers connect through libpq
+ *	  (libpqwalreceiver.so), replicates another cluster's publication.
  */
 #define _GNU_SOURCE
 #include "test_util.h"
@@ -279,8 +281,68 @@ test_wal_senders_beyond_the_limit(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+/* waits up to 30 s for sql's one value to become want; returns the last value */
+static const char *
+await_value(pgembed_engine *e, const char *sql, const char *want)
+{
+	const char *v = scalar(e, sql);
+
+	for (int i = 0; i < 300 && (v == NULL || strcmp(v, want) != 0); i++)
+	{
+		usleep(100000);
+		v = scalar(e, sql);
+	}
+	return v;
+}
+
+static void
+test_cluster_subscribes_to_a_cluster(void)
+{
+	const char *dir = socket_dir();
+	char		setting[128],
+				sql[256];
+	const char *pub_settings[] = {"wal_level=logical", "max_wal_senders=4", "autovacuum=off", setting};
+	const char *sub_settings[] = {"max_logical_replication_workers=2", "autovacuum=off",
+	"wal_retrieve_retry_interval=100ms"};
+	pgembed_cluster *pub,
+			   *sub;
+	pgembed_engine *p,
+			   *s;
+
+	REQUIRE(dir != NULL);
+	snprintf(setting, sizeof(setting), "pgembed.socket_directory=%s", dir);
+	pub = cluster_fresh(4, pub_settings);
+	REQUIRE(pub != NULL);
+	sub = cluster_fresh(3, sub_settings);
+	REQUIRE(sub != NULL);
+	p = backend(pub);
+	s = backend(sub);
+	REQUIRE(p != NULL && s != NULL);
+	CHECK_STR(sqlstate_of(p, "CREATE TABLE t (id int PRIMARY KEY, v text)"), "00000");
+	CHECK_STR(sqlstate_of(p, "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 1000) g"), "00000");
+	CHECK_STR(sqlstate_of(p, "CREATE PUBLICATION p FOR TABLE t"), "00000");
+	CHECK_STR(sqlstate_of(s, "CREATE TABLE t (id int PRIMARY KEY, v text)"), "00000");
+	snprintf(sql, sizeof(sql),
+			 "CREATE SUBSCRIPTION s CONNECTION 'host=%s dbname=postgres user=postgres' PUBLICATION p", dir);
+	CHECK_STR(sqlstate_of(s, sql), "00000");
+	CHECK_STR(await_value(s, "SELECT count(*) FROM t", "1000"), "1000");
+	CHECK_STR(sqlstate_of(p, "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1001, 1100) g"), "00000");
+	CHECK_STR(await_value(s, "SELECT count(*) FROM t", "1100"), "1100");
+	CHECK_STR(scalar(s, "SELECT count(*) FROM pg_stat_activity WHERE backend_type IN"
+					 " ('logical replication launcher', 'logical replication apply worker')"), "2");
+	/* DROP SUBSCRIPTION connects once more, to drop the slot in the publisher */
+	CHECK_STR(sqlstate_of(s, "DROP SUBSCRIPTION s"), "00000");
+	CHECK_STR(scalar(p, "SELECT count(*) FROM pg_replication_slots"), "0");
+	pgembed_close(p, NULL);
+	pgembed_close(s, NULL);
+	close_cluster(sub);
+	close_cluster(pub);
+	CHECK(rmdir(dir) == 0);
+}
+
 const test_case cluster_socket_tests[] = {
 	{"cluster socket: a client of pgembed.socket_directory gets a WAL sender; Terminate ends it and closes the socket", test_wal_sender_on_the_socket},
 	{"cluster socket: a WAL sender beyond max_wal_senders is PostgreSQL's 53300, and the socket closes", test_wal_senders_beyond_the_limit},
+	{"cluster socket: a cluster's subscription replicates another cluster's publication through its socket", test_cluster_subscribes_to_a_cluster},
 	{NULL, NULL}
 };

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Timeout;
  * {@code nobody} when the build runs as root, and could not enter serve mode's private socket directory). The
  * application writes through pgembed, the server copies the table and follows its changes, pgembed closes and
  * reopens while the subscription stays (its slot survives), and the application then moves to the server:
- * no row is lost. The lags are printed, not asserted (the machine's load decides them).
+ * no row is lost. And the other way: a pgembed database subscribes to the server's publication (a local replica
+ * of a central database), through the WAL receiver's libpq in its workers. The lags are printed, not asserted
+ * (the machine's load decides them).
  */
 @Timeout(value = 600, unit = TimeUnit.SECONDS)
 class GraduationTest {
@@ -145,6 +147,66 @@ class GraduationTest {
                                         + " LEFT JOIN orders o ON o.id = g WHERE o.id IS NULL AND g <> 8"))
                         .isZero();
             }
+        }
+    }
+
+    /* waits until sql's one value on db is want; returns the milliseconds it took */
+    private static long awaitLocal(PgEmbedded db, String sql, long want, String what) throws Exception {
+        long start = System.nanoTime();
+        long have = -1;
+        while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(WAIT_MS)) {
+            have = count(db, sql);
+            if (have == want) {
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                System.out.println("local replica: " + what + ": " + want + " after " + ms + " ms");
+                return ms;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError(what + ": pgembed has " + have + " of " + want + " after " + WAIT_MS + " ms");
+    }
+
+    private static PgEmbedded openReplica(Path dir) {
+        return PgEmbedded.builder(dir)
+                .backends(3)
+                .setting("max_logical_replication_workers", "2")
+                .setting("wal_retrieve_retry_interval", "1s")
+                .open();
+    }
+
+    @Test
+    void aPgembedDatabaseSubscribesToAServerAndCatchesUpAfterAReopen() throws Exception {
+        Path work = Path.of(System.getProperty("conformance.work", "target/conformance"), "replica");
+        deleteRecursively(work);
+        Files.createDirectories(work);
+        Path replicaDir = work.resolve("replica");
+        Path stage = Conformance.treeFromProperties().resolve("stage");
+        try (StockServer stock = StockServer.start(stage, work.resolve("server"), Map.of("wal_level", "logical"));
+                Connection server = DriverManager.getConnection(
+                        "jdbc:postgresql://127.0.0.1:" + stock.port + "/postgres", "postgres", "")) {
+            exec(server, "CREATE TABLE prices (id bigint PRIMARY KEY, amount numeric NOT NULL)");
+            exec(server, "INSERT INTO prices SELECT g, g * 1.5 FROM generate_series(1, 3000) g");
+            exec(server, "CREATE PUBLICATION central FOR TABLE prices");
+            String connection = "host=127.0.0.1 port=" + stock.port + " user=postgres dbname=postgres";
+            try (PgEmbedded db = openReplica(replicaDir)) {
+                db.execute("CREATE TABLE prices (id bigint PRIMARY KEY, amount numeric NOT NULL)");
+                db.execute("CREATE SUBSCRIPTION local CONNECTION '" + connection + "' PUBLICATION central");
+                awaitLocal(db, "SELECT count(*) FROM prices", 3000, "initial copy");
+                exec(server, "INSERT INTO prices SELECT g, g * 1.5 FROM generate_series(3001, 3100) g");
+                awaitLocal(db, "SELECT count(*) FROM prices", 3100, "100 rows committed on the server");
+            }
+            // written while the replica is closed: the server's slot keeps them for it
+            exec(server, "INSERT INTO prices SELECT g, g * 1.5 FROM generate_series(3101, 3500) g");
+            exec(server, "UPDATE prices SET amount = 0 WHERE id = 1");
+            try (PgEmbedded db = openReplica(replicaDir)) {
+                awaitLocal(db, "SELECT count(*) FROM prices", 3500, "caught up after the replica reopened");
+                awaitLocal(db, "SELECT count(*) FROM prices WHERE id = 1 AND amount = 0", 1, "the UPDATE");
+                assertThat(count(db, "SELECT sum(id) FROM prices"))
+                        .isEqualTo(count(server, "SELECT sum(id) FROM prices"));
+                db.execute("DROP SUBSCRIPTION local");
+            }
+            assertThat(count(server, "SELECT count(*) FROM pg_replication_slots"))
+                    .isZero();
         }
     }
 
