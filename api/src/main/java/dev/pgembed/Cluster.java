@@ -52,17 +52,19 @@ final class Cluster {
 
     /**
      * Starts the cluster in d, or returns null when the process has no namespace left for it (53300): the
-     * caller opens the single-backend engine instead.
+     * caller opens the single-backend engine instead. replication: the postmaster also listens on a real socket
+     * for replication connections (PgEmbedded.Builder.logicalReplication; max_wal_senders alone opens none).
      */
     static Cluster open(
             Path d,
             Map<String, String> settings,
+            boolean replication,
             int maxBackends,
             String label,
             long logContext,
             MemorySegment logCallback) {
         MemorySegment c;
-        Path socketDir = walSenders(settings) > 0 ? socketDirectory() : null;
+        Path socketDir = replication ? socketDirectory() : null;
         Map<String, String> all = settings;
         if (socketDir != null) {
             // the postmaster listens there too (engine_postmaster.c): serve mode relays replication connections
@@ -89,16 +91,6 @@ final class Cluster {
         }
         Path socket = socketDir == null ? null : socketDir.resolve(".s.PGSQL." + settings.getOrDefault("port", "5432"));
         return new Cluster(c, label, maxBackends, socket);
-    }
-
-    /* max_wal_senders of the settings (0 when absent or not a number) */
-    private static int walSenders(Map<String, String> settings) {
-        try {
-            return Integer.parseInt(
-                    settings.getOrDefault("max_wal_senders", "0").trim());
-        } catch (NumberFormatException e) {
-            return 0;
-        }
     }
 
     /*

@@ -488,7 +488,8 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         /* the database on a cluster of its own, or null when the process has no namespace left for one */
         private PgEmbedded startCluster(Path d, boolean temp, Map<String, String> all) {
             long id = Instances.nextId();
-            Cluster c = Cluster.open(d, all, backends, "PgEmbedded[" + d + "]", id, Instances.logStub());
+            Cluster c =
+                    Cluster.open(d, all, walSenders > 0, backends, "PgEmbedded[" + d + "]", id, Instances.logStub());
             if (c == null) {
                 return null;
             }

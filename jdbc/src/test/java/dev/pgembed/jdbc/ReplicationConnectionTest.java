@@ -114,8 +114,11 @@ class ReplicationConnectionTest {
 
     @Test
     void aReplicationConnectionOfADatabaseWithoutWalSendersIsRefused() throws Exception {
-        try (PgEmbedded db =
-                        PgEmbedded.builder(tmp.resolve("plain")).backends(3).open();
+        // max_wal_senders alone opens no socket: only logicalReplication does (it checks the session role)
+        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("plain"))
+                        .backends(3)
+                        .setting("max_wal_senders", "2")
+                        .open();
                 PgEmbedServer server = PgEmbedServer.tcp(db, 0, PASSWORD)) {
             assertThatThrownBy(() -> replicationConnection(server).close())
                     .isInstanceOf(SQLException.class)
