@@ -232,6 +232,20 @@ test_wal_sender_on_the_socket(void)
 	}
 	CHECK_STR(scalar(app, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'"), "0");
 
+	/*
+	 * pgembed_connect refuses to make a WAL sender its caller would have to
+	 * drive
+	 */
+	{
+		const char *repl[] = {"replication=database"};
+		pgembed_error *err = NULL;
+		pgembed_engine *e = pgembed_connect(c, NULL, NULL, 1, repl, &err);
+
+		CHECK(e == NULL);
+		CHECK_STR(err ? pgembed_error_sqlstate(err) : NULL, "0A000");
+		pgembed_error_free(err);
+	}
+
 	/* an ordinary client of the socket: a client backend, PostgreSQL's own */
 	fd = connect_socket(dir);
 	REQUIRE(fd >= 0);
