@@ -15,6 +15,7 @@ import java.sql.Statement;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -104,7 +105,27 @@ class GraduationTest {
                             server,
                             "CREATE SUBSCRIPTION s CONNECTION 'host=127.0.0.1 port=" + port + " user=postgres password="
                                     + PASSWORD + " dbname=postgres' PUBLICATION p");
-                    awaitRows(server, 5000, "initial copy");
+                    // how many WAL senders (each a namespace of the process) the subscription takes, sampled
+                    AtomicLong most = new AtomicLong();
+                    Thread sampler = Thread.ofPlatform().start(() -> {
+                        while (!Thread.currentThread().isInterrupted()) {
+                            most.accumulateAndGet(
+                                    count(db, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'"),
+                                    Math::max);
+                            try {
+                                Thread.sleep(5);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                        }
+                    });
+                    try {
+                        awaitRows(server, 5000, "initial copy");
+                    } finally {
+                        sampler.interrupt();
+                        sampler.join();
+                    }
+                    System.out.println("graduation: at most " + most.get() + " WAL senders at once during the copy");
 
                     // 2. rows committed afterwards follow
                     insert(db, 5001, 5100);
