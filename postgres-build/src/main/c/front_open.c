@@ -63,6 +63,7 @@ front_engine_free(pgembed_engine *e)
 	free(e->settings);
 	free(e->out.data);
 	free(e->raw_out.data);
+	free(e->in_kept.data);
 	free(e->scratch.data);
 	free(e->logbuf.data);
 	pthread_cond_destroy(&e->output_ready);

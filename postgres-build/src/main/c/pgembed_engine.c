@@ -359,12 +359,62 @@ embed_comm_reset(void)
 {
 }
 
+static int	flush_to_client(void);
+
+/* pq_flush */
 static int
 embed_flush(void)
 {
 	/* the Flush message of the front's direct request: run it */
 	if (engine_self->direct != NULL)
+	{
 		engine_direct_at_flush();
+		return 0;
+	}
+	if (engine_self->pause_at_notice)
+		return flush_to_client();
+	return 0;
+}
+
+/*
+ * A server sends what the backend wrote to its client's socket at pq_flush;
+ * our output waits in the front's buffer until the call returns, which is the
+ * same for every flush but one kind: send_message_to_frontend flushes each
+ * notice (NOTICE, WARNING, INFO, ...) as it is raised, and the statement may
+ * then run on or wait for a lock for a long time.  A protocol client of a
+ * backend of a cluster (pause_at_notice, set by pgembed_protocol_exchange)
+ * gets the output at such a flush: the engine pauses as a COPY TO STDOUT does
+ * at a chunk (out_yielded), and the client's next call resumes it.  No other
+ * flush pauses: ReadyForQuery's is followed by the read that ends the call
+ * anyway, and CopyInResponse's by the data the client sent with it.  The
+ * messages since the previous flush are walked to find the last one (raw
+ * framing: type, length); out_flushed is where that flush left off, or 0 once
+ * the front took the output.
+ */
+static pg_noinline int
+flush_to_client(void)
+{
+	pgembed_buf *b = &engine_self->out;
+	size_t		pos = engine_self->out_flushed;
+	size_t		last = b->len;
+
+	while (pos + 5 <= b->len)
+	{
+		uint32		n;
+
+		memcpy(&n, b->data + pos + 1, 4);
+		last = pos;
+		pos += 1 + (size_t) pg_ntoh32(n);
+	}
+	engine_self->out_flushed = b->len;
+	if (last < b->len && b->data[last] == PqMsg_NoticeResponse)
+	{
+		engine_self->paused_at_notice = true;
+		engine_self->out_yielded = true;
+		engine_yield();
+		engine_self->out_yielded = false;
+		engine_self->paused_at_notice = false;
+	}
 	return 0;
 }
 

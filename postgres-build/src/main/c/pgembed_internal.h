@@ -152,6 +152,17 @@ struct pgembed_engine
 								 * streaming); 0 = never */
 	bool		out_yielded;	/* the engine stopped mid-statement to hand
 								 * out data */
+	bool		pause_at_notice;	/* a protocol client's call on a backend
+									 * of a cluster: a NoticeResponse's flush
+									 * hands the output out at once
+									 * (out_yielded), as a server's pq_flush
+									 * sends it */
+	bool		paused_at_notice;	/* engine: out_yielded at such a flush */
+	size_t		out_flushed;	/* engine: out.len at the last flush (0: the
+								 * front took the output since) */
+	pgembed_buf in_kept;		/* the client's input the backend had not read
+								 * when it paused at a notice (the caller's
+								 * buffer is the caller's again) */
 	const char *copy_out_abort; /* a COPY TO STDOUT that reaches or resumes
 								 * from a pause fails with this message
 								 * (57014); the front's string */

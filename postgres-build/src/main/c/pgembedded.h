@@ -405,7 +405,11 @@ int64_t		pgembed_copy_get(pgembed_engine *engine, const char **data);
  * backend wrote until it waited for input again.  The output stays valid until the
  * next call on this engine.  Returns 0 when the backend waits for input, 1 when it
  * paused with more output to come (call again with no input to continue), -1 when
- * the engine ended (the output holds its last messages).
+ * the engine ended (the output holds its last messages).  A backend of a cluster
+ * (pgembed_connect) also pauses right after each notice it sends (NoticeResponse:
+ * NOTICE, WARNING, INFO, ...), as a server flushes a notice to its client when it
+ * is raised: the client reads it while the statement goes on or waits for a lock.
+ * The input the backend has not read yet is kept for the calls that continue.
  * While a protocol client leaves the backend anywhere but idle outside a
  * transaction (after ReadyForQuery 'I'), the other calls of this API are refused.
  */

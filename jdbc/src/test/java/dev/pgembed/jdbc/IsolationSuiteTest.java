@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <pre>GLIBC_TUNABLES=glibc.rtld.nns=16 mvn -B -pl jdbc test -Dtest=IsolationSuiteTest -Dpgembed.isolation=all</pre>
  * ({@code -Dpgembed.isolation=deadlock-simple,lock-update-delete} for some specs). It prints the driver's
- * summary; the result files stay in {@code target/isolation}.
+ * summary; the result files stay in {@code target/isolation}. {@code -Dpgembed.isolation.settings=name=value,...}
+ * opens the database with those settings (e.g. {@code autovacuum=off}, to see what a setting changes).
  */
 class IsolationSuiteTest {
     @TempDir
@@ -45,7 +46,17 @@ class IsolationSuiteTest {
             specs.addAll(List.of(which.split(",")));
         }
         Path sock = tmp.resolve("sock");
-        try (PgEmbedded db = PgEmbedded.builder(tmp.resolve("db")).backends(12).open();
+        PgEmbedded.Builder builder = PgEmbedded.builder(tmp.resolve("db")).backends(12);
+        for (String setting :
+                System.getProperty("pgembed.isolation.settings", "").split(",")) {
+            int eq = setting.indexOf('=');
+            if (eq > 0) {
+                builder.setting(
+                        setting.substring(0, eq).trim(),
+                        setting.substring(eq + 1).trim());
+            }
+        }
+        try (PgEmbedded db = builder.open();
                 PgEmbedServer server = PgEmbedServer.unixSocket(db, sock, 5433)) {
             List<String> cmd = new ArrayList<>(List.of(
                     suite.resolve("pg_isolation_regress").toString(),
