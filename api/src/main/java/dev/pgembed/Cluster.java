@@ -1,6 +1,6 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -75,7 +75,7 @@ final class Cluster {
             c = NativeEngines.clusterOpen(d, all);
         } catch (RuntimeException | Error e) {
             if (socketDir != null) {
-                NativeLoader.deleteRecursively(socketDir);
+                TemporaryDirectories.deleteRecursively(socketDir);
             }
             if (e instanceof PgException pe && NO_BACKEND_LEFT.equals(pe.sqlState())) {
                 LOG.log(
@@ -229,7 +229,7 @@ final class Cluster {
         NativeEngines.clusterClose(cluster, label);
         if (replicationSocket != null) {
             // PostgreSQL removed its socket and lock file at its end; the directory is ours
-            NativeLoader.deleteRecursively(replicationSocket.getParent());
+            TemporaryDirectories.deleteRecursively(replicationSocket.getParent());
         }
         return true;
     }

@@ -1,6 +1,6 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -92,7 +92,7 @@ final class Leftovers {
             if (touched.isAfter(Instant.now().minus(UNLOCKED_GRACE))) {
                 return false;
             }
-            NativeLoader.deleteRecursively(d);
+            TemporaryDirectories.deleteRecursively(d);
             return true;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -112,7 +112,7 @@ final class Leftovers {
                 if (opened == null || !opened.equals(named)) {
                     return false;
                 }
-                NativeLoader.deleteRecursively(d);
+                TemporaryDirectories.deleteRecursively(d);
                 return !Files.exists(d);
             } finally {
                 int ignored = (int) Libc.CLOSE.invokeExact(fd);

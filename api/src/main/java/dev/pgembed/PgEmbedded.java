@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -62,6 +63,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     final Cluster cluster;
     private final Duration waitTimeout;
     private final Consumer<Notice> noticeListener;
+    private final @Nullable Consumer<Notification> notificationListener;
 
     static {
         EngineBridge.install(new BridgeAccess());
@@ -123,6 +125,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         public void statementFailed(PgEmbedded db, String sqlState) {
             Listeners.statementFailed(db, sqlState);
         }
+
+        @Override
+        public void notified(PgEmbedded db, Notification n) {
+            db.notified(n);
+        }
     }
 
     /* cluster null: engine is a single-backend engine; else the database's own backend of the cluster */
@@ -135,8 +142,10 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             String database,
             Duration waitTimeout,
             Consumer<Notice> noticeListener,
+            @Nullable Consumer<Notification> notificationListener,
             String sessionRole) {
         this.id = id;
+        this.notificationListener = notificationListener;
         this.sessionRole = sessionRole;
         this.database = database;
         this.dir = dir;
@@ -213,6 +222,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         private ZoneId timeZone;
         private Duration transactionWaitTimeout = Duration.ofSeconds(30);
         private Consumer<Notice> noticeListener;
+        private @Nullable Consumer<Notification> notificationListener;
         private Path nativeDirectory;
         private Path memoryDirectory;
         private String sessionRole;
@@ -326,6 +336,27 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
          */
         public Builder noticeListener(Consumer<Notice> listener) {
             this.noticeListener = listener;
+            return this;
+        }
+
+        /**
+         * Receives the notifications of the channels the database's sessions listen on ({@code LISTEN channel}
+         * through {@code execute}, then {@code NOTIFY channel, 'payload'} by this session, another
+         * {@link PgEmbedded#session()} or a JDBC connection). PostgreSQL delivers a notification when the
+         * transaction that sent it commits, at the end of a call: the listener is called on the thread of the call
+         * in whose output it arrived, after that call's statements ran (a session's own {@code NOTIFY} therefore
+         * at once; another's at this session's next call, or, when a JDBC connection sharing the database's
+         * backend sent it, at the end of that connection's statement). Like PostgreSQL's client libraries,
+         * pgembed does not wait for notifications on its own: a session that only waits for them runs a cheap
+         * statement ({@code SELECT 1}) now and then. Without a listener notifications are dropped. The listener
+         * runs while that call still has the session: it should hand work that uses the database to another thread
+         * (a statement of its own from a JDBC connection's thread fails with 55P03, as any wait for oneself).
+         *
+         * @param listener the listener
+         * @return this builder
+         */
+        public Builder notificationListener(Consumer<Notification> listener) {
+            this.notificationListener = listener;
             return this;
         }
 
@@ -449,14 +480,14 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 return start(d, temp);
             } catch (RuntimeException | Error e) {
                 if (temp) {
-                    NativeLoader.deleteRecursively(d);
+                    TemporaryDirectories.deleteRecursively(d);
                 }
                 throw e;
             }
         }
 
         private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp);
             if (walSenders > 0) {
                 all.put("wal_level", "logical");
                 all.put("max_wal_senders", Integer.toString(walSenders));
@@ -473,6 +504,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                         database,
                         transactionWaitTimeout,
                         noticeListener,
+                        notificationListener,
                         sessionRole);
             }
             Instances.register(db, d);
@@ -500,7 +532,17 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                     c.close(null, null);
                     return null;
                 }
-                db = new PgEmbedded(id, e, c, d, temp, database, transactionWaitTimeout, noticeListener, sessionRole);
+                db = new PgEmbedded(
+                        id,
+                        e,
+                        c,
+                        d,
+                        temp,
+                        database,
+                        transactionWaitTimeout,
+                        noticeListener,
+                        notificationListener,
+                        sessionRole);
                 if (sessionRole != null) {
                     refuseSuperuser(db, sessionRole);
                 }
@@ -631,6 +673,14 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         return own != null ? own : new PgSession(this, null);
     }
 
+    /* a notification for the direct API (its sessions listen on the channel); on the thread whose call got it */
+    void notified(Notification n) {
+        Consumer<Notification> l = notificationListener;
+        if (l != null) {
+            l.accept(n);
+        }
+    }
+
     /* a session on a backend of its own, or null when the database has none to give (one backend, limit, budget) */
     PgSession ownSession(String db, String user, Map<String, String> settings) {
         if (cluster == null) {
@@ -687,7 +737,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         Listeners.engineClosed(this); // once (a cluster's own backend may have ended before, unreported)
         Instances.unregister(this);
         if (deleteOnClose) {
-            NativeLoader.deleteRecursively(dir);
+            TemporaryDirectories.deleteRecursively(dir);
         }
     }
 

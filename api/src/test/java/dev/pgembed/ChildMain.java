@@ -48,6 +48,18 @@ public final class ChildMain {
                 System.out.flush();
                 Thread.sleep(Long.MAX_VALUE);
             }
+            case "disk-database-forever" -> {
+                // a disk database on args[1] with args[2] backends, open until the process is killed
+                PgEmbedded db = PgEmbedded.builder(Path.of(args[1]))
+                        .backends(Integer.parseInt(args[2]))
+                        .open();
+                try (Result r = db.query("SHOW dynamic_shared_memory_type")) {
+                    System.out.println("dsm " + r.row(0).getString(0));
+                }
+                System.out.println("ready");
+                System.out.flush();
+                Thread.sleep(Long.MAX_VALUE);
+            }
             case "exit-idle" -> {
                 PgEmbedded db = openWithARow(args[1]);
                 System.out.println("exiting");
