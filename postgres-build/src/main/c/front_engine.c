@@ -51,6 +51,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -253,6 +254,19 @@ front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 	{
 		r->status = PGEMBED_FATAL;
 		r->tx_status = PGEMBED_TX_CLOSED;
+
+		/*
+		 * A backend of a cluster that a crash restart ended while it ran:
+		 * quickdie() says why in a WARNING (57P02) before its _exit(2), which
+		 * is no abort of this engine.  That is the error, as for a backend
+		 * that ended between calls (front_enter).
+		 */
+		if (!r->has_error && r->nnotices > 0 &&
+			strncmp(pgembed_error_sqlstate(&r->notices[r->nnotices - 1]), "57P", 3) == 0)
+		{
+			r->error = r->notices[r->nnotices - 1];
+			r->has_error = true;
+		}
 		if (!r->has_error)
 		{
 			pgembed_error *err = front_make_error("57P01", "FATAL",

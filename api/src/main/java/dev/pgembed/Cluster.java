@@ -64,6 +64,8 @@ final class Cluster {
             long logContext,
             MemorySegment logCallback) {
         MemorySegment c;
+        // a cluster's processes take namespaces of their own, beyond the reach of a 53300 retry
+        SpareClusters.giveBackEngines();
         Path socketDir = replication ? socketDirectory() : null;
         Map<String, String> all = settings;
         if (socketDir != null) {

@@ -585,6 +585,10 @@ final class NativeSession {
     /* declared: the statement's parameter types when a parameter's encoding depends on them, else null */
     long executePrepared(MemorySegment name, Object[] params, int[] declared) {
         lookUpExtensionTypesIfDue();
+        if (params == null || params.length == 0) {
+            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
+                    engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, FORMAT_TEXT));
+        }
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, declared);
             return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
@@ -594,6 +598,14 @@ final class NativeSession {
 
     Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params, int[] declared) {
         lookUpExtensionTypesIfDue();
+        if (params == null || params.length == 0) {
+            // no parameters to encode: no arena for them (a confined arena's set-up and close per call)
+            return result(
+                    PgEmbeddedH.pgembed_exec_prepared(
+                            engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, FORMAT_AUTO),
+                    resultArena,
+                    owns);
+        }
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, declared);
             return result(

@@ -69,15 +69,23 @@ final class Opening {
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
     /**
-     * The temporary directory of an in-memory database, under {@code parent} when given (the builder's
-     * {@code memoryDirectory}), else under the system property {@code pgembed.memory.dir}, else under
-     * /dev/shm when it has room, else under java.io.tmpdir (said once, with what to do).
+     * The base directory of in-memory databases: {@code parent} when given (the builder's
+     * {@code memoryDirectory}), else {@link TemporaryDirectories#base()} (the system property
+     * {@code pgembed.memory.dir}, else /dev/shm when it has room, else java.io.tmpdir), swept once of what
+     * dead processes left there.
      */
-    static Path createTempDir(Path parent) {
-        Path base = parent != null ? parent : TemporaryDirectories.base();
+    static Path memoryBase(Path parent) {
+        Path base = (parent != null ? parent : TemporaryDirectories.base())
+                .toAbsolutePath()
+                .normalize();
         if (Files.isDirectory(base)) {
             Leftovers.sweepOnce(base);
         }
+        return base;
+    }
+
+    /** The temporary directory of an in-memory database, new in base (see {@link #memoryBase(Path)}). */
+    static Path createTempDir(Path base) {
         return TemporaryDirectories.create(base, "pgembed-mem-");
     }
 
@@ -90,8 +98,11 @@ final class Opening {
         }
     }
 
-    /* the directory to open: an existing cluster, or a new one flushed as the durability asks */
-    static void prepareDirectory(Path d, Durability durability) {
+    /*
+     * the directory to open: an existing cluster, or a new one flushed as the durability asks; true when it
+     * was created (a copy of the template, which no one else has opened)
+     */
+    static boolean prepareDirectory(Path d, Durability durability) {
         boolean create;
         if (Files.isDirectory(d)) {
             try (Stream<Path> s = Files.list(d)) {
@@ -123,6 +134,7 @@ final class Opening {
         if (create) {
             NativeEngines.createCluster(d, durability);
         }
+        return create;
     }
 
     private static PgException notCluster(Path d) {

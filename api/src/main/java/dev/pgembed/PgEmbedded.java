@@ -190,7 +190,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     }
 
     /**
-     * A builder for a database in a directory (created when absent or empty).
+     * A builder for a database in a directory (created when absent or empty). A database of durability
+     * {@link Durability#NONE} created in a directory directly under /dev/shm or java.io.tmpdir (as the test
+     * kit's are) is the cluster made ahead after the previous such creation, renamed onto it; the next one is
+     * then made in the background, as a hidden {@code .pgembed-spare-*} directory beside it, deleted at exit
+     * ({@code -Dpgembed.spare=false} turns that off).
      *
      * @param dir the data directory
      * @return a builder; finish with {@link Builder#open()}
@@ -205,7 +209,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
      * property {@code pgembed.memory.dir}, else under /dev/shm when it exists, is writable and has 256 MB
      * free, else under java.io.tmpdir (with a warning on the {@code dev.pgembed} logger: Docker's default
      * /dev/shm of 64 MB holds two databases). Its durability defaults to {@link Durability#NONE}, wherever
-     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache.
+     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache. In /dev/shm and
+     * java.io.tmpdir the next database is made ready in the background after each open (its directory, a
+     * {@code pgembed-mem-*} more, and while few databases are open its engine, started with this one's
+     * settings), so that the next open costs little; it is deleted at exit, an open that finds the process's
+     * engine budget spent gets the engine back, and {@code -Dpgembed.spare=false} turns all of it off.
      *
      * @return a builder; finish with {@link Builder#open()}
      */
@@ -470,14 +478,38 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             Instances.ensureLogStub();
             Path d;
             boolean temp = dir == null;
+            Path spare = null;
+            Path base = null;
             if (temp) {
-                d = Opening.createTempDir(memoryDirectory);
+                base = Opening.memoryBase(memoryDirectory);
+                SpareClusters.Started started = startedSpare(base);
+                if (started != null) {
+                    try {
+                        return start(started.dir(), true, true, started.engine(), started.settings());
+                    } catch (RuntimeException | Error e) {
+                        TemporaryDirectories.deleteRecursively(started.dir()); // as for any in-memory open that fails
+                        throw e;
+                    }
+                }
+                spare = SpareClusters.take(base, durability);
+                d = spare != null ? spare : Opening.createTempDir(base);
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                Opening.prepareDirectory(d, durability);
-                return start(d, temp);
+                boolean created = spare != null
+                        || (!temp && SpareClusters.takeInto(d, durability))
+                        || Opening.prepareDirectory(d, durability);
+                Map<String, String> all = Opening.settings(durability, timeZone, settings, temp);
+                if (walSenders > 0) {
+                    all.put("wal_level", "logical");
+                    all.put("max_wal_senders", Integer.toString(walSenders));
+                }
+                PgEmbedded db = start(d, temp, created, null, all);
+                if (temp && spareable()) {
+                    SpareClusters.startNext(base, all);
+                }
+                return db;
             } catch (RuntimeException | Error e) {
                 if (temp) {
                     TemporaryDirectories.deleteRecursively(d);
@@ -486,15 +518,30 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             }
         }
 
-        private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp);
-            if (walSenders > 0) {
-                all.put("wal_level", "logical");
-                all.put("max_wal_senders", Integer.toString(walSenders));
+        /* can the next such database be an engine started ahead (SpareClusters.Started)? */
+        private boolean spareable() {
+            return durability == Durability.NONE && database == null && sessionRole == null && backends <= 1;
+        }
+
+        /* an engine started ahead for an in-memory database opened as this one, or null */
+        private SpareClusters.Started startedSpare(Path base) {
+            if (!spareable()) {
+                return null;
             }
-            PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, true);
+            SpareClusters.Started s = SpareClusters.takeEngine(base, all);
+            if (s != null) {
+                SpareClusters.startNext(base, all);
+            }
+            return s;
+        }
+
+        /* started: an engine already running on d (a spare); null: start one with all */
+        private PgEmbedded start(
+                Path d, boolean temp, boolean created, MemorySegment started, Map<String, String> all) {
+            PgEmbedded db = started == null && backends > 1 ? startCluster(d, temp, all) : null;
             if (db == null) {
-                MemorySegment e = NativeEngines.open(d, database, sessionRole, all);
+                MemorySegment e = started != null ? started : NativeEngines.open(d, database, sessionRole, all);
                 db = new PgEmbedded(
                         Instances.nextId(),
                         e,
@@ -506,6 +553,9 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                         noticeListener,
                         notificationListener,
                         sessionRole);
+            }
+            if (created) {
+                db.session.natives().extensionTypes().knownEmpty();
             }
             Instances.register(db, d);
             Listeners.engineOpened(db);
