@@ -5,8 +5,9 @@ set -euo pipefail
 lib=$1 stage=$2 template=$3 src=$4 out=$5
 # the folder is named after the platform: its binutils read the files (platform.sh)
 source "$(dirname "$0")/platform.sh" "$(basename "$out")"
-# modules that need a library other than glibc's (libpq) are left out
-excluded='^(dblink|postgres_fdw|libpqwalreceiver)\.so$'
+# modules that need a library other than glibc's (libpq) are left out, but for the WAL
+# receiver's: a subscription's workers load it, and it finds the payload's libpq beside it
+excluded='^(dblink|postgres_fdw)\.so$'
 rm -rf "$out.tmp"
 mkdir -p "$out.tmp/lib/postgresql" "$out.tmp/share"
 cp "$lib" "$out.tmp/lib/libpgembed.so"
@@ -18,6 +19,9 @@ for m in "$stage"/lib/postgresql/*.so; do
 	# glibc cannot give a module RTLD_GLOBAL visibility: the module names the library it
 	# needs instead, which resolves to the copy already loaded in its namespace.
 	patchelf --add-needed libpgembed.so "$out.tmp/lib/postgresql/$b"
+	if [[ $b == libpqwalreceiver.so ]]; then
+		patchelf --set-rpath '$ORIGIN/..' "$out.tmp/lib/postgresql/$b"
+	fi
 done
 cp -a "$stage/share/postgresql" "$out.tmp/share/postgresql"
 # extension scripts of the excluded modules would fail to load
@@ -49,21 +53,31 @@ check_needed() {
 		fi
 	done
 }
-check_needed "$glibc|libpgembed" "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so
+check_needed "$glibc|libpgembed" "$out.tmp/lib/libpgembed.so" \
+	$(ls "$out.tmp"/lib/postgresql/*.so | grep -v '/libpqwalreceiver\.so$')
+check_needed "$glibc|libpgembed|libpq" "$out.tmp/lib/postgresql/libpqwalreceiver.so"
 # and every symbol a module uses comes from glibc (versioned) or from libpgembed.so: a module
 # built outside PostgreSQL's tree (pgvector) must not rely on a library nobody names
 defined=$(mktemp)
 ${target_bin}nm -D --defined-only "$out.tmp/lib/libpgembed.so" | awk '{sub(/@.*/, "", $3); print $3}' | LC_ALL=C sort -u > "$defined"
+# (the WAL receiver's module: or from the payload's libpq, which it names)
+withpq=$(mktemp)
+{ cat "$defined"; ${target_bin}nm -D --defined-only "$stage/lib/libpq.so.5" | awk '{sub(/@.*/, "", $3); print $3}'; } \
+	| LC_ALL=C sort -u > "$withpq"
 for m in "$out.tmp"/lib/postgresql/*.so; do
+	known=$defined
+	if [[ $(basename "$m") == libpqwalreceiver.so ]]; then
+		known=$withpq
+	fi
 	bad=$(${target_bin}nm -D --undefined-only "$m" | awk '$1 == "U" && $2 !~ /@GLIBC_/ {print $2}' | LC_ALL=C sort -u \
-		| LC_ALL=C comm -23 - "$defined" | tr '\n' ' ')
+		| LC_ALL=C comm -23 - "$known" | tr '\n' ' ')
 	if [[ -n $bad ]]; then
 		echo "[pgembed] $(basename "$m") uses symbols neither glibc nor libpgembed.so defines: $bad" >&2
-		rm -f "$defined"
+		rm -f "$defined" "$withpq"
 		exit 1
 	fi
 done
-rm -f "$defined"
+rm -f "$defined" "$withpq"
 check_needed "$glibc" "$out.tmp/lib/libpq.so.5"
 check_needed "$glibc|libpq" "$out.tmp"/bin/*
 min_glibc=$(for f in "$out.tmp/lib/libpgembed.so" "$out.tmp"/lib/postgresql/*.so "$out.tmp/lib/libpq.so.5" \

@@ -18,7 +18,9 @@
  *	- setsid() and prctl(PR_SET_PDEATHSIG) would act on the host: they do
  *	  nothing;
  *	- an in-process client backend talks to its caller through memory (the
- *	  engine's PqCommMethods), from pq_init() on.
+ *	  engine's PqCommMethods), from pq_init() on; a client of the real socket
+ *	  (engine_postmaster.c) talks to it as a server's backend does, and owns
+ *	  it: the descriptor is closed when the backend's engine is released.
  * Signals that other processes of the cluster send arrive as bits posted in
  * the engine struct; the front delivers them on the thread that runs this
  * engine (pgembed__engine_signal), or at the next safe point.
@@ -157,6 +159,9 @@ __wrap_PGSharedMemoryReAttach(void)
  * A client backend of the in-process listener reads its client's messages
  * through the engine's recv() and writes its own through the engine's
  * PqCommMethods, as a single-backend engine does, from its first message on.
+ * A client of a real socket keeps PostgreSQL's socket methods; its socket
+ * is nobody else's (the postmaster's close() of it did nothing), so the
+ * backend adopts it, and its end closes it, as a process's exit would.
  */
 extern Port *__real_pq_init(ClientSocket *client_sock);
 extern Port *__wrap_pq_init(ClientSocket *client_sock);
@@ -168,6 +173,8 @@ __wrap_pq_init(ClientSocket *client_sock)
 	if (engine_self != NULL && engine_self->cluster != NULL &&
 		engine_self->port_fd >= 0 && client_sock->sock == engine_self->port_fd)
 		PqCommMethods = &engine_comm_methods;
+	else if (engine_self != NULL && engine_self->cluster != NULL && client_sock->sock >= 0)
+		engine_track_fd(client_sock->sock);
 	return port;
 }
 

@@ -18,6 +18,10 @@
  *	  in-process listener: an eventfd of the front in the postmaster's
  *	  ListenSockets, and accept() hands out one end of the socketpair a
  *	  pgembed_connect() queued;
+ *	- pgembed.socket_directory=<dir> adds a real Unix socket in <dir> beside
+ *	  it: a client accepted there gets a backend on a thread of its own that
+ *	  talks to its socket as a server's backend does (serve mode relays
+ *	  replication connections there: a WAL sender is such a backend);
  *	- the installation's paths come from where this library lives (there is
  *	  no postgres executable to find);
  *	- the postmaster.pid status line tells the front when the cluster accepts
@@ -66,15 +70,16 @@
 
 /*
  * What the postmaster of a cluster is told before the caller's settings
- * (which may override these): the in-process listener and no TCP, no process
- * pgembed does not provide yet (I/O workers, the logical replication
- * launcher), one autovacuum worker at a time (each process takes one of the
- * few namespaces while it runs), and no ps display or huge pages, which
- * would act on the host process.
+ * (which may override these): no TCP (the in-process listener, and a real
+ * Unix socket only when asked: socket_directories), no I/O workers (pgembed
+ * does not provide them yet), no logical replication launcher or WAL
+ * senders unless asked (the launcher would take a namespace for the
+ * cluster's life), one autovacuum worker at a time (each process takes one
+ * of the few namespaces while it runs), and no ps display or huge pages,
+ * which would act on the host process.
  */
 static const char *const postmaster_defaults[] = {
 	"listen_addresses=",
-	"unix_socket_directories=" PGEMBED_INPROC_LISTENER,
 	"io_method=sync",
 	"autovacuum_max_workers=1",
 	"max_logical_replication_workers=0",
@@ -84,13 +89,40 @@ static const char *const postmaster_defaults[] = {
 	"huge_pages=off",
 };
 
+/* the caller's setting that adds a real Unix socket (see the header) */
+#define SOCKET_DIRECTORY_SETTING "pgembed.socket_directory="
+
 PGEMBED_EXPORT void pgembed__postmaster_main(pgembed_engine *e);
+
+/*
+ * unix_socket_directories: the in-process listener, and the directory of
+ * pgembed.socket_directory when the caller gave one (the last one wins, as
+ * for any setting).  A directory with a comma, a blank or a quote in its
+ * name would need quoting in the list: refused.
+ */
+static char *
+socket_directories(pgembed_engine *e)
+{
+	const char *dir = NULL;
+
+	for (int i = 0; i < e->nsettings; i++)
+		if (strncmp(e->settings[i], SOCKET_DIRECTORY_SETTING, strlen(SOCKET_DIRECTORY_SETTING)) == 0)
+			dir = e->settings[i] + strlen(SOCKET_DIRECTORY_SETTING);
+	if (dir == NULL || dir[0] == '\0')
+		return "unix_socket_directories=" PGEMBED_INPROC_LISTENER;
+	if (dir[0] != '/' || strpbrk(dir, ", \t\"'\\") != NULL)
+		ereport(FATAL,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"pgembed.socket_directory\": \"%s\"", dir),
+				 errdetail("An absolute path without commas, blanks or quotes is required.")));
+	return psprintf("unix_socket_directories=%s,%s", PGEMBED_INPROC_LISTENER, dir);
+}
 
 /* The postmaster engine's main(): PostmasterMain with -D and -c options. */
 void
 pgembed__postmaster_main(pgembed_engine *e)
 {
-	int			n = lengthof(postmaster_defaults) + e->nsettings;
+	int			n = 1 + lengthof(postmaster_defaults) + e->nsettings;
 	char	  **argv;
 	int			argc = 0;
 
@@ -111,6 +143,8 @@ pgembed__postmaster_main(pgembed_engine *e)
 		argv[argc++] = "-c";
 		argv[argc++] = (char *) postmaster_defaults[i];
 	}
+	argv[argc++] = "-c";
+	argv[argc++] = socket_directories(e);
 	for (int i = 0; i < e->nsettings; i++)
 	{
 		argv[argc++] = "-c";
@@ -272,21 +306,24 @@ __wrap_fork_process(void)
 		mode = PGEMBED_CHILD_PHANTOM;
 	else if (launching.client_fd >= 0 && is_inproc_fd(launching.client_fd))
 		mode = PGEMBED_CHILD_COROUTINE;
-	else if (launching.client_fd >= 0)
-	{
-		/* a client of a real socket (serve mode): not yet */
-		errno = EAGAIN;
-		return -1;
-	}
 	else
-		mode = PGEMBED_CHILD_THREAD;
+		mode = PGEMBED_CHILD_THREAD;	/* a background process, or a client
+										 * of the real socket */
 	pid = pm->spawn(pm, PostmasterChildName(launching.type), mode, launching.params, launching.client_fd,
 					launching.parallel ? &launching.worker : NULL);
 	/* a phantom reads no parameters, and a child that never started cannot */
 	if (mode == PGEMBED_CHILD_PHANTOM || pid < 0)
 		(void) unlink(launching.params);
 	if (pid < 0)
+	{
+		/*
+		 * A client of the real socket that got no backend: the postmaster
+		 * writes its refusal on the socket and closes it, for real.
+		 */
+		if (launching.client_fd >= 0 && !is_inproc_fd(launching.client_fd))
+			engine_track_fd(launching.client_fd);
 		errno = EAGAIN;
+	}
 	else if (mode == PGEMBED_CHILD_COROUTINE)
 		forget_inproc_fd(launching.client_fd);	/* the backend's now */
 	return pid;

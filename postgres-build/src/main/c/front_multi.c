@@ -36,6 +36,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -226,6 +227,24 @@ startup_packet(pgembed_engine *e, const char *user, int nsettings, const char *c
 	return true;
 }
 
+/* does a setting ask for a replication connection (replication=database, or true)? */
+static bool
+asks_replication(int nsettings, const char *const *settings)
+{
+	for (int i = 0; i < nsettings; i++)
+	{
+		const char *v;
+
+		if (settings[i] == NULL || strncmp(settings[i], "replication=", 12) != 0)
+			continue;
+		v = settings[i] + 12;
+		if (strcasecmp(v, "false") != 0 && strcasecmp(v, "off") != 0 && strcasecmp(v, "no") != 0 &&
+			strcmp(v, "0") != 0)
+			return true;
+	}
+	return false;
+}
+
 /* did the postmaster answer on the socket itself (its fork failed), or close it? */
 static bool
 refused_on_socket(pgembed_engine *e, char *why, size_t whylen)
@@ -358,6 +377,20 @@ pgembed_connect(pgembed_cluster *c, const char *dbname, const char *user, int ns
 			front_engine_free(e);
 		if (error)
 			*error = front_make_error("53200", "FATAL", "out of memory");
+		return NULL;
+	}
+	if (asks_replication(nsettings, settings))
+	{
+		/*
+		 * A WAL sender streams on its own while it waits for its client and
+		 * the WAL: it needs a socket and a thread of its own, not the calls
+		 * of a caller (engine_postmaster.c's real socket gives it both).
+		 */
+		front_engine_free(e);
+		if (error)
+			*error = front_make_error("0A000", "FATAL",
+									  "replication connections are not served through pgembed_connect: connect"
+									  " to the cluster's socket (pgembed.socket_directory)");
 		return NULL;
 	}
 	if (!startup_packet(e, user ? user : "postgres", nsettings, settings))

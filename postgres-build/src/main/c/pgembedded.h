@@ -287,7 +287,10 @@ pgembed_cluster *pgembed_cluster_open(const char *datadir, int nsettings, const 
  * statement call applies; pgembed_close ends it.  dbname NULL: "postgres";
  * user NULL: "postgres".  settings: "name=value" session settings, sent in the
  * start-up packet.  Returns NULL with *error set: 53300 when no namespace is
- * left for another backend.
+ * left for another backend; 0A000 for replication=database (or true): a WAL
+ * sender streams by itself and is served on the cluster's real socket
+ * (the cluster setting pgembed.socket_directory=<dir>: <dir>/.s.PGSQL.5432),
+ * where a client gets a backend on a thread of its own, as from a server.
  */
 pgembed_engine *pgembed_connect(pgembed_cluster *cluster, const char *dbname, const char *user,
 								int nsettings, const char *const *settings, pgembed_error **error);

@@ -288,6 +288,7 @@ extern const test_case server_feature_tests[];
 extern const test_case budget_tests[];
 extern const test_case cluster_tests[];
 extern const test_case cluster_wire_tests[];
+extern const test_case cluster_socket_tests[];
 extern const test_case result_tests[];
 extern const test_case switch_tests[];
 extern const test_case lifecycle_tests[];
@@ -306,7 +307,7 @@ extern const test_case sync_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, switch_tests, lifecycle_tests, creation_tests, statement_tests, sync_tests, direct_tests, batch_tests, batch_update_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests, background_tests, server_feature_tests};
+	const test_case *suites[] = {result_tests, switch_tests, lifecycle_tests, creation_tests, statement_tests, sync_tests, direct_tests, batch_tests, batch_update_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests, cluster_socket_tests, background_tests, server_feature_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;

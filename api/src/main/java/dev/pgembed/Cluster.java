@@ -1,8 +1,13 @@
 package dev.pgembed;
 
+import dev.pgembed.internal.TemporaryDirectories;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,26 +31,34 @@ final class Cluster {
     /* "the database system is starting up / in recovery mode": a crash restart runs */
     private static final String NOT_ACCEPTING = "57P03";
 
+    /* PostgreSQL's socket name limit (sizeof(sun_path) - 1), which the socket file's path must keep */
+    private static final int MAX_SOCKET_PATH = 107;
+
     private final MemorySegment cluster;
     private final String label;
     private final int maxBackends;
+    /* the postmaster's real Unix socket for replication connections (null: none), in a private directory */
+    private final Path replicationSocket;
     private final Set<PgSession> sessions = ConcurrentHashMap.newKeySet();
     private int backends; // under this
     private volatile boolean closed;
 
-    private Cluster(MemorySegment cluster, String label, int maxBackends) {
+    private Cluster(MemorySegment cluster, String label, int maxBackends, Path replicationSocket) {
         this.cluster = cluster;
         this.label = label;
         this.maxBackends = maxBackends;
+        this.replicationSocket = replicationSocket;
     }
 
     /**
      * Starts the cluster in d, or returns null when the process has no namespace left for it (53300): the
-     * caller opens the single-backend engine instead.
+     * caller opens the single-backend engine instead. replication: the postmaster also listens on a real socket
+     * for replication connections (PgEmbedded.Builder.logicalReplication; max_wal_senders alone opens none).
      */
     static Cluster open(
             Path d,
             Map<String, String> settings,
+            boolean replication,
             int maxBackends,
             String label,
             long logContext,
@@ -53,10 +66,20 @@ final class Cluster {
         MemorySegment c;
         // a cluster's processes take namespaces of their own, beyond the reach of a 53300 retry
         SpareClusters.giveBackEngines();
+        Path socketDir = replication ? socketDirectory() : null;
+        Map<String, String> all = settings;
+        if (socketDir != null) {
+            // the postmaster listens there too (engine_postmaster.c): serve mode relays replication connections
+            all = new LinkedHashMap<>(settings);
+            all.put("pgembed.socket_directory", socketDir.toString());
+        }
         try {
-            c = NativeEngines.clusterOpen(d, settings);
-        } catch (PgException e) {
-            if (NO_BACKEND_LEFT.equals(e.sqlState())) {
+            c = NativeEngines.clusterOpen(d, all);
+        } catch (RuntimeException | Error e) {
+            if (socketDir != null) {
+                TemporaryDirectories.deleteRecursively(socketDir);
+            }
+            if (e instanceof PgException pe && NO_BACKEND_LEFT.equals(pe.sqlState())) {
                 LOG.log(
                         System.Logger.Level.INFO,
                         label + ": no namespace left for a cluster (" + e.getMessage()
@@ -68,7 +91,34 @@ final class Cluster {
         if (logCallback != null) {
             NativeEngines.setClusterLogCallback(c, logCallback, logContext);
         }
-        return new Cluster(c, label, maxBackends);
+        Path socket = socketDir == null ? null : socketDir.resolve(".s.PGSQL." + settings.getOrDefault("port", "5432"));
+        return new Cluster(c, label, maxBackends, socket);
+    }
+
+    /*
+     * A new directory only this user may enter (mode 0700: whoever reaches the socket is let in without a
+     * password, as on serve mode's own socket), with a path short enough for a socket file in it.
+     */
+    private static Path socketDirectory() {
+        String tmp = System.getProperty("java.io.tmpdir", "/tmp");
+        Path parent = Path.of(tmp.length() > MAX_SOCKET_PATH - 40 ? "/tmp" : tmp);
+        try {
+            Path dir = Files.createTempDirectory(
+                    parent,
+                    "pgembed-wal",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            return dir;
+        } catch (IOException e) {
+            throw new PgException(
+                    "58000",
+                    "could not create a directory for the replication socket in " + parent + ": " + e.getMessage());
+        }
+    }
+
+    /* the postmaster's socket for replication connections, or null when the database serves none */
+    Path replicationSocket() {
+        return replicationSocket;
     }
 
     /**
@@ -179,6 +229,10 @@ final class Cluster {
             return false;
         }
         NativeEngines.clusterClose(cluster, label);
+        if (replicationSocket != null) {
+            // PostgreSQL removed its socket and lock file at its end; the directory is ours
+            TemporaryDirectories.deleteRecursively(replicationSocket.getParent());
+        }
         return true;
     }
 

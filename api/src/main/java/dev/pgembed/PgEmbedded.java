@@ -111,6 +111,12 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
 
         @Override
+        public @Nullable Path replicationSocket(PgEmbedded db) {
+            db.session.requireOpen();
+            return db.cluster == null ? null : db.cluster.replicationSocket();
+        }
+
+        @Override
         public void statementsSucceeded(PgEmbedded db, int count) {
             Listeners.statementsSucceeded(db, count);
         }
@@ -229,6 +235,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         private Path memoryDirectory;
         private String sessionRole;
         private int backends = 1;
+        private int walSenders;
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -404,6 +411,35 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
 
         /**
+         * Lets PostgreSQL servers subscribe to this database's publications: {@code wal_level=logical} and up to
+         * {@code walSenders} WAL senders at once (default 0: none, and the WAL carries no logical decoding
+         * information). A server runs {@code CREATE SUBSCRIPTION ... CONNECTION '...' PUBLICATION ...} against
+         * the database served by {@code PgEmbedServer} (pgembed-jdbc), which hands each replication connection
+         * ({@code replication=database}) to a WAL sender: PostgreSQL's own backend, on a thread of its own that
+         * talks to the connection's socket as a server's backend does. A subscription needs one WAL sender for
+         * its changes and, while it copies its tables first, one more per table being copied (the server's
+         * {@code max_sync_workers_per_subscription}, 2 by default).
+         *
+         * <p>Requires {@link #backends(int)} above 1: WAL senders are processes of the database's postmaster.
+         * Each takes one of the process's link-map namespaces while it runs (see {@link #backends(int)}); when
+         * none is left, or {@code walSenders} run already, the connection is refused as a server refuses it
+         * (53300 "could not fork", or "number of requested standby connections exceeds max_wal_senders") and
+         * the subscriber retries later by itself ({@code wal_retrieve_retry_interval}).
+         *
+         * @param walSenders the most WAL senders at once, 0 to 10
+         * @return this builder
+         * @throws IllegalArgumentException for a count out of range
+         * @see #open()
+         */
+        public Builder logicalReplication(int walSenders) {
+            if (walSenders < 0 || walSenders > 10) {
+                throw new IllegalArgumentException("walSenders must be 0-10, not " + walSenders);
+            }
+            this.walSenders = walSenders;
+            return this;
+        }
+
+        /**
          * Where an {@link #inMemory()} database's temporary directory is made (see there for the default).
          *
          * @param parent the directory to make it in (created when absent)
@@ -423,9 +459,21 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
          * Opens the database.
          *
          * @return the open database
-         * @throws PgException when the directory is neither empty nor a cluster, or the engine cannot start
+         * @throws PgException            when the directory is neither empty nor a cluster, or the engine cannot
+         *                                start
+         * @throws IllegalStateException for {@link #logicalReplication(int)} without {@link #backends(int)} above
+         *                                1, or with a {@link #sessionRole(String)}
          */
         public PgEmbedded open() {
+            if (walSenders > 0 && backends < 2) {
+                throw new IllegalStateException("logicalReplication(" + walSenders + ") needs backends(n) with n > 1:"
+                        + " WAL senders are processes of the database's postmaster");
+            }
+            if (walSenders > 0 && sessionRole != null) {
+                // a replication client logs in as the user it names, through serve mode's trust: the superuser
+                throw new IllegalStateException("logicalReplication cannot be combined with sessionRole: a WAL"
+                        + " sender's client would log in as a superuser, which the session role is there to prevent");
+            }
             NativeLoader.load(nativeDirectory);
             Instances.ensureLogStub();
             Path d;
@@ -453,6 +501,10 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                         || (!temp && SpareClusters.takeInto(d, durability))
                         || Opening.prepareDirectory(d, durability);
                 Map<String, String> all = Opening.settings(durability, timeZone, settings, temp);
+                if (walSenders > 0) {
+                    all.put("wal_level", "logical");
+                    all.put("max_wal_senders", Integer.toString(walSenders));
+                }
                 PgEmbedded db = start(d, temp, created, null, all);
                 if (temp && spareable()) {
                     SpareClusters.startNext(base, all);
@@ -518,7 +570,8 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         /* the database on a cluster of its own, or null when the process has no namespace left for one */
         private PgEmbedded startCluster(Path d, boolean temp, Map<String, String> all) {
             long id = Instances.nextId();
-            Cluster c = Cluster.open(d, all, backends, "PgEmbedded[" + d + "]", id, Instances.logStub());
+            Cluster c =
+                    Cluster.open(d, all, walSenders > 0, backends, "PgEmbedded[" + d + "]", id, Instances.logStub());
             if (c == null) {
                 return null;
             }

@@ -171,6 +171,9 @@ public final class EngineBridge {
         @Nullable
         PgSession openSession(PgEmbedded db, @Nullable String database, Map<String, String> settings);
 
+        @Nullable
+        Path replicationSocket(PgEmbedded db);
+
         void statementsSucceeded(PgEmbedded db, int count);
 
         void statementFailed(PgEmbedded db, String sqlState);
@@ -272,6 +275,20 @@ public final class EngineBridge {
     public static @Nullable PgSession openSession(
             PgEmbedded db, @Nullable String database, Map<String, String> settings) {
         return access().openSession(db, database, settings);
+    }
+
+    /**
+     * The Unix socket of db's postmaster on which replication connections get a backend of their own that talks
+     * to its socket as a server's does (a WAL sender): serve mode relays a client's replication connection there.
+     * Null when db serves none: it has one backend, or was opened without
+     * {@link PgEmbedded.Builder#logicalReplication(int)}.
+     *
+     * @param db the open instance
+     * @return the socket file, or null
+     * @throws IllegalStateException when db is closed
+     */
+    public static @Nullable Path replicationSocket(PgEmbedded db) {
+        return access().replicationSocket(db);
     }
 
     /** The open instance on a directory (absolute, normalised), or null. */

@@ -65,6 +65,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * backend: they are dropped when another session takes it. Cancel requests ({@code Ctrl+C} in psql)
  * cancel the statement of the matching connection.
  *
+ * <h2>Replication connections</h2>
+ * A client that asks for replication ({@code replication=database}: a server's {@code CREATE SUBSCRIPTION}, or
+ * pgjdbc's replication API) is authenticated as any other, then relayed byte for byte to a WAL sender, PostgreSQL's
+ * own, of a database opened with {@code PgEmbedded.Builder.backends(n > 1)} and {@code logicalReplication(n)};
+ * other databases refuse it (0A000). It logs in as the user it names.
+ *
  * <p>A client that disconnects only ends its own session (an open transaction rolls back). Closing the
  * server stops listening, cancels what its clients run, rolls back their transactions, disconnects them
  * and removes the socket file; the database stays open for the application. Close the server before the
@@ -481,6 +487,12 @@ public final class PgEmbedServer implements AutoCloseable {
                     session.w.put(in.array(), 0, n);
                     session.flush();
                     drain();
+                    WireSession.Relay relay = session.relay();
+                    if (relay != null) {
+                        watchdog.interrupt();
+                        relay(relay);
+                        break;
+                    }
                     if (session.eof()) {
                         break;
                     }
@@ -506,6 +518,66 @@ public final class PgEmbedServer implements AutoCloseable {
                     closeChannel();
                     clients.remove(this);
                 }
+            }
+        }
+
+        /*
+         * A replication connection: its bytes go to the database postmaster's socket and back as they are, to
+         * and from the WAL sender PostgreSQL starts for it, until either side ends. The client's end (or the
+         * server's close) ends the WAL sender; the WAL sender's end (the database closing) ends the client's
+         * connection, which a subscriber retries by itself.
+         */
+        private void relay(WireSession.Relay to) throws IOException {
+            try (SocketChannel up = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                try {
+                    up.connect(UnixDomainSocketAddress.of(to.socket()));
+                } catch (IOException e) {
+                    Wire.Buf no = new Wire.Buf(256);
+                    Wire.errorResponse(
+                            no,
+                            "FATAL",
+                            "08006",
+                            "the database's replication socket does not answer: " + e.getMessage());
+                    write(no.b, no.len);
+                    return;
+                }
+                ByteBuffer first = ByteBuffer.wrap(to.startup());
+                while (first.hasRemaining()) {
+                    up.write(first);
+                }
+                Thread back = Thread.ofPlatform()
+                        .daemon()
+                        .name(thread.getName() + "-relay")
+                        .start(() -> {
+                            try {
+                                copy(up, ch);
+                            } catch (IOException e) {
+                                LOG.log(
+                                        System.Logger.Level.DEBUG,
+                                        PgEmbedServer.this + ": relay to the client ended",
+                                        e);
+                            } finally {
+                                closeChannel(); // the WAL sender ended: so does the connection
+                            }
+                        });
+                try {
+                    copy(ch, up);
+                } finally {
+                    up.close(); // the WAL sender reads EOF and ends
+                    join(back, 5_000);
+                }
+            }
+        }
+
+        /* copies from one channel to the other until from ends */
+        private static void copy(SocketChannel from, SocketChannel to) throws IOException {
+            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+            while (from.read(buf) >= 0) {
+                buf.flip();
+                while (buf.hasRemaining()) {
+                    to.write(buf);
+                }
+                buf.clear();
             }
         }
 

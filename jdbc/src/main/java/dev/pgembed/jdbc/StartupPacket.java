@@ -13,9 +13,11 @@ import java.util.Map;
  * would send. Also the parameters the start-up exchange reports back (ParameterStatus), as a server does.
  *
  * user and database: null when the packet names none; settings: the run-time parameters to set, from the packet
- * and its "options"; unknownOptions: the "_pq_." protocol options, for NegotiateProtocolVersion.
+ * and its "options"; unknownOptions: the "_pq_." protocol options, for NegotiateProtocolVersion; replication: the
+ * "replication" value of a replication connection ("database": logical, "true": physical), null for a normal one.
  */
-record StartupPacket(String user, String database, Map<String, String> settings, List<String> unknownOptions) {
+record StartupPacket(
+        String user, String database, Map<String, String> settings, List<String> unknownOptions, String replication) {
     /* the settings a server reports at start-up (GUC_REPORT), in its order */
     static final String[] REPORTED = {
         "server_version",
@@ -58,6 +60,7 @@ record StartupPacket(String user, String database, Map<String, String> settings,
         }
         String user = null;
         String database = null;
+        String replication = null;
         List<String> unknownOptions = new ArrayList<>();
         Map<String, String> set = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : params.entrySet()) {
@@ -75,8 +78,14 @@ record StartupPacket(String user, String database, Map<String, String> settings,
                     }
                 }
                 case "replication" -> {
-                    if (!v.equalsIgnoreCase("false") && !v.equals("0") && !v.equalsIgnoreCase("off")) {
-                        throw new Refused("0A000", "replication connections are not supported by pgembed-jdbc");
+                    // PostgreSQL's parse_bool values, and "database"; a server refuses anything else the same way
+                    String lv = v.toLowerCase(Locale.ROOT);
+                    if (lv.equals("database")) {
+                        replication = lv;
+                    } else if (List.of("true", "on", "yes", "1").contains(lv)) {
+                        replication = "true";
+                    } else if (!List.of("false", "off", "no", "0").contains(lv)) {
+                        throw new Refused("22023", "invalid value for parameter \"replication\": \"" + v + "\"");
                     }
                 }
                 case "options" -> {
@@ -96,7 +105,7 @@ record StartupPacket(String user, String database, Map<String, String> settings,
                 }
             }
         }
-        return new StartupPacket(user, database, set, unknownOptions);
+        return new StartupPacket(user, database, set, unknownOptions, replication);
     }
 
     /* the REPORTED settings' values, then the backend's database, in one row */

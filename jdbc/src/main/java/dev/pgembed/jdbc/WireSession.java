@@ -5,6 +5,7 @@ import dev.pgembed.PgSession;
 import dev.pgembed.internal.EngineBridge;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * the database's own backend through the {@link Backend}, taking turns at transaction boundaries: names prefixed
  * ({@link SharedNames}), the turn kept while it holds session-scoped state ({@link HeldState}), notifications
  * routed to it from others' exchanges ({@link PendingNotifications}). The start-up request: {@link StartupPacket}.
+ *
+ * <p>In serve mode a replication connection ({@code replication=database}) is not served here: once the client
+ * authenticated, {@link #relay()} names the database postmaster's own socket, and the server relays the
+ * connection's bytes there as they are, to a WAL sender that PostgreSQL starts for it.
  */
 final class WireSession {
     private static final System.Logger LOG = System.getLogger("dev.pgembed.jdbc");
@@ -47,6 +52,10 @@ final class WireSession {
     private Map<String, String> pendingSet;
     private List<String> pendingUnknown;
     private int pendingMinor;
+    /* a replication connection's start-up packet, kept while the client authenticates */
+    private byte[] pendingReplication;
+    /* where a replication connection goes, once it may (see relay()) */
+    private Relay relay;
     private String user = "postgres";
     private String database;
     /* serve mode: a client must name the engine's database (one backend serves one database) */
@@ -146,6 +155,17 @@ final class WireSession {
 
     boolean morePending() {
         return more && !eof;
+    }
+
+    /**
+     * A replication connection the server relays to the database postmaster's socket: the start-up packet
+     * and what the client sent after it, to be sent there first.
+     */
+    record Relay(Path socket, byte[] startup) {}
+
+    /** The relay of an authenticated replication connection (serve mode), or null. */
+    Relay relay() {
+        return relay;
     }
 
     /** Continues output the backend paused (the reader drained what it had). */
@@ -492,6 +512,23 @@ final class WireSession {
             user = packet.user(); // every client is the engine's session user; kept for messages
         }
         database = packet.database();
+        if (packet.replication() != null) {
+            if (!checkDatabase) {
+                fatal(
+                        "0A000",
+                        "replication connections are served by PgEmbedServer (serve mode) of a database opened with"
+                                + " PgEmbedded.Builder.logicalReplication, not by jdbc:pgembed: connections");
+                return;
+            }
+            if (auth != null) {
+                pendingReplication = m;
+                auth.start(user, r);
+                phase = Phase.AUTH;
+                return;
+            }
+            relayTo(m);
+            return;
+        }
         Map<String, String> set = packet.settings();
         List<String> unknownOptions = packet.unknownOptions();
         if (auth != null) {
@@ -528,12 +565,49 @@ final class WireSession {
                 fatal(f.sqlState, f.getMessage());
                 return;
             }
-            if (done) {
+            if (done && pendingReplication != null) {
+                byte[] startup = pendingReplication;
+                pendingReplication = null;
+                relayTo(startup);
+            } else if (done) {
                 Map<String, String> set = pendingSet;
                 pendingSet = null;
                 open(set, pendingUnknown, pendingMinor);
             }
         }
+    }
+
+    /*
+     * A replication connection whose client is who it claims: PostgreSQL authenticates it again on the
+     * postmaster's socket ("local" trust, the socket's directory being private) and answers its start-up
+     */
+    private void relayTo(byte[] startup) {
+        Backend b = Backend.retain(backendKey);
+        if (b == null) {
+            fatal("57P01", "the served pgembed database is closed");
+            return;
+        }
+        Path socket;
+        try {
+            socket = EngineBridge.replicationSocket(b.db);
+        } catch (IllegalStateException e) {
+            fatal("57P01", e.getMessage());
+            return;
+        } finally {
+            b.release();
+        }
+        if (socket == null) {
+            fatal(
+                    "0A000",
+                    "this pgembed database serves no replication connections: open it with"
+                            + " PgEmbedded.Builder.backends(n > 1) and logicalReplication(walSenders)");
+            return;
+        }
+        byte[] first = java.util.Arrays.copyOf(startup, startup.length + w.len);
+        System.arraycopy(w.b, 0, first, startup.length, w.len);
+        w.clear();
+        relay = new Relay(socket, first);
+        phase = Phase.ENDED; // nothing more happens here; the bytes go to PostgreSQL as they are
     }
 
     /* the client is who it claims: joins the backend and finishes the start-up exchange */
