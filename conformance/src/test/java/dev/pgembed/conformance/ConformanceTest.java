@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Runs the CI subset of the regression suite through pgembed and the stock server, in both modes (the Java
  * API, and pgjdbc on jdbc:pgembed:), and fails on a difference that expected-differences.txt does not list
  * and on a listed difference of these files that did not occur. {@code -Dconformance.files.ci=all} (or a
- * list) selects other files. pgvector's regression SQL, all of it, is compared the same way (the stock server
+ * list) selects other files; {@code -Dconformance.backends=8} runs them on a cluster of 8 backends (the
+ * entries tagged [single] then do not apply, those tagged [cluster] do). pgvector's regression SQL, all of it, is compared the same way (the stock server
  * runs the same vector.so from the stage); skipped only when the build left pgvector out.
  */
 class ConformanceTest {
@@ -46,9 +47,8 @@ class ConformanceTest {
 
     private static void run(Conformance.Mode mode, Conformance.Suite suite, List<String> files) throws Exception {
         Path tree = Conformance.treeFromProperties();
-        Path work = Path.of(
-                System.getProperty("conformance.work", "target/conformance"),
-                suite.prefix + mode.name().toLowerCase());
+        int backends = Conformance.backendsFromProperty(System.getProperty("conformance.backends"));
+        Path work = Conformance.workDir(suite, mode, backends);
         Conformance.Summary s;
         try (Conformance c = new Conformance(
                 tree,
@@ -56,7 +56,8 @@ class ConformanceTest {
                 Path.of(System.getProperty("conformance.expected", "expected-differences.txt")),
                 System.out,
                 mode,
-                suite)) {
+                suite,
+                backends)) {
             s = c.run(files);
         }
         assertThat(s.compared()).as("statements compared").isGreaterThan(0);
