@@ -44,6 +44,20 @@ class RegressScheduleTest {
         SETTINGS.put("fsync", "off");
     }
 
+    /**
+     * The tests that fail on pgembed and pass on the stock server, with the cause (the test fails on any other
+     * such test).
+     */
+    private static final Map<String, String> KNOWN = Map.of(
+            "subscription",
+            "pgembed ships no libpqwalreceiver: CREATE SUBSCRIPTION fails (expected-differences.txt: replication)",
+            "object_address",
+            "pgembed ships no libpqwalreceiver: its CREATE SUBSCRIPTION fails, and what names the subscription",
+            "event_trigger_login",
+            "serve mode answers a client's start-up itself (WireSession.startup, StartupPacket.answer): the"
+                    + " NOTICE a login event trigger raises in the backend's start does not reach psql (the"
+                    + " trigger runs: its INSERTs are there)");
+
     /** pg_regress's per-test line: "ok 12 + name 34 ms" or "not ok 12 - name 34 ms" (TAP). */
     private static final Pattern RESULT = Pattern.compile("^(not ok|ok)\\s+\\d+\\s+[-+]\\s+(\\S+)\\s+.*$");
 
@@ -132,7 +146,17 @@ class RegressScheduleTest {
                     + onlyFailing(embed, Map.of()).stream()
                             .filter(t -> Boolean.FALSE.equals(stock.get(t)))
                             .toList());
+            TreeSet<String> unknown = onlyFailing(embed, stock);
+            unknown.removeAll(KNOWN.keySet());
+            KNOWN.forEach((t, why) -> {
+                if (Boolean.FALSE.equals(embed.get(t)) && !Boolean.FALSE.equals(stock.get(t))) {
+                    System.out.println("regress: known: " + t + ": " + why);
+                }
+            });
             assertThat(embed).as("pgembed's pg_regress results").isNotEmpty();
+            assertThat(unknown)
+                    .as("tests that fail on pgembed only, for no known cause (see target/regress/pgembed)")
+                    .isEmpty();
             assertThat(stock.keySet()).as("the same tests ran on both sides").isEqualTo(embed.keySet());
         } finally {
             StockServer.run(List.of("rm", "-rf", shared.toString()), null, 120);
@@ -158,7 +182,12 @@ class RegressScheduleTest {
     private static Map<String, Boolean> pgRegress(
             Path bin, Path input, Path out, Path dlpath, String host, int port, int connections, List<String> tests)
             throws IOException, InterruptedException {
+        // umask 0: the files psql writes into results/ (\o, \g) are then writable by the server's user,
+        // which writes into them with COPY ... TO (psql.sql does)
         List<String> cmd = new ArrayList<>(List.of(
+                "sh",
+                "-c",
+                "umask 000 && exec \"$0\" \"$@\"",
                 regressDir().resolve("pg_regress").toString(),
                 "--host=" + host,
                 "--port=" + port,
