@@ -137,6 +137,13 @@ public final class Conformance implements AutoCloseable {
             "transactions",
             "plpgsql");
 
+    /**
+     * The files of CI's cluster run (conformance.backends &gt; 1): those where a cluster differs from one backend
+     * (parallel plans and their execution with workers, event triggers), with the files they build on.
+     */
+    public static final List<String> CLUSTER_CI_FILES =
+            List.of("test_setup", "create_index", "select_parallel", "write_parallel", "event_trigger");
+
     final Path tree;
     final Path regress;
     private final Suite suite;

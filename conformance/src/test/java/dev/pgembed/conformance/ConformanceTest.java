@@ -28,6 +28,17 @@ class ConformanceTest {
         run(Conformance.Mode.JDBC);
     }
 
+    /**
+     * The short cluster form: pgembed's database as a cluster of 8 backends (parallel workers, event triggers),
+     * through the Java API, on {@link Conformance#CLUSTER_CI_FILES}.
+     */
+    @Test
+    void regressionSuiteMatchesStockServerOnACluster() throws Exception {
+        List<String> files =
+                Conformance.filesFromProperty(System.getProperty("conformance.files"), Conformance.CLUSTER_CI_FILES);
+        run(Conformance.Mode.API, Conformance.Suite.REGRESSION, files, 8);
+    }
+
     @ParameterizedTest
     @EnumSource(Conformance.Mode.class)
     void pgvectorSqlMatchesStockServer(Conformance.Mode mode) throws Exception {
@@ -37,17 +48,22 @@ class ConformanceTest {
     private static void run(Conformance.Mode mode) throws Exception {
         List<String> files =
                 Conformance.filesFromProperty(System.getProperty("conformance.files"), Conformance.CI_FILES);
-        run(mode, Conformance.Suite.REGRESSION, files);
+        run(mode, Conformance.Suite.REGRESSION, files, backends());
+    }
+
+    /* -Dconformance.backends (1 when unset) */
+    private static int backends() {
+        return Conformance.backendsFromProperty(System.getProperty("conformance.backends"));
     }
 
     private static void runPgvector(Conformance.Mode mode) throws Exception {
         assumeTrue(VectorRegress.built(Conformance.treeFromProperties()), "pgvector is not in this build");
-        run(mode, Conformance.Suite.PGVECTOR, null);
+        run(mode, Conformance.Suite.PGVECTOR, null, backends());
     }
 
-    private static void run(Conformance.Mode mode, Conformance.Suite suite, List<String> files) throws Exception {
+    private static void run(Conformance.Mode mode, Conformance.Suite suite, List<String> files, int backends)
+            throws Exception {
         Path tree = Conformance.treeFromProperties();
-        int backends = Conformance.backendsFromProperty(System.getProperty("conformance.backends"));
         Path work = Conformance.workDir(suite, mode, backends);
         Conformance.Summary s;
         try (Conformance c = new Conformance(
