@@ -40,6 +40,7 @@
  * INTERFACE ROUTINES
  *
  *		engine_direct_at_flush	- run the front's request at the Flush message
+ *		engine_direct_params	- one parameter set, converted as Bind converts it
  *------------------------
  */
 #include "postgres.h"
@@ -90,7 +91,6 @@ typedef struct
 /* routines only used in this file */
 static void run_request(pgembed_direct *req);
 static bool plannable(Node *rawstmt);
-static ParamListInfo make_params(CachedPlanSource *psrc, const pgembed_direct *req, int set);
 static void param_input_error_callback(void *arg);
 static void execute_one(CachedPlanSource *psrc, PlannedStmt *stmt, ParamListInfo params,
 						DirectDest *dest, bool describe);
@@ -204,8 +204,12 @@ run_request(pgembed_direct *req)
 			ParamListInfo params;
 			PlannedStmt *stmt;
 
-			/* a plain INSERT's batch: every set in one insert, if it can */
-			if (set == 0 && req->nsets > 1 && engine_batch_insert(psrc, req))
+			/*
+			 * a plain INSERT's or a keyed UPDATE's batch: one statement, if
+			 * it can
+			 */
+			if (set == 0 && req->nsets > 1 &&
+				(engine_batch_insert(psrc, req) || (!req->copy_only && engine_batch_update(psrc, req))))
 				all_inserted = true;
 			else if (req->copy_only)
 				several = true; /* nothing done: the protocol runs it */
@@ -213,7 +217,7 @@ run_request(pgembed_direct *req)
 			{
 				/* an error in between is Bind's, not Execute's */
 				req->failed_in_bind = true;
-				params = make_params(psrc, req, set);
+				params = engine_direct_params(psrc, req, set);
 				req->failed_in_bind = false;
 				cplan = GetCachedPlan(psrc, params, CurrentResourceOwner, NULL);
 				stmt = linitial_node(PlannedStmt, cplan->stmt_list);
@@ -283,8 +287,8 @@ plannable(Node *rawstmt)
  * The parameters of one set, converted by the types' input or receive
  * functions, as exec_bind_message converts a Bind message's.
  */
-static ParamListInfo
-make_params(CachedPlanSource *psrc, const pgembed_direct *req, int set)
+ParamListInfo
+engine_direct_params(CachedPlanSource *psrc, const pgembed_direct *req, int set)
 {
 	const char *const *values = req->values + (size_t) set * req->nparams;
 	const int32_t *lengths = req->lengths ? req->lengths + (size_t) set * req->nparams : NULL;

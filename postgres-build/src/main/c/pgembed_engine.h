@@ -57,9 +57,17 @@ extern PGEMBED_HIDDEN char engine_datadir_abs[MAXPGPATH];
 /* engine_direct.c: prepared statements without protocol messages */
 extern PGEMBED_HIDDEN void engine_direct_at_flush(void);
 
-/* engine_batch.c: a batch of a plain INSERT as one set-oriented insert */
+/* engine_direct.c: one parameter set converted as Bind converts it */
 struct CachedPlanSource;
+struct ParamListInfoData;
+extern PGEMBED_HIDDEN struct ParamListInfoData *engine_direct_params(struct CachedPlanSource *psrc,
+																	 const pgembed_direct *req, int set);
+
+/* engine_batch.c: a batch of a plain INSERT as one set-oriented insert */
 extern PGEMBED_HIDDEN bool engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req);
+
+/* engine_batch_update.c: a batch of UPDATE ... WHERE key = $k as one update */
+extern PGEMBED_HIDDEN bool engine_batch_update(struct CachedPlanSource *psrc, pgembed_direct *req);
 
 /* engine_relcache.c: the relation cache's init files across clean restarts */
 extern PGEMBED_HIDDEN void engine_relcache_starting(void);

@@ -295,6 +295,7 @@ extern const test_case creation_tests[];
 extern const test_case statement_tests[];
 extern const test_case direct_tests[];
 extern const test_case batch_tests[];
+extern const test_case batch_update_tests[];
 extern const test_case safety_tests[];
 extern const test_case maintenance_tests[];
 extern const test_case hostile_tests[];
@@ -305,7 +306,7 @@ extern const test_case sync_tests[];
 int
 main(int argc, char **argv)
 {
-	const test_case *suites[] = {result_tests, switch_tests, lifecycle_tests, creation_tests, statement_tests, sync_tests, direct_tests, batch_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests, background_tests, server_feature_tests};
+	const test_case *suites[] = {result_tests, switch_tests, lifecycle_tests, creation_tests, statement_tests, sync_tests, direct_tests, batch_tests, batch_update_tests, safety_tests, vector_tests, maintenance_tests, session_tests, hostile_tests, budget_tests, cluster_tests, cluster_wire_tests, background_tests, server_feature_tests};
 	int			passed = 0,
 				failed = 0,
 				skipped = 0;

@@ -111,7 +111,8 @@ public final class PreparedStatement implements AutoCloseable {
      * Executes the statement once per parameter set, in one native call. Outside a transaction the batch
      * is atomic (all sets or none); inside one it belongs to it. A plain {@code INSERT INTO t [(cols)]
      * VALUES ($1, ..., $n)} into a table without triggers, rules or row security runs as one set-oriented
-     * insert, with the same outcome as row by row.
+     * insert, with the same outcome as row by row; so does an {@code UPDATE t SET ... WHERE id = $k} on an
+     * integer column whose sets have distinct keys, when nothing in it depends on the order of the rows.
      *
      * @param paramSets the parameter sets, each with the same number of values
      * @return the total rows affected

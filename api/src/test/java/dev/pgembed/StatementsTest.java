@@ -196,6 +196,50 @@ class StatementsTest {
     }
 
     @Test
+    void aBatchOfKeyedUpdatesHasTheOutcomeOfRowByRow() {
+        db.execute("CREATE TABLE keyed (id int PRIMARY KEY, v int, t text CHECK (length(t) < 10))");
+        db.execute("CREATE INDEX ON keyed (v)");
+        db.execute("INSERT INTO keyed SELECT g, g, 'r' FROM generate_series(1, 1000) g");
+        try (PreparedStatement update = db.prepare("UPDATE keyed SET v = v * 10 + $1, t = $2 WHERE id = $3")) {
+            List<Object[]> sets = new ArrayList<>();
+            for (int i = 1; i <= 600; i++) {
+                sets.add(new Object[] {i % 7, "s" + i, i * 2}); // ids 2..1200: 500 of them exist
+            }
+            long updated = db.transactionResult(tx -> update.executeBatch(sets));
+            assertThat(updated).isEqualTo(500);
+            try (Result r = db.query("SELECT count(*), sum(v) FROM keyed WHERE t <> 'r'")) {
+                long expected = 0;
+                for (int i = 1; i <= 500; i++) {
+                    expected += (long) i * 2 * 10 + i % 7;
+                }
+                assertThat(r.row(0).getLong(0)).isEqualTo(500);
+                assertThat(r.row(0).getLong(1)).isEqualTo(expected);
+            }
+            try (Result r = db.query("SELECT v, t FROM keyed WHERE id = 14")) {
+                assertThat(r.row(0).getInt(0)).isEqualTo(140);
+                assertThat(r.row(0).getString(1)).isEqualTo("s7");
+            }
+            // a key twice: the second set sees the first's update, as row by row
+            assertThat(update.executeBatch(List.of(new Object[] {1, "a", 1}, new Object[] {2, "b", 1})))
+                    .isEqualTo(2);
+            try (Result r = db.query("SELECT v, t FROM keyed WHERE id = 1")) {
+                assertThat(r.row(0).getInt(0)).isEqualTo(112);
+                assertThat(r.row(0).getString(1)).isEqualTo("b");
+            }
+            // a set that fails the CHECK is named, and the batch leaves nothing behind
+            List<Object[]> bad = List.of(new Object[] {0, "ok", 3}, new Object[] {0, "far too long", 5});
+            assertThatThrownBy(() -> update.executeBatch(bad)).isInstanceOfSatisfying(PgException.class, e -> {
+                assertThat(e.sqlState()).isEqualTo("23514");
+                assertThat(e.batchIndex()).as("the failing set").isEqualTo(1);
+            });
+            try (Result r = db.query("SELECT v, t FROM keyed WHERE id = 3")) {
+                assertThat(r.row(0).getInt(0)).isEqualTo(3);
+                assertThat(r.row(0).getString(1)).isEqualTo("r");
+            }
+        }
+    }
+
+    @Test
     void preparedStatementsAndBatches() {
         db.execute("CREATE TABLE batch (id int PRIMARY KEY, name text, score float8)");
         try (PreparedStatement insert = db.prepare("INSERT INTO batch VALUES ($1, $2, $3)");

@@ -32,6 +32,11 @@ import org.openjdk.jmh.util.Statistics;
  *       through pgjdbc on {@code jdbc:pgembed:});</li>
  *   <li>{@code PGEMBED_BENCH_OUT} ({@code bench.out}): the output directory (default {@code results}
  *       in the benchmarks module);</li>
+ *   <li>{@code PGEMBED_BENCH_PARTS} ({@code bench.parts}): comma-separated parts to run, among
+ *       {@code speed,literal,roundtrip,latency,open,bulk} (default: all), e.g. {@code speed} for the prepared
+ *       speed test alone (a run of a few seconds per engine, to measure a change);</li>
+ *   <li>{@code PGEMBED_BENCH_GROUPS} ({@code bench.groups}): {@code durable}, {@code relaxed} or both (the
+ *       default);</li>
  *   <li>{@code PGEMBED_PG_TREE}: the compiled PostgreSQL tree for the server (default: the path in
  *       {@code postgres-build/target/native/pg-tree.path}).</li>
  * </ul>
@@ -40,23 +45,55 @@ public final class Benchmarks {
     private Benchmarks() {}
 
     /** What to run and where to write. */
-    record Options(boolean smoke, Set<String> families, Path outDir, Path moduleDir) {
+    record Options(
+            boolean smoke, Set<String> families, Set<String> parts, Set<String> groups, Path outDir, Path moduleDir) {
+        static final String PARTS = "speed,literal,roundtrip,latency,open,bulk";
+
+        /** Every part, both groups. */
+        Options(boolean smoke, Set<String> families, Path outDir, Path moduleDir) {
+            this(smoke, families, list(PARTS), list("durable,relaxed"), outDir, moduleDir);
+        }
+
         static Options fromEnvironment() {
             String size = setting("PGEMBED_BENCH", "bench.size", "full").toLowerCase(Locale.ROOT);
             if (!size.equals("full") && !size.equals("smoke")) {
                 throw new IllegalArgumentException("PGEMBED_BENCH must be full or smoke, not " + size);
             }
-            Set<String> fam = new LinkedHashSet<>();
-            for (String f : setting("PGEMBED_BENCH_ENGINES", "bench.engines", "pgembed,jdbc,sqlite,server,pglite")
-                    .split(",")) {
-                if (!f.isBlank()) {
-                    fam.add(f.trim().toLowerCase(Locale.ROOT));
+            Set<String> fam =
+                    list(setting("PGEMBED_BENCH_ENGINES", "bench.engines", "pgembed,jdbc,sqlite,server,pglite"));
+            Set<String> parts = list(setting("PGEMBED_BENCH_PARTS", "bench.parts", PARTS));
+            for (String p : parts) {
+                if (!list(PARTS).contains(p)) {
+                    throw new IllegalArgumentException(
+                            "PGEMBED_BENCH_PARTS: unknown part " + p + " (parts: " + PARTS + ")");
+                }
+            }
+            Set<String> groups = list(setting("PGEMBED_BENCH_GROUPS", "bench.groups", "durable,relaxed"));
+            for (String g : groups) {
+                if (!g.equals("durable") && !g.equals("relaxed")) {
+                    throw new IllegalArgumentException(
+                            "PGEMBED_BENCH_GROUPS: unknown group " + g + " (groups: durable,relaxed)");
                 }
             }
             Path module = Files.isRegularFile(Path.of("benchmarks/pom.xml")) ? Path.of("benchmarks") : Path.of(".");
             String out = setting("PGEMBED_BENCH_OUT", "bench.out", null);
             return new Options(
-                    size.equals("smoke"), fam, out != null ? Path.of(out) : module.resolve("results"), module);
+                    size.equals("smoke"),
+                    fam,
+                    parts,
+                    groups,
+                    out != null ? Path.of(out) : module.resolve("results"),
+                    module);
+        }
+
+        static Set<String> list(String commaSeparated) {
+            Set<String> s = new LinkedHashSet<>();
+            for (String f : commaSeparated.split(",")) {
+                if (!f.isBlank()) {
+                    s.add(f.trim().toLowerCase(Locale.ROOT));
+                }
+            }
+            return s;
         }
 
         int div() {
@@ -65,6 +102,14 @@ public final class Benchmarks {
 
         boolean wants(String family) {
             return families.contains(family);
+        }
+
+        boolean wantsPart(String part) {
+            return parts.contains(part);
+        }
+
+        boolean wantsGroup(Target.Group g) {
+            return groups.contains(g.name().toLowerCase(Locale.ROOT));
         }
     }
 
@@ -122,6 +167,9 @@ public final class Benchmarks {
     static Results run(Options o) throws Exception {
         Results res = new Results();
         res.smoke = o.smoke();
+        if (!o.parts().equals(Options.list(Options.PARTS)) || o.groups().size() < Target.Group.values().length) {
+            res.parts = String.join(",", o.parts()) + " of groups " + String.join(",", o.groups());
+        }
         Path work = Files.createTempDirectory(
                 "pgembed-bench-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(work)));
@@ -170,14 +218,20 @@ public final class Benchmarks {
                 all.add(Target.pglite("pglite-memory", "PGlite, in memory", R, pgliteDir, true));
             }
 
+            all.removeIf(t -> !o.wantsGroup(t.group()));
             String pgliteWhy = null;
             if (o.wants("pglite")) {
                 pgliteWhy = o.smoke() ? "smoke mode" : PgliteEngine.unavailable(pgliteDir);
             }
-            List<Workloads.Workload> speed = new ArrayList<>(Workloads.speedTest(o.div()));
-            speed.addAll(Workloads.literal(Workloads.speedTest(o.div())));
+            List<Workloads.Workload> speed = new ArrayList<>();
+            if (o.wantsPart("speed")) {
+                speed.addAll(Workloads.speedTest(o.div()));
+            }
+            if (o.wantsPart("literal")) {
+                speed.addAll(Workloads.literal(Workloads.speedTest(o.div())));
+            }
             int rtOps = Math.max(10, 2000 / o.div());
-            List<Workloads.Workload> rt = Workloads.roundTrips(rtOps);
+            List<Workloads.Workload> rt = o.wantsPart("roundtrip") ? Workloads.roundTrips(rtOps) : List.of();
             for (Workloads.Workload w : speed) {
                 res.row(w.id(), w.section(), w.label(), "ms");
             }
@@ -185,14 +239,18 @@ public final class Benchmarks {
                 res.row(w.id(), w.section() + ", " + rtOps + " operations", w.label(), "µs/op");
             }
             String lat = "SELECT 1 latency";
-            res.row("lat-mean", lat, "SELECT 1, mean", "µs");
-            res.row("lat-p50", lat, "SELECT 1, p50", "µs");
-            res.row("lat-p99", lat, "SELECT 1, p99", "µs");
+            if (o.wantsPart("latency")) {
+                res.row("lat-mean", lat, "SELECT 1, mean", "µs");
+                res.row("lat-p50", lat, "SELECT 1, p50", "µs");
+                res.row("lat-p99", lat, "SELECT 1, p99", "µs");
+            }
             String life = "Opening and loading";
-            res.row("open-fresh", life, "Create a fresh database (open + SELECT 1)", "ms");
-            res.row("open-existing", life, "Open an existing database (open + SELECT 1)", "ms");
-            int bulkRows = 1_000_000;
-            if (!o.smoke()) {
+            if (o.wantsPart("open")) {
+                res.row("open-fresh", life, "Create a fresh database (open + SELECT 1)", "ms");
+                res.row("open-existing", life, "Open an existing database (open + SELECT 1)", "ms");
+            }
+            int bulkRows = o.smoke() || !o.wantsPart("bulk") ? 0 : 1_000_000;
+            if (bulkRows > 0) {
                 res.row("bulk", life, "Bulk load " + String.format(Locale.ROOT, "%,d", bulkRows) + " rows", "ms");
             }
 
@@ -202,7 +260,7 @@ public final class Benchmarks {
                     continue;
                 }
                 try {
-                    runTarget(o, res, t, work, speed, rt, rtOps, o.smoke() ? 0 : bulkRows);
+                    runTarget(o, res, t, work, speed, rt, rtOps, bulkRows);
                     res.targets.add(t);
                 } catch (Exception | Error e) {
                     e.printStackTrace(System.out);
@@ -212,7 +270,9 @@ public final class Benchmarks {
                     }
                 }
             }
-            latencyJmh(o, res);
+            if (o.wantsPart("latency")) {
+                latencyJmh(o, res);
+            }
         }
         if (!res.targets.isEmpty()) {
             Report.write(res, o.outDir());
@@ -255,7 +315,9 @@ public final class Benchmarks {
 
         Path dir = Files.createTempDirectory(work, t.id() + "-");
         Target.Opened opened = t.opener().open(dir);
-        res.put("open-fresh", t.id(), opened.ms());
+        if (o.wantsPart("open")) {
+            res.put("open-fresh", t.id(), opened.ms());
+        }
         try (Engine e = opened.engine()) {
             res.versions.putIfAbsent(t.id().replaceAll("-.*", ""), e.describe());
             for (Workloads.Workload w : speed) {
@@ -264,7 +326,7 @@ public final class Benchmarks {
             for (Workloads.Workload w : rt) {
                 res.put(w.id(), t.id(), e.run(w) * 1000.0 / rtOps);
             }
-            if (!t.inProcess()) {
+            if (!t.inProcess() && o.wantsPart("latency")) {
                 int n = o.smoke() ? 200 : 20_000;
                 double[] l = e.latency("SELECT 1", n / 2, n);
                 res.put("lat-mean", t.id(), l[0]);
@@ -278,7 +340,7 @@ public final class Benchmarks {
                 res.put("bulk", t.id(), (System.nanoTime() - b0) / 1e6);
             }
         }
-        if (t.reopenable()) {
+        if (t.reopenable() && o.wantsPart("open")) {
             Target.Opened again = t.opener().open(dir);
             res.put("open-existing", t.id(), again.ms());
             again.engine().close();

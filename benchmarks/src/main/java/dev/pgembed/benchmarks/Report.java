@@ -68,6 +68,7 @@ final class Report {
         b.append("- Machine: ").append(machine()).append('\n');
         b.append("- Mode: ")
                 .append(r.smoke ? "smoke (every count divided by 100, no PGlite, no bulk load)" : "full")
+                .append(r.parts == null ? "" : ", parts " + r.parts)
                 .append('\n');
         for (Map.Entry<String, String> v : r.versions.entrySet()) {
             b.append("- ").append(v.getKey()).append(": ").append(v.getValue()).append('\n');

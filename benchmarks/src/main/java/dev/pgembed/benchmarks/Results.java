@@ -21,6 +21,8 @@ final class Results {
     final Map<String, String> versions = new LinkedHashMap<>();
     final List<String> notes = new ArrayList<>();
     boolean smoke;
+    /** The parts and groups run when not all of them (PGEMBED_BENCH_PARTS/GROUPS), else null. */
+    String parts;
 
     void row(String id, String section, String label, String unit) {
         rows.putIfAbsent(id, new Row(id, section, label, unit));

@@ -101,4 +101,24 @@ class BenchmarksSmokeTest {
         assertThat(r.targets).extracting(Target::id).containsExactly("pgembed-jdbc-durable", "pgembed-jdbc-relaxed");
         assertThat(r.values.get("lat-mean")).containsKeys("pgembed-jdbc-durable", "pgembed-jdbc-relaxed");
     }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void partsAndGroupsNarrowTheRunToTheSpeedTestOfTheDurableTargets(@TempDir Path out) throws Exception {
+        Benchmarks.Options o = new Benchmarks.Options(
+                true, Set.of("pgembed", "sqlite"), Set.of("speed"), Set.of("durable"), out, Path.of("."));
+        Results r = Benchmarks.run(o);
+
+        assertThat(r.skipped).isEmpty();
+        assertThat(r.targets).extracting(Target::id).containsExactly("pgembed-durable", "sqlite-full");
+        List<String> speed =
+                Workloads.speedTest(100).stream().map(Workloads.Workload::id).toList();
+        assertThat(r.rows.keySet()).containsExactlyElementsOf(speed);
+        for (String id : speed) {
+            assertThat(r.values.get(id)).containsOnlyKeys("pgembed-durable", "sqlite-full");
+        }
+        assertThat(Files.readString(out.resolve("results.md")))
+                .contains("parts speed of groups durable")
+                .doesNotContain("## " + Target.Group.RELAXED.title);
+    }
 }
