@@ -11,14 +11,17 @@
  * (with JDBC, {@code dev.pgembed.jdbc} as well). The native payload ({@code pgembed-postgres}) holds only
  * resources: leave it on the class path, where the loader finds it.
  *
- * <p>{@code dev.pgembed.internal} is exported to pgembed's JDBC module only: it is not API.
+ * <p>{@code dev.pgembed.internal} is exported to pgembed's JDBC, JUnit and Spring Boot modules only: it is not API.
  */
-@SuppressWarnings("module") // dev.pgembed.jdbc are compiled after this module: javac cannot see them yet
+@SuppressWarnings(
+        "module") // dev.pgembed.jdbc, .junit and .spring are compiled after this module: javac cannot see them yet
 module dev.pgembed {
     requires dev.pgembed.bindings;
     requires static transitive org.jspecify;
 
     exports dev.pgembed;
     exports dev.pgembed.internal to
-            dev.pgembed.jdbc;
+            dev.pgembed.jdbc,
+            dev.pgembed.junit,
+            dev.pgembed.spring;
 }

@@ -38,6 +38,8 @@
  * shared memory:
  *		__wrap_shmget, __wrap_shmat, __wrap_shmdt, __wrap_shmctl,
  *		__wrap_mmap, __wrap_munmap, __wrap_shm_open, __wrap_shm_unlink
+ *		__wrap_dsm_postmaster_startup	- sweep the DSM segments a killed
+ *									  process left, record the new ones
  *------------------------
  */
 #include "postgres.h"
@@ -50,7 +52,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/file_perm.h"
 #include "pgembed_engine.h"
+#include "storage/dsm.h"
+#include "storage/dsm_impl.h"
+#include "storage/pg_shmem.h"
 
 /* ---------------------------------------------------------------------
  * Resource tracking, so that an engine that dies (even by PANIC) leaves no
@@ -328,12 +334,89 @@ __wrap_shm_unlink(const char *name)
 }
 
 /* ---------------------------------------------------------------------
+ * Dynamic shared memory left by a killed process
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * A server finds the DSM control segment of its killed predecessor through
+ * the old main segment's header (sysv_shmem.c calls
+ * dsm_cleanup_using_control_segment with it).  pgembed removes the main
+ * segment's key as soon as it is attached, so that the kernel frees it with
+ * the process, and the handle went with it: a process killed with -9 left its
+ * POSIX segments (/dev/shm/PostgreSQL.<handle>) for ever.  So the handle is
+ * also recorded in the data directory, and the next start (under the
+ * directory's lock: nobody else uses it) sweeps what it names with
+ * PostgreSQL's own routine before it creates its own segments.  The file goes
+ * at the engine's release, when the segments are gone.
+ */
+#define DSM_HANDLE_FILE "pgembed.dsm"
+static bool dsm_handle_recorded;
+
+/*
+ * the C library's close(), past the wrapper in engine_files.c (which closes
+ * nothing in a cluster's process that it did not track)
+ */
+extern int	__real_close(int fd);
+
+extern void __real_dsm_postmaster_startup(PGShmemHeader *shim);
+extern void __wrap_dsm_postmaster_startup(PGShmemHeader *shim);
+void
+__wrap_dsm_postmaster_startup(PGShmemHeader *shim)
+{
+	char text[	32];
+	int			fd;
+	ssize_t		n;
+
+	if (engine_self == NULL || engine_datadir_fd < 0 ||
+		dynamic_shared_memory_type != DSM_IMPL_POSIX)
+	{
+		/* mmap: PostgreSQL sweeps pg_dynshmem itself */
+		__real_dsm_postmaster_startup(shim);
+		return;
+	}
+	fd = openat(engine_datadir_fd, DSM_HANDLE_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+	{
+		unsigned long old;
+		char	   *end;
+
+		n = read(fd, text, sizeof(text) - 1);
+		__real_close(fd);
+		if (n > 0)
+		{
+			text[		n] = '\0';
+
+			errno = 0;
+			old = strtoul(text, &end, 10);
+			if (errno == 0 && end != text &&*end == '\n' && old != 0 && old <= PG_UINT32_MAX)
+				dsm_cleanup_using_control_segment((dsm_handle) old);
+		}
+	}
+	__real_dsm_postmaster_startup(shim);
+	fd = openat(engine_datadir_fd, DSM_HANDLE_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				pg_file_create_mode);
+	if (fd < 0)
+	{
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", DSM_HANDLE_FILE)));
+		return;
+	}
+	n = snprintf(text, sizeof(text), "%u\n", shim->dsm_control);
+	if (write(fd, text, n) != n)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", DSM_HANDLE_FILE)));
+	else
+		dsm_handle_recorded = true;
+	__real_close(fd);
+}
+
+/* ---------------------------------------------------------------------
  * Release, when the engine has ended
  * ---------------------------------------------------------------------
  */
-/* the C library's close(), past the wrapper in engine_files.c */
-extern int	__real_close(int fd);
-
 /* Releases what a dead engine still holds.  Runs on the front's stack. */
 void
 engine_release_resources(void)
@@ -370,6 +453,10 @@ engine_release_resources(void)
 			__real_close(w * 64 + bit);
 		}
 	}
+	/* its DSM segments are gone: the ended process's, or its cluster's */
+	if (dsm_handle_recorded && engine_datadir_fd >= 0)
+		unlinkat(engine_datadir_fd, DSM_HANDLE_FILE, 0);
+	dsm_handle_recorded = false;
 	if (engine_datadir_fd >= 0)
 		__real_close(engine_datadir_fd);
 	engine_datadir_fd = -1;

@@ -22,6 +22,7 @@
  * the result as a whole:
  *		pgembed_result_status, _error, _command_tag, _rows_affected,
  *		pgembed_result_transaction_status, _notice_count, _notice, _failed_set
+ *		pgembed_result_notification_count, _notification
  *		pgembed_result_header_of	- all of the above and the columns, in one call
  *
  * its columns and parameters:
@@ -87,6 +88,7 @@ pgembed_result_header_of(const pgembed_result *r, pgembed_result_header *h)
 	h->fields = r->fields;
 	h->cells = r->cells;
 	h->error = r->has_error ? &r->error : NULL;
+	h->nnotifications = r->nnotifications;
 	return 0;
 }
 
@@ -338,6 +340,18 @@ pgembed_result_notice(const pgembed_result *r, int index)
 	return (r && index >= 0 && index < r->nnotices) ? &r->notices[index] : NULL;
 }
 
+int
+pgembed_result_notification_count(const pgembed_result *r)
+{
+	return r ? r->nnotifications : 0;
+}
+
+const pgembed_notification *
+pgembed_result_notification(const pgembed_result *r, int index)
+{
+	return (r && index >= 0 && index < r->nnotifications) ? &r->notifications[index] : NULL;
+}
+
 void
 pgembed_result_free(pgembed_result *r)
 {
@@ -348,6 +362,7 @@ pgembed_result_free(pgembed_result *r)
 	free(r->param_types);
 	free(r->cells);
 	free(r->notices);
+	free(r->notifications);
 	free(r->error.owned);
 	free(r);
 }

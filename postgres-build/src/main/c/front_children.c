@@ -185,6 +185,8 @@ process_thread_main(void *arg)
 	sigfillset(&mask);
 	sigdelset(&mask, PGEMBED_TIMER_SIGNAL);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	/* never carried (front_carrier.c): its process runs here for its life */
+	front_thread_long_lived = true;
 	pthread_mutex_lock(&e->lock);
 	front_run_engine(e);		/* until the process ends (process_ended) */
 	pthread_mutex_unlock(&e->lock);

@@ -25,6 +25,7 @@
  *
  * running:
  *		front_run_engine		- run until the backend waits for input or ends
+ *		front_switch_into		- the switch itself, on this thread
  *		front_run_with_input	- the same, with request bytes to read
  *		front_take_output		- hand what the backend wrote to the caller
  *		front_frame_output		- the framing of output not handed out yet
@@ -50,6 +51,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -99,9 +101,12 @@ flush_log(pgembed_engine *e)
 	e->logbuf.len = 0;
 }
 
-/* Runs the engine until it waits for input (or dies).  Caller holds e->lock. */
+/*
+ * Switches onto the engine's stack on this thread, until it switches back.
+ * Caller holds e->lock.
+ */
 void
-front_run_engine(pgembed_engine *e)
+front_switch_into(pgembed_engine *e)
 {
 	pgembed_engine *outer = front_current_engine;
 
@@ -124,6 +129,20 @@ front_run_engine(pgembed_engine *e)
 	pgembed__switch(&e->front_sp, e->engine_sp);
 	__atomic_store_n(&e->running, 0, __ATOMIC_RELEASE);
 	front_current_engine = outer;
+}
+
+/*
+ * Runs the engine until it waits for input (or dies): on this thread, or on
+ * its slot's carrier when this thread is beyond the namespace's budget of
+ * host threads (front_carrier.c).  Caller holds e->lock.
+ */
+void
+front_run_engine(pgembed_engine *e)
+{
+	if (front_current_engine == NULL && front_carrier_needed(e))
+		front_carrier_run(e);
+	else
+		front_switch_into(e);
 	if (e->logbuf.len > 0)
 		flush_log(e);
 	if (e->state == ENGINE_DEAD && e->dl_handle != NULL)
@@ -235,6 +254,19 @@ front_exchange(pgembed_engine *e, const char *request, size_t len, bool batch)
 	{
 		r->status = PGEMBED_FATAL;
 		r->tx_status = PGEMBED_TX_CLOSED;
+
+		/*
+		 * A backend of a cluster that a crash restart ended while it ran:
+		 * quickdie() says why in a WARNING (57P02) before its _exit(2), which
+		 * is no abort of this engine.  That is the error, as for a backend
+		 * that ended between calls (front_enter).
+		 */
+		if (!r->has_error && r->nnotices > 0 &&
+			strncmp(pgembed_error_sqlstate(&r->notices[r->nnotices - 1]), "57P", 3) == 0)
+		{
+			r->error = r->notices[r->nnotices - 1];
+			r->has_error = true;
+		}
 		if (!r->has_error)
 		{
 			pgembed_error *err = front_make_error("57P01", "FATAL",

@@ -30,6 +30,7 @@
  *
  * the backend's messages:
  *		front_result_from_messages	- index a buffer of messages as one result
+ *									  (rows, tag, error, notices, notifications)
  *------------------------
  */
 #include "pgembed_front.h"
@@ -218,6 +219,7 @@ typedef struct
 	bool		have_tag;
 	bool		error_seen;
 	int			nnotices;
+	int			nnotifications;
 	int64_t		batch_rows;
 	int64_t		completed;		/* statements that ended before the error */
 } message_scan;
@@ -310,6 +312,9 @@ scan_message(pgembed_result *r, message_scan *s, const char *m)
 			break;
 		case 'N':
 			s->nnotices++;
+			break;
+		case 'A':
+			s->nnotifications++;
 			break;
 		case 't':
 			parse_parameter_description(r, pl);
@@ -432,6 +437,32 @@ collect_notices(pgembed_result *r, const char *buf, const char *end, int nnotice
 }
 
 /*
+ * Every NotificationResponse, in order (pass 1 counted them): the process id,
+ * then the channel and the payload, NUL-terminated in the message.
+ */
+static void
+collect_notifications(pgembed_result *r, const char *buf, const char *end, int n)
+{
+	r->notifications = calloc(n, sizeof(pgembed_notification));
+	if (r->notifications == NULL)
+		return;
+	for (const char *m = buf; m < end; m = MSG_NEXT(m))
+		if (MSG_TYPE(m) == 'A' && MSG_PAYLOAD_LEN(m) >= 6)
+		{
+			const char *pl = MSG_PAYLOAD(m);
+			const char *pend = pl + MSG_PAYLOAD_LEN(m);
+			pgembed_notification *nt = &r->notifications[r->nnotifications];
+
+			nt->pid = (int32_t) rd32(pl);
+			nt->channel = pl + 4;
+			nt->payload = nt->channel + strnlen(nt->channel, pend - nt->channel) + 1;
+			if (nt->payload >= pend)
+				continue;		/* malformed: no payload string */
+			r->nnotifications++;
+		}
+}
+
+/*
  * Builds a result from the backend's messages.  The result takes the buffer
  * over.  It describes the last statement: its rows (if it returned any), its
  * command tag, the first error, and every notice.  batch: sum the rows
@@ -466,5 +497,7 @@ front_result_from_messages(char *buf, size_t len, bool batch)
 	}
 	if (scan.nnotices > 0)
 		collect_notices(r, buf, end, scan.nnotices);
+	if (scan.nnotifications > 0)
+		collect_notifications(r, buf, end, scan.nnotifications);
 	return r;
 }

@@ -203,6 +203,7 @@ front_load_engine_copy(pgembed_engine *e)
 	/* generation 0 means "never initialised" in every thread's ctype_ready[] */
 	if (++slot->ns_generation == 0)
 		slot->ns_generation = 1;
+	front_carrier_reset(e->slot);
 	slot->ctype_init = slot->libc_pin ? (void (*) (void)) dlsym(slot->libc_pin, "__ctype_init") : NULL;
 	/* the thread that loaded the namespace had it run by the C library itself */
 	front_ctype_ready[e->slot] = slot->ns_generation;

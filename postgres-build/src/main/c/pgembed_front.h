@@ -121,6 +121,8 @@ struct pgembed_result
 	int64_t		failed_set;		/* a batch's set that failed, or -1 */
 	int			nnotices;
 	pgembed_error *notices;
+	int			nnotifications;
+	pgembed_notification *notifications;
 };
 
 static inline uint32_t
@@ -239,10 +241,17 @@ extern PGEMBED_HIDDEN const char *front_namespace_limit_message(const char *why)
 extern PGEMBED_HIDDEN bool front_namespaces_exhausted(const char *why);
 extern PGEMBED_HIDDEN void front_slot_trim_heap(int i);
 
+/* front_carrier.c: host threads beyond a namespace's budget run on a carrier */
+extern PGEMBED_HIDDEN __thread bool front_thread_long_lived;
+extern PGEMBED_HIDDEN bool front_carrier_needed(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_carrier_run(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_carrier_reset(int i);
+
 /* front_engine.c: running an engine on its own stack, one exchange at a time */
 extern PGEMBED_HIDDEN __thread pgembed_engine *front_current_engine;
 extern PGEMBED_HIDDEN void front_yield(pgembed_engine *e);
 extern PGEMBED_HIDDEN void front_run_engine(pgembed_engine *e);
+extern PGEMBED_HIDDEN void front_switch_into(pgembed_engine *e);
 extern PGEMBED_HIDDEN void front_run_with_input(pgembed_engine *e, const pgembed_iov *segs, int nsegs);
 extern PGEMBED_HIDDEN char *front_take_output(pgembed_engine *e, size_t *len);
 extern PGEMBED_HIDDEN void front_frame_output(pgembed_engine *e, bool raw);

@@ -55,6 +55,17 @@ typedef struct pgembed_field
 	int32_t		format;			/* 0 text, 1 binary */
 } pgembed_field;
 
+/*
+ * A notification (NOTIFY, pg_notify) of a channel the session listens on, as
+ * NotificationResponse reports it; its strings live as long as the result.
+ */
+typedef struct pgembed_notification
+{
+	const char *channel;
+	const char *payload;		/* "" when NOTIFY gave none */
+	int32_t		pid;			/* the notifying backend's process id */
+} pgembed_notification;
+
 /* Result status */
 typedef enum pgembed_status
 {
@@ -482,6 +493,7 @@ typedef struct pgembed_result_header
 	const pgembed_field *fields;	/* nfields of them */
 	const pgembed_cell *cells;	/* ntuples x nfields */
 	const pgembed_error *error; /* NULL when the call succeeded */
+	int32_t		nnotifications;
 } pgembed_result_header;
 
 /* Fills *header with result's; 0, or -1 when either is NULL. */
@@ -506,6 +518,14 @@ int			pgembed_result_get_double(const pgembed_result *result, int64_t row, int c
 /* NOTICE/WARNING/INFO messages the statement raised, in order. */
 int			pgembed_result_notice_count(const pgembed_result *result);
 const pgembed_error *pgembed_result_notice(const pgembed_result *result, int index);
+
+/*
+ * Notifications that reached the session during the call (PostgreSQL sends
+ * them before ReadyForQuery: the session's own NOTIFY of a channel it listens
+ * on, those of other sessions committed meanwhile), in order.
+ */
+int			pgembed_result_notification_count(const pgembed_result *result);
+const pgembed_notification *pgembed_result_notification(const pgembed_result *result, int index);
 
 void		pgembed_result_free(pgembed_result *result);
 

@@ -12,6 +12,96 @@
 #include <time.h>
 #include <unistd.h>
 
+/* front_carrier.c's diagnostics (exported for the tests) */
+extern void pgembed__set_thread_budget(int budget);
+extern long pgembed__slot_heap_in_use(int i);
+
+/* bytes in use in every namespace's heap */
+static long
+heaps_in_use(void)
+{
+	long		sum = 0;
+
+	for (int i = 0; i < 15; i++)
+	{
+		long		n = pgembed__slot_heap_in_use(i);
+
+		if (n > 0)
+			sum += n;
+	}
+	return sum;
+}
+
+typedef struct
+{
+	pgembed_engine *e;
+	const char *sql;
+	char		answer[64];
+} thread_call;
+
+static void *
+call_once(void *arg)
+{
+	thread_call *c = arg;
+	pgembed_result *r = pgembed_exec(c->e, c->sql);
+
+	snprintf(c->answer, sizeof(c->answer), "%s",
+			 r == NULL ? "(null)"
+			 : pgembed_result_error(r) != NULL ? pgembed_error_sqlstate(pgembed_result_error(r))
+			 : pgembed_result_ntuples(r) > 0 ? pgembed_result_value(r, 0, 0) : "");
+	pgembed_result_free(r);
+	return NULL;
+}
+
+static const char *
+on_new_thread(thread_call *c)
+{
+	pthread_t	t;
+
+	pthread_create(&t, NULL, call_once, c);
+	pthread_join(t, NULL);
+	return c->answer;
+}
+
+/*
+ * Every host thread that calls into an engine gets a malloc cache in the
+ * engine's C library, which that copy never frees (it does not see the
+ * thread's end): 656 bytes per short-lived thread, for ever.  Beyond the
+ * namespace's budget a thread's calls run on the slot's carrier, so the heap
+ * stops growing; they still answer, and statement_timeout (a timer signal
+ * sent to the thread running the engine) still fires.
+ */
+static void
+test_short_lived_threads_bounded(void)
+{
+	pgembed_engine *e;
+	thread_call c = {0};
+	long		before;
+	long		after;
+
+	pgembed__set_thread_budget(4);
+	e = open_fresh(0, NULL);
+	REQUIRE(e != NULL);
+	c.e = e;
+	c.sql = "SELECT 41 + 1";
+	/* this thread and a few more fill the budget */
+	for (int i = 0; i < 8; i++)
+		CHECK_STR(on_new_thread(&c), "42");
+	before = heaps_in_use();
+	for (int i = 0; i < 300; i++)
+		CHECK_STR(on_new_thread(&c), "42");
+	after = heaps_in_use();
+	printf("    heap in use: %ld before, %ld after 300 short-lived threads\n", before, after);
+	/* 300 unbounded caches would be 196 800 bytes */
+	CHECK(after - before < 300 * 656 / 10);
+	c.sql = "SET statement_timeout = '100ms'; SELECT pg_sleep(5)";
+	CHECK_STR(on_new_thread(&c), "57014");
+	c.sql = "SELECT 'after the timeout'";
+	CHECK_STR(on_new_thread(&c), "after the timeout");
+	pgembed_close(e, NULL);
+	pgembed__set_thread_budget(0);
+}
+
 /* The stock server of the same build reads what we wrote, without crash recovery. */
 static void
 test_stock_server_reads_closed_directory(void)
@@ -500,5 +590,6 @@ const test_case lifecycle_tests[] = {
 	{"lifecycle: 200 open/close cycles, memory and mappings stable", test_many_open_close_cycles},
 	{"lifecycle: 8 engines at once stay isolated", test_several_engines_isolated},
 	{"lifecycle: first opens from 8 threads at once start one timer", test_first_opens_concurrently},
+	{"lifecycle: short-lived threads beyond the budget leave nothing in the heap", test_short_lived_threads_bounded},
 	{NULL, NULL}
 };

@@ -643,6 +643,19 @@ test_notification_passed_over(void)
 	CHECK_INT(pgembed_result_ntuples(r), 1);
 	CHECK_STR(pgembed_result_value(r, 0, 0), "5");
 	CHECK_INT(pgembed_result_notice_count(r), 0);
+	/* ... and kept as the result's notification */
+	CHECK_INT(pgembed_result_notification_count(r), 1);
+	REQUIRE(pgembed_result_notification(r, 0) != NULL);
+	CHECK_INT(pgembed_result_notification(r, 0)->pid, 4242);
+	CHECK_STR(pgembed_result_notification(r, 0)->channel, "channel");
+	CHECK_STR(pgembed_result_notification(r, 0)->payload, "payload");
+	CHECK(pgembed_result_notification(r, 1) == NULL);
+	{
+		pgembed_result_header h;
+
+		CHECK_INT(pgembed_result_header_of(r, &h), 0);
+		CHECK_INT(h.nnotifications, 1);
+	}
 	pgembed_result_free(r);
 }
 
@@ -703,7 +716,7 @@ const test_case result_tests[] = {
 	{"result: COPY responses set the status", test_copy_responses},
 	{"result: rows without columns still count", test_rows_without_columns},
 	{"result: a row shorter than its description reads as NULLs", test_short_row_reads_null},
-	{"result: a notification is passed over", test_notification_passed_over},
+	{"result: a notification is passed over by the rows and kept", test_notification_passed_over},
 	{"result: the front's own errors", test_front_errors},
 	{NULL, NULL}
 };

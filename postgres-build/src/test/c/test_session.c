@@ -55,6 +55,59 @@ test_session_authorization(void)
 	pgembed_close(e, NULL);
 }
 
+/*
+ * The session's own NOTIFY of a channel it listens on reaches its caller as
+ * the result's notification (PostgreSQL sends it before ReadyForQuery), on the
+ * simple and the prepared path, and only once.
+ */
+static void
+test_notifications_in_result(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	pgembed_result *r;
+
+	REQUIRE(e != NULL);
+	CHECK_STR(sqlstate_of(e, "LISTEN ch"), "00000");
+	r = pgembed_exec(e, "NOTIFY ch, 'hello'");
+	REQUIRE(r != NULL);
+	CHECK_INT(pgembed_result_notification_count(r), 1);
+	REQUIRE(pgembed_result_notification(r, 0) != NULL);
+	CHECK_STR(pgembed_result_notification(r, 0)->channel, "ch");
+	CHECK_STR(pgembed_result_notification(r, 0)->payload, "hello");
+	CHECK_INT(pgembed_result_notification(r, 0)->pid, pgembed_backend_pid(e));
+	pgembed_result_free(r);
+
+	/* delivered once: the next call has none */
+	r = pgembed_exec(e, "SELECT 1");
+	REQUIRE(r != NULL);
+	CHECK_INT(pgembed_result_notification_count(r), 0);
+	pgembed_result_free(r);
+
+	/* a channel not listened on gives none */
+	r = pgembed_exec(e, "NOTIFY other, 'x'");
+	REQUIRE(r != NULL);
+	CHECK_INT(pgembed_result_notification_count(r), 0);
+	pgembed_result_free(r);
+
+	/* pg_notify through a prepared statement (the direct path) */
+	r = pgembed_prepare(e, "notify_stmt", "SELECT pg_notify('ch', $1)", 0, NULL);
+	REQUIRE(r != NULL);
+	CHECK(pgembed_result_error(r) == NULL);
+	pgembed_result_free(r);
+	{
+		const char *const values[] = {"prepared"};
+
+		r = pgembed_exec_prepared(e, "notify_stmt", 1, values, NULL, NULL, PGEMBED_FORMAT_TEXT);
+	}
+	REQUIRE(r != NULL);
+	CHECK_INT(pgembed_result_status(r), PGEMBED_TUPLES_OK);
+	CHECK_INT(pgembed_result_notification_count(r), 1);
+	if (pgembed_result_notification_count(r) == 1)
+		CHECK_STR(pgembed_result_notification(r, 0)->payload, "prepared");
+	pgembed_result_free(r);
+	pgembed_close(e, NULL);
+}
+
 /* ALTER ROLE / DATABASE ... SET take effect in the next session, as with a server. */
 static void
 test_role_settings_applied(void)
@@ -249,6 +302,7 @@ test_session_role_maintenance(void)
 const test_case session_tests[] = {
 	{"session: RESET SESSION AUTHORIZATION returns to the session user", test_session_authorization},
 	{"session: ALTER ROLE/DATABASE SET apply at the next open", test_role_settings_applied},
+	{"session: a notification of a channel listened on is in the result", test_notifications_in_result},
 	{"session: text search dictionary options are checked", test_ts_dictionary_options_checked},
 	{"session: user objects get OIDs from 16384 on", test_user_oids},
 	{"session: a session role cannot reach superuser powers", test_session_role_refusals},

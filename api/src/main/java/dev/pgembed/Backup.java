@@ -1,6 +1,6 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -123,11 +123,11 @@ final class Backup {
     /** Removes a failed copy: the directory too when this backup created it, else only what it wrote. */
     private static void discard(Path dst, boolean created) {
         if (created) {
-            NativeLoader.deleteRecursively(dst);
+            TemporaryDirectories.deleteRecursively(dst);
             return;
         }
         try (Stream<Path> s = Files.list(dst)) {
-            s.forEach(NativeLoader::deleteRecursively);
+            s.forEach(TemporaryDirectories::deleteRecursively);
         } catch (IOException ignored) {
             // best effort: the error of the backup is the one to report
         }

@@ -51,6 +51,8 @@ final class Cluster {
             long logContext,
             MemorySegment logCallback) {
         MemorySegment c;
+        // a cluster's processes take namespaces of their own, beyond the reach of a 53300 retry
+        SpareClusters.giveBackEngines();
         try {
             c = NativeEngines.clusterOpen(d, settings);
         } catch (PgException e) {

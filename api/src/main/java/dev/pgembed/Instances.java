@@ -83,6 +83,20 @@ final class Instances {
         installHook();
     }
 
+    /* how many databases are open, and whether one of them runs a cluster (several backends) */
+    static int openCount() {
+        return OPEN.size();
+    }
+
+    static boolean anyCluster() {
+        for (PgEmbedded db : OPEN) {
+            if (db.cluster != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static void unregister(PgEmbedded db) {
         OPEN.remove(db);
         NAMES.remove(db.id);

@@ -1,6 +1,6 @@
 package dev.pgembed;
 
-import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -36,7 +36,8 @@ final class Leftovers {
     private static final Set<Path> SWEPT = ConcurrentHashMap.newKeySet();
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
-    private static final class Libc {
+    /* open(2) without a mode, flock(2), close(2); also SpareClusters' */
+    static final class Libc {
         static final MethodHandle OPEN;
         static final MethodHandle FLOCK;
         static final MethodHandle CLOSE;
@@ -58,15 +59,24 @@ final class Leftovers {
 
     /** Sweeps base once per JVM (later databases of this JVM there are its own). */
     static void sweepOnce(Path base) {
-        if (SWEPT.add(base.toAbsolutePath().normalize())) {
-            sweep(base);
+        sweepOnce(base, "pgembed-mem-*");
+    }
+
+    /** Sweeps the directories named glob in base once per JVM (the spare clusters of {@link SpareClusters}). */
+    static void sweepOnce(Path base, String glob) {
+        if (SWEPT.add(base.toAbsolutePath().normalize().resolve(glob))) {
+            sweep(base, glob);
         }
     }
 
     /** Deletes the {@code pgembed-mem-*} directories in base that no live engine holds; returns how many. */
     static int sweep(Path base) {
+        return sweep(base, "pgembed-mem-*");
+    }
+
+    private static int sweep(Path base, String glob) {
         int swept = 0;
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, "pgembed-mem-*")) {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, glob)) {
             for (Path d : dirs) {
                 if (Files.isDirectory(d) && !Files.isSymbolicLink(d) && sweepIfDead(d)) {
                     swept++;
@@ -92,7 +102,7 @@ final class Leftovers {
             if (touched.isAfter(Instant.now().minus(UNLOCKED_GRACE))) {
                 return false;
             }
-            NativeLoader.deleteRecursively(d);
+            TemporaryDirectories.deleteRecursively(d);
             return true;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -112,7 +122,7 @@ final class Leftovers {
                 if (opened == null || !opened.equals(named)) {
                     return false;
                 }
-                NativeLoader.deleteRecursively(d);
+                TemporaryDirectories.deleteRecursively(d);
                 return !Files.exists(d);
             } finally {
                 int ignored = (int) Libc.CLOSE.invokeExact(fd);

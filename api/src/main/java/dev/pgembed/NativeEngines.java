@@ -23,8 +23,25 @@ final class NativeEngines {
 
     private NativeEngines() {}
 
-    /* starts an engine on d (a cluster) with settings "name=value"; returns it, or throws its error */
+    /*
+     * starts an engine on d (a cluster) with settings "name=value"; returns it, or throws its error. An open
+     * that finds the namespace budget spent (53300) while a spare engine holds a namespace gets it back first.
+     */
     static MemorySegment open(Path d, String database, String role, Map<String, String> settings) {
+        try {
+            return openOnce(d, database, role, settings);
+        } catch (PgException e) {
+            if (!NO_NAMESPACE.equals(e.sqlState()) || !SpareClusters.giveBackEngines()) {
+                throw e;
+            }
+            return openOnce(d, database, role, settings);
+        }
+    }
+
+    private static final String NO_NAMESPACE = "53300";
+
+    /* open() without giving back a spare engine: the spare's own start */
+    static MemorySegment openOnce(Path d, String database, String role, Map<String, String> settings) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment arr = settingStrings(arena, settings);
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
@@ -54,6 +71,17 @@ final class NativeEngines {
 
     /* starts the postmaster of the cluster in d with settings; returns it, or throws its error (53300: no namespace) */
     static MemorySegment clusterOpen(Path d, Map<String, String> settings) {
+        try {
+            return clusterOpenOnce(d, settings);
+        } catch (PgException e) {
+            if (!NO_NAMESPACE.equals(e.sqlState()) || !SpareClusters.giveBackEngines()) {
+                throw e;
+            }
+            return clusterOpenOnce(d, settings);
+        }
+    }
+
+    private static MemorySegment clusterOpenOnce(Path d, Map<String, String> settings) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
             MemorySegment c = PgEmbeddedH.pgembed_cluster_open(
@@ -71,6 +99,18 @@ final class NativeEngines {
      * accepting connections, during recovery)
      */
     static MemorySegment connect(MemorySegment cluster, String database, String user, Map<String, String> settings) {
+        try {
+            return connectOnce(cluster, database, user, settings);
+        } catch (PgException e) {
+            if (!NO_NAMESPACE.equals(e.sqlState()) || !SpareClusters.giveBackEngines()) {
+                throw e;
+            }
+            return connectOnce(cluster, database, user, settings);
+        }
+    }
+
+    private static MemorySegment connectOnce(
+            MemorySegment cluster, String database, String user, Map<String, String> settings) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errOut = arena.allocate(ValueLayout.ADDRESS);
             MemorySegment e = PgEmbeddedH.pgembed_connect(

@@ -1,6 +1,7 @@
 package dev.pgembed;
 
 import dev.pgembed.internal.bindings.PgEmbeddedH;
+import dev.pgembed.internal.bindings.pgembed_notification;
 import dev.pgembed.internal.bindings.pgembed_result_header;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -54,6 +55,9 @@ final class NativeSession {
 
         /** A statement (or the preparation of one) failed with this SQLSTATE. */
         void statementFailed(String sqlState);
+
+        /** A notification arrived in a call's output (the session listens on its channel). */
+        void notification(Notification n);
     }
 
     /* check()'s statements argument for a result that reports nothing (an aborted COPY's end) */
@@ -186,6 +190,8 @@ final class NativeSession {
         PgEmbeddedH.pgembed_result_header_of(raw, header);
         int status = pgembed_result_header.status(header);
         List<Notice> notices = pgembed_result_header.nnotices(header) == 0 ? List.of() : notices(raw);
+        List<Notification> notifications =
+                pgembed_result_header.nnotifications(header) == 0 ? List.of() : notifications(raw);
         if (status != MISUSE && status != SUSPENDED && status != COPY_IN && status != COPY_OUT) {
             events.transactionStatus(transactionStatus(pgembed_result_header.tx_status(header)));
         }
@@ -198,6 +204,7 @@ final class NativeSession {
                 PgEmbeddedH.pgembed_result_free(raw);
             }
             dispatch(notices);
+            dispatchNotifications(notifications);
             if (statements != UNCOUNTED) {
                 events.statementFailed(ex.sqlState());
             }
@@ -207,6 +214,7 @@ final class NativeSession {
             throw ex;
         }
         dispatch(notices);
+        dispatchNotifications(notifications);
         boolean ends = status != SUSPENDED && status != COPY_IN && status != COPY_OUT;
         if (ends && statements > 0) {
             events.statementsSucceeded(statements);
@@ -381,6 +389,31 @@ final class NativeSession {
         return List.copyOf(list);
     }
 
+    /* the result's notifications (they point into the result: read before it is freed) */
+    private static List<Notification> notifications(MemorySegment raw) {
+        int n = PgEmbeddedH.pgembed_result_notification_count(raw);
+        List<Notification> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            MemorySegment nt =
+                    PgEmbeddedH.pgembed_result_notification(raw, i).reinterpret(pgembed_notification.sizeof());
+            list.add(new Notification(
+                    pgembed_notification.channel(nt).reinterpret(Long.MAX_VALUE).getString(0),
+                    pgembed_notification.payload(nt).reinterpret(Long.MAX_VALUE).getString(0),
+                    pgembed_notification.pid(nt)));
+        }
+        return list;
+    }
+
+    private void dispatchNotifications(List<Notification> notifications) {
+        for (Notification n : notifications) {
+            try {
+                events.notification(n);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "notification listener failed", e);
+            }
+        }
+    }
+
     private void dispatch(List<Notice> notices) {
         for (Notice n : notices) {
             if (noticeListener != null) {
@@ -552,6 +585,10 @@ final class NativeSession {
     /* declared: the statement's parameter types when a parameter's encoding depends on them, else null */
     long executePrepared(MemorySegment name, Object[] params, int[] declared) {
         lookUpExtensionTypesIfDue();
+        if (params == null || params.length == 0) {
+            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
+                    engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, FORMAT_TEXT));
+        }
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, declared);
             return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
@@ -561,6 +598,14 @@ final class NativeSession {
 
     Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params, int[] declared) {
         lookUpExtensionTypesIfDue();
+        if (params == null || params.length == 0) {
+            // no parameters to encode: no arena for them (a confined arena's set-up and close per call)
+            return result(
+                    PgEmbeddedH.pgembed_exec_prepared(
+                            engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, FORMAT_AUTO),
+                    resultArena,
+                    owns);
+        }
         try (Arena arena = Arena.ofConfined()) {
             Params.Native p = Params.toNative(arena, params, types, declared);
             return result(

@@ -1,5 +1,6 @@
 package dev.pgembed;
 
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -21,15 +22,17 @@ final class Opening {
 
     /*
      * The settings an engine starts with: pgembed's defaults, the durability's, then the builder's (any
-     * case). A throw-away database on a tmpfs keeps its dynamic shared memory as files in its own directory
-     * (pg_dynshmem) instead of POSIX segments in /dev/shm: a process killed with it open leaves nothing
-     * outside that directory, which Leftovers sweeps (the segments of 4 such databases were 124 MB that no
-     * later process removed); on a tmpfs both are the same memory.
+     * case). A throw-away database keeps its dynamic shared memory as files in its own directory (pg_dynshmem)
+     * instead of POSIX segments in /dev/shm: a process killed with it open leaves nothing outside that directory,
+     * which Leftovers sweeps (the segments of 4 such databases were 124 MB that no later process removed). On a
+     * tmpfs both are the same memory; in the fallback under java.io.tmpdir (a small /dev/shm) they are page cache
+     * like the database's own files, never flushed (durability NONE). A disk database's POSIX segments are swept
+     * at its next open instead (pgembed.dsm, see engine_resources.c), which a swept directory never has.
      */
     static Map<String, String> settings(
-            Durability durability, ZoneId timeZone, Map<String, String> settings, boolean throwAwayOnTmpfs) {
+            Durability durability, ZoneId timeZone, Map<String, String> settings, boolean throwAway) {
         Map<String, String> all = new LinkedHashMap<>();
-        if (throwAwayOnTmpfs) {
+        if (throwAway) {
             all.put("dynamic_shared_memory_type", "mmap");
         }
         all.put("TimeZone", zoneSetting(timeZone != null ? timeZone : ZoneId.systemDefault()));
@@ -63,68 +66,27 @@ final class Opening {
         return zone.getId();
     }
 
-    /*
-     * Free space below which /dev/shm is passed over for an in-memory database: a fresh cluster takes
-     * tens of MB there (its files and the first WAL segment), so Docker's default 64 MB /dev/shm failed at the
-     * third database with "No space left on device".
-     */
-    static final long SHM_MIN_FREE = 256L << 20;
-
     private static final System.Logger LOG = System.getLogger("dev.pgembed");
 
     /**
-     * The temporary directory of an in-memory database, under {@code parent} when given (the builder's
-     * {@code memoryDirectory}), else under the system property {@code pgembed.memory.dir}, else under
-     * /dev/shm when it has room, else under java.io.tmpdir (said once, with what to do).
+     * The base directory of in-memory databases: {@code parent} when given (the builder's
+     * {@code memoryDirectory}), else {@link TemporaryDirectories#base()} (the system property
+     * {@code pgembed.memory.dir}, else /dev/shm when it has room, else java.io.tmpdir), swept once of what
+     * dead processes left there.
      */
-    static Path createTempDir(Path parent) {
-        String prop = System.getProperty("pgembed.memory.dir");
-        Path base = parent != null
-                ? parent
-                : prop != null && !prop.isBlank()
-                        ? Path.of(prop)
-                        : memoryBase(Path.of("/dev/shm"), Path.of(System.getProperty("java.io.tmpdir")));
-        try {
-            Files.createDirectories(base);
+    static Path memoryBase(Path parent) {
+        Path base = (parent != null ? parent : TemporaryDirectories.base())
+                .toAbsolutePath()
+                .normalize();
+        if (Files.isDirectory(base)) {
             Leftovers.sweepOnce(base);
-            return Files.createTempDirectory(base, "pgembed-mem-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "could not create a temporary directory under " + base
-                            + ": choose another with PgEmbedded.inMemory().memoryDirectory(<dir>), -Dpgembed.memory.dir=<dir>"
-                            + " or the JDBC URL property memoryDir",
-                    e);
         }
+        return base;
     }
 
-    private static volatile boolean toldShmTooSmall;
-
-    /* shm when it is a writable directory with SHM_MIN_FREE free, else tmp */
-    static Path memoryBase(Path shm, Path tmp) {
-        if (!Files.isDirectory(shm) || !Files.isWritable(shm)) {
-            return tmp;
-        }
-        long free;
-        try {
-            free = Files.getFileStore(shm).getUsableSpace();
-        } catch (IOException e) {
-            return tmp;
-        }
-        if (free >= SHM_MIN_FREE) {
-            return shm;
-        }
-        if (!toldShmTooSmall) {
-            toldShmTooSmall = true;
-            LOG.log(
-                    System.Logger.Level.WARNING,
-                    shm + " has " + (free >> 20) + " MB free (Docker's default"
-                            + " /dev/shm is 64 MB), too little for in-memory databases: they go to " + tmp + " instead,"
-                            + " with durability NONE as always (nothing is flushed, the files stay in the page cache)."
-                            + " Give " + shm + " more room (docker run --shm-size=1g) or choose the directory with"
-                            + " -Dpgembed.memory.dir=<dir>, PgEmbedded.inMemory().memoryDirectory(<dir>) or the JDBC URL"
-                            + " property memoryDir");
-        }
-        return tmp;
+    /** The temporary directory of an in-memory database, new in base (see {@link #memoryBase(Path)}). */
+    static Path createTempDir(Path base) {
+        return TemporaryDirectories.create(base, "pgembed-mem-");
     }
 
     /* is d on a tmpfs (memory, not a disk)? */
@@ -136,8 +98,11 @@ final class Opening {
         }
     }
 
-    /* the directory to open: an existing cluster, or a new one flushed as the durability asks */
-    static void prepareDirectory(Path d, Durability durability) {
+    /*
+     * the directory to open: an existing cluster, or a new one flushed as the durability asks; true when it
+     * was created (a copy of the template, which no one else has opened)
+     */
+    static boolean prepareDirectory(Path d, Durability durability) {
         boolean create;
         if (Files.isDirectory(d)) {
             try (Stream<Path> s = Files.list(d)) {
@@ -169,6 +134,7 @@ final class Opening {
         if (create) {
             NativeEngines.createCluster(d, durability);
         }
+        return create;
     }
 
     private static PgException notCluster(Path d) {

@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.NativeLoader;
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -62,6 +63,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     final Cluster cluster;
     private final Duration waitTimeout;
     private final Consumer<Notice> noticeListener;
+    private final @Nullable Consumer<Notification> notificationListener;
 
     static {
         EngineBridge.install(new BridgeAccess());
@@ -117,6 +119,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         public void statementFailed(PgEmbedded db, String sqlState) {
             Listeners.statementFailed(db, sqlState);
         }
+
+        @Override
+        public void notified(PgEmbedded db, Notification n) {
+            db.notified(n);
+        }
     }
 
     /* cluster null: engine is a single-backend engine; else the database's own backend of the cluster */
@@ -129,8 +136,10 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             String database,
             Duration waitTimeout,
             Consumer<Notice> noticeListener,
+            @Nullable Consumer<Notification> notificationListener,
             String sessionRole) {
         this.id = id;
+        this.notificationListener = notificationListener;
         this.sessionRole = sessionRole;
         this.database = database;
         this.dir = dir;
@@ -175,7 +184,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
     }
 
     /**
-     * A builder for a database in a directory (created when absent or empty).
+     * A builder for a database in a directory (created when absent or empty). A database of durability
+     * {@link Durability#NONE} created in a directory directly under /dev/shm or java.io.tmpdir (as the test
+     * kit's are) is the cluster made ahead after the previous such creation, renamed onto it; the next one is
+     * then made in the background, as a hidden {@code .pgembed-spare-*} directory beside it, deleted at exit
+     * ({@code -Dpgembed.spare=false} turns that off).
      *
      * @param dir the data directory
      * @return a builder; finish with {@link Builder#open()}
@@ -190,7 +203,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
      * property {@code pgembed.memory.dir}, else under /dev/shm when it exists, is writable and has 256 MB
      * free, else under java.io.tmpdir (with a warning on the {@code dev.pgembed} logger: Docker's default
      * /dev/shm of 64 MB holds two databases). Its durability defaults to {@link Durability#NONE}, wherever
-     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache.
+     * it is: nothing is flushed, so on a disk too its files mostly stay in the page cache. In /dev/shm and
+     * java.io.tmpdir the next database is made ready in the background after each open (its directory, a
+     * {@code pgembed-mem-*} more, and while few databases are open its engine, started with this one's
+     * settings), so that the next open costs little; it is deleted at exit, an open that finds the process's
+     * engine budget spent gets the engine back, and {@code -Dpgembed.spare=false} turns all of it off.
      *
      * @return a builder; finish with {@link Builder#open()}
      */
@@ -207,6 +224,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         private ZoneId timeZone;
         private Duration transactionWaitTimeout = Duration.ofSeconds(30);
         private Consumer<Notice> noticeListener;
+        private @Nullable Consumer<Notification> notificationListener;
         private Path nativeDirectory;
         private Path memoryDirectory;
         private String sessionRole;
@@ -323,6 +341,27 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         }
 
         /**
+         * Receives the notifications of the channels the database's sessions listen on ({@code LISTEN channel}
+         * through {@code execute}, then {@code NOTIFY channel, 'payload'} by this session, another
+         * {@link PgEmbedded#session()} or a JDBC connection). PostgreSQL delivers a notification when the
+         * transaction that sent it commits, at the end of a call: the listener is called on the thread of the call
+         * in whose output it arrived, after that call's statements ran (a session's own {@code NOTIFY} therefore
+         * at once; another's at this session's next call, or, when a JDBC connection sharing the database's
+         * backend sent it, at the end of that connection's statement). Like PostgreSQL's client libraries,
+         * pgembed does not wait for notifications on its own: a session that only waits for them runs a cheap
+         * statement ({@code SELECT 1}) now and then. Without a listener notifications are dropped. The listener
+         * runs while that call still has the session: it should hand work that uses the database to another thread
+         * (a statement of its own from a JDBC connection's thread fails with 55P03, as any wait for oneself).
+         *
+         * @param listener the listener
+         * @return this builder
+         */
+        public Builder notificationListener(Consumer<Notification> listener) {
+            this.notificationListener = listener;
+            return this;
+        }
+
+        /**
          * Where the native library and PostgreSQL's files are extracted (default: system property
          * {@code pgembed.native.dir}, else {@code $XDG_CACHE_HOME/pgembed/native}, else
          * {@code ~/.cache/pgembed/native}). Choose a directory on a filesystem that allows executing code
@@ -391,27 +430,66 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             Instances.ensureLogStub();
             Path d;
             boolean temp = dir == null;
+            Path spare = null;
+            Path base = null;
             if (temp) {
-                d = Opening.createTempDir(memoryDirectory);
+                base = Opening.memoryBase(memoryDirectory);
+                SpareClusters.Started started = startedSpare(base);
+                if (started != null) {
+                    try {
+                        return start(started.dir(), true, true, started.engine(), started.settings());
+                    } catch (RuntimeException | Error e) {
+                        TemporaryDirectories.deleteRecursively(started.dir()); // as for any in-memory open that fails
+                        throw e;
+                    }
+                }
+                spare = SpareClusters.take(base, durability);
+                d = spare != null ? spare : Opening.createTempDir(base);
             } else {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
-                Opening.prepareDirectory(d, durability);
-                return start(d, temp);
+                boolean created = spare != null
+                        || (!temp && SpareClusters.takeInto(d, durability))
+                        || Opening.prepareDirectory(d, durability);
+                Map<String, String> all = Opening.settings(durability, timeZone, settings, temp);
+                PgEmbedded db = start(d, temp, created, null, all);
+                if (temp && spareable()) {
+                    SpareClusters.startNext(base, all);
+                }
+                return db;
             } catch (RuntimeException | Error e) {
                 if (temp) {
-                    NativeLoader.deleteRecursively(d);
+                    TemporaryDirectories.deleteRecursively(d);
                 }
                 throw e;
             }
         }
 
-        private PgEmbedded start(Path d, boolean temp) {
-            Map<String, String> all = Opening.settings(durability, timeZone, settings, temp && Opening.onTmpfs(d));
-            PgEmbedded db = backends > 1 ? startCluster(d, temp, all) : null;
+        /* can the next such database be an engine started ahead (SpareClusters.Started)? */
+        private boolean spareable() {
+            return durability == Durability.NONE && database == null && sessionRole == null && backends <= 1;
+        }
+
+        /* an engine started ahead for an in-memory database opened as this one, or null */
+        private SpareClusters.Started startedSpare(Path base) {
+            if (!spareable()) {
+                return null;
+            }
+            Map<String, String> all = Opening.settings(durability, timeZone, settings, true);
+            SpareClusters.Started s = SpareClusters.takeEngine(base, all);
+            if (s != null) {
+                SpareClusters.startNext(base, all);
+            }
+            return s;
+        }
+
+        /* started: an engine already running on d (a spare); null: start one with all */
+        private PgEmbedded start(
+                Path d, boolean temp, boolean created, MemorySegment started, Map<String, String> all) {
+            PgEmbedded db = started == null && backends > 1 ? startCluster(d, temp, all) : null;
             if (db == null) {
-                MemorySegment e = NativeEngines.open(d, database, sessionRole, all);
+                MemorySegment e = started != null ? started : NativeEngines.open(d, database, sessionRole, all);
                 db = new PgEmbedded(
                         Instances.nextId(),
                         e,
@@ -421,7 +499,11 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                         database,
                         transactionWaitTimeout,
                         noticeListener,
+                        notificationListener,
                         sessionRole);
+            }
+            if (created) {
+                db.session.natives().extensionTypes().knownEmpty();
             }
             Instances.register(db, d);
             Listeners.engineOpened(db);
@@ -447,7 +529,17 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                     c.close(null, null);
                     return null;
                 }
-                db = new PgEmbedded(id, e, c, d, temp, database, transactionWaitTimeout, noticeListener, sessionRole);
+                db = new PgEmbedded(
+                        id,
+                        e,
+                        c,
+                        d,
+                        temp,
+                        database,
+                        transactionWaitTimeout,
+                        noticeListener,
+                        notificationListener,
+                        sessionRole);
                 if (sessionRole != null) {
                     refuseSuperuser(db, sessionRole);
                 }
@@ -578,6 +670,14 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         return own != null ? own : new PgSession(this, null);
     }
 
+    /* a notification for the direct API (its sessions listen on the channel); on the thread whose call got it */
+    void notified(Notification n) {
+        Consumer<Notification> l = notificationListener;
+        if (l != null) {
+            l.accept(n);
+        }
+    }
+
     /* a session on a backend of its own, or null when the database has none to give (one backend, limit, budget) */
     PgSession ownSession(String db, String user, Map<String, String> settings) {
         if (cluster == null) {
@@ -634,7 +734,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
         Listeners.engineClosed(this); // once (a cluster's own backend may have ended before, unreported)
         Instances.unregister(this);
         if (deleteOnClose) {
-            NativeLoader.deleteRecursively(dir);
+            TemporaryDirectories.deleteRecursively(dir);
         }
     }
 

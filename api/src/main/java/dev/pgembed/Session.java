@@ -186,6 +186,19 @@ final class Session implements NativeSession.Events {
         }
     }
 
+    /*
+     * A notification in the output of a call of this session: on the database's own session shared with JDBC
+     * connections, the hook routes it to the connections that listen on its channel and says whether the direct
+     * API listens on it too; the database's listener gets those the direct API listens on.
+     */
+    @Override
+    public void notification(Notification n) {
+        EngineBridge.DirectHook hook = directHook;
+        if (hook == null || hook.notification(n)) {
+            db.notified(n);
+        }
+    }
+
     /** A native operation run on the caller's turn with the engine open. */
     @FunctionalInterface
     interface Op<T> {

@@ -1,6 +1,7 @@
 package dev.pgembed;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /** Run in a child JVM by {@link ProcessTest} and the reliability tests. */
 public final class ChildMain {
@@ -48,6 +49,18 @@ public final class ChildMain {
                 System.out.flush();
                 Thread.sleep(Long.MAX_VALUE);
             }
+            case "disk-database-forever" -> {
+                // a disk database on args[1] with args[2] backends, open until the process is killed
+                PgEmbedded db = PgEmbedded.builder(Path.of(args[1]))
+                        .backends(Integer.parseInt(args[2]))
+                        .open();
+                try (Result r = db.query("SHOW dynamic_shared_memory_type")) {
+                    System.out.println("dsm " + r.row(0).getString(0));
+                }
+                System.out.println("ready");
+                System.out.flush();
+                Thread.sleep(Long.MAX_VALUE);
+            }
             case "exit-idle" -> {
                 PgEmbedded db = openWithARow(args[1]);
                 System.out.println("exiting");
@@ -87,6 +100,8 @@ public final class ChildMain {
                 System.out.println("closed");
             }
             case "acked-inserts" -> ackedInserts(Path.of(args[1]), Durability.valueOf(args[2]));
+            case "cluster-writers" ->
+                clusterWriters(Path.of(args[1]), Durability.valueOf(args[2]), Integer.parseInt(args[3]));
             case "open-until-refused" -> openUntilRefused(Integer.parseInt(args[1]));
             default -> throw new IllegalArgumentException(args[0]);
         }
@@ -146,6 +161,70 @@ public final class ChildMain {
                 System.out.println("ack " + current);
                 System.out.flush();
             }
+        }
+    }
+
+    /**
+     * Opens the database with a backend for each of {@code writers} sessions (and its own), then runs one
+     * thread per session, each committing numbered rows {@code (writer, seq)} and counting them in its tally
+     * row, and printing "ack writer seq" only after the commit returned; until the process is killed. Prints
+     * "ready N" first, N the sessions that got a backend of their own. See ReliabilityClusterKillTest.
+     */
+    private static void clusterWriters(Path dir, Durability durability, int writers) throws InterruptedException {
+        PgEmbedded db = PgEmbedded.builder(dir)
+                .durability(durability)
+                .backends(writers + 1)
+                .open();
+        db.execute("CREATE TABLE IF NOT EXISTS written (writer int, seq bigint, k int NOT NULL, pad text NOT NULL,"
+                + " PRIMARY KEY (writer, seq));"
+                + " CREATE INDEX IF NOT EXISTS written_k ON written (k);"
+                + " CREATE TABLE IF NOT EXISTS tally (writer int PRIMARY KEY, n bigint NOT NULL);"
+                + " INSERT INTO tally SELECT g, 0 FROM generate_series(0, " + (writers - 1)
+                + ") g ON CONFLICT DO NOTHING");
+        long[] next = new long[writers];
+        java.util.Arrays.fill(next, 1);
+        try (Result r = db.query("SELECT writer, max(seq) + 1 FROM written GROUP BY writer")) {
+            r.forEach(row -> next[row.getInt(0)] = row.getLong(1));
+        }
+        List<PgSession> sessions = new java.util.ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            sessions.add(db.session());
+        }
+        System.out.println(
+                "ready " + sessions.stream().filter(PgSession::hasOwnBackend).count());
+        System.out.flush();
+        List<Thread> threads = new java.util.ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            int writer = w;
+            PgSession s = sessions.get(w);
+            threads.add(Thread.ofPlatform().name("writer-" + w).start(() -> writeUntilKilled(s, writer, next[writer])));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+    }
+
+    /* one writer of clusterWriters: its rows from seq on, one transaction each */
+    private static void writeUntilKilled(PgSession s, int writer, long seq) {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(writer * 1_000_003L + seq);
+        try (PreparedStatement insert = s.prepare("INSERT INTO written VALUES ($1, $2, $3, $4)");
+                PreparedStatement count = s.prepare("UPDATE tally SET n = n + 1 WHERE writer = $1")) {
+            for (; ; seq++) {
+                long current = seq;
+                // a few bytes to past the TOAST threshold, so that TOAST is exercised too
+                StringBuilder pad = new StringBuilder();
+                for (int n = 1 + random.nextInt(random.nextInt(8) == 0 ? 600 : 20); n > 0; n--) {
+                    pad.append(Long.toHexString(random.nextLong()));
+                }
+                s.transaction(tx -> {
+                    insert.execute(writer, current, random.nextInt(1000), pad.toString());
+                    count.execute(writer);
+                });
+                System.out.println("ack " + writer + " " + current);
+            }
+        } catch (RuntimeException e) {
+            System.out.println("writer " + writer + " failed: " + e);
+            throw e;
         }
     }
 

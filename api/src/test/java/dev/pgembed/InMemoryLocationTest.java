@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.pgembed.internal.TemporaryDirectories;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,13 +65,13 @@ class InMemoryLocationTest {
         String mount = run("mount", "-t", "tmpfs", "-o", "size=64m", "pgembed-small-shm", shm.toString());
         assumeTrue(mount.startsWith("0"), "mounting a tmpfs is not allowed here: " + mount);
         try {
-            assertThat(Opening.memoryBase(shm, disk)).isEqualTo(disk);
+            assertThat(TemporaryDirectories.memoryBase(shm, disk)).isEqualTo(disk);
             // what the fallback gives: more databases than 64 MB held, each one working
             List<PgEmbedded> dbs = new ArrayList<>();
             try {
                 for (int i = 0; i < 4; i++) {
                     PgEmbedded db = PgEmbedded.inMemory()
-                            .memoryDirectory(Opening.memoryBase(shm, disk))
+                            .memoryDirectory(TemporaryDirectories.memoryBase(shm, disk))
                             .open();
                     dbs.add(db);
                     db.execute("CREATE TABLE t AS SELECT generate_series(1, 1000) AS x");
@@ -86,8 +87,9 @@ class InMemoryLocationTest {
         }
         // a large enough shm is used
         if (Files.isDirectory(Path.of("/dev/shm"))
-                && Files.getFileStore(Path.of("/dev/shm")).getUsableSpace() >= Opening.SHM_MIN_FREE) {
-            assertThat(Opening.memoryBase(Path.of("/dev/shm"), disk)).isEqualTo(Path.of("/dev/shm"));
+                && Files.getFileStore(Path.of("/dev/shm")).getUsableSpace() >= TemporaryDirectories.SHM_MIN_FREE) {
+            assertThat(TemporaryDirectories.memoryBase(Path.of("/dev/shm"), disk))
+                    .isEqualTo(Path.of("/dev/shm"));
         }
     }
 

@@ -14,6 +14,11 @@ final class LongRuns {
         return Integer.getInteger("pgembed.killIterations", LONG ? 50 : 3);
     }
 
+    /** kill -9 iterations per durability mode of the 8-writer test on a database with several backends */
+    static int clusterKillIterations() {
+        return Integer.getInteger("pgembed.clusterKills", LONG ? 50 : 3);
+    }
+
     /** WAL the bounded-WAL test generates, in MB */
     static long walMegabytes() {
         return Long.getLong("pgembed.walMegabytes", LONG ? 2048 : 96);

@@ -197,7 +197,7 @@ class ReliabilityKillTest {
     }
 
     /** Java and native stacks of a stuck child, for the failure message. */
-    private static String stacks(long pid) {
+    static String stacks(long pid) {
         StringBuilder out = new StringBuilder();
         for (List<String> cmd : List.of(
                 List.of(
@@ -217,7 +217,7 @@ class ReliabilityKillTest {
     }
 
     /** System V shared memory segments that still exist and were created by process pid (ipcs -m -p). */
-    private static long sysvSegmentsCreatedBy(long pid) throws java.io.IOException {
+    static long sysvSegmentsCreatedBy(long pid) throws java.io.IOException {
         // key shmid perms size cpid lpid nattch ...; the first line names the columns
         try (var lines = Files.lines(Path.of("/proc/sysvipc/shm"))) {
             return lines.skip(1)

@@ -1,5 +1,6 @@
 package dev.pgembed.internal;
 
+import dev.pgembed.Notification;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.PgSession;
 import dev.pgembed.SqlSession;
@@ -141,6 +142,15 @@ public final class EngineBridge {
         default boolean afterDirectCall(MemorySegment engine) throws IOException {
             return false;
         }
+
+        /**
+         * A notification arrived in the output of a direct API call (the backend listens on its channel for a
+         * protocol client, or for the direct API); runs on the caller's turn, must not call the engine. True when
+         * the direct API listens on the channel itself (the database's notification listener gets it).
+         */
+        default boolean notification(Notification n) {
+            return true;
+        }
     }
 
     /** Implemented by {@link PgEmbedded}. */
@@ -164,6 +174,8 @@ public final class EngineBridge {
         void statementsSucceeded(PgEmbedded db, int count);
 
         void statementFailed(PgEmbedded db, String sqlState);
+
+        void notified(PgEmbedded db, Notification n);
     }
 
     private static volatile Access access;
@@ -270,6 +282,14 @@ public final class EngineBridge {
     /** Reports statements a protocol client's exchange completed without error to the listeners. */
     public static void statementsSucceeded(PgEmbedded db, int count) {
         access().statementsSucceeded(db, count);
+    }
+
+    /**
+     * Hands a notification that arrived in a protocol client's exchange to the direct API's notification listener
+     * (the direct API listens on its channel).
+     */
+    public static void notified(PgEmbedded db, Notification n) {
+        access().notified(db, n);
     }
 
     /** Reports a statement of a protocol client that failed with this SQLSTATE to the listeners. */

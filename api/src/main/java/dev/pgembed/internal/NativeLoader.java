@@ -1,13 +1,16 @@
 package dev.pgembed.internal;
 
+import dev.pgembed.internal.bindings.NativeLibrary;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.net.URL;
@@ -90,10 +93,12 @@ public final class NativeLoader {
             Path dir = extract(baseDir != null ? baseDir : defaultBaseDir(), manifest);
             Path lib = dir.resolve("lib/libpgembed.so");
             try {
-                System.load(lib.toAbsolutePath().toString());
+                // not System.load: the JDK refuses a library loaded in another class loader (see NativeLibrary)
+                NativeLibrary.use(SymbolLookup.libraryLookup(lib.toAbsolutePath(), Arena.global()));
             } catch (IllegalCallerException e) {
                 throw NativeAccess.denied(e);
-            } catch (UnsatisfiedLinkError e) {
+            } catch (IllegalArgumentException e) {
+                // libraryLookup's dlopen failure (System.load threw UnsatisfiedLinkError)
                 UnsatisfiedLinkError error =
                         new UnsatisfiedLinkError("could not load " + lib + ": " + e.getMessage() + ": " + remedy(dir));
                 error.initCause(e);
@@ -321,7 +326,7 @@ public final class NativeLoader {
                 if (Files.exists(target)) {
                     Path damaged = base.resolve(target.getFileName() + ".damaged-" + suffix());
                     Files.move(target, damaged, StandardCopyOption.ATOMIC_MOVE);
-                    deleteRecursively(damaged);
+                    TemporaryDirectories.deleteRecursively(damaged);
                 }
                 Path tmp = base.resolve(target.getFileName() + ".tmp-" + suffix());
                 try {
@@ -336,7 +341,7 @@ public final class NativeLoader {
                         throw new IOException("cannot rename within " + base, e);
                     }
                 } finally {
-                    deleteRecursively(tmp);
+                    TemporaryDirectories.deleteRecursively(tmp);
                 }
             }
             if (!verify(target, manifest)) {
@@ -439,24 +444,6 @@ public final class NativeLoader {
         Files.writeString(marker, manifest.hash() + "\n");
         try (FileChannel ch = FileChannel.open(marker, StandardOpenOption.WRITE)) {
             ch.force(true);
-        }
-    }
-
-    /** Deletes a directory tree, ignoring what cannot be deleted. */
-    public static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException | UncheckedIOException ignored) {
-            // best effort
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.pgembed.jdbc;
 
+import dev.pgembed.Notification;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.internal.EngineBridge;
 import dev.pgembed.internal.bindings.PgEmbeddedH;
@@ -144,7 +145,7 @@ final class Backend {
     /* under LOCK */
     private static Backend register(String target, PgEmbedded db, boolean owns) {
         Backend b = new Backend(target, db, owns);
-        EngineBridge.setDirectHook(db, engine -> b.switchTo(DIRECT, engine));
+        EngineBridge.setDirectHook(db, b.directHook());
         BY_TARGET.put(target, b);
         BY_KEY.put(b.key, b);
         return b;
@@ -503,8 +504,51 @@ final class Backend {
      */
     private final Map<String, java.util.Set<WireSession>> listening = new ConcurrentHashMap<>();
 
+    /* true when the backend listens on a channel for a connection or for the direct API: output is routed */
     boolean anyListening() {
-        return !listening.isEmpty();
+        return !listening.isEmpty() || !directChannels.isEmpty();
+    }
+
+    /* what runs around the direct API's calls: the hand-over, and its notifications routed to the connections */
+    private EngineBridge.DirectHook directHook() {
+        return new EngineBridge.DirectHook() {
+            @Override
+            public void beforeDirectCall(MemorySegment engine) {
+                switchTo(DIRECT, engine);
+            }
+
+            @Override
+            public boolean notification(Notification n) {
+                return routeDirect(n);
+            }
+        };
+    }
+
+    /*
+     * On the turn: a notification in a direct API call's output (its own NOTIFY, or one committed meanwhile by
+     * a session of the cluster) goes to every connection listening on the channel; true when the direct API
+     * listens on it too, or nobody else does (then the backend listens on it for the direct API alone).
+     */
+    boolean routeDirect(Notification n) {
+        java.util.Set<WireSession> to = listening.get(n.channel());
+        if (to == null || to.isEmpty()) {
+            return true;
+        }
+        byte[] message = notificationMessage(n);
+        for (WireSession s : to) {
+            s.notification(message);
+        }
+        return directChannels.contains(n.channel());
+    }
+
+    /* a NotificationResponse: 'A', length, pid, channel and payload NUL-terminated */
+    static byte[] notificationMessage(Notification n) {
+        byte[] ch = n.channel().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] pl = n.payload().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 + 4 + 4 + ch.length + 1 + pl.length + 1);
+        b.put((byte) 'A').putInt(4 + 4 + ch.length + 1 + pl.length + 1).putInt(n.pid());
+        b.put(ch).put((byte) 0).put(pl).put((byte) 0);
+        return b.array();
     }
 
     /* on the turn: s listened on old, now on now */
@@ -591,6 +635,17 @@ final class Backend {
                 String channel = new String(b, ch, chEnd - ch, java.nio.charset.StandardCharsets.UTF_8);
                 java.util.Set<WireSession> to = listening.get(channel);
                 keep = false;
+                if (directChannels.contains(channel)) {
+                    // the direct API listens on it too: its notification listener gets it here
+                    int plEnd = Wire.cstrEnd(b, chEnd + 1, p + total);
+                    EngineBridge.notified(
+                            db,
+                            new Notification(
+                                    channel,
+                                    new String(
+                                            b, chEnd + 1, plEnd - chEnd - 1, java.nio.charset.StandardCharsets.UTF_8),
+                                    Wire.int32(b, p + 5)));
+                }
                 if (to != null) {
                     for (WireSession s : to) {
                         if (s == self) {

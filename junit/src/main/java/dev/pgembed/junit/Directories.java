@@ -1,5 +1,6 @@
 package dev.pgembed.junit;
 
+import dev.pgembed.internal.TemporaryDirectories;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileVisitResult;
@@ -17,16 +18,12 @@ final class Directories {
 
     private Directories() {}
 
-    /** A new empty directory under /dev/shm when it is writable (a database in memory), else java.io.tmpdir. */
+    /**
+     * A new empty directory where pgembed puts in-memory databases: /dev/shm when it has room, else
+     * java.io.tmpdir, or -Dpgembed.memory.dir (the API's choice, {@link TemporaryDirectories}).
+     */
     static Path newTemporary(String prefix) {
-        Path shm = Path.of("/dev/shm");
-        Path base =
-                Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
-        try {
-            return Files.createTempDirectory(base, prefix);
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not create a temporary directory under " + base, e);
-        }
+        return TemporaryDirectories.create(prefix);
     }
 
     /** Copies the cluster in from (closed) into the empty directory to, file by file, modes kept. */
@@ -54,30 +51,6 @@ final class Directories {
             });
         } catch (IOException e) {
             throw new UncheckedIOException("could not copy the template database " + from + " to " + to, e);
-        }
-    }
-
-    static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            System.getLogger(Directories.class.getName())
-                    .log(System.Logger.Level.WARNING, "could not delete " + dir, e);
         }
     }
 }

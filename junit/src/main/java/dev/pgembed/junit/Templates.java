@@ -1,5 +1,6 @@
 package dev.pgembed.junit;
 
+import dev.pgembed.internal.TemporaryDirectories;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -19,7 +20,7 @@ final class Templates {
                             for (CompletableFuture<Path> f : BUILT.values()) {
                                 Path p = f.getNow(null);
                                 if (p != null) {
-                                    Directories.deleteRecursively(p);
+                                    TemporaryDirectories.deleteRecursively(p);
                                 }
                             }
                         },
@@ -66,14 +67,14 @@ final class Templates {
             template = TestDatabase.openTemplate(options, dir);
         } catch (RuntimeException | Error e) {
             EngineSlots.release();
-            Directories.deleteRecursively(dir);
+            TemporaryDirectories.deleteRecursively(dir);
             throw e;
         }
         // closed cleanly before it is copied, so that the copies start without crash recovery
         try (template) {
             init.initialize(template);
         } catch (Exception e) {
-            Directories.deleteRecursively(dir);
+            TemporaryDirectories.deleteRecursively(dir);
             throw new IllegalStateException(options.initializer().getName() + " failed on the template database", e);
         }
         return dir;

@@ -2,6 +2,7 @@ package dev.pgembed.junit;
 
 import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
+import dev.pgembed.internal.TemporaryDirectories;
 import dev.pgembed.jdbc.PgEmbedDataSource;
 import dev.pgembed.jdbc.PgEmbedUrl;
 import java.nio.file.Path;
@@ -72,7 +73,7 @@ public final class TestDatabase implements AutoCloseable {
             }
             return new TestDatabase(EngineSlots.open(options.builder(dir)), dir, false);
         } catch (RuntimeException | Error e) {
-            Directories.deleteRecursively(dir);
+            TemporaryDirectories.deleteRecursively(dir);
             EngineSlots.release();
             throw e;
         }
@@ -151,7 +152,7 @@ public final class TestDatabase implements AutoCloseable {
             db.close();
         } finally {
             if (!keepDirectory) {
-                Directories.deleteRecursively(directory);
+                TemporaryDirectories.deleteRecursively(directory);
             }
             EngineSlots.release();
         }

@@ -2,16 +2,13 @@ package dev.pgembed.spring;
 
 import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
+import dev.pgembed.internal.TemporaryDirectories;
 import dev.pgembed.jdbc.PgEmbedServer;
 import dev.pgembed.jdbc.PgEmbedUrl;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -58,8 +55,9 @@ public final class PgEmbedDatabase implements DisposableBean {
         Path temp = null;
         PgEmbedded.Builder builder;
         if (dir == null) {
-            // a directory of our own rather than PgEmbedded.inMemory(): the pool's connections reach it by its path
-            temp = temporaryDirectory();
+            // a directory of our own rather than PgEmbedded.inMemory(): the pool's connections reach it by its path;
+            // where the API puts in-memory databases (/dev/shm only when it has room, see TemporaryDirectories)
+            temp = TemporaryDirectories.create("pgembed-spring-");
             builder = PgEmbedded.builder(temp).durability(Durability.NONE);
         } else {
             builder = PgEmbedded.builder(dir);
@@ -73,7 +71,7 @@ public final class PgEmbedDatabase implements DisposableBean {
             db = builder.open();
         } catch (RuntimeException e) {
             if (temp != null) {
-                deleteRecursively(temp);
+                TemporaryDirectories.deleteRecursively(temp);
             }
             throw e;
         }
@@ -190,40 +188,8 @@ public final class PgEmbedDatabase implements DisposableBean {
             db.close();
         } finally {
             if (temporaryDirectory != null) {
-                deleteRecursively(temporaryDirectory);
+                TemporaryDirectories.deleteRecursively(temporaryDirectory);
             }
-        }
-    }
-
-    private static Path temporaryDirectory() {
-        try {
-            Path shm = Path.of("/dev/shm");
-            Path parent = Files.isDirectory(shm) && Files.isWritable(shm)
-                    ? shm
-                    : Path.of(System.getProperty("java.io.tmpdir"));
-            return Files.createTempDirectory(parent, "pgembed-spring-");
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not create a directory for the in-memory database", e);
-        }
-    }
-
-    private static void deleteRecursively(Path dir) {
-        try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "could not delete " + dir, e);
         }
     }
 

@@ -27,8 +27,8 @@ public class PgEmbedProperties {
     private @Nullable Path directory;
 
     /**
-     * Whether the database is a throw-away one in a temporary directory (under /dev/shm when possible), deleted
-     * when the application context closes. The default when neither a directory nor a URL is set.
+     * Whether the database is a throw-away one in a temporary directory (under /dev/shm when it has 256 MB free,
+     * else under java.io.tmpdir, or under -Dpgembed.memory.dir), deleted when the application context closes. The default when neither a directory nor a URL is set.
      */
     private @Nullable Boolean inMemory;
 

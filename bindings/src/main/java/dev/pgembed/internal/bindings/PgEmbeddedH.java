@@ -55,7 +55,7 @@ public class PgEmbeddedH {
         };
     }
 
-    static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
+    static final SymbolLookup SYMBOL_LOOKUP = NativeLibrary.LOOKUP
             .or(Linker.nativeLinker().defaultLookup());
 
     public static final ValueLayout.OfBoolean C_BOOL = ValueLayout.JAVA_BOOLEAN;
@@ -4021,6 +4021,123 @@ public class PgEmbeddedH {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("pgembed_result_notice", result, index);
+            }
+            return (MemorySegment)mh$.invokeExact(result, index);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_result_notification_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_INT,
+            PgEmbeddedH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_result_notification_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pgembed_result_notification_count(const pgembed_result *result)
+     * }
+     */
+    public static FunctionDescriptor pgembed_result_notification_count$descriptor() {
+        return pgembed_result_notification_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pgembed_result_notification_count(const pgembed_result *result)
+     * }
+     */
+    public static MethodHandle pgembed_result_notification_count$handle() {
+        return pgembed_result_notification_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pgembed_result_notification_count(const pgembed_result *result)
+     * }
+     */
+    public static MemorySegment pgembed_result_notification_count$address() {
+        return pgembed_result_notification_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pgembed_result_notification_count(const pgembed_result *result)
+     * }
+     */
+    public static int pgembed_result_notification_count(MemorySegment result) {
+        var mh$ = pgembed_result_notification_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_result_notification_count", result);
+            }
+            return (int)mh$.invokeExact(result);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pgembed_result_notification {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_POINTER,
+            PgEmbeddedH.C_INT
+        );
+
+        public static final MemorySegment ADDR = PgEmbeddedH.findOrThrow("pgembed_result_notification");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * const pgembed_notification *pgembed_result_notification(const pgembed_result *result, int index)
+     * }
+     */
+    public static FunctionDescriptor pgembed_result_notification$descriptor() {
+        return pgembed_result_notification.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * const pgembed_notification *pgembed_result_notification(const pgembed_result *result, int index)
+     * }
+     */
+    public static MethodHandle pgembed_result_notification$handle() {
+        return pgembed_result_notification.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * const pgembed_notification *pgembed_result_notification(const pgembed_result *result, int index)
+     * }
+     */
+    public static MemorySegment pgembed_result_notification$address() {
+        return pgembed_result_notification.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * const pgembed_notification *pgembed_result_notification(const pgembed_result *result, int index)
+     * }
+     */
+    public static MemorySegment pgembed_result_notification(MemorySegment result, int index) {
+        var mh$ = pgembed_result_notification.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pgembed_result_notification", result, index);
             }
             return (MemorySegment)mh$.invokeExact(result, index);
         } catch (Throwable ex$) {

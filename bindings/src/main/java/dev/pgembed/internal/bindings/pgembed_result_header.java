@@ -26,6 +26,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     const pgembed_field *fields;
  *     const pgembed_cell *cells;
  *     const pgembed_error *error;
+ *     int32_t nnotifications;
  * }
  * }
  */
@@ -46,7 +47,9 @@ public class pgembed_result_header {
         PgEmbeddedH.C_POINTER.withName("command_tag"),
         PgEmbeddedH.C_POINTER.withName("fields"),
         PgEmbeddedH.C_POINTER.withName("cells"),
-        PgEmbeddedH.C_POINTER.withName("error")
+        PgEmbeddedH.C_POINTER.withName("error"),
+        PgEmbeddedH.C_INT.withName("nnotifications"),
+        MemoryLayout.paddingLayout(4)
     ).withName("pgembed_result_header");
 
     /**
@@ -538,6 +541,50 @@ public class pgembed_result_header {
      */
     public static void error(MemorySegment struct, MemorySegment fieldValue) {
         struct.set(error$LAYOUT, error$OFFSET, fieldValue);
+    }
+
+    private static final OfInt nnotifications$LAYOUT = (OfInt)$LAYOUT.select(groupElement("nnotifications"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t nnotifications
+     * }
+     */
+    public static final OfInt nnotifications$layout() {
+        return nnotifications$LAYOUT;
+    }
+
+    private static final long nnotifications$OFFSET = $LAYOUT.byteOffset(groupElement("nnotifications"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t nnotifications
+     * }
+     */
+    public static final long nnotifications$offset() {
+        return nnotifications$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t nnotifications
+     * }
+     */
+    public static int nnotifications(MemorySegment struct) {
+        return struct.get(nnotifications$LAYOUT, nnotifications$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t nnotifications
+     * }
+     */
+    public static void nnotifications(MemorySegment struct, int fieldValue) {
+        struct.set(nnotifications$LAYOUT, nnotifications$OFFSET, fieldValue);
     }
 
     /**

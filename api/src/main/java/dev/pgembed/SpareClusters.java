@@ -1,0 +1,453 @@
+package dev.pgembed;
+
+import dev.pgembed.internal.TemporaryDirectories;
+import dev.pgembed.internal.bindings.PgEmbeddedH;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * The next throw-away database's cluster, made ahead of time: creating one (a copy of the template, ~300 files)
+ * is half of a fresh in-memory database's open, so after such an open a daemon thread makes the next one's
+ * cluster in the same directory, and the next open takes it instead of creating its own. Only for durability
+ * {@link Durability#NONE} (nothing of a spare is flushed, as nothing of such a database is), and only in the
+ * shared temporary directories (/dev/shm, java.io.tmpdir), where nobody deletes the directory a spare lies in
+ * while it is being made (a test's own temporary directory, chosen with {@code memoryDirectory} or {@code
+ * pgembed.memory.dir}, would fail to be deleted):
+ * the temporary directories of {@link PgEmbedded#inMemory()} (a spare {@code pgembed-mem-*} in their base is the
+ * database's directory as it is), and absent or empty directories given to {@link PgEmbedded#builder(Path)} in
+ * such a place (a spare {@code .pgembed-spare-*} beside them is renamed onto them: the test kit's databases). One
+ * spare per directory; it costs no engine (namespace), only its files (~9 MB).
+ *
+ * <p>In-memory databases go further: after an open, the next one's engine is started on a spare in the
+ * background ({@link Started}), and an in-memory open with the same settings takes the running engine, so that
+ * it costs a few Java objects. Such an engine holds one of the process's link-map namespaces: it is started only
+ * while at most three databases are open and none runs a cluster, an open refused for want of a namespace
+ * (53300) gets it back and retries, a cluster's start gets it back first (its processes take namespaces where
+ * no retry reaches), and none is started after either.
+ *
+ * <p>A spare is protected as a live database is against the {@link Leftovers} sweep of other processes: this
+ * process holds the flock on its {@code pgembed.lock} until the open that takes it locks the directory itself.
+ * Spares are deleted when the JVM exits; those of a killed process are swept as its in-memory databases are
+ * (the first spare a JVM makes in a directory sweeps that directory first). {@code -Dpgembed.spare=false}
+ * turns them off.
+ */
+final class SpareClusters {
+    private SpareClusters() {}
+
+    private static final System.Logger LOG = System.getLogger("dev.pgembed");
+    private static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("pgembed.spare", "true"));
+    private static final int O_RDWR = 2;
+    private static final int O_CLOEXEC = 0x80000;
+    private static final int LOCK_EX = 2;
+    private static final int LOCK_NB = 4;
+
+    /* a made spare and the descriptor of its pgembed.lock, whose flock this process holds */
+    private record Spare(Path dir, int lockFd) {}
+
+    /* where a spare is made and its name: in-memory databases' own, or one to rename beside a given directory */
+    private record Place(Path base, String prefix) {}
+
+    private static final String MEMORY = "pgembed-mem-";
+    private static final String BESIDE = ".pgembed-spare-";
+    private static final Map<Place, Spare> READY = new ConcurrentHashMap<>();
+    /* the threads making a spare, by place */
+    private static final Map<Place, Thread> MAKING = new ConcurrentHashMap<>();
+    private static boolean hookInstalled;
+    /* the JVM is exiting: a spare made now is deleted at once */
+    private static volatile boolean exiting;
+
+    /**
+     * The spare cluster of an in-memory database in base, now its directory (the flock let go, for the engine
+     * to take), or null when there is none; either way the next one is made in the background.
+     */
+    static Path take(Path base, Durability durability) {
+        if (!ENABLED || durability != Durability.NONE || !shared(base)) {
+            return null;
+        }
+        return takeAt(new Place(base, MEMORY));
+    }
+
+    /**
+     * Makes the absent or empty directory d (absolute, normalised) a new cluster by renaming the spare beside
+     * it onto it; false when there is none (or d is something else: a symbolic link, a mount point, not empty),
+     * then the caller creates it as usual. Either way the next spare beside it is made in the background.
+     */
+    static boolean takeInto(Path d, Durability durability) {
+        Path parent = d.getParent();
+        if (!ENABLED
+                || durability != Durability.NONE
+                || parent == null
+                || !shared(parent)
+                || !Files.isDirectory(parent)
+                || Files.isSymbolicLink(d)
+                || !absentOrEmpty(d)) {
+            return false;
+        }
+        Path spare = takeAt(new Place(parent, BESIDE));
+        if (spare == null) {
+            return false;
+        }
+        try {
+            // rename(2) replaces an empty directory and refuses a full one or another file system
+            Files.move(spare, d, StandardCopyOption.ATOMIC_MOVE);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            TemporaryDirectories.deleteRecursively(spare);
+            return false;
+        }
+    }
+
+    /*
+     * is dir (absolute, normalised) one of the shared temporary directories? Not one chosen for in-memory
+     * databases (memoryDirectory, pgembed.memory.dir): a test's own temporary directory often is one
+     */
+    private static boolean shared(Path dir) {
+        return dir.equals(Path.of("/dev/shm"))
+                || dir.equals(Path.of(System.getProperty("java.io.tmpdir"))
+                        .toAbsolutePath()
+                        .normalize());
+    }
+
+    private static boolean absentOrEmpty(Path d) {
+        if (!Files.exists(d)) {
+            return true;
+        }
+        if (!Files.isDirectory(d)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(d)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Path takeAt(Place place) {
+        Thread making = MAKING.get(place);
+        if (making != null && making != Thread.currentThread()) {
+            join(making, 10_000); // nearer to done than a creation of this open's own
+        }
+        Spare s = READY.remove(place);
+        makeNext(place);
+        if (s == null) {
+            return null;
+        }
+        // as a closing engine does: the lock file goes first, then the flock, so that no sweep can take the
+        // flock of a directory in use (one without the file is one being made, which sweeps leave alone)
+        unlinkLock(s.dir());
+        close(s.lockFd());
+        if (!NativeEngines.isCluster(s.dir())) {
+            TemporaryDirectories.deleteRecursively(s.dir()); // removed behind our back: make this one as usual
+            return null;
+        }
+        return s.dir();
+    }
+
+    private static synchronized void makeNext(Place place) {
+        if (exiting || READY.containsKey(place) || MAKING.containsKey(place)) {
+            return;
+        }
+        installHook();
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        make(place);
+                    } finally {
+                        MAKING.remove(place);
+                    }
+                },
+                "pgembed-spare-cluster");
+        t.setDaemon(true);
+        MAKING.put(place, t);
+        t.start();
+    }
+
+    private static void make(Place place) {
+        Path d = null;
+        int fd = -1;
+        try {
+            Leftovers.sweepOnce(place.base(), place.prefix() + "*");
+            d = Files.createTempDirectory(place.base(), place.prefix());
+            NativeEngines.createCluster(d, Durability.NONE);
+            fd = lock(d);
+            if (fd >= 0 && !exiting && READY.putIfAbsent(place, new Spare(d, fd)) == null) {
+                return;
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no spare cluster in " + place.base() + ": " + e);
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (d != null) {
+            TemporaryDirectories.deleteRecursively(d);
+        }
+    }
+
+    /* the flock on d's pgembed.lock, which a live engine holds too; returns its descriptor, or -1 */
+    private static int lock(Path d) {
+        Path lock = d.resolve("pgembed.lock");
+        try (Arena arena = Arena.ofConfined()) {
+            Files.createFile(lock, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            int fd = (int) Leftovers.Libc.OPEN.invokeExact(arena.allocateFrom(lock.toString()), O_RDWR | O_CLOEXEC);
+            if (fd >= 0 && (int) Leftovers.Libc.FLOCK.invokeExact(fd, LOCK_EX | LOCK_NB) != 0) {
+                close(fd);
+                return -1;
+            }
+            return fd;
+        } catch (Throwable t) {
+            return -1;
+        }
+    }
+
+    private static void join(Thread t, long millis) {
+        try {
+            t.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void unlinkLock(Path d) {
+        try {
+            Files.deleteIfExists(d.resolve("pgembed.lock"));
+        } catch (IOException ignored) {
+            // the engine's open makes it anew
+        }
+    }
+
+    private static void close(int fd) {
+        try {
+            int ignored = (int) Leftovers.Libc.CLOSE.invokeExact(fd);
+        } catch (Throwable ignored) {
+            // nothing to do
+        }
+    }
+
+    private static synchronized void installHook() {
+        if (!hookInstalled) {
+            hookInstalled = true;
+            Runtime.getRuntime().addShutdownHook(new Thread(SpareClusters::deleteAll, "pgembed-spare-cleanup"));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Engines started ahead: the next in-memory database's whole open
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * An engine started on a spare cluster of an in-memory base with these settings, for the next in-memory
+     * open with the same settings (durability NONE, the default database and role, one backend).
+     */
+    record Started(Path dir, MemorySegment engine, Map<String, String> settings) {}
+
+    /*
+     * A started spare holds one of the process's link-map namespaces (15 at most): only while few databases are
+     * open and none runs a cluster (whose processes take namespaces of their own), and never again once an open
+     * needed it back.
+     */
+    private static final int STARTED_MAX_OPEN = 3;
+
+    private static final Map<Path, Started> STARTED = new ConcurrentHashMap<>();
+    private static final Map<Path, Thread> STARTING = new ConcurrentHashMap<>();
+    /* the settings of the engines being started, by base */
+    private static final Map<Path, Map<String, String>> STARTING_WITH = new ConcurrentHashMap<>();
+    private static volatile boolean gaveBack;
+
+    /**
+     * The engine started ahead on base with exactly these settings, now the caller's; or null. One started
+     * with other settings is closed (in the background): the next one is started with the caller's.
+     */
+    static Started takeEngine(Path base, Map<String, String> settings) {
+        // one being started with these settings is nearer to ready than one this open would start
+        Thread t = STARTING.get(base);
+        if (t != null && settings.equals(STARTING_WITH.get(base))) {
+            join(t, 10_000);
+        }
+        Started s = STARTED.get(base);
+        if (s == null || !STARTED.remove(base, s)) {
+            return null;
+        }
+        if (s.settings().equals(settings)) {
+            return s;
+        }
+        Thread closer = new Thread(
+                () -> {
+                    closeEngine(s.engine());
+                    TemporaryDirectories.deleteRecursively(s.dir());
+                },
+                "pgembed-spare-engine-close");
+        closer.setDaemon(false); // its directory must not outlive the JVM
+        closer.start();
+        return null;
+    }
+
+    /**
+     * After an in-memory open in base with these settings (which succeeded, so the engine's process-wide
+     * machinery is up): the next one's engine is started in the background, where the budget allows.
+     */
+    static void startNext(Path base, Map<String, String> settings) {
+        if (!ENABLED
+                || gaveBack
+                || !shared(base)
+                || Instances.anyCluster()
+                || Instances.openCount() > STARTED_MAX_OPEN) {
+            return;
+        }
+        Map<String, String> copy = new LinkedHashMap<>(settings);
+        synchronized (SpareClusters.class) {
+            if (exiting || STARTED.containsKey(base) || STARTING.containsKey(base)) {
+                return;
+            }
+            installHook();
+            Thread t = new Thread(
+                    () -> {
+                        try {
+                            start(base, copy);
+                        } finally {
+                            STARTING_WITH.remove(base);
+                            STARTING.remove(base);
+                        }
+                    },
+                    "pgembed-spare-engine");
+            t.setDaemon(true);
+            STARTING_WITH.put(base, copy);
+            STARTING.put(base, t);
+            t.start();
+        }
+    }
+
+    private static void start(Path base, Map<String, String> settings) {
+        Path d = take(base, Durability.NONE);
+        MemorySegment e = null;
+        try {
+            if (d == null) {
+                d = Opening.createTempDir(base);
+                NativeEngines.createCluster(d, Durability.NONE);
+            }
+            e = NativeEngines.openOnce(d, null, null, settings);
+            // its own callback, as an open database's: the default one is NULL (standard error) once the
+            // databases are closed at exit, which is when a spare engine is closed
+            PgEmbeddedH.pgembed_set_log_callback(e, Instances.logStub(), MemorySegment.NULL);
+            synchronized (SpareClusters.class) {
+                if (!exiting && !gaveBack && STARTED.putIfAbsent(base, new Started(d, e, settings)) == null) {
+                    return;
+                }
+            }
+        } catch (RuntimeException ex) {
+            LOG.log(System.Logger.Level.DEBUG, "no engine started ahead in " + base + ": " + ex);
+        }
+        if (e != null) {
+            closeEngine(e);
+        }
+        if (d != null) {
+            TemporaryDirectories.deleteRecursively(d);
+        }
+    }
+
+    /**
+     * An open found the namespace budget spent: the engines started ahead are closed (those being started
+     * are waited for), and no more are started. True when one was closed (a retry may succeed).
+     */
+    static boolean giveBackEngines() {
+        List<Thread> starting;
+        synchronized (SpareClusters.class) {
+            gaveBack = true;
+            starting = List.copyOf(STARTING.values());
+        }
+        for (Thread t : starting) {
+            if (t != Thread.currentThread()) {
+                try {
+                    t.join(10_000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        boolean any = false;
+        for (Path base : Set.copyOf(STARTED.keySet())) {
+            Started s = STARTED.remove(base);
+            if (s != null) {
+                closeEngine(s.engine());
+                TemporaryDirectories.deleteRecursively(s.dir());
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    private static void closeEngine(MemorySegment e) {
+        PgEmbeddedH.pgembed_close(e, MemorySegment.NULL);
+    }
+
+    /* for tests: waits until no spare is being made */
+    static void awaitMade() throws InterruptedException {
+        for (Thread t : STARTING.values()) {
+            t.join();
+        }
+        for (Thread t : MAKING.values()) {
+            t.join();
+        }
+    }
+
+    /* for tests: the engine started ahead in base, or null */
+    static Path started(Path base) {
+        Started s = STARTED.get(base);
+        return s == null ? null : s.dir();
+    }
+
+    /* for tests: the spare ready in base, in-memory (else beside a given directory), or null */
+    static Path ready(Path base, boolean memory) {
+        Spare s = READY.get(new Place(base, memory ? MEMORY : BESIDE));
+        return s == null ? null : s.dir();
+    }
+
+    /* at exit: what is being made is waited for (a creation takes milliseconds), then every spare deleted */
+    private static void deleteAll() {
+        synchronized (SpareClusters.class) {
+            exiting = true;
+        }
+        for (Thread t : List.copyOf(STARTING.values())) {
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (Thread t : MAKING.values()) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (Path base : Set.copyOf(STARTED.keySet())) {
+            Started s = STARTED.remove(base);
+            if (s != null) {
+                closeEngine(s.engine());
+                TemporaryDirectories.deleteRecursively(s.dir());
+            }
+        }
+        for (Place place : Set.copyOf(READY.keySet())) {
+            Spare s = READY.remove(place);
+            if (s != null) {
+                TemporaryDirectories.deleteRecursively(s.dir());
+                close(s.lockFd());
+            }
+        }
+    }
+}
