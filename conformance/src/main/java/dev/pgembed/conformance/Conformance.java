@@ -28,7 +28,10 @@ import java.util.Map;
  * {@code pgembed.tree}; {@code conformance.files} ("all" or a comma-separated list of test names);
  * {@code conformance.mode} ({@code api}, the default, or {@code jdbc}); {@code conformance.suite}
  * ({@code regression}, the default, or {@code pgvector}); {@code conformance.expected} (the
- * expected-differences file); {@code conformance.work} (a scratch directory for the report).
+ * expected-differences file); {@code conformance.work} (a scratch directory for the report);
+ * {@code conformance.backends} (1, the default: pgembed's database has one backend; n &gt; 1: it is a cluster
+ * of up to n backends, {@code PgEmbedded.builder(dir).backends(n)}, where parallel query, event triggers and
+ * the statistics of other processes are real: see {@link #clusterSettings}).
  */
 public final class Conformance implements AutoCloseable {
     /** The session settings pg_regress gives psql (PGTZ, PGDATESTYLE, PGOPTIONS) and its temp config. */
@@ -53,6 +56,27 @@ public final class Conformance implements AutoCloseable {
         SERVER.put("update_process_title", "off");
         SERVER.put("huge_pages", "off");
     }
+
+    /**
+     * The settings of {@link #SERVER} a cluster run leaves at PostgreSQL's defaults on both sides: a cluster
+     * has parallel workers (one backend cannot have any), so parallel plans run as on the server.
+     */
+    static final List<String> SINGLE_BACKEND_ONLY =
+            List.of("max_worker_processes", "max_parallel_workers", "max_parallel_workers_per_gather");
+
+    /** The server settings of a run: {@link #SERVER}, less {@link #SINGLE_BACKEND_ONLY} on a cluster. */
+    static Map<String, String> clusterSettings(int backends) {
+        Map<String, String> m = new LinkedHashMap<>(SERVER);
+        if (backends > 1) {
+            SINGLE_BACKEND_ONLY.forEach(m::remove);
+        }
+        return m;
+    }
+
+    /** The tag of expected-differences entries that hold only on a database with one backend. */
+    static final String SINGLE = "[single]";
+    /** The tag of expected-differences entries that hold only on a cluster (conformance.backends &gt; 1). */
+    static final String CLUSTER = "[cluster]";
 
     static final String TIME_ZONE = "America/Los_Angeles";
 
@@ -113,6 +137,13 @@ public final class Conformance implements AutoCloseable {
             "transactions",
             "plpgsql");
 
+    /**
+     * The files of CI's cluster run (conformance.backends &gt; 1): those where a cluster differs from one backend
+     * (parallel plans and their execution with workers, event triggers), with the files they build on.
+     */
+    public static final List<String> CLUSTER_CI_FILES =
+            List.of("test_setup", "create_index", "select_parallel", "write_parallel", "event_trigger");
+
     final Path tree;
     final Path regress;
     private final Suite suite;
@@ -124,6 +155,8 @@ public final class Conformance implements AutoCloseable {
     private final Path shared;
     private StockServer server;
     private final Mode mode;
+    /** How many backends pgembed's database may run (1: a single engine, more: a cluster). */
+    private final int backends;
     /** The session settings of this run (pgjdbc needs DateStyle ISO). */
     private final Map<String, String> session = new LinkedHashMap<>(SESSION);
 
@@ -199,8 +232,22 @@ public final class Conformance implements AutoCloseable {
 
     public Conformance(Path tree, Path work, Path expectedFile, PrintStream log, Mode mode, Suite suite)
             throws IOException, InterruptedException {
+        this(tree, work, expectedFile, log, mode, suite, 1);
+    }
+
+    /**
+     * A run of the suite in a mode; {@code backends} &gt; 1 opens pgembed's database as a cluster of that many
+     * backends (the expected differences tagged {@value #SINGLE} then do not apply, those tagged
+     * {@value #CLUSTER} do).
+     */
+    public Conformance(Path tree, Path work, Path expectedFile, PrintStream log, Mode mode, Suite suite, int backends)
+            throws IOException, InterruptedException {
+        if (backends < 1) {
+            throw new IllegalArgumentException("conformance.backends must be at least 1, not " + backends);
+        }
         this.tree = tree;
         this.mode = mode;
+        this.backends = backends;
         this.suite = suite;
         if (mode == Mode.JDBC) {
             // pgjdbc closes its connection when DateStyle stops beginning with ISO
@@ -213,7 +260,7 @@ public final class Conformance implements AutoCloseable {
         }
         this.work = work;
         this.log = log;
-        this.expected = new ExpectedDifferences(expectedFile, mode);
+        this.expected = new ExpectedDifferences(expectedFile, mode, backends > 1);
         if (!Files.isRegularFile(regress.resolve("parallel_schedule"))
                 || !Files.isDirectory(tree.resolve("stage/bin"))) {
             throw new IllegalStateException("not a compiled PostgreSQL tree with a stage: " + tree);
@@ -257,7 +304,8 @@ public final class Conformance implements AutoCloseable {
         }
 
         long t0 = System.nanoTime();
-        server = StockServer.start(tree.resolve("stage"), shared.resolve("server"), SERVER);
+        Map<String, String> settings = clusterSettings(backends);
+        server = StockServer.start(tree.resolve("stage"), shared.resolve("server"), settings);
         log.printf(
                 Locale.ROOT,
                 "conformance: stock server on 127.0.0.1:%d (%s), started in %.1f s%n",
@@ -269,6 +317,8 @@ public final class Conformance implements AutoCloseable {
                 mode,
                 log,
                 session,
+                settings,
+                backends,
                 server.port,
                 shared.resolve("pgembed-data"),
                 suite == Suite.PGVECTOR ? List.of("CREATE EXTENSION vector") : List.of());
@@ -352,7 +402,12 @@ public final class Conformance implements AutoCloseable {
         }
         Summary s = new Summary(results, (System.nanoTime() - t0) / 1e9, expected.stale(results));
         log.println(s.line()
-                + String.format(Locale.ROOT, " (%s mode, %.1f s)", mode.name().toLowerCase(Locale.ROOT), s.seconds()));
+                + String.format(
+                        Locale.ROOT,
+                        " (%s mode, %s, %.1f s)",
+                        mode.name().toLowerCase(Locale.ROOT),
+                        backends > 1 ? "cluster of " + backends + " backends" : "one backend",
+                        s.seconds()));
         List<String> u = s.unexpected();
         if (!u.isEmpty()) {
             log.println("conformance: " + u.size() + " difference(s) not listed in expected-differences.txt:");
@@ -438,6 +493,18 @@ public final class Conformance implements AutoCloseable {
         return tree;
     }
 
+    /** Parses conformance.backends: 1 (also when empty) or the backends of a cluster. */
+    public static int backendsFromProperty(String v) {
+        return v == null || v.isBlank() ? 1 : Integer.parseInt(v.strip());
+    }
+
+    /** The scratch directory of a run: per suite, mode and (for a cluster) topology. */
+    public static Path workDir(Suite suite, Mode mode, int backends) {
+        return Path.of(
+                System.getProperty("conformance.work", "target/conformance"),
+                suite.prefix + mode.name().toLowerCase(Locale.ROOT) + (backends > 1 ? "-cluster" : ""));
+    }
+
     /** Parses conformance.mode: api (also when empty) or jdbc. */
     public static Mode modeFromProperty(String v) {
         return v == null || v.isBlank() ? Mode.API : Mode.valueOf(v.strip().toUpperCase(Locale.ROOT));
@@ -468,13 +535,12 @@ public final class Conformance implements AutoCloseable {
         Suite suite = suiteName.isBlank()
                 ? Suite.REGRESSION
                 : Suite.valueOf(suiteName.strip().toUpperCase(Locale.ROOT));
-        Path work = Path.of(
-                System.getProperty("conformance.work", "target/conformance"),
-                suite.prefix + mode.name().toLowerCase(Locale.ROOT));
+        int backends = backendsFromProperty(System.getProperty("conformance.backends"));
+        Path work = workDir(suite, mode, backends);
         List<String> files =
                 filesFromProperty(args.length > 0 ? args[0] : System.getProperty("conformance.files"), null);
         Summary s;
-        try (Conformance c = new Conformance(tree, work, Path.of(exp), System.out, mode, suite)) {
+        try (Conformance c = new Conformance(tree, work, Path.of(exp), System.out, mode, suite, backends)) {
             s = c.run(files);
         }
         System.exit(s.unexpected().isEmpty() && s.stale().isEmpty() ? 0 : 1);

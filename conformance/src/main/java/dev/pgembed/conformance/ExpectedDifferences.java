@@ -25,8 +25,8 @@ final class ExpectedDifferences {
     /** The expected entries that occurred in this run. */
     private final Set<String> occurred = new HashSet<>();
 
-    ExpectedDifferences(Path file, Conformance.Mode mode) throws IOException {
-        this.entries = readExpected(file, mode);
+    ExpectedDifferences(Path file, Conformance.Mode mode, boolean cluster) throws IOException {
+        this.entries = readExpected(file, mode, cluster);
     }
 
     /** The reason the file gives for the difference of a key, or null when it does not list it; a listed one occurred. */
@@ -72,11 +72,13 @@ final class ExpectedDifferences {
     static final String SOMETIMES = "[sometimes]";
 
     /**
-     * The expected-differences file: lines "[mode] [sometimes] file index hash reason", where the mode tag
-     * ({@code [api]} or {@code [jdbc]}) is optional (without it the entry holds in both modes), and
-     * {@code [sometimes]} marks an entry that is never reported as stale; # starts a comment.
+     * The expected-differences file: lines "[mode] [topology] [sometimes] file index hash reason", where the
+     * mode tag ({@code [api]} or {@code [jdbc]}) is optional (without it the entry holds in both modes), so is
+     * the topology tag ({@code [single]}: only on a database with one backend, {@code [cluster]}: only on a
+     * cluster; without it the entry holds on both), and {@code [sometimes]} marks an entry that is never
+     * reported as stale; # starts a comment.
      */
-    static Map<String, String> readExpected(Path file, Conformance.Mode mode) throws IOException {
+    static Map<String, String> readExpected(Path file, Conformance.Mode mode, boolean cluster) throws IOException {
         Map<String, String> m = new HashMap<>();
         if (file == null || !Files.isRegularFile(file)) {
             return m;
@@ -92,6 +94,8 @@ final class ExpectedDifferences {
                 String tag = t.substring(0, t.indexOf(']') + 1);
                 if (tag.equals(SOMETIMES)) {
                     sometimes = true;
+                } else if (tag.equals(Conformance.SINGLE) || tag.equals(Conformance.CLUSTER)) {
+                    otherMode |= !tag.equals(cluster ? Conformance.CLUSTER : Conformance.SINGLE);
                 } else if (Arrays.stream(Conformance.Mode.values())
                         .noneMatch(x -> x.tag().equals(tag))) {
                     throw new IllegalArgumentException("bad tag in " + file + ": " + l);

@@ -48,6 +48,11 @@ final class Sides implements AutoCloseable {
     private final Conformance.Mode mode;
     private final PrintStream log;
     private final Map<String, String> session;
+    /** The server settings, the same on both sides. */
+    private final Map<String, String> settings;
+    /** pgembed's backends: 1, a single engine; more, a cluster. */
+    private final int backends;
+
     private final int port;
     private final Path embedData;
     private WireClient client;
@@ -68,6 +73,8 @@ final class Sides implements AutoCloseable {
             Conformance.Mode mode,
             PrintStream log,
             Map<String, String> session,
+            Map<String, String> settings,
+            int backends,
             int port,
             Path embedData,
             List<String> setup)
@@ -75,6 +82,8 @@ final class Sides implements AutoCloseable {
         this.mode = mode;
         this.log = log;
         this.session = session;
+        this.settings = settings;
+        this.backends = backends;
         this.port = port;
         this.embedData = embedData;
         try (WireClient c = connectServer("postgres")) {
@@ -140,7 +149,10 @@ final class Sides implements AutoCloseable {
                 .durability(Durability.NONE)
                 .timeZone(ZoneId.of(Conformance.TIME_ZONE))
                 .noticeListener(n -> {});
-        for (Map.Entry<String, String> e : Conformance.SERVER.entrySet()) {
+        if (backends > 1) {
+            b.backends(backends);
+        }
+        for (Map.Entry<String, String> e : settings.entrySet()) {
             b.setting(e.getKey(), e.getValue());
         }
         for (Map.Entry<String, String> e : session.entrySet()) {

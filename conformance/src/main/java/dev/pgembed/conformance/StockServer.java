@@ -71,7 +71,7 @@ final class StockServer implements AutoCloseable {
                         "--builtin-locale=C.UTF-8",
                         "--locale=C",
                         "--data-checksums",
-                        "--wal-segsize=1",
+                        "--wal-segsize=16",
                         "--auth=trust",
                         "--no-sync"),
                 300);

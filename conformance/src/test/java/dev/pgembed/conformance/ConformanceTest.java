@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Runs the CI subset of the regression suite through pgembed and the stock server, in both modes (the Java
  * API, and pgjdbc on jdbc:pgembed:), and fails on a difference that expected-differences.txt does not list
  * and on a listed difference of these files that did not occur. {@code -Dconformance.files.ci=all} (or a
- * list) selects other files. pgvector's regression SQL, all of it, is compared the same way (the stock server
+ * list) selects other files; {@code -Dconformance.backends=8} runs them on a cluster of 8 backends (the
+ * entries tagged [single] then do not apply, those tagged [cluster] do). pgvector's regression SQL, all of it, is compared the same way (the stock server
  * runs the same vector.so from the stage); skipped only when the build left pgvector out.
  */
 class ConformanceTest {
@@ -27,6 +28,17 @@ class ConformanceTest {
         run(Conformance.Mode.JDBC);
     }
 
+    /**
+     * The short cluster form: pgembed's database as a cluster of 8 backends (parallel workers, event triggers),
+     * through the Java API, on {@link Conformance#CLUSTER_CI_FILES}.
+     */
+    @Test
+    void regressionSuiteMatchesStockServerOnACluster() throws Exception {
+        List<String> files =
+                Conformance.filesFromProperty(System.getProperty("conformance.files"), Conformance.CLUSTER_CI_FILES);
+        run(Conformance.Mode.API, Conformance.Suite.REGRESSION, files, 8);
+    }
+
     @ParameterizedTest
     @EnumSource(Conformance.Mode.class)
     void pgvectorSqlMatchesStockServer(Conformance.Mode mode) throws Exception {
@@ -36,19 +48,23 @@ class ConformanceTest {
     private static void run(Conformance.Mode mode) throws Exception {
         List<String> files =
                 Conformance.filesFromProperty(System.getProperty("conformance.files"), Conformance.CI_FILES);
-        run(mode, Conformance.Suite.REGRESSION, files);
+        run(mode, Conformance.Suite.REGRESSION, files, backends());
+    }
+
+    /* -Dconformance.backends (1 when unset) */
+    private static int backends() {
+        return Conformance.backendsFromProperty(System.getProperty("conformance.backends"));
     }
 
     private static void runPgvector(Conformance.Mode mode) throws Exception {
         assumeTrue(VectorRegress.built(Conformance.treeFromProperties()), "pgvector is not in this build");
-        run(mode, Conformance.Suite.PGVECTOR, null);
+        run(mode, Conformance.Suite.PGVECTOR, null, backends());
     }
 
-    private static void run(Conformance.Mode mode, Conformance.Suite suite, List<String> files) throws Exception {
+    private static void run(Conformance.Mode mode, Conformance.Suite suite, List<String> files, int backends)
+            throws Exception {
         Path tree = Conformance.treeFromProperties();
-        Path work = Path.of(
-                System.getProperty("conformance.work", "target/conformance"),
-                suite.prefix + mode.name().toLowerCase());
+        Path work = Conformance.workDir(suite, mode, backends);
         Conformance.Summary s;
         try (Conformance c = new Conformance(
                 tree,
@@ -56,7 +72,8 @@ class ConformanceTest {
                 Path.of(System.getProperty("conformance.expected", "expected-differences.txt")),
                 System.out,
                 mode,
-                suite)) {
+                suite,
+                backends)) {
             s = c.run(files);
         }
         assertThat(s.compared()).as("statements compared").isGreaterThan(0);

@@ -265,19 +265,22 @@ final class Wire {
     /** {@link #sessionHints}: the statement may change settings, LISTENs or SQL-level prepared statements. */
     static final int HINT_SETTINGS = 2;
 
-    /** {@link #sessionHints}: the statement may LISTEN or UNLISTEN. */
+    /** {@link #sessionHints}: the statement may LISTEN or UNLISTEN (DISCARD ALL does UNLISTEN *). */
     static final int HINT_LISTEN = 4;
 
     private static final String[] HELD_WORDS = {"advisory", "hold"};
     private static final String[] SETTINGS_WORDS = {"set", "discard", "prepare", "deallocate", "temp"};
     private static final String[] LISTEN_WORDS = {"listen"};
+    private static final String[] DISCARD_WORDS = {"discard"};
 
     /**
      * What a statement's text may change of its session that outlives the statement, by the words it contains
      * (ASCII, any case, anywhere: in identifiers and literals too, so a false alarm only costs a look, see
      * WireSession): {@link #HINT_HELD} for advisory locks ({@code pg_advisory_lock}) and cursors WITH HOLD;
      * {@link #HINT_SETTINGS} for SET, RESET, set_config, DISCARD, PREPARE, DEALLOCATE and temporary tables (the
-     * full hand-over drops them); {@link #HINT_LISTEN} for LISTEN and UNLISTEN. A setting changed inside a function whose call names
+     * full hand-over drops them); {@link #HINT_LISTEN} for LISTEN, UNLISTEN and DISCARD (DISCARD ALL ends the
+     * session's LISTENs: without the hint the backend would listen on the connection's old channels again,
+     * see WireSession). A setting changed inside a function whose call names
      * none of these words is not noticed.
      */
     static int sessionHints(byte[] b, int from, int to) {
@@ -291,6 +294,9 @@ final class Wire {
                     && startsWithAny(b, i, to, SETTINGS_WORDS)) {
                 hints |= HINT_SETTINGS;
             } else if ((hints & HINT_LISTEN) == 0 && c == 'l' && startsWithAny(b, i, to, LISTEN_WORDS)) {
+                hints |= HINT_LISTEN;
+            }
+            if ((hints & HINT_LISTEN) == 0 && c == 'd' && startsWithAny(b, i, to, DISCARD_WORDS)) {
                 hints |= HINT_LISTEN;
             }
             if (hints == (HINT_HELD | HINT_SETTINGS | HINT_LISTEN)) {

@@ -38,6 +38,31 @@ class NotifyTest {
         return r;
     }
 
+    /** DISCARD ALL ends the connection's LISTENs as on a server (conformance: guc.sql, JDBC mode, one backend). */
+    @Test
+    void discardAllEndsTheConnectionsListens() throws Exception {
+        String url = "jdbc:pgembed:memory:notify-discard";
+        try (Connection a = DriverManager.getConnection(url);
+                Connection b = DriverManager.getConnection(url)) {
+            execute(a, "LISTEN foo_event");
+            execute(b, "LISTEN other_event");
+            execute(a, "DISCARD ALL");
+            try (Statement s = a.createStatement();
+                    java.sql.ResultSet r = s.executeQuery("SELECT pg_listening_channels()")) {
+                assertThat(r.next())
+                        .as("a listens on no channel after DISCARD ALL")
+                        .isFalse();
+            }
+            execute(a, "NOTIFY foo_event, 'gone'");
+            execute(a, "NOTIFY other_event, 'kept'");
+            assertThat(received(a.unwrap(PGConnection.class).getNotifications(200)))
+                    .isEmpty();
+            // the other connection's LISTEN is untouched
+            assertThat(received(b.unwrap(PGConnection.class).getNotifications(3000)))
+                    .containsExactly("other_event:kept");
+        }
+    }
+
     @Test
     void aNotificationReachesTheConnectionsThatListen() throws Exception {
         String url = "jdbc:pgembed:memory:notify";
