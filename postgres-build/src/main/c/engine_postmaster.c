@@ -85,6 +85,9 @@ static const char *const postmaster_defaults[] = {
 	"max_logical_replication_workers=0",
 	"max_wal_senders=0",
 	"max_connections=20",
+	/* a server's lock table size for these 20 connections (pgembed_engine.c) */
+	"max_locks_per_transaction=256",
+	"max_pred_locks_per_transaction=256",
 	"update_process_title=off",
 	"huge_pages=off",
 };

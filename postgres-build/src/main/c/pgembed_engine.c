@@ -623,6 +623,17 @@ static const char *const engine_defaults[] = {
 	"max_parallel_workers_per_gather=0",
 	"autovacuum_worker_slots=1",
 	"listen_addresses=",
+
+	/*
+	 * The shared lock tables have max_locks_per_transaction slots per
+	 * possible process: with 4 connections that would be ~450 locks, 20 times
+	 * fewer than a server's, and one transaction that touches many relations
+	 * (pg_dump, pg_restore --single-transaction, DROP SCHEMA ... CASCADE, a
+	 * partitioned table's scan) failed with "out of shared memory".  These
+	 * give a server's ~7000 (about 2 MB of shared memory).
+	 */
+	"max_locks_per_transaction=1024",
+	"max_pred_locks_per_transaction=1024",
 };
 
 static void
