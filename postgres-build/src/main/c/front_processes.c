@@ -238,7 +238,25 @@ front_cluster_route_kill(pgembed_engine *from, int pid, int sig)
 			p->engine->engine_wakeup();
 		}
 		else
+		{
+			/*
+			 * PostgreSQL 18.6's postmaster tells its checkpointer to exit
+			 * with SIGTERM only when a fast shutdown meets a crash restart
+			 * before WAL redo began (FatalError still set, so
+			 * PostmasterStateMachine's PM_STOP_BACKENDS puts the checkpointer
+			 * among the processes to stop); but the checkpointer ignores
+			 * SIGTERM, and the postmaster then waits for it for ever.  A
+			 * server meets that window rarely; a cluster here, whose startup
+			 * process starts with a namespace load, easily (a close right
+			 * after a PANIC).  The checkpointer gets SIGQUIT instead, which
+			 * it obeys: redo had not begun, so the next start recovers as the
+			 * restart would have.
+			 */
+			if (sig == SIGTERM && from == c->postmaster &&
+				strcmp(p->engine->child_kind, "checkpointer") == 0)
+				sig = SIGQUIT;
 			front_cluster_post_signal(c, p->engine, sig);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	return 0;
