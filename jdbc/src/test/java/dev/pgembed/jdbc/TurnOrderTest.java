@@ -80,21 +80,38 @@ class TurnOrderTest {
 
     @Test
     void aConnectionInALoopOfTransactionsDoesNotStarveAnother() throws Exception {
+        // No timing in it: the loop commits until it sees the other connection's row, at most LOOP_BOUND times.
+        // Served in order, the other connection gets the backend at the loop's next transaction boundary after
+        // it asked, so the loop sees its row after at most one more transaction; starved, it would get it only
+        // when the loop gives up.
+        final int loopBound = 100_000;
         String url = "jdbc:pgembed:memory:starve?transactionWaitTimeout=120s";
         try (Connection busy = DriverManager.getConnection(url);
                 Connection other = DriverManager.getConnection(url)) {
             execute(busy, "CREATE TABLE log (seq serial PRIMARY KEY, who text)");
             CountDownLatch looping = new CountDownLatch(10);
-            CompletableFuture<Void> loop = CompletableFuture.runAsync(
+            CompletableFuture<Integer> loop = CompletableFuture.supplyAsync(
                     () -> {
-                        try (PreparedStatement ps = busy.prepareStatement("INSERT INTO log (who) VALUES ('busy')")) {
+                        try (PreparedStatement insert = busy.prepareStatement("INSERT INTO log (who) VALUES ('busy')");
+                                PreparedStatement seen =
+                                        busy.prepareStatement("SELECT count(*) FROM log WHERE who = 'other'")) {
                             busy.setAutoCommit(false);
-                            for (int i = 0; i < 300; i++) {
-                                ps.executeUpdate();
+                            int i = 0;
+                            for (; i < loopBound; i++) {
+                                insert.executeUpdate();
+                                boolean otherIsIn;
+                                try (var rs = seen.executeQuery()) {
+                                    rs.next();
+                                    otherIsIn = rs.getInt(1) > 0;
+                                }
                                 busy.commit();
                                 looping.countDown();
+                                if (otherIsIn) {
+                                    break;
+                                }
                             }
                             busy.setAutoCommit(true);
+                            return i;
                         } catch (SQLException e) {
                             throw new IllegalStateException(e);
                         }
@@ -102,12 +119,16 @@ class TurnOrderTest {
                     r -> Thread.ofPlatform().daemon().start(r));
             assertThat(looping.await(60, TimeUnit.SECONDS)).isTrue();
             execute(other, "INSERT INTO log (who) VALUES ('other')");
-            loop.get(120, TimeUnit.SECONDS);
-            // 'other' came while the loop ran: it was served at the loop's next transaction boundary
-            int before = Integer.parseInt(one(
+            int iterations = loop.get(300, TimeUnit.SECONDS);
+            assertThat(iterations)
+                    .as("the loop saw the other row before its bound")
+                    .isLessThan(loopBound);
+            int after = Integer.parseInt(one(
                     other,
-                    "SELECT count(*) FROM log WHERE who = 'busy' AND seq < (SELECT seq FROM log WHERE who = 'other')"));
-            assertThat(before).isBetween(10, 20);
+                    "SELECT count(*) FROM log WHERE who = 'busy' AND seq > (SELECT seq FROM log WHERE who = 'other')"));
+            assertThat(after)
+                    .as("transactions of the loop after the other connection's")
+                    .isLessThanOrEqualTo(1);
         }
     }
 
