@@ -49,10 +49,6 @@ class RegressScheduleTest {
      * such test).
      */
     private static final Map<String, String> KNOWN = Map.of(
-            "subscription",
-            "pgembed ships no libpqwalreceiver: CREATE SUBSCRIPTION fails (expected-differences.txt: replication)",
-            "object_address",
-            "pgembed ships no libpqwalreceiver: its CREATE SUBSCRIPTION fails, and what names the subscription",
             "event_trigger_login",
             "serve mode answers a client's start-up itself (WireSession.startup, StartupPacket.answer): the"
                     + " NOTICE a login event trigger raises in the backend's start does not reach psql (the"
