@@ -124,7 +124,7 @@ public final class BackendCostBench {
                     "| private memory added per session (pages mapped once), MB | " + cell(privatePer) + " |");
             System.out.println("| VmRSS kept after all closed, MB (round total) | " + cell(rssKept) + " |");
         } finally {
-            deleteRecursively(base);
+            Benchmarks.deleteTree(base);
         }
     }
 
@@ -184,16 +184,5 @@ public final class BackendCostBench {
         Arrays.sort(s);
         int n = s.length;
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
-
-    private static void deleteRecursively(Path p) throws IOException {
-        if (Files.isDirectory(p)) {
-            try (var s = Files.list(p)) {
-                for (Path c : s.toList()) {
-                    deleteRecursively(c);
-                }
-            }
-        }
-        Files.deleteIfExists(p);
     }
 }

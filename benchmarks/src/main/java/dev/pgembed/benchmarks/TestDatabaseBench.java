@@ -4,7 +4,6 @@ import dev.pgembed.Durability;
 import dev.pgembed.PgEmbedded;
 import dev.pgembed.junit.FlywayMigrations;
 import dev.pgembed.junit.TestDatabase;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -107,7 +106,7 @@ public final class TestDatabaseBench {
                 }
             })));
         } finally {
-            deleteRecursively(dir);
+            Benchmarks.deleteTree(dir);
         }
         System.out.println("| per test | median ms | mean ms | p90 ms |");
         System.out.println("|---|---:|---:|---:|");
@@ -143,13 +142,5 @@ public final class TestDatabaseBench {
                 s[s.length / 2],
                 mean,
                 s[(int) Math.min(s.length - 1, Math.ceil(s.length * 0.9) - 1)]);
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }
