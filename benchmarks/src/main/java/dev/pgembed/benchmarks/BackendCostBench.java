@@ -64,7 +64,8 @@ public final class BackendCostBench {
             System.out.println("| `backends(1)` | " + cell(one[0]) + " | " + cell(one[1]) + " |");
             System.out.println("| `backends(8)` | " + cell(eight[0]) + " | " + cell(eight[1]) + " |");
             System.out.printf(
-                    "%nopen ratio backends(8) / backends(1): %.2f (medians)%n%n", median(eight[0]) / median(one[0]));
+                    "%nopen ratio backends(8) / backends(1): %.2f (medians)%n%n",
+                    Stats.median(eight[0]) / Stats.median(one[0]));
 
             List<Double> opens = new ArrayList<>();
             List<Double> closes = new ArrayList<>();
@@ -176,13 +177,6 @@ public final class BackendCostBench {
     private static String cell(double[] xs) {
         double[] s = xs.clone();
         Arrays.sort(s);
-        return String.format(Locale.ROOT, "%.1f | %.1f-%.1f", median(s), s[0], s[s.length - 1]);
-    }
-
-    private static double median(double[] xs) {
-        double[] s = xs.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        return String.format(Locale.ROOT, "%.1f | %.1f-%.1f", Stats.median(s), s[0], s[s.length - 1]);
     }
 }

@@ -5,7 +5,6 @@ import dev.pgembed.PgEmbedded;
 import dev.pgembed.Result;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -49,8 +48,8 @@ public final class ParallelQueryBench {
                 serial[r] = timed(db, 0);
                 parallel[r] = timed(db, 2);
             }
-            double s = median(serial);
-            double p = median(parallel);
+            double s = Stats.median(serial);
+            double p = Stats.median(parallel);
             System.out.printf(
                     Locale.ROOT,
                     "| %,d rows: `%s` | serial %.0f ms | 2 workers %.0f ms (%s) | speed-up %.2fx | same row: %s |%n",
@@ -94,11 +93,5 @@ public final class ParallelQueryBench {
                 .filter(l -> l.startsWith("Workers Launched"))
                 .findFirst()
                 .orElse("no Gather: the query ran serially");
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 }

@@ -16,6 +16,14 @@ final class Stats {
         return new double[] {sum / s.length / 1e3, pct(s, 0.50) / 1e3, pct(s, 0.99) / 1e3};
     }
 
+    /** The median of the values (the mean of the middle two for an even count). */
+    static double median(double[] xs) {
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
     private static double pct(long[] sorted, double p) {
         int i = (int) Math.ceil(p * sorted.length) - 1;
         return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
