@@ -477,10 +477,67 @@ test_kept_functions_follow_types(void)
 	CHECK_INT(pgembed_close(e, NULL), 0);
 }
 
+/*
+ * A result of at most 4 columns and 8 cells keeps them in the result itself
+ * (front_result.c): results on both sides of those sizes, prepared (the
+ * direct path) and literal, read the same.
+ */
+static void
+test_small_and_larger_results(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+
+	REQUIRE(e != NULL);
+	for (int ncols = 1; ncols <= 6; ncols++)
+		for (int nrows = 1; nrows <= 3; nrows++)
+		{
+			char		sql[512];
+			size_t		len;
+
+			len = snprintf(sql, sizeof(sql), "SELECT g AS c1");
+			for (int c = 2; c <= ncols; c++)
+				len += snprintf(sql + len, sizeof(sql) - len, ", (g * 10 + %d)::text AS c%d", c, c);
+			snprintf(sql + len, sizeof(sql) - len, " FROM generate_series(1, %d) g", nrows);
+			pgembed_result_free(prepare_ok(e, "s", sql));
+			for (int way = 0; way < 2; way++)
+			{
+				pgembed_result *r = way == 0
+					? pgembed_exec_prepared(e, "s", 0, NULL, NULL, NULL, PGEMBED_FORMAT_AUTO)
+					: pgembed_exec(e, sql);
+				pgembed_result_header h;
+
+				CHECK_INT(pgembed_result_ntuples(r), nrows);
+				CHECK_INT(pgembed_result_nfields(r), ncols);
+				CHECK_INT(pgembed_result_header_of(r, &h), 0);
+				CHECK(h.cells == pgembed_result_cells(r));
+				for (int row = 0; row < nrows; row++)
+				{
+					int32_t		v;
+
+					CHECK(pgembed_result_get_int32(r, row, 0, &v) == 0 && v == row + 1);
+					for (int c = 2; c <= ncols; c++)
+					{
+						char		want[32];
+						char		name[8];
+
+						snprintf(want, sizeof(want), "%d", (row + 1) * 10 + c);
+						snprintf(name, sizeof(name), "c%d", c);
+						CHECK_STR(pgembed_result_value(r, row, c - 1), want);
+						CHECK_STR(pgembed_result_field_name(r, c - 1), name);
+					}
+				}
+				pgembed_result_free(r);
+			}
+			pgembed_result_free(pgembed_deallocate(e, "s"));
+		}
+	CHECK_INT(pgembed_close(e, NULL), 0);
+}
+
 const test_case direct_tests[] = {
 	{"direct: the result header in one call", test_result_header},
 	{"direct: results as over the protocol", test_results_as_over_the_protocol},
 	{"direct: kept input and output functions follow types and ALTER TYPE", test_kept_functions_follow_types},
+	{"direct: results on both sides of the sizes kept in the result", test_small_and_larger_results},
 	{"direct: errors and transaction states", test_errors_and_transaction_states},
 	{"direct: a failing batch names its set", test_batch_failure_names_its_set},
 	{"direct: utility statements and rules take the protocol", test_left_to_the_protocol},
