@@ -474,6 +474,30 @@ test_kept_functions_follow_types(void)
 	r = pgembed_exec_prepared(e, "m", 1, two, len2, binary, PGEMBED_FORMAT_TEXT);
 	CHECK_STR(pgembed_result_value(r, 0, 0), "7");
 	pgembed_result_free(r);
+
+	/*
+	 * a domain's input function keeps its constraints: a constraint added
+	 * later applies
+	 */
+	CHECK_STR(sqlstate_of(e, "CREATE DOMAIN posint AS int4 CHECK (VALUE > 0)"), "00000");
+	pgembed_result_free(prepare_ok(e, "p", "SELECT $1::posint AS x"));
+	r = exec1(e, "p", "5");
+	/* RowDescription names a domain's base type: int4, binary under AUTO */
+	CHECK(pgembed_result_get_int32(r, 0, 0, &v) == 0 && v == 5);
+	pgembed_result_free(r);
+	r = exec1(e, "p", "-1");
+	CHECK_STR(sqlstate(r), "23514");
+	pgembed_result_free(r);
+	r = exec1(e, "p", "11");
+	CHECK_STR(sqlstate(r), "00000");
+	pgembed_result_free(r);
+	CHECK_STR(sqlstate_of(e, "ALTER DOMAIN posint ADD CONSTRAINT small CHECK (VALUE < 10)"), "00000");
+	r = exec1(e, "p", "11");
+	CHECK_STR(sqlstate(r), "23514");
+	pgembed_result_free(r);
+	r = exec1(e, "p", "7");
+	CHECK(pgembed_result_get_int32(r, 0, 0, &v) == 0 && v == 7);
+	pgembed_result_free(r);
 	CHECK_INT(pgembed_close(e, NULL), 0);
 }
 
