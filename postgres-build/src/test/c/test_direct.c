@@ -444,6 +444,25 @@ test_kept_functions_follow_types(void)
 		pgembed_result_free(r);
 	}
 
+	/*
+	 * a type without a send function: refused in binary, then fine in text
+	 * and for others
+	 */
+	pgembed_result_free(prepare_ok(e, "a", "SELECT 'postgres=r/postgres'::aclitem AS x, 1 AS y"));
+	for (int k = 0; k < 2; k++)
+	{
+		r = pgembed_exec_prepared(e, "a", 0, NULL, NULL, NULL, PGEMBED_FORMAT_BINARY);
+		CHECK_STR(sqlstate(r), "42883");
+		pgembed_result_free(r);
+		r = pgembed_exec_prepared(e, "a", 0, NULL, NULL, NULL, PGEMBED_FORMAT_TEXT);
+		CHECK_STR(pgembed_result_value(r, 0, 0), "postgres=r/postgres");
+		CHECK_STR(pgembed_result_value(r, 0, 1), "1");
+		pgembed_result_free(r);
+		r = exec1(e, "i", "1");
+		CHECK(pgembed_result_get_int32(r, 0, 0, &v) == 0 && v == 2);
+		pgembed_result_free(r);
+	}
+
 	/* a type of our own, made of int4's functions, whose binary I/O changes */
 	CHECK_STR(sqlstate_of(e, "CREATE TYPE myint"), "00000");
 	CHECK_STR(sqlstate_of(e, "CREATE FUNCTION myint_in(cstring) RETURNS myint AS 'int4in' LANGUAGE internal IMMUTABLE STRICT"), "00000");
