@@ -1,19 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * front_protocol_batch.c
- *	  A protocol client's batch of one prepared INSERT (JDBC executeBatch)
- *	  run as one set-oriented insert on the direct path.
+ *	  A protocol client's batch of one prepared INSERT, or UPDATE ... WHERE
+ *	  key = $k (JDBC executeBatch), run as one set-oriented statement on the
+ *	  direct path.
  *
  * pgjdbc sends a batch as Bind/Execute pairs of one server-prepared
- * statement followed by a Sync (after a Parse, the first time), in chunks it
- * flushes whole.  When a client's input ends that way, the front hands the
+ * statement followed by a Sync (after a Parse and its BEGIN, the first time;
+ * with a Describe of each portal until the statement has been described), in
+ * chunks of 256 pairs it flushes whole.  When a client's input ends that way, the front hands the
  * pairs' parameters to the engine as a direct request that runs only as one
- * insert (copy_only: engine_batch.c says whether the statement and its table
- * allow it); whatever precedes the pairs goes to the backend first, as it
- * came.  The reply is the one the backend would have sent: per pair a
- * BindComplete and an "INSERT 0 1" CommandComplete, up to the failing pair
- * (which has its BindComplete unless its parameters did not convert), the
- * ErrorResponse, then what the Sync brings (ParameterStatus, ReadyForQuery).
+ * insert or one update (copy_only with set_counts: engine_batch.c and
+ * engine_batch_update.c say whether the statement and its table allow it);
+ * whatever precedes the pairs goes to the backend first, as it came.  The
+ * reply is the one the backend would have sent: per pair a BindComplete (and
+ * a NoData when described) and an "INSERT 0 1" CommandComplete, or "UPDATE <n>" with the rows that pair's
+ * set updated, up to the failing pair (which has its BindComplete unless its
+ * parameters did not convert), the ErrorResponse, then what the Sync brings
+ * (ParameterStatus, ReadyForQuery).  An update fails only as a whole (a
+ * cancel: the engine runs any other failure row by row), at the first pair.
  * Anything else, or a batch the engine does not take, goes to the backend
  * unchanged.
  *
@@ -31,6 +36,7 @@
  */
 #include "pgembed_front.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,11 +54,12 @@ typedef struct
 /* routines only used in this file */
 static int	split_messages(const char *in, size_t len, wire_msg **msgs);
 static bool bind_fields(const wire_msg *m, const char **portal, const char **stmt);
-static bool execute_is_whole(const wire_msg *m, const char *portal);
+static bool execute_of(const wire_msg *m, const char *portal);
 static bool bind_values(const wire_msg *m, int nparams, const char **values, int32_t *lengths,
 						int32_t *formats);
-static bool output_has_error(pgembed_engine *e, size_t from);
-static bool reply(pgembed_engine *e, size_t from, const pgembed_direct *req);
+static bool output_stops_batch(pgembed_engine *e, size_t from);
+static bool describes_portal(const wire_msg *m, const char *portal);
+static bool reply(pgembed_engine *e, size_t from, const pgembed_direct *req, bool described);
 static bool put_raw(pgembed_buf *b, pgembed_engine *e, char type, const char *payload, uint32_t len);
 
 /*
@@ -67,6 +74,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	wire_msg   *msgs = NULL;
 	int			n = split_messages(in, len, &msgs);
 	int			first;
+	int			stride;
 	int			npairs;
 	int			nparams;
 	const char *portal,
@@ -76,34 +84,42 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	const char **values = NULL;
 	int32_t    *lengths = NULL,
 			   *formats = NULL;
+	int64_t    *counts = NULL;
 	pgembed_direct req;
 	size_t		out_from;
 	bool		done = false;
 
-	/* ... Bind Execute Bind Execute Sync, at the end */
-	if (n < 2 * MIN_BATCH + 1 || msgs[n - 1].type != 'S' ||
-		msgs[n - 2].type != 'E' || msgs[n - 3].type != 'B' ||
-		!bind_fields(&msgs[n - 3], &portal, &stmt) || stmt[0] == '\0')
+	/*
+	 * ... Bind [Describe] Execute Bind [Describe] Execute Sync, at the end
+	 * (pgjdbc describes each portal until the statement has been described)
+	 */
+	if (n < 2 * MIN_BATCH + 1 || msgs[n - 1].type != 'S' || msgs[n - 2].type != 'E')
 		goto out;
-	for (first = n - 3; first >= 2; first -= 2)
+	stride = msgs[n - 3].type == 'D' ? 3 : 2;
+	if (n < stride * MIN_BATCH + 1 || msgs[n - 1 - stride].type != 'B' ||
+		!bind_fields(&msgs[n - 1 - stride], &portal, &stmt) || stmt[0] == '\0')
+		goto out;
+	for (first = n - 1 - stride; first >= stride; first -= stride)
 	{
-		if (msgs[first - 2].type != 'B' || msgs[first - 1].type != 'E' ||
-			!bind_fields(&msgs[first - 2], &p2, &s2) || strcmp(p2, portal) != 0 || strcmp(s2, stmt) != 0)
+		if (msgs[first - stride].type != 'B' || msgs[first - 1].type != 'E' ||
+			(stride == 3 && msgs[first - 2].type != 'D') ||
+			!bind_fields(&msgs[first - stride], &p2, &s2) || strcmp(p2, portal) != 0 || strcmp(s2, stmt) != 0)
 			break;
 	}
-	npairs = (n - 1 - first) / 2;
+	npairs = (n - 1 - first) / stride;
 	if (npairs < MIN_BATCH)
 		goto out;
 
 	/*
-	 * what comes before: statements and descriptions, nothing of COPY's or a
-	 * function call
+	 * what comes before: statements, descriptions and simple queries
+	 * (pgjdbc's BEGIN is one), nothing of COPY's or a function call
 	 */
 	for (int i = 0; i < first; i++)
-		if (strchr("PDCBEHS", msgs[i].type) == NULL)
+		if (strchr("PDCBEHSQ", msgs[i].type) == NULL)
 			goto out;
-	for (int i = first; i < n - 1; i += 2)
-		if (!execute_is_whole(&msgs[i + 1], portal))
+	for (int i = first; i < n - 1; i += stride)
+		if (!execute_of(&msgs[i + stride - 1], portal) ||
+			(stride == 3 && !describes_portal(&msgs[i + 1], portal)))
 			goto out;
 
 	/* the values, as each Bind has them */
@@ -120,10 +136,11 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	values = malloc(sizeof(char *) * npairs * nparams);
 	lengths = malloc(sizeof(int32_t) * npairs * nparams);
 	formats = malloc(sizeof(int32_t) * npairs * nparams);
-	if (values == NULL || lengths == NULL || formats == NULL)
+	counts = calloc(npairs, sizeof(int64_t));
+	if (values == NULL || lengths == NULL || formats == NULL || counts == NULL)
 		goto out;
 	for (int k = 0; k < npairs; k++)
-		if (!bind_values(&msgs[first + 2 * k], nparams, values + k * nparams, lengths + k * nparams,
+		if (!bind_values(&msgs[first + stride * k], nparams, values + k * nparams, lengths + k * nparams,
 						 formats + k * nparams))
 			goto out;
 
@@ -135,12 +152,12 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 		if (head.len > 4096)
 			goto out;
 		front_run_with_input(e, &head, 1);
-		if (e->state == ENGINE_DEAD || e->out_yielded || output_has_error(e, 0))
+		if (e->state == ENGINE_DEAD || e->out_yielded || output_stops_batch(e, 0))
 		{
 			/*
-			 * The backend ended, paused with more to say, or skips to the
-			 * Sync: the rest follows unchanged (when it paused, once it
-			 * resumes).
+			 * The backend ended, paused with more to say, skips to the Sync
+			 * or waits for COPY data (a simple query was a COPY): the rest
+			 * follows unchanged (when it paused, once it resumes).
 			 */
 			pgembed_iov rest = {in + head.len, len - head.len};
 
@@ -171,6 +188,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	req.formats = formats;
 	req.text_lengths = true;
 	req.copy_only = true;
+	req.set_counts = counts;
 	out_from = e->out.len;
 	e->direct = &req;
 	{
@@ -189,7 +207,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	{
 		pgembed_iov sync = {(const char *) msgs[n - 1].payload - 5, 5};
 
-		if (!reply(e, out_from, &req))
+		if (!reply(e, out_from, &req, stride == 3))
 			e->out.len = out_from;	/* out of memory: the ErrorResponse is
 									 * lost too */
 		front_run_with_input(e, &sync, 1);
@@ -201,6 +219,7 @@ out:
 	free(values);
 	free(lengths);
 	free(formats);
+	free(counts);
 	return done;
 }
 
@@ -254,14 +273,30 @@ bind_fields(const wire_msg *m, const char **portal, const char **stmt)
 	return memchr(s, '\0', end - s) != NULL;
 }
 
-/* An Execute of the portal that runs it to completion. */
+/*
+ * An Execute of the portal.  Its row limit does not matter: the engine takes
+ * only an INSERT or UPDATE without RETURNING, which runs to completion
+ * whatever the limit (PortalRunMulti), and pgjdbc asks for one row at most in
+ * a batch whose results it discards.
+ */
 static bool
-execute_is_whole(const wire_msg *m, const char *portal)
+execute_of(const wire_msg *m, const char *portal)
 {
 	size_t		plen = strlen(portal) + 1;
 
-	return m->len == plen + 4 && memcmp(m->payload, portal, plen) == 0 &&
-		memcmp(m->payload + plen, "\0\0\0\0", 4) == 0;
+	return m->len == plen + 4 && memcmp(m->payload, portal, plen) == 0;
+}
+
+/*
+ * A Describe of the portal.  The engine takes only statements without
+ * RETURNING: the backend's answer is NoData.
+ */
+static bool
+describes_portal(const wire_msg *m, const char *portal)
+{
+	size_t		plen = strlen(portal) + 1;
+
+	return m->len == 1 + plen && m->payload[0] == 'P' && memcmp(m->payload + 1, portal, plen) == 0;
 }
 
 /*
@@ -314,15 +349,18 @@ bind_values(const wire_msg *m, int nparams, const char **values, int32_t *length
 	return (int16_t) ntohs(*(const uint16_t *) p) == 0;
 }
 
-/* Is there an ErrorResponse among the messages the backend wrote after from? */
+/*
+ * Is there an ErrorResponse among the messages the backend wrote after from,
+ * or a CopyInResponse or CopyBothResponse (the backend reads COPY data now)?
+ */
 static bool
-output_has_error(pgembed_engine *e, size_t from)
+output_stops_batch(pgembed_engine *e, size_t from)
 {
 	for (size_t pos = from; pos + 5 <= e->out.len;)
 	{
 		uint32_t	mlen;
 
-		if (e->out.data[pos] == 'E')
+		if (e->out.data[pos] == 'E' || e->out.data[pos] == 'G' || e->out.data[pos] == 'W')
 			return true;
 		memcpy(&mlen, e->out.data + pos + 1, 4);
 		pos += 1 + ntohl(mlen);
@@ -332,17 +370,19 @@ output_has_error(pgembed_engine *e, size_t from)
 
 /*
  * The backend's reply to the pairs, from what the direct run wrote after
- * out_from: its CommandComplete ("INSERT 0 <all>") becomes a BindComplete
- * and an "INSERT 0 1" per pair; before an ErrorResponse come those of the
- * pairs that ran.  false: out of memory.
+ * out_from: its CommandComplete ("INSERT 0 <all>", "UPDATE <all>") becomes a
+ * BindComplete (with a NoData when the pairs were described) and an
+ * "INSERT 0 1" (or "UPDATE <the set's rows>") per pair; before an
+ * ErrorResponse come those of the pairs that ran.  false: out of memory.
  */
 static bool
-reply(pgembed_engine *e, size_t from, const pgembed_direct *req)
+reply(pgembed_engine *e, size_t from, const pgembed_direct *req, bool described)
 {
 	static const char insert_one[] = "INSERT 0 1";
 	pgembed_buf b = {0};
 	size_t		pos = from;
 	bool		ok = true;
+	char		tag[32];
 
 	while (ok && pos + 5 <= e->out.len)
 	{
@@ -351,17 +391,29 @@ reply(pgembed_engine *e, size_t from, const pgembed_direct *req)
 
 		memcpy(&mlen, e->out.data + pos + 1, 4);
 		mlen = ntohl(mlen);
-		if (type == 'C')
+		if (type == 'C' && mlen - 4 > 7 && memcmp(e->out.data + pos + 5, "UPDATE ", 7) == 0)
 		{
 			for (int i = 0; ok && i < req->nsets; i++)
-				ok = put_raw(&b, e, '2', NULL, 0) && put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
+			{
+				int			tl = snprintf(tag, sizeof(tag), "UPDATE %lld", (long long) req->set_counts[i]);
+
+				ok = put_raw(&b, e, '2', NULL, 0) && (!described || put_raw(&b, e, 'n', NULL, 0)) &&
+					put_raw(&b, e, 'C', tag, (uint32_t) tl + 1);
+			}
+		}
+		else if (type == 'C')
+		{
+			for (int i = 0; ok && i < req->nsets; i++)
+				ok = put_raw(&b, e, '2', NULL, 0) && (!described || put_raw(&b, e, 'n', NULL, 0)) &&
+					put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
 		}
 		else if (type == 'E')
 		{
 			for (int64_t i = 0; ok && i < req->failed_set; i++)
-				ok = put_raw(&b, e, '2', NULL, 0) && put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
+				ok = put_raw(&b, e, '2', NULL, 0) && (!described || put_raw(&b, e, 'n', NULL, 0)) &&
+					put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
 			if (ok && !req->failed_in_bind)
-				ok = put_raw(&b, e, '2', NULL, 0);
+				ok = put_raw(&b, e, '2', NULL, 0) && (!described || put_raw(&b, e, 'n', NULL, 0));
 			ok = ok && put_raw(&b, e, type, e->out.data + pos + 5, mlen - 4);
 		}
 		else
