@@ -32,10 +32,15 @@
  *	  per row depends on the order of the rows).
  * With statement_timeout set, the batch stays row by row: the timeout would
  * count for the whole batch instead of per set.
- * The set-oriented statement runs in a subtransaction: when it fails (a
+ * The sets' conversions and the set-oriented statement run in a
+ * subtransaction: when they fail (a value that does not convert, a
  * constraint, a value too long for its column), it is rolled back and the
- * batch runs row by row instead, which names the failing set as before.  A
- * cancel or a timeout is not retried.
+ * batch runs row by row instead, which names the failing set as before (and
+ * counts the sets before it).  A cancel or a timeout is not retried.
+ *
+ * Few sets against a big table (pgjdbc's chunks of 256) are joined by
+ * probing the key's index once per set when there is one (probe_by_index):
+ * the planner would scan the whole table for each chunk.
  *
  * What differs: one statement instead of n (log_statement logs it once, after
  * it ran, its
@@ -192,13 +197,15 @@ engine_batch_update(CachedPlanSource *psrc, pgembed_direct *req)
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		done = convert_and_run(psrc, req, key, sql, relid, probe, &processed);
-		if (done)
+		bool		ran = convert_and_run(psrc, req, key, sql, relid, probe, &processed);
+
+		if (ran)
 			ReleaseCurrentSubTransaction();
 		else
 			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
+		done = ran;
 	}
 	PG_CATCH();
 	{
