@@ -6,21 +6,23 @@
  *	  direct path.
  *
  * pgjdbc sends a batch as Bind/Execute pairs of one server-prepared
- * statement followed by a Sync (after a Parse and its BEGIN, the first time;
- * with a Describe of each portal until the statement has been described), in
- * chunks of 256 pairs it flushes whole.  When a client's input ends that way, the front hands the
- * pairs' parameters to the engine as a direct request that runs only as one
- * insert or one update (copy_only with set_counts: engine_batch.c and
- * engine_batch_update.c say whether the statement and its table allow it);
- * whatever precedes the pairs goes to the backend first, as it came.  The
- * reply is the one the backend would have sent: per pair a BindComplete (and
- * a NoData when described) and an "INSERT 0 1" CommandComplete, or "UPDATE <n>" with the rows that pair's
- * set updated, up to the failing pair (which has its BindComplete unless its
- * parameters did not convert), the ErrorResponse, then what the Sync brings
- * (ParameterStatus, ReadyForQuery).  An update fails only as a whole (a
- * cancel: the engine runs any other failure row by row), at the first pair.
- * Anything else, or a batch the engine does not take, goes to the backend
- * unchanged.
+ * statement followed by a Sync (after a Parse and its "BEGIN" query, the
+ * first time), in chunks it flushes whole; until it has seen the portal's
+ * NoData, every pair has a Describe of the portal between its Bind and its
+ * Execute (the whole first chunk).  When a client's input ends that way, the
+ * front hands the sets' parameters to the engine as a direct request that
+ * runs only as one insert or one update (copy_only with set_counts:
+ * engine_batch.c and engine_batch_update.c say whether the statement and its
+ * table allow it); whatever precedes the sets goes to the backend first, as
+ * it came.  The reply is the one the backend would have sent: per set a
+ * BindComplete, a NoData if it was described (an INSERT or UPDATE without
+ * RETURNING has no row description) and an "INSERT 0 1" CommandComplete (or
+ * "UPDATE <n>", n the rows that set updated), up to the failing set (which
+ * has its BindComplete and NoData unless its parameters did not convert),
+ * the ErrorResponse, then what the Sync brings (ParameterStatus,
+ * ReadyForQuery).  An update fails only as a whole (a cancel: the engine runs
+ * any other failure row by row), at the first set.  Anything else, or a batch
+ * the engine does not take, goes to the backend unchanged.
  *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/front_protocol_batch.c
@@ -51,15 +53,23 @@ typedef struct
 	uint32_t	len;			/* of the payload */
 } wire_msg;
 
+/* One set of the batch: its Bind, and whether a Describe of the portal follows it. */
+typedef struct
+{
+	int			bind;			/* index of the Bind in the messages */
+	bool		described;
+} batch_set;
+
 /* routines only used in this file */
 static int	split_messages(const char *in, size_t len, wire_msg **msgs);
 static bool bind_fields(const wire_msg *m, const char **portal, const char **stmt);
 static bool execute_of(const wire_msg *m, const char *portal);
+static bool describes_portal(const wire_msg *m, const char *portal);
+static bool head_message(const wire_msg *m);
 static bool bind_values(const wire_msg *m, int nparams, const char **values, int32_t *lengths,
 						int32_t *formats);
-static bool output_stops_batch(pgembed_engine *e, size_t from);
-static bool describes_portal(const wire_msg *m, const char *portal);
-static bool reply(pgembed_engine *e, size_t from, const pgembed_direct *req, bool described);
+static bool output_has_error(pgembed_engine *e, size_t from);
+static bool reply(pgembed_engine *e, size_t from, const pgembed_direct *req, const batch_set *sets);
 static bool put_raw(pgembed_buf *b, pgembed_engine *e, char type, const char *payload, uint32_t len);
 
 /*
@@ -74,13 +84,13 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	wire_msg   *msgs = NULL;
 	int			n = split_messages(in, len, &msgs);
 	int			first;
-	int			stride;
-	int			npairs;
+	int			npairs = 0;
 	int			nparams;
-	const char *portal,
-			   *stmt,
+	const char *portal = NULL,
+			   *stmt = NULL,
 			   *p2,
 			   *s2;
+	batch_set  *sets = NULL;
 	const char **values = NULL;
 	int32_t    *lengths = NULL,
 			   *formats = NULL;
@@ -90,36 +100,41 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	bool		done = false;
 
 	/*
-	 * ... Bind [Describe] Execute Bind [Describe] Execute Sync, at the end
-	 * (pgjdbc describes each portal until the statement has been described)
+	 * ... Bind [Describe] Execute, Bind [Describe] Execute, Sync, at the end,
+	 * of one named statement and portal (the sets found from the last back)
 	 */
-	if (n < 2 * MIN_BATCH + 1 || msgs[n - 1].type != 'S' || msgs[n - 2].type != 'E')
+	if (n < 2 * MIN_BATCH + 1 || msgs[n - 1].type != 'S' ||
+		(sets = malloc(sizeof(batch_set) * n)) == NULL)
 		goto out;
-	stride = msgs[n - 3].type == 'D' ? 3 : 2;
-	if (n < stride * MIN_BATCH + 1 || msgs[n - 1 - stride].type != 'B' ||
-		!bind_fields(&msgs[n - 1 - stride], &portal, &stmt) || stmt[0] == '\0')
-		goto out;
-	for (first = n - 1 - stride; first >= stride; first -= stride)
+	first = n - 1;
+	while (first >= 2 && msgs[first - 1].type == 'E')
 	{
-		if (msgs[first - stride].type != 'B' || msgs[first - 1].type != 'E' ||
-			(stride == 3 && msgs[first - 2].type != 'D') ||
-			!bind_fields(&msgs[first - stride], &p2, &s2) || strcmp(p2, portal) != 0 || strcmp(s2, stmt) != 0)
+		int			b = first - 2;
+		bool		described = msgs[b].type == 'D';
+
+		if (described)
+			b--;
+		if (b < 0 || msgs[b].type != 'B' || !bind_fields(&msgs[b], &p2, &s2) ||
+			(npairs > 0 && (strcmp(p2, portal) != 0 || strcmp(s2, stmt) != 0)) ||
+			!execute_of(&msgs[first - 1], p2) || (described && !describes_portal(&msgs[b + 1], p2)))
 			break;
+		portal = p2;
+		stmt = s2;
+		sets[n - 1 - ++npairs].bind = b;
+		sets[n - 1 - npairs].described = described;
+		first = b;
 	}
-	npairs = (n - 1 - first) / stride;
-	if (npairs < MIN_BATCH)
+	if (npairs < MIN_BATCH || stmt[0] == '\0')
 		goto out;
+	/* in order, at the start of the array */
+	memmove(sets, sets + (n - 1 - npairs), sizeof(batch_set) * npairs);
 
 	/*
-	 * what comes before: statements, descriptions and simple queries
-	 * (pgjdbc's BEGIN is one), nothing of COPY's or a function call
+	 * what comes before: statements and descriptions, nothing of COPY's or a
+	 * function call
 	 */
 	for (int i = 0; i < first; i++)
-		if (strchr("PDCBEHSQ", msgs[i].type) == NULL)
-			goto out;
-	for (int i = first; i < n - 1; i += stride)
-		if (!execute_of(&msgs[i + stride - 1], portal) ||
-			(stride == 3 && !describes_portal(&msgs[i + 1], portal)))
+		if (!head_message(&msgs[i]))
 			goto out;
 
 	/* the values, as each Bind has them */
@@ -140,7 +155,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	if (values == NULL || lengths == NULL || formats == NULL || counts == NULL)
 		goto out;
 	for (int k = 0; k < npairs; k++)
-		if (!bind_values(&msgs[first + stride * k], nparams, values + k * nparams, lengths + k * nparams,
+		if (!bind_values(&msgs[sets[k].bind], nparams, values + k * nparams, lengths + k * nparams,
 						 formats + k * nparams))
 			goto out;
 
@@ -152,12 +167,12 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 		if (head.len > 4096)
 			goto out;
 		front_run_with_input(e, &head, 1);
-		if (e->state == ENGINE_DEAD || e->out_yielded || output_stops_batch(e, 0))
+		if (e->state == ENGINE_DEAD || e->out_yielded || output_has_error(e, 0))
 		{
 			/*
-			 * The backend ended, paused with more to say, skips to the Sync
-			 * or waits for COPY data (a simple query was a COPY): the rest
-			 * follows unchanged (when it paused, once it resumes).
+			 * The backend ended, paused with more to say, or skips to the
+			 * Sync: the rest follows unchanged (when it paused, once it
+			 * resumes).
 			 */
 			pgembed_iov rest = {in + head.len, len - head.len};
 
@@ -207,7 +222,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	{
 		pgembed_iov sync = {(const char *) msgs[n - 1].payload - 5, 5};
 
-		if (!reply(e, out_from, &req, stride == 3))
+		if (!reply(e, out_from, &req, sets))
 			e->out.len = out_from;	/* out of memory: the ErrorResponse is
 									 * lost too */
 		front_run_with_input(e, &sync, 1);
@@ -216,6 +231,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 
 out:
 	free(msgs);
+	free(sets);
 	free(values);
 	free(lengths);
 	free(formats);
@@ -258,6 +274,30 @@ split_messages(const char *in, size_t len, wire_msg **msgs)
 	return n;
 }
 
+/*
+ * A message that may come before the batch: statements and descriptions, and
+ * the simple query "BEGIN ..." pgjdbc sends to open its transaction (nothing
+ * that could start a COPY, whose data the batch's messages would become).
+ */
+static bool
+head_message(const wire_msg *m)
+{
+	if (m->type == 'Q')
+		return m->len >= 6 && memchr(m->payload, '\0', m->len) == m->payload + m->len - 1 &&
+			strncmp(m->payload, "BEGIN", 5) == 0 && (m->payload[5] == '\0' || m->payload[5] == ' ') &&
+			strchr(m->payload, ';') == NULL;
+	return strchr("PDCBEHS", m->type) != NULL;
+}
+
+/* A Describe of the portal (not of a statement). */
+static bool
+describes_portal(const wire_msg *m, const char *portal)
+{
+	size_t		plen = strlen(portal) + 1;
+
+	return m->len == 1 + plen && m->payload[0] == 'P' && memcmp(m->payload + 1, portal, plen) == 0;
+}
+
 /* A Bind's portal and statement names (NUL-terminated within it). */
 static bool
 bind_fields(const wire_msg *m, const char **portal, const char **stmt)
@@ -285,18 +325,6 @@ execute_of(const wire_msg *m, const char *portal)
 	size_t		plen = strlen(portal) + 1;
 
 	return m->len == plen + 4 && memcmp(m->payload, portal, plen) == 0;
-}
-
-/*
- * A Describe of the portal.  The engine takes only statements without
- * RETURNING: the backend's answer is NoData.
- */
-static bool
-describes_portal(const wire_msg *m, const char *portal)
-{
-	size_t		plen = strlen(portal) + 1;
-
-	return m->len == 1 + plen && m->payload[0] == 'P' && memcmp(m->payload + 1, portal, plen) == 0;
 }
 
 /*
@@ -349,18 +377,15 @@ bind_values(const wire_msg *m, int nparams, const char **values, int32_t *length
 	return (int16_t) ntohs(*(const uint16_t *) p) == 0;
 }
 
-/*
- * Is there an ErrorResponse among the messages the backend wrote after from,
- * or a CopyInResponse or CopyBothResponse (the backend reads COPY data now)?
- */
+/* Is there an ErrorResponse among the messages the backend wrote after from? */
 static bool
-output_stops_batch(pgembed_engine *e, size_t from)
+output_has_error(pgembed_engine *e, size_t from)
 {
 	for (size_t pos = from; pos + 5 <= e->out.len;)
 	{
 		uint32_t	mlen;
 
-		if (e->out.data[pos] == 'E' || e->out.data[pos] == 'G' || e->out.data[pos] == 'W')
+		if (e->out.data[pos] == 'E')
 			return true;
 		memcpy(&mlen, e->out.data + pos + 1, 4);
 		pos += 1 + ntohl(mlen);
@@ -369,14 +394,14 @@ output_stops_batch(pgembed_engine *e, size_t from)
 }
 
 /*
- * The backend's reply to the pairs, from what the direct run wrote after
+ * The backend's reply to the sets, from what the direct run wrote after
  * out_from: its CommandComplete ("INSERT 0 <all>", "UPDATE <all>") becomes a
- * BindComplete (with a NoData when the pairs were described) and an
- * "INSERT 0 1" (or "UPDATE <the set's rows>") per pair; before an
- * ErrorResponse come those of the pairs that ran.  false: out of memory.
+ * BindComplete, a NoData if the set was described, and an "INSERT 0 1" (or
+ * "UPDATE <the set's rows>") per set; before an ErrorResponse come those of
+ * the sets that ran.  false: out of memory.
  */
 static bool
-reply(pgembed_engine *e, size_t from, const pgembed_direct *req, bool described)
+reply(pgembed_engine *e, size_t from, const pgembed_direct *req, const batch_set *sets)
 {
 	static const char insert_one[] = "INSERT 0 1";
 	pgembed_buf b = {0};
@@ -397,23 +422,24 @@ reply(pgembed_engine *e, size_t from, const pgembed_direct *req, bool described)
 			{
 				int			tl = snprintf(tag, sizeof(tag), "UPDATE %lld", (long long) req->set_counts[i]);
 
-				ok = put_raw(&b, e, '2', NULL, 0) && (!described || put_raw(&b, e, 'n', NULL, 0)) &&
+				ok = put_raw(&b, e, '2', NULL, 0) && (!sets[i].described || put_raw(&b, e, 'n', NULL, 0)) &&
 					put_raw(&b, e, 'C', tag, (uint32_t) tl + 1);
 			}
 		}
 		else if (type == 'C')
 		{
 			for (int i = 0; ok && i < req->nsets; i++)
-				ok = put_raw(&b, e, '2', NULL, 0) && (!described || put_raw(&b, e, 'n', NULL, 0)) &&
+				ok = put_raw(&b, e, '2', NULL, 0) && (!sets[i].described || put_raw(&b, e, 'n', NULL, 0)) &&
 					put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
 		}
 		else if (type == 'E')
 		{
 			for (int64_t i = 0; ok && i < req->failed_set; i++)
-				ok = put_raw(&b, e, '2', NULL, 0) && (!described || put_raw(&b, e, 'n', NULL, 0)) &&
+				ok = put_raw(&b, e, '2', NULL, 0) && (!sets[i].described || put_raw(&b, e, 'n', NULL, 0)) &&
 					put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
-			if (ok && !req->failed_in_bind)
-				ok = put_raw(&b, e, '2', NULL, 0) && (!described || put_raw(&b, e, 'n', NULL, 0));
+			if (ok && !req->failed_in_bind && req->failed_set >= 0 && req->failed_set < req->nsets)
+				ok = put_raw(&b, e, '2', NULL, 0) &&
+					(!sets[req->failed_set].described || put_raw(&b, e, 'n', NULL, 0));
 			ok = ok && put_raw(&b, e, type, e->out.data + pos + 5, mlen - 4);
 		}
 		else
