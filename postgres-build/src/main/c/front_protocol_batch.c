@@ -48,7 +48,7 @@ typedef struct
 /* routines only used in this file */
 static int	split_messages(const char *in, size_t len, wire_msg **msgs);
 static bool bind_fields(const wire_msg *m, const char **portal, const char **stmt);
-static bool execute_is_whole(const wire_msg *m, const char *portal);
+static bool execute_of(const wire_msg *m, const char *portal);
 static bool bind_values(const wire_msg *m, int nparams, const char **values, int32_t *lengths,
 						int32_t *formats);
 static bool output_has_error(pgembed_engine *e, size_t from);
@@ -103,7 +103,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 		if (strchr("PDCBEHS", msgs[i].type) == NULL)
 			goto out;
 	for (int i = first; i < n - 1; i += 2)
-		if (!execute_is_whole(&msgs[i + 1], portal))
+		if (!execute_of(&msgs[i + 1], portal))
 			goto out;
 
 	/* the values, as each Bind has them */
@@ -254,14 +254,18 @@ bind_fields(const wire_msg *m, const char **portal, const char **stmt)
 	return memchr(s, '\0', end - s) != NULL;
 }
 
-/* An Execute of the portal that runs it to completion. */
+/*
+ * An Execute of the portal.  Its row limit does not matter: the engine takes
+ * only an INSERT without RETURNING, which runs to completion whatever the
+ * limit (PortalRunMulti), and pgjdbc asks for one row at most in a batch
+ * whose results it discards.
+ */
 static bool
-execute_is_whole(const wire_msg *m, const char *portal)
+execute_of(const wire_msg *m, const char *portal)
 {
 	size_t		plen = strlen(portal) + 1;
 
-	return m->len == plen + 4 && memcmp(m->payload, portal, plen) == 0 &&
-		memcmp(m->payload + plen, "\0\0\0\0", 4) == 0;
+	return m->len == plen + 4 && memcmp(m->payload, portal, plen) == 0;
 }
 
 /*
