@@ -373,6 +373,12 @@ summary(const char *out, size_t len)
 static uint32_t exec_max_rows = 0;
 
 /*
+ * pgjdbc's first chunk: the head as a simple query, a Describe of the portal
+ * in every set
+ */
+static bool pgjdbc_first_chunk = false;
+
+/*
  * pgjdbc's batch on both twins: [head] Parse S_x, Bind/Execute per pair,
  * Sync.  Both replies must read the same.
  */
@@ -396,7 +402,9 @@ protocol_batch_on_twins(pgembed_engine *e, const char *head_sql, int npairs, con
 		memcpy(exec + 1, &rows, 4);
 
 		snprintf(stmt, sizeof(stmt), "S_%s", t == 0 ? "fast" : "slow");
-		if (head_sql)
+		if (head_sql && pgjdbc_first_chunk)
+			len += put_message(msg + len, 'Q', head_sql, strlen(head_sql) + 1);
+		else if (head_sql)
 		{
 			size_t		hl = strlen(head_sql);
 
@@ -417,19 +425,24 @@ protocol_batch_on_twins(pgembed_engine *e, const char *head_sql, int npairs, con
 		for (int k = 0; k < npairs; k++)
 		{
 			len += put_bind(msg + len, stmt, values[2 * k], values[2 * k + 1]);
+			if (pgjdbc_first_chunk)
+				len += put_message(msg + len, 'D', "P", 2);
 			len += put_message(msg + len, 'E', exec, sizeof(exec));
 		}
 		len += put_message(msg + len, 'S', "", 0);
 		CHECK_INT(pgembed_protocol_exchange(e, msg, len, &out, &outlen), 0);
 		snprintf(got[t], sizeof(got[t]), "%s", summary(out, outlen));
-		/* the statement goes, and whatever transaction the head opened */
+
+		/*
+		 * whatever transaction the head opened goes (first: an aborted one
+		 * would refuse the DEALLOCATE), and the statement
+		 */
 		len = put_message(msg, 'Q', "ROLLBACK", 9);
 		{
 			char		dealloc[64];
 			int			dl = snprintf(dealloc, sizeof(dealloc), "DEALLOCATE \"%s\"", stmt);
 
-			len = put_message(msg, 'Q', dealloc, dl + 1);
-			len += put_message(msg + len, 'Q', "ROLLBACK", 9);
+			len += put_message(msg + len, 'Q', dealloc, dl + 1);
 		}
 		CHECK_INT(pgembed_protocol_exchange(e, msg, len, &out, &outlen), 0);
 		free(msg);
@@ -482,6 +495,26 @@ test_protocol_batches(void)
 	CHECK_INT(logged[1], 3);
 	CHECK_STR(sqlstate_of(e, "TRUNCATE fast, slow"), "00000");
 	protocol_batch_on_twins(e, NULL, 3, dup, "1 2 C(INSERT 0 1) 2 C(INSERT 0 1) 2 E(23505) Z(I) ");
+
+	/*
+	 * pgjdbc's first chunk of a batch in a transaction: "BEGIN" as a simple
+	 * query, the Parse, then Bind, Describe (portal), Execute per set
+	 */
+	pgjdbc_first_chunk = true;
+	logged[0] = logged[1] = 0;
+	protocol_batch_on_twins(e, "BEGIN", 3, ok,
+							"C(BEGIN) Z(T) 1 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) Z(T) ");
+	CHECK_INT(logged[0], 1);
+	CHECK_INT(logged[1], 3);
+	protocol_batch_on_twins(e, "BEGIN", 3, dup,
+							"C(BEGIN) Z(T) 1 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) 2 n E(23505) Z(E) ");
+	protocol_batch_on_twins(e, "BEGIN", 3, bad, "C(BEGIN) Z(T) 1 2 n C(INSERT 0 1) E(22P02) Z(E) ");
+	/* a simple query other than BEGIN before the sets: row by row */
+	logged[0] = logged[1] = 0;
+	protocol_batch_on_twins(e, "BEGIN; SELECT 1", 3, ok,
+							"C(BEGIN) T D C(SELECT 1) Z(T) 1 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) Z(T) ");
+	CHECK_INT(logged[0], 3);
+	pgjdbc_first_chunk = false;
 	exec_max_rows = 0;
 	CHECK_STR(sqlstate_of(e, "TRUNCATE fast, slow"), "00000");
 
