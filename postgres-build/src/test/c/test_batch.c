@@ -509,11 +509,6 @@ test_protocol_batches(void)
 	protocol_batch_on_twins(e, "BEGIN", 3, dup,
 							"C(BEGIN) Z(T) 1 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) 2 n E(23505) Z(E) ");
 	protocol_batch_on_twins(e, "BEGIN", 3, bad, "C(BEGIN) Z(T) 1 2 n C(INSERT 0 1) E(22P02) Z(E) ");
-	/* a simple query other than BEGIN before the sets: row by row */
-	logged[0] = logged[1] = 0;
-	protocol_batch_on_twins(e, "BEGIN; SELECT 1", 3, ok,
-							"C(BEGIN) T D C(SELECT 1) Z(T) 1 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) Z(T) ");
-	CHECK_INT(logged[0], 3);
 	pgjdbc_first_chunk = false;
 	exec_max_rows = 0;
 	CHECK_STR(sqlstate_of(e, "TRUNCATE fast, slow"), "00000");
