@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * front_protocol_batch.c
- *	  A protocol client's batch of one prepared INSERT (JDBC executeBatch)
- *	  run as one set-oriented insert on the direct path.
+ *	  A protocol client's batch of one prepared INSERT, or UPDATE ... WHERE
+ *	  key = $k (JDBC executeBatch), run as one set-oriented statement on the
+ *	  direct path.
  *
  * pgjdbc sends a batch as Bind/Execute pairs of one server-prepared
  * statement followed by a Sync (after a Parse and its "BEGIN" query, the
@@ -10,15 +11,18 @@
  * NoData, every pair has a Describe of the portal between its Bind and its
  * Execute (the whole first chunk).  When a client's input ends that way, the
  * front hands the sets' parameters to the engine as a direct request that
- * runs only as one insert (copy_only: engine_batch.c says whether the
- * statement and its table allow it); whatever precedes the sets goes to the
- * backend first, as it came.  The reply is the one the backend would have
- * sent: per set a BindComplete, a NoData if it was described (an INSERT
- * without RETURNING has no row description) and an "INSERT 0 1"
- * CommandComplete, up to the failing set (which has its BindComplete and
- * NoData unless its parameters did not convert), the ErrorResponse, then what
- * the Sync brings (ParameterStatus, ReadyForQuery).  Anything else, or a
- * batch the engine does not take, goes to the backend unchanged.
+ * runs only as one insert or one update (copy_only with set_counts:
+ * engine_batch.c and engine_batch_update.c say whether the statement and its
+ * table allow it); whatever precedes the sets goes to the backend first, as
+ * it came.  The reply is the one the backend would have sent: per set a
+ * BindComplete, a NoData if it was described (an INSERT or UPDATE without
+ * RETURNING has no row description) and an "INSERT 0 1" CommandComplete (or
+ * "UPDATE <n>", n the rows that set updated), up to the failing set (which
+ * has its BindComplete and NoData unless its parameters did not convert),
+ * the ErrorResponse, then what the Sync brings (ParameterStatus,
+ * ReadyForQuery).  An update fails only as a whole (a cancel: the engine runs
+ * any other failure row by row), at the first set.  Anything else, or a batch
+ * the engine does not take, goes to the backend unchanged.
  *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/front_protocol_batch.c
@@ -34,6 +38,7 @@
  */
 #include "pgembed_front.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +94,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	const char **values = NULL;
 	int32_t    *lengths = NULL,
 			   *formats = NULL;
+	int64_t    *counts = NULL;
 	pgembed_direct req;
 	size_t		out_from;
 	bool		done = false;
@@ -145,7 +151,8 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	values = malloc(sizeof(char *) * npairs * nparams);
 	lengths = malloc(sizeof(int32_t) * npairs * nparams);
 	formats = malloc(sizeof(int32_t) * npairs * nparams);
-	if (values == NULL || lengths == NULL || formats == NULL)
+	counts = calloc(npairs, sizeof(int64_t));
+	if (values == NULL || lengths == NULL || formats == NULL || counts == NULL)
 		goto out;
 	for (int k = 0; k < npairs; k++)
 		if (!bind_values(&msgs[sets[k].bind], nparams, values + k * nparams, lengths + k * nparams,
@@ -196,6 +203,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	req.formats = formats;
 	req.text_lengths = true;
 	req.copy_only = true;
+	req.set_counts = counts;
 	out_from = e->out.len;
 	e->direct = &req;
 	{
@@ -227,6 +235,7 @@ out:
 	free(values);
 	free(lengths);
 	free(formats);
+	free(counts);
 	return done;
 }
 
@@ -306,9 +315,9 @@ bind_fields(const wire_msg *m, const char **portal, const char **stmt)
 
 /*
  * An Execute of the portal.  Its row limit does not matter: the engine takes
- * only an INSERT without RETURNING, which runs to completion whatever the
- * limit (PortalRunMulti), and pgjdbc asks for one row at most in a batch
- * whose results it discards.
+ * only an INSERT or UPDATE without RETURNING, which runs to completion
+ * whatever the limit (PortalRunMulti), and pgjdbc asks for one row at most in
+ * a batch whose results it discards.
  */
 static bool
 execute_of(const wire_msg *m, const char *portal)
@@ -386,9 +395,10 @@ output_has_error(pgembed_engine *e, size_t from)
 
 /*
  * The backend's reply to the sets, from what the direct run wrote after
- * out_from: its CommandComplete ("INSERT 0 <all>") becomes a BindComplete,
- * a NoData if the set was described, and an "INSERT 0 1" per set; before an
- * ErrorResponse come those of the sets that ran.  false: out of memory.
+ * out_from: its CommandComplete ("INSERT 0 <all>", "UPDATE <all>") becomes a
+ * BindComplete, a NoData if the set was described, and an "INSERT 0 1" (or
+ * "UPDATE <the set's rows>") per set; before an ErrorResponse come those of
+ * the sets that ran.  false: out of memory.
  */
 static bool
 reply(pgembed_engine *e, size_t from, const pgembed_direct *req, const batch_set *sets)
@@ -397,6 +407,7 @@ reply(pgembed_engine *e, size_t from, const pgembed_direct *req, const batch_set
 	pgembed_buf b = {0};
 	size_t		pos = from;
 	bool		ok = true;
+	char		tag[32];
 
 	while (ok && pos + 5 <= e->out.len)
 	{
@@ -405,7 +416,17 @@ reply(pgembed_engine *e, size_t from, const pgembed_direct *req, const batch_set
 
 		memcpy(&mlen, e->out.data + pos + 1, 4);
 		mlen = ntohl(mlen);
-		if (type == 'C')
+		if (type == 'C' && mlen - 4 > 7 && memcmp(e->out.data + pos + 5, "UPDATE ", 7) == 0)
+		{
+			for (int i = 0; ok && i < req->nsets; i++)
+			{
+				int			tl = snprintf(tag, sizeof(tag), "UPDATE %lld", (long long) req->set_counts[i]);
+
+				ok = put_raw(&b, e, '2', NULL, 0) && (!sets[i].described || put_raw(&b, e, 'n', NULL, 0)) &&
+					put_raw(&b, e, 'C', tag, (uint32_t) tl + 1);
+			}
+		}
+		else if (type == 'C')
 		{
 			for (int i = 0; ok && i < req->nsets; i++)
 				ok = put_raw(&b, e, '2', NULL, 0) && (!sets[i].described || put_raw(&b, e, 'n', NULL, 0)) &&
