@@ -150,6 +150,8 @@ test_errors_name_the_failing_set(void)
 	const char *toolong[] = {"7", "a", "8", "bbbbbbbb"};
 	const char *notnull[] = {"9", "a", NULL, "b"};
 	const char *check[] = {"11", "a", "-12", "b"};
+	const char *dup_then_bad[] = {"13", "a", "13", "b", "x14", "c"};
+	const char *bad_after_ok[] = {"15", "a", "16", "b", "x17", "c"};
 
 	REQUIRE(e != NULL);
 	make_twins(e, "id int PRIMARY KEY CHECK (id > 0), v varchar(4)");
@@ -158,6 +160,13 @@ test_errors_name_the_failing_set(void)
 	run_on_twins(e, "", 2, 2, toolong, "22001", 1);
 	run_on_twins(e, "", 2, 2, notnull, "23502", 1);
 	run_on_twins(e, "", 2, 2, check, "23514", 1);
+
+	/*
+	 * an error of a later set does not hide an earlier set's unique
+	 * violation, found only when the buffered rows' index entries go in
+	 */
+	run_on_twins(e, "", 3, 2, dup_then_bad, "23505", 1);
+	run_on_twins(e, "", 3, 2, bad_after_ok, "22P02", 2);
 	/* nothing of the failed batches remains */
 	CHECK_STR(scalar(e, "SELECT count(*) FROM fast"), "0");
 	/* a long batch: the failure is found where the rows are buffered */
@@ -360,6 +369,15 @@ summary(const char *out, size_t len)
 	return buf;
 }
 
+/* the Executes' row limit: 0 for all, pgjdbc's 1 for a batch whose results it discards */
+static uint32_t exec_max_rows = 0;
+
+/*
+ * pgjdbc's first chunk: the head as a simple query, a Describe of the portal
+ * in every set
+ */
+static bool pgjdbc_first_chunk = false;
+
 /*
  * pgjdbc's batch on both twins: [head] Parse S_x, Bind/Execute per pair,
  * Sync.  Both replies must read the same.
@@ -378,10 +396,15 @@ protocol_batch_on_twins(pgembed_engine *e, const char *head_sql, int npairs, con
 		char		stmt[16];
 		const char *out;
 		size_t		outlen;
-		static const char exec[] = {0, 0, 0, 0, 0};
+		char		exec[5] = {0};
+		uint32_t	rows = htonl(exec_max_rows);
+
+		memcpy(exec + 1, &rows, 4);
 
 		snprintf(stmt, sizeof(stmt), "S_%s", t == 0 ? "fast" : "slow");
-		if (head_sql)
+		if (head_sql && pgjdbc_first_chunk)
+			len += put_message(msg + len, 'Q', head_sql, strlen(head_sql) + 1);
+		else if (head_sql)
 		{
 			size_t		hl = strlen(head_sql);
 
@@ -402,19 +425,24 @@ protocol_batch_on_twins(pgembed_engine *e, const char *head_sql, int npairs, con
 		for (int k = 0; k < npairs; k++)
 		{
 			len += put_bind(msg + len, stmt, values[2 * k], values[2 * k + 1]);
+			if (pgjdbc_first_chunk)
+				len += put_message(msg + len, 'D', "P", 2);
 			len += put_message(msg + len, 'E', exec, sizeof(exec));
 		}
 		len += put_message(msg + len, 'S', "", 0);
 		CHECK_INT(pgembed_protocol_exchange(e, msg, len, &out, &outlen), 0);
 		snprintf(got[t], sizeof(got[t]), "%s", summary(out, outlen));
-		/* the statement goes, and whatever transaction the head opened */
+
+		/*
+		 * whatever transaction the head opened goes (first: an aborted one
+		 * would refuse the DEALLOCATE), and the statement
+		 */
 		len = put_message(msg, 'Q', "ROLLBACK", 9);
 		{
 			char		dealloc[64];
 			int			dl = snprintf(dealloc, sizeof(dealloc), "DEALLOCATE \"%s\"", stmt);
 
-			len = put_message(msg, 'Q', dealloc, dl + 1);
-			len += put_message(msg + len, 'Q', "ROLLBACK", 9);
+			len += put_message(msg + len, 'Q', dealloc, dl + 1);
 		}
 		CHECK_INT(pgembed_protocol_exchange(e, msg, len, &out, &outlen), 0);
 		free(msg);
@@ -454,6 +482,35 @@ test_protocol_batches(void)
 	CHECK_INT(logged[0], 1);
 	CHECK_INT(logged[1], 3);
 	CHECK_STR(scalar(e, "SELECT string_agg(id || v, ',' ORDER BY id) FROM fast"), "1a,2b,3c");
+	CHECK_STR(sqlstate_of(e, "TRUNCATE fast, slow"), "00000");
+
+	/*
+	 * pgjdbc's Executes ask for one row at most (its batch discards the
+	 * results): an INSERT runs to completion all the same, as one statement
+	 */
+	exec_max_rows = 1;
+	logged[0] = logged[1] = 0;
+	protocol_batch_on_twins(e, NULL, 3, ok, "1 2 C(INSERT 0 1) 2 C(INSERT 0 1) 2 C(INSERT 0 1) Z(I) ");
+	CHECK_INT(logged[0], 1);
+	CHECK_INT(logged[1], 3);
+	CHECK_STR(sqlstate_of(e, "TRUNCATE fast, slow"), "00000");
+	protocol_batch_on_twins(e, NULL, 3, dup, "1 2 C(INSERT 0 1) 2 C(INSERT 0 1) 2 E(23505) Z(I) ");
+
+	/*
+	 * pgjdbc's first chunk of a batch in a transaction: "BEGIN" as a simple
+	 * query, the Parse, then Bind, Describe (portal), Execute per set
+	 */
+	pgjdbc_first_chunk = true;
+	logged[0] = logged[1] = 0;
+	protocol_batch_on_twins(e, "BEGIN", 3, ok,
+							"C(BEGIN) Z(T) 1 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) Z(T) ");
+	CHECK_INT(logged[0], 1);
+	CHECK_INT(logged[1], 3);
+	protocol_batch_on_twins(e, "BEGIN", 3, dup,
+							"C(BEGIN) Z(T) 1 2 n C(INSERT 0 1) 2 n C(INSERT 0 1) 2 n E(23505) Z(E) ");
+	protocol_batch_on_twins(e, "BEGIN", 3, bad, "C(BEGIN) Z(T) 1 2 n C(INSERT 0 1) E(22P02) Z(E) ");
+	pgjdbc_first_chunk = false;
+	exec_max_rows = 0;
 	CHECK_STR(sqlstate_of(e, "TRUNCATE fast, slow"), "00000");
 
 	/*

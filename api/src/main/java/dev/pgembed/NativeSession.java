@@ -619,9 +619,8 @@ final class NativeSession {
     long executeBatch(String name, List<Object[]> sets, int[] declared) {
         lookUpExtensionTypesIfDue();
         int nparams = sets.get(0).length;
-        Params.Encoded e = Params.encodeSets(sets, nparams, types, declared);
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, e.types, e.values, e.formats, false);
+            Params.Native p = BatchParams.toNative(arena, sets, nparams, types, declared);
             return rowsAffected(
                     PgEmbeddedH.pgembed_exec_prepared_batch(
                             engine,

@@ -3,7 +3,6 @@ package dev.pgembed;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.List;
 
 /**
  * Encodes Java values as parameters of PostgreSQL's extended protocol: text form, binary for byte[] and for
@@ -78,24 +77,8 @@ final class Params {
         return e;
     }
 
-    private static int declaredType(int[] declared, int i) {
+    static int declaredType(int[] declared, int i) {
         return declared != null && i < declared.length ? declared[i] : PgType.Oid.UNSPECIFIED;
-    }
-
-    /* parameter sets of a batch, one after the other: set s's parameter i at s * nparams + i */
-    static Encoded encodeSets(List<Object[]> sets, int nparams, Types t, int[] declared) {
-        Encoded e = new Encoded(Math.multiplyExact(sets.size(), nparams));
-        for (int s = 0; s < sets.size(); s++) {
-            Object[] set = sets.get(s);
-            if (set.length != nparams) {
-                throw new IllegalArgumentException(
-                        "parameter set " + s + " has " + set.length + " values, the first one has " + nparams);
-            }
-            for (int i = 0; i < nparams; i++) {
-                encodeOne(set[i], s * nparams + i, e.types, e.values, e.formats, i + 1, t, declaredType(declared, i));
-            }
-        }
-        return e;
     }
 
     static void encodeOne(

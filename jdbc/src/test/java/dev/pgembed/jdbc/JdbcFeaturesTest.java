@@ -218,6 +218,67 @@ class JdbcFeaturesTest {
         }
     }
 
+    /*
+     * pgjdbc's own batch runs as one insert per chunk it syncs: its first chunk (BEGIN, the Parse, a Describe of
+     * the portal in every set) and the later ones (Executes that ask for one row). log_statement logs a set-oriented
+     * insert once, as "... parameter sets, inserted as one batch", and each row-by-row Execute on its own.
+     */
+    @Test
+    void pgjdbcBatchRunsAsOneInsertPerChunk() throws Exception {
+        java.util.logging.Logger server = java.util.logging.Logger.getLogger("dev.pgembed");
+        java.util.logging.Level before = server.getLevel();
+        List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                lines.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        h.setLevel(java.util.logging.Level.ALL);
+        server.setLevel(java.util.logging.Level.ALL);
+        server.addHandler(h);
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE chunks (id int PRIMARY KEY, n int, v varchar(20))");
+            s.execute("SET log_statement = 'all'");
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO chunks VALUES (?, ?, ?)")) {
+                for (int i = 0; i < 600; i++) {
+                    ps.setInt(1, i);
+                    ps.setObject(2, i * 7);
+                    ps.setString(3, "v" + i);
+                    ps.addBatch();
+                }
+                assertThat(ps.executeBatch()).hasSize(600).containsOnly(1);
+            }
+            c.commit();
+            c.setAutoCommit(true);
+            s.execute("RESET log_statement");
+            try (ResultSet rs = s.executeQuery("SELECT count(*), sum(n), count(DISTINCT v) FROM chunks")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(600);
+                assertThat(rs.getLong(2)).isEqualTo(599L * 600 / 2 * 7);
+                assertThat(rs.getLong(3)).isEqualTo(600);
+            }
+        } finally {
+            server.removeHandler(h);
+            server.setLevel(before);
+        }
+        List<String> inserts;
+        synchronized (lines) {
+            inserts =
+                    lines.stream().filter(l -> l.contains("INSERT INTO chunks")).toList();
+        }
+        assertThat(inserts).isNotEmpty().allMatch(l -> l.contains("inserted as one batch"));
+        assertThat(inserts.size()).isGreaterThanOrEqualTo(2);
+    }
+
     @Test
     void copyInAndOut() throws Exception {
         try (Connection c = connect();
