@@ -62,10 +62,12 @@
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timeout.h"
 
 #include "pgembed_engine.h"
@@ -77,9 +79,41 @@ typedef struct
 	const pgembed_direct *req;
 	int16	   *formats;		/* per column: 0 text, 1 binary */
 	FmgrInfo   *finfo;			/* output or send function per column */
-	StringInfoData buf;
-	MemoryContext rowcontext;	/* values' output, reset per row */
 } DirectDest;
+
+/*
+ * The output or send functions of the last execution's columns, kept for the
+ * next one: a statement run again looks up the same functions (printtup looks
+ * them up per portal).  A change to pg_type or pg_proc makes them stale; they
+ * are looked up again at the next execution's start, never during one.
+ */
+typedef struct
+{
+	MemoryContext context;		/* the functions, and what they keep in
+								 * fn_extra */
+	bool		valid;
+	int			natts;
+	Oid		   *types;
+	int16	   *formats;
+	FmgrInfo   *finfo;
+} OutputFunctions;
+
+/*
+ * The input or receive functions of the parameters, by position, kept as the
+ * output functions are: each entry holds the function of the type and format
+ * it was made for, and is made again when a parameter has another.
+ */
+typedef struct
+{
+	MemoryContext context;		/* the functions, and what they keep in
+								 * fn_extra */
+	bool		valid;
+	int			size;			/* entries */
+	Oid		   *types;
+	int		   *formats;		/* -1: not made yet */
+	Oid		   *ioparams;
+	FmgrInfo   *finfo;
+} InputFunctions;
 
 /* The parameter whose input failed, for the error's context (as exec_bind_message). */
 typedef struct
@@ -97,6 +131,11 @@ static void execute_one(CachedPlanSource *psrc, PlannedStmt *stmt, ParamListInfo
 static int16 *result_formats(const pgembed_direct *req, int natts);
 static bool check_log_statement(PlannedStmt *stmt);
 static int	errdetail_params(ParamListInfo params);
+static void direct_init(void);
+static void output_functions_stale(Datum arg, int cacheid, uint32 hashvalue);
+static void output_functions_make(TupleDesc typeinfo, const int16 *formats);
+static void input_functions_make(int size);
+static FmgrInfo *input_function(int i, Oid ptype, int format, Oid *typioparam);
 static void direct_dest_init(DirectDest *dest, const pgembed_direct *req);
 static bool direct_receive(TupleTableSlot *slot, DestReceiver *self);
 static void direct_startup(DestReceiver *self, int operation, TupleDesc typeinfo);
@@ -105,6 +144,26 @@ static void direct_destroy(DestReceiver *self);
 
 /* true while a request runs: a flush from inside it (a NOTICE) must not start another */
 static bool running = false;
+
+/*
+ * Memory kept from one request to the next, made at the first (creating and
+ * deleting contexts per call is a measurable part of a short statement's
+ * cost): the parameter sets' conversions and plan lookups, reset after each
+ * set and at a request's start (an error skips the reset after it); a row's
+ * output, reset per row; the DataRow being built.
+ */
+static MemoryContext set_context = NULL;
+static MemoryContext row_context;
+static MemoryContext row_buf_context;
+static StringInfoData row_buf;
+static OutputFunctions outfuncs;
+static InputFunctions infuncs;
+
+/* kept functions past this much memory (types changing at a position) are made afresh */
+#define FUNCTIONS_KEEP (64 * 1024)
+
+/* a DataRow buffer grown past this by a large row is given back after the request */
+#define ROW_BUF_KEEP (64 * 1024)
 
 /*
  * Our PqCommMethods flush: when the front's request is pending and this is
@@ -136,7 +195,6 @@ run_request(pgembed_direct *req)
 {
 	PreparedStatement *pstmt;
 	CachedPlanSource *psrc;
-	MemoryContext setcontext;
 	DirectDest	dest;
 	bool		own_command;
 
@@ -155,9 +213,10 @@ run_request(pgembed_direct *req)
 		return;
 	req->handled = true;
 
-	/* each parameter set's conversions and plan lookups, freed after it */
-	setcontext = AllocSetContextCreate(MessageContext, "pgembed direct set",
-									   ALLOCSET_DEFAULT_SIZES);
+	if (set_context == NULL)
+		direct_init();
+	/* what an earlier request's error left behind */
+	MemoryContextReset(set_context);
 	direct_dest_init(&dest, req);
 
 	/*
@@ -192,7 +251,7 @@ run_request(pgembed_direct *req)
 			(StatementTimeout < TransactionTimeout || TransactionTimeout == 0) &&
 			!get_timeout_active(STATEMENT_TIMEOUT))
 			enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
-		oldcontext = MemoryContextSwitchTo(setcontext);
+		oldcontext = MemoryContextSwitchTo(set_context);
 
 		if (IsAbortedTransactionBlockState())
 			ereport(ERROR,
@@ -242,7 +301,7 @@ run_request(pgembed_direct *req)
 		MemoryContextSwitchTo(oldcontext);
 		if (get_timeout_active(STATEMENT_TIMEOUT))
 			disable_timeout(STATEMENT_TIMEOUT, false);
-		MemoryContextReset(setcontext);
+		MemoryContextReset(set_context);
 
 		if (all_inserted)
 			break;
@@ -264,8 +323,54 @@ run_request(pgembed_direct *req)
 		EndImplicitTransactionBlock();
 		CommitTransactionCommand();
 	}
-	MemoryContextDelete(setcontext);
+	if (row_buf.maxlen > ROW_BUF_KEEP)
+	{
+		MemoryContext oldcontext = MemoryContextSwitchTo(row_buf_context);
+
+		pfree(row_buf.data);
+		initStringInfo(&row_buf);
+		MemoryContextSwitchTo(oldcontext);
+	}
 	debug_query_string = NULL;
+}
+
+/* The memory kept from one request to the next, and the invalidations that concern it. */
+static void
+direct_init(void)
+{
+	MemoryContext oldcontext;
+
+	row_context = AllocSetContextCreate(TopMemoryContext, "pgembed direct row",
+										ALLOCSET_DEFAULT_SIZES);
+	row_buf_context = AllocSetContextCreate(TopMemoryContext, "pgembed direct row buffer",
+											ALLOCSET_SMALL_SIZES);
+	oldcontext = MemoryContextSwitchTo(row_buf_context);
+	initStringInfo(&row_buf);
+	MemoryContextSwitchTo(oldcontext);
+	outfuncs.context = AllocSetContextCreate(TopMemoryContext, "pgembed direct output functions",
+											 ALLOCSET_SMALL_SIZES);
+	outfuncs.valid = false;
+	infuncs.context = AllocSetContextCreate(TopMemoryContext, "pgembed direct input functions",
+											ALLOCSET_SMALL_SIZES);
+	infuncs.valid = false;
+	CacheRegisterSyscacheCallback(TYPEOID, output_functions_stale, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, output_functions_stale, (Datum) 0);
+	/* last: its being set says all of the above is there */
+	set_context = AllocSetContextCreate(TopMemoryContext, "pgembed direct set",
+										ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * A type or a function changed (ALTER TYPE ... SET (SEND = ...), CREATE OR
+ * REPLACE FUNCTION): the kept functions are looked up again at the next
+ * execution's start.  Only a flag: this may run in the middle of an execution
+ * that uses them.
+ */
+static void
+output_functions_stale(Datum arg, int cacheid, uint32 hashvalue)
+{
+	outfuncs.valid = false;
+	infuncs.valid = false;
 }
 
 /* A statement the planner makes one PlannedStmt of (a rule may still make several). */
@@ -303,6 +408,11 @@ engine_direct_params(CachedPlanSource *psrc, const pgembed_direct *req, int set)
 
 	if (req->nparams == 0)
 		return NULL;
+	if (set_context == NULL)
+		direct_init();
+	if (!infuncs.valid || infuncs.size < req->nparams ||
+		MemoryContextMemAllocated(infuncs.context, false) > FUNCTIONS_KEEP)
+		input_functions_make(req->nparams);
 	cbdata.paramno = -1;
 	cbdata.paramval = NULL;
 	errcallback.callback = param_input_error_callback;
@@ -322,17 +432,16 @@ engine_direct_params(CachedPlanSource *psrc, const pgembed_direct *req, int set)
 		cbdata.paramval = NULL;
 		if (format == 0)
 		{
-			Oid			typinput,
-						typioparam;
+			Oid			typioparam;
+			FmgrInfo   *finfo = input_function(i, ptype, format, &typioparam);
 			char	   *pstring = NULL;
 
-			getTypeInputInfo(ptype, &typinput, &typioparam);
 			if (!isnull && req->text_lengths)
 				pstring = pg_client_to_server(pnstrdup(values[i], lengths[i]), lengths[i]);
 			else if (!isnull)
 				pstring = pg_client_to_server(values[i], strlen(values[i]));
 			cbdata.paramval = pstring;
-			pval = OidInputFunctionCall(typinput, pstring, typioparam, -1);
+			pval = InputFunctionCall(finfo, pstring, typioparam, -1);
 			cbdata.paramval = NULL;
 			if (pstring != NULL && log_parameter_max_length_on_error != 0)
 			{
@@ -344,14 +453,13 @@ engine_direct_params(CachedPlanSource *psrc, const pgembed_direct *req, int set)
 		}
 		else if (format == 1)
 		{
-			Oid			typreceive,
-						typioparam;
+			Oid			typioparam;
+			FmgrInfo   *finfo = input_function(i, ptype, format, &typioparam);
 			StringInfoData pbuf;
 
-			getTypeBinaryInputInfo(ptype, &typreceive, &typioparam);
 			if (!isnull)
 				initReadOnlyStringInfo(&pbuf, (char *) values[i], lengths ? lengths[i] : 0);
-			pval = OidReceiveFunctionCall(typreceive, isnull ? NULL : &pbuf, typioparam, -1);
+			pval = ReceiveFunctionCall(finfo, isnull ? NULL : &pbuf, typioparam, -1);
 			if (!isnull && pbuf.cursor != pbuf.len)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -376,6 +484,48 @@ engine_direct_params(CachedPlanSource *psrc, const pgembed_direct *req, int set)
 		params->paramValuesStr = BuildParamLogString(params, knownTextValues,
 													 log_parameter_max_length_on_error);
 	return params;
+}
+
+/* Room for the input functions of this many parameters, none made yet. */
+static void
+input_functions_make(int size)
+{
+	MemoryContext cxt = infuncs.context;
+
+	infuncs.valid = false;
+	MemoryContextReset(cxt);
+	infuncs.size = size;
+	infuncs.types = MemoryContextAlloc(cxt, sizeof(Oid) * size);
+	infuncs.formats = MemoryContextAlloc(cxt, sizeof(int) * size);
+	infuncs.ioparams = MemoryContextAlloc(cxt, sizeof(Oid) * size);
+	infuncs.finfo = MemoryContextAllocZero(cxt, sizeof(FmgrInfo) * size);
+	for (int i = 0; i < size; i++)
+		infuncs.formats[i] = -1;
+	infuncs.valid = true;
+}
+
+/*
+ * The input (format 0) or receive (format 1) function of parameter i's type,
+ * as exec_bind_message looks it up for every Bind.
+ */
+static FmgrInfo *
+input_function(int i, Oid ptype, int format, Oid *typioparam)
+{
+	if (infuncs.formats[i] != format || infuncs.types[i] != ptype)
+	{
+		Oid			func;
+
+		infuncs.formats[i] = -1;
+		if (format == 0)
+			getTypeInputInfo(ptype, &func, &infuncs.ioparams[i]);
+		else
+			getTypeBinaryInputInfo(ptype, &func, &infuncs.ioparams[i]);
+		fmgr_info_cxt(func, &infuncs.finfo[i], infuncs.context);
+		infuncs.types[i] = ptype;
+		infuncs.formats[i] = format;
+	}
+	*typioparam = infuncs.ioparams[i];
+	return &infuncs.finfo[i];
 }
 
 /* The context exec_bind_message gives an unnamed portal's parameter input errors. */
@@ -538,45 +688,72 @@ result_formats(const pgembed_direct *req, int natts)
 	return formats;
 }
 
-/* Each column's output or send function, at the start of each execution. */
+/*
+ * Each column's output or send function, at the start of each execution:
+ * those of the execution before when the columns' types and formats are the
+ * same and no type or function changed since.
+ */
 static void
 direct_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	DirectDest *dest = (DirectDest *) self;
 	int			natts = typeinfo->natts;
+	bool		same = outfuncs.valid && outfuncs.natts == natts;
 
-	dest->finfo = palloc0_array(FmgrInfo, Max(natts, 1));
+	for (int i = 0; same && i < natts; i++)
+		same = outfuncs.types[i] == TupleDescAttr(typeinfo, i)->atttypid &&
+			outfuncs.formats[i] == dest->formats[i];
+	if (!same)
+		output_functions_make(typeinfo, dest->formats);
+	dest->finfo = outfuncs.finfo;
+	MemoryContextReset(row_context);
+}
+
+/* The output or send functions of the columns, in the formats asked for, kept. */
+static void
+output_functions_make(TupleDesc typeinfo, const int16 *formats)
+{
+	int			natts = typeinfo->natts;
+	MemoryContext cxt = outfuncs.context;
+
+	outfuncs.valid = false;
+	MemoryContextReset(cxt);
+	outfuncs.natts = natts;
+	outfuncs.types = MemoryContextAlloc(cxt, sizeof(Oid) * Max(natts, 1));
+	outfuncs.formats = MemoryContextAlloc(cxt, sizeof(int16) * Max(natts, 1));
+	outfuncs.finfo = MemoryContextAllocZero(cxt, sizeof(FmgrInfo) * Max(natts, 1));
 	for (int i = 0; i < natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(typeinfo, i);
 		Oid			func;
 		bool		isvarlena;
 
-		if (dest->formats[i] == 0)
+		if (formats[i] == 0)
 			getTypeOutputInfo(attr->atttypid, &func, &isvarlena);
-		else if (dest->formats[i] == 1)
+		else if (formats[i] == 1)
 			getTypeBinaryOutputInfo(attr->atttypid, &func, &isvarlena);
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unsupported format code: %d", dest->formats[i])));
-		fmgr_info(func, &dest->finfo[i]);
+					 errmsg("unsupported format code: %d", formats[i])));
+		fmgr_info_cxt(func, &outfuncs.finfo[i], cxt);
+		outfuncs.types[i] = attr->atttypid;
+		outfuncs.formats[i] = formats[i];
 	}
-	initStringInfo(&dest->buf);
-	dest->rowcontext = AllocSetContextCreate(CurrentMemoryContext, "pgembed direct row",
-											 ALLOCSET_DEFAULT_SIZES);
+	/* set last: an error above leaves them to be made again */
+	outfuncs.valid = true;
 }
 
 static bool
 direct_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	DirectDest *dest = (DirectDest *) self;
-	StringInfo	buf = &dest->buf;
+	StringInfo	buf = &row_buf;
 	MemoryContext oldcontext;
 	int			natts = slot->tts_tupleDescriptor->natts;
 
 	slot_getallattrs(slot);
-	oldcontext = MemoryContextSwitchTo(dest->rowcontext);
+	oldcontext = MemoryContextSwitchTo(row_context);
 	pq_beginmessage_reuse(buf, PqMsg_DataRow);
 	pq_sendint16(buf, natts);
 	for (int i = 0; i < natts; i++)
@@ -601,7 +778,7 @@ direct_receive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	pq_endmessage_reuse(buf);
 	MemoryContextSwitchTo(oldcontext);
-	MemoryContextReset(dest->rowcontext);
+	MemoryContextReset(row_context);
 	return true;
 }
 

@@ -358,9 +358,11 @@ pgembed_result_free(pgembed_result *r)
 	if (r == NULL)
 		return;
 	free(r->buf);
-	free(r->fields);
+	if (r->fields != r->inline_fields)
+		free(r->fields);
 	free(r->param_types);
-	free(r->cells);
+	if (r->cells != r->inline_cells)
+		free(r->cells);
 	free(r->notices);
 	free(r->notifications);
 	free(r->error.owned);

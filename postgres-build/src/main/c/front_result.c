@@ -190,8 +190,9 @@ parse_row_description(pgembed_result *r, const char *p)
 	int			n = rd16(p);
 
 	p += 2;
-	free(r->fields);
-	r->fields = calloc(n > 0 ? n : 1, sizeof(field_desc));
+	if (r->fields != r->inline_fields)
+		free(r->fields);
+	r->fields = n <= RESULT_INLINE_FIELDS ? r->inline_fields : calloc(n, sizeof(field_desc));
 	r->nfields = r->fields ? n : 0;
 	for (int i = 0; i < r->nfields; i++)
 	{
@@ -384,7 +385,8 @@ index_cells(pgembed_result *r, const char *rows_at, const char *end, int64_t row
 {
 	int64_t		row = 0;
 
-	r->cells = malloc(sizeof(pgembed_cell) * rows_count * r->nfields);
+	r->cells = rows_count * r->nfields <= RESULT_INLINE_CELLS ? r->inline_cells
+		: malloc(sizeof(pgembed_cell) * rows_count * r->nfields);
 	if (r->cells == NULL)
 		return false;
 	for (const char *m = rows_at; m < end && row < rows_count; m = MSG_NEXT(m))

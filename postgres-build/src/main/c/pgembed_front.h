@@ -101,6 +101,9 @@ struct pgembed_error
 /* a result's column: the public layout, which pgembed_result_header points at */
 typedef pgembed_field field_desc;
 
+#define RESULT_INLINE_FIELDS 4
+#define RESULT_INLINE_CELLS 8
+
 struct pgembed_result
 {
 	pgembed_status status;
@@ -123,6 +126,13 @@ struct pgembed_result
 	pgembed_error *notices;
 	int			nnotifications;
 	pgembed_notification *notifications;
+
+	/*
+	 * A small result's columns and cells, in the result itself: a short
+	 * statement's result then costs one allocation fewer each
+	 */
+	field_desc	inline_fields[RESULT_INLINE_FIELDS];
+	pgembed_cell inline_cells[RESULT_INLINE_CELLS];
 };
 
 static inline uint32_t

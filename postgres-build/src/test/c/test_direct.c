@@ -404,9 +404,183 @@ test_result_header(void)
 	CHECK_INT(pgembed_close(e, NULL), 0);
 }
 
+/*
+ * The direct path keeps the columns' output functions and the parameters'
+ * input functions from one execution to the next (engine_direct.c): other
+ * statements with other types at the same positions, another parameter
+ * format, and a type whose send and receive functions changed (ALTER TYPE
+ * ... SET) must still get their own.
+ */
+static void
+test_kept_functions_follow_types(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	pgembed_result *r;
+	int32_t		v;
+	const char *four[] = {"\0\0\0\7"};
+	const char *two[] = {"\0\7"};
+	int32_t		len4[] = {4};
+	int32_t		len2[] = {2};
+	int32_t		binary[] = {1};
+
+	REQUIRE(e != NULL);
+	pgembed_result_free(prepare_ok(e, "i", "SELECT $1::int4 + 1 AS x"));
+	pgembed_result_free(prepare_ok(e, "t", "SELECT $1::text || 'x' AS x"));
+	pgembed_result_free(prepare_ok(e, "d", "SELECT $1::date + 1 AS x"));
+	for (int k = 0; k < 3; k++)
+	{
+		r = exec1(e, "i", "41");
+		CHECK(pgembed_result_get_int32(r, 0, 0, &v) == 0 && v == 42);
+		pgembed_result_free(r);
+		r = exec1(e, "t", "a");
+		CHECK_STR(pgembed_result_value(r, 0, 0), "ax");
+		pgembed_result_free(r);
+		r = exec1(e, "d", "2026-12-01");
+		CHECK_STR(pgembed_result_value(r, 0, 0), "2026-12-02");
+		pgembed_result_free(r);
+		/* the same statement with a binary parameter and text results */
+		r = pgembed_exec_prepared(e, "i", 1, four, len4, binary, PGEMBED_FORMAT_TEXT);
+		CHECK_STR(pgembed_result_value(r, 0, 0), "8");
+		pgembed_result_free(r);
+	}
+
+	/*
+	 * a type without a send function: refused in binary, then fine in text
+	 * and for others
+	 */
+	pgembed_result_free(prepare_ok(e, "a", "SELECT 'postgres=r/postgres'::aclitem AS x, 1 AS y"));
+	for (int k = 0; k < 2; k++)
+	{
+		r = pgembed_exec_prepared(e, "a", 0, NULL, NULL, NULL, PGEMBED_FORMAT_BINARY);
+		CHECK_STR(sqlstate(r), "42883");
+		pgembed_result_free(r);
+		r = pgembed_exec_prepared(e, "a", 0, NULL, NULL, NULL, PGEMBED_FORMAT_TEXT);
+		CHECK_STR(pgembed_result_value(r, 0, 0), "postgres=r/postgres");
+		CHECK_STR(pgembed_result_value(r, 0, 1), "1");
+		pgembed_result_free(r);
+		r = exec1(e, "i", "1");
+		CHECK(pgembed_result_get_int32(r, 0, 0, &v) == 0 && v == 2);
+		pgembed_result_free(r);
+	}
+
+	/* a type of our own, made of int4's functions, whose binary I/O changes */
+	CHECK_STR(sqlstate_of(e, "CREATE TYPE myint"), "00000");
+	CHECK_STR(sqlstate_of(e, "CREATE FUNCTION myint_in(cstring) RETURNS myint AS 'int4in' LANGUAGE internal IMMUTABLE STRICT"), "00000");
+	CHECK_STR(sqlstate_of(e, "CREATE FUNCTION myint_out(myint) RETURNS cstring AS 'int4out' LANGUAGE internal IMMUTABLE STRICT"), "00000");
+	CHECK_STR(sqlstate_of(e, "CREATE FUNCTION myint_recv(internal) RETURNS myint AS 'int4recv' LANGUAGE internal IMMUTABLE STRICT"), "00000");
+	CHECK_STR(sqlstate_of(e, "CREATE FUNCTION myint_send(myint) RETURNS bytea AS 'int4send' LANGUAGE internal IMMUTABLE STRICT"), "00000");
+	CHECK_STR(sqlstate_of(e, "CREATE FUNCTION myint_recv2(internal) RETURNS myint AS 'int2recv' LANGUAGE internal IMMUTABLE STRICT"), "00000");
+	CHECK_STR(sqlstate_of(e, "CREATE FUNCTION myint_send2(myint) RETURNS bytea AS 'int2send' LANGUAGE internal IMMUTABLE STRICT"), "00000");
+	CHECK_STR(sqlstate_of(e, "CREATE TYPE myint (INPUT = myint_in, OUTPUT = myint_out, RECEIVE = myint_recv,"
+						  " SEND = myint_send, LIKE = int4)"), "00000");
+	pgembed_result_free(prepare_ok(e, "m", "SELECT $1::myint AS x"));
+	for (int k = 0; k < 2; k++)
+	{
+		r = pgembed_exec_prepared(e, "m", 1, four, len4, binary, PGEMBED_FORMAT_BINARY);
+		CHECK_STR(sqlstate(r), "00000");
+		CHECK_INT(pgembed_result_length(r, 0, 0), 4);
+		pgembed_result_free(r);
+	}
+	CHECK_STR(sqlstate_of(e, "ALTER TYPE myint SET (SEND = myint_send2, RECEIVE = myint_recv2)"), "00000");
+	/* int2recv reads two bytes: four are too many, as over the protocol */
+	r = pgembed_exec_prepared(e, "m", 1, four, len4, binary, PGEMBED_FORMAT_BINARY);
+	CHECK_STR(sqlstate(r), "22P03");
+	pgembed_result_free(r);
+	r = pgembed_exec_prepared(e, "m", 1, two, len2, binary, PGEMBED_FORMAT_BINARY);
+	CHECK_STR(sqlstate(r), "00000");
+	CHECK_INT(pgembed_result_length(r, 0, 0), 2);
+	pgembed_result_free(r);
+	r = pgembed_exec_prepared(e, "m", 1, two, len2, binary, PGEMBED_FORMAT_TEXT);
+	CHECK_STR(pgembed_result_value(r, 0, 0), "7");
+	pgembed_result_free(r);
+
+	/*
+	 * a domain's input function keeps its constraints: a constraint added
+	 * later applies
+	 */
+	CHECK_STR(sqlstate_of(e, "CREATE DOMAIN posint AS int4 CHECK (VALUE > 0)"), "00000");
+	pgembed_result_free(prepare_ok(e, "p", "SELECT $1::posint AS x"));
+	r = exec1(e, "p", "5");
+	/* RowDescription names a domain's base type: int4, binary under AUTO */
+	CHECK(pgembed_result_get_int32(r, 0, 0, &v) == 0 && v == 5);
+	pgembed_result_free(r);
+	r = exec1(e, "p", "-1");
+	CHECK_STR(sqlstate(r), "23514");
+	pgembed_result_free(r);
+	r = exec1(e, "p", "11");
+	CHECK_STR(sqlstate(r), "00000");
+	pgembed_result_free(r);
+	CHECK_STR(sqlstate_of(e, "ALTER DOMAIN posint ADD CONSTRAINT small CHECK (VALUE < 10)"), "00000");
+	r = exec1(e, "p", "11");
+	CHECK_STR(sqlstate(r), "23514");
+	pgembed_result_free(r);
+	r = exec1(e, "p", "7");
+	CHECK(pgembed_result_get_int32(r, 0, 0, &v) == 0 && v == 7);
+	pgembed_result_free(r);
+	CHECK_INT(pgembed_close(e, NULL), 0);
+}
+
+/*
+ * A result of at most 4 columns and 8 cells keeps them in the result itself
+ * (front_result.c): results on both sides of those sizes, prepared (the
+ * direct path) and literal, read the same.
+ */
+static void
+test_small_and_larger_results(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+
+	REQUIRE(e != NULL);
+	for (int ncols = 1; ncols <= 6; ncols++)
+		for (int nrows = 1; nrows <= 3; nrows++)
+		{
+			char		sql[512];
+			size_t		len;
+
+			len = snprintf(sql, sizeof(sql), "SELECT g AS c1");
+			for (int c = 2; c <= ncols; c++)
+				len += snprintf(sql + len, sizeof(sql) - len, ", (g * 10 + %d)::text AS c%d", c, c);
+			snprintf(sql + len, sizeof(sql) - len, " FROM generate_series(1, %d) g", nrows);
+			pgembed_result_free(prepare_ok(e, "s", sql));
+			for (int way = 0; way < 2; way++)
+			{
+				pgembed_result *r = way == 0
+					? pgembed_exec_prepared(e, "s", 0, NULL, NULL, NULL, PGEMBED_FORMAT_AUTO)
+					: pgembed_exec(e, sql);
+				pgembed_result_header h;
+
+				CHECK_INT(pgembed_result_ntuples(r), nrows);
+				CHECK_INT(pgembed_result_nfields(r), ncols);
+				CHECK_INT(pgembed_result_header_of(r, &h), 0);
+				CHECK(h.cells == pgembed_result_cells(r));
+				for (int row = 0; row < nrows; row++)
+				{
+					int32_t		v;
+
+					CHECK(pgembed_result_get_int32(r, row, 0, &v) == 0 && v == row + 1);
+					for (int c = 2; c <= ncols; c++)
+					{
+						char		want[32];
+						char		name[8];
+
+						snprintf(want, sizeof(want), "%d", (row + 1) * 10 + c);
+						snprintf(name, sizeof(name), "c%d", c);
+						CHECK_STR(pgembed_result_value(r, row, c - 1), want);
+						CHECK_STR(pgembed_result_field_name(r, c - 1), name);
+					}
+				}
+				pgembed_result_free(r);
+			}
+			pgembed_result_free(pgembed_deallocate(e, "s"));
+		}
+	CHECK_INT(pgembed_close(e, NULL), 0);
+}
+
 const test_case direct_tests[] = {
 	{"direct: the result header in one call", test_result_header},
 	{"direct: results as over the protocol", test_results_as_over_the_protocol},
+	{"direct: kept input and output functions follow types and ALTER TYPE", test_kept_functions_follow_types},
+	{"direct: results on both sides of the sizes kept in the result", test_small_and_larger_results},
 	{"direct: errors and transaction states", test_errors_and_transaction_states},
 	{"direct: a failing batch names its set", test_batch_failure_names_its_set},
 	{"direct: utility statements and rules take the protocol", test_left_to_the_protocol},
