@@ -193,8 +193,12 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
      * A builder for a database in a directory (created when absent or empty). A database of durability
      * {@link Durability#NONE} created in a directory directly under /dev/shm or java.io.tmpdir (as the test
      * kit's are) is the cluster made ahead after the previous such creation, renamed onto it; the next one is
-     * then made in the background, as a hidden {@code .pgembed-spare-*} directory beside it, deleted at exit
-     * ({@code -Dpgembed.spare=false} turns that off).
+     * then made in the background, as a hidden {@code .pgembed-spare-*} directory beside it, deleted at exit.
+     * Likewise a {@link Durability#DURABLE} or {@link Durability#RELAXED} database created after another in
+     * the same process is a cluster made ahead and flushed to disk in pgembed's own directory (beside the
+     * extracted library), renamed onto it when that is on the same file system, the rename flushed before the
+     * open returns; such a spare holds ~9 MB of disk until it is taken or the JVM exits ({@code
+     * -Dpgembed.spare=false} turns all of it off).
      *
      * @param dir the data directory
      * @return a builder; finish with {@link Builder#open()}
@@ -474,10 +478,13 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 throw new IllegalStateException("logicalReplication cannot be combined with sessionRole: a WAL"
                         + " sender's client would log in as a superuser, which the session role is there to prevent");
             }
-            NativeLoader.load(nativeDirectory);
+            Path root = NativeLoader.load(nativeDirectory);
             Instances.ensureLogStub();
             Path d;
             boolean temp = dir == null;
+            if (!temp && durability != Durability.NONE) {
+                SpareClusters.durableBase(root);
+            }
             Path spare = null;
             Path base = null;
             if (temp) {
@@ -499,6 +506,7 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
             try {
                 boolean created = spare != null
                         || (!temp && SpareClusters.takeInto(d, durability))
+                        || (!temp && SpareClusters.takeDurable(d, durability))
                         || Opening.prepareDirectory(d, durability);
                 Map<String, String> all = Opening.settings(durability, timeZone, settings, temp);
                 if (walSenders > 0) {

@@ -5,9 +5,11 @@ import dev.pgembed.internal.bindings.PgEmbeddedH;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +30,14 @@ import java.util.stream.Stream;
  * database's directory as it is), and absent or empty directories given to {@link PgEmbedded#builder(Path)} in
  * such a place (a spare {@code .pgembed-spare-*} beside them is renamed onto them: the test kit's databases). One
  * spare per directory; it costs no engine (namespace), only its files (~9 MB).
+ *
+ * <p>Durable databases ({@link Durability#DURABLE}, {@link Durability#RELAXED}) created in a directory get one
+ * too, after the first such creation of the process ({@link #takeDurable(Path, Durability)}): a creation on a
+ * disk is a copy of ~300 files, whose inode allocations cost 25-100 ms of CPU on ext4, and a syncfs, which waits
+ * for whatever else the file system has to write. The spare is made and flushed (one syncfs) in the background,
+ * in pgembed's own directory ("spares" beside the extracted library, which no application deletes), and renamed
+ * onto the new database's directory when that is on the same file system, both directories' entries flushed
+ * before the open returns.
  *
  * <p>In-memory databases go further: after an open, the next one's engine is started on a spare in the
  * background ({@link Started}), and an in-memory open with the same settings takes the running engine, so that
@@ -55,11 +65,22 @@ final class SpareClusters {
     /* a made spare and the descriptor of its pgembed.lock, whose flock this process holds */
     private record Spare(Path dir, int lockFd) {}
 
-    /* where a spare is made and its name: in-memory databases' own, or one to rename beside a given directory */
-    private record Place(Path base, String prefix) {}
+    /*
+     * where a spare is made, its name and how it is flushed: in-memory databases' own, one to rename beside a
+     * given directory (NONE), or a durable one in pgembed's own directory, renamed onto a directory on its file
+     * system (DURABLE: on disk before it is ready)
+     */
+    private record Place(Path base, String prefix, Durability flush) {
+        Place(Path base, String prefix) {
+            this(base, prefix, Durability.NONE);
+        }
+    }
 
     private static final String MEMORY = "pgembed-mem-";
     private static final String BESIDE = ".pgembed-spare-";
+    private static final String DURABLE = "pgembed-durable-";
+    /* the directory of durable spares, beside the extracted library (null: not known yet) */
+    private static volatile Path durableBase;
     private static final Map<Place, Spare> READY = new ConcurrentHashMap<>();
     /* the threads making a spare, by place */
     private static final Map<Place, Thread> MAKING = new ConcurrentHashMap<>();
@@ -105,6 +126,81 @@ final class SpareClusters {
         } catch (IOException | RuntimeException e) {
             TemporaryDirectories.deleteRecursively(spare);
             return false;
+        }
+    }
+
+    /**
+     * Makes the absent or empty directory d (absolute, normalised) a new durable cluster by renaming a spare onto
+     * it: a cluster created ahead, flushed to disk (one syncfs) before it was ready, in pgembed's own directory
+     * beside the extracted library (see {@link #durableBase(Path)}), which no application deletes. Only where
+     * that directory is on d's file system (rename(2)); the rename and the removal are flushed (an fsync of each
+     * parent) before this returns, so that the new cluster is on disk as a created one is. False when there is
+     * no spare (or d is something else, or another file system), then the caller creates it as usual; either way
+     * the next spare is made in the background, so that only the first durable database a process creates pays
+     * for its copy.
+     */
+    static boolean takeDurable(Path d, Durability durability) {
+        Path parent = d.getParent();
+        Path base = durableBase;
+        if (!ENABLED
+                || durability == Durability.NONE
+                || base == null
+                || parent == null
+                || !Files.isDirectory(parent)
+                || Files.isSymbolicLink(d)
+                || !sameFileSystem(parent, base)
+                || !absentOrEmpty(d)) {
+            return false;
+        }
+        Path spare = takeAt(new Place(base, DURABLE, Durability.DURABLE));
+        if (spare == null) {
+            return false;
+        }
+        try {
+            // rename(2) replaces an empty directory and refuses a full one or another mount
+            Files.move(spare, d, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            TemporaryDirectories.deleteRecursively(spare);
+            return false;
+        }
+        try {
+            fsyncDirectory(parent);
+            fsyncDirectory(base);
+        } catch (IOException e) {
+            throw new PgException("58030", "could not flush the new cluster " + d + ": " + e.getMessage(), e);
+        }
+        return true;
+    }
+
+    /*
+     * Where durable spares are made: "spares" beside the installation root (the extracted library's directory),
+     * created when absent; null when it cannot be (a read-only cache), then there are none.
+     */
+    static void durableBase(Path root) {
+        if (durableBase != null || !ENABLED || root == null || root.getParent() == null) {
+            return;
+        }
+        Path base = root.getParent().resolve("spares").toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(base);
+            durableBase = base;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no durable spare clusters in " + base + ": " + e);
+        }
+    }
+
+    private static boolean sameFileSystem(Path a, Path b) {
+        try {
+            return Files.getAttribute(a, "unix:dev").equals(Files.getAttribute(b, "unix:dev"));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /* a directory's entries reach the disk (fsync of the directory) */
+    private static void fsyncDirectory(Path dir) throws IOException {
+        try (FileChannel c = FileChannel.open(dir, StandardOpenOption.READ)) {
+            c.force(true);
         }
     }
 
@@ -179,7 +275,7 @@ final class SpareClusters {
         try {
             Leftovers.sweepOnce(place.base(), place.prefix() + "*");
             d = Files.createTempDirectory(place.base(), place.prefix());
-            NativeEngines.createCluster(d, Durability.NONE);
+            NativeEngines.createCluster(d, place.flush());
             fd = lock(d);
             if (fd >= 0 && !exiting && READY.putIfAbsent(place, new Spare(d, fd)) == null) {
                 return;
@@ -405,6 +501,13 @@ final class SpareClusters {
     /* for tests: the engine started ahead in base, or null */
     static Path started(Path base) {
         Started s = STARTED.get(base);
+        return s == null ? null : s.dir();
+    }
+
+    /* for tests: the durable spare ready, or null */
+    static Path readyDurable() {
+        Path base = durableBase;
+        Spare s = base == null ? null : READY.get(new Place(base, DURABLE, Durability.DURABLE));
         return s == null ? null : s.dir();
     }
 
