@@ -332,11 +332,23 @@ final class NativeSession {
         }
         Map<String, Integer> found = new HashMap<>();
         try (Arena arena = Arena.ofConfined()) {
-            // pgembed's own statement: not one of the caller's for the listeners
-            Raw r = check(
-                    PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false, UNCOUNTED);
+            // pgembed's own statements: not the caller's for the listeners. None of the extensions: none of
+            // their types (the lookup's answer is empty), known from pg_extension alone
+            Raw p = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.PROBE)), false, UNCOUNTED);
+            long any;
             try {
-                long n = PgEmbeddedH.pgembed_result_ntuples(r.ptr());
+                any = PgEmbeddedH.pgembed_result_ntuples(p.ptr());
+            } finally {
+                p.free();
+            }
+            Raw r = any == 0
+                    ? null
+                    : check(
+                            PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)),
+                            false,
+                            UNCOUNTED);
+            try {
+                long n = r == null ? 0 : PgEmbeddedH.pgembed_result_ntuples(r.ptr());
                 for (int i = 0; i < n; i++) {
                     found.put(
                             PgEmbeddedH.pgembed_result_value(r.ptr(), i, 0).getString(0),
@@ -344,7 +356,9 @@ final class NativeSession {
                                     .getString(0)));
                 }
             } finally {
-                r.free();
+                if (r != null) {
+                    r.free();
+                }
             }
             int[] oids = extensionTypes.found(found);
             PgEmbeddedH.pgembed_set_binary_types(
