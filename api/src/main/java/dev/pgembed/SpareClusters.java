@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.stream.Stream;
 
 /**
@@ -32,12 +34,13 @@ import java.util.stream.Stream;
  * spare per directory; it costs no engine (namespace), only its files (~9 MB).
  *
  * <p>Durable databases ({@link Durability#DURABLE}, {@link Durability#RELAXED}) created in a directory get one
- * too, after the first such creation of the process ({@link #takeDurable(Path, Durability)}): a creation on a
- * disk is a copy of ~300 files, whose inode allocations cost 25-100 ms of CPU on ext4, and a syncfs, which waits
- * for whatever else the file system has to write. The spare is made and flushed (one syncfs) in the background,
- * in pgembed's own directory ("spares" beside the extracted library, which no application deletes), and renamed
- * onto the new database's directory when that is on the same file system, both directories' entries flushed
- * before the open returns.
+ * too, once the process created two such databases on the same file system itself (test kits, multi-tenant
+ * applications; {@link #takeDurable(Path, Durability)}): a creation on a disk is a copy of ~300 files, whose
+ * inode allocations cost 25-100 ms of CPU on ext4, and a syncfs, which waits for whatever else the file system
+ * has to write. The spare is made and flushed (one syncfs) in the background, in pgembed's own directory
+ * ("spares" beside the extracted library, which no application deletes and no user directory counts), and
+ * renamed onto the new database's directory when that is on the same file system, both directories' entries
+ * flushed before the open returns. {@code -Dpgembed.spare.durable=false} turns these off alone.
  *
  * <p>In-memory databases go further: after an open, the next one's engine is started on a spare in the
  * background ({@link Started}), and an in-memory open with the same settings takes the running engine, so that
@@ -132,17 +135,19 @@ final class SpareClusters {
     /**
      * Makes the absent or empty directory d (absolute, normalised) a new durable cluster by renaming a spare onto
      * it: a cluster created ahead, flushed to disk (one syncfs) before it was ready, in pgembed's own directory
-     * beside the extracted library (see {@link #durableBase(Path)}), which no application deletes. Only where
-     * that directory is on d's file system (rename(2)); the rename and the removal are flushed (an fsync of each
-     * parent) before this returns, so that the new cluster is on disk as a created one is. False when there is
-     * no spare (or d is something else, or another file system), then the caller creates it as usual; either way
-     * the next spare is made in the background, so that only the first durable database a process creates pays
-     * for its copy.
+     * beside the extracted library (see {@link #durableBase(Path)}), which no application deletes. There is one
+     * only once this process created two durable databases on that file system itself ({@link #created(Path,
+     * Durability)}): a process that creates one database pays nothing for spares. The rename's flush (an fsync of
+     * each parent, a journal commit that may wait for whatever else the file system has to write) runs on a
+     * thread of its own, so that the engine starts meanwhile: the open waits for it ({@link Flush#await()})
+     * before it returns, so that the new cluster is on disk as a created one is. Null when there is no spare (or
+     * d is something else, or on another file system, or {@code pgembed.spare.durable=false}): the caller
+     * creates it as usual. A spare taken, the next one is made in the background.
      */
-    static boolean takeDurable(Path d, Durability durability) {
+    static Flush takeDurable(Path d, Durability durability) {
         Path parent = d.getParent();
         Path base = durableBase;
-        if (!ENABLED
+        if (!durableEnabled()
                 || durability == Durability.NONE
                 || base == null
                 || parent == null
@@ -150,26 +155,100 @@ final class SpareClusters {
                 || Files.isSymbolicLink(d)
                 || !sameFileSystem(parent, base)
                 || !absentOrEmpty(d)) {
-            return false;
+            return null;
         }
-        Path spare = takeAt(new Place(base, DURABLE, Durability.DURABLE));
+        Place place = new Place(base, DURABLE, Durability.DURABLE);
+        if (!READY.containsKey(place) && !MAKING.containsKey(place)) {
+            return null;
+        }
+        Path spare = takeAt(place);
         if (spare == null) {
-            return false;
+            return null;
         }
         try {
             // rename(2) replaces an empty directory and refuses a full one or another mount
             Files.move(spare, d, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             TemporaryDirectories.deleteRecursively(spare);
-            return false;
+            return null;
+        }
+        return new Flush(d, parent, base);
+    }
+
+    /*
+     * durable creations this process made itself (no spare), by file system (st_dev): the second one on the
+     * file system of pgembed's directory starts the spares there
+     */
+    private static final Map<Object, Integer> DURABLE_CREATIONS = new ConcurrentHashMap<>();
+
+    /**
+     * The open of d created its durable cluster itself (no spare was ready) and started its engine: after the
+     * second such creation on the file system of pgembed's directory, the next cluster is made ahead there.
+     */
+    static void created(Path d, Durability durability) {
+        Path parent = d.getParent();
+        Path base = durableBase;
+        if (!durableEnabled() || durability == Durability.NONE || base == null || parent == null) {
+            return;
         }
         try {
-            fsyncDirectory(parent);
-            fsyncDirectory(base);
-        } catch (IOException e) {
-            throw new PgException("58030", "could not flush the new cluster " + d + ": " + e.getMessage(), e);
+            Object dev = Files.getAttribute(parent, "unix:dev");
+            if (dev.equals(Files.getAttribute(base, "unix:dev"))
+                    && DURABLE_CREATIONS.merge(dev, 1, Integer::sum) >= 2) {
+                makeNext(new Place(base, DURABLE, Durability.DURABLE));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no durable spare for " + d + ": " + e);
         }
-        return true;
+    }
+
+    /* durable spares: unless -Dpgembed.spare=false or -Dpgembed.spare.durable=false (read at each creation) */
+    private static boolean durableEnabled() {
+        return ENABLED && !"false".equalsIgnoreCase(System.getProperty("pgembed.spare.durable", "true"));
+    }
+
+    /**
+     * The flush of a durable spare's rename onto a new database's directory: both parents' entries, on a thread of
+     * its own from the rename on. Should a power loss come first, the cluster is still the spare (swept at the
+     * next start), the directory absent or empty as before the open.
+     */
+    static final class Flush {
+        private final Path d;
+        private final FutureTask<Void> task;
+
+        private Flush(Path d, Path parent, Path base) {
+            this.d = d;
+            this.task = new FutureTask<>(() -> {
+                fsyncDirectory(parent);
+                fsyncDirectory(base);
+                return null;
+            });
+            Thread t = new Thread(task, "pgembed-spare-flush");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        /** Waits for the flush; a failure is the open's (58030), whose database the caller closes. */
+        void await() {
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        task.get();
+                        return;
+                    } catch (InterruptedException e) {
+                        interrupted = true; // the flush must be known to be done before the open returns
+                    }
+                }
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                throw new PgException("58030", "could not flush the new cluster " + d + ": " + c.getMessage(), c);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
     }
 
     /*
