@@ -161,8 +161,11 @@ final class SpareClusters {
         if (!READY.containsKey(place) && !MAKING.containsKey(place)) {
             return null;
         }
-        Path spare = takeAt(place);
+        // the next one is made once this open is done (Flush.await): its copy and syncfs would compete with the
+        // engine's start and the rename's flush
+        Path spare = takeAt(place, false);
         if (spare == null) {
+            makeNext(place);
             return null;
         }
         try {
@@ -170,9 +173,10 @@ final class SpareClusters {
             Files.move(spare, d, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             TemporaryDirectories.deleteRecursively(spare);
+            makeNext(place);
             return null;
         }
-        return new Flush(d, parent, base);
+        return new Flush(d, parent, place);
     }
 
     /*
@@ -214,13 +218,15 @@ final class SpareClusters {
      */
     static final class Flush {
         private final Path d;
+        private final Place place;
         private final FutureTask<Void> task;
 
-        private Flush(Path d, Path parent, Path base) {
+        private Flush(Path d, Path parent, Place place) {
             this.d = d;
+            this.place = place;
             this.task = new FutureTask<>(() -> {
                 fsyncDirectory(parent);
-                fsyncDirectory(base);
+                fsyncDirectory(place.base());
                 return null;
             });
             Thread t = new Thread(task, "pgembed-spare-flush");
@@ -228,7 +234,10 @@ final class SpareClusters {
             t.start();
         }
 
-        /** Waits for the flush; a failure is the open's (58030), whose database the caller closes. */
+        /**
+         * Waits for the flush, then has the next spare made; a failure is the open's (58030), whose database the
+         * caller closes.
+         */
         void await() {
             boolean interrupted = false;
             try {
@@ -244,6 +253,7 @@ final class SpareClusters {
                 Throwable c = e.getCause();
                 throw new PgException("58030", "could not flush the new cluster " + d + ": " + c.getMessage(), c);
             } finally {
+                makeNext(place);
                 if (interrupted) {
                     Thread.currentThread().interrupt();
                 }
@@ -309,12 +319,19 @@ final class SpareClusters {
     }
 
     private static Path takeAt(Place place) {
+        return takeAt(place, true);
+    }
+
+    /* next: make the next spare now (else the caller does, when its open is done) */
+    private static Path takeAt(Place place, boolean next) {
         Thread making = MAKING.get(place);
         if (making != null && making != Thread.currentThread()) {
             join(making, 10_000); // nearer to done than a creation of this open's own
         }
         Spare s = READY.remove(place);
-        makeNext(place);
+        if (next) {
+            makeNext(place);
+        }
         if (s == null) {
             return null;
         }
