@@ -69,6 +69,8 @@ final class NativeSession {
     private final Object engineGuard = new Object();
     /* pgembed_result_header_of's answer, read at once: one downcall per result instead of ten and four per column */
     private final MemorySegment header = Arena.ofAuto().allocate(pgembed_result_header.layout());
+    /* extension types were handed to the C front (pgembed_set_binary_types) and are its list now */
+    private boolean binaryTypesSent;
     /* the native engine; null once released (guarded by engineGuard for cancel(), changed under the session's lock) */
     private MemorySegment engine;
     /* runs once per engine released: a backend of a cluster gives its place back (null: nothing to do) */
@@ -337,7 +339,8 @@ final class NativeSession {
             Raw p = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.PROBE)), false, UNCOUNTED);
             long any;
             try {
-                any = PgEmbeddedH.pgembed_result_ntuples(p.ptr());
+                // from the header check() read: the downcalls of a query's path, warm by now, not cold ones
+                any = pgembed_result_header.ntuples(header);
             } finally {
                 p.free();
             }
@@ -361,10 +364,14 @@ final class NativeSession {
                 }
             }
             int[] oids = extensionTypes.found(found);
-            PgEmbeddedH.pgembed_set_binary_types(
-                    engine,
-                    oids.length,
-                    oids.length == 0 ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, oids));
+            // the C front's list starts empty: an empty answer changes nothing until one was sent
+            if (oids.length > 0 || binaryTypesSent) {
+                PgEmbeddedH.pgembed_set_binary_types(
+                        engine,
+                        oids.length,
+                        oids.length == 0 ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, oids));
+                binaryTypesSent = oids.length > 0;
+            }
         } catch (PgException notNow) {
             LOG.log(System.Logger.Level.DEBUG, "the lookup of extension types waits: " + notNow.getMessage());
         }
