@@ -149,7 +149,9 @@ run_request(pgembed_direct *req)
 		return;					/* the protocol path reports what is wrong */
 	psrc = pstmt->plansource;
 	if (!plannable(psrc->raw_parse_tree->stmt) ||
-		(req->copy_only && (req->nsets < 2 || !IsA(psrc->raw_parse_tree->stmt, InsertStmt))))
+		(req->copy_only && (req->nsets < 2 ||
+							!(IsA(psrc->raw_parse_tree->stmt, InsertStmt) ||
+							  (req->set_counts != NULL && IsA(psrc->raw_parse_tree->stmt, UpdateStmt))))))
 		return;
 	req->handled = true;
 
@@ -209,7 +211,8 @@ run_request(pgembed_direct *req)
 			 * it can
 			 */
 			if (set == 0 && req->nsets > 1 &&
-				(engine_batch_insert(psrc, req) || (!req->copy_only && engine_batch_update(psrc, req))))
+				(engine_batch_insert(psrc, req) ||
+				 ((!req->copy_only || req->set_counts != NULL) && engine_batch_update(psrc, req))))
 				all_inserted = true;
 			else if (req->copy_only)
 				several = true; /* nothing done: the protocol runs it */

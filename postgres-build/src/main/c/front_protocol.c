@@ -96,7 +96,11 @@ pgembed_protocol_exchange(pgembed_engine *e, const char *in, size_t in_length,
 
 	e->raw_framing = true;
 	e->out_yield_at = PROTOCOL_OUT_CHUNK;
-	/* a batch of one INSERT runs on the direct path when it can */
+
+	/*
+	 * a batch of one INSERT or keyed UPDATE runs on the direct path when it
+	 * can
+	 */
 	if (in_length == 0 || !front_protocol_batch(e, in, in_length))
 		run_client_input(e, in, in_length);
 	e->raw_framing = false;

@@ -1,21 +1,28 @@
 /*-------------------------------------------------------------------------
  *
  * front_protocol_batch.c
- *	  A protocol client's batch of one prepared INSERT (JDBC executeBatch)
- *	  run as one set-oriented insert on the direct path.
+ *	  A protocol client's batch of one prepared INSERT, or UPDATE ... WHERE
+ *	  key = $k (JDBC executeBatch), run as one set-oriented statement on the
+ *	  direct path.
  *
  * pgjdbc sends a batch as Bind/Execute pairs of one server-prepared
- * statement followed by a Sync (after a Parse, the first time), in chunks it
- * flushes whole.  When a client's input ends that way, the front hands the
- * pairs' parameters to the engine as a direct request that runs only as one
- * insert (copy_only: engine_batch.c says whether the statement and its table
- * allow it); whatever precedes the pairs goes to the backend first, as it
- * came.  The reply is the one the backend would have sent: per pair a
- * BindComplete and an "INSERT 0 1" CommandComplete, up to the failing pair
- * (which has its BindComplete unless its parameters did not convert), the
- * ErrorResponse, then what the Sync brings (ParameterStatus, ReadyForQuery).
- * Anything else, or a batch the engine does not take, goes to the backend
- * unchanged.
+ * statement followed by a Sync (after a Parse and its "BEGIN" query, the
+ * first time), in chunks it flushes whole; until it has seen the portal's
+ * NoData, every pair has a Describe of the portal between its Bind and its
+ * Execute (the whole first chunk).  When a client's input ends that way, the
+ * front hands the sets' parameters to the engine as a direct request that
+ * runs only as one insert or one update (copy_only with set_counts:
+ * engine_batch.c and engine_batch_update.c say whether the statement and its
+ * table allow it); whatever precedes the sets goes to the backend first, as
+ * it came.  The reply is the one the backend would have sent: per set a
+ * BindComplete, a NoData if it was described (an INSERT or UPDATE without
+ * RETURNING has no row description) and an "INSERT 0 1" CommandComplete (or
+ * "UPDATE <n>", n the rows that set updated), up to the failing set (which
+ * has its BindComplete and NoData unless its parameters did not convert),
+ * the ErrorResponse, then what the Sync brings (ParameterStatus,
+ * ReadyForQuery).  An update fails only as a whole (a cancel: the engine runs
+ * any other failure row by row), at the first set.  Anything else, or a batch
+ * the engine does not take, goes to the backend unchanged.
  *
  * IDENTIFICATION
  *	  postgres-build/src/main/c/front_protocol_batch.c
@@ -31,6 +38,7 @@
  */
 #include "pgembed_front.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,14 +53,23 @@ typedef struct
 	uint32_t	len;			/* of the payload */
 } wire_msg;
 
+/* One set of the batch: its Bind, and whether a Describe of the portal follows it. */
+typedef struct
+{
+	int			bind;			/* index of the Bind in the messages */
+	bool		described;
+} batch_set;
+
 /* routines only used in this file */
 static int	split_messages(const char *in, size_t len, wire_msg **msgs);
 static bool bind_fields(const wire_msg *m, const char **portal, const char **stmt);
-static bool execute_is_whole(const wire_msg *m, const char *portal);
+static bool execute_of(const wire_msg *m, const char *portal);
+static bool describes_portal(const wire_msg *m, const char *portal);
+static bool head_message(const wire_msg *m);
 static bool bind_values(const wire_msg *m, int nparams, const char **values, int32_t *lengths,
 						int32_t *formats);
 static bool output_has_error(pgembed_engine *e, size_t from);
-static bool reply(pgembed_engine *e, size_t from, const pgembed_direct *req);
+static bool reply(pgembed_engine *e, size_t from, const pgembed_direct *req, const batch_set *sets);
 static bool put_raw(pgembed_buf *b, pgembed_engine *e, char type, const char *payload, uint32_t len);
 
 /*
@@ -67,43 +84,57 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	wire_msg   *msgs = NULL;
 	int			n = split_messages(in, len, &msgs);
 	int			first;
-	int			npairs;
+	int			npairs = 0;
 	int			nparams;
-	const char *portal,
-			   *stmt,
+	const char *portal = NULL,
+			   *stmt = NULL,
 			   *p2,
 			   *s2;
+	batch_set  *sets = NULL;
 	const char **values = NULL;
 	int32_t    *lengths = NULL,
 			   *formats = NULL;
+	int64_t    *counts = NULL;
 	pgembed_direct req;
 	size_t		out_from;
 	bool		done = false;
 
-	/* ... Bind Execute Bind Execute Sync, at the end */
+	/*
+	 * ... Bind [Describe] Execute, Bind [Describe] Execute, Sync, at the end,
+	 * of one named statement and portal (the sets found from the last back)
+	 */
 	if (n < 2 * MIN_BATCH + 1 || msgs[n - 1].type != 'S' ||
-		msgs[n - 2].type != 'E' || msgs[n - 3].type != 'B' ||
-		!bind_fields(&msgs[n - 3], &portal, &stmt) || stmt[0] == '\0')
+		(sets = malloc(sizeof(batch_set) * n)) == NULL)
 		goto out;
-	for (first = n - 3; first >= 2; first -= 2)
+	first = n - 1;
+	while (first >= 2 && msgs[first - 1].type == 'E')
 	{
-		if (msgs[first - 2].type != 'B' || msgs[first - 1].type != 'E' ||
-			!bind_fields(&msgs[first - 2], &p2, &s2) || strcmp(p2, portal) != 0 || strcmp(s2, stmt) != 0)
+		int			b = first - 2;
+		bool		described = msgs[b].type == 'D';
+
+		if (described)
+			b--;
+		if (b < 0 || msgs[b].type != 'B' || !bind_fields(&msgs[b], &p2, &s2) ||
+			(npairs > 0 && (strcmp(p2, portal) != 0 || strcmp(s2, stmt) != 0)) ||
+			!execute_of(&msgs[first - 1], p2) || (described && !describes_portal(&msgs[b + 1], p2)))
 			break;
+		portal = p2;
+		stmt = s2;
+		sets[n - 1 - ++npairs].bind = b;
+		sets[n - 1 - npairs].described = described;
+		first = b;
 	}
-	npairs = (n - 1 - first) / 2;
-	if (npairs < MIN_BATCH)
+	if (npairs < MIN_BATCH || stmt[0] == '\0')
 		goto out;
+	/* in order, at the start of the array */
+	memmove(sets, sets + (n - 1 - npairs), sizeof(batch_set) * npairs);
 
 	/*
 	 * what comes before: statements and descriptions, nothing of COPY's or a
 	 * function call
 	 */
 	for (int i = 0; i < first; i++)
-		if (strchr("PDCBEHS", msgs[i].type) == NULL)
-			goto out;
-	for (int i = first; i < n - 1; i += 2)
-		if (!execute_is_whole(&msgs[i + 1], portal))
+		if (!head_message(&msgs[i]))
 			goto out;
 
 	/* the values, as each Bind has them */
@@ -120,10 +151,11 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	values = malloc(sizeof(char *) * npairs * nparams);
 	lengths = malloc(sizeof(int32_t) * npairs * nparams);
 	formats = malloc(sizeof(int32_t) * npairs * nparams);
-	if (values == NULL || lengths == NULL || formats == NULL)
+	counts = calloc(npairs, sizeof(int64_t));
+	if (values == NULL || lengths == NULL || formats == NULL || counts == NULL)
 		goto out;
 	for (int k = 0; k < npairs; k++)
-		if (!bind_values(&msgs[first + 2 * k], nparams, values + k * nparams, lengths + k * nparams,
+		if (!bind_values(&msgs[sets[k].bind], nparams, values + k * nparams, lengths + k * nparams,
 						 formats + k * nparams))
 			goto out;
 
@@ -171,6 +203,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	req.formats = formats;
 	req.text_lengths = true;
 	req.copy_only = true;
+	req.set_counts = counts;
 	out_from = e->out.len;
 	e->direct = &req;
 	{
@@ -189,7 +222,7 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 	{
 		pgembed_iov sync = {(const char *) msgs[n - 1].payload - 5, 5};
 
-		if (!reply(e, out_from, &req))
+		if (!reply(e, out_from, &req, sets))
 			e->out.len = out_from;	/* out of memory: the ErrorResponse is
 									 * lost too */
 		front_run_with_input(e, &sync, 1);
@@ -198,9 +231,11 @@ front_protocol_batch(pgembed_engine *e, const char *in, size_t len)
 
 out:
 	free(msgs);
+	free(sets);
 	free(values);
 	free(lengths);
 	free(formats);
+	free(counts);
 	return done;
 }
 
@@ -239,6 +274,30 @@ split_messages(const char *in, size_t len, wire_msg **msgs)
 	return n;
 }
 
+/*
+ * A message that may come before the batch: statements and descriptions, and
+ * the simple query "BEGIN ..." pgjdbc sends to open its transaction (nothing
+ * that could start a COPY, whose data the batch's messages would become).
+ */
+static bool
+head_message(const wire_msg *m)
+{
+	if (m->type == 'Q')
+		return m->len >= 6 && memchr(m->payload, '\0', m->len) == m->payload + m->len - 1 &&
+			strncmp(m->payload, "BEGIN", 5) == 0 && (m->payload[5] == '\0' || m->payload[5] == ' ') &&
+			strchr(m->payload, ';') == NULL;
+	return strchr("PDCBEHS", m->type) != NULL;
+}
+
+/* A Describe of the portal (not of a statement). */
+static bool
+describes_portal(const wire_msg *m, const char *portal)
+{
+	size_t		plen = strlen(portal) + 1;
+
+	return m->len == 1 + plen && m->payload[0] == 'P' && memcmp(m->payload + 1, portal, plen) == 0;
+}
+
 /* A Bind's portal and statement names (NUL-terminated within it). */
 static bool
 bind_fields(const wire_msg *m, const char **portal, const char **stmt)
@@ -254,14 +313,18 @@ bind_fields(const wire_msg *m, const char **portal, const char **stmt)
 	return memchr(s, '\0', end - s) != NULL;
 }
 
-/* An Execute of the portal that runs it to completion. */
+/*
+ * An Execute of the portal.  Its row limit does not matter: the engine takes
+ * only an INSERT or UPDATE without RETURNING, which runs to completion
+ * whatever the limit (PortalRunMulti), and pgjdbc asks for one row at most in
+ * a batch whose results it discards.
+ */
 static bool
-execute_is_whole(const wire_msg *m, const char *portal)
+execute_of(const wire_msg *m, const char *portal)
 {
 	size_t		plen = strlen(portal) + 1;
 
-	return m->len == plen + 4 && memcmp(m->payload, portal, plen) == 0 &&
-		memcmp(m->payload + plen, "\0\0\0\0", 4) == 0;
+	return m->len == plen + 4 && memcmp(m->payload, portal, plen) == 0;
 }
 
 /*
@@ -331,18 +394,20 @@ output_has_error(pgembed_engine *e, size_t from)
 }
 
 /*
- * The backend's reply to the pairs, from what the direct run wrote after
- * out_from: its CommandComplete ("INSERT 0 <all>") becomes a BindComplete
- * and an "INSERT 0 1" per pair; before an ErrorResponse come those of the
- * pairs that ran.  false: out of memory.
+ * The backend's reply to the sets, from what the direct run wrote after
+ * out_from: its CommandComplete ("INSERT 0 <all>", "UPDATE <all>") becomes a
+ * BindComplete, a NoData if the set was described, and an "INSERT 0 1" (or
+ * "UPDATE <the set's rows>") per set; before an ErrorResponse come those of
+ * the sets that ran.  false: out of memory.
  */
 static bool
-reply(pgembed_engine *e, size_t from, const pgembed_direct *req)
+reply(pgembed_engine *e, size_t from, const pgembed_direct *req, const batch_set *sets)
 {
 	static const char insert_one[] = "INSERT 0 1";
 	pgembed_buf b = {0};
 	size_t		pos = from;
 	bool		ok = true;
+	char		tag[32];
 
 	while (ok && pos + 5 <= e->out.len)
 	{
@@ -351,17 +416,30 @@ reply(pgembed_engine *e, size_t from, const pgembed_direct *req)
 
 		memcpy(&mlen, e->out.data + pos + 1, 4);
 		mlen = ntohl(mlen);
-		if (type == 'C')
+		if (type == 'C' && mlen - 4 > 7 && memcmp(e->out.data + pos + 5, "UPDATE ", 7) == 0)
 		{
 			for (int i = 0; ok && i < req->nsets; i++)
-				ok = put_raw(&b, e, '2', NULL, 0) && put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
+			{
+				int			tl = snprintf(tag, sizeof(tag), "UPDATE %lld", (long long) req->set_counts[i]);
+
+				ok = put_raw(&b, e, '2', NULL, 0) && (!sets[i].described || put_raw(&b, e, 'n', NULL, 0)) &&
+					put_raw(&b, e, 'C', tag, (uint32_t) tl + 1);
+			}
+		}
+		else if (type == 'C')
+		{
+			for (int i = 0; ok && i < req->nsets; i++)
+				ok = put_raw(&b, e, '2', NULL, 0) && (!sets[i].described || put_raw(&b, e, 'n', NULL, 0)) &&
+					put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
 		}
 		else if (type == 'E')
 		{
 			for (int64_t i = 0; ok && i < req->failed_set; i++)
-				ok = put_raw(&b, e, '2', NULL, 0) && put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
-			if (ok && !req->failed_in_bind)
-				ok = put_raw(&b, e, '2', NULL, 0);
+				ok = put_raw(&b, e, '2', NULL, 0) && (!sets[i].described || put_raw(&b, e, 'n', NULL, 0)) &&
+					put_raw(&b, e, 'C', insert_one, sizeof(insert_one));
+			if (ok && !req->failed_in_bind && req->failed_set >= 0 && req->failed_set < req->nsets)
+				ok = put_raw(&b, e, '2', NULL, 0) &&
+					(!sets[req->failed_set].described || put_raw(&b, e, 'n', NULL, 0));
 			ok = ok && put_raw(&b, e, type, e->out.data + pos + 5, mlen - 4);
 		}
 		else

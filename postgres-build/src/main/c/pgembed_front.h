@@ -27,7 +27,7 @@
  *	front_prepared.c	prepared statements: kept formats, direct path, batches
  *	front_copy.c		COPY FROM STDIN and TO STDOUT
  *	front_protocol.c	a client's own protocol messages (JDBC, serve mode)
- *	front_protocol_batch.c	a client's batch of one INSERT, on the direct path
+ *	front_protocol_batch.c	a client's batch of one INSERT or keyed UPDATE, on the direct path
  *	front_cluster.c		creating a cluster from the template
  *	front_open.c		opening and closing; cancel, transaction status
  *	front_processes.c	a cluster's processes: their table, signals, service

@@ -71,7 +71,11 @@ typedef struct pgembed_direct
 	bool		text_lengths;	/* text values end at their length, not at a
 								 * NUL (values out of Bind messages) */
 	bool		copy_only;		/* a batch only if it can run as one insert
-								 * (engine_batch.c) */
+								 * (engine_batch.c), or as one update when
+								 * set_counts is given */
+	int64_t    *set_counts;		/* NULL, or nsets: the rows each set updated,
+								 * filled when the batch ran as one update
+								 * (engine_batch_update.c) */
 	/* set by the engine */
 	bool		handled;		/* false: not a statement for this path,
 								 * nothing done */

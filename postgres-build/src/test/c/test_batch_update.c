@@ -4,10 +4,13 @@
  *	  (engine_batch_update.c): the same rows, counts, errors and failing set
  *	  as row by row.  Twin tables tell the two paths apart: a statement
  *	  trigger that does nothing keeps the twin on the row-by-row path, and
- *	  log_statement shows which batch ran as one statement.
+ *	  log_statement shows which batch ran as one statement.  Over the
+ *	  protocol (pgjdbc's executeBatch) each pair's CommandComplete must
+ *	  carry the rows its set updated, as row by row.
  */
 #include "test_util.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 
 static int	joined[2];
@@ -182,9 +185,204 @@ test_what_stays_row_by_row(void)
 	CHECK_INT(pgembed_close(e, NULL), 0);
 }
 
+/* ---- over the protocol, as pgjdbc sends a batch ---- */
+
+static size_t
+put_message(char *buf, char type, const char *payload, size_t len)
+{
+	uint32_t	n = htonl((uint32_t) len + 4);
+
+	buf[0] = type;
+	memcpy(buf + 1, &n, 4);
+	if (len > 0)
+		memcpy(buf + 5, payload, len);
+	return len + 5;
+}
+
+/* a Bind of the unnamed portal to stmt with nparams text values (NULL: SQL NULL) */
+static size_t
+put_bind(char *buf, const char *stmt, int nparams, const char *const *v)
+{
+	char		p[1024];
+	size_t		n = 0;
+	uint16_t	count = htons((uint16_t) nparams);
+
+	p[n++] = '\0';
+	memcpy(p + n, stmt, strlen(stmt) + 1);
+	n += strlen(stmt) + 1;
+	memset(p + n, 0, 2);		/* no format codes: text */
+	n += 2;
+	memcpy(p + n, &count, 2);
+	n += 2;
+	for (int i = 0; i < nparams; i++)
+	{
+		uint32_t	len = htonl(v[i] ? (uint32_t) strlen(v[i]) : (uint32_t) -1);
+
+		memcpy(p + n, &len, 4);
+		n += 4;
+		if (v[i])
+		{
+			memcpy(p + n, v[i], strlen(v[i]));
+			n += strlen(v[i]);
+		}
+	}
+	memset(p + n, 0, 2);		/* no result format codes */
+	n += 2;
+	return put_message(buf, 'B', p, n);
+}
+
+/*
+ * The reply's messages as a line: their types, each ErrorResponse's SQLSTATE,
+ * each CommandComplete's tag and each ReadyForQuery's status.
+ */
+static void
+summarize(const char *out, size_t len, char *buf, size_t size)
+{
+	size_t		pos = 0,
+				n = 0;
+
+	buf[0] = '\0';
+	while (pos + 5 <= len && n < size - 64)
+	{
+		uint32_t	mlen;
+		const char *pl = out + pos + 5;
+
+		memcpy(&mlen, out + pos + 1, 4);
+		mlen = ntohl(mlen);
+		n += snprintf(buf + n, size - n, "%c", out[pos]);
+		if (out[pos] == 'C')
+			n += snprintf(buf + n, size - n, "(%s)", pl);
+		else if (out[pos] == 'Z')
+			n += snprintf(buf + n, size - n, "(%c)", pl[0]);
+		else if (out[pos] == 'E')
+		{
+			for (const char *f = pl; *f && f < pl + mlen - 4; f += strlen(f) + 1)
+				if (f[0] == 'C')
+					n += snprintf(buf + n, size - n, "(%s)", f + 1);
+		}
+		n += snprintf(buf + n, size - n, " ");
+		pos += 1 + mlen;
+	}
+}
+
+/*
+ * pgjdbc's batch on both twins: [a simple query BEGIN when block] Parse
+ * upd_x, a Bind/Execute pair per set (Bind/Describe/Execute with a limit of
+ * one row, as pgjdbc's first batch of a statement, when described), Sync;
+ * then ROLLBACK.  Both replies must read expect, and both tables the same.
+ * Returns whether the fast twin's batch ran as one statement.
+ */
+static bool
+protocol_twins(pgembed_engine *e, bool block, bool described, const char *update, int nsets,
+			   int nparams, const char *const *values, const char *expect)
+{
+	char		got[2][4096];
+	char		sql[1024];
+
+	joined[0] = joined[1] = 0;
+	for (int t = 0; t < 2; t++)
+	{
+		char	   *msg = malloc(65536);
+		size_t		len = 0;
+		char		parse[1024];
+		char		stmt[16];
+		char text[	512];
+		const char *out;
+		size_t		outlen;
+		static const char exec[] = {0, 0, 0, 0, 0};
+		static const char exec_one[] = {0, 0, 0, 0, 1};
+		static const char describe[] = {'P', 0};
+		int			pl;
+
+		snprintf(stmt, sizeof(stmt), "upd_%s", t == 0 ? "fast" : "slow");
+		snprintf(text, sizeof(text), update, t == 0 ? "fast" : "slow");
+		if (block)
+			len += put_message(msg + len, 'Q', "BEGIN", 6);
+		pl = snprintf(parse, sizeof(parse), "%s%c%s%c%c%c", stmt, 0, text, 0, 0, 0);
+		len += put_message(msg + len, 'P', parse, pl);
+		for (int k = 0; k < nsets; k++)
+		{
+			len += put_bind(msg + len, stmt, nparams, values + k * nparams);
+			if (described)
+				len += put_message(msg + len, 'D', describe, sizeof(describe));
+			len += put_message(msg + len, 'E', described ? exec_one : exec, sizeof(exec));
+		}
+		len += put_message(msg + len, 'S', "", 0);
+		CHECK_INT(pgembed_protocol_exchange(e, msg, len, &out, &outlen), 0);
+		summarize(out, outlen, got[t], sizeof(got[t]));
+		/* whatever transaction the batch left goes, then the statement */
+		pl = snprintf(sql, sizeof(sql), "DEALLOCATE %s", stmt);
+		len = put_message(msg, 'Q', "ROLLBACK", 9);
+		len += put_message(msg + len, 'Q', sql, pl + 1);
+		CHECK_INT(pgembed_protocol_exchange(e, msg, len, &out, &outlen), 0);
+		free(msg);
+	}
+	CHECK_STR(got[0], got[1]);
+	CHECK_STR(got[0], expect);
+	CHECK_INT(joined[1], 0);
+	snprintf(sql, sizeof(sql),
+			 "SELECT (SELECT string_agg(f::text, '|' ORDER BY f::text) FROM fast f) IS NOT DISTINCT FROM "
+			 "(SELECT string_agg(s::text, '|' ORDER BY s::text) FROM slow s)");
+	CHECK_STR(scalar(e, sql), "t");
+	return joined[0] == 1;
+}
+
+static void
+test_protocol_counts_per_set(void)
+{
+	pgembed_engine *e = open_with_twins("a int, b int CHECK (b >= 0), c varchar(4)",
+										"SELECT g, g, 'r' FROM generate_series(1, 20) g UNION ALL SELECT 5, 50, 'r'");
+
+	/* key 1 has a row, 99 none, 5 two */
+	const char *sets[] = {"x", "1", "y", "99", "z", "5"};
+	const char *toolong[] = {"x", "1", "too long", "2", "z", "3"};
+	const char *bad[] = {"x", "1", "y", "two", "z", "3"};
+	const char *twice[] = {"x", "1", "y", "1"};
+	const char *upd = "UPDATE %s SET c = $1 WHERE a = $2";
+
+	REQUIRE(e != NULL);
+	CHECK(protocol_twins(e, false, false, upd, 3, 2, sets, "1 2 C(UPDATE 1) 2 C(UPDATE 0) 2 C(UPDATE 2) Z(I) "));
+	CHECK_STR(scalar(e, "SELECT string_agg(a || c, ',' ORDER BY a, b) FROM fast WHERE c <> 'r'"), "1x,5z,5z");
+	/* in pgjdbc's transaction block (rolled back after) */
+	CHECK(protocol_twins(e, true, false, "UPDATE %s SET b = b + $2, c = $1 WHERE a = $2", 3, 2, sets,
+						 "C(BEGIN) Z(T) 1 2 C(UPDATE 1) 2 C(UPDATE 0) 2 C(UPDATE 2) Z(T) "));
+	CHECK_STR(scalar(e, "SELECT sum(b) FROM fast"), "260");
+
+	/*
+	 * an error in set 1: the update is rolled back and the batch runs row by
+	 * row; a value that does not convert, or one too long for the column
+	 * (found when Bind plans a custom plan), has no BindComplete; one that
+	 * fails when the update runs has
+	 */
+	CHECK(!protocol_twins(e, false, false, upd, 3, 2, toolong, "1 2 C(UPDATE 1) E(22001) Z(I) "));
+	CHECK(!protocol_twins(e, true, false, upd, 3, 2, toolong, "C(BEGIN) Z(T) 1 2 C(UPDATE 1) E(22001) Z(E) "));
+	CHECK(!protocol_twins(e, false, false, "UPDATE %s SET b = b - $2 * $2 + 1, c = $1 WHERE a = $2", 3, 2, sets,
+						  "1 2 C(UPDATE 1) 2 C(UPDATE 0) 2 E(23514) Z(I) "));
+	CHECK(!protocol_twins(e, false, false, upd, 3, 2, bad, "1 2 C(UPDATE 1) E(22P02) Z(I) "));
+	/* a key twice: row by row, the second set sees the first's row */
+	CHECK(!protocol_twins(e, false, false, upd, 2, 2, twice, "1 2 C(UPDATE 1) 2 C(UPDATE 1) Z(I) "));
+	CHECK_STR(scalar(e, "SELECT c FROM fast WHERE a = 1"), "y");
+
+	/*
+	 * described, with a limit of one row, as pgjdbc's first batch; in its
+	 * block
+	 */
+	CHECK(protocol_twins(e, false, true, upd, 3, 2, sets, "1 2 n C(UPDATE 1) 2 n C(UPDATE 0) 2 n C(UPDATE 2) Z(I) "));
+	CHECK(protocol_twins(e, true, true, upd, 3, 2, sets,
+						 "C(BEGIN) Z(T) 1 2 n C(UPDATE 1) 2 n C(UPDATE 0) 2 n C(UPDATE 2) Z(T) "));
+	CHECK(!protocol_twins(e, false, true, upd, 3, 2, bad, "1 2 n C(UPDATE 1) E(22P02) Z(I) "));
+	CHECK(!protocol_twins(e, true, true, "UPDATE %s SET b = b - $2 * $2 + 1, c = $1 WHERE a = $2", 3, 2, sets,
+						  "C(BEGIN) Z(T) 1 2 n C(UPDATE 1) 2 n C(UPDATE 0) 2 n E(23514) Z(E) "));
+	/* a comment at the end of the text does not swallow what is appended */
+	CHECK(protocol_twins(e, false, false, "UPDATE %s SET c = $1 WHERE a = $2 -- the end", 3, 2, sets,
+						 "1 2 C(UPDATE 1) 2 C(UPDATE 0) 2 C(UPDATE 2) Z(I) "));
+	CHECK_INT(pgembed_close(e, NULL), 0);
+}
+
 const test_case batch_update_tests[] = {
 	{"batch update: the same rows and counts as row by row", test_same_rows_and_counts},
 	{"batch update: errors name the failing set, as row by row", test_errors_name_the_failing_set},
 	{"batch update: what the join could change stays row by row", test_what_stays_row_by_row},
+	{"batch update: a JDBC batch over the protocol gets a count per set", test_protocol_counts_per_set},
 	{NULL, NULL}
 };
