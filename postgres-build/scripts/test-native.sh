@@ -80,6 +80,18 @@ elif command -v strace >/dev/null 2>&1; then
 		END { exit !(n["syncfs"] == 1 && n["fsync"] + n["fdatasync"] <= 2) }' "$scratch/strace-create.txt" \
 		&& echo "flush check: passed (a durable creation: one syncfs)" \
 		|| { echo "flush check: FAILED"; cat "$scratch/strace-create.txt"; exit 1; }
+	# an open of an existing cluster does not fsync postmaster.pid (engine_files.c): the flock on
+	# pgembed.lock locks the directory, and a stale postmaster.pid is removed at the next open
+	"$work/test/pgembed_bench" "$scratch/strace-create-db" open >/dev/null 2>&1
+	strace -f -e trace=openat,close,fsync,fdatasync -o "$scratch/strace-open.txt" \
+		"$work/test/pgembed_bench" "$scratch/strace-create-db" open >/dev/null 2>&1
+	awk '/openat\(.*postmaster\.pid"/ && $NF ~ /^[0-9]+$/ { pidfd[$NF] = 1; opened++ }
+		/ close\(/ { fd = $0; sub(/.*close\(/, "", fd); sub(/\).*/, "", fd); delete pidfd[fd] }
+		/ f(data)?sync\(/ { fd = $0; sub(/.*sync\(/, "", fd); sub(/\).*/, "", fd); n++; if (fd in pidfd) bad++ }
+		END { printf "fsync/fdatasync %d, of postmaster.pid %d\n", n, bad; exit !(opened > 0 && bad == 0) }' \
+		"$scratch/strace-open.txt" \
+		&& echo "lock file check: passed (an open does not fsync postmaster.pid)" \
+		|| { echo "lock file check: FAILED"; grep -E "postmaster|sync" "$scratch/strace-open.txt"; exit 1; }
 else
 	echo "syscall check: skipped (strace not installed)"
 fi

@@ -29,6 +29,9 @@
  *		__wrap_open, __wrap_fopen, __wrap_freopen, __wrap_opendir
  *		__wrap_fclose, __wrap_closedir, __wrap_close
  *
+ * flushing:
+ *		__wrap_fsync			- skipped for postmaster.pid
+ *
  * calls on a path:
  *		__wrap_stat, __wrap_lstat, __wrap_access, __wrap_mkdir, __wrap_rmdir,
  *		__wrap_unlink, __wrap_readlink, __wrap_chmod, __wrap_chown,
@@ -62,6 +65,9 @@ extern int	__real_close(int fd);
 /* the data directory, opened and named by the engine's start */
 int			engine_datadir_fd = -1;
 char		engine_datadir_abs[MAXPGPATH];
+
+/* the descriptor of the data directory's postmaster.pid while it is open, or -1 */
+static int	lock_file_fd = -1;
 
 /* ---------------------------------------------------------------------
  * Files: relative paths are relative to the data directory
@@ -99,6 +105,8 @@ __wrap_open(const char *path, int flags,...)
 		return __real_open(path, flags, mode);
 	fd = openat(dirfd_for(path), path, flags, mode & ~engine_umask);
 	engine_track_fd(fd);
+	if (fd >= 0 && strcmp(path, "postmaster.pid") == 0)
+		lock_file_fd = fd;
 	return fd;
 }
 
@@ -233,6 +241,9 @@ __wrap_close(int fd)
 {
 	if (engine_self != NULL)
 	{
+		if (fd == lock_file_fd)
+			lock_file_fd = -1;
+
 		/*
 		 * The processes of a cluster share one descriptor table: each closes
 		 * only what it opened.  A child's client socket and the postmaster's
@@ -248,6 +259,27 @@ __wrap_close(int fd)
 		engine_untrack_fd(fd);
 	}
 	return __real_close(fd);
+}
+
+/*
+ * PostgreSQL fsyncs postmaster.pid when it writes it (CreateLockFile,
+ * AddToDataDirLockFile), so that a server started after a crash finds the
+ * pid of the one that may still run.  An engine's data directory is locked by
+ * the flock on pgembed.lock, which dies with its holder; a postmaster.pid that
+ * a crash or a power loss left (a standalone backend's, or an empty one) is
+ * removed before the next start (front_remove_stale_backend_lock), and a
+ * cluster's names a process that no longer runs.  So its fsyncs bought
+ * nothing, and cost a journal commit in every open: one of the two an open of
+ * an existing cluster waited for (pg_control's is the other).
+ */
+extern int	__real_fsync(int fd);
+extern int	__wrap_fsync(int fd);
+int
+__wrap_fsync(int fd)
+{
+	if (engine_self != NULL && fd >= 0 && fd == lock_file_fd)
+		return 0;
+	return __real_fsync(fd);
 }
 
 #define WRAP_PATH_CALL(ret, name, params, real_args, at_call) \

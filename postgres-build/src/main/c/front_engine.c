@@ -374,11 +374,17 @@ front_remove_stale_backend_lock(const char *datadir)
 		return;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0)
+	if (n < 0)
 		return;
 	buf[n] = '\0';
-	/* a standalone backend writes its pid negated; a server's is positive */
-	if (buf[0] == '-')
+
+	/*
+	 * a standalone backend writes its pid negated; a server's is positive. An
+	 * empty file is what a crash between its creation and its first write
+	 * leaves, or a power loss (engines do not fsync it, engine_files.c):
+	 * PostgreSQL would refuse to start ("lock file is empty").
+	 */
+	if (n == 0 || buf[0] == '-')
 		unlink(path);
 }
 

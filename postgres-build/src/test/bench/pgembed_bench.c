@@ -7,7 +7,8 @@
  *	  namespace budget allows, two CPU-bound queries in parallel against one;
  *	  and what its background processes bring (bench_background.c).
  *	  Modes for strace: select1 (100 000 prepared SELECT 1), create (a cluster's
- *	  creation alone).
+ *	  creation alone), open (one open and close of the existing cluster in the
+ *	  directory, created first when there is none).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -395,10 +396,29 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: %s <new-dir> [all|select1|cluster|create|background]\n", argv[0]);
+		fprintf(stderr, "usage: %s <new-dir> [all|select1|cluster|create|open|background]\n", argv[0]);
 		return 2;
 	}
 	dir = argv[1];
+	if (strcmp(mode, "open") == 0)
+	{
+		/* for strace: what an open and a close of an existing cluster flush */
+		if (!pgembed_is_cluster(dir) && pgembed_create_cluster(dir, &err) != 0)
+		{
+			fprintf(stderr, "%s\n", pgembed_error_message(err));
+			return 1;
+		}
+		e = pgembed_open(dir, NULL, 0, NULL, &err);
+		if (e == NULL)
+		{
+			fprintf(stderr, "%s\n", pgembed_error_message(err));
+			return 1;
+		}
+		pgembed_set_log_callback(e, quiet, NULL);
+		must(pgembed_exec(e, "SELECT 1"), "select");
+		pgembed_close(e, NULL);
+		return 0;
+	}
 	if (pgembed_create_cluster(dir, &err) != 0)
 	{
 		fprintf(stderr, "%s\n", pgembed_error_message(err));

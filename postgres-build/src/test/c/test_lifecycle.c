@@ -177,6 +177,32 @@ test_data_survives_reopen(void)
 	CHECK(stat(path, &st) != 0);
 }
 
+/*
+ * Engines do not fsync postmaster.pid: a power loss can leave it empty
+ * (created, its content lost).  PostgreSQL refuses to start on an empty lock
+ * file; the open removes it first, as a standalone backend's stale one.
+ */
+static void
+test_empty_lock_file_removed(void)
+{
+	pgembed_engine *e = open_fresh(0, NULL);
+	char		dir[1024];
+	char		path[1200];
+	FILE	   *f;
+
+	REQUIRE(e != NULL);
+	snprintf(dir, sizeof(dir), "%s", current_dir());
+	CHECK_INT(pgembed_close(e, NULL), 0);
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	f = fopen(path, "w");
+	REQUIRE(f != NULL);
+	fclose(f);
+	e = reopen(dir, 0, NULL);
+	REQUIRE(e != NULL);
+	CHECK_STR(scalar(e, "SELECT 1"), "1");
+	pgembed_close(e, NULL);
+}
+
 static void
 test_create_refuses_non_cluster(void)
 {
@@ -581,6 +607,7 @@ test_first_opens_concurrently(void)
 const test_case lifecycle_tests[] = {
 	{"lifecycle: open, query, close", test_open_query_close},
 	{"lifecycle: data survives close and reopen", test_data_survives_reopen},
+	{"lifecycle: an empty postmaster.pid (a power loss) does not stop an open", test_empty_lock_file_removed},
 	{"lifecycle: non-empty directory is refused", test_create_refuses_non_cluster},
 	{"lifecycle: second open in this process refused", test_second_open_refused},
 	{"lifecycle: open from another process refused", test_other_process_refused},

@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,8 +27,18 @@ final class ExtensionTypes {
     /** Every extension type of the table, by extension and name; its columns: typname, oid. */
     static final String LOOKUP;
 
+    /**
+     * A row when the database has one of the table's extensions at all: without one, {@link #LOOKUP}'s answer is
+     * known to be empty. It reads only pg_extension (0.9 ms of CPU cold, against 2.2 ms for the lookup's join with
+     * pg_depend and pg_type, neither of whose relation cache entries an open builds), so that the first statement
+     * of an existing database without them skips the lookup's cold catalog reads.
+     */
+    static final String PROBE;
+
     static {
         StringBuilder pairs = new StringBuilder();
+        StringBuilder names = new StringBuilder();
+        Set<String> extensions = new LinkedHashSet<>();
         for (PgType t : PgType.values()) {
             if (t.isExtension()) {
                 pairs.append(pairs.isEmpty() ? "" : ", ")
@@ -36,8 +47,15 @@ final class ExtensionTypes {
                         .append("', '")
                         .append(t.typeName)
                         .append("')");
+                if (extensions.add(t.extension)) {
+                    names.append(names.isEmpty() ? "" : ", ")
+                            .append('\'')
+                            .append(t.extension)
+                            .append('\'');
+                }
             }
         }
+        PROBE = "SELECT 1 FROM pg_catalog.pg_extension WHERE extname IN (" + names + ") LIMIT 1";
         LOOKUP = "SELECT t.typname, t.oid FROM pg_catalog.pg_type t"
                 + " JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
                 + " AND d.objid = t.oid AND d.deptype = 'e'"

@@ -69,6 +69,8 @@ final class NativeSession {
     private final Object engineGuard = new Object();
     /* pgembed_result_header_of's answer, read at once: one downcall per result instead of ten and four per column */
     private final MemorySegment header = Arena.ofAuto().allocate(pgembed_result_header.layout());
+    /* extension types were handed to the C front (pgembed_set_binary_types) and are its list now */
+    private boolean binaryTypesSent;
     /* the native engine; null once released (guarded by engineGuard for cancel(), changed under the session's lock) */
     private MemorySegment engine;
     /* runs once per engine released: a backend of a cluster gives its place back (null: nothing to do) */
@@ -332,11 +334,24 @@ final class NativeSession {
         }
         Map<String, Integer> found = new HashMap<>();
         try (Arena arena = Arena.ofConfined()) {
-            // pgembed's own statement: not one of the caller's for the listeners
-            Raw r = check(
-                    PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)), false, UNCOUNTED);
+            // pgembed's own statements: not the caller's for the listeners. None of the extensions: none of
+            // their types (the lookup's answer is empty), known from pg_extension alone
+            Raw p = check(PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.PROBE)), false, UNCOUNTED);
+            long any;
             try {
-                long n = PgEmbeddedH.pgembed_result_ntuples(r.ptr());
+                // from the header check() read: the downcalls of a query's path, warm by now, not cold ones
+                any = pgembed_result_header.ntuples(header);
+            } finally {
+                p.free();
+            }
+            Raw r = any == 0
+                    ? null
+                    : check(
+                            PgEmbeddedH.pgembed_exec(engine, arena.allocateFrom(ExtensionTypes.LOOKUP)),
+                            false,
+                            UNCOUNTED);
+            try {
+                long n = r == null ? 0 : PgEmbeddedH.pgembed_result_ntuples(r.ptr());
                 for (int i = 0; i < n; i++) {
                     found.put(
                             PgEmbeddedH.pgembed_result_value(r.ptr(), i, 0).getString(0),
@@ -344,13 +359,19 @@ final class NativeSession {
                                     .getString(0)));
                 }
             } finally {
-                r.free();
+                if (r != null) {
+                    r.free();
+                }
             }
             int[] oids = extensionTypes.found(found);
-            PgEmbeddedH.pgembed_set_binary_types(
-                    engine,
-                    oids.length,
-                    oids.length == 0 ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, oids));
+            // the C front's list starts empty: an empty answer changes nothing until one was sent
+            if (oids.length > 0 || binaryTypesSent) {
+                PgEmbeddedH.pgembed_set_binary_types(
+                        engine,
+                        oids.length,
+                        oids.length == 0 ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, oids));
+                binaryTypesSent = oids.length > 0;
+            }
         } catch (PgException notNow) {
             LOG.log(System.Logger.Level.DEBUG, "the lookup of extension types waits: " + notNow.getMessage());
         }

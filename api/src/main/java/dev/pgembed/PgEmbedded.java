@@ -193,8 +193,13 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
      * A builder for a database in a directory (created when absent or empty). A database of durability
      * {@link Durability#NONE} created in a directory directly under /dev/shm or java.io.tmpdir (as the test
      * kit's are) is the cluster made ahead after the previous such creation, renamed onto it; the next one is
-     * then made in the background, as a hidden {@code .pgembed-spare-*} directory beside it, deleted at exit
-     * ({@code -Dpgembed.spare=false} turns that off).
+     * then made in the background, as a hidden {@code .pgembed-spare-*} directory beside it, deleted at exit.
+     * Likewise, once a process created two {@link Durability#DURABLE} or {@link Durability#RELAXED} databases
+     * on one file system, the next one there is a cluster made ahead and flushed to disk in pgembed's own
+     * directory (beside the extracted library), renamed onto it, the rename flushed before the open returns; such
+     * a spare holds ~9 MB of disk until it is taken or the JVM exits (a crashed process's is swept by the next).
+     * {@code -Dpgembed.spare=false} turns all of it off, {@code -Dpgembed.spare.durable=false} the durable
+     * spares alone.
      *
      * @param dir the data directory
      * @return a builder; finish with {@link Builder#open()}
@@ -474,10 +479,13 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 throw new IllegalStateException("logicalReplication cannot be combined with sessionRole: a WAL"
                         + " sender's client would log in as a superuser, which the session role is there to prevent");
             }
-            NativeLoader.load(nativeDirectory);
+            Path root = NativeLoader.load(nativeDirectory);
             Instances.ensureLogStub();
             Path d;
             boolean temp = dir == null;
+            if (!temp && durability != Durability.NONE) {
+                SpareClusters.durableBase(root);
+            }
             Path spare = null;
             Path base = null;
             if (temp) {
@@ -497,7 +505,9 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                 d = dir.toAbsolutePath().normalize();
             }
             try {
+                SpareClusters.Flush flush = temp ? null : SpareClusters.takeDurable(d, durability);
                 boolean created = spare != null
+                        || flush != null
                         || (!temp && SpareClusters.takeInto(d, durability))
                         || Opening.prepareDirectory(d, durability);
                 Map<String, String> all = Opening.settings(durability, timeZone, settings, temp);
@@ -506,6 +516,18 @@ public final class PgEmbedded extends SqlSession implements AutoCloseable {
                     all.put("max_wal_senders", Integer.toString(walSenders));
                 }
                 PgEmbedded db = start(d, temp, created, null, all);
+                if (created && flush == null && spare == null && !temp) {
+                    SpareClusters.created(d, durability);
+                }
+                if (flush != null) {
+                    // the engine started while the rename was being flushed: it is on disk before open returns
+                    try {
+                        flush.await();
+                    } catch (RuntimeException e) {
+                        db.close();
+                        throw e;
+                    }
+                }
                 if (temp && spareable()) {
                     SpareClusters.startNext(base, all);
                 }

@@ -5,15 +5,19 @@ import dev.pgembed.internal.bindings.PgEmbeddedH;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.stream.Stream;
 
 /**
@@ -28,6 +32,15 @@ import java.util.stream.Stream;
  * database's directory as it is), and absent or empty directories given to {@link PgEmbedded#builder(Path)} in
  * such a place (a spare {@code .pgembed-spare-*} beside them is renamed onto them: the test kit's databases). One
  * spare per directory; it costs no engine (namespace), only its files (~9 MB).
+ *
+ * <p>Durable databases ({@link Durability#DURABLE}, {@link Durability#RELAXED}) created in a directory get one
+ * too, once the process created two such databases on the same file system itself (test kits, multi-tenant
+ * applications; {@link #takeDurable(Path, Durability)}): a creation on a disk is a copy of ~300 files, whose
+ * inode allocations cost 25-100 ms of CPU on ext4, and a syncfs, which waits for whatever else the file system
+ * has to write. The spare is made and flushed (one syncfs) in the background, in pgembed's own directory
+ * ("spares" beside the extracted library, which no application deletes and no user directory counts), and
+ * renamed onto the new database's directory when that is on the same file system, both directories' entries
+ * flushed before the open returns. {@code -Dpgembed.spare.durable=false} turns these off alone.
  *
  * <p>In-memory databases go further: after an open, the next one's engine is started on a spare in the
  * background ({@link Started}), and an in-memory open with the same settings takes the running engine, so that
@@ -55,11 +68,22 @@ final class SpareClusters {
     /* a made spare and the descriptor of its pgembed.lock, whose flock this process holds */
     private record Spare(Path dir, int lockFd) {}
 
-    /* where a spare is made and its name: in-memory databases' own, or one to rename beside a given directory */
-    private record Place(Path base, String prefix) {}
+    /*
+     * where a spare is made, its name and how it is flushed: in-memory databases' own, one to rename beside a
+     * given directory (NONE), or a durable one in pgembed's own directory, renamed onto a directory on its file
+     * system (DURABLE: on disk before it is ready)
+     */
+    private record Place(Path base, String prefix, Durability flush) {
+        Place(Path base, String prefix) {
+            this(base, prefix, Durability.NONE);
+        }
+    }
 
     private static final String MEMORY = "pgembed-mem-";
     private static final String BESIDE = ".pgembed-spare-";
+    private static final String DURABLE = "pgembed-durable-";
+    /* the directory of durable spares, beside the extracted library (null: not known yet) */
+    private static volatile Path durableBase;
     private static final Map<Place, Spare> READY = new ConcurrentHashMap<>();
     /* the threads making a spare, by place */
     private static final Map<Place, Thread> MAKING = new ConcurrentHashMap<>();
@@ -108,6 +132,167 @@ final class SpareClusters {
         }
     }
 
+    /**
+     * Makes the absent or empty directory d (absolute, normalised) a new durable cluster by renaming a spare onto
+     * it: a cluster created ahead, flushed to disk (one syncfs) before it was ready, in pgembed's own directory
+     * beside the extracted library (see {@link #durableBase(Path)}), which no application deletes. There is one
+     * only once this process created two durable databases on that file system itself ({@link #created(Path,
+     * Durability)}): a process that creates one database pays nothing for spares. The rename's flush (an fsync of
+     * each parent, a journal commit that may wait for whatever else the file system has to write) runs on a
+     * thread of its own, so that the engine starts meanwhile: the open waits for it ({@link Flush#await()})
+     * before it returns, so that the new cluster is on disk as a created one is. Null when there is no spare (or
+     * d is something else, or on another file system, or {@code pgembed.spare.durable=false}): the caller
+     * creates it as usual. A spare taken, the next one is made in the background.
+     */
+    static Flush takeDurable(Path d, Durability durability) {
+        Path parent = d.getParent();
+        Path base = durableBase;
+        if (!durableEnabled()
+                || durability == Durability.NONE
+                || base == null
+                || parent == null
+                || !Files.isDirectory(parent)
+                || Files.isSymbolicLink(d)
+                || !sameFileSystem(parent, base)
+                || !absentOrEmpty(d)) {
+            return null;
+        }
+        Place place = new Place(base, DURABLE, Durability.DURABLE);
+        if (!READY.containsKey(place) && !MAKING.containsKey(place)) {
+            return null;
+        }
+        // the next one is made once this open is done (Flush.await): its copy and syncfs would compete with the
+        // engine's start and the rename's flush
+        Path spare = takeAt(place, false);
+        if (spare == null) {
+            makeNext(place);
+            return null;
+        }
+        try {
+            // rename(2) replaces an empty directory and refuses a full one or another mount
+            Files.move(spare, d, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            TemporaryDirectories.deleteRecursively(spare);
+            makeNext(place);
+            return null;
+        }
+        return new Flush(d, parent, place);
+    }
+
+    /*
+     * durable creations this process made itself (no spare), by file system (st_dev): the second one on the
+     * file system of pgembed's directory starts the spares there
+     */
+    private static final Map<Object, Integer> DURABLE_CREATIONS = new ConcurrentHashMap<>();
+
+    /**
+     * The open of d created its durable cluster itself (no spare was ready) and started its engine: after the
+     * second such creation on the file system of pgembed's directory, the next cluster is made ahead there.
+     */
+    static void created(Path d, Durability durability) {
+        Path parent = d.getParent();
+        Path base = durableBase;
+        if (!durableEnabled() || durability == Durability.NONE || base == null || parent == null) {
+            return;
+        }
+        try {
+            Object dev = Files.getAttribute(parent, "unix:dev");
+            if (dev.equals(Files.getAttribute(base, "unix:dev"))
+                    && DURABLE_CREATIONS.merge(dev, 1, Integer::sum) >= 2) {
+                makeNext(new Place(base, DURABLE, Durability.DURABLE));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no durable spare for " + d + ": " + e);
+        }
+    }
+
+    /* durable spares: unless -Dpgembed.spare=false or -Dpgembed.spare.durable=false (read at each creation) */
+    private static boolean durableEnabled() {
+        return ENABLED && !"false".equalsIgnoreCase(System.getProperty("pgembed.spare.durable", "true"));
+    }
+
+    /**
+     * The flush of a durable spare's rename onto a new database's directory: both parents' entries, on a thread of
+     * its own from the rename on. Should a power loss come first, the cluster is still the spare (swept at the
+     * next start), the directory absent or empty as before the open.
+     */
+    static final class Flush {
+        private final Path d;
+        private final Place place;
+        private final FutureTask<Void> task;
+
+        private Flush(Path d, Path parent, Place place) {
+            this.d = d;
+            this.place = place;
+            this.task = new FutureTask<>(() -> {
+                fsyncDirectory(parent);
+                fsyncDirectory(place.base());
+                return null;
+            });
+            Thread t = new Thread(task, "pgembed-spare-flush");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        /**
+         * Waits for the flush, then has the next spare made; a failure is the open's (58030), whose database the
+         * caller closes.
+         */
+        void await() {
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        task.get();
+                        return;
+                    } catch (InterruptedException e) {
+                        interrupted = true; // the flush must be known to be done before the open returns
+                    }
+                }
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                throw new PgException("58030", "could not flush the new cluster " + d + ": " + c.getMessage(), c);
+            } finally {
+                makeNext(place);
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    /*
+     * Where durable spares are made: "spares" beside the installation root (the extracted library's directory),
+     * created when absent; null when it cannot be (a read-only cache), then there are none.
+     */
+    static void durableBase(Path root) {
+        if (durableBase != null || !ENABLED || root == null || root.getParent() == null) {
+            return;
+        }
+        Path base = root.getParent().resolve("spares").toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(base);
+            durableBase = base;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no durable spare clusters in " + base + ": " + e);
+        }
+    }
+
+    private static boolean sameFileSystem(Path a, Path b) {
+        try {
+            return Files.getAttribute(a, "unix:dev").equals(Files.getAttribute(b, "unix:dev"));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /* a directory's entries reach the disk (fsync of the directory) */
+    private static void fsyncDirectory(Path dir) throws IOException {
+        try (FileChannel c = FileChannel.open(dir, StandardOpenOption.READ)) {
+            c.force(true);
+        }
+    }
+
     /*
      * is dir (absolute, normalised) one of the shared temporary directories? Not one chosen for in-memory
      * databases (memoryDirectory, pgembed.memory.dir): a test's own temporary directory often is one
@@ -134,12 +319,19 @@ final class SpareClusters {
     }
 
     private static Path takeAt(Place place) {
+        return takeAt(place, true);
+    }
+
+    /* next: make the next spare now (else the caller does, when its open is done) */
+    private static Path takeAt(Place place, boolean next) {
         Thread making = MAKING.get(place);
         if (making != null && making != Thread.currentThread()) {
             join(making, 10_000); // nearer to done than a creation of this open's own
         }
         Spare s = READY.remove(place);
-        makeNext(place);
+        if (next) {
+            makeNext(place);
+        }
         if (s == null) {
             return null;
         }
@@ -179,7 +371,7 @@ final class SpareClusters {
         try {
             Leftovers.sweepOnce(place.base(), place.prefix() + "*");
             d = Files.createTempDirectory(place.base(), place.prefix());
-            NativeEngines.createCluster(d, Durability.NONE);
+            NativeEngines.createCluster(d, place.flush());
             fd = lock(d);
             if (fd >= 0 && !exiting && READY.putIfAbsent(place, new Spare(d, fd)) == null) {
                 return;
@@ -405,6 +597,13 @@ final class SpareClusters {
     /* for tests: the engine started ahead in base, or null */
     static Path started(Path base) {
         Started s = STARTED.get(base);
+        return s == null ? null : s.dir();
+    }
+
+    /* for tests: the durable spare ready, or null */
+    static Path readyDurable() {
+        Path base = durableBase;
+        Spare s = base == null ? null : READY.get(new Place(base, DURABLE, Durability.DURABLE));
         return s == null ? null : s.dir();
     }
 

@@ -6,13 +6,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.pgembed.internal.TemporaryDirectories;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A throw-away database's cluster is made ahead of time: the open after an in-memory one (or after a NONE one in
  * an empty directory of /dev/shm, as the test kit's) takes the spare made in the background, a cluster nobody
- * opened (no extension types to look up), protected from other processes' sweeps until it is taken.
+ * opened (no extension types to look up), protected from other processes' sweeps until it is taken. A durable
+ * database created after two others is likewise a spare, flushed to disk before it is ready, renamed onto it.
  */
 class SpareClustersTest {
 
@@ -114,6 +117,44 @@ class SpareClustersTest {
         } finally {
             TemporaryDirectories.deleteRecursively(a);
             TemporaryDirectories.deleteRecursively(b);
+        }
+    }
+
+    @Test
+    void aDurableDatabaseCreatedAfterTwoOthersIsTheSpareFlushedAhead(@TempDir Path tmp) throws Exception {
+        Path a = tmp.resolve("a");
+        Path b = tmp.resolve("b");
+        Path c = tmp.resolve("c");
+        for (Path d : List.of(a, b)) {
+            try (PgEmbedded db = PgEmbedded.open(d)) {
+                db.execute("SELECT 1");
+            }
+        }
+        SpareClusters.awaitMade();
+        Path spare = SpareClusters.readyDurable();
+        assumeTrue(spare != null, "pgembed's directory is on the file system of " + tmp);
+        assertThat(spare.getFileName().toString()).startsWith("pgembed-durable-");
+        assertThat(NativeEngines.isCluster(spare)).isTrue();
+        assertThat(spare.resolve("pgembed.unflushed"))
+                .as("flushed before it is ready")
+                .doesNotExist();
+        try (PgEmbedded db = PgEmbedded.open(c)) {
+            assertThat(spare).as("renamed onto the new directory").doesNotExist();
+            assertThat(NativeEngines.isCluster(c)).isTrue();
+            db.execute("CREATE TABLE t (x int)");
+            db.execute("INSERT INTO t VALUES (42)");
+            // the template databases are put in place as in a created cluster
+            db.execute("CREATE DATABASE other");
+        }
+        SpareClusters.awaitMade();
+        assertThat(SpareClusters.readyDurable()).as("the next one").isNotNull().isNotEqualTo(spare);
+        // an existing cluster is opened, never replaced
+        try (PgEmbedded db = PgEmbedded.open(c);
+                Result r = db.query("SELECT x FROM t")) {
+            assertThat(r.row(0).getInt(0)).isEqualTo(42);
+        }
+        try (PgEmbedded db = PgEmbedded.builder(c).database("other").open()) {
+            assertThat(db.execute("CREATE TABLE u (y int)")).isZero();
         }
     }
 

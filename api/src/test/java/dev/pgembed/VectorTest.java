@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * pgvector through the Java API: the extension, both index types in the planner, float[] parameters sent as
@@ -199,6 +201,33 @@ class VectorTest {
                 assertThat(r.row(0).getObject(0)).isEqualTo(new float[] {3f});
                 assertThat(r.row(0).getObject(1)).isEqualTo(new SparseVector(2, new int[] {1}, new float[] {4f}));
             }
+        }
+    }
+
+    @Test
+    void anExistingDatabaseFindsItsTypesAtItsFirstStatement(@TempDir Path tmp) {
+        Path with = tmp.resolve("with");
+        Path without = tmp.resolve("without");
+        try (PgEmbedded a = PgEmbedded.builder(with).durability(Durability.NONE).open();
+                PgEmbedded b =
+                        PgEmbedded.builder(without).durability(Durability.NONE).open()) {
+            a.execute("CREATE EXTENSION vector");
+            a.execute("CREATE TABLE v (x vector(2))");
+            a.execute("INSERT INTO v VALUES ('[1,2]')");
+            // a type named as one of the extension's, but not the extension's
+            b.execute("CREATE TYPE vector AS (x int)");
+        }
+        // opened again: the lookup (its pg_extension probe first) runs before the first statement
+        try (PgEmbedded a = PgEmbedded.builder(with).durability(Durability.NONE).open();
+                Result r = a.query("SELECT x FROM v")) {
+            assertThat(r.columns().get(0).format()).isEqualTo(1);
+            assertThat(r.row(0).getObject(0)).isEqualTo(new float[] {1f, 2f});
+        }
+        try (PgEmbedded b =
+                        PgEmbedded.builder(without).durability(Durability.NONE).open();
+                Result r = b.query("SELECT ROW(7)::vector")) {
+            assertThat(r.columns().get(0).format()).isZero();
+            assertThat(r.row(0).getString(0)).isEqualTo("(7)");
         }
     }
 

@@ -165,6 +165,8 @@ public final class Benchmarks {
     }
 
     static Results run(Options o) throws Exception {
+        // no durable spares but in their own row: each target's fresh database has the same history
+        System.setProperty(DURABLE_SPARES, "false");
         Results res = new Results();
         res.smoke = o.smoke();
         if (!o.parts().equals(Options.list(Options.PARTS)) || o.groups().size() < Target.Group.values().length) {
@@ -248,6 +250,11 @@ public final class Benchmarks {
             if (o.wantsPart("open")) {
                 res.row("open-fresh", life, "Create a fresh database (open + SELECT 1)", "ms");
                 res.row("open-existing", life, "Open an existing database (open + SELECT 1)", "ms");
+                res.row(
+                        "open-fresh-spare",
+                        life,
+                        "Create a fresh database, spare ready (the process created others) (open + SELECT 1)",
+                        "ms");
             }
             int bulkRows = o.smoke() || !o.wantsPart("bulk") ? 0 : 1_000_000;
             if (bulkRows > 0) {
@@ -279,6 +286,34 @@ public final class Benchmarks {
         }
         return res;
     }
+
+    /*
+     * Every other row runs without durable spares (see run): each target's "fresh database" is the process's
+     * second creation, with the same history for every target. This one shows what a process that created
+     * databases before gets: two creations with spares on (the second makes the next cluster ahead), a pause for
+     * it to be made and flushed, then the timed creation, which takes it (or waits for it).
+     */
+    private static double freshWithSpare(Target t, Path work) throws Exception {
+        System.setProperty(DURABLE_SPARES, "true");
+        try {
+            for (int i = 0; i < 2; i++) {
+                Path d = Files.createTempDirectory(work, "prime-" + t.id() + "-");
+                t.opener().open(d).engine().close();
+                deleteTree(d);
+            }
+            Thread.sleep(1000);
+            Path d = Files.createTempDirectory(work, "spare-" + t.id() + "-");
+            Target.Opened o = t.opener().open(d);
+            o.engine().close();
+            deleteTree(d);
+            return o.ms();
+        } finally {
+            System.setProperty(DURABLE_SPARES, "false");
+        }
+    }
+
+    /* pgembed's switch for durable spare clusters, read at each creation */
+    private static final String DURABLE_SPARES = "pgembed.spare.durable";
 
     private static void skip(Results res, Target t, String why) {
         String line = t.label() + " skipped: " + why;
@@ -346,6 +381,9 @@ public final class Benchmarks {
             again.engine().close();
         }
         deleteTree(dir);
+        if (t.id().startsWith("pgembed") && t.reopenable() && o.wantsPart("open")) {
+            res.put("open-fresh-spare", t.id(), freshWithSpare(t, work));
+        }
         System.out.printf(Locale.ROOT, "[bench] %s done in %.1f s%n", t.label(), (System.nanoTime() - t0) / 1e9);
     }
 
