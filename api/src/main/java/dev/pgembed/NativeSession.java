@@ -77,6 +77,8 @@ final class NativeSession {
     private final Runnable onRelease;
     /* the OIDs of the type table's extension types in this database (pgvector's) */
     private final ExtensionTypes extensionTypes = new ExtensionTypes();
+    /* the parameters of prepared statements' executions, in native memory reused between calls */
+    private final ParamBuffer paramBuffer = new ParamBuffer();
     /* what parameter encoding needs of them: a missing OID is looked up before the statement fails */
     private final Params.Types types = new Params.Types() {
         @Override
@@ -285,8 +287,13 @@ final class NativeSession {
 
     /* a query's result, checked, owned by resultArena (closed with it when owns) */
     private Result result(MemorySegment raw, Arena resultArena, boolean owns) {
+        return result(raw, resultArena, owns, null);
+    }
+
+    /* result() reusing the column list and command tag of shape where this result has the same (shape may be null) */
+    private Result result(MemorySegment raw, Arena resultArena, boolean owns, ResultShape shape) {
         Raw r = check(raw, false);
-        Result res = new Result(r, resultArena, owns, extensionTypes);
+        Result res = new Result(r, resultArena, owns, extensionTypes, shape);
         // a column of a user-defined type not seen before may be an extension type created since the last lookup
         for (int i = 0; i < res.cols; i++) {
             extensionTypes.seen(res.types[i]);
@@ -606,34 +613,37 @@ final class NativeSession {
     /* declared: the statement's parameter types when a parameter's encoding depends on them, else null */
     long executePrepared(MemorySegment name, Object[] params, int[] declared) {
         lookUpExtensionTypesIfDue();
-        if (params == null || params.length == 0) {
-            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
-                    engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, FORMAT_TEXT));
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, params, types, declared);
-            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
-                    engine, name, p.count(), p.values(), p.lengths(), p.formats(), FORMAT_TEXT));
-        }
+        return rowsAffected(execPrepared(name, params, declared, FORMAT_TEXT));
     }
 
-    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params, int[] declared) {
+    /* shape: what the statement's last result looked like, reused where this one is the same (or null) */
+    Result queryPrepared(
+            Arena resultArena, boolean owns, MemorySegment name, Object[] params, int[] declared, ResultShape shape) {
         lookUpExtensionTypesIfDue();
+        return result(execPrepared(name, params, declared, FORMAT_AUTO), resultArena, owns, shape);
+    }
+
+    /* the unchecked result of pgembed_exec_prepared; the parameters live in native memory during the call only */
+    private MemorySegment execPrepared(MemorySegment name, Object[] params, int[] declared, int resultFormat) {
         if (params == null || params.length == 0) {
-            // no parameters to encode: no arena for them (a confined arena's set-up and close per call)
-            return result(
-                    PgEmbeddedH.pgembed_exec_prepared(
-                            engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, FORMAT_AUTO),
-                    resultArena,
-                    owns);
+            // no parameters to encode: no memory for them
+            return PgEmbeddedH.pgembed_exec_prepared(
+                    engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, resultFormat);
+        }
+        Params.Encoded e = Params.encode(params, types, declared);
+        Params.Native p = paramBuffer.take(e);
+        if (p != null) {
+            try {
+                return PgEmbeddedH.pgembed_exec_prepared(
+                        engine, name, p.count(), p.values(), p.lengths(), p.formats(), resultFormat);
+            } finally {
+                paramBuffer.release();
+            }
         }
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, params, types, declared);
-            return result(
-                    PgEmbeddedH.pgembed_exec_prepared(
-                            engine, name, p.count(), p.values(), p.lengths(), p.formats(), FORMAT_AUTO),
-                    resultArena,
-                    owns);
+            p = Params.toNative(arena, e.types, e.values, e.formats, true);
+            return PgEmbeddedH.pgembed_exec_prepared(
+                    engine, name, p.count(), p.values(), p.lengths(), p.formats(), resultFormat);
         }
     }
 
