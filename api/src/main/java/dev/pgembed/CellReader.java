@@ -54,8 +54,8 @@ final class CellReader {
         if (col < 0 || col >= r.cols) {
             throw new IndexOutOfBoundsException("column " + col + " of a result with " + r.cols + " columns");
         }
-        long off = ((long) row * r.cols + col) * Result.CELL_SIZE;
-        MemorySegment c = r.cells;
+        long off = r.cellsAt + ((long) row * r.cols + col) * Result.CELL_SIZE;
+        MemorySegment c = r.all;
         len = c.get(ValueLayout.JAVA_INT, off + LENGTH);
         if (len < 0) {
             return false;

@@ -60,6 +60,11 @@ final class NativeSession {
         void notification(Notification n);
     }
 
+    /* where pgembed_result_header holds its pointers (read as 8-byte addresses) */
+    private static final long HEADER_FIELDS = pgembed_result_header.fields$offset();
+    private static final long HEADER_CELLS = pgembed_result_header.cells$offset();
+    private static final long HEADER_TAG = pgembed_result_header.command_tag$offset();
+
     /* check()'s statements argument for a result that reports nothing (an aborted COPY's end) */
     private static final int UNCOUNTED = -1;
 
@@ -158,11 +163,11 @@ final class NativeSession {
             long rowsAffected,
             long ntuples,
             int nfields,
-            MemorySegment fields,
-            MemorySegment cells,
-            MemorySegment tag) {
+            long fields,
+            long cells,
+            long tag) {
         String commandTag() {
-            return tag.reinterpret(Long.MAX_VALUE).getString(0);
+            return MemorySegment.ofAddress(tag).reinterpret(Long.MAX_VALUE).getString(0);
         }
 
         void free() {
@@ -217,8 +222,12 @@ final class NativeSession {
             }
             throw ex;
         }
-        dispatch(notices);
-        dispatchNotifications(notifications);
+        if (!notices.isEmpty()) {
+            dispatch(notices);
+        }
+        if (!notifications.isEmpty()) {
+            dispatchNotifications(notifications);
+        }
         boolean ends = status != SUSPENDED && status != COPY_IN && status != COPY_OUT;
         if (ends && statements > 0) {
             events.statementsSucceeded(statements);
@@ -253,9 +262,10 @@ final class NativeSession {
                 pgembed_result_header.rows_affected(header),
                 pgembed_result_header.ntuples(header),
                 pgembed_result_header.nfields(header),
-                pgembed_result_header.fields(header),
-                pgembed_result_header.cells(header),
-                pgembed_result_header.command_tag(header));
+                // the addresses as numbers: a segment each would be made for nothing (Result scopes its own)
+                header.get(ValueLayout.JAVA_LONG, HEADER_FIELDS),
+                header.get(ValueLayout.JAVA_LONG, HEADER_CELLS),
+                header.get(ValueLayout.JAVA_LONG, HEADER_TAG));
     }
 
     /* a result's transaction status (its PGEMBED_TX_* code) */

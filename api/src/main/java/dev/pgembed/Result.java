@@ -34,7 +34,8 @@ public final class Result implements AutoCloseable, Iterable<Row> {
     /** All memory, but scoped to the result's arena: every read through it checks that the arena is alive. */
     final MemorySegment all;
 
-    final MemorySegment cells;
+    /* where the cells begin, read through all (rows and columns are checked before a cell is read) */
+    final long cellsAt;
     final int rows;
     final int cols;
     final int[] types;
@@ -89,15 +90,16 @@ public final class Result implements AutoCloseable, Iterable<Row> {
         commandTag = tag;
         rowsAffected = raw.rowsAffected();
         all = MemorySegment.NULL.reinterpret(Long.MAX_VALUE, arena, null);
-        long count = (long) rows * cols;
-        cells = count == 0 ? all.asSlice(0, 0) : raw.cells().reinterpret(count * CELL_SIZE, arena, null);
+        cellsAt = raw.cells();
     }
 
     /* the columns of the native fields, decoded */
-    private static ResultShape.Columns readColumns(MemorySegment nativeFields, int cols, boolean kept) {
+    private static ResultShape.Columns readColumns(long nativeFields, int cols, boolean kept) {
         int[] types = new int[cols];
         List<Column> cs = new ArrayList<>(cols);
-        MemorySegment fields = cols == 0 ? MemorySegment.NULL : nativeFields.reinterpret(cols * FIELD_SIZE);
+        MemorySegment fields = cols == 0
+                ? MemorySegment.NULL
+                : MemorySegment.ofAddress(nativeFields).reinterpret(cols * FIELD_SIZE);
         for (int i = 0; i < cols; i++) {
             MemorySegment f = fields.asSlice(i * FIELD_SIZE, FIELD_SIZE);
             types[i] = pgembed_field.type(f);

@@ -65,9 +65,9 @@ final class ResultShape {
     private Tag tag;
 
     /* the last columns when the result's native fields are the same, else null */
-    Columns sameColumns(MemorySegment fields, int cols) {
+    Columns sameColumns(long fields, int cols) {
         Columns c = columns;
-        return c != null && (cols == 0 || fields.address() != 0) && c.sameAs(fields.address(), cols) ? c : null;
+        return c != null && (cols == 0 || fields != 0) && c.sameAs(fields, cols) ? c : null;
     }
 
     void keepColumns(Columns c) {
@@ -75,9 +75,9 @@ final class ResultShape {
     }
 
     /* the last tag when the result's native tag (a NUL-terminated string) is the same, else null */
-    String sameTag(MemorySegment nativeTag) {
+    String sameTag(long nativeTag) {
         Tag t = tag;
-        return t != null && sameString(nativeTag.address(), t.bytes()) ? t.text() : null;
+        return t != null && sameString(nativeTag, t.bytes()) ? t.text() : null;
     }
 
     void keepTag(String t) {
