@@ -406,10 +406,26 @@ final class CellReader {
             };
         }
         try {
-            return new BigDecimal(text());
+            char[] ascii = asciiChars();
+            // what new BigDecimal(String) parses (it parses the String's chars), without the byte[] and String
+            return ascii != null ? new BigDecimal(ascii, 0, ascii.length) : new BigDecimal(text());
         } catch (NumberFormatException e) {
             throw mismatch(col, "BigDecimal");
         }
+    }
+
+    /* the current cell's text as chars when it is ASCII (numbers are), else null */
+    private char @Nullable [] asciiChars() {
+        char[] c = new char[len];
+        MemorySegment a = r.all;
+        for (int i = 0; i < len; i++) {
+            byte b = a.get(ValueLayout.JAVA_BYTE, addr + i);
+            if (b < 0) {
+                return null;
+            }
+            c[i] = (char) b;
+        }
+        return c;
     }
 
     @Nullable

@@ -3,6 +3,7 @@ package dev.pgembed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.math.BigDecimal;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -143,6 +144,32 @@ class PreparedResultsTest {
             assertThatThrownBy(() -> ps.query(1, 2L, (short) 3, "\ud800", "c"))
                     .isInstanceOf(PgException.class)
                     .hasMessageContaining("parameter $4");
+        }
+    }
+
+    @Test
+    void numericTextReadsAsBigDecimalAsItsStringWould() {
+        try (PreparedStatement ps = db.prepare("SELECT $1::numeric, $2::text")) {
+            for (String v : new String[] {"0", "-12.500", "123456789012345678901234567890.000000001", "1e-7", "NaN"}) {
+                try (Result r = ps.query(v, v)) {
+                    Row row = r.row(0);
+                    if (v.equals("NaN")) {
+                        assertThatThrownBy(() -> row.getBigDecimal(0))
+                                .isInstanceOf(PgException.class)
+                                .extracting(e -> ((PgException) e).sqlState())
+                                .isEqualTo("42804");
+                    } else {
+                        assertThat(row.getBigDecimal(0)).isEqualTo(new BigDecimal(row.getString(0)));
+                        assertThat(row.getBigDecimal(1)).isEqualTo(new BigDecimal(v));
+                    }
+                }
+            }
+            try (Result r = ps.query("1", "١٢")) { // Arabic-Indic digits: not ASCII, parsed as the String
+                assertThat(r.row(0).getBigDecimal(1)).isEqualTo(new BigDecimal("١٢"));
+            }
+            try (Result r = ps.query("1", "é")) {
+                assertThatThrownBy(() -> r.row(0).getBigDecimal(1)).isInstanceOf(PgException.class);
+            }
         }
     }
 
