@@ -286,53 +286,6 @@ test_what_stays_row_by_row(void)
 
 /* ---- the same over the protocol, as pgjdbc sends a batch ---- */
 
-static size_t
-put_message(char *buf, char type, const char *payload, size_t len)
-{
-	uint32_t	n = htonl((uint32_t) len + 4);
-
-	buf[0] = type;
-	memcpy(buf + 1, &n, 4);
-	if (len > 0)
-		memcpy(buf + 5, payload, len);
-	return len + 5;
-}
-
-/* a Bind of the unnamed portal to stmt with two text values (NULL: SQL NULL) */
-static size_t
-put_bind(char *buf, const char *stmt, const char *a, const char *b)
-{
-	char		p[512];
-	size_t		n = 0;
-	uint16_t	two = htons(2);
-	const char *v[2];
-
-	v[0] = a;
-	v[1] = b;
-	p[n++] = '\0';
-	memcpy(p + n, stmt, strlen(stmt) + 1);
-	n += strlen(stmt) + 1;
-	memset(p + n, 0, 2);		/* no format codes: text */
-	n += 2;
-	memcpy(p + n, &two, 2);
-	n += 2;
-	for (int i = 0; i < 2; i++)
-	{
-		uint32_t	len = htonl(v[i] ? (uint32_t) strlen(v[i]) : (uint32_t) -1);
-
-		memcpy(p + n, &len, 4);
-		n += 4;
-		if (v[i])
-		{
-			memcpy(p + n, v[i], strlen(v[i]));
-			n += strlen(v[i]);
-		}
-	}
-	memset(p + n, 0, 2);		/* no result format codes */
-	n += 2;
-	return put_message(buf, 'B', p, n);
-}
-
 /*
  * The reply's messages as a line: their types, each ErrorResponse's SQLSTATE
  * and each CommandComplete's tag, and the last ReadyForQuery's status.
@@ -424,7 +377,7 @@ protocol_batch_on_twins(pgembed_engine *e, const char *head_sql, int npairs, con
 		}
 		for (int k = 0; k < npairs; k++)
 		{
-			len += put_bind(msg + len, stmt, values[2 * k], values[2 * k + 1]);
+			len += put_bind(msg + len, stmt, 2, values + 2 * k);
 			if (pgjdbc_first_chunk)
 				len += put_message(msg + len, 'D', "P", 2);
 			len += put_message(msg + len, 'E', exec, sizeof(exec));

@@ -61,6 +61,20 @@ open_with_twins(const char *columns, const char *fill)
 }
 
 /*
+ * After a batch on both twins: the slow twin's ran row by row, both hold the
+ * same rows.  Returns whether the fast twin's ran as one statement.
+ */
+static bool
+twins_agree(pgembed_engine *e)
+{
+	CHECK_INT(joined[1], 0);
+	CHECK_STR(scalar(e, "SELECT (SELECT string_agg(f::text, '|' ORDER BY f::text) FROM fast f) "
+					 "IS NOT DISTINCT FROM (SELECT string_agg(s::text, '|' ORDER BY s::text) FROM slow s)"),
+			  "t");
+	return joined[0] == 1;
+}
+
+/*
  * The batch (update's %s is the table) on both twins, in a transaction block
  * when block is given (rolled back after): the same outcome.  Returns whether
  * the fast twin's ran as one statement.
@@ -70,7 +84,6 @@ update_twins(pgembed_engine *e, const char *block, const char *update, int nsets
 			 const char *const *values, const char *expect_state, int64_t expect_failed)
 {
 	pgembed_result *r[2];
-	char		sql[1024];
 
 	joined[0] = joined[1] = 0;
 	for (int t = 0; t < 2; t++)
@@ -99,12 +112,7 @@ update_twins(pgembed_engine *e, const char *block, const char *update, int nsets
 	CHECK_INT(pgembed_result_rows_affected(r[0]), pgembed_result_rows_affected(r[1]));
 	pgembed_result_free(r[0]);
 	pgembed_result_free(r[1]);
-	CHECK_INT(joined[1], 0);
-	snprintf(sql, sizeof(sql),
-			 "SELECT (SELECT string_agg(f::text, '|' ORDER BY f::text) FROM fast f) IS NOT DISTINCT FROM "
-			 "(SELECT string_agg(s::text, '|' ORDER BY s::text) FROM slow s)");
-	CHECK_STR(scalar(e, sql), "t");
-	return joined[0] == 1;
+	return twins_agree(e);
 }
 
 static void
@@ -187,50 +195,6 @@ test_what_stays_row_by_row(void)
 
 /* ---- over the protocol, as pgjdbc sends a batch ---- */
 
-static size_t
-put_message(char *buf, char type, const char *payload, size_t len)
-{
-	uint32_t	n = htonl((uint32_t) len + 4);
-
-	buf[0] = type;
-	memcpy(buf + 1, &n, 4);
-	if (len > 0)
-		memcpy(buf + 5, payload, len);
-	return len + 5;
-}
-
-/* a Bind of the unnamed portal to stmt with nparams text values (NULL: SQL NULL) */
-static size_t
-put_bind(char *buf, const char *stmt, int nparams, const char *const *v)
-{
-	char		p[1024];
-	size_t		n = 0;
-	uint16_t	count = htons((uint16_t) nparams);
-
-	p[n++] = '\0';
-	memcpy(p + n, stmt, strlen(stmt) + 1);
-	n += strlen(stmt) + 1;
-	memset(p + n, 0, 2);		/* no format codes: text */
-	n += 2;
-	memcpy(p + n, &count, 2);
-	n += 2;
-	for (int i = 0; i < nparams; i++)
-	{
-		uint32_t	len = htonl(v[i] ? (uint32_t) strlen(v[i]) : (uint32_t) -1);
-
-		memcpy(p + n, &len, 4);
-		n += 4;
-		if (v[i])
-		{
-			memcpy(p + n, v[i], strlen(v[i]));
-			n += strlen(v[i]);
-		}
-	}
-	memset(p + n, 0, 2);		/* no result format codes */
-	n += 2;
-	return put_message(buf, 'B', p, n);
-}
-
 /*
  * The reply's messages as a line: their types, each ErrorResponse's SQLSTATE,
  * each CommandComplete's tag and each ReadyForQuery's status.
@@ -286,7 +250,7 @@ protocol_twins(pgembed_engine *e, bool block, bool described, const char *update
 		size_t		len = 0;
 		char		parse[1024];
 		char		stmt[16];
-		char text[	512];
+		char		sqltext[512];
 		const char *out;
 		size_t		outlen;
 		static const char exec[] = {0, 0, 0, 0, 0};
@@ -295,10 +259,10 @@ protocol_twins(pgembed_engine *e, bool block, bool described, const char *update
 		int			pl;
 
 		snprintf(stmt, sizeof(stmt), "upd_%s", t == 0 ? "fast" : "slow");
-		snprintf(text, sizeof(text), update, t == 0 ? "fast" : "slow");
+		snprintf(sqltext, sizeof(sqltext), update, t == 0 ? "fast" : "slow");
 		if (block)
 			len += put_message(msg + len, 'Q', "BEGIN", 6);
-		pl = snprintf(parse, sizeof(parse), "%s%c%s%c%c%c", stmt, 0, text, 0, 0, 0);
+		pl = snprintf(parse, sizeof(parse), "%s%c%s%c%c%c", stmt, 0, sqltext, 0, 0, 0);
 		len += put_message(msg + len, 'P', parse, pl);
 		for (int k = 0; k < nsets; k++)
 		{
@@ -319,12 +283,7 @@ protocol_twins(pgembed_engine *e, bool block, bool described, const char *update
 	}
 	CHECK_STR(got[0], got[1]);
 	CHECK_STR(got[0], expect);
-	CHECK_INT(joined[1], 0);
-	snprintf(sql, sizeof(sql),
-			 "SELECT (SELECT string_agg(f::text, '|' ORDER BY f::text) FROM fast f) IS NOT DISTINCT FROM "
-			 "(SELECT string_agg(s::text, '|' ORDER BY s::text) FROM slow s)");
-	CHECK_STR(scalar(e, sql), "t");
-	return joined[0] == 1;
+	return twins_agree(e);
 }
 
 static void

@@ -469,18 +469,6 @@ test_extensions(void)
 	}
 }
 
-/* builds one protocol message: type, int32 length, payload */
-static size_t
-put_message(char *buf, char type, const char *payload, size_t len)
-{
-	uint32_t	n = htonl((uint32_t) len + 4);
-
-	buf[0] = type;
-	memcpy(buf + 1, &n, 4);
-	memcpy(buf + 5, payload, len);
-	return len + 5;
-}
-
 static bool
 has_message(const char *out, size_t len, char type)
 {

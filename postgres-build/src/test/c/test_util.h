@@ -61,6 +61,10 @@ typedef struct
 	int			(*fn) (int argc, char **argv);
 } test_child;
 
+/* test_wire_util.c: protocol messages in wire framing, put at buf; each returns its length */
+size_t		put_message(char *buf, char type, const char *payload, size_t len);
+size_t		put_bind(char *buf, const char *stmt, int nparams, const char *const *v);
+
 #define CHECK(cond) \
 	do { if (!(cond)) test_fail(__FILE__, __LINE__, "%s", #cond); } while (0)
 #define CHECK_STR(actual, expected) \
