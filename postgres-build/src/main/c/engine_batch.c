@@ -63,6 +63,7 @@
  * INTERFACE ROUTINES
  *
  *		engine_batch_insert		- run a direct request's batch as one insert, if eligible
+ *		engine_batch_done		- log and complete a batch that ran as one statement
  *------------------------
  */
 #include "postgres.h"
@@ -156,7 +157,6 @@ engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req)
 	BatchState	batch;
 	CopyFromState cstate;
 	uint64		processed = 0;
-	QueryCompletion qc;
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	bool		subxact;
@@ -285,20 +285,29 @@ engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req)
 	if (!done)
 		return false;
 
-	/*
-	 * log_statement: once for the batch, which was one statement; after it,
-	 * since a batch rolled back runs row by row, whose sets are logged
-	 */
+	engine_batch_done(psrc, req, CMDTAG_INSERT, processed);
+	return true;
+}
+
+/*
+ * A batch that ran as one statement: its log_statement line (once for the
+ * batch, which was one statement; after it, since a batch rolled back runs
+ * row by row, whose sets are logged) and its CommandComplete.
+ */
+void
+engine_batch_done(CachedPlanSource *psrc, const pgembed_direct *req, CommandTag tag, uint64 processed)
+{
+	QueryCompletion qc;
+
 	if (log_statement == LOGSTMT_ALL || log_statement == LOGSTMT_MOD)
 		ereport(LOG,
 				(errmsg("execute %s: %s", req->stmt, psrc->query_string),
-				 errdetail("%d parameter sets, inserted as one batch.", req->nsets),
+				 errdetail("%d parameter sets, %s as one batch.", req->nsets,
+						   tag == CMDTAG_INSERT ? "inserted" : "updated"),
 				 errhidestmt(true)));
-
 	InitializeQueryCompletion(&qc);
-	SetQueryCompletion(&qc, CMDTAG_INSERT, processed);
+	SetQueryCompletion(&qc, tag, processed);
 	EndCommand(&qc, DestRemote, false);
-	return true;
 }
 
 /* INSERT INTO t [(cols)] VALUES ($1, ..., $n) and nothing more. */

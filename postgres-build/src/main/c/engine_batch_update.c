@@ -153,7 +153,6 @@ engine_batch_update(CachedPlanSource *psrc, pgembed_direct *req)
 	ParamRefs	refs;
 	char	   *sql;
 	uint64		processed = 0;
-	QueryCompletion qc;
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	volatile bool done = false;
@@ -231,19 +230,7 @@ engine_batch_update(CachedPlanSource *psrc, pgembed_direct *req)
 	if (!done)
 		return false;
 
-	/*
-	 * log_statement: once for the batch, which was one statement; after it,
-	 * since a batch rolled back runs row by row, whose sets are logged
-	 */
-	if (log_statement == LOGSTMT_ALL || log_statement == LOGSTMT_MOD)
-		ereport(LOG,
-				(errmsg("execute %s: %s", req->stmt, psrc->query_string),
-				 errdetail("%d parameter sets, updated as one batch.", req->nsets),
-				 errhidestmt(true)));
-
-	InitializeQueryCompletion(&qc);
-	SetQueryCompletion(&qc, CMDTAG_UPDATE, processed);
-	EndCommand(&qc, DestRemote, false);
+	engine_batch_done(psrc, req, CMDTAG_UPDATE, processed);
 	return true;
 }
 

@@ -18,6 +18,7 @@
 
 #include "libpq/libpq.h"
 #include "nodes/nodes.h"
+#include "tcop/cmdtag.h"
 
 #include "pgembed_internal.h"
 
@@ -65,6 +66,8 @@ extern PGEMBED_HIDDEN struct ParamListInfoData *engine_direct_params(struct Cach
 
 /* engine_batch.c: a batch of a plain INSERT as one set-oriented insert */
 extern PGEMBED_HIDDEN bool engine_batch_insert(struct CachedPlanSource *psrc, pgembed_direct *req);
+extern PGEMBED_HIDDEN void engine_batch_done(struct CachedPlanSource *psrc, const pgembed_direct *req,
+											 CommandTag tag, uint64 processed);
 
 /* engine_batch_update.c: a batch of UPDATE ... WHERE key = $k as one update */
 extern PGEMBED_HIDDEN bool engine_batch_update(struct CachedPlanSource *psrc, pgembed_direct *req);
