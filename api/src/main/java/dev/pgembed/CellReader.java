@@ -54,8 +54,8 @@ final class CellReader {
         if (col < 0 || col >= r.cols) {
             throw new IndexOutOfBoundsException("column " + col + " of a result with " + r.cols + " columns");
         }
-        long off = ((long) row * r.cols + col) * Result.CELL_SIZE;
-        MemorySegment c = r.cells;
+        long off = r.cellsAt + ((long) row * r.cols + col) * Result.CELL_SIZE;
+        MemorySegment c = r.all;
         len = c.get(ValueLayout.JAVA_INT, off + LENGTH);
         if (len < 0) {
             return false;
@@ -406,10 +406,26 @@ final class CellReader {
             };
         }
         try {
-            return new BigDecimal(text());
+            char[] ascii = asciiChars();
+            // what new BigDecimal(String) parses (it parses the String's chars), without the byte[] and String
+            return ascii != null ? new BigDecimal(ascii, 0, ascii.length) : new BigDecimal(text());
         } catch (NumberFormatException e) {
             throw mismatch(col, "BigDecimal");
         }
+    }
+
+    /* the current cell's text as chars when it is ASCII (numbers are), else null */
+    private char @Nullable [] asciiChars() {
+        char[] c = new char[len];
+        MemorySegment a = r.all;
+        for (int i = 0; i < len; i++) {
+            byte b = a.get(ValueLayout.JAVA_BYTE, addr + i);
+            if (b < 0) {
+                return null;
+            }
+            c[i] = (char) b;
+        }
+        return c;
     }
 
     @Nullable

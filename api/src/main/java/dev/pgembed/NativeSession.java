@@ -60,6 +60,11 @@ final class NativeSession {
         void notification(Notification n);
     }
 
+    /* where pgembed_result_header holds its pointers (read as 8-byte addresses) */
+    private static final long HEADER_FIELDS = pgembed_result_header.fields$offset();
+    private static final long HEADER_CELLS = pgembed_result_header.cells$offset();
+    private static final long HEADER_TAG = pgembed_result_header.command_tag$offset();
+
     /* check()'s statements argument for a result that reports nothing (an aborted COPY's end) */
     private static final int UNCOUNTED = -1;
 
@@ -77,6 +82,8 @@ final class NativeSession {
     private final Runnable onRelease;
     /* the OIDs of the type table's extension types in this database (pgvector's) */
     private final ExtensionTypes extensionTypes = new ExtensionTypes();
+    /* the parameters of prepared statements' executions, in native memory reused between calls */
+    private final ParamBuffer paramBuffer = new ParamBuffer();
     /* what parameter encoding needs of them: a missing OID is looked up before the statement fails */
     private final Params.Types types = new Params.Types() {
         @Override
@@ -156,11 +163,11 @@ final class NativeSession {
             long rowsAffected,
             long ntuples,
             int nfields,
-            MemorySegment fields,
-            MemorySegment cells,
-            MemorySegment tag) {
+            long fields,
+            long cells,
+            long tag) {
         String commandTag() {
-            return tag.reinterpret(Long.MAX_VALUE).getString(0);
+            return MemorySegment.ofAddress(tag).reinterpret(Long.MAX_VALUE).getString(0);
         }
 
         void free() {
@@ -215,8 +222,12 @@ final class NativeSession {
             }
             throw ex;
         }
-        dispatch(notices);
-        dispatchNotifications(notifications);
+        if (!notices.isEmpty()) {
+            dispatch(notices);
+        }
+        if (!notifications.isEmpty()) {
+            dispatchNotifications(notifications);
+        }
         boolean ends = status != SUSPENDED && status != COPY_IN && status != COPY_OUT;
         if (ends && statements > 0) {
             events.statementsSucceeded(statements);
@@ -251,9 +262,10 @@ final class NativeSession {
                 pgembed_result_header.rows_affected(header),
                 pgembed_result_header.ntuples(header),
                 pgembed_result_header.nfields(header),
-                pgembed_result_header.fields(header),
-                pgembed_result_header.cells(header),
-                pgembed_result_header.command_tag(header));
+                // the addresses as numbers: a segment each would be made for nothing (Result scopes its own)
+                header.get(ValueLayout.JAVA_LONG, HEADER_FIELDS),
+                header.get(ValueLayout.JAVA_LONG, HEADER_CELLS),
+                header.get(ValueLayout.JAVA_LONG, HEADER_TAG));
     }
 
     /* a result's transaction status (its PGEMBED_TX_* code) */
@@ -285,8 +297,13 @@ final class NativeSession {
 
     /* a query's result, checked, owned by resultArena (closed with it when owns) */
     private Result result(MemorySegment raw, Arena resultArena, boolean owns) {
+        return result(raw, resultArena, owns, null);
+    }
+
+    /* result() reusing the column list and command tag of shape where this result has the same (shape may be null) */
+    private Result result(MemorySegment raw, Arena resultArena, boolean owns, ResultShape shape) {
         Raw r = check(raw, false);
-        Result res = new Result(r, resultArena, owns, extensionTypes);
+        Result res = new Result(r, resultArena, owns, extensionTypes, shape);
         // a column of a user-defined type not seen before may be an extension type created since the last lookup
         for (int i = 0; i < res.cols; i++) {
             extensionTypes.seen(res.types[i]);
@@ -606,34 +623,37 @@ final class NativeSession {
     /* declared: the statement's parameter types when a parameter's encoding depends on them, else null */
     long executePrepared(MemorySegment name, Object[] params, int[] declared) {
         lookUpExtensionTypesIfDue();
-        if (params == null || params.length == 0) {
-            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
-                    engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, FORMAT_TEXT));
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, params, types, declared);
-            return rowsAffected(PgEmbeddedH.pgembed_exec_prepared(
-                    engine, name, p.count(), p.values(), p.lengths(), p.formats(), FORMAT_TEXT));
-        }
+        return rowsAffected(execPrepared(name, params, declared, FORMAT_TEXT));
     }
 
-    Result queryPrepared(Arena resultArena, boolean owns, MemorySegment name, Object[] params, int[] declared) {
+    /* shape: what the statement's last result looked like, reused where this one is the same (or null) */
+    Result queryPrepared(
+            Arena resultArena, boolean owns, MemorySegment name, Object[] params, int[] declared, ResultShape shape) {
         lookUpExtensionTypesIfDue();
+        return result(execPrepared(name, params, declared, FORMAT_AUTO), resultArena, owns, shape);
+    }
+
+    /* the unchecked result of pgembed_exec_prepared; the parameters live in native memory during the call only */
+    private MemorySegment execPrepared(MemorySegment name, Object[] params, int[] declared, int resultFormat) {
         if (params == null || params.length == 0) {
-            // no parameters to encode: no arena for them (a confined arena's set-up and close per call)
-            return result(
-                    PgEmbeddedH.pgembed_exec_prepared(
-                            engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, FORMAT_AUTO),
-                    resultArena,
-                    owns);
+            // no parameters to encode: no memory for them
+            return PgEmbeddedH.pgembed_exec_prepared(
+                    engine, name, 0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, resultFormat);
+        }
+        Params.Encoded e = Params.encode(params, types, declared);
+        Params.Native p = paramBuffer.take(e);
+        if (p != null) {
+            try {
+                return PgEmbeddedH.pgembed_exec_prepared(
+                        engine, name, p.count(), p.values(), p.lengths(), p.formats(), resultFormat);
+            } finally {
+                paramBuffer.release();
+            }
         }
         try (Arena arena = Arena.ofConfined()) {
-            Params.Native p = Params.toNative(arena, params, types, declared);
-            return result(
-                    PgEmbeddedH.pgembed_exec_prepared(
-                            engine, name, p.count(), p.values(), p.lengths(), p.formats(), FORMAT_AUTO),
-                    resultArena,
-                    owns);
+            p = Params.toNative(arena, e.types, e.values, e.formats, true);
+            return PgEmbeddedH.pgembed_exec_prepared(
+                    engine, name, p.count(), p.values(), p.lengths(), p.formats(), resultFormat);
         }
     }
 

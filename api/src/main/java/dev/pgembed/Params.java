@@ -2,6 +2,7 @@ package dev.pgembed;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -116,10 +117,28 @@ final class Params {
             return;
         }
         formats[i] = NativeSession.FORMAT_TEXT;
+        if (!p.array() && (v instanceof Integer || v instanceof Long || v instanceof Short)) {
+            values[i] = decimal(((Number) v).longValue());
+            return;
+        }
         values[i] = nulTerminated(p.text(v), number);
     }
 
     static byte[] nulTerminated(String s, int number) {
+        // ASCII text (numbers, most keys): one array, no UTF-8 encoder and no copy
+        int n = s.length();
+        byte[] r = new byte[n + 1];
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c == 0 || c >= 0x80) {
+                return nulTerminatedUtf8(s, number);
+            }
+            r[i] = (byte) c;
+        }
+        return r;
+    }
+
+    private static byte[] nulTerminatedUtf8(String s, int number) {
         byte[] b = Utf8.encode(s, "parameter $" + number);
         for (byte x : b) {
             if (x == 0) {
@@ -132,30 +151,80 @@ final class Params {
         return r;
     }
 
+    /* v's decimal digits, NUL-terminated: the text Long.toString gives, without the String */
+    static byte[] decimal(long v) {
+        if (v == Long.MIN_VALUE) {
+            return nulTerminated(Long.toString(v), 0);
+        }
+        long a = Math.abs(v);
+        int digits = 1;
+        for (long t = a; t >= 10; t /= 10) {
+            digits++;
+        }
+        int len = digits + (v < 0 ? 1 : 0);
+        byte[] r = new byte[len + 1];
+        for (int i = len - 1; i >= len - digits; i--) {
+            r[i] = (byte) ('0' + a % 10);
+            a /= 10;
+        }
+        if (v < 0) {
+            r[0] = '-';
+        }
+        return r;
+    }
+
     /** Copies encoded parameters into native memory allocated from the arena. */
     private static final Native NONE =
             new Native(0, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL);
 
-    static Native toNative(Arena arena, int[] types, byte[][] values, int[] formats, boolean withTypes) {
+    /* the bytes toNative needs for these values: pointers, lengths, formats (and types), then the values */
+    static long nativeSize(byte[][] values, boolean withTypes) {
         int n = values.length;
-        if (n == 0) {
-            return NONE;
-        }
-        // one allocation per call: pointers, then lengths, formats and types, then the bytes
         long total = 0;
         for (byte[] v : values) {
             if (v != null) {
                 total += v.length;
             }
         }
-        long ints = withTypes ? 3 : 2;
-        long bytesAt = 8L * n + 4L * n * ints;
-        MemorySegment slab = arena.allocate(bytesAt + Math.max(1, total), 8);
-        MemorySegment vals = slab.asSlice(0, 8L * n);
-        MemorySegment lens = slab.asSlice(8L * n, 4L * n);
-        MemorySegment fmts = slab.asSlice(12L * n, 4L * n);
-        MemorySegment typs = withTypes ? slab.asSlice(16L * n, 4L * n) : MemorySegment.NULL;
-        long off = bytesAt;
+        return valuesOffset(n, withTypes) + Math.max(1, total);
+    }
+
+    private static long valuesOffset(int n, boolean withTypes) {
+        return 8L * n + 4L * n * (withTypes ? 3 : 2);
+    }
+
+    /* the arrays of n parameters laid out at the start of slab */
+    static Native layout(MemorySegment slab, int n, boolean withTypes) {
+        return new Native(
+                n,
+                withTypes ? slab.asSlice(16L * n, 4L * n) : MemorySegment.NULL,
+                slab.asSlice(0, 8L * n),
+                slab.asSlice(8L * n, 4L * n),
+                slab.asSlice(12L * n, 4L * n));
+    }
+
+    static Native toNative(SegmentAllocator arena, int[] types, byte[][] values, int[] formats, boolean withTypes) {
+        int n = values.length;
+        if (n == 0) {
+            return NONE;
+        }
+        // one allocation per call: pointers, then lengths, formats and types, then the bytes
+        MemorySegment slab = arena.allocate(nativeSize(values, withTypes), 8);
+        Native p = layout(slab, n, withTypes);
+        fill(p, slab, types, values, formats);
+        return p;
+    }
+
+    /* writes the values into slab (laid out as p) */
+    static void fill(Native p, MemorySegment slab, int[] types, byte[][] values, int[] formats) {
+        int n = values.length;
+        boolean withTypes = p.types().byteSize() != 0;
+        MemorySegment vals = p.values();
+        MemorySegment lens = p.lengths();
+        MemorySegment fmts = p.formats();
+        MemorySegment typs = p.types();
+        long off = valuesOffset(n, withTypes);
+        long base = slab.address();
         for (int i = 0; i < n; i++) {
             byte[] v = values[i];
             if (v == null) {
@@ -163,7 +232,8 @@ final class Params {
                 lens.setAtIndex(ValueLayout.JAVA_INT, i, -1);
             } else {
                 MemorySegment.copy(v, 0, slab, ValueLayout.JAVA_BYTE, off, v.length);
-                vals.setAtIndex(ValueLayout.ADDRESS, i, MemorySegment.ofAddress(slab.address() + off));
+                // the value's address as a C pointer (8 bytes, as the layout above assumes), without a segment
+                vals.setAtIndex(ValueLayout.JAVA_LONG, i, base + off);
                 lens.setAtIndex(
                         ValueLayout.JAVA_INT, i, formats[i] == NativeSession.FORMAT_BINARY ? v.length : v.length - 1);
                 off += v.length;
@@ -173,7 +243,6 @@ final class Params {
                 typs.setAtIndex(ValueLayout.JAVA_INT, i, types[i]);
             }
         }
-        return new Native(n, typs, vals, lens, fmts);
     }
 
     static Native toNative(Arena arena, Object[] params, Types t, int[] declared) {

@@ -25,6 +25,8 @@ public final class PreparedStatement implements AutoCloseable {
     private volatile boolean closed;
     /* the parameter types the statement declares, described once when a parameter needs them */
     private volatile int[] declared;
+    /* the last result's columns and tag, shared by the next result where it has the same */
+    final ResultShape shape = new ResultShape();
 
     PreparedStatement(SqlSession db, String name, String sql) {
         this.db = db;

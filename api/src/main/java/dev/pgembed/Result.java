@@ -34,7 +34,8 @@ public final class Result implements AutoCloseable, Iterable<Row> {
     /** All memory, but scoped to the result's arena: every read through it checks that the arena is alive. */
     final MemorySegment all;
 
-    final MemorySegment cells;
+    /* where the cells begin, read through all (rows and columns are checked before a cell is read) */
+    final long cellsAt;
     final int rows;
     final int cols;
     final int[] types;
@@ -49,6 +50,11 @@ public final class Result implements AutoCloseable, Iterable<Row> {
 
     /* the result of a checked call: its counts, columns and cells come from the header the check read */
     Result(NativeSession.Raw raw, Arena arena, boolean ownsArena, ExtensionTypes extensionTypes) {
+        this(raw, arena, ownsArena, extensionTypes, null);
+    }
+
+    /* shape: the last result of the same prepared statement, whose columns and tag this one shares if equal (or null) */
+    Result(NativeSession.Raw raw, Arena arena, boolean ownsArena, ExtensionTypes extensionTypes, ResultShape shape) {
         this.extensionTypes = extensionTypes;
         this.arena = arena;
         this.ownsArena = ownsArena;
@@ -65,9 +71,35 @@ public final class Result implements AutoCloseable, Iterable<Row> {
         }
         rows = (int) n;
         cols = raw.nfields();
-        types = new int[cols];
+        ResultShape.Columns same = shape == null ? null : shape.sameColumns(raw.fields(), cols);
+        if (same == null) {
+            same = readColumns(raw.fields(), cols, shape != null);
+            if (shape != null) {
+                shape.keepColumns(same);
+            }
+        }
+        columns = same.list;
+        types = same.types;
+        String tag = shape == null ? null : shape.sameTag(raw.tag());
+        if (tag == null) {
+            tag = raw.commandTag();
+            if (shape != null) {
+                shape.keepTag(tag);
+            }
+        }
+        commandTag = tag;
+        rowsAffected = raw.rowsAffected();
+        all = MemorySegment.NULL.reinterpret(Long.MAX_VALUE, arena, null);
+        cellsAt = raw.cells();
+    }
+
+    /* the columns of the native fields, decoded */
+    private static ResultShape.Columns readColumns(long nativeFields, int cols, boolean kept) {
+        int[] types = new int[cols];
         List<Column> cs = new ArrayList<>(cols);
-        MemorySegment fields = cols == 0 ? MemorySegment.NULL : raw.fields().reinterpret(cols * FIELD_SIZE);
+        MemorySegment fields = cols == 0
+                ? MemorySegment.NULL
+                : MemorySegment.ofAddress(nativeFields).reinterpret(cols * FIELD_SIZE);
         for (int i = 0; i < cols; i++) {
             MemorySegment f = fields.asSlice(i * FIELD_SIZE, FIELD_SIZE);
             types[i] = pgembed_field.type(f);
@@ -77,12 +109,7 @@ public final class Result implements AutoCloseable, Iterable<Row> {
                     pgembed_field.typmod(f),
                     pgembed_field.format(f)));
         }
-        columns = Collections.unmodifiableList(cs);
-        commandTag = raw.commandTag();
-        rowsAffected = raw.rowsAffected();
-        all = MemorySegment.NULL.reinterpret(Long.MAX_VALUE, arena, null);
-        long count = (long) rows * cols;
-        cells = count == 0 ? all.asSlice(0, 0) : raw.cells().reinterpret(count * CELL_SIZE, arena, null);
+        return new ResultShape.Columns(Collections.unmodifiableList(cs), types, kept);
     }
 
     /** {@return the number of rows} */

@@ -348,8 +348,8 @@ final class Session implements NativeSession.Events {
 
     /* under lock, no call running: gives the turn to the first waiter that may run now */
     private void grantNext() {
-        if (running != null) {
-            return;
+        if (running != null || waiters.isEmpty()) {
+            return; // (no iterator made for an empty queue: this runs at the end of every call)
         }
         for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
             Waiter w = it.next();

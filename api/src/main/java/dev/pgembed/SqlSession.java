@@ -140,8 +140,8 @@ public abstract sealed class SqlSession permits PgEmbedded, PgSession {
     }
 
     Result queryPrepared(Arena resultArena, boolean owns, PreparedStatement ps, Object[] params) {
-        return turns().call(
-                        n -> n.queryPrepared(resultArena, owns, ps.nativeName(), params, ps.declaredTypes(n, params)));
+        return turns().call(n ->
+                n.queryPrepared(resultArena, owns, ps.nativeName(), params, ps.declaredTypes(n, params), ps.shape));
     }
 
     long executeBatch(PreparedStatement ps, List<Object[]> sets) {
