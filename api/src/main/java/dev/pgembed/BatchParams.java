@@ -131,52 +131,29 @@ final class BatchParams {
     /* a decimal number as Long.toString writes it, NUL-terminated */
     private static void number(Buffer b, int k, long x) {
         b.ensure(21);
-        int start = b.pos;
-        byte[] d = b.bytes;
-        int p = start;
-        // digits of the negated value: -Long.MIN_VALUE does not exist, Long.MIN_VALUE's negation does
-        long neg = x < 0 ? x : -x;
-        if (x < 0) {
-            d[p++] = '-';
-        }
-        int first = p;
-        do {
-            d[p++] = (byte) ('0' - (int) (neg % 10));
-            neg /= 10;
-        } while (neg != 0);
-        for (int i = first, j = p - 1; i < j; i++, j--) {
-            byte tmp = d[i];
-            d[i] = d[j];
-            d[j] = tmp;
-        }
-        d[p] = 0;
-        b.offsets[k] = start;
-        b.lengths[k] = p - start;
+        int end = Params.putDecimal(b.bytes, b.pos, x);
+        b.bytes[end] = 0;
+        b.offsets[k] = b.pos;
+        b.lengths[k] = end - b.pos;
         b.formats[k] = NativeSession.FORMAT_TEXT;
-        b.pos = p + 1;
+        b.pos = end + 1;
     }
 
     /*
-     * A String of characters 1..127 as its bytes, NUL-terminated; false (nothing written) for any other
+     * A String of characters 1..127 as its bytes, NUL-terminated; false (nothing taken) for any other
      * character, which encodeOne encodes or refuses (a NUL, an unpaired surrogate)
      */
     private static boolean ascii(Buffer b, int k, String s) {
-        int len = s.length();
-        b.ensure(len + 1);
-        byte[] d = b.bytes;
-        int p = b.pos;
-        for (int i = 0; i < len; i++) {
-            char ch = s.charAt(i);
-            if (ch == 0 || ch > 127) {
-                return false;
-            }
-            d[p + i] = (byte) ch;
+        b.ensure(s.length() + 1);
+        int end = Params.putAscii(b.bytes, b.pos, s);
+        if (end < 0) {
+            return false;
         }
-        d[p + len] = 0;
-        b.offsets[k] = p;
-        b.lengths[k] = len;
+        b.bytes[end] = 0;
+        b.offsets[k] = b.pos;
+        b.lengths[k] = end - b.pos;
         b.formats[k] = NativeSession.FORMAT_TEXT;
-        b.pos = p + len + 1;
+        b.pos = end + 1;
         return true;
     }
 }

@@ -126,16 +126,24 @@ final class Params {
 
     static byte[] nulTerminated(String s, int number) {
         // ASCII text (numbers, most keys): one array, no UTF-8 encoder and no copy
+        byte[] r = new byte[s.length() + 1];
+        return putAscii(r, 0, s) < 0 ? nulTerminatedUtf8(s, number) : r;
+    }
+
+    /*
+     * s's characters as bytes at d[p..]: the end, or -1 (d partly written) when s has a character outside
+     * 1..127, which only the UTF-8 path encodes (or refuses: a NUL, an unpaired surrogate)
+     */
+    static int putAscii(byte[] d, int p, String s) {
         int n = s.length();
-        byte[] r = new byte[n + 1];
         for (int i = 0; i < n; i++) {
             char c = s.charAt(i);
             if (c == 0 || c >= 0x80) {
-                return nulTerminatedUtf8(s, number);
+                return -1;
             }
-            r[i] = (byte) c;
+            d[p + i] = (byte) c;
         }
-        return r;
+        return p + n;
     }
 
     private static byte[] nulTerminatedUtf8(String s, int number) {
@@ -153,24 +161,34 @@ final class Params {
 
     /* v's decimal digits, NUL-terminated: the text Long.toString gives, without the String */
     static byte[] decimal(long v) {
-        if (v == Long.MIN_VALUE) {
-            return nulTerminated(Long.toString(v), 0);
-        }
-        long a = Math.abs(v);
-        int digits = 1;
-        for (long t = a; t >= 10; t /= 10) {
-            digits++;
-        }
-        int len = digits + (v < 0 ? 1 : 0);
-        byte[] r = new byte[len + 1];
-        for (int i = len - 1; i >= len - digits; i--) {
-            r[i] = (byte) ('0' + a % 10);
-            a /= 10;
-        }
-        if (v < 0) {
-            r[0] = '-';
-        }
+        byte[] r = new byte[decimalLength(v) + 1];
+        putDecimal(r, 0, v);
         return r;
+    }
+
+    /* how many characters Long.toString(v) has */
+    static int decimalLength(long v) {
+        int n = v < 0 ? 2 : 1;
+        // counted on the negated value: -Long.MIN_VALUE does not exist, Long.MIN_VALUE's negation does
+        for (long t = v < 0 ? v : -v; t <= -10; t /= 10) {
+            n++;
+        }
+        return n;
+    }
+
+    /* v's text as Long.toString writes it, at d[p..]; returns the end (no NUL written) */
+    static int putDecimal(byte[] d, int p, long v) {
+        int end = p + decimalLength(v);
+        long t = v < 0 ? v : -v;
+        int i = end;
+        do {
+            d[--i] = (byte) ('0' - (int) (t % 10));
+            t /= 10;
+        } while (t != 0);
+        if (v < 0) {
+            d[p] = '-';
+        }
+        return end;
     }
 
     /** Copies encoded parameters into native memory allocated from the arena. */
